@@ -1,0 +1,2 @@
+// Public API of engram. Each area adds its exports here.
+export { VERSION } from './version.js';
