@@ -1,0 +1,237 @@
+// A frozen backbone: a manifest plus an onnxruntime session. Images in, one feature vector per image out.
+// The model file is checked against the manifest's sha256 before the runtime sees it, and the model's
+// input/output tensors against the manifest, so a wrong file fails at open with a message naming it.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { int, options, typeError } from '../util/validate.js';
+import { decodeImage, inputLabel, type ImageInput, type Pixels } from '../images/decode.js';
+import { affineFor, writeNormalized, type Affine } from '../images/normalize.js';
+import { loadManifest, validateManifest, withPaths, type LoadedManifest, type Manifest } from './manifest.js';
+import { openSession, resolveSessionConfig, SESSION_KEYS, type SessionConfig } from './session.js';
+
+export interface BackboneIdentity {
+  name: string;
+  sha256: string;
+}
+
+export interface EmbedOptions {
+  /** Images per model call (default 8; a model with a fixed batch size uses that). */
+  batchSize?: number;
+}
+
+export interface BackboneOpenOptions extends SessionConfig {
+  /** Folder a manifest object's `file` is relative to (when a manifest object rather than a path is given). */
+  baseDir?: string;
+}
+
+/** A manifest path, an .onnx path with a sidecar manifest, or a manifest object. */
+export type BackboneSource = string | LoadedManifest | Manifest;
+
+const DEFAULT_BATCH = 8;
+
+export function sha256Hex(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export class Backbone {
+  /** The validated manifest, with the resolved model path. */
+  readonly manifest: LoadedManifest;
+  /** Feature dimension of every vector `embed` returns. */
+  readonly dim: number;
+  /** Identity a store records to refuse a different backbone later: `name@sha256:<hex>`. */
+  readonly id: string;
+  readonly identity: BackboneIdentity;
+  /** Execution provider that took the model (e.g. 'cpu'). */
+  readonly provider: string;
+  /** The one line describing the session (provider, threads, optimisation, skipped providers). */
+  readonly sessionSummary: string;
+
+  private session: InferenceSession | undefined;
+  private readonly ort: typeof import('onnxruntime-node');
+  private readonly affine: Affine;
+  private readonly fixedBatch: number | undefined;
+  private readonly perImage: number;
+
+  private constructor(manifest: LoadedManifest, ort: typeof import('onnxruntime-node'), opened: { session: InferenceSession; provider: string; summary: string }, fixedBatch: number | undefined) {
+    this.manifest = manifest;
+    this.dim = manifest.output.dim;
+    this.identity = Object.freeze({ name: manifest.name, sha256: manifest.sha256 });
+    this.id = `${manifest.name}@sha256:${manifest.sha256}`;
+    this.session = opened.session;
+    this.provider = opened.provider;
+    this.sessionSummary = opened.summary;
+    this.ort = ort;
+    this.affine = affineFor(manifest.input);
+    this.fixedBatch = fixedBatch;
+    const i = manifest.input;
+    this.perImage = i.width * i.height * i.channels;
+  }
+
+  /**
+   * Opens a backbone: reads the manifest, checks the model's sha256, starts a session with the given
+   * threads / providers / optimisation (see SessionConfig), and checks the model's tensors against the manifest.
+   */
+  static async open(source: BackboneSource, opts?: BackboneOpenOptions): Promise<Backbone> {
+    const o = options('Backbone.open options', opts, [...SESSION_KEYS, 'baseDir'] as const);
+    const { baseDir, ...sessionOpts } = o;
+    const cfg = resolveSessionConfig(sessionOpts, 'Backbone.open options');
+    const manifest = resolveSource(source, baseDir);
+    const label = manifest.modelPath;
+
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(manifest.modelPath);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new Error(`${label}: cannot read model file named by ${manifest.manifestPath} (${code === 'ENOENT' ? 'file not found' : code ?? (err as Error).message})`);
+    }
+    const actual = sha256Hex(bytes);
+    if (actual !== manifest.sha256) {
+      throw new Error(`${label}: sha256 mismatch: manifest says ${manifest.sha256}, file has ${actual} (wrong or damaged model file)`);
+    }
+    const ort = await import('onnxruntime-node');
+    const opened = await openSession(bytes, cfg, `backbone ${manifest.name}`);
+    try {
+      const fixedBatch = checkTensors(opened.session, manifest, label);
+      const backbone = new Backbone(manifest, ort, opened, fixedBatch);
+      cfg.log?.(opened.summary);
+      return backbone;
+    } catch (err) {
+      await opened.session.release();
+      throw err;
+    }
+  }
+
+  /** Whether close() has been called. */
+  get closed(): boolean {
+    return this.session === undefined;
+  }
+
+  /**
+   * One feature vector (length `dim`) per input, in order. Inputs are decoded, oriented, resized and
+   * normalised per the manifest; an input that is not a usable image rejects with an error naming it.
+   */
+  async embed(inputs: readonly ImageInput[], opts?: EmbedOptions): Promise<Float32Array[]> {
+    if (!Array.isArray(inputs)) throw typeError('inputs', 'an array of images (paths, Buffers or raw pixels)', inputs);
+    const o = options('embed options', opts, ['batchSize'] as const);
+    const batchSize = this.fixedBatch ?? (o.batchSize === undefined ? DEFAULT_BATCH : int('embed options.batchSize', o.batchSize, 1, 4096));
+    this.session0();
+    const out: Float32Array[] = [];
+    // Decode the next batch while the model runs on this one: sharp works on libuv threads.
+    let next = inputs.length ? this.prepare(inputs.slice(0, batchSize), 0) : undefined;
+    for (let start = 0; start < inputs.length; start += batchSize) {
+      const current = next!;
+      const following = start + batchSize;
+      next = following < inputs.length ? this.prepare(inputs.slice(following, following + batchSize), following) : undefined;
+      next?.catch(() => undefined); // surfaced when awaited; stops an unhandled rejection if this batch fails first
+      const count = Math.min(batchSize, inputs.length - start);
+      const tensor = await current;
+      out.push(...(await this.forward(tensor, count)));
+    }
+    return out;
+  }
+
+  /**
+   * Decodes and normalises images into one input tensor (batch x channels x height x width or NHWC).
+   * `firstIndex` is the position of `inputs[0]` in the caller's list, for error labels.
+   */
+  async prepare(inputs: readonly ImageInput[], firstIndex = 0): Promise<Float32Array> {
+    const i = this.manifest.input;
+    const rows = this.fixedBatch ?? inputs.length;
+    const data = new Float32Array(rows * this.perImage);
+    const target = { width: i.width, height: i.height, channels: i.channels, resize: i.resize, fit: i.fit };
+    await Promise.all(inputs.map(async (input, k) => {
+      const px: Pixels = await decodeImage(input, target, inputLabel(input, firstIndex + k));
+      writeNormalized(px, i, this.affine, data, k * this.perImage);
+    }));
+    return data;
+  }
+
+  /** Runs the model on a prepared tensor holding `count` images; returns `count` vectors of length `dim`. */
+  async forward(data: Float32Array, count: number): Promise<Float32Array[]> {
+    const session = this.session0();
+    const i = this.manifest.input;
+    const rows = data.length / this.perImage;
+    if (!Number.isInteger(rows) || rows < count) {
+      throw new RangeError(`tensor ${i.name}: ${data.length} values is not a whole batch of ${count} images of ${this.perImage} values`);
+    }
+    const dims = i.layout === 'NCHW' ? [rows, i.channels, i.height, i.width] : [rows, i.height, i.width, i.channels];
+    const feeds: Record<string, Tensor> = { [i.name]: new this.ort.Tensor('float32', data, dims) };
+    const result = await session.run(feeds, [this.manifest.output.name]);
+    const y = result[this.manifest.output.name];
+    if (!y || y.type !== 'float32') {
+      throw new Error(`${this.manifest.modelPath}: output tensor ${this.manifest.output.name} is ${y ? y.type : 'missing'}, expected float32`);
+    }
+    const values = y.data as Float32Array;
+    if (values.length !== rows * this.dim) {
+      throw new Error(`${this.manifest.modelPath}: output tensor ${this.manifest.output.name} has shape [${y.dims.join(', ')}], ` +
+        `expected ${this.dim} values per image (manifest output.dim)`);
+    }
+    const vectors: Float32Array[] = [];
+    for (let r = 0; r < count; r++) vectors.push(values.slice(r * this.dim, (r + 1) * this.dim));
+    y.dispose?.();
+    return vectors;
+  }
+
+  /** Releases the session. Later calls to embed throw. */
+  async close(): Promise<void> {
+    const s = this.session;
+    this.session = undefined;
+    if (s) await s.release();
+  }
+
+  private session0(): InferenceSession {
+    if (!this.session) throw new Error(`backbone ${this.manifest.name} is closed`);
+    return this.session;
+  }
+}
+
+function resolveSource(source: BackboneSource, baseDir: unknown): LoadedManifest {
+  if (typeof source === 'string') return loadManifest(source);
+  if (source && typeof source === 'object' && 'modelPath' in source && 'manifestPath' in source) {
+    return withPaths(validateManifest(source, 'manifest'), (source as LoadedManifest).manifestPath);
+  }
+  if (source && typeof source === 'object') {
+    if (typeof baseDir !== 'string') {
+      throw typeError('Backbone.open options.baseDir', "the folder the manifest's file is relative to (needed for a manifest object)", baseDir);
+    }
+    return withPaths(validateManifest(source, 'manifest'), `${baseDir}/manifest.json`);
+  }
+  throw typeError('source', 'a manifest path, an .onnx path with a sidecar manifest, or a manifest object', source);
+}
+
+type ShapeDim = number | string | undefined;
+
+/**
+ * Checks the model has the manifest's input and output tensors and that the input shape agrees with
+ * the manifest's layout and size. Returns the model's fixed batch size, if it has one.
+ */
+function checkTensors(session: InferenceSession, m: LoadedManifest, label: string): number | undefined {
+  const inName = m.input.name;
+  const outName = m.output.name;
+  if (!session.inputNames.includes(inName)) {
+    throw new Error(`${label}: model has no input tensor named "${inName}" (inputs: ${session.inputNames.join(', ')})`);
+  }
+  if (!session.outputNames.includes(outName)) {
+    throw new Error(`${label}: model has no output tensor named "${outName}" (outputs: ${session.outputNames.join(', ')}); ` +
+      'a classifier can be cut to expose an inner tensor with "engram backbone cut"');
+  }
+  const meta = (session as unknown as { inputMetadata?: { name: string; isTensor: boolean; type?: string; shape?: ShapeDim[] }[] }).inputMetadata;
+  const info = Array.isArray(meta) ? meta.find((x) => x.name === inName) : undefined;
+  if (!info || !info.isTensor || !info.shape) return undefined;
+  if (info.type && info.type !== 'float32') throw new Error(`${label}: input tensor "${inName}" has type ${info.type}, manifest says float32`);
+  const i = m.input;
+  const want = i.layout === 'NCHW' ? [undefined, i.channels, i.height, i.width] : [undefined, i.height, i.width, i.channels];
+  if (info.shape.length !== 4) {
+    throw new Error(`${label}: input tensor "${inName}" has shape [${info.shape.join(', ')}], manifest says ${i.layout} with 4 dimensions`);
+  }
+  for (let d = 1; d < 4; d++) {
+    const got = info.shape[d];
+    if (typeof got === 'number' && got > 0 && got !== want[d]) {
+      throw new Error(`${label}: input tensor "${inName}" has shape [${info.shape.join(', ')}], manifest says ${i.layout} [N, ${want.slice(1).join(', ')}]`);
+    }
+  }
+  const batch = info.shape[0];
+  return typeof batch === 'number' && batch > 0 ? batch : undefined;
+}

@@ -1,0 +1,6 @@
+// Public API of the backbone runtime: manifests, sessions, image-to-feature embedding, graph cutting,
+// and the model catalogue.
+export * from './manifest.js';
+export * from './session.js';
+export * from './backbone.js';
+export { decodeImage, inputLabel, ImageError, type ImageInput, type RawImage, type Pixels, type DecodeTarget } from '../images/decode.js';
