@@ -4,3 +4,4 @@ export * from './manifest.js';
 export * from './session.js';
 export * from './backbone.js';
 export { decodeImage, inputLabel, ImageError, type ImageInput, type RawImage, type Pixels, type DecodeTarget } from '../images/decode.js';
+export * from './cut.js';
