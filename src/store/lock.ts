@@ -1,0 +1,172 @@
+// One writer per store directory: a LOCK file created with O_EXCL that names its holder.
+// A lock left by a process that died on this host is stale and is taken over.
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { StoreError } from './errors.js';
+
+export const LOCK_FILE = 'LOCK';
+
+export interface LockHolder {
+  pid: number;
+  hostname: string;
+  /** ISO time the holder took the lock. */
+  startedAt: string;
+  /** Kernel start time of the holder process (Linux), so a recycled pid is not mistaken for the holder. */
+  processStart: string | null;
+}
+
+/** A lock file that cannot be parsed and is older than this was left by a crash between create and write. */
+const UNREADABLE_STALE_MS = 5000;
+
+function processStartOf(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // Field 22 (starttime); the command name in field 2 may hold spaces, so count from its closing paren.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function parseHolder(text: string): LockHolder | null {
+  try {
+    const o = JSON.parse(text) as Partial<LockHolder>;
+    if (typeof o.pid !== 'number' || typeof o.hostname !== 'string' || typeof o.startedAt !== 'string') return null;
+    return { pid: o.pid, hostname: o.hostname, startedAt: o.startedAt, processStart: o.processStart ?? null };
+  } catch {
+    return null;
+  }
+}
+
+/** Why the holder no longer holds the lock, or null when it may still be alive. */
+function staleReason(holder: LockHolder): string | null {
+  if (holder.hostname !== hostname()) return null; // another machine's process cannot be checked from here
+  if (!pidAlive(holder.pid)) return `pid ${holder.pid} is no longer running`;
+  const start = processStartOf(holder.pid);
+  if (holder.processStart !== null && start !== null && start !== holder.processStart) {
+    return `pid ${holder.pid} now belongs to another process`;
+  }
+  return null;
+}
+
+export function describeHolder(h: LockHolder): string {
+  return `pid ${h.pid} on host ${h.hostname} since ${h.startedAt}`;
+}
+
+export class StoreLock {
+  private constructor(
+    readonly path: string,
+    readonly holder: LockHolder,
+  ) {}
+
+  /** Takes the lock of `dir` or throws a StoreError (code ELOCKED) naming the current holder. */
+  static acquire(dir: string, warn: (message: string) => void): StoreLock {
+    const path = join(dir, LOCK_FILE);
+    const me: LockHolder = {
+      pid: process.pid,
+      hostname: hostname(),
+      startedAt: new Date().toISOString(),
+      processStart: processStartOf(process.pid),
+    };
+    const body = `${JSON.stringify(me)}\n`;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (createExclusive(path, body)) return new StoreLock(path, me);
+      let text: string;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile
+        throw err;
+      }
+      const holder = parseHolder(text);
+      let reason: string | null;
+      if (holder) {
+        reason = staleReason(holder);
+        if (reason === null) {
+          throw new StoreError(
+            'ELOCKED',
+            `store ${dir} is locked by ${describeHolder(holder)}; close that process first` +
+              (holder.hostname === hostname() ? '' : ` (or, if it is gone, delete ${path})`),
+          );
+        }
+      } else {
+        if (Date.now() - mtimeOf(path) < UNREADABLE_STALE_MS) {
+          throw new StoreError('ELOCKED', `store ${dir} is locked by a process that is still writing ${path}; try again`);
+        }
+        reason = 'the lock file is unreadable';
+      }
+      if (breakLock(path, text)) warn(`took over a stale lock on ${dir}: ${reason}`);
+    }
+    throw new StoreError('ELOCKED', `store ${dir}: could not take the lock ${path} (other processes keep taking it)`);
+  }
+
+  /** Removes the lock file if it is still ours. */
+  release(): void {
+    try {
+      if (parseHolder(readFileSync(this.path, 'utf8'))?.pid !== this.holder.pid) return;
+      unlinkSync(this.path);
+    } catch {
+      // Already gone: nothing to release.
+    }
+  }
+}
+
+function mtimeOf(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+function createExclusive(path: string, body: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o644);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    writeSync(fd, body);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+// Two processes may judge the same lock stale at once. Each moves it aside under a private name and
+// checks that what it moved is what it judged; if a fresh lock was moved by mistake, it is put back.
+function breakLock(path: string, staleText: string): boolean {
+  const aside = `${path}.stale-${process.pid}-${Date.now()}`;
+  try {
+    renameSync(path, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  const moved = readFileSync(aside, 'utf8');
+  if (moved !== staleText) {
+    try {
+      linkSync(aside, path);
+    } catch {
+      // Someone created a new lock meanwhile; theirs wins.
+    }
+    unlinkSync(aside);
+    return false;
+  }
+  unlinkSync(aside);
+  return true;
+}

@@ -1,0 +1,205 @@
+// Turns the files of a store directory into one trustworthy state: the newest intact snapshot plus
+// every journal record after it. Damage that recovery may route around is reported as a warning;
+// damage that would lose or reorder acknowledged records is an ECORRUPT error, never a silent load.
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StoreError } from './errors.js';
+import {
+  FormatDamage,
+  JOURNAL_FILE,
+  META_RECORD_TYPE,
+  SNAPSHOT_FILE,
+  decodeSnapshot,
+  scanSegment,
+  type JournalRecord,
+  type SegmentScan,
+} from './format.js';
+
+export interface SnapshotEntry {
+  file: string;
+  seq: number;
+  bytes: number;
+}
+
+export interface SegmentEntry {
+  file: string;
+  baseSeq: number;
+  /** Seq of the last intact record, baseSeq - 1 when empty. */
+  lastSeq: number;
+  bytes: number;
+}
+
+export interface MetaChange {
+  seq: number;
+  meta: Record<string, unknown>;
+}
+
+export interface Recovery {
+  /** Payload of the snapshot the state starts from, null when it starts empty. */
+  snapshot: Buffer | null;
+  snapshotSeq: number;
+  /** Metadata stored in that snapshot. */
+  snapshotMeta: Record<string, unknown>;
+  /** Metadata records after the snapshot, in order. */
+  metaChanges: MetaChange[];
+  /** User records after the snapshot, in seq order. */
+  records: JournalRecord[];
+  /** Highest seq the state includes. */
+  lastSeq: number;
+  /** Intact snapshots, oldest first. */
+  snapshots: SnapshotEntry[];
+  damagedSnapshots: string[];
+  /** Segments in seq order (damaged ones not needed by the state included). */
+  segments: SegmentEntry[];
+  /** The last segment ends in an interrupted write: where its intact part ends. */
+  tornTail: { file: string; validBytes: number; droppedBytes: number } | null;
+  warnings: string[];
+}
+
+interface ScannedSegment {
+  file: string;
+  nameSeq: number;
+  bytes: number;
+  scan: SegmentScan | FormatDamage;
+}
+
+export async function recover(dir: string): Promise<Recovery> {
+  const names = await readdir(dir);
+  const warnings: string[] = [];
+  const snapshotNames = names.filter((n) => SNAPSHOT_FILE.test(n)).sort();
+  const segments: ScannedSegment[] = [];
+  for (const file of names.filter((n) => JOURNAL_FILE.test(n)).sort()) {
+    const buf = await readFile(join(dir, file));
+    let scan = scanSegment(buf);
+    const nameSeq = Number(JOURNAL_FILE.exec(file)![1]);
+    if (!(scan instanceof FormatDamage) && scan.baseSeq !== nameSeq) {
+      scan = new FormatDamage(`header says base seq ${scan.baseSeq}, the name says ${nameSeq}`, 16);
+    }
+    segments.push({ file, nameSeq, bytes: buf.length, scan });
+  }
+
+  const damagedSnapshots: string[] = [];
+  const snapshots: SnapshotEntry[] = [];
+  let chosen: { file: string; seq: number; payload: Buffer; meta: Record<string, unknown> } | null = null;
+  for (const file of [...snapshotNames].reverse()) {
+    const buf = await readFile(join(dir, file));
+    const decoded = decodeSnapshot(buf);
+    const nameSeq = Number(SNAPSHOT_FILE.exec(file)![1]);
+    const damage =
+      decoded instanceof FormatDamage
+        ? decoded
+        : decoded.uptoSeq !== nameSeq
+          ? new FormatDamage(`header says seq ${decoded.uptoSeq}, the name says ${nameSeq}`, 16)
+          : null;
+    if (damage) {
+      damagedSnapshots.push(file);
+      warnings.push(`snapshot ${file} is damaged (${damage.reason} at byte ${damage.at}); falling back to an older snapshot and the journal`);
+      continue;
+    }
+    snapshots.unshift({ file, seq: nameSeq, bytes: buf.length });
+    if (!chosen) chosen = { file, seq: nameSeq, payload: (decoded as { payload: Buffer }).payload, meta: (decoded as { meta: Record<string, unknown> }).meta };
+  }
+  if (!chosen && damagedSnapshots.length > 0) {
+    warnings.push(`no intact snapshot is left; rebuilding from the journal alone`);
+  }
+
+  const snapshotSeq = chosen?.seq ?? 0;
+  const chain = replayChain(dir, segments, snapshotSeq + 1, damagedSnapshots, warnings);
+
+  const snapshotMeta = chosen?.meta ?? {};
+  const metaChanges: MetaChange[] = [];
+  const records: JournalRecord[] = [];
+  for (const r of chain.records) {
+    if (r.type !== META_RECORD_TYPE) {
+      records.push(r);
+      continue;
+    }
+    let meta: unknown;
+    try {
+      meta = JSON.parse(r.payload.toString('utf8'));
+    } catch {
+      meta = null;
+    }
+    if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) {
+      throw new StoreError('ECORRUPT', `store ${dir}: metadata record seq ${r.seq} is not a JSON object (the record checksum matched: written by a different program?)`);
+    }
+    metaChanges.push({ seq: r.seq, meta: meta as Record<string, unknown> });
+  }
+
+  return {
+    snapshot: chosen?.payload ?? null,
+    snapshotSeq,
+    snapshotMeta,
+    metaChanges,
+    records,
+    lastSeq: Math.max(snapshotSeq, chain.lastSeq),
+    snapshots,
+    damagedSnapshots,
+    segments: chain.segments,
+    tornTail: chain.tornTail,
+    warnings,
+  };
+}
+
+function corrupt(dir: string, what: string, damagedSnapshots: string[]): StoreError {
+  const also = damagedSnapshots.length ? ` (damaged snapshots: ${damagedSnapshots.join(', ')})` : '';
+  return new StoreError(
+    'ECORRUPT',
+    `store ${dir}: ${what}${also}; the acknowledged history cannot be rebuilt, so nothing was loaded. ` +
+      'Keep a copy of the directory for inspection.',
+  );
+}
+
+/** Collects records from seq `from` onward across segments, demanding an unbroken sequence. */
+function replayChain(dir: string, segments: ScannedSegment[], from: number, damagedSnapshots: string[], warnings: string[]) {
+  const records: JournalRecord[] = [];
+  const entries: SegmentEntry[] = [];
+  let tornTail: Recovery['tornTail'] = null;
+  let expected = from;
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i];
+    const isLast = i === segments.length - 1;
+    const nextBase = isLast ? Infinity : segments[i + 1].nameSeq;
+    const needed = nextBase - 1 >= from;
+    const scan = seg.scan;
+    if (!needed) {
+      // Kept only so that an older snapshot could be replayed; the chosen state does not need it.
+      if (scan instanceof FormatDamage || scan.end !== 'clean') {
+        const reason = scan instanceof FormatDamage ? scan.reason : scan.damage!.reason;
+        warnings.push(`journal ${seg.file} is damaged (${reason}) but the recovered state does not need it`);
+      }
+      if (!(scan instanceof FormatDamage)) {
+        entries.push({ file: seg.file, baseSeq: scan.baseSeq, lastSeq: scan.baseSeq + scan.records.length - 1, bytes: seg.bytes });
+      }
+      continue;
+    }
+    if (scan instanceof FormatDamage) {
+      throw corrupt(dir, `journal ${seg.file} is unreadable (${scan.reason} at byte ${scan.at})`, damagedSnapshots);
+    }
+    if (scan.baseSeq > expected) {
+      throw corrupt(dir, `journal records ${expected}..${scan.baseSeq - 1} are missing (next file ${seg.file})`, damagedSnapshots);
+    }
+    for (const r of scan.records) {
+      if (r.seq === expected) {
+        records.push(r);
+        expected += 1;
+      }
+    }
+    if (scan.end === 'damaged' || (scan.end === 'torn' && !isLast)) {
+      throw corrupt(
+        dir,
+        `journal ${seg.file} is damaged at byte ${scan.damage!.at} (${scan.damage!.reason}) and intact records follow it`,
+        damagedSnapshots,
+      );
+    }
+    if (scan.end === 'torn') {
+      const droppedBytes = seg.bytes - scan.validBytes;
+      tornTail = { file: seg.file, validBytes: scan.validBytes, droppedBytes };
+      warnings.push(
+        `journal ${seg.file} ends in an interrupted write: dropped ${droppedBytes} bytes after seq ${scan.baseSeq + scan.records.length - 1} (${scan.damage!.reason})`,
+      );
+    }
+    entries.push({ file: seg.file, baseSeq: scan.baseSeq, lastSeq: scan.baseSeq + scan.records.length - 1, bytes: tornTail?.file === seg.file ? scan.validBytes : seg.bytes });
+  }
+  return { records, lastSeq: expected - 1, segments: entries, tornTail };
+}
