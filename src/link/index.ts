@@ -1,0 +1,29 @@
+// The field link: a framed, checksummed serial protocol between a controller and engram.
+export { crc32 } from './crc32.js';
+export { cobsEncode, cobsDecode } from './cobs.js';
+export { encodeFrame, FrameReader, MAX_FRAME_BYTES, MAX_BODY_BYTES, type Frame, type FrameFault } from './frame.js';
+export {
+  PROTOCOL_VERSION,
+  MessageType,
+  ErrorCode,
+  InputKind,
+  PruneKind,
+  ProtocolError,
+  encodeRequest,
+  decodeRequest,
+  encodeAck,
+  decodeAck,
+  encodeError,
+  decodeError,
+  errorCodeName,
+  type Request,
+  type Reply,
+  type HelloReply,
+  type ErrorReply,
+  type WireInput,
+  type WirePrunePolicy,
+} from './protocol.js';
+export type { LinkLearner, LinkInput, LinkPrediction } from './learner.js';
+export { LinkServer, type LinkServerOptions, type ByteStream } from './server.js';
+export { LinkClient, LinkError, type LinkClientOptions, type ClientInput } from './client.js';
+export { openSerial, closeSerial, serveSerial, parseSerialSettings, type SerialSettings } from './serial.js';

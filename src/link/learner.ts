@@ -1,0 +1,33 @@
+// The one seam between the link and the learner: the subset of Engram's public API the server
+// drives. Engram satisfies it as is; tests of the framing and dispatch may pass a small stand-in.
+import type { WireInput, WirePrunePolicy } from './protocol.js';
+
+export type LinkInput = Buffer | Float32Array | { data: Uint8Array; width: number; height: number; channels: 1 | 3 };
+
+export interface LinkPrediction {
+  label: string | null;
+  score: number;
+  margin: number;
+  top: { label: string; score: number }[];
+}
+
+export interface LinkLearner {
+  learn(label: string, inputs: LinkInput[]): Promise<{ label: string; stored: number; classes: number }>;
+  predict(inputs: LinkInput[], opts?: { top?: number }): Promise<LinkPrediction[]>;
+  forget(label: string): Promise<{ label: string; removed: number }>;
+  prune(policy: WirePrunePolicy): Promise<{ removed: number; bytes: number }>;
+  stats(): { classes: number; labels: string[]; bytes: number; density: number; examples: number };
+  save(): Promise<void>;
+}
+
+/** The learner's input for a decoded wire input. */
+export function toLearnerInput(input: WireInput): LinkInput {
+  switch (input.kind) {
+    case 'image':
+      return input.bytes;
+    case 'features':
+      return input.vector;
+    case 'pixels':
+      return { data: input.data, width: input.width, height: input.height, channels: input.channels };
+  }
+}

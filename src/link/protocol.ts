@@ -1,0 +1,541 @@
+// The serial protocol's vocabulary and message bodies (docs/protocol.md is the normative text).
+// Bodies are little-endian; a string is u8 byte length + UTF-8 bytes. Requests go from the
+// controller to engram; engram answers each one with ACK (result) or ERROR (code + message),
+// echoing the request id.
+
+export const PROTOCOL_VERSION = 1;
+
+export enum MessageType {
+  HELLO = 0x01,
+  LEARN = 0x02,
+  PREDICT = 0x03,
+  FORGET = 0x04,
+  PRUNE = 0x05,
+  STATS = 0x06,
+  SAVE = 0x07,
+  ACK = 0x80,
+  ERROR = 0x81,
+}
+
+export enum ErrorCode {
+  /** The bytes between two delimiters are not valid COBS or are shorter than header + CRC. */
+  BAD_FRAME = 1,
+  BAD_CRC = 2,
+  /** More bytes than MAX_FRAME_BYTES arrived without a delimiter; dropped up to the next one. */
+  TOO_LARGE = 3,
+  /** A partial frame was abandoned after the idle timeout (sender stopped or cable pulled). */
+  TRUNCATED = 4,
+  UNSUPPORTED_VERSION = 5,
+  UNKNOWN_TYPE = 6,
+  /** The body does not parse for its message type. */
+  BAD_REQUEST = 7,
+  /** The body parsed but the learner rejected a value (dimension, label, policy...). */
+  INVALID_ARGUMENT = 8,
+  /** Too many requests queued; nothing was done. */
+  BUSY = 9,
+  /** The learner or the store failed; the request had no effect that was acknowledged. */
+  INTERNAL = 10,
+}
+
+export enum InputKind {
+  /** An encoded image file (PNG, JPEG, WebP...): the rest of the body. */
+  IMAGE = 1,
+  /** A feature vector: the rest of the body as float32 little-endian. */
+  FEATURES = 2,
+  /** Raw pixels: u16 width, u16 height, u8 channels (1 or 3), then width*height*channels bytes. */
+  PIXELS = 3,
+}
+
+export enum PruneKind {
+  BUDGET = 1,
+  FANIN = 2,
+  COUNT = 3,
+  CLASS = 4,
+}
+
+export const MAX_TOP = 32;
+
+export type WireInput =
+  | { kind: 'image'; bytes: Buffer }
+  | { kind: 'features'; vector: Float32Array }
+  | { kind: 'pixels'; data: Uint8Array; width: number; height: number; channels: 1 | 3 };
+
+export type WirePrunePolicy =
+  | { kind: 'budget'; maxBytes?: number; maxDensity?: number }
+  | { kind: 'fanin'; maxClasses: number }
+  | { kind: 'count'; minCount: number }
+  | { kind: 'class'; label: string };
+
+export type Request =
+  | { type: 'hello'; minVersion: number; maxVersion: number }
+  | { type: 'learn'; label: string; input: WireInput }
+  | { type: 'predict'; top: number; input: WireInput }
+  | { type: 'forget'; label: string }
+  | { type: 'prune'; policy: WirePrunePolicy }
+  | { type: 'stats' }
+  | { type: 'save' };
+
+export interface HelloReply {
+  type: 'hello';
+  version: number;
+  /** Largest decoded frame engram accepts. */
+  maxFrame: number;
+  /** Feature vector length accepted (0 when feature vectors are not accepted). */
+  featureDim: number;
+  /** Whether encoded images and raw pixels are accepted (a backbone is loaded). */
+  images: boolean;
+  engram: string;
+  device: string;
+}
+
+export type Reply =
+  | HelloReply
+  | { type: 'learn'; label: string; stored: number; classes: number }
+  | { type: 'predict'; label: string | null; score: number; margin: number; top: { label: string; score: number }[] }
+  | { type: 'forget'; label: string; removed: number }
+  | { type: 'prune'; removed: number; bytes: number }
+  | { type: 'stats'; classes: number; examples: number; bytes: number; density: number; labelsTotal: number; labels: string[] }
+  | { type: 'save' };
+
+export interface ErrorReply {
+  /** The type of the request that failed (0 when the frame could not be read). */
+  requestType: number;
+  code: ErrorCode;
+  message: string;
+}
+
+const TYPE_NAMES: Record<Request['type'], MessageType> = {
+  hello: MessageType.HELLO,
+  learn: MessageType.LEARN,
+  predict: MessageType.PREDICT,
+  forget: MessageType.FORGET,
+  prune: MessageType.PRUNE,
+  stats: MessageType.STATS,
+  save: MessageType.SAVE,
+};
+
+export function messageTypeOf(name: Request['type']): MessageType {
+  return TYPE_NAMES[name];
+}
+
+export function requestNameOf(type: number): Request['type'] | null {
+  for (const [name, t] of Object.entries(TYPE_NAMES)) if (t === type) return name as Request['type'];
+  return null;
+}
+
+export function errorCodeName(code: number): string {
+  return ErrorCode[code] ?? `UNKNOWN_ERROR_${code}`;
+}
+
+/** A body that does not parse, or a message type nobody defined; carries the ERROR code to answer with. */
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+// ---- byte-level helpers ----
+
+class BodyWriter {
+  private parts: Buffer[] = [];
+
+  u8(v: number): this {
+    return this.put(Buffer.of(v));
+  }
+
+  u16(v: number): this {
+    const b = Buffer.allocUnsafe(2);
+    b.writeUInt16LE(v);
+    return this.put(b);
+  }
+
+  u32(v: number): this {
+    const b = Buffer.allocUnsafe(4);
+    b.writeUInt32LE(v);
+    return this.put(b);
+  }
+
+  f32(v: number): this {
+    const b = Buffer.allocUnsafe(4);
+    b.writeFloatLE(v);
+    return this.put(b);
+  }
+
+  str(what: string, s: string): this {
+    const b = Buffer.from(s, 'utf8');
+    if (b.length > 255) throw new RangeError(`${what}: expected at most 255 UTF-8 bytes, got ${b.length} bytes`);
+    return this.u8(b.length).put(b);
+  }
+
+  put(b: Uint8Array): this {
+    this.parts.push(Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    return this;
+  }
+
+  done(): Buffer {
+    return Buffer.concat(this.parts);
+  }
+}
+
+class BodyReader {
+  private at = 0;
+
+  constructor(
+    private readonly body: Buffer,
+    private readonly what: string,
+  ) {}
+
+  get left(): number {
+    return this.body.length - this.at;
+  }
+
+  private need(n: number, field: string): void {
+    if (this.left < n) {
+      throw new ProtocolError(ErrorCode.BAD_REQUEST, `${this.what}: ${field} needs ${n} bytes at offset ${this.at}, body has ${this.body.length}`);
+    }
+  }
+
+  u8(field: string): number {
+    this.need(1, field);
+    return this.body[this.at++];
+  }
+
+  u16(field: string): number {
+    this.need(2, field);
+    const v = this.body.readUInt16LE(this.at);
+    this.at += 2;
+    return v;
+  }
+
+  u32(field: string): number {
+    this.need(4, field);
+    const v = this.body.readUInt32LE(this.at);
+    this.at += 4;
+    return v;
+  }
+
+  f32(field: string): number {
+    this.need(4, field);
+    const v = this.body.readFloatLE(this.at);
+    this.at += 4;
+    return v;
+  }
+
+  str(field: string): string {
+    const n = this.u8(`${field} length`);
+    this.need(n, field);
+    const b = this.body.subarray(this.at, this.at + n);
+    this.at += n;
+    const s = b.toString('utf8');
+    if (!Buffer.from(s, 'utf8').equals(b)) throw new ProtocolError(ErrorCode.BAD_REQUEST, `${this.what}: ${field} is not valid UTF-8`);
+    return s;
+  }
+
+  rest(): Buffer {
+    const b = this.body.subarray(this.at);
+    this.at = this.body.length;
+    return b;
+  }
+
+  end(): void {
+    if (this.left !== 0) {
+      throw new ProtocolError(ErrorCode.BAD_REQUEST, `${this.what}: ${this.left} unexpected bytes after the last field`);
+    }
+  }
+
+  fail(message: string): never {
+    throw new ProtocolError(ErrorCode.BAD_REQUEST, `${this.what}: ${message}`);
+  }
+}
+
+// ---- requests ----
+
+function writeInput(w: BodyWriter, input: WireInput): void {
+  switch (input.kind) {
+    case 'image':
+      w.u8(InputKind.IMAGE).put(input.bytes);
+      return;
+    case 'features': {
+      const b = Buffer.allocUnsafe(input.vector.length * 4);
+      for (let i = 0; i < input.vector.length; i++) b.writeFloatLE(input.vector[i], i * 4);
+      w.u8(InputKind.FEATURES).put(b);
+      return;
+    }
+    case 'pixels':
+      w.u8(InputKind.PIXELS).u16(input.width).u16(input.height).u8(input.channels).put(input.data);
+      return;
+  }
+}
+
+function readInput(r: BodyReader): WireInput {
+  const kind = r.u8('input kind');
+  switch (kind) {
+    case InputKind.IMAGE: {
+      const bytes = Buffer.from(r.rest());
+      if (bytes.length === 0) r.fail('image input has no bytes');
+      return { kind: 'image', bytes };
+    }
+    case InputKind.FEATURES: {
+      const bytes = r.rest();
+      if (bytes.length === 0 || bytes.length % 4 !== 0) {
+        r.fail(`feature vector needs a positive multiple of 4 bytes, got ${bytes.length}`);
+      }
+      // Copied element by element: the body need not be 4-byte aligned.
+      const vector = new Float32Array(bytes.length / 4);
+      for (let i = 0; i < vector.length; i++) vector[i] = bytes.readFloatLE(i * 4);
+      return { kind: 'features', vector };
+    }
+    case InputKind.PIXELS: {
+      const width = r.u16('width');
+      const height = r.u16('height');
+      const channels = r.u8('channels');
+      if (width === 0 || height === 0) r.fail(`pixels need width and height >= 1, got ${width}x${height}`);
+      if (channels !== 1 && channels !== 3) r.fail(`channels must be 1 or 3, got ${channels}`);
+      const data = Buffer.from(r.rest());
+      const want = width * height * channels;
+      if (data.length !== want) r.fail(`${width}x${height}x${channels} pixels need ${want} bytes, got ${data.length}`);
+      return { kind: 'pixels', data, width, height, channels: channels as 1 | 3 };
+    }
+    default:
+      return r.fail(`unknown input kind ${kind} (1 image, 2 features, 3 pixels)`);
+  }
+}
+
+/** Encodes a request body; throws RangeError/TypeError for values the wire cannot carry. */
+export function encodeRequest(req: Request): { type: MessageType; body: Buffer } {
+  const w = new BodyWriter();
+  switch (req.type) {
+    case 'hello':
+      w.u8(req.minVersion).u8(req.maxVersion);
+      break;
+    case 'learn':
+      w.str('label', req.label);
+      writeInput(w, req.input);
+      break;
+    case 'predict':
+      w.u8(req.top);
+      writeInput(w, req.input);
+      break;
+    case 'forget':
+      w.str('label', req.label);
+      break;
+    case 'prune':
+      writePolicy(w, req.policy);
+      break;
+    case 'stats':
+    case 'save':
+      break;
+  }
+  return { type: TYPE_NAMES[req.type], body: w.done() };
+}
+
+function writePolicy(w: BodyWriter, p: WirePrunePolicy): void {
+  switch (p.kind) {
+    case 'budget':
+      w.u8(PruneKind.BUDGET).u32(p.maxBytes ?? 0).f32(p.maxDensity ?? 0);
+      return;
+    case 'fanin':
+      w.u8(PruneKind.FANIN).u32(p.maxClasses);
+      return;
+    case 'count':
+      w.u8(PruneKind.COUNT).u32(p.minCount);
+      return;
+    case 'class':
+      w.u8(PruneKind.CLASS).str('policy.label', p.label);
+      return;
+  }
+}
+
+function readPolicy(r: BodyReader): WirePrunePolicy {
+  const kind = r.u8('prune kind');
+  switch (kind) {
+    case PruneKind.BUDGET: {
+      const maxBytes = r.u32('maxBytes');
+      const maxDensity = r.f32('maxDensity');
+      // 0 means "not set" for both; at least one must be set.
+      if (maxBytes === 0 && maxDensity === 0) r.fail('budget policy needs maxBytes or maxDensity (both are 0)');
+      return { kind: 'budget', ...(maxBytes ? { maxBytes } : {}), ...(maxDensity ? { maxDensity } : {}) };
+    }
+    case PruneKind.FANIN:
+      return { kind: 'fanin', maxClasses: r.u32('maxClasses') };
+    case PruneKind.COUNT:
+      return { kind: 'count', minCount: r.u32('minCount') };
+    case PruneKind.CLASS:
+      return { kind: 'class', label: r.str('label') };
+    default:
+      return r.fail(`unknown prune kind ${kind} (1 budget, 2 fanin, 3 count, 4 class)`);
+  }
+}
+
+/** Decodes a request body of message `type`; throws ProtocolError (UNKNOWN_TYPE or BAD_REQUEST). */
+export function decodeRequest(type: number, body: Buffer): Request {
+  const name = requestNameOf(type);
+  if (name === null) {
+    throw new ProtocolError(ErrorCode.UNKNOWN_TYPE, `unknown request type 0x${type.toString(16).padStart(2, '0')}`);
+  }
+  const r = new BodyReader(body, name.toUpperCase());
+  let req: Request;
+  switch (name) {
+    case 'hello':
+      req = { type: name, minVersion: r.u8('minVersion'), maxVersion: r.u8('maxVersion') };
+      break;
+    case 'learn': {
+      const label = r.str('label');
+      if (label.length === 0) r.fail('label is empty');
+      req = { type: name, label, input: readInput(r) };
+      break;
+    }
+    case 'predict': {
+      const top = r.u8('top');
+      if (top < 1 || top > MAX_TOP) r.fail(`top must be in [1, ${MAX_TOP}], got ${top}`);
+      req = { type: name, top, input: readInput(r) };
+      break;
+    }
+    case 'forget': {
+      const label = r.str('label');
+      if (label.length === 0) r.fail('label is empty');
+      req = { type: name, label };
+      break;
+    }
+    case 'prune':
+      req = { type: name, policy: readPolicy(r) };
+      break;
+    case 'stats':
+    case 'save':
+      req = { type: name };
+      break;
+  }
+  r.end();
+  return req;
+}
+
+// ---- replies ----
+
+/** Encodes an ACK body; the first byte repeats the request type so the ACK is self-describing. */
+export function encodeAck(reply: Reply, maxBody = Infinity): Buffer {
+  const w = new BodyWriter().u8(TYPE_NAMES[reply.type]);
+  switch (reply.type) {
+    case 'hello':
+      w.u8(reply.version).u32(reply.maxFrame).u16(reply.featureDim).u8(reply.images ? 1 : 0);
+      w.str('engram', reply.engram).str('device', reply.device);
+      break;
+    case 'learn':
+      w.str('label', reply.label).u32(reply.stored).u32(reply.classes);
+      break;
+    case 'predict': {
+      w.u8(reply.label === null ? 0 : 1).str('label', reply.label ?? '').f32(reply.score).f32(reply.margin);
+      w.u8(reply.top.length);
+      for (const t of reply.top) w.str('top.label', t.label).f32(t.score);
+      break;
+    }
+    case 'forget':
+      w.str('label', reply.label).u32(reply.removed);
+      break;
+    case 'prune':
+      w.u32(reply.removed).u32(reply.bytes);
+      break;
+    case 'stats': {
+      w.u32(reply.classes).u32(reply.examples).u32(reply.bytes).f32(reply.density);
+      // As many labels as fit in one frame; labelsTotal tells the controller when the list is cut.
+      let size = 1 + 16 + 4;
+      const fit: Buffer[] = [];
+      for (const label of reply.labels.slice(0, 0xffff)) {
+        const b = Buffer.from(label, 'utf8');
+        if (b.length > 255 || size + 1 + b.length > maxBody) break;
+        size += 1 + b.length;
+        fit.push(b);
+      }
+      w.u16(Math.min(reply.labelsTotal, 0xffff)).u16(fit.length);
+      for (const b of fit) w.u8(b.length).put(b);
+      break;
+    }
+    case 'save':
+      break;
+  }
+  return w.done();
+}
+
+/** Decodes an ACK body (client side). */
+export function decodeAck(body: Buffer): Reply {
+  const r = new BodyReader(body, 'ACK');
+  const type = r.u8('request type');
+  const name = requestNameOf(type);
+  if (name === null) r.fail(`acknowledges unknown request type ${type}`);
+  let reply: Reply;
+  switch (name) {
+    case 'hello':
+      reply = {
+        type: name,
+        version: r.u8('version'),
+        maxFrame: r.u32('maxFrame'),
+        featureDim: r.u16('featureDim'),
+        images: r.u8('images') === 1,
+        engram: r.str('engram'),
+        device: r.str('device'),
+      };
+      break;
+    case 'learn':
+      reply = { type: name, label: r.str('label'), stored: r.u32('stored'), classes: r.u32('classes') };
+      break;
+    case 'predict': {
+      const known = r.u8('known') === 1;
+      const label = r.str('label');
+      const score = r.f32('score');
+      const margin = r.f32('margin');
+      const n = r.u8('top count');
+      const top: { label: string; score: number }[] = [];
+      for (let i = 0; i < n; i++) top.push({ label: r.str('top.label'), score: r.f32('top.score') });
+      reply = { type: name, label: known ? label : null, score, margin, top };
+      break;
+    }
+    case 'forget':
+      reply = { type: name, label: r.str('label'), removed: r.u32('removed') };
+      break;
+    case 'prune':
+      reply = { type: name, removed: r.u32('removed'), bytes: r.u32('bytes') };
+      break;
+    case 'stats': {
+      const classes = r.u32('classes');
+      const examples = r.u32('examples');
+      const bytes = r.u32('bytes');
+      const density = r.f32('density');
+      const labelsTotal = r.u16('labelsTotal');
+      const n = r.u16('labels count');
+      const labels: string[] = [];
+      for (let i = 0; i < n; i++) labels.push(r.str('label'));
+      reply = { type: name, classes, examples, bytes, density, labelsTotal, labels };
+      break;
+    }
+    case 'save':
+      reply = { type: name };
+      break;
+    default:
+      return r.fail('unreachable');
+  }
+  r.end();
+  return reply;
+}
+
+export function encodeError(e: ErrorReply): Buffer {
+  // Cut the message to 255 bytes without splitting a UTF-8 sequence.
+  let msg = Buffer.from(e.message, 'utf8');
+  if (msg.length > 255) {
+    let cut = 255;
+    while (cut > 0 && (msg[cut] & 0xc0) === 0x80) cut--;
+    msg = msg.subarray(0, cut);
+  }
+  return new BodyWriter().u8(e.requestType).u8(e.code).u8(msg.length).put(msg).done();
+}
+
+export function decodeError(body: Buffer): ErrorReply {
+  const r = new BodyReader(body, 'ERROR');
+  const requestType = r.u8('request type');
+  const code = r.u8('code');
+  const message = r.str('message');
+  r.end();
+  return { requestType, code, message };
+}
