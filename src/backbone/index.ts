@@ -5,3 +5,5 @@ export * from './session.js';
 export * from './backbone.js';
 export { decodeImage, inputLabel, ImageError, type ImageInput, type RawImage, type Pixels, type DecodeTarget } from '../images/decode.js';
 export * from './cut.js';
+export * from './catalogue.js';
+export * from './pull.js';

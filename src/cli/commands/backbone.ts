@@ -1,0 +1,181 @@
+// `engram backbone cut|info|embed`: make a feature extractor out of a classifier, inspect a backbone,
+// and turn image files into feature vectors.
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { InputError, UsageError } from '../errors.js';
+import type { GraphOptimization } from '../../backbone/session.js';
+
+interface CutFlags {
+  at: string;
+  out?: string;
+  name?: string;
+  outputName?: string;
+  scale?: string;
+  zeroPoint?: string;
+  colorOrder?: string;
+  range?: string;
+  mean?: string;
+  std?: string;
+  resize?: string;
+  fit?: string;
+  license?: string;
+  source?: string;
+}
+
+interface SessionFlags {
+  threads?: string;
+  providers?: string;
+  optimization?: string;
+}
+
+function numberList(flag: string, value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  const parts = value.split(',').map((s) => s.trim());
+  const nums = parts.map(Number);
+  if (parts.some((p) => p === '') || nums.some((n) => !Number.isFinite(n))) {
+    throw new UsageError(`${flag}: expected comma-separated numbers, got ${JSON.stringify(value)}`);
+  }
+  return nums;
+}
+
+function integer(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag}: expected a positive integer, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+/** Session flags -> Backbone.open options (validated again by the API). */
+function sessionOptions(f: SessionFlags, log: (line: string) => void) {
+  return {
+    ...(f.threads !== undefined ? { threads: integer('--threads', f.threads) } : {}),
+    ...(f.providers !== undefined ? { executionProviders: f.providers.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+    ...(f.optimization !== undefined ? { graphOptimization: f.optimization as GraphOptimization } : {}),
+    log,
+  };
+}
+
+function addSessionFlags(cmd: Command): Command {
+  return cmd
+    .option('--threads <n>', 'intra-op threads (default: cores, at most 4)')
+    .option('--providers <list>', 'execution providers to try in order, e.g. cuda,cpu (cpu is always last)')
+    .option('--optimization <level>', 'graph optimisation: disabled, basic, extended, all');
+}
+
+export default function register(program: Command, cli: CliContext): void {
+  const backbone = program.command('backbone').description('feature-extractor backbones: cut a classifier, inspect, embed images');
+
+  backbone
+    .command('cut <model>')
+    .description('write a feature-extractor copy of an ONNX classifier that outputs an inner tensor, check it, and write its manifest')
+    .requiredOption('--at <tensor>', 'inner tensor to expose (dequantized if quantized, flattened to [N, D])')
+    .option('--out <file>', 'output model (default: ./<model>.features.onnx); the manifest goes beside it as <out>.json')
+    .option('--name <name>', 'manifest name (default: the output file name)')
+    .option('--output-name <name>', 'name of the new output tensor', 'features')
+    .option('--scale <tensor>', "scale of the tensor, when the graph does not say it")
+    .option('--zero-point <tensor>', 'zero point of the tensor, when the graph does not say it')
+    .option('--color-order <order>', 'RGB, BGR or gray (default: RGB for 3 channels, gray for 1)')
+    .option('--range <lo,hi>', 'what 0..255 pixels are scaled to before mean/std (default 0,1)')
+    .option('--mean <list>', 'per-channel mean (default: ImageNet for RGB, 0 for grey)')
+    .option('--std <list>', 'per-channel std (default: ImageNet for RGB, 1 for grey)')
+    .option('--resize <mode>', 'bilinear, nearest, bicubic or lanczos (default bilinear)')
+    .option('--fit <mode>', 'fill (stretch) or cover (crop the centre)')
+    .option('--license <text>', "the source model's licence, written to the manifest")
+    .option('--source <url>', 'where the source model comes from, written to the manifest')
+    .action(cli.action(async (model: string, f: CutFlags) => {
+      const { cutModel } = await import('../../backbone/cut.js');
+      const range = numberList('--range', f.range);
+      if (range && range.length !== 2) throw new UsageError(`--range: expected two numbers lo,hi, got ${JSON.stringify(f.range)}`);
+      const r = await cutModel(model, {
+        at: f.at,
+        ...(f.out !== undefined ? { out: f.out } : {}),
+        ...(f.name !== undefined ? { name: f.name } : {}),
+        outputName: f.outputName,
+        ...(f.scale !== undefined ? { scale: f.scale } : {}),
+        ...(f.zeroPoint !== undefined ? { zeroPoint: f.zeroPoint } : {}),
+        ...(f.colorOrder !== undefined ? { colorOrder: f.colorOrder as 'RGB' } : {}),
+        ...(range ? { range: range as [number, number] } : {}),
+        ...(f.mean !== undefined ? { mean: numberList('--mean', f.mean) } : {}),
+        ...(f.std !== undefined ? { std: numberList('--std', f.std) } : {}),
+        ...(f.resize !== undefined ? { resize: f.resize as 'bilinear' } : {}),
+        ...(f.fit !== undefined ? { fit: f.fit as 'fill' } : {}),
+        ...(f.license !== undefined ? { license: f.license } : {}),
+        ...(f.source !== undefined ? { source: f.source } : {}),
+      });
+      cli.output.result(
+        { model: r.modelPath, manifest: r.manifestPath, output: r.manifest.output.name, dim: r.manifest.output.dim,
+          dequantized: r.dequantized, nodes: r.nodes.after, removedNodes: r.nodes.before - r.nodes.after, bytes: r.bytes,
+          sha256: r.manifest.sha256 },
+        `wrote ${r.modelPath} (${r.bytes} bytes, output ${r.manifest.output.name} [N, ${r.manifest.output.dim}]` +
+          `${r.dequantized ? ', dequantized' : ''}, ${r.nodes.before - r.nodes.after} unused nodes dropped)\nwrote ${r.manifestPath}`,
+      );
+      return 0;
+    }));
+
+  addSessionFlags(backbone
+    .command('info <manifest>')
+    .description('validate a backbone (manifest or .onnx with a sidecar manifest), open it and describe it'))
+    .action(cli.action(async (path: string, f: SessionFlags) => {
+      const { Backbone } = await import('../../backbone/backbone.js');
+      let line = '';
+      const b = await Backbone.open(path, sessionOptions(f, (l) => { line = l; }));
+      try {
+        const m = b.manifest;
+        cli.output.result(
+          { name: m.name, id: b.id, model: m.modelPath, manifest: m.manifestPath, dim: b.dim, precision: m.precision,
+            input: m.input, output: m.output, provider: b.provider, session: line, license: m.license, source: m.source },
+          [`${m.name} (${m.precision}, ${m.license})`, `  id       ${b.id}`, `  model    ${m.modelPath}`,
+            `  input    ${m.input.name} ${m.input.layout} ${m.input.width}x${m.input.height}x${m.input.channels} ${m.input.colorOrder}`,
+            `  output   ${m.output.name} [N, ${b.dim}]`, `  session  ${line}`].join('\n'),
+        );
+      } finally {
+        await b.close();
+      }
+      return 0;
+    }));
+
+  addSessionFlags(backbone
+    .command('embed <manifest> <images...>')
+    .description('feature vectors for image files (a bad file is reported and the rest are still embedded)')
+    .option('--batch <n>', 'images per model call', '8')
+    .option('--full', 'print whole vectors (default: dimension, L2 norm and the first values)'))
+    .action(cli.action(async (path: string, images: string[], f: SessionFlags & { batch: string; full?: boolean }) => {
+      const { Backbone } = await import('../../backbone/backbone.js');
+      const batchSize = integer('--batch', f.batch)!;
+      const b = await Backbone.open(path, sessionOptions(f, (l) => cli.output.info(l)));
+      let failed = 0;
+      const bar = cli.output.progress(images.length, 'embedding');
+      try {
+        for (let start = 0; start < images.length && !cli.signal.aborted; start += batchSize) {
+          const chunk = images.slice(start, start + batchSize);
+          let results: (Float32Array | Error)[];
+          try {
+            results = await b.embed(chunk, { batchSize });
+          } catch {
+            // Find which file is bad and keep the others: embed them one by one.
+            results = [];
+            for (const img of chunk) results.push(await b.embed([img]).then((v) => v[0], (err: Error) => err));
+          }
+          results.forEach((r, k) => {
+            const input = chunk[k];
+            if (r instanceof Error) {
+              failed += 1;
+              cli.output.error(r.message);
+              return;
+            }
+            const norm = Math.sqrt(r.reduce((s, x) => s + x * x, 0));
+            const head = Array.from(r.subarray(0, 4), (x) => Number(x.toFixed(4)));
+            cli.output.result(
+              { input, dim: r.length, norm: Number(norm.toFixed(6)), ...(f.full ? { vector: Array.from(r) } : { head }) },
+              f.full ? `${input}\t${Array.from(r).join(' ')}` : `${input}\tdim ${r.length}\tnorm ${norm.toFixed(4)}\t[${head.join(', ')}, ...]`,
+            );
+          });
+          bar.tick(chunk.length, chunk[chunk.length - 1]);
+        }
+      } finally {
+        bar.stop();
+        await b.close();
+      }
+      if (failed) throw new InputError(`${failed} of ${images.length} images could not be embedded`);
+      return 0;
+    }));
+}
