@@ -1,0 +1,94 @@
+// The deterministic op log the crash and corruption tests write, and the state it builds.
+// Op `seq` is a pure function of seq, so the parent can rebuild the exact state any prefix of the
+// log must produce and compare it with what a store recovered.
+import { Rng } from '../../src/util/rng.js';
+
+export const NEURONS = 512;
+export const ACTIVE = 8;
+export const ROWS = 3;
+const LABELS = 6;
+
+export type ModelOp = { op: 'learn'; label: number; codes: Uint32Array } | { op: 'forget'; label: number };
+
+export function opFor(seq: number): ModelOp {
+  const rng = new Rng(seq * 2654435761);
+  const label = rng.int(LABELS);
+  if (seq % 17 === 0) return { op: 'forget', label };
+  const codes = new Uint32Array(ROWS * ACTIVE);
+  for (let i = 0; i < codes.length; i++) codes[i] = rng.int(NEURONS);
+  return { op: 'learn', label, codes };
+}
+
+export function encodeModelOp(op: ModelOp): Buffer {
+  const buf = Buffer.alloc(2 + (op.op === 'learn' ? op.codes.length * 4 : 0));
+  buf[0] = op.op === 'learn' ? 1 : 2;
+  buf[1] = op.label;
+  if (op.op === 'learn') op.codes.forEach((c, i) => buf.writeUInt32LE(c, 2 + 4 * i));
+  return buf;
+}
+
+export function decodeModelOp(buf: Buffer): ModelOp {
+  if (buf[0] === 2 && buf.length === 2) return { op: 'forget', label: buf[1] };
+  if (buf[0] !== 1 || buf.length !== 2 + ROWS * ACTIVE * 4) throw new Error(`not a model op (${buf.length} bytes)`);
+  const codes = new Uint32Array(ROWS * ACTIVE);
+  for (let i = 0; i < codes.length; i++) codes[i] = buf.readUInt32LE(2 + 4 * i);
+  return { op: 'learn', label: buf[1], codes };
+}
+
+/**
+ * A small binary associative memory: for each class the set of code neurons connected to it
+ * (the class-major bit matrix of a Willshaw memory). Score = active neurons of a probe connected to the class.
+ */
+export class ModelState {
+  private bits: Uint8Array[] = Array.from({ length: LABELS }, () => new Uint8Array(NEURONS));
+
+  apply(op: ModelOp): void {
+    if (op.op === 'forget') this.bits[op.label].fill(0);
+    else for (const c of op.codes) this.bits[op.label][c] = 1;
+  }
+
+  serialize(): Buffer {
+    return Buffer.concat([Buffer.from('MODL'), ...this.bits.map((b) => Buffer.from(b))]);
+  }
+
+  static deserialize(buf: Buffer): ModelState {
+    if (buf.length !== 4 + LABELS * NEURONS || buf.toString('latin1', 0, 4) !== 'MODL') throw new Error('not a model snapshot');
+    const s = new ModelState();
+    for (let l = 0; l < LABELS; l++) s.bits[l].set(buf.subarray(4 + l * NEURONS, 4 + (l + 1) * NEURONS));
+    return s;
+  }
+
+  /** Scores of each probe code against every class, [probes x classes]. */
+  scores(probes: Uint32Array): number[] {
+    const out: number[] = [];
+    for (let p = 0; p < probes.length / ACTIVE; p++) {
+      for (let l = 0; l < LABELS; l++) {
+        let n = 0;
+        for (let i = 0; i < ACTIVE; i++) n += this.bits[l][probes[p * ACTIVE + i]];
+        out.push(n);
+      }
+    }
+    return out;
+  }
+}
+
+/** The state after ops 1..upto, built straight from the log. */
+export function stateAfter(upto: number): ModelState {
+  const s = new ModelState();
+  for (let seq = 1; seq <= upto; seq++) s.apply(opFor(seq));
+  return s;
+}
+
+/** The state a store recovered: its snapshot, then its records in order. */
+export function stateFromRecovery(snapshot: Buffer | null, records: { payload: Buffer }[]): ModelState {
+  const s = snapshot ? ModelState.deserialize(snapshot) : new ModelState();
+  for (const r of records) s.apply(decodeModelOp(r.payload));
+  return s;
+}
+
+export function probeCodes(count: number): Uint32Array {
+  const rng = new Rng(777);
+  const probes = new Uint32Array(count * ACTIVE);
+  for (let i = 0; i < probes.length; i++) probes[i] = rng.int(NEURONS);
+  return probes;
+}
