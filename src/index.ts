@@ -1,3 +1,5 @@
 // Public API of engram. Each area adds its exports here.
 export { VERSION } from './version.js';
 export * from './backbone/index.js';
+export * from './memory/index.js';
+export * from './native/index.js';

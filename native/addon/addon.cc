@@ -1,12 +1,35 @@
+// Module entry: registers the memory class, the PQ encoder and build/runtime information.
 #include <napi.h>
 
-static Napi::Value Version(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), "0.1.0");
+#include "kernels.h"
+
+namespace engram_addon {
+void eg_register_memory(Napi::Env env, Napi::Object exports);
+void eg_register_pq(Napi::Env env, Napi::Object exports);
+}  // namespace engram_addon
+
+namespace {
+
+Napi::Value Version(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), "0.1.0"); }
+
+// { active: kernels used by score(), simd: SIMD kernels this build and CPU offer or null }
+Napi::Value Simd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("active", Napi::String::New(env, engram::eg_kernels_active().name));
+  const engram::eg_kernels* simd = engram::eg_kernels_simd();
+  out.Set("simd", simd ? Napi::Value(Napi::String::New(env, simd->name)) : env.Null());
+  return out;
 }
 
-static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("version", Napi::Function::New(env, Version));
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("version", Napi::Function::New(env, Version, "version"));
+  exports.Set("simd", Napi::Function::New(env, Simd, "simd"));
+  engram_addon::eg_register_memory(env, exports);
+  engram_addon::eg_register_pq(env, exports);
   return exports;
 }
+
+}  // namespace
 
 NODE_API_MODULE(engram, Init)

@@ -1,0 +1,56 @@
+// Query kernels: the scalar reference and the SIMD variants, chosen once per process.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace engram {
+
+/**
+ * Scores one code against a code-major bit matrix: out[c] = number of listed rows whose bit c is set,
+ * for c < classes. Rows are `stride` 64-bit words apart; every index in idx must be a valid row.
+ * Sums are kept as bit-sliced counters (one 64-bit plane per binary digit) so 64 classes advance per op.
+ */
+using eg_score_fn = void (*)(const uint64_t* bits, size_t stride, const uint32_t* idx, size_t count,
+                             uint32_t classes, int32_t* out);
+
+struct eg_kernels {
+  const char* name;  // "scalar", "avx2" or "neon"
+  eg_score_fn score;
+};
+
+/** The scalar kernels: the reference every SIMD path is tested against. */
+const eg_kernels& eg_kernels_scalar();
+
+/** The SIMD kernels for this build and CPU, or nullptr when there is none. */
+const eg_kernels* eg_kernels_simd();
+
+/** The kernels used by Memory: SIMD when available unless ENGRAM_SIMD=scalar; fixed at first call. */
+const eg_kernels& eg_kernels_active();
+
+/** Binary digits needed to hold a sum of `count` ones (0 for 0). */
+inline unsigned eg_sum_levels(size_t count) {
+  unsigned levels = 0;
+  while (count) { ++levels; count >>= 1; }
+  return levels;
+}
+
+/** Adds the set bits of planes (levels of them, least significant first) into out[0..limit). */
+inline void eg_planes_to_scores(const uint64_t* planes, unsigned levels, int32_t* out, uint32_t limit);
+
+}  // namespace engram
+
+#include "eg_port.h"
+
+namespace engram {
+inline void eg_planes_to_scores(const uint64_t* planes, unsigned levels, int32_t* out, uint32_t limit) {
+  for (unsigned j = 0; j < levels; ++j) {
+    uint64_t m = planes[j];
+    const int32_t weight = int32_t(1) << j;
+    while (m) {
+      const uint32_t i = uint32_t(eg_ctz64(m));
+      if (i < limit) out[i] += weight;
+      m &= m - 1;
+    }
+  }
+}
+}  // namespace engram

@@ -1,0 +1,54 @@
+// Prune policies and score options, checked once for every implementation.
+import { int, num, oneOf, options, rangeError, typeError } from '../util/validate.js';
+import { MAX_CLASSES } from './codes.js';
+import type { PrunePolicy, ScoreOptions } from './types.js';
+
+export type CheckedPolicy =
+  | { kind: 'minCount'; value: number }
+  | { kind: 'maxFanIn'; value: number }
+  | { kind: 'maxBytes'; value: number }
+  | { kind: 'maxDensity'; value: number }
+  | { kind: 'classId'; value: number };
+
+const POLICY_KEYS = ['minCount', 'maxFanIn', 'maxBytes', 'maxDensity', 'classId'] as const;
+
+export const NO_COUNTERS = 'the memory has no counting plane (create it with counterBits 4 or 8)';
+
+export function checkPolicy(policy: PrunePolicy | unknown, classes: number, counterBits: number): CheckedPolicy {
+  if (policy === undefined) throw typeError('policy', `an object with one of ${POLICY_KEYS.join(', ')}`, policy);
+  const p = options('policy', policy, POLICY_KEYS);
+  const keys = Object.keys(p) as (typeof POLICY_KEYS)[number][];
+  if (keys.length !== 1) {
+    throw new RangeError(`policy: expected exactly one of ${POLICY_KEYS.join(', ')}, got ${keys.length ? keys.join(', ') : 'none'}`);
+  }
+  const kind = keys[0];
+  switch (kind) {
+    case 'minCount':
+      if (counterBits === 0) throw new RangeError(`policy.minCount: ${NO_COUNTERS}`);
+      return { kind, value: int('policy.minCount', p.minCount, 0, 255) };
+    case 'maxFanIn':
+      return { kind, value: int('policy.maxFanIn', p.maxFanIn, 0, MAX_CLASSES) };
+    case 'maxBytes':
+      return { kind, value: num('policy.maxBytes', p.maxBytes, 0) };
+    case 'maxDensity':
+      return { kind, value: num('policy.maxDensity', p.maxDensity, 0, 1) };
+    case 'classId':
+      if (classes === 0) throw rangeError('policy.classId', 'a class id, but the memory has no classes', p.classId);
+      return { kind, value: int('policy.classId', p.classId, 0, classes - 1) };
+  }
+}
+
+export function checkScoreOptions(opts: ScoreOptions | undefined, counterBits: number): { minCount: number; kernel: 'active' | 'scalar' } {
+  const o = options('options', opts, ['minCount', 'kernel'] as const);
+  const kernel = o.kernel === undefined ? 'active' : oneOf('options.kernel', o.kernel, ['active', 'scalar'] as const);
+  let minCount = 0;
+  if (o.minCount !== undefined) {
+    minCount = int('options.minCount', o.minCount, 0, 255);
+    if (counterBits === 0) throw new RangeError(`options.minCount: ${NO_COUNTERS}`);
+  }
+  return { minCount, kernel };
+}
+
+export function checkDelta(delta: unknown): number {
+  return int('delta', delta, -255, 255);
+}

@@ -1,0 +1,61 @@
+// Loads the native addon once, in a fixed order: the ENGRAM_ADDON override when set (authoritative, so a
+// test run against a specific build never silently uses another), otherwise the cmake-js build, then the
+// node-gyp build. On failure, one error lists every path tried and how to build it.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { NativeBinding } from './binding.js';
+
+const require = createRequire(import.meta.url);
+
+/** Repository (package) root: this file lives in dist/src/native/. */
+export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** Where a built addon may be, in the order they are tried when ENGRAM_ADDON is unset. */
+export function addonCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
+  const override = env.ENGRAM_ADDON;
+  if (override) return [resolve(override)];
+  return [join(packageRoot, 'build', 'Release', 'engram.node'), join(packageRoot, 'build-gyp', 'Release', 'engram.node')];
+}
+
+let loaded: { binding: NativeBinding; path: string } | undefined;
+
+function looksLikeBinding(value: unknown): value is NativeBinding {
+  const b = value as Partial<NativeBinding> | null;
+  return !!b && typeof b.version === 'function' && typeof b.Memory === 'function' && typeof b.pqEncode === 'function';
+}
+
+/** Loads (once) and returns the addon; throws one Error listing every path tried on failure. */
+export function loadBinding(): NativeBinding {
+  if (loaded) return loaded.binding;
+  const tried: string[] = [];
+  for (const path of addonCandidates()) {
+    if (!existsSync(path)) {
+      tried.push(`  ${path}: not found`);
+      continue;
+    }
+    try {
+      const mod: unknown = require(path);
+      if (!looksLikeBinding(mod)) {
+        tried.push(`  ${path}: loaded but is not the engram addon (missing version/Memory/pqEncode)`);
+        continue;
+      }
+      loaded = { binding: mod, path };
+      return mod;
+    } catch (err) {
+      tried.push(`  ${path}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  const via = process.env.ENGRAM_ADDON ? ' (ENGRAM_ADDON is set, so only it was tried; unset it to use the build)' : '';
+  throw new Error(
+    `engram: cannot load the native addon${via}. Tried:\n${tried.join('\n')}\n` +
+      'Fix: run "npm run build:native" (needs cmake and a C++17 compiler), or point ENGRAM_ADDON at a built engram.node.',
+  );
+}
+
+/** Path of the loaded addon (loads it if needed). */
+export function bindingPath(): string {
+  loadBinding();
+  return loaded!.path;
+}

@@ -1,0 +1,58 @@
+// The addon loads through the one loader, and a missing addon produces one helpful error.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { loadBinding, bindingPath, addonCandidates, packageRoot } from '../src/native/index.js';
+
+test('loads the addon and reports its version and kernels', () => {
+  const b = loadBinding();
+  assert.is(b.version(), '0.1.0');
+  const simd = b.simd();
+  assert.ok(['scalar', 'avx2', 'neon'].includes(simd.active), `active kernels: ${simd.active}`);
+  if (process.arch === 'x64' || process.arch === 'arm64') assert.ok(simd.simd !== null, 'a SIMD path exists on this arch');
+  console.log(`loaded ${bindingPath()} (kernels: ${simd.active})`);
+});
+
+test('ENGRAM_ADDON, when set, is the binary that is loaded', () => {
+  if (process.env.ENGRAM_ADDON) {
+    assert.is(bindingPath(), resolve(process.env.ENGRAM_ADDON));
+  } else {
+    assert.is(bindingPath(), addonCandidates()[0]);
+    assert.is(bindingPath(), join(packageRoot, 'build', 'Release', 'engram.node'));
+  }
+});
+
+test('ENGRAM_SIMD=scalar forces the scalar kernels', () => {
+  const loader = join(packageRoot, 'dist', 'src', 'native', 'loader.js');
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import { loadBinding } from ${JSON.stringify(loader)}; console.log(loadBinding().simd().active);`], {
+    env: { ...process.env, ENGRAM_SIMD: 'scalar' },
+    encoding: 'utf8',
+  });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout.trim(), 'scalar');
+});
+
+test('a missing addon gives one error listing the path tried and the fix', () => {
+  const loader = join(packageRoot, 'dist', 'src', 'native', 'loader.js');
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import { loadBinding } from ${JSON.stringify(loader)}; loadBinding();`], {
+    env: { ...process.env, ENGRAM_ADDON: '/nonexistent/engram.node' },
+    encoding: 'utf8',
+  });
+  assert.is.not(r.status, 0);
+  assert.match(r.stderr, /cannot load the native addon/);
+  assert.match(r.stderr, /\/nonexistent\/engram\.node: not found/);
+  assert.match(r.stderr, /npm run build:native/);
+});
+
+test('a file that is not the engram addon is rejected with its reason', () => {
+  const loader = join(packageRoot, 'dist', 'src', 'native', 'loader.js');
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import { loadBinding } from ${JSON.stringify(loader)}; loadBinding();`], {
+    env: { ...process.env, ENGRAM_ADDON: join(packageRoot, 'package.json') },
+    encoding: 'utf8',
+  });
+  assert.is.not(r.status, 0);
+  assert.match(r.stderr, /package\.json: loaded but is not the engram addon/);
+});
+
+test.run();
