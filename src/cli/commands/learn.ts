@@ -1,0 +1,83 @@
+// engram learn: teach classes from image files. Each batch is acknowledged by the store before the next.
+import { Option, type Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { engramOptions, modelOptions, storeOptions, type StoreFlags } from '../learner-options.js';
+import { chunks, expandFiles, labelFromDir } from '../files.js';
+import { InputError, UsageError, EXIT_INPUT, EXIT_INTERRUPTED } from '../errors.js';
+
+interface LearnFlags extends StoreFlags {
+  label?: string;
+  labelsFrom?: 'dir';
+  batch: string;
+}
+
+export default function register(program: Command, cli: CliContext): void {
+  const cmd = program
+    .command('learn')
+    .description('learn image files as examples of a class (a new label becomes a new class)')
+    .argument('<files...>', 'image files (PNG, JPEG, WebP) or folders of them')
+    .option('-l, --label <label>', 'the class all FILES belong to')
+    .addOption(new Option('--labels-from <source>', 'take each file\'s label from its parent folder name').choices(['dir']))
+    .option('--batch <n>', 'images per backbone batch', '32');
+  storeOptions(cmd);
+  modelOptions(cmd);
+  cmd.addHelpText('after', `
+Examples:
+  engram learn --store ./mem --label cat photos/cat/*.jpg
+  engram learn --store ./mem --labels-from dir photos/      # cat/, dog/ ... become classes
+  engram learn --store ./mem --backbone mobilenetv2-12-int8 --label mug mug1.png mug2.png`);
+  cmd.action(
+    cli.action(async (files: string[], flags: LearnFlags) => {
+      if (!flags.label === !flags.labelsFrom) throw new UsageError('learn: give exactly one of --label <label> or --labels-from dir');
+      const batch = Number(flags.batch);
+      if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch: expected a whole number >= 1, got "${flags.batch}"`);
+      const paths = expandFiles(files);
+      if (paths.length === 0) throw new InputError('learn: no image files found in the given paths');
+      const byLabel = new Map<string, string[]>();
+      for (const p of paths) {
+        const label = flags.label ?? labelFromDir(p);
+        if (!byLabel.has(label)) byLabel.set(label, []);
+        byLabel.get(label)!.push(p);
+      }
+
+      const out = cli.output;
+      const { Engram } = await import('../../learner/engram.js');
+      const engram = await Engram.open(engramOptions(flags, (m) => out.warn(m)));
+      const failed: { file: string; error: string }[] = [];
+      let stored = 0;
+      const bar = out.progress(paths.length, 'learning');
+      try {
+        for (const [label, list] of byLabel) {
+          let n = 0;
+          for (const group of chunks(list, batch)) {
+            if (cli.signal.aborted) break;
+            try {
+              n += (await engram.learn(label, group)).stored;
+            } catch (err) {
+              // Isolate the bad files of a failed batch; the good ones are still learned.
+              for (const file of group) {
+                try {
+                  n += (await engram.learn(label, [file])).stored;
+                } catch (e) {
+                  failed.push({ file, error: e instanceof Error ? e.message : String(e) });
+                }
+              }
+              if (failed.length === 0) throw err;
+            }
+            bar.tick(group.length, label);
+          }
+          stored += n;
+          out.result({ label, stored: n }, `learned ${n} example${n === 1 ? '' : 's'} of "${label}"`);
+        }
+      } finally {
+        bar.stop();
+        await engram.close();
+      }
+      for (const f of failed) out.error(f.error);
+      const s = { stored, failed: failed.length, classes: engram.stats().classes, bytes: engram.stats().bytes };
+      if (!out.json) out.info(`stored ${stored}, ${failed.length} failed; ${s.classes} classes, ${s.bytes} bytes of memory`);
+      if (cli.signal.aborted) return EXIT_INTERRUPTED;
+      return failed.length ? EXIT_INPUT : 0;
+    }),
+  );
+}

@@ -1,0 +1,78 @@
+// engram predict: name the class of each image file, or "unknown" when nothing stored is close enough.
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { engramOptions, storeOptions, type StoreFlags } from '../learner-options.js';
+import { chunks, expandFiles } from '../files.js';
+import { EXIT_INPUT, EXIT_INTERRUPTED, InputError, UsageError } from '../errors.js';
+
+interface PredictFlags extends StoreFlags {
+  top: string;
+  batch: string;
+}
+
+export default function register(program: Command, cli: CliContext): void {
+  const cmd = program
+    .command('predict')
+    .description('predict the class of image files (one line per file)')
+    .argument('<files...>', 'image files or folders of them')
+    .option('--top <n>', 'how many classes to list per file', '3')
+    .option('--batch <n>', 'images per backbone batch', '32');
+  storeOptions(cmd);
+  cmd.addHelpText('after', `
+Output per file: file, label ("unknown" when the best score is under the calibrated threshold), score
+(share of the code's active neurons connected to the class, 0..1) and margin (best minus second best).
+With --json: {"file","label","score","margin","top":[{"label","score"}...]}, label null for unknown.`);
+  cmd.action(
+    cli.action(async (files: string[], flags: PredictFlags) => {
+      const top = Number(flags.top);
+      const batch = Number(flags.batch);
+      if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top: expected a whole number >= 1, got "${flags.top}"`);
+      if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch: expected a whole number >= 1, got "${flags.batch}"`);
+      const paths = expandFiles(files);
+      if (paths.length === 0) throw new InputError('predict: no image files found in the given paths');
+      const out = cli.output;
+      const { Engram } = await import('../../learner/engram.js');
+      const engram = await Engram.open({ ...engramOptions(flags, (m) => out.warn(m)), create: false });
+      let failed = 0;
+      const bar = out.progress(paths.length, 'predicting');
+      try {
+        for (const group of chunks(paths, batch)) {
+          if (cli.signal.aborted) break;
+          let preds;
+          try {
+            preds = await engram.predict(group, { top });
+          } catch {
+            preds = null;
+          }
+          for (let i = 0; i < group.length; i++) {
+            let p = preds?.[i];
+            if (!p) {
+              try {
+                [p] = await engram.predict([group[i]], { top });
+              } catch (e) {
+                failed++;
+                out.error(e instanceof Error ? e.message : String(e));
+                continue;
+              }
+            }
+            const file = group[i];
+            out.result(
+              { file, label: p.label, score: round(p.score), margin: round(p.margin), top: p.top.map((t) => ({ label: t.label, score: round(t.score) })) },
+              `${file}\t${p.label ?? 'unknown'}\tscore ${p.score.toFixed(3)}\tmargin ${p.margin.toFixed(3)}`,
+            );
+          }
+          bar.tick(group.length);
+        }
+      } finally {
+        bar.stop();
+        await engram.close();
+      }
+      if (cli.signal.aborted) return EXIT_INTERRUPTED;
+      return failed ? EXIT_INPUT : 0;
+    }),
+  );
+}
+
+function round(x: number): number {
+  return Math.round(x * 1e4) / 1e4;
+}

@@ -1,0 +1,83 @@
+// engram prune: apply connection-pruning policies, in the order given.
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { engramOptions, storeOptions, type StoreFlags } from '../learner-options.js';
+import { UsageError } from '../errors.js';
+import type { PrunePolicy } from '../../learner/prune.js';
+
+interface PruneFlags extends StoreFlags {
+  maxBytes?: string;
+  maxDensity?: string;
+  maxClasses?: string;
+  minCount?: string;
+  class?: string;
+}
+
+export default function register(program: Command, cli: CliContext): void {
+  const cmd = program
+    .command('prune')
+    .description('remove connections: keep a budget, drop shared or rarely seen ones, or a whole class')
+    .option('--max-bytes <n>', 'budget: keep the memory within n bytes (drops the least-seen connections first)')
+    .option('--max-density <d>', 'budget: keep the share of connections switched on at most d (0..1)')
+    .option('--max-classes <m>', 'fan-in: drop connections of code neurons shared by more than m classes')
+    .option('--min-count <t>', 'count: drop connections seen fewer than t times')
+    .option('--class <label>', 'forget one class');
+  storeOptions(cmd);
+  cmd.addHelpText('after', `
+When to use which (docs/learner.md has the measurements):
+  --min-count   after many examples per class: removes accidental connections, best accuracy gain
+  --max-bytes / --max-density   to fit a device's memory budget
+  --max-classes   when many classes share neurons and scores tie
+  --class   to remove a class entirely (same as engram forget)`);
+  cmd.action(
+    cli.action(async (flags: PruneFlags) => {
+      const policies = policiesFrom(flags);
+      if (policies.length === 0) throw new UsageError('prune: give at least one of --max-bytes, --max-density, --max-classes, --min-count, --class');
+      const out = cli.output;
+      const { Engram } = await import('../../learner/engram.js');
+      const engram = await Engram.open({ ...engramOptions(flags, (m) => out.warn(m)), create: false });
+      try {
+        const before = engram.stats().bytes;
+        for (const policy of policies) {
+          const r = await engram.prune(policy);
+          out.result({ policy, removed: r.removed, bytes: r.bytes }, `${describe(policy)}: removed ${r.removed} connections`);
+        }
+        const s = engram.stats();
+        out.info(`memory: ${before} -> ${s.bytes} bytes, density ${s.density.toFixed(4)}`);
+      } finally {
+        await engram.close();
+      }
+    }),
+  );
+}
+
+function num(name: string, v: string, int: boolean): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || (int && !Number.isInteger(n)) || n < 0) {
+    throw new UsageError(`--${name}: expected a ${int ? 'whole ' : ''}number >= 0, got "${v}"`);
+  }
+  return n;
+}
+
+function policiesFrom(f: PruneFlags): PrunePolicy[] {
+  const p: PrunePolicy[] = [];
+  if (f.class !== undefined) p.push({ kind: 'class', label: f.class });
+  if (f.minCount !== undefined) p.push({ kind: 'count', minCount: num('min-count', f.minCount, true) });
+  if (f.maxClasses !== undefined) p.push({ kind: 'fanin', maxClasses: num('max-classes', f.maxClasses, true) });
+  if (f.maxDensity !== undefined) p.push({ kind: 'budget', maxDensity: num('max-density', f.maxDensity, false) });
+  if (f.maxBytes !== undefined) p.push({ kind: 'budget', maxBytes: num('max-bytes', f.maxBytes, true) });
+  return p;
+}
+
+function describe(p: PrunePolicy): string {
+  switch (p.kind) {
+    case 'class':
+      return `forget "${p.label}"`;
+    case 'count':
+      return `min count ${p.minCount}`;
+    case 'fanin':
+      return `max ${p.maxClasses} classes per neuron`;
+    case 'budget':
+      return p.maxBytes !== undefined ? `budget ${p.maxBytes} bytes` : `density budget ${p.maxDensity}`;
+  }
+}

@@ -1,0 +1,31 @@
+// engram stats: what a store holds.
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { engramOptions, storeOptions, type StoreFlags } from '../learner-options.js';
+
+export default function register(program: Command, cli: CliContext): void {
+  const cmd = program.command('stats').description('show the classes, examples, size and density of a store');
+  storeOptions(cmd);
+  cmd.action(
+    cli.action(async (flags: StoreFlags) => {
+      const out = cli.output;
+      const { Engram } = await import('../../learner/engram.js');
+      const engram = await Engram.open({ ...engramOptions(flags, (m) => out.warn(m)), create: false });
+      try {
+        const s = engram.stats();
+        const lines = [
+          `store: ${flags.store}`,
+          `backbone: ${s.backbone ?? 'none (feature vectors)'}`,
+          `quantizer: ${s.quantizer.kind}, ${s.active} active of ${s.neurons} neurons (${s.quantizer.codebookSource})`,
+          `classes: ${s.classes}`,
+          ...s.labels.map((l) => `  ${l}: ${s.examples[l]} examples`),
+          `memory: ${s.bytes} bytes, ${s.connections} connections, density ${s.density.toFixed(4)}`,
+          `unknown threshold: ${s.threshold.toFixed(3)}`,
+        ];
+        out.result({ store: flags.store, ...s }, lines.join('\n'));
+      } finally {
+        await engram.close();
+      }
+    }),
+  );
+}

@@ -1,0 +1,74 @@
+// Options shared by the learner commands, declared once and parsed once into EngramOptions.
+import { Option, type Command } from 'commander';
+import { UsageError } from './errors.js';
+import type { EngramOptions } from '../learner/engram.js';
+import type { QuantizerOptions } from '../learner/config.js';
+
+export interface StoreFlags {
+  store: string;
+  backbone?: string;
+  quantizer?: string;
+  parts?: string;
+  anchors?: string;
+  probes?: string;
+  center?: boolean;
+  l2?: boolean;
+  codebook?: string;
+  topk?: string;
+  profile?: string;
+  durability?: 'strict' | 'batched';
+}
+
+/** --store (required) and --profile, for every learner command. */
+export function storeOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('-s, --store <dir>', 'store directory (created by the first learn)')
+    .option('--profile <name>', 'device profile for threads and execution providers (default: detected)');
+}
+
+/** Backbone and quantizer choice: given at the first learn, remembered by the store afterwards. */
+export function modelOptions(cmd: Command): Command {
+  return cmd
+    .option('-b, --backbone <name|file>', 'catalogue name, manifest .json or .onnx with its manifest (default: the embedded backbone)')
+    .addOption(new Option('--quantizer <kind>', 'feature -> code quantizer').choices(['pq', 'topk', 'sign']))
+    .option('--parts <P>', 'pq: parts per feature vector')
+    .option('--anchors <K>', 'pq: anchors per part')
+    .option('--probes <n>', 'pq: anchors activated per part (multi-probe)')
+    .option('--center', 'pq: subtract the calibration mean before encoding')
+    .option('--l2', 'pq: L2-normalise features before encoding')
+    .option('--codebook <file>', 'pq: use this codebook file instead of fitting one')
+    .option('--topk <k>', 'topk: active neurons per code')
+    .addOption(new Option('--durability <mode>', 'strict: acknowledged after fsync; batched: group commit').choices(['strict', 'batched']).default('strict'));
+}
+
+function intFlag(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new UsageError(`--${name}: expected a whole number, got "${v}"`);
+  return Number(v);
+}
+
+/** Parses the flags into EngramOptions; only what the user gave is set, so a store's remembered choice wins. */
+export function engramOptions(flags: StoreFlags, onWarning: (m: string) => void): EngramOptions {
+  const q: QuantizerOptions = {};
+  if (flags.quantizer) q.kind = flags.quantizer as QuantizerOptions['kind'];
+  const parts = intFlag('parts', flags.parts);
+  const anchors = intFlag('anchors', flags.anchors);
+  const probes = intFlag('probes', flags.probes);
+  const topk = intFlag('topk', flags.topk);
+  if (parts !== undefined) q.parts = parts;
+  if (anchors !== undefined) q.anchors = anchors;
+  if (probes !== undefined) q.probes = probes;
+  if (flags.center) q.center = true;
+  if (flags.l2) q.l2 = true;
+  if (flags.codebook) q.codebook = flags.codebook;
+  if (topk !== undefined) {
+    q.kind ??= 'topk';
+    q.k = topk;
+  }
+  const opts: EngramOptions = { store: flags.store, onWarning };
+  if (flags.backbone !== undefined) opts.backbone = flags.backbone;
+  if (Object.keys(q).length) opts.quantizer = q;
+  if (flags.profile) opts.profile = flags.profile;
+  if (flags.durability) opts.durability = flags.durability;
+  return opts;
+}

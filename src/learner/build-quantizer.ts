@@ -1,0 +1,127 @@
+// Builds the quantizer a learner uses, and decides where a PQ codebook comes from, in this order:
+//   1. the codebook a store already uses (codebook.egc in the store: codes are never re-mixed);
+//   2. an explicit codebook file (quantizer.codebook);
+//   3. the backbone manifest's shipped codebook, when its geometry matches;
+//   4. fitted now (seeded, deterministic) on the backbone's shipped calibration sample.
+// The chosen codebook's sha256 is recorded by the store; see docs/learner.md for why and the numbers.
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import { codebookId, decodeCodebook, encodeCodebook, fitCodebook, type Codebook } from '../quantize/codebook.js';
+import { ProductQuantizer, SignQuantizer, TopKQuantizer, featureStats, type Quantizer } from '../quantize/quantizer.js';
+import type { ResolvedQuantizer } from './config.js';
+import type { BackboneHandle } from './backbone-ref.js';
+import type { Persistence } from './persistence.js';
+
+/** The codebook a store was built with, beside its snapshots and journal. */
+export const CODEBOOK_FILE = 'codebook.egc';
+
+export interface QuantizerState {
+  kind: string;
+  neurons: number;
+  active: number;
+  /** sha256 of the codebook (pq), or of the calibration statistics (topk/sign), or "none". */
+  codebookId: string;
+  /** Where the codebook came from, for people. */
+  codebookSource: string;
+}
+
+export async function buildQuantizer(
+  q: ResolvedQuantizer,
+  dim: number,
+  backbone: BackboneHandle | null,
+  persistence: Persistence | null,
+): Promise<{ quantizer: Quantizer; state: QuantizerState }> {
+  if (q.kind === 'pq') {
+    const { codebook, source } = await resolveCodebook(q, dim, backbone, persistence);
+    const quantizer = new ProductQuantizer(codebook, q.probes ?? 1);
+    return { quantizer, state: describe(quantizer, codebookId(codebook), source) };
+  }
+  const calib = backbone ? loadCalibration(backbone) : null;
+  if (q.kind === 'topk') {
+    const stats = calib ? featureStats(calib.features, dim) : null;
+    const quantizer = new TopKQuantizer(dim, q.k ?? 32, stats ? { mean: stats.mean, std: stats.std } : null);
+    return { quantizer, state: describe(quantizer, calib ? calib.sha256 : 'none', calib ? 'standardised by backbone calibration sample' : 'raw activations') };
+  }
+  const thresholds = calib ? featureStats(calib.features, dim).median : new Float32Array(dim);
+  const quantizer = new SignQuantizer(dim, thresholds);
+  return { quantizer, state: describe(quantizer, calib ? calib.sha256 : 'none', calib ? 'medians of backbone calibration sample' : 'zero thresholds') };
+}
+
+function describe(q: Quantizer, id: string, source: string): QuantizerState {
+  return { kind: q.kind, neurons: q.neurons, active: q.active, codebookId: id, codebookSource: source };
+}
+
+async function resolveCodebook(
+  q: ResolvedQuantizer,
+  dim: number,
+  backbone: BackboneHandle | null,
+  persistence: Persistence | null,
+): Promise<{ codebook: Codebook; source: string }> {
+  const check = (cb: Codebook, source: string) => {
+    if (cb.dim !== dim) throw new RangeError(`${source}: codebook is for ${cb.dim}-d features, the backbone gives ${dim}`);
+    if (cb.parts !== q.parts || cb.anchors !== q.anchors) {
+      throw new RangeError(`${source}: codebook has parts=${cb.parts} anchors=${cb.anchors}, quantizer asks for parts=${q.parts} anchors=${q.anchors}`);
+    }
+    return { codebook: cb, source };
+  };
+  // A store keeps the codebook it was built with: its codes are never mixed with another codebook's.
+  const stored = persistence ? await persistence.readFile(CODEBOOK_FILE) : null;
+  if (stored) {
+    const kept = check(decodeCodebook(stored, `store ${CODEBOOK_FILE}`), `store ${CODEBOOK_FILE}`);
+    if (q.codebook && codebookId(decodeCodebook(readFileSync(resolve(q.codebook)), q.codebook)) !== codebookId(kept.codebook)) {
+      throw new RangeError(`quantizer.codebook: ${q.codebook} differs from the codebook this store was built with (${CODEBOOK_FILE})`);
+    }
+    return kept;
+  }
+  if (q.codebook) {
+    const path = resolve(q.codebook);
+    const given = check(decodeCodebook(readFileSync(path), path), path);
+    await persistence?.writeFile(CODEBOOK_FILE, encodeCodebook(given.codebook));
+    return given;
+  }
+
+  let result: { codebook: Codebook; source: string } | null = null;
+  const shipped = backbone?.manifest.codebook as { file?: string; parts?: number; anchors?: number } | undefined;
+  if (backbone && shipped?.file && shipped.parts === q.parts && shipped.anchors === q.anchors) {
+    const path = resolve(dirname(backbone.manifestPath), shipped.file);
+    result = check(decodeCodebook(readFileSync(path), path), `shipped codebook ${shipped.file}`);
+  } else if (backbone) {
+    const calib = loadCalibration(backbone);
+    if (!calib) {
+      throw new RangeError(`quantizer: backbone ${backbone.name} ships no calibration sample to fit a pq codebook; pass quantizer.codebook, or use kind "topk" or "sign"`);
+    }
+    if (dim % q.parts! !== 0) throw new RangeError(`quantizer.parts: expected a divisor of the feature dimension ${dim}, got number ${q.parts}`);
+    const codebook = fitCodebook(calib.features, dim, { parts: q.parts!, anchors: q.anchors!, center: q.center, l2: q.l2, seed: 1 });
+    result = { codebook, source: `fitted on ${backbone.name} calibration sample (${calib.count} images: ${calib.description})` };
+  } else {
+    throw new RangeError('quantizer: a pq learner without a backbone needs quantizer.codebook (a codebook file); or use kind "topk" or "sign"');
+  }
+  if (q.center !== (result.codebook.mean !== null) || q.l2 !== result.codebook.l2) {
+    throw new RangeError(`${result.source}: codebook was fitted with center=${result.codebook.mean !== null} l2=${result.codebook.l2}, quantizer asks for center=${q.center} l2=${q.l2}`);
+  }
+  await persistence?.writeFile(CODEBOOK_FILE, encodeCodebook(result.codebook));
+  return result;
+}
+
+interface Calibration {
+  features: Float32Array;
+  count: number;
+  sha256: string;
+  description: string;
+}
+
+/** The backbone's shipped calibration sample: raw little-endian float32 [count x dim]. */
+export function loadCalibration(backbone: BackboneHandle): Calibration | null {
+  const c = backbone.manifest.calibration as { file?: string; sha256?: string; count?: number; dim?: number; source?: string } | undefined;
+  if (!c || typeof c.file !== 'string') return null;
+  const path = resolve(dirname(backbone.manifestPath), c.file);
+  const bytes = readFileSync(path);
+  const sha = createHash('sha256').update(bytes).digest('hex');
+  if (c.sha256 && c.sha256 !== sha) throw new Error(`${path}: sha256 ${sha} does not match the manifest's ${c.sha256}`);
+  const dim = backbone.dim;
+  if (bytes.length % (4 * dim) !== 0) throw new Error(`${path}: ${bytes.length} bytes is not a whole number of ${dim}-d float32 rows`);
+  const features = new Float32Array(bytes.length / 4);
+  for (let i = 0; i < features.length; i++) features[i] = bytes.readFloatLE(4 * i);
+  return { features, count: features.length / dim, sha256: sha, description: c.source ?? 'unspecified' };
+}

@@ -1,0 +1,79 @@
+// User-facing learner configuration: validated once, with the defaults documented in docs/learner.md.
+import { bool, int, num, oneOf, options, str } from '../util/validate.js';
+import type { QuantizerKind } from '../quantize/quantizer.js';
+
+export interface QuantizerOptions {
+  kind?: QuantizerKind;
+  /** pq: number of parts P (must divide the feature dimension). */
+  parts?: number;
+  /** pq: anchors per part K. */
+  anchors?: number;
+  /** pq: anchors activated per part (multi-probe); 1 = nearest only. */
+  probes?: number;
+  /** pq: subtract the calibration mean before encoding. */
+  center?: boolean;
+  /** pq: L2-normalise (after centring) before encoding. */
+  l2?: boolean;
+  /** pq: a codebook file to use instead of fitting one from the backbone's calibration sample. */
+  codebook?: string;
+  /** topk: active neurons per code. */
+  k?: number;
+  /** Feature dimension, for a learner fed feature vectors without a backbone. */
+  dim?: number;
+}
+
+export interface MemoryOptions {
+  /** Counter bits beside each connection (0, 4 or 8). */
+  counterBits?: 0 | 4 | 8;
+  /** Refine on error at learn time. */
+  refine?: boolean;
+  /** Count only connections seen at least this often when scoring. */
+  minCount?: number;
+  /** Fixed open-set threshold in [0, 1] instead of the calibrated one. */
+  unknownThreshold?: number;
+}
+
+export type ResolvedQuantizer = Required<Pick<QuantizerOptions, 'kind'>> & QuantizerOptions;
+
+// Defaults; see docs/learner.md for the measurements behind them.
+export const QUANTIZER_DEFAULTS = {
+  pq: { parts: 32, anchors: 256, probes: 1, center: false, l2: false },
+  topk: { k: 32 },
+} as const;
+
+export const MEMORY_DEFAULTS = { counterBits: 4 as 0 | 4 | 8, refine: true, minCount: 1 };
+
+export function parseQuantizerOptions(value: unknown): ResolvedQuantizer {
+  const o = options('quantizer', value, ['kind', 'parts', 'anchors', 'probes', 'center', 'l2', 'codebook', 'k', 'dim']);
+  const kind = o.kind === undefined ? 'pq' : oneOf('quantizer.kind', o.kind, ['pq', 'topk', 'sign'] as const);
+  const q: ResolvedQuantizer = { kind };
+  if (o.dim !== undefined) q.dim = int('quantizer.dim', o.dim, 1, 1 << 20);
+  if (kind === 'pq') {
+    const d = QUANTIZER_DEFAULTS.pq;
+    q.parts = o.parts === undefined ? d.parts : int('quantizer.parts', o.parts, 1, 4096);
+    q.anchors = o.anchors === undefined ? d.anchors : int('quantizer.anchors', o.anchors, 2, 65536);
+    q.probes = o.probes === undefined ? d.probes : int('quantizer.probes', o.probes, 1, q.anchors);
+    q.center = o.center === undefined ? d.center : bool('quantizer.center', o.center);
+    q.l2 = o.l2 === undefined ? d.l2 : bool('quantizer.l2', o.l2);
+    if (o.codebook !== undefined) q.codebook = str('quantizer.codebook', o.codebook, { nonEmpty: true });
+    if (q.parts * q.anchors > 1 << 22) throw new RangeError(`quantizer: parts x anchors must be at most ${1 << 22}, got ${q.parts * q.anchors}`);
+  } else {
+    for (const key of ['parts', 'anchors', 'probes', 'center', 'l2', 'codebook'] as const) {
+      if (o[key] !== undefined) throw new RangeError(`quantizer.${key}: only applies to kind "pq", got kind "${kind}"`);
+    }
+  }
+  if (kind === 'topk') q.k = o.k === undefined ? QUANTIZER_DEFAULTS.topk.k : int('quantizer.k', o.k, 1, 1 << 20);
+  else if (o.k !== undefined) throw new RangeError(`quantizer.k: only applies to kind "topk", got kind "${kind}"`);
+  return q;
+}
+
+export function parseMemoryOptions(value: unknown): Required<Omit<MemoryOptions, 'unknownThreshold'>> & Pick<MemoryOptions, 'unknownThreshold'> {
+  const o = options('memory', value, ['counterBits', 'refine', 'minCount', 'unknownThreshold']);
+  const counterBits = o.counterBits === undefined ? MEMORY_DEFAULTS.counterBits : (int('memory.counterBits', o.counterBits, 0, 8) as 0 | 4 | 8);
+  if (![0, 4, 8].includes(counterBits)) throw new RangeError(`memory.counterBits: expected 0, 4 or 8, got number ${counterBits}`);
+  const refine = o.refine === undefined ? MEMORY_DEFAULTS.refine : bool('memory.refine', o.refine);
+  const minCount = o.minCount === undefined ? MEMORY_DEFAULTS.minCount : int('memory.minCount', o.minCount, 1, 255);
+  const res: ReturnType<typeof parseMemoryOptions> = { counterBits, refine, minCount };
+  if (o.unknownThreshold !== undefined) res.unknownThreshold = num('memory.unknownThreshold', o.unknownThreshold, 0, 1);
+  return res;
+}

@@ -1,0 +1,237 @@
+// The learner's deterministic heart: a BinaryMemory plus the label table, refinement and open-set
+// calibration. It sees only codes (never images), so replaying the journal's ops reproduces it exactly.
+import { BinaryMemory } from '../memory/index.js';
+import { OpenSetCalibration } from './openset.js';
+import type { LearnerOp } from './ops.js';
+import type { PrunePolicy } from './prune.js';
+
+export interface CoreOptions {
+  /** Size of the code space (quantizer neurons). */
+  neurons: number;
+  /** Active neurons per code. */
+  active: number;
+  /** Counter width beside each connection bit (0 disables counters, refinement and count pruning). */
+  counterBits: 0 | 4 | 8;
+  /** Refine on error at learn time: strengthen the right class, weaken a wrong winner. */
+  refine: boolean;
+  /** Query-time threshold: count only connections seen at least this often (1 = every connection). */
+  minCount: number;
+}
+
+export interface ClassScore {
+  label: string;
+  /** Share of the code's active neurons connected to the class, 0..1. */
+  score: number;
+}
+
+export interface Prediction {
+  /** The best class, or null when its score is below the open-set threshold ("unknown"). */
+  label: string | null;
+  score: number;
+  /** Best score minus the second best (0..1). */
+  margin: number;
+  top: ClassScore[];
+}
+
+export interface LearnOutcome {
+  stored: number;
+  /** Examples that were misclassified before storing and triggered refinement. */
+  refined: number;
+}
+
+const SNAPSHOT_MAGIC = 'EGLS';
+const SNAPSHOT_VERSION = 1;
+
+export class LearnerCore {
+  readonly memory: BinaryMemory;
+  labels: string[] = [];
+  /** Examples stored per class id; 0 for a forgotten class. */
+  examples: number[] = [];
+  openset = new OpenSetCalibration();
+  /** A fixed threshold overriding calibration (null = calibrated). */
+  fixedThreshold: number | null = null;
+
+  constructor(
+    readonly options: CoreOptions,
+    memory?: BinaryMemory,
+  ) {
+    this.memory = memory ?? new BinaryMemory({ neurons: options.neurons, counterBits: options.counterBits, active: options.active });
+  }
+
+  /** Class id of a label, or -1. */
+  classOf(label: string): number {
+    return this.labels.indexOf(label);
+  }
+
+  /** Active (not forgotten) labels. */
+  activeLabels(): string[] {
+    return this.labels.filter((_, i) => this.examples[i] > 0);
+  }
+
+  apply(op: LearnerOp): number {
+    switch (op.op) {
+      case 'learn':
+        return this.learn(op.label, op.codes, op.rows).stored;
+      case 'forget':
+        return this.forget(op.label);
+      case 'prune':
+        return this.prune(op.policy);
+    }
+  }
+
+  learn(label: string, codes: Uint32Array, rows: number): LearnOutcome {
+    const { active } = this.options;
+    let id = this.classOf(label);
+    const isNew = id < 0 || this.examples[id] === 0;
+    if (id < 0) {
+      id = this.memory.addClass();
+      this.labels[id] = label;
+      this.examples[id] = 0;
+    }
+    let refined = 0;
+    const labels = new Uint32Array(1).fill(id);
+    for (let r = 0; r < rows; r++) {
+      const code = codes.subarray(r * active, (r + 1) * active);
+      const scores = this.scoreRow(code);
+      // Every example of a label new to the memory is, at that moment, a true "unknown" for the others.
+      if (isNew) {
+        const other = this.best(scores, id);
+        if (other.id >= 0) this.openset.observeNovel(other.score);
+      }
+      if (this.examples[id] > 0) {
+        this.openset.observeKnown(scores[id] / active);
+        const best = this.best(scores, -1);
+        if (this.options.refine && this.options.counterBits > 0 && best.id >= 0 && best.id !== id) {
+          this.memory.adjust(code, best.id, -1);
+          this.memory.adjust(code, id, 1);
+          refined++;
+        }
+      }
+      this.memory.store(code, labels);
+      this.examples[id]++;
+    }
+    return { stored: rows, refined };
+  }
+
+  predict(codes: Uint32Array, rows: number, top = 3): Prediction[] {
+    const { active } = this.options;
+    const scores = this.scoreCodes(codes);
+    const C = this.memory.classCount;
+    const threshold = this.threshold();
+    const out: Prediction[] = [];
+    for (let r = 0; r < rows; r++) {
+      const row = scores.subarray(r * C, (r + 1) * C);
+      const ranked: ClassScore[] = [];
+      for (let c = 0; c < C; c++) if (this.examples[c] > 0) ranked.push({ label: this.labels[c], score: row[c] / active });
+      ranked.sort((a, b) => b.score - a.score || (a.label < b.label ? -1 : 1));
+      const first = ranked[0];
+      const second = ranked[1];
+      const score = first ? first.score : 0;
+      out.push({
+        label: first && score >= threshold && score > 0 ? first.label : null,
+        score,
+        margin: first ? score - (second ? second.score : 0) : 0,
+        top: ranked.slice(0, top),
+      });
+    }
+    return out;
+  }
+
+  forget(label: string): number {
+    const id = this.classOf(label);
+    if (id < 0 || this.examples[id] === 0) throw new RangeError(`label: no class named ${JSON.stringify(label)} is stored`);
+    const removed = this.memory.clearClass(id);
+    this.examples[id] = 0;
+    return removed;
+  }
+
+  prune(policy: PrunePolicy): number {
+    switch (policy.kind) {
+      case 'class':
+        return this.forget(policy.label);
+      case 'count':
+        if (this.options.counterBits === 0) throw new RangeError('policy: count pruning needs counters (counterBits > 0)');
+        return this.memory.prune({ minCount: policy.minCount });
+      case 'fanin':
+        return this.memory.prune({ maxFanIn: policy.maxClasses });
+      case 'budget': {
+        let removed = 0;
+        if (policy.maxDensity !== undefined) removed += this.memory.prune({ maxDensity: policy.maxDensity });
+        if (policy.maxBytes !== undefined) removed += this.memory.prune({ maxBytes: policy.maxBytes });
+        return removed;
+      }
+    }
+  }
+
+  /** Normalised threshold below which predict answers unknown. */
+  threshold(): number {
+    return this.fixedThreshold ?? this.openset.threshold();
+  }
+
+  private scoreRow(code: Uint32Array): Int32Array {
+    return this.scoreCodes(code);
+  }
+
+  private scoreCodes(codes: Uint32Array): Int32Array {
+    // minCount 1 counts every connection: the plain (SIMD) kernel gives the same answer faster.
+    return this.options.minCount > 1 ? this.memory.score(codes, { minCount: this.options.minCount }) : this.memory.score(codes);
+  }
+
+  private best(scores: Int32Array, exclude: number): { id: number; score: number } {
+    let id = -1;
+    let s = -1;
+    for (let c = 0; c < scores.length; c++) {
+      if (c === exclude || this.examples[c] === 0) continue;
+      if (scores[c] > s) {
+        s = scores[c];
+        id = c;
+      }
+    }
+    return { id, score: id >= 0 ? s / this.options.active : 0 };
+  }
+
+  serialize(): Buffer {
+    const head = Buffer.from(
+      JSON.stringify({
+        options: this.options,
+        labels: this.labels,
+        examples: this.examples,
+        openset: this.openset.toJSON(),
+        fixedThreshold: this.fixedThreshold,
+      }),
+      'utf8',
+    );
+    const mem = this.memory.serialize();
+    const buf = Buffer.alloc(12 + head.length + mem.length);
+    buf.write(SNAPSHOT_MAGIC, 0, 'latin1');
+    buf.writeUInt32LE(SNAPSHOT_VERSION, 4);
+    buf.writeUInt32LE(head.length, 8);
+    head.copy(buf, 12);
+    mem.copy(buf, 12 + head.length);
+    return buf;
+  }
+
+  static deserialize(bytes: Uint8Array, source = 'snapshot'): LearnerCore {
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (buf.length < 12 || buf.toString('latin1', 0, 4) !== SNAPSHOT_MAGIC) throw new Error(`${source}: not an engram learner snapshot`);
+    const version = buf.readUInt32LE(4);
+    if (version !== SNAPSHOT_VERSION) throw new Error(`${source}: learner snapshot version ${version} is not supported`);
+    const n = buf.readUInt32LE(8);
+    if (12 + n > buf.length) throw new Error(`${source}: truncated learner snapshot`);
+    const head = JSON.parse(buf.toString('utf8', 12, 12 + n)) as {
+      options: CoreOptions;
+      labels: string[];
+      examples: number[];
+      openset: { known: number[]; novel: number[] };
+      fixedThreshold: number | null;
+    };
+    const memory = BinaryMemory.deserialize(buf.subarray(12 + n), { active: head.options.active });
+    const core = new LearnerCore(head.options, memory);
+    core.labels = head.labels;
+    core.examples = head.examples;
+    core.openset = OpenSetCalibration.fromJSON(head.openset);
+    core.fixedThreshold = head.fixedThreshold;
+    if (memory.classCount !== core.labels.length) throw new Error(`${source}: memory has ${memory.classCount} classes, label table ${core.labels.length}`);
+    return core;
+  }
+}

@@ -1,0 +1,274 @@
+// Engram: the learner users touch. Images (or feature vectors) in, classes learned incrementally,
+// predictions out. Composes a backbone (images -> features), a quantizer (features -> sparse codes),
+// the learner core (codes -> binary associative memory) and, for a store directory, durable persistence.
+import { LearnerCore, type Prediction } from './core.js';
+import { decodeOp, encodeOp, type LearnerOp } from './ops.js';
+import { parsePrunePolicy, type PrunePolicy } from './prune.js';
+import { parseMemoryOptions, parseQuantizerOptions, type MemoryOptions, type QuantizerOptions, type ResolvedQuantizer } from './config.js';
+import { buildQuantizer, type QuantizerState } from './build-quantizer.js';
+import { openBackbone, type BackboneHandle } from './backbone-ref.js';
+import { openPersistence, type Persistence, type StoreMeta } from './persistence.js';
+import type { Quantizer } from '../quantize/quantizer.js';
+import { sessionConfigFromProfile, type SessionConfig } from '../backbone/session.js';
+import type { ImageInput } from '../backbone/index.js';
+import { options, str, typeError } from '../util/validate.js';
+
+export type { Prediction } from './core.js';
+
+/** Raw pixels, row-major, interleaved channels. */
+export interface RawImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: 1 | 3;
+}
+
+/** An image file path, encoded image bytes, raw pixels, or a feature vector of the backbone's dimension. */
+export type Input = string | Uint8Array | RawImage | Float32Array;
+
+export interface EngramOptions {
+  /** Store directory; omitted for an in-memory learner (Engram.memory). */
+  store?: string;
+  /** Catalogue name, manifest path or .onnx path; null for a learner fed feature vectors only. Default: the embedded backbone. */
+  backbone?: string | null;
+  quantizer?: QuantizerOptions;
+  memory?: MemoryOptions;
+  /** Device profile name (devices/) for threads and execution providers. */
+  profile?: string;
+  /** strict: acknowledge only after fsync (default); batched: group commit. */
+  durability?: 'strict' | 'batched';
+  /** Called with notes a user should see (recovered from a damaged snapshot, provider fallback, ...). */
+  onWarning?: (message: string) => void;
+  /** Create the store if it does not exist (default true); false makes a missing store an error. */
+  create?: boolean;
+}
+
+export interface EngramStats {
+  classes: number;
+  labels: string[];
+  examples: Record<string, number>;
+  bytes: number;
+  connections: number;
+  density: number;
+  neurons: number;
+  active: number;
+  threshold: number;
+  backbone: string | null;
+  quantizer: QuantizerState;
+}
+
+const OPTION_KEYS = ['store', 'backbone', 'quantizer', 'memory', 'profile', 'durability', 'onWarning', 'create'] as const;
+
+export class Engram {
+  private closed = false;
+
+  private constructor(
+    readonly core: LearnerCore,
+    readonly quantizer: Quantizer,
+    readonly quantizerState: QuantizerState,
+    private readonly backbone: BackboneHandle | null,
+    private readonly persistence: Persistence | null,
+  ) {}
+
+  /** Opens (or creates) a learner persisted in a store directory. */
+  static async open(opts: EngramOptions): Promise<Engram> {
+    const o = options('options', opts, OPTION_KEYS);
+    const store = str('options.store', o.store, { nonEmpty: true });
+    return Engram.create({ ...(opts as EngramOptions), store });
+  }
+
+  /** An in-memory learner: nothing is written to disk. */
+  static async memory(opts: Omit<EngramOptions, 'store' | 'durability' | 'create'> = {}): Promise<Engram> {
+    const o = options('options', opts, OPTION_KEYS);
+    if (o.store !== undefined) throw new RangeError('options.store: Engram.memory keeps nothing on disk; use Engram.open for a store');
+    return Engram.create(opts as EngramOptions);
+  }
+
+  private static async create(opts: EngramOptions): Promise<Engram> {
+    const warn = opts.onWarning ?? (() => {});
+    const persistence = opts.store ? await openPersistence(opts.store, { durability: opts.durability ?? 'strict', create: opts.create ?? true, onWarning: warn }) : null;
+    try {
+      const meta = persistence?.meta ?? null;
+      const wantBackbone = opts.backbone !== undefined;
+      const backboneRef = wantBackbone ? opts.backbone ?? null : meta ? meta.backbone?.ref ?? null : undefined;
+      const backbone = backboneRef === null ? null : await openBackbone(backboneRef, { session: await sessionFor(opts.profile), onWarning: warn });
+      if (meta) checkSameBackbone(meta, backbone, opts.store!);
+
+      const qopts: ResolvedQuantizer = meta && opts.quantizer === undefined ? meta.quantizer.options : parseQuantizerOptions(opts.quantizer ?? {});
+      if (meta && opts.quantizer !== undefined) checkSameQuantizer(meta, qopts, opts.store!);
+      const dim = backbone ? backbone.dim : qopts.dim;
+      if (dim === undefined) throw new RangeError('quantizer.dim: a learner without a backbone needs the feature dimension');
+      if (backbone && qopts.dim !== undefined && qopts.dim !== backbone.dim) {
+        throw new RangeError(`quantizer.dim: the backbone gives ${backbone.dim}-d features, got number ${qopts.dim}`);
+      }
+      const { quantizer, state } = await buildQuantizer(qopts, dim, backbone, persistence);
+      if (meta && meta.quantizer.codebookId !== state.codebookId) {
+        throw new Error(`store ${opts.store}: it was built with codebook ${meta.quantizer.codebookId}, this one is ${state.codebookId}`);
+      }
+
+      const mem = parseMemoryOptions(meta && opts.memory === undefined ? meta.memory : opts.memory ?? {});
+      let core: LearnerCore;
+      if (persistence?.snapshot) {
+        core = LearnerCore.deserialize(persistence.snapshot, `store ${opts.store} snapshot`);
+      } else {
+        core = new LearnerCore({ neurons: quantizer.neurons, active: quantizer.active, counterBits: mem.counterBits, refine: mem.refine, minCount: mem.minCount });
+      }
+      if (mem.unknownThreshold !== undefined) core.fixedThreshold = mem.unknownThreshold;
+      if (core.options.neurons !== quantizer.neurons || core.options.active !== quantizer.active) {
+        throw new Error(`store ${opts.store}: memory geometry ${core.options.neurons}/${core.options.active} does not match the quantizer's ${quantizer.neurons}/${quantizer.active}`);
+      }
+      for (const rec of persistence?.records ?? []) core.apply(decodeOp(rec));
+      if (persistence && !meta) {
+        await persistence.writeMeta({
+          format: 'engram-store/1',
+          backbone: backbone ? { ref: backbone.ref, name: backbone.name, sha256: backbone.sha256, dim: backbone.dim } : null,
+          quantizer: { options: qopts, codebookId: state.codebookId },
+          memory: mem,
+        });
+      }
+      return new Engram(core, quantizer, state, backbone, persistence);
+    } catch (err) {
+      await persistence?.close();
+      throw err;
+    }
+  }
+
+  /** Learns `inputs` as examples of `label` (a new label becomes a new class). */
+  async learn(label: string, inputs: Input[]): Promise<{ label: string; stored: number; refined: number; classes: number }> {
+    this.checkOpen();
+    str('label', label, { nonEmpty: true, maxLength: 1024 });
+    const codes = await this.encode(inputs);
+    const op: LearnerOp = { op: 'learn', label, codes, rows: inputs.length, active: this.quantizer.active };
+    const outcome = this.core.learn(label, codes, inputs.length);
+    await this.persist(op);
+    return { label, ...outcome, classes: this.core.activeLabels().length };
+  }
+
+  /** Predicts each input: the best classes with scores (0..1), a margin, and null for "unknown". */
+  async predict(inputs: Input[], opts: { top?: number } = {}): Promise<Prediction[]> {
+    this.checkOpen();
+    const o = options('options', opts, ['top']);
+    const top = o.top === undefined ? 3 : (o.top as number);
+    if (!Number.isInteger(top) || top < 1) throw new RangeError(`options.top: expected an integer >= 1, got ${String(o.top)}`);
+    const codes = await this.encode(inputs);
+    return this.core.predict(codes, inputs.length, top);
+  }
+
+  /** Removes a class and all its connections. */
+  async forget(label: string): Promise<{ label: string; removed: number }> {
+    this.checkOpen();
+    str('label', label, { nonEmpty: true });
+    const removed = this.core.forget(label);
+    await this.persist({ op: 'forget', label });
+    return { label, removed };
+  }
+
+  /** Applies a pruning policy; returns the connections removed and the memory's size after. */
+  async prune(policy: PrunePolicy): Promise<{ removed: number; bytes: number }> {
+    this.checkOpen();
+    const p = parsePrunePolicy(policy);
+    const removed = this.core.prune(p);
+    await this.persist({ op: 'prune', policy: p });
+    return { removed, bytes: this.core.memory.stats().bytes };
+  }
+
+  stats(): EngramStats {
+    const s = this.core.memory.stats();
+    const examples: Record<string, number> = {};
+    for (const l of this.core.activeLabels()) examples[l] = this.core.examples[this.core.classOf(l)];
+    return {
+      classes: this.core.activeLabels().length,
+      labels: this.core.activeLabels(),
+      examples,
+      bytes: s.bytes,
+      connections: s.connections,
+      density: s.density,
+      neurons: this.quantizer.neurons,
+      active: this.quantizer.active,
+      threshold: this.core.threshold(),
+      backbone: this.backbone ? this.backbone.name : null,
+      quantizer: this.quantizerState,
+    };
+  }
+
+  /** Writes a snapshot and compacts the journal (a store); a no-op in memory. */
+  async save(): Promise<void> {
+    this.checkOpen();
+    await this.persistence?.writeSnapshot(this.core.serialize());
+  }
+
+  /** Flushes what was acknowledged and releases the store lock and the backbone session. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.persistence?.close();
+    } finally {
+      await this.backbone?.close();
+    }
+  }
+
+  /** Feature vectors for inputs: Float32Arrays pass through, images go through the backbone. */
+  async features(inputs: Input[]): Promise<Float32Array> {
+    if (!Array.isArray(inputs)) throw typeError('inputs', 'an array of images or feature vectors', inputs);
+    if (inputs.length === 0) throw new RangeError('inputs: expected at least one input, got an array of length 0');
+    const dim = this.quantizer.dim;
+    const out = new Float32Array(inputs.length * dim);
+    const images: { index: number; input: Exclude<Input, Float32Array> }[] = [];
+    inputs.forEach((input, i) => {
+      if (input instanceof Float32Array) {
+        if (input.length !== dim) throw new RangeError(`inputs[${i}]: expected a feature vector of length ${dim}, got Float32Array of length ${input.length}`);
+        out.set(input, i * dim);
+      } else if (typeof input === 'string' || input instanceof Uint8Array || (input !== null && typeof input === 'object')) {
+        images.push({ index: i, input: input as Exclude<Input, Float32Array> });
+      } else {
+        throw typeError(`inputs[${i}]`, 'a file path, image bytes, raw pixels or a Float32Array', input);
+      }
+    });
+    if (images.length) {
+      if (!this.backbone) throw new RangeError(`inputs[${images[0].index}]: this learner has no backbone, so it takes feature vectors (Float32Array) only`);
+      const feats = await this.backbone.embed(images.map(({ input }) => (input instanceof Uint8Array && !Buffer.isBuffer(input) ? Buffer.from(input.buffer, input.byteOffset, input.byteLength) : (input as ImageInput))));
+      images.forEach((x, j) => out.set(feats.subarray(j * dim, (j + 1) * dim), x.index * dim));
+    }
+    return out;
+  }
+
+  private async encode(inputs: Input[]): Promise<Uint32Array> {
+    const feats = await this.features(inputs);
+    return this.quantizer.encode(feats, inputs.length);
+  }
+
+  /** Journals an applied op; compacts into a snapshot when the journal has grown large. */
+  private async persist(op: LearnerOp): Promise<void> {
+    if (!this.persistence) return;
+    await this.persistence.append(encodeOp(op));
+    if (this.persistence.wantsSnapshot()) await this.persistence.writeSnapshot(this.core.serialize());
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error('engram: this learner is closed');
+  }
+}
+
+/** onnxruntime session settings from a device profile (devices/), or the defaults without one. */
+async function sessionFor(profile: string | undefined): Promise<SessionConfig | undefined> {
+  if (profile === undefined) return undefined;
+  const { getProfile } = await import('../devices/profile.js');
+  return sessionConfigFromProfile(getProfile(profile));
+}
+
+function checkSameBackbone(meta: StoreMeta, backbone: BackboneHandle | null, store: string): void {
+  const had = meta.backbone;
+  if (!had && !backbone) return;
+  if (!had || !backbone || had.sha256 !== backbone.sha256) {
+    const was = had ? `${had.name} (sha256 ${had.sha256.slice(0, 12)})` : 'no backbone (feature vectors)';
+    const now = backbone ? `${backbone.name} (sha256 ${backbone.sha256.slice(0, 12)})` : 'no backbone';
+    throw new Error(`store ${store} was built with backbone ${was}; refusing ${now}: features from different backbones cannot be mixed. Use the same backbone or a new store.`);
+  }
+}
+
+function checkSameQuantizer(meta: StoreMeta, q: ResolvedQuantizer, store: string): void {
+  const a = JSON.stringify(meta.quantizer.options);
+  const b = JSON.stringify(q);
+  if (a !== b) throw new Error(`store ${store} was built with quantizer ${a}; refusing ${b}. Use the same quantizer options or a new store.`);
+}

@@ -1,0 +1,83 @@
+// The learner's operations as journal records: what was acknowledged is replayed exactly on open.
+// learn:  u8 1 | u16 label bytes | label utf8 | u32 rows | u32 active | u32[rows*active] codes
+// forget: u8 2 | u16 label bytes | label utf8
+// prune:  u8 3 | u32 json bytes | policy json
+import type { PrunePolicy } from './prune.js';
+import { parsePrunePolicy } from './prune.js';
+
+export type LearnerOp =
+  | { op: 'learn'; label: string; codes: Uint32Array; rows: number; active: number }
+  | { op: 'forget'; label: string }
+  | { op: 'prune'; policy: PrunePolicy };
+
+const LEARN = 1;
+const FORGET = 2;
+const PRUNE = 3;
+
+export function encodeOp(op: LearnerOp): Buffer {
+  switch (op.op) {
+    case 'learn': {
+      const label = Buffer.from(op.label, 'utf8');
+      const buf = Buffer.alloc(1 + 2 + label.length + 8 + 4 * op.codes.length);
+      let o = buf.writeUInt8(LEARN, 0);
+      o = buf.writeUInt16LE(label.length, o);
+      o += label.copy(buf, o);
+      o = buf.writeUInt32LE(op.rows, o);
+      o = buf.writeUInt32LE(op.active, o);
+      for (const c of op.codes) o = buf.writeUInt32LE(c, o);
+      return buf;
+    }
+    case 'forget': {
+      const label = Buffer.from(op.label, 'utf8');
+      const buf = Buffer.alloc(3 + label.length);
+      buf.writeUInt8(FORGET, 0);
+      buf.writeUInt16LE(label.length, 1);
+      label.copy(buf, 3);
+      return buf;
+    }
+    case 'prune': {
+      const json = Buffer.from(JSON.stringify(op.policy), 'utf8');
+      const buf = Buffer.alloc(5 + json.length);
+      buf.writeUInt8(PRUNE, 0);
+      buf.writeUInt32LE(json.length, 1);
+      json.copy(buf, 5);
+      return buf;
+    }
+  }
+}
+
+/** Decodes one record; a malformed record is an error (the store's checksum already passed). */
+export function decodeOp(bytes: Uint8Array): LearnerOp {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const fail = (why: string): never => {
+    throw new Error(`journal record: ${why}`);
+  };
+  if (buf.length < 1) fail('empty');
+  const type = buf.readUInt8(0);
+  if (type === LEARN || type === FORGET) {
+    if (buf.length < 3) fail('truncated label');
+    const n = buf.readUInt16LE(1);
+    if (buf.length < 3 + n) fail('truncated label');
+    const label = buf.toString('utf8', 3, 3 + n);
+    if (type === FORGET) {
+      if (buf.length !== 3 + n) fail('trailing bytes after forget');
+      return { op: 'forget', label };
+    }
+    let o = 3 + n;
+    if (buf.length < o + 8) fail('truncated learn header');
+    const rows = buf.readUInt32LE(o);
+    const active = buf.readUInt32LE(o + 4);
+    o += 8;
+    if (buf.length !== o + 4 * rows * active) fail(`learn record expects ${rows} x ${active} codes, has ${(buf.length - o) / 4}`);
+    const codes = new Uint32Array(rows * active);
+    for (let i = 0; i < codes.length; i++) codes[i] = buf.readUInt32LE(o + 4 * i);
+    return { op: 'learn', label, codes, rows, active };
+  }
+  if (type === PRUNE) {
+    if (buf.length < 5) fail('truncated prune');
+    const n = buf.readUInt32LE(1);
+    if (buf.length !== 5 + n) fail('prune length mismatch');
+    return { op: 'prune', policy: parsePrunePolicy(JSON.parse(buf.toString('utf8', 5))) };
+  }
+  return fail(`unknown type ${type}`);
+}

@@ -1,0 +1,92 @@
+// The learner's view of a store directory (src/store): recovered snapshot + journal records to replay,
+// the store's metadata (which backbone, quantizer and codebook built it), and side files such as the
+// codebook, written atomically. Learner ops are journal records of one type.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Store, type Durability } from '../store/index.js';
+import { writeAtomic } from '../store/files.js';
+import type { ResolvedQuantizer, MemoryOptions } from './config.js';
+
+/** Journal record type of learner ops (type 0 is the store's own metadata). */
+export const OP_RECORD = 1;
+/** Compact the journal into a snapshot once it outgrows this many bytes. */
+const COMPACT_BYTES = 8 * 1024 * 1024;
+
+export interface StoreMeta {
+  format: 'engram-store/1';
+  backbone: { ref: string; name: string; sha256: string; dim: number } | null;
+  quantizer: { options: ResolvedQuantizer; codebookId: string };
+  memory: MemoryOptions;
+}
+
+export interface Persistence {
+  readonly dir: string;
+  /** Null for a store nothing was written to yet. */
+  readonly meta: StoreMeta | null;
+  readonly snapshot: Buffer | null;
+  readonly records: Buffer[];
+  writeMeta(meta: StoreMeta): Promise<void>;
+  /** Resolves when the op is as durable as the store's mode promises. */
+  append(op: Uint8Array): Promise<void>;
+  /** Whether the journal has grown enough that a snapshot should be written. */
+  wantsSnapshot(): boolean;
+  writeSnapshot(bytes: Uint8Array): Promise<void>;
+  readFile(name: string): Promise<Buffer | null>;
+  writeFile(name: string, bytes: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openPersistence(
+  dir: string,
+  opts: { durability: Durability; create: boolean; onWarning: (m: string) => void },
+): Promise<Persistence> {
+  if (!opts.create && !existsSync(dir)) {
+    throw new Error(`store ${dir} does not exist: create it with "engram learn --store ${dir} ..."`);
+  }
+  const store = await Store.open(dir, { durability: opts.durability, onWarning: opts.onWarning });
+  const rawMeta = store.meta;
+  const meta = Object.keys(rawMeta).length ? checkMeta(rawMeta, dir) : null;
+  if (!meta && !opts.create) {
+    await store.close();
+    throw new Error(`store ${dir} holds nothing yet: learn something first ("engram learn --store ${dir} ...")`);
+  }
+  const recovered = store.recovered;
+  const records = (recovered?.records ?? []).filter((r) => r.type === OP_RECORD).map((r) => r.payload);
+  const unknown = (recovered?.records ?? []).filter((r) => r.type !== OP_RECORD);
+  if (unknown.length) throw new Error(`store ${dir}: journal holds ${unknown.length} records of unknown type ${unknown[0].type} (written by a newer engram?)`);
+  const snapshot = recovered?.snapshot ?? null;
+  store.releaseRecovered();
+  let sinceSnapshot = records.reduce((n, r) => n + r.length, 0);
+
+  return {
+    dir,
+    meta,
+    snapshot,
+    records,
+    async writeMeta(m) {
+      await store.setMeta(m as unknown as Record<string, unknown>);
+    },
+    async append(op) {
+      sinceSnapshot += op.byteLength;
+      await store.append(OP_RECORD, op);
+    },
+    wantsSnapshot: () => sinceSnapshot > COMPACT_BYTES,
+    async writeSnapshot(bytes) {
+      await store.writeSnapshot(bytes);
+      sinceSnapshot = 0;
+    },
+    async readFile(name) {
+      const p = join(dir, name);
+      return existsSync(p) ? readFileSync(p) : null;
+    },
+    writeFile: (name, bytes) => writeAtomic(dir, name, bytes),
+    close: () => store.close(),
+  };
+}
+
+function checkMeta(m: Record<string, unknown>, dir: string): StoreMeta {
+  if (m.format !== 'engram-store/1' || typeof m.quantizer !== 'object' || m.quantizer === null) {
+    throw new Error(`store ${dir}: metadata is not an engram learner's (format ${JSON.stringify(m.format)})`);
+  }
+  return m as unknown as StoreMeta;
+}

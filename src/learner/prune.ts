@@ -1,0 +1,43 @@
+// Connection pruning policies, as users name them. Each maps to one memory operation:
+//   budget - keep the memory within a byte size or a connection density (drops the least-seen connections)
+//   fanin  - drop connections of code neurons shared by more than `maxClasses` classes (not discriminative)
+//   count  - drop connections seen fewer than `minCount` times (needs the counters)
+//   class  - forget one class entirely
+import { int, num, oneOf, options, str, typeError } from '../util/validate.js';
+
+export type PrunePolicy =
+  | { kind: 'budget'; maxBytes?: number; maxDensity?: number }
+  | { kind: 'fanin'; maxClasses: number }
+  | { kind: 'count'; minCount: number }
+  | { kind: 'class'; label: string };
+
+/** Validates a policy object coming from the API, the CLI or a journal record. */
+export function parsePrunePolicy(p: unknown): PrunePolicy {
+  if (p === null || typeof p !== 'object') throw typeError('policy', 'a prune policy object', p);
+  const kind = oneOf('policy.kind', (p as { kind?: unknown }).kind, ['budget', 'fanin', 'count', 'class'] as const);
+  switch (kind) {
+    case 'budget': {
+      const o = options('policy', p, ['kind', 'maxBytes', 'maxDensity']);
+      if (o.maxBytes === undefined && o.maxDensity === undefined) {
+        throw new RangeError('policy: a budget policy needs maxBytes or maxDensity');
+      }
+      return {
+        kind,
+        ...(o.maxBytes !== undefined ? { maxBytes: int('policy.maxBytes', o.maxBytes, 0) } : {}),
+        ...(o.maxDensity !== undefined ? { maxDensity: num('policy.maxDensity', o.maxDensity, 0, 1) } : {}),
+      };
+    }
+    case 'fanin': {
+      const o = options('policy', p, ['kind', 'maxClasses']);
+      return { kind, maxClasses: int('policy.maxClasses', o.maxClasses, 1) };
+    }
+    case 'count': {
+      const o = options('policy', p, ['kind', 'minCount']);
+      return { kind, minCount: int('policy.minCount', o.minCount, 1, 255) };
+    }
+    case 'class': {
+      const o = options('policy', p, ['kind', 'label']);
+      return { kind, label: str('policy.label', o.label, { nonEmpty: true }) };
+    }
+  }
+}
