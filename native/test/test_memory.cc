@@ -1,0 +1,220 @@
+// Core memory: geometry, store/score, growth, counters, adjust, pruning, statistics, merge.
+#include <random>
+#include <vector>
+
+#include "check.h"
+#include "memory.h"
+
+using engram::eg_codes;
+using engram::eg_status;
+using engram::Memory;
+
+namespace {
+
+std::unique_ptr<Memory> make(uint32_t neurons, uint32_t bits, uint32_t classes) {
+  std::unique_ptr<Memory> m;
+  if (Memory::create(neurons, bits, classes, &m) != eg_status::ok) std::abort();
+  return m;
+}
+
+eg_codes fixed(const std::vector<uint32_t>& idx, uint32_t active) {
+  eg_codes c;
+  c.idx = idx.data();
+  c.len = idx.size();
+  c.active = active;
+  c.batch = idx.size() / active;
+  return c;
+}
+
+std::vector<int32_t> score(const Memory& m, const std::vector<uint32_t>& idx, uint32_t active) {
+  std::vector<int32_t> out(idx.size() / active * m.classes());
+  if (m.score(fixed(idx, active), out.data()) != eg_status::ok) out.clear();
+  return out;
+}
+
+}  // namespace
+
+TEST("create rejects geometry out of range") {
+  std::unique_ptr<Memory> m;
+  CHECK_EQ(int(Memory::create(0, 0, 1, &m)), int(eg_status::bad_geometry));
+  CHECK_EQ(int(Memory::create(Memory::kMaxNeurons + 1, 0, 1, &m)), int(eg_status::bad_geometry));
+  CHECK_EQ(int(Memory::create(10, 3, 1, &m)), int(eg_status::bad_geometry));
+  CHECK_EQ(int(Memory::create(10, 0, Memory::kMaxClasses + 1, &m)), int(eg_status::bad_geometry));
+  CHECK(!m);
+  CHECK_OK(Memory::create(1u << 20, 0, 1, &m));
+  CHECK_EQ(m->neurons(), 1u << 20);
+}
+
+TEST("store then score counts connected active neurons per class") {
+  auto m = make(32, 0, 3);
+  std::vector<uint32_t> codes = {1, 2, 3, 4, 5, 6, 1, 2, 7};
+  std::vector<uint32_t> labels = {0, 1, 2};
+  CHECK_OK(m->store(fixed(codes, 3), labels.data()));
+  CHECK(score(*m, {1, 2, 3}, 3) == (std::vector<int32_t>{3, 0, 2}));
+  CHECK(score(*m, {4, 5, 7}, 3) == (std::vector<int32_t>{0, 2, 1}));
+  CHECK_EQ(m->connections(), 9u);
+}
+
+TEST("store rejects bad labels, indices and layouts without changing the memory") {
+  auto m = make(16, 4, 2);
+  std::vector<uint32_t> codes = {1, 2};
+  std::vector<uint32_t> bad_label = {2};
+  CHECK_EQ(int(m->store(fixed(codes, 2), bad_label.data())), int(eg_status::bad_label));
+  std::vector<uint32_t> bad_index = {1, 16};
+  std::vector<uint32_t> label = {0};
+  CHECK_EQ(int(m->store(fixed(bad_index, 2), label.data())), int(eg_status::bad_index));
+  eg_codes c = fixed(codes, 2);
+  std::vector<uint32_t> offsets = {0, 3};
+  c.offsets = offsets.data();
+  c.batch = 1;
+  CHECK_EQ(int(m->store(c, label.data())), int(eg_status::bad_codes));
+  CHECK_EQ(m->connections(), 0u);
+}
+
+TEST("adding classes doubles capacity and keeps every connection") {
+  auto m = make(64, 8, 0);
+  std::vector<uint32_t> caps;
+  for (uint32_t c = 0; c < 700; ++c) {
+    uint32_t id = 0;
+    CHECK_OK(m->add_classes(1, &id));
+    CHECK_EQ(id, c);
+    std::vector<uint32_t> code = {c % 64, (c * 13 + 5) % 64};
+    std::vector<uint32_t> label = {c};
+    CHECK_OK(m->store(fixed(code, 2), label.data()));
+    if (caps.empty() || caps.back() != m->capacity()) caps.push_back(m->capacity());
+  }
+  CHECK(caps == (std::vector<uint32_t>{64, 128, 256, 512, 1024}));
+  for (uint32_t c = 0; c < 700; ++c) {
+    CHECK(m->has(c % 64, c));
+    CHECK(m->has((c * 13 + 5) % 64, c));
+    CHECK_EQ(m->counter(c % 64, c), (c % 64 == (c * 13 + 5) % 64) ? 2u : 1u);
+  }
+}
+
+TEST("4-bit counters saturate at 15 and neighbouring nibbles stay independent") {
+  auto m = make(4, 4, 3);
+  std::vector<uint32_t> code = {2};
+  std::vector<uint32_t> l0 = {0}, l1 = {1};
+  for (int i = 0; i < 20; ++i) CHECK_OK(m->store(fixed(code, 1), l0.data()));
+  for (int i = 0; i < 3; ++i) CHECK_OK(m->store(fixed(code, 1), l1.data()));
+  CHECK_EQ(m->counter(2, 0), 15u);
+  CHECK_EQ(m->counter(2, 1), 3u);
+  CHECK_EQ(m->counter(2, 2), 0u);
+  engram::eg_adjust_result r;
+  CHECK_OK(m->adjust(fixed(code, 1), l1.data(), -3, &r));
+  CHECK_EQ(r.removed, 1u);
+  CHECK_EQ(m->counter(2, 0), 15u);
+  CHECK(!m->has(2, 1));
+}
+
+TEST("8-bit counters saturate at 255; adjust clamps and removes at zero") {
+  auto m = make(4, 8, 1);
+  std::vector<uint32_t> code = {1, 3};
+  std::vector<uint32_t> l = {0};
+  engram::eg_adjust_result r;
+  CHECK_OK(m->adjust(fixed(code, 2), l.data(), 200, &r));
+  CHECK_EQ(r.added, 2u);
+  CHECK_OK(m->adjust(fixed(code, 2), l.data(), 200, &r));
+  CHECK_EQ(m->counter(1, 0), 255u);
+  CHECK_OK(m->adjust(fixed(code, 2), l.data(), -254, &r));
+  CHECK_EQ(r.removed, 0u);
+  CHECK_OK(m->adjust(fixed(code, 2), l.data(), -5, &r));
+  CHECK_EQ(r.removed, 2u);
+  CHECK_EQ(m->connections(), 0u);
+}
+
+TEST("score_min_count needs counters and applies the threshold") {
+  auto bits_only = make(8, 0, 1);
+  std::vector<uint32_t> code = {1, 2};
+  std::vector<int32_t> out(1);
+  CHECK_EQ(int(bits_only->score_min_count(fixed(code, 2), 2, out.data())), int(eg_status::no_counters));
+  auto m = make(8, 4, 1);
+  std::vector<uint32_t> l = {0};
+  CHECK_OK(m->store(fixed(code, 2), l.data()));
+  std::vector<uint32_t> once = {1};
+  CHECK_OK(m->store(fixed(once, 1), l.data()));
+  CHECK_OK(m->score_min_count(fixed(code, 2), 2, out.data()));
+  CHECK_EQ(out[0], 1);
+}
+
+TEST("prune by count, fan-in and class report what they removed") {
+  auto m = make(8, 4, 3);
+  std::vector<uint32_t> codes = {0, 1, 0, 2, 0, 3, 1, 4};
+  std::vector<uint32_t> labels = {0, 1, 2, 0};
+  CHECK_OK(m->store(fixed(codes, 2), labels.data()));  // neuron 0 -> 3 classes
+  uint64_t removed = 0;
+  CHECK_OK(m->prune_min_count(2, &removed));
+  CHECK_EQ(removed, 6u);  // only 1->0 was seen twice
+  CHECK_EQ(m->connections(), 1u);
+  CHECK_OK(m->store(fixed(codes, 2), labels.data()));
+  CHECK_EQ(m->prune_fan_in(2), 3u);  // neuron 0's row
+  CHECK(!m->has(0, 0));
+  CHECK_OK(m->clear_class(0, &removed));
+  CHECK_EQ(removed, 2u);  // 1->0 and 4->0
+  CHECK_EQ(int(m->clear_class(3, &removed)), int(eg_status::bad_label));
+  auto plain = make(4, 0, 1);
+  CHECK_EQ(int(plain->prune_min_count(1, &removed)), int(eg_status::no_counters));
+}
+
+TEST("prune_to removes lowest counters first, then the most shared neurons, then by index") {
+  auto m = make(8, 8, 3);
+  std::vector<uint32_t> l0 = {0}, l1 = {1}, l2 = {2};
+  std::vector<uint32_t> strong = {5};
+  for (int i = 0; i < 3; ++i) CHECK_OK(m->store(fixed(strong, 1), l0.data()));
+  std::vector<uint32_t> shared = {1};
+  CHECK_OK(m->store(fixed(shared, 1), l0.data()));
+  CHECK_OK(m->store(fixed(shared, 1), l1.data()));
+  CHECK_OK(m->store(fixed(shared, 1), l2.data()));
+  std::vector<uint32_t> single = {2};
+  CHECK_OK(m->store(fixed(single, 1), l1.data()));
+  // counters: 5->0 = 3; 1->0,1->1,1->2 = 1 (fan-in 3); 2->1 = 1 (fan-in 1)
+  CHECK_EQ(m->prune_to(4), 1u);
+  CHECK(!m->has(1, 0) && m->has(1, 1) && m->has(1, 2) && m->has(2, 1));
+  CHECK_EQ(m->prune_to(1), 3u);
+  CHECK(m->has(5, 0));
+  CHECK_EQ(m->connections(), 1u);
+  CHECK_EQ(m->prune_to(5), 0u);
+}
+
+TEST("statistics: per class, fan-in histogram, resident bytes") {
+  auto m = make(6, 4, 2);
+  std::vector<uint32_t> codes = {0, 1, 1, 2};
+  std::vector<uint32_t> labels = {0, 1};
+  CHECK_OK(m->store(fixed(codes, 2), labels.data()));
+  std::vector<uint64_t> per(2), hist(3);
+  m->connections_per_class(per.data());
+  m->fan_in_histogram(hist.data());
+  CHECK(per == (std::vector<uint64_t>{2, 2}));
+  CHECK(hist == (std::vector<uint64_t>{3, 2, 1}));
+  CHECK_EQ(m->resident_bytes(), 6u * 8 + 6u * 32);
+}
+
+TEST("merge with a memory of larger capacity ORs bits and adds counters") {
+  auto a = make(16, 4, 1);
+  auto b = make(16, 4, 0);
+  uint32_t first = 0;
+  CHECK_OK(b->add_classes(100, &first));  // capacity 128 > a's 64
+  std::vector<uint32_t> code = {3};
+  std::vector<uint32_t> l0 = {0}, l99 = {99};
+  for (int i = 0; i < 10; ++i) CHECK_OK(a->store(fixed(code, 1), l0.data()));
+  for (int i = 0; i < 10; ++i) CHECK_OK(b->store(fixed(code, 1), l0.data()));
+  CHECK_OK(b->store(fixed(code, 1), l99.data()));
+  CHECK_OK(a->merge(*b));
+  CHECK_EQ(a->classes(), 100u);
+  CHECK_EQ(a->counter(3, 0), 15u);
+  CHECK_EQ(a->counter(3, 99), 1u);
+  auto c = make(17, 4, 1);
+  CHECK_EQ(int(a->merge(*c)), int(eg_status::mismatch));
+}
+
+TEST("clone is independent") {
+  auto a = make(8, 8, 1);
+  std::vector<uint32_t> code = {3};
+  std::vector<uint32_t> l0 = {0};
+  CHECK_OK(a->store(fixed(code, 1), l0.data()));
+  std::unique_ptr<Memory> b;
+  CHECK_OK(a->clone(&b));
+  CHECK_OK(b->store(fixed(code, 1), l0.data()));
+  CHECK_EQ(a->counter(3, 0), 1u);
+  CHECK_EQ(b->counter(3, 0), 2u);
+}
