@@ -49,6 +49,8 @@ export interface Recovery {
   /** Intact snapshots, oldest first. */
   snapshots: SnapshotEntry[];
   damagedSnapshots: string[];
+  /** Damaged segments the state does not need (they only served an older snapshot). */
+  damagedSegments: string[];
   /** Segments in seq order (damaged ones not needed by the state included). */
   segments: SegmentEntry[];
   /** The last segment ends in an interrupted write: where its intact part ends. */
@@ -135,6 +137,7 @@ export async function recover(dir: string): Promise<Recovery> {
     lastSeq: Math.max(snapshotSeq, chain.lastSeq),
     snapshots,
     damagedSnapshots,
+    damagedSegments: chain.damagedSegments,
     segments: chain.segments,
     tornTail: chain.tornTail,
     warnings,
@@ -154,6 +157,7 @@ function corrupt(dir: string, what: string, damagedSnapshots: string[]): StoreEr
 function replayChain(dir: string, segments: ScannedSegment[], from: number, damagedSnapshots: string[], warnings: string[]) {
   const records: JournalRecord[] = [];
   const entries: SegmentEntry[] = [];
+  const damagedSegments: string[] = [];
   let tornTail: Recovery['tornTail'] = null;
   let expected = from;
   for (let i = 0; i < segments.length; i++) {
@@ -167,8 +171,8 @@ function replayChain(dir: string, segments: ScannedSegment[], from: number, dama
       if (scan instanceof FormatDamage || scan.end !== 'clean') {
         const reason = scan instanceof FormatDamage ? scan.reason : scan.damage!.reason;
         warnings.push(`journal ${seg.file} is damaged (${reason}) but the recovered state does not need it`);
-      }
-      if (!(scan instanceof FormatDamage)) {
+        damagedSegments.push(seg.file);
+      } else {
         entries.push({ file: seg.file, baseSeq: scan.baseSeq, lastSeq: scan.baseSeq + scan.records.length - 1, bytes: seg.bytes });
       }
       continue;
@@ -201,5 +205,5 @@ function replayChain(dir: string, segments: ScannedSegment[], from: number, dama
     }
     entries.push({ file: seg.file, baseSeq: scan.baseSeq, lastSeq: scan.baseSeq + scan.records.length - 1, bytes: tornTail?.file === seg.file ? scan.validBytes : seg.bytes });
   }
-  return { records, lastSeq: expected - 1, segments: entries, tornTail };
+  return { records, lastSeq: expected - 1, segments: entries, damagedSegments, tornTail };
 }

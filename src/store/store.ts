@@ -158,7 +158,7 @@ export class Store {
       const recovery = await recover(dir);
       for (const w of recovery.warnings) warn(`store ${dir}: ${w}`);
       const store = new Store({ dir, durability, batchMs, readOnly, keepSnapshots, lock, recovery });
-      if (!readOnly) await store.prepareWriter(recovery.damagedSnapshots, recovery.tornTail, warn);
+      if (!readOnly) await store.prepareWriter([...recovery.damagedSnapshots, ...recovery.damagedSegments], recovery.tornTail, warn);
       return store;
     } catch (err) {
       lock?.release();
@@ -171,14 +171,14 @@ export class Store {
 
   // Repairs what recovery reported (so the next open is quiet) and opens the segment to append to.
   private async prepareWriter(
-    damagedSnapshots: string[],
+    damagedFiles: string[],
     tornTail: { file: string; validBytes: number } | null,
     warn: (m: string) => void,
   ): Promise<void> {
-    for (const file of damagedSnapshots) {
+    for (const file of damagedFiles) {
       // Moved aside rather than deleted: it may matter to whoever investigates the damage.
       await rename(join(this.dir, file), join(this.dir, `${file}.damaged`));
-      warn(`store ${this.dir}: moved the damaged snapshot aside as ${file}.damaged`);
+      warn(`store ${this.dir}: moved the damaged file aside as ${file}.damaged`);
     }
     if (tornTail) {
       await truncate(join(this.dir, tornTail.file), tornTail.validBytes);
@@ -191,7 +191,7 @@ export class Store {
     } else {
       await this.startSegment();
     }
-    if (damagedSnapshots.length > 0 || tornTail) await syncDir(this.dir);
+    if (damagedFiles.length > 0 || tornTail) await syncDir(this.dir);
   }
 
   /** The recovered state to rebuild from; null after releaseRecovered(). */
