@@ -169,7 +169,7 @@ export class LinkClient {
       } else if (frame.type === MessageType.ERROR) {
         const e = decodeError(frame.body);
         this.done(p);
-        p.reject(new LinkError(e.code, errorCodeName(e.code), `engram: ${errorCodeName(e.code)}: ${e.message}`));
+        p.reject(new LinkError(e.code, errorCodeName(e.code), `${errorCodeName(e.code)}: ${e.message}`));
       } else {
         this.fail(new LinkError(null, 'BAD_REPLY', `unexpected reply type 0x${frame.type.toString(16)}`));
       }

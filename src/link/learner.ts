@@ -16,7 +16,8 @@ export interface LinkLearner {
   predict(inputs: LinkInput[], opts?: { top?: number }): Promise<LinkPrediction[]>;
   forget(label: string): Promise<{ label: string; removed: number }>;
   prune(policy: WirePrunePolicy): Promise<{ removed: number; bytes: number }>;
-  stats(): { classes: number; labels: string[]; bytes: number; density: number; examples: number };
+  /** `examples` is a total or a count per label (Engram gives the latter). */
+  stats(): { classes: number; labels: string[]; bytes: number; density: number; examples: number | Record<string, number> };
   save(): Promise<void>;
 }
 
@@ -30,4 +31,12 @@ export function toLearnerInput(input: WireInput): LinkInput {
     case 'pixels':
       return { data: input.data, width: input.width, height: input.height, channels: input.channels };
   }
+}
+
+/** Total stored examples from either form of `stats().examples`. */
+export function totalExamples(examples: number | Record<string, number>): number {
+  if (typeof examples === 'number') return examples;
+  let n = 0;
+  for (const v of Object.values(examples)) n += v;
+  return n;
 }

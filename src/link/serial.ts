@@ -64,6 +64,8 @@ export interface ServeSerialOptions {
   retryMs?: number;
   /** Status lines for the person running the server. */
   status?: (line: string) => void;
+  /** Called each time the port is (re)opened and served. */
+  onOpen?: (reopened: boolean) => void;
 }
 
 /**
@@ -75,11 +77,13 @@ export async function serveSerial(server: LinkServer, settings: SerialSettings, 
   const status = opts.status ?? (() => {});
   let port: SerialPort | null = await openSerial(settings);
   status(`listening on ${settings.path} at ${settings.baudRate} baud`);
+  opts.onOpen?.(false);
   while (!opts.signal.aborted) {
     if (port === null) {
       try {
         port = await openSerial(settings);
         status(`reconnected to ${settings.path}`);
+        opts.onOpen?.(true);
       } catch {
         await sleep(retryMs, opts.signal);
         continue;

@@ -2,7 +2,7 @@
 // at a time in arrival order, and answers each with ACK or ERROR. Nothing a peer sends can stop it:
 // bad bytes become ERROR frames and the reader resyncs at the next delimiter.
 import { FrameReader, MAX_BODY_BYTES, MAX_FRAME_BYTES, encodeFrame, type Frame, type FrameFault } from './frame.js';
-import { toLearnerInput, type LinkLearner } from './learner.js';
+import { toLearnerInput, totalExamples, type LinkLearner } from './learner.js';
 import {
   ErrorCode,
   MessageType,
@@ -204,7 +204,7 @@ export class LinkServer {
         return {
           type: 'stats',
           classes: s.classes,
-          examples: s.examples,
+          examples: totalExamples(s.examples),
           bytes: s.bytes,
           density: s.density,
           labelsTotal: s.labels.length,

@@ -1,0 +1,205 @@
+// engram client: the host side of the serial protocol, one request per invocation, for technicians
+// and scripts (engram serve runs on the board; this talks to it through a serial cable).
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { InputError, UsageError } from '../errors.js';
+import type { LinkClient, WirePrunePolicy } from '../../link/index.js';
+
+interface ClientFlags {
+  serial: string;
+  baud: string;
+  timeout: string;
+}
+
+interface InputFlags {
+  features?: boolean;
+}
+
+export default function register(program: Command, cli: CliContext): void {
+  const client = program
+    .command('client')
+    .description('send one request to an engram serve over a serial port')
+    .requiredOption('--serial <path>', 'serial device connected to the board')
+    .option('--baud <rate>', 'line rate in bits per second', '115200')
+    .option('--timeout <ms>', 'time allowed for an answer, on top of the time on the wire', '5000');
+  client.addHelpText('after', `
+Examples:
+  engram client --serial /dev/ttyUSB0 hello
+  engram client --serial /dev/ttyUSB0 learn mug mug1.jpg
+  engram client --serial /dev/ttyUSB0 predict --top 3 photo.png --json
+  engram client --serial /dev/ttyUSB0 learn cat --features cat-features.json
+  engram client --serial /dev/ttyUSB0 prune --max-density 0.2`);
+
+  /** Opens the port, runs `fn` with a client, closes the port whatever happens. */
+  const withClient = async (fn: (c: LinkClient) => Promise<void>) => {
+    const flags = client.opts<ClientFlags>();
+    const baudRate = wholeNumber('--baud', flags.baud);
+    const timeoutMs = wholeNumber('--timeout', flags.timeout);
+    const { LinkClient, openSerial, closeSerial } = await import('../../link/index.js');
+    let port;
+    try {
+      port = await openSerial({ path: flags.serial, baudRate });
+    } catch (err) {
+      throw new InputError((err as Error).message);
+    }
+    const c = new LinkClient(port, { timeoutMs, baudRate });
+    const onAbort = () => c.close();
+    cli.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await fn(c);
+    } finally {
+      cli.signal.removeEventListener('abort', onAbort);
+      c.close();
+      await closeSerial(port);
+    }
+  };
+  const out = () => cli.output;
+
+  client
+    .command('hello')
+    .description('handshake: protocol version, limits, what the board accepts')
+    .action(
+      cli.action(() =>
+        withClient(async (c) => {
+          const r = await c.hello();
+          out().result({ ...r }, `engram ${r.engram} on ${r.device || 'an unprofiled device'}: protocol ${r.version}, frames up to ${r.maxFrame} bytes, ` +
+            `${r.images ? 'images and ' : ''}${r.featureDim ? `${r.featureDim}-d feature vectors` : 'no feature vectors'}`);
+        }),
+      ),
+    );
+
+  client
+    .command('learn')
+    .description('store one example of a class')
+    .argument('<label>', 'the class')
+    .argument('<file>', 'an image file, or with --features a feature vector (.json array or raw float32 .f32)')
+    .option('--features', 'FILE is a feature vector')
+    .action(
+      cli.action((label: string, file: string, flags: InputFlags) =>
+        withClient(async (c) => {
+          const r = await c.learn(label, readInput(file, flags));
+          out().result({ ...r }, `learned ${r.label}: ${r.stored} stored, ${r.classes} classes`);
+        }),
+      ),
+    );
+
+  client
+    .command('predict')
+    .description('classify one input')
+    .argument('<file>', 'an image file, or with --features a feature vector')
+    .option('--features', 'FILE is a feature vector')
+    .option('--top <n>', 'classes to list', '3')
+    .action(
+      cli.action((file: string, flags: InputFlags & { top: string }) =>
+        withClient(async (c) => {
+          const r = await c.predict(readInput(file, flags), { top: wholeNumber('--top', flags.top) });
+          const head = r.label === null ? `unknown (best score ${r.score.toFixed(3)})` : `${r.label} (score ${r.score.toFixed(3)}, margin ${r.margin.toFixed(3)})`;
+          out().result({ ...r }, [head, ...r.top.map((t) => `  ${t.label}: ${t.score.toFixed(3)}`)].join('\n'));
+        }),
+      ),
+    );
+
+  client
+    .command('forget')
+    .description('remove a class')
+    .argument('<label>', 'the class')
+    .action(
+      cli.action((label: string) =>
+        withClient(async (c) => {
+          const r = await c.forget(label);
+          out().result({ ...r }, `forgot ${r.label}: ${r.removed} connections removed`);
+        }),
+      ),
+    );
+
+  client
+    .command('prune')
+    .description('apply one pruning policy')
+    .option('--max-bytes <n>', 'budget: keep the memory within this many bytes')
+    .option('--max-density <d>', 'budget: keep the connection density at or below d (0..1)')
+    .option('--fanin <n>', 'drop connections of code neurons shared by more than n classes')
+    .option('--min-count <n>', 'drop connections seen fewer than n times')
+    .option('--class <label>', 'forget one class')
+    .action(
+      cli.action((flags: { maxBytes?: string; maxDensity?: string; fanin?: string; minCount?: string; class?: string }) =>
+        withClient(async (c) => {
+          const r = await c.prune(prunePolicy(flags));
+          out().result({ ...r }, `pruned ${r.removed} connections; memory is ${r.bytes} bytes`);
+        }),
+      ),
+    );
+
+  client
+    .command('stats')
+    .description('classes, examples, size and density')
+    .action(
+      cli.action(() =>
+        withClient(async (c) => {
+          const r = await c.stats();
+          const more = r.labelsTotal > r.labels.length ? ` (first ${r.labels.length} of ${r.labelsTotal})` : '';
+          out().result({ ...r }, `classes: ${r.classes}${r.labels.length ? `: ${r.labels.join(', ')}${more}` : ''}\nexamples: ${r.examples}\nmemory: ${r.bytes} bytes, density ${r.density.toFixed(4)}`);
+        }),
+      ),
+    );
+
+  client
+    .command('save')
+    .description('write a snapshot on the board')
+    .action(
+      cli.action(() =>
+        withClient(async (c) => {
+          await c.save();
+          out().result({ saved: true }, 'saved');
+        }),
+      ),
+    );
+}
+
+function wholeNumber(flag: string, v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${flag}: expected a whole number >= 1, got "${v}"`);
+  return Number(v);
+}
+
+/** An image file as its bytes, or a feature vector from JSON or raw little-endian float32. */
+function readInput(file: string, flags: InputFlags): Buffer | Float32Array {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw new InputError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  if (!flags.features) return bytes;
+  if (file.toLowerCase().endsWith('.json')) {
+    let v: unknown;
+    try {
+      v = JSON.parse(bytes.toString('utf8'));
+    } catch (err) {
+      throw new InputError(`${file}: not valid JSON (${(err as Error).message})`);
+    }
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+      throw new InputError(`${file}: expected a JSON array of finite numbers`);
+    }
+    return Float32Array.from(v as number[]);
+  }
+  if (bytes.length === 0 || bytes.length % 4 !== 0) throw new InputError(`${file}: a raw float32 file needs a positive multiple of 4 bytes, got ${bytes.length}`);
+  const vec = new Float32Array(bytes.length / 4);
+  for (let i = 0; i < vec.length; i++) vec[i] = bytes.readFloatLE(i * 4);
+  return vec;
+}
+
+function prunePolicy(f: { maxBytes?: string; maxDensity?: string; fanin?: string; minCount?: string; class?: string }): WirePrunePolicy {
+  const given = [f.maxBytes !== undefined || f.maxDensity !== undefined, f.fanin !== undefined, f.minCount !== undefined, f.class !== undefined].filter(Boolean).length;
+  if (given !== 1) throw new UsageError('prune: give one policy: --max-bytes/--max-density, --fanin, --min-count or --class');
+  if (f.fanin !== undefined) return { kind: 'fanin', maxClasses: wholeNumber('--fanin', f.fanin) };
+  if (f.minCount !== undefined) return { kind: 'count', minCount: wholeNumber('--min-count', f.minCount) };
+  if (f.class !== undefined) return { kind: 'class', label: f.class };
+  const policy: WirePrunePolicy = { kind: 'budget' };
+  if (f.maxBytes !== undefined) policy.maxBytes = wholeNumber('--max-bytes', f.maxBytes);
+  if (f.maxDensity !== undefined) {
+    const d = Number(f.maxDensity);
+    if (!/^(0|1|0?\.\d+)$/.test(f.maxDensity) || d <= 0 || d > 1) throw new UsageError(`--max-density: expected a number in (0, 1], got "${f.maxDensity}"`);
+    policy.maxDensity = d;
+  }
+  return policy;
+}
