@@ -12,7 +12,7 @@ import type { Rng } from '../src/util/rng.js';
 import { copyDir, removeDir, scratchDir, seededRng } from './helpers/store-fs.js';
 import { ModelState, encodeModelOp, opFor, probeCodes, stateFromRecovery } from './helpers/store-model.js';
 
-const TRIALS = Number(process.env.ENGRAM_CORRUPTION_TRIALS ?? 1200);
+const TRIALS = Number(process.env.ENGRAM_CORRUPTION_TRIALS ?? 1000);
 const LAST = 60;
 /** Seqs that hold metadata records instead of model ops, and the metadata each sets. */
 const META_AT = new Map<number, Record<string, unknown>>([
@@ -21,7 +21,7 @@ const META_AT = new Map<number, Record<string, unknown>>([
 ]);
 
 function expectedState(upto: number): ModelState {
-  const s = new ModelState();
+  const s = ModelState.empty();
   for (let seq = 1; seq <= upto; seq++) if (!META_AT.has(seq)) s.apply(opFor(seq));
   return s;
 }
@@ -35,7 +35,7 @@ function expectedMeta(upto: number): Record<string, unknown> {
 /** snapshots at 20 and 40, journal segments 21..40 and 41..60, metadata at 1 and 45. */
 async function buildBase(dir: string): Promise<void> {
   const store = await Store.open(dir, { durability: 'batched' });
-  const state = new ModelState();
+  const state = ModelState.empty();
   for (let seq = 1; seq <= LAST; seq++) {
     const meta = META_AT.get(seq);
     if (meta) await store.setMeta(meta);

@@ -1,6 +1,7 @@
 // The deterministic op log the crash and corruption tests write, and the state it builds.
 // Op `seq` is a pure function of seq, so the parent can rebuild the exact state any prefix of the
 // log must produce and compare it with what a store recovered.
+import { BinaryMemory } from '../../src/memory/binary-memory.js';
 import { Rng } from '../../src/util/rng.js';
 
 export const NEURONS = 512;
@@ -36,52 +37,45 @@ export function decodeModelOp(buf: Buffer): ModelOp {
 }
 
 /**
- * A small binary associative memory: for each class the set of code neurons connected to it
- * (the class-major bit matrix of a Willshaw memory). Score = active neurons of a probe connected to the class.
+ * The state the ops build: a BinaryMemory (src/memory, the native memory the learner snapshots) with
+ * 4-bit counters, so replaying an op twice or skipping one changes the bytes and the scores.
  */
 export class ModelState {
-  private bits: Uint8Array[] = Array.from({ length: LABELS }, () => new Uint8Array(NEURONS));
+  private constructor(private readonly memory: BinaryMemory) {}
+
+  static empty(): ModelState {
+    return new ModelState(new BinaryMemory({ neurons: NEURONS, active: ACTIVE, counterBits: 4, classes: LABELS }));
+  }
 
   apply(op: ModelOp): void {
-    if (op.op === 'forget') this.bits[op.label].fill(0);
-    else for (const c of op.codes) this.bits[op.label][c] = 1;
+    if (op.op === 'forget') this.memory.clearClass(op.label);
+    else this.memory.store(op.codes, op.label);
   }
 
   serialize(): Buffer {
-    return Buffer.concat([Buffer.from('MODL'), ...this.bits.map((b) => Buffer.from(b))]);
+    return this.memory.serialize();
   }
 
   static deserialize(buf: Buffer): ModelState {
-    if (buf.length !== 4 + LABELS * NEURONS || buf.toString('latin1', 0, 4) !== 'MODL') throw new Error('not a model snapshot');
-    const s = new ModelState();
-    for (let l = 0; l < LABELS; l++) s.bits[l].set(buf.subarray(4 + l * NEURONS, 4 + (l + 1) * NEURONS));
-    return s;
+    return new ModelState(BinaryMemory.deserialize(buf, { active: ACTIVE }));
   }
 
   /** Scores of each probe code against every class, [probes x classes]. */
   scores(probes: Uint32Array): number[] {
-    const out: number[] = [];
-    for (let p = 0; p < probes.length / ACTIVE; p++) {
-      for (let l = 0; l < LABELS; l++) {
-        let n = 0;
-        for (let i = 0; i < ACTIVE; i++) n += this.bits[l][probes[p * ACTIVE + i]];
-        out.push(n);
-      }
-    }
-    return out;
+    return Array.from(this.memory.score(probes));
   }
 }
 
 /** The state after ops 1..upto, built straight from the log. */
 export function stateAfter(upto: number): ModelState {
-  const s = new ModelState();
+  const s = ModelState.empty();
   for (let seq = 1; seq <= upto; seq++) s.apply(opFor(seq));
   return s;
 }
 
 /** The state a store recovered: its snapshot, then its records in order. */
 export function stateFromRecovery(snapshot: Buffer | null, records: { payload: Buffer }[]): ModelState {
-  const s = snapshot ? ModelState.deserialize(snapshot) : new ModelState();
+  const s = snapshot ? ModelState.deserialize(snapshot) : ModelState.empty();
   for (const r of records) s.apply(decodeModelOp(r.payload));
   return s;
 }
