@@ -1,15 +1,13 @@
 // Resolves what a user names as a backbone (catalogue name, manifest path, .onnx path, or nothing for the
 // embedded default) into an open backbone, and gives the learner the few things it needs from it.
 import { existsSync } from 'node:fs';
-import { dirname, extname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { extname, resolve } from 'node:path';
 import { Backbone, manifestPathFor, type LoadedManifest, type SessionConfig } from '../backbone/index.js';
+import { defaultModelsDir, findEntry, loadCatalogue, manifestLocation } from '../backbone/catalogue.js';
 import type { ImageInput } from '../backbone/index.js';
 
 /** The backbone that ships with engram (models/), used when none is named. */
-export const DEFAULT_BACKBONE = 'engram-glyph-v1';
-
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const DEFAULT_BACKBONE = 'engram-glyph';
 
 export interface BackboneHandle {
   /** What the store records to reopen it: a catalogue name or an absolute manifest path. */
@@ -32,17 +30,13 @@ export function resolveBackboneRef(ref: string | undefined): { manifestPath: str
     if (!existsSync(r)) throw new Error(`backbone ${r}: no such file`);
     return { manifestPath: resolve(manifestPathFor(r)) };
   }
-  const candidates = [join(PACKAGE_ROOT, 'models', `${r}.json`), join(modelsHome(), r, `${r}.json`), join(modelsHome(), `${r}.json`)];
-  for (const c of candidates) if (existsSync(c)) return { manifestPath: c, name: r };
-  throw new Error(
-    `backbone "${r}": not found (looked in ${candidates.join(', ')}). Run "engram models list" for names, "engram models pull ${r}" to fetch one, or pass a manifest .json / .onnx path`,
-  );
-}
-
-/** Where pulled models live: $ENGRAM_HOME/models or ~/.engram/models. */
-export function modelsHome(): string {
-  const home = process.env.ENGRAM_HOME ?? join(process.env.HOME ?? '.', '.engram');
-  return join(home, 'models');
+  const catalogue = loadCatalogue();
+  if (!catalogue.models.some((m) => m.name === r)) {
+    throw new Error(`backbone "${r}": not found: not a file, and the catalogue has ${catalogue.models.map((m) => m.name).join(', ')} ("engram models list")`);
+  }
+  const manifestPath = manifestLocation(findEntry(catalogue, r), defaultModelsDir());
+  if (!existsSync(manifestPath)) throw new Error(`backbone "${r}" is not installed here: run "engram models pull ${r}" (or --from a local copy)`);
+  return { manifestPath, name: r };
 }
 
 export async function openBackbone(ref: string | undefined, opts: { session?: SessionConfig; onWarning?: (m: string) => void }): Promise<BackboneHandle> {
