@@ -2,10 +2,11 @@
 // learn, predict, forget, prune, stats, exit codes and refusal of a mismatched backbone.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { engram, writeDigits } from './helpers/learner-files.js';
+import { BIN, engram, writeDigits } from './helpers/learner-files.js';
 
 const DIGITS = [0, 1, 2, 3, 4];
 const work = mkdtempSync(join(tmpdir(), 'engram-cli-'));
@@ -105,6 +106,26 @@ E2E('prune shrinks the memory and stats shows it', () => {
   assert.ok(after.density < before.density);
   const none = engram(['prune', '--store', store]);
   assert.is(none.status, 1);
+});
+
+E2E('an interrupted learn exits 130 and keeps every batch it acknowledged', async () => {
+  const many = join(work, 'many');
+  const files = await writeDigits(many, 'train', [7], 400);
+  const interrupted = join(work, 'interrupted');
+  const child = spawn(process.execPath, [BIN, 'learn', '--store', interrupted, '--label', '7', '--batch', '4', ...files], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  // Interrupt once the first batches are in the journal.
+  const journalBytes = () => (existsSync(interrupted) ? readdirSync(interrupted).filter((f) => f.startsWith('journal')).reduce((n, f) => n + statSync(join(interrupted, f)).size, 0) : 0);
+  const deadline = Date.now() + 60_000;
+  while (journalBytes() < 2000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  assert.is(code, 130, stderr);
+  const stats = engram(['stats', '--store', interrupted, '--json']);
+  assert.is(stats.status, 0, stats.stderr);
+  const stored = (stats.lines[0].examples as Record<string, number>)['7'];
+  assert.ok(stored > 0 && stored < 400 && stored % 4 === 0, `stored ${stored} of 400, in whole batches`);
 });
 
 E2E.after(() => rmSync(work, { recursive: true, force: true }));

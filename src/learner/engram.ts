@@ -47,7 +47,10 @@ export interface EngramStats {
   classes: number;
   labels: string[];
   examples: Record<string, number>;
+  /** Bytes the memory holds in RAM (bits and counters, class capacity included). */
   bytes: number;
+  /** Entropy bound of the connection bits: what the memory's knowledge needs at the least. */
+  compressedBytes: number;
   connections: number;
   density: number;
   neurons: number;
@@ -91,7 +94,7 @@ export class Engram {
       const meta = persistence?.meta ?? null;
       const wantBackbone = opts.backbone !== undefined;
       const backboneRef = wantBackbone ? opts.backbone ?? null : meta ? meta.backbone?.ref ?? null : undefined;
-      const backbone = backboneRef === null ? null : await openBackbone(backboneRef, { session: await sessionFor(opts.profile), onWarning: warn });
+      const backbone = backboneRef === null ? null : await openBackbone(backboneRef, { session: await sessionFor(opts.profile, warn), onWarning: warn });
       if (meta) checkSameBackbone(meta, backbone, opts.store!);
 
       const qopts: ResolvedQuantizer = meta && opts.quantizer === undefined ? meta.quantizer.options : parseQuantizerOptions(opts.quantizer ?? {});
@@ -181,6 +184,7 @@ export class Engram {
       labels: this.core.activeLabels(),
       examples,
       bytes: s.bytes,
+      compressedBytes: s.compressedBytes,
       connections: s.connections,
       density: s.density,
       neurons: this.quantizer.neurons,
@@ -250,11 +254,12 @@ export class Engram {
   }
 }
 
-/** onnxruntime session settings from a device profile (devices/), or the defaults without one. */
-async function sessionFor(profile: string | undefined): Promise<SessionConfig | undefined> {
-  if (profile === undefined) return undefined;
-  const { getProfile } = await import('../devices/profile.js');
-  return sessionConfigFromProfile(getProfile(profile));
+/** onnxruntime session settings from the named device profile, else the detected one (devices/). */
+async function sessionFor(profile: string | undefined, warn: (m: string) => void): Promise<SessionConfig | undefined> {
+  const { resolveProfile } = await import('../devices/index.js');
+  const resolved = resolveProfile(profile === undefined ? {} : { profile });
+  for (const w of resolved.detection.warnings) warn(w);
+  return resolved.profile ? sessionConfigFromProfile(resolved.profile) : undefined;
 }
 
 function checkSameBackbone(meta: StoreMeta, backbone: BackboneHandle | null, store: string): void {

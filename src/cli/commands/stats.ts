@@ -19,7 +19,7 @@ export default function register(program: Command, cli: CliContext): void {
           `quantizer: ${s.quantizer.kind}, ${s.active} active of ${s.neurons} neurons (${s.quantizer.codebookSource})`,
           `classes: ${s.classes}`,
           ...s.labels.map((l) => `  ${l}: ${s.examples[l]} examples`),
-          `memory: ${s.bytes} bytes, ${s.connections} connections, density ${s.density.toFixed(4)}`,
+          `memory: ${s.bytes} bytes in RAM (${s.compressedBytes} compressed), ${s.connections} connections, density ${s.density.toFixed(4)}`,
           `unknown threshold: ${s.threshold.toFixed(3)}`,
         ];
         out.result({ store: flags.store, ...s }, lines.join('\n'));
