@@ -9,6 +9,32 @@
 namespace engram {
 namespace {
 
+// Turns bit planes (one 64-bit word per level, `step` words apart) into 64 int32 sums, eight classes per
+// vector: each byte of a plane is broadcast, tested against {1, 2, ..., 128} and its level weight added.
+EG_TARGET_AVX2 void planes_to_scores_avx2(const uint64_t* planes, size_t step, unsigned levels, int32_t* out,
+                                          uint32_t limit) {
+  const __m256i select = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  __m256i acc[8];
+  for (int g = 0; g < 8; ++g) acc[g] = _mm256_setzero_si256();
+  for (unsigned j = 0; j < levels; ++j) {
+    const uint64_t plane = planes[j * step];
+    if (!plane) continue;
+    const __m256i weight = _mm256_set1_epi32(int32_t(1) << j);
+    for (int g = 0; g < 8; ++g) {
+      const __m256i byte = _mm256_set1_epi32(int32_t((plane >> (8 * g)) & 0xff));
+      const __m256i hit = _mm256_cmpeq_epi32(_mm256_and_si256(byte, select), select);
+      acc[g] = _mm256_add_epi32(acc[g], _mm256_and_si256(hit, weight));
+    }
+  }
+  if (limit >= 64) {
+    for (int g = 0; g < 8; ++g) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * g), acc[g]);
+    return;
+  }
+  alignas(32) int32_t all[64];
+  for (int g = 0; g < 8; ++g) _mm256_store_si256(reinterpret_cast<__m256i*>(all + 8 * g), acc[g]);
+  std::memcpy(out, all, sizeof(int32_t) * limit);
+}
+
 EG_TARGET_AVX2 void score_avx2(const uint64_t* bits, size_t stride, const uint32_t* idx, size_t count,
                                uint32_t classes, int32_t* out) {
   std::memset(out, 0, sizeof(int32_t) * classes);
@@ -16,6 +42,13 @@ EG_TARGET_AVX2 void score_avx2(const uint64_t* bits, size_t stride, const uint32
   const size_t words = (size_t(classes) + 63) / 64;
   __m256i planes[64];
   alignas(32) uint64_t lanes[64 * 4];
+  // The rows of one query are scattered over the matrix: ask for all of them up front so the cache misses
+  // overlap instead of arriving one row at a time.
+  const size_t row_bytes = words * 8;
+  for (size_t i = 0; i < count; ++i) {
+    const char* row = reinterpret_cast<const char*>(bits + size_t(idx[i]) * stride);
+    for (size_t b = 0; b < row_bytes; b += 64) _mm_prefetch(row + b, _MM_HINT_T0);
+  }
   size_t w = 0;
   for (; w + 4 <= words; w += 4) {
     for (unsigned j = 0; j < levels; ++j) planes[j] = _mm256_setzero_si256();
@@ -30,14 +63,12 @@ EG_TARGET_AVX2 void score_avx2(const uint64_t* bits, size_t stride, const uint32
     }
     for (unsigned j = 0; j < levels; ++j) _mm256_store_si256(reinterpret_cast<__m256i*>(lanes + 4 * j), planes[j]);
     for (unsigned lane = 0; lane < 4; ++lane) {
-      uint64_t lane_planes[64];
-      for (unsigned j = 0; j < levels; ++j) lane_planes[j] = lanes[4 * j + lane];
       const uint32_t base = uint32_t((w + lane) * 64);
-      eg_planes_to_scores(lane_planes, levels, out + base, classes - base);
+      planes_to_scores_avx2(lanes + lane, 4, levels, out + base, classes - base);
     }
   }
   // Tail words (fewer than four): the same sum one word at a time.
-  uint64_t tail[64];
+  alignas(32) uint64_t tail[64];
   for (; w < words; ++w) {
     std::memset(tail, 0, sizeof(uint64_t) * levels);
     for (size_t i = 0; i < count; ++i) {
@@ -49,7 +80,7 @@ EG_TARGET_AVX2 void score_avx2(const uint64_t* bits, size_t stride, const uint32
       }
     }
     const uint32_t base = uint32_t(w * 64);
-    eg_planes_to_scores(tail, levels, out + base, classes - base);
+    planes_to_scores_avx2(tail, 1, levels, out + base, classes - base);
   }
 }
 
