@@ -98,6 +98,7 @@ async function main(): Promise<void> {
   // Recovery: what a device does after a restart.
   const r0 = process.hrtime.bigint();
   const reopened = await Store.open(dir, { onWarning: (w) => console.error(w) });
+  const openSeconds = Number(process.hrtime.bigint() - r0) / 1e9;
   const rec = reopened.recovered!;
   const recovered = rec.snapshot ? BinaryMemory.deserialize(rec.snapshot, { active: PARTS }) : new BinaryMemory({ neurons: NEURONS, counterBits: 4, classes: CLASSES, active: PARTS });
   for (const r of rec.records) recovered.store(codes, decodeInto(r.payload, codes));
@@ -129,6 +130,7 @@ async function main(): Promise<void> {
     store_files: info.snapshots.length + info.segments.length,
     snapshot_mb: mb(info.snapshots[info.snapshots.length - 1]?.bytes ?? 0),
     reopen_seconds: Math.round(reopenSeconds * 100) / 100,
+    reopen_store_open_seconds: Math.round(openSeconds * 100) / 100,
     reopen_records_replayed: replayed,
     recovered_equal: recoveredEqual,
     memory_density: Math.round(stats.density * 1e4) / 1e4,

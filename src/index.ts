@@ -3,3 +3,4 @@ export { VERSION } from './version.js';
 export * from './backbone/index.js';
 export * from './memory/index.js';
 export * from './native/index.js';
+export * from './store/index.js';
