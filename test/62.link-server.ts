@@ -100,13 +100,43 @@ dispatch('the LEARN ACK is sent only after learn() resolves (durability first)',
 
 dispatch('a client with nobody answering times out with TIMEOUT', async () => {
   const { port } = await openMock();
-  const client = new LinkClient(port, { timeoutMs: 50 });
+  const client = new LinkClient(port, { timeoutMs: 50, retries: 1, firstId: 1 });
+  const t0 = Date.now();
   const e = await client.stats().catch((err) => err);
   assert.instance(e, LinkError);
   assert.is(e.reason, 'TIMEOUT');
-  assert.match(e.message, /STATS \(id 1\): no answer within 50 ms/);
+  assert.match(e.message, /STATS \(id 1\): no answer within 50 ms \(sent 2 times\)/);
+  assert.ok(Date.now() - t0 >= 95, 'waited for both attempts');
   client.close();
   await new Promise((r) => port.close(r));
+});
+
+dispatch('a request engram could not read is sent again and runs once', async () => {
+  const learner = new FakeLearner();
+  const pair = await openMockPair();
+  const server = new LinkServer(learner);
+  const detach = server.attach(pair.a);
+  // Damage the first frame the client writes, as line noise would.
+  const binding = pair.b.port as unknown as { write(b: Buffer): Promise<void> };
+  const write = binding.write.bind(binding);
+  let first = true;
+  binding.write = async (b: Buffer) => {
+    if (first) {
+      first = false;
+      const bad = Buffer.from(b);
+      bad[6] = bad[6] === 0x01 ? 0x02 : 0x01;
+      return write(bad);
+    }
+    return write(b);
+  };
+  const client = new LinkClient(pair.b, { timeoutMs: 2000 });
+  const r = await client.learn('cat', Float32Array.from([1, 2, 3, 4]));
+  assert.is(r.stored, 1);
+  assert.is(learner.calls.filter((c) => c.op === 'learn').length, 1);
+  assert.is(server.counters.faults, 1);
+  client.close();
+  detach();
+  await pair.close();
 });
 
 dispatch.run();
@@ -278,6 +308,24 @@ robust('a burst of random damage never stops the server', async () => {
   const answered = () => replies(r.binding.recording).some((f) => f.type === MessageType.ACK && f.id === 999);
   while (!answered() && Date.now() - t0 < 2000) await sleep(5);
   assert.ok(answered(), 'the request after the damage is answered');
+  await r.close();
+});
+
+robust('a repeated frame is answered again from the record, not run twice', async () => {
+  const r = await rig();
+  const { type, body } = encodeRequest({ type: 'learn', label: 'once', input: { kind: 'features', vector: Float32Array.from([1]) } });
+  const wire = encodeFrame({ version: 1, type, id: 300, body });
+  const [a] = await r.send(wire);
+  const [b] = await r.send(wire);
+  assert.equal([a.type, a.id, b.type, b.id], [MessageType.ACK, 300, MessageType.ACK, 300]);
+  assert.equal(a.body, b.body);
+  assert.is(r.learner.calls.length, 1, 'learn ran once');
+  assert.is(r.server.counters.retransmits, 1);
+  // Same id with another body is a new request.
+  const other = encodeRequest({ type: 'learn', label: 'twice', input: { kind: 'features', vector: Float32Array.from([2]) } });
+  const [c] = await r.send(encodeFrame({ version: 1, type: other.type, id: 300, body: other.body }));
+  assert.is(c.type, MessageType.ACK);
+  assert.is(r.learner.calls.length, 2);
   await r.close();
 });
 

@@ -2,6 +2,7 @@
 // each matched to its ACK or ERROR by request id, each bounded by a timeout.
 import { FrameReader, encodeFrame, type Frame } from './frame.js';
 import {
+  ErrorCode,
   MAX_TOP,
   MessageType,
   PROTOCOL_VERSION,
@@ -16,6 +17,7 @@ import {
   type WirePrunePolicy,
 } from './protocol.js';
 import type { ByteStream } from './server.js';
+import { writeChunked } from './write.js';
 import { int, options, str, typeError } from '../util/validate.js';
 
 /** An ERROR frame from engram (code set), or a local failure: TIMEOUT, CLOSED, BAD_REPLY. */
@@ -35,11 +37,16 @@ export class LinkError extends Error {
 export interface LinkClientOptions {
   /** Time allowed for engram to answer, on top of the time the bytes need on the wire. */
   timeoutMs?: number;
+  /** Times a request is sent again (same id, same bytes) when no answer came or engram could not read it. */
+  retries?: number;
+  /** First request id (default random, so a new client's request is not taken for a retransmission). */
+  firstId?: number;
   /** Line rate used to add wire time to the timeout (bits per second, 10 bits per byte). */
   baudRate?: number;
 }
 
 export const DEFAULT_TIMEOUT_MS = 5000;
+export const DEFAULT_RETRIES = 2;
 
 export type ClientInput = Buffer | Float32Array | { data: Uint8Array; width: number; height: number; channels: 1 | 3 };
 
@@ -48,14 +55,19 @@ interface Pending {
   type: MessageType;
   resolve: (reply: Reply) => void;
   reject: (err: LinkError) => void;
-  timer: NodeJS.Timeout;
+  /** Sends the frame again, or fails the request when the retries are spent. */
+  retry: (why: string) => void;
+  /** The whole request has been handed to the port. */
+  written: boolean;
 }
 
 export class LinkClient {
   private readonly reader = new FrameReader();
   private readonly timeoutMs: number;
   private readonly baudRate: number;
-  private nextId = 1;
+  private readonly retries: number;
+  private nextId: number;
+  private timer: NodeJS.Timeout | undefined;
   private pending: Pending | null = null;
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -65,7 +77,9 @@ export class LinkClient {
     private readonly port: ByteStream,
     opts: LinkClientOptions = {},
   ) {
-    const o = options('LinkClient options', opts, ['timeoutMs', 'baudRate']);
+    const o = options('LinkClient options', opts, ['timeoutMs', 'baudRate', 'retries', 'firstId']);
+    this.retries = o.retries === undefined ? DEFAULT_RETRIES : int('retries', o.retries, 0, 100);
+    this.nextId = o.firstId === undefined ? 1 + Math.floor(Math.random() * 0xffff) : int('firstId', o.firstId, 1, 0xffff);
     this.timeoutMs = o.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : int('timeoutMs', o.timeoutMs, 1, 3_600_000);
     this.baudRate = o.baudRate === undefined ? 0 : int('baudRate', o.baudRate, 1);
     port.on('data', this.onData);
@@ -137,21 +151,43 @@ export class LinkClient {
     const wireMs = this.baudRate ? Math.ceil(((bytes.length + 300) * 10 * 1000) / this.baudRate) : 0;
     const limit = this.timeoutMs + wireMs;
     return new Promise<Reply>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending = null;
-        reject(new LinkError(null, 'TIMEOUT', `${req.type.toUpperCase()} (id ${id}): no answer within ${limit} ms`));
-      }, limit);
-      this.pending = { id, type, resolve, reject, timer };
-      this.port.write(bytes, (err) => {
-        if (err) this.fail(new LinkError(null, 'WRITE', `${req.type.toUpperCase()}: write failed: ${err.message}`));
-      });
+      let attempt = 0;
+      const name = `${req.type.toUpperCase()} (id ${id})`;
+      const send = () => {
+        pending.written = false;
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => pending.retry(`no answer within ${limit} ms`), limit);
+        writeChunked(this.port, bytes).then(
+          () => {
+            pending.written = true;
+          },
+          (err: Error) => this.fail(new LinkError(null, 'WRITE', `${name}: write failed: ${err.message}`)),
+        );
+      };
+      const pending: Pending = {
+        id,
+        type,
+        resolve,
+        reject,
+        written: false,
+        retry: (why) => {
+          if (attempt >= this.retries) {
+            this.fail(new LinkError(null, why.startsWith('no answer') ? 'TIMEOUT' : 'BAD_REPLY', `${name}: ${why} (sent ${attempt + 1} time${attempt ? 's' : ''})`));
+            return;
+          }
+          attempt++;
+          send();
+        },
+      };
+      this.pending = pending;
+      send();
     });
   }
 
   private receive(chunk: Buffer): void {
     for (const ev of this.reader.push(chunk)) {
-      // A damaged reply cannot be matched to its request: fail the one in flight rather than wait.
-      if (ev.fault) this.fail(new LinkError(null, 'BAD_REPLY', `unreadable reply: ${ev.fault.message}`));
+      // A damaged reply cannot be matched to its request; asking again gets the recorded answer.
+      if (ev.fault) this.pending?.retry(`unreadable reply (${ev.fault.message})`);
       else this.settle(ev.frame);
     }
   }
@@ -159,8 +195,17 @@ export class LinkClient {
   private settle(frame: Frame): void {
     const p = this.pending;
     if (!p) return;
-    // Errors with id 0 refer to a frame engram could not read: with one request in flight, it was ours.
-    if (frame.id !== p.id && !(frame.type === MessageType.ERROR && frame.id === 0)) return;
+    // An ERROR with id 0 is about a frame engram could not read. With one request in flight and fully
+    // written, a damaged frame was most likely ours; a TRUNCATED is about an earlier partial frame
+    // (a previous connection's), so it is not ours.
+    if (frame.id !== p.id) {
+      if (frame.type !== MessageType.ERROR || frame.id !== 0 || !p.written) return;
+      const code = frame.body.length >= 2 ? frame.body[1] : 0;
+      // Possibly ours, possibly line noise before it: sending again is safe, since engram answers a
+      // repeated frame from its record instead of running it twice.
+      if (code === ErrorCode.BAD_FRAME || code === ErrorCode.BAD_CRC || code === ErrorCode.TOO_LARGE) p.retry(`engram could not read it (${errorCodeName(code)})`);
+      return;
+    }
     try {
       if (frame.type === MessageType.ACK) {
         const reply = decodeAck(frame.body);
@@ -178,8 +223,8 @@ export class LinkClient {
     }
   }
 
-  private done(p: Pending): void {
-    clearTimeout(p.timer);
+  private done(_p: Pending): void {
+    clearTimeout(this.timer);
     this.pending = null;
   }
 

@@ -2,6 +2,8 @@
 // at a time in arrival order, and answers each with ACK or ERROR. Nothing a peer sends can stop it:
 // bad bytes become ERROR frames and the reader resyncs at the next delimiter.
 import { FrameReader, MAX_BODY_BYTES, MAX_FRAME_BYTES, encodeFrame, type Frame, type FrameFault } from './frame.js';
+import { crc32 } from './crc32.js';
+import { writeChunked } from './write.js';
 import { toLearnerInput, totalExamples, type LinkLearner } from './learner.js';
 import {
   ErrorCode,
@@ -42,16 +44,20 @@ export interface LinkServerOptions {
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 1000;
 export const DEFAULT_MAX_QUEUE = 8;
+/** A repeated frame is a retransmission only this soon after the original. */
+export const RETRANSMIT_WINDOW_MS = 30_000;
 
 export interface LinkServerCounters {
   frames: number;
   acks: number;
   errors: number;
   faults: number;
+  /** Repeated frames answered from the record of the original. */
+  retransmits: number;
 }
 
 export class LinkServer {
-  readonly counters: LinkServerCounters = { frames: 0, acks: 0, errors: 0, faults: 0 };
+  readonly counters: LinkServerCounters = { frames: 0, acks: 0, errors: 0, faults: 0, retransmits: 0 };
   private readonly idleTimeoutMs: number;
   private readonly maxQueue: number;
   private readonly featureDim: number;
@@ -81,30 +87,31 @@ export class LinkServer {
     let attached = true;
     let writes: Promise<void> = Promise.resolve();
 
-    const send = (type: MessageType, id: number, body: Buffer): Promise<void> => {
-      const bytes = encodeFrame({ version: PROTOCOL_VERSION, type, id, body });
-      writes = writes.then(
-        () =>
-          new Promise<void>((resolve) => {
-            port.write(bytes, (err) => {
-              if (err) this.log(`write failed: ${err.message}`);
-              resolve();
-            });
-          }),
-      );
+    const sendBytes = (bytes: Buffer): Promise<void> => {
+      writes = writes.then(() => writeChunked(port, bytes).catch((err: Error) => this.log(`write failed: ${err.message}`)));
       return writes;
     };
     const sendError = (id: number, requestType: number, code: ErrorCode, message: string): Promise<void> => {
       this.counters.errors++;
       this.log(`ERROR ${errorCodeName(code)} (id ${id}): ${message}`);
-      return send(MessageType.ERROR, id, encodeError({ requestType, code, message }));
+      return sendBytes(encodeFrame({ version: PROTOCOL_VERSION, type: MessageType.ERROR, id, body: encodeError({ requestType, code, message }) }));
     };
     const onFault = (f: FrameFault) => {
       this.counters.faults++;
       void sendError(f.id, f.type, f.code, f.message);
     };
+    // The last request read on this port: a controller that heard nothing back may send the identical
+    // frame again (same id), and must get the same answer without the request running twice.
+    let last: { id: number; type: number; crc: number; length: number; at: number; reply: Buffer | null } | null = null;
     const onFrame = (frame: Frame) => {
       this.counters.frames++;
+      const crc = crc32(frame.body);
+      if (last && last.id === frame.id && last.type === frame.type && last.crc === crc && last.length === frame.body.length && Date.now() - last.at < RETRANSMIT_WINDOW_MS) {
+        this.counters.retransmits++;
+        // Still running: its answer is on the way. Done: send the same answer again.
+        if (last.reply) void sendBytes(last.reply);
+        return;
+      }
       if (frame.version !== PROTOCOL_VERSION) {
         void sendError(frame.id, frame.type, ErrorCode.UNSUPPORTED_VERSION, `frame version ${frame.version}; engram speaks ${PROTOCOL_VERSION}`);
         return;
@@ -114,16 +121,20 @@ export class LinkServer {
         return;
       }
       this.queued++;
+      const entry = { id: frame.id, type: frame.type, crc, length: frame.body.length, at: Date.now(), reply: null as Buffer | null };
+      last = entry;
       this.work = this.work.then(async () => {
         try {
           const reply = await this.handle(frame);
-          if (!attached) return;
           this.counters.acks++;
-          await send(MessageType.ACK, frame.id, encodeAck(reply, MAX_BODY_BYTES));
+          entry.reply = encodeFrame({ version: PROTOCOL_VERSION, type: MessageType.ACK, id: frame.id, body: encodeAck(reply, MAX_BODY_BYTES) });
+          if (attached) await sendBytes(entry.reply);
         } catch (err) {
-          if (!attached) return;
           const [code, message] = classify(err);
-          await sendError(frame.id, frame.type, code, message);
+          this.counters.errors++;
+          this.log(`ERROR ${errorCodeName(code)} (id ${frame.id}): ${message}`);
+          entry.reply = encodeFrame({ version: PROTOCOL_VERSION, type: MessageType.ERROR, id: frame.id, body: encodeError({ requestType: frame.type, code, message }) });
+          if (attached) await sendBytes(entry.reply);
         } finally {
           this.queued--;
         }
