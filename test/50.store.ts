@@ -252,6 +252,22 @@ Snapshots('compaction keeps two snapshots and only the journal they need', async
   }
 });
 
+Snapshots('snapshots never move backwards, even when queued out of order', async () => {
+  const dir = scratchDir('store');
+  try {
+    const { store } = await openQuiet(dir);
+    for (let i = 1; i <= 10; i++) await store.append(1, bytes(`r${i}`));
+    const newer = store.writeSnapshot(bytes('state@10'), 10);
+    const older = store.writeSnapshot(bytes('state@5'), 5);
+    await newer;
+    await rejects(older, /uptoSeq: expected an integer in \[10, 10\], got number 5/);
+    assert.is(store.info().snapshotSeq, 10);
+    await store.close();
+  } finally {
+    removeDir(dir);
+  }
+});
+
 Snapshots('a damaged newest snapshot falls back to the previous one plus the journal, and says so', async () => {
   const dir = scratchDir('store');
   try {

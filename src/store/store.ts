@@ -269,6 +269,8 @@ export class Store {
     const payload = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const file = encodeSnapshot(uptoSeq, meta, payload);
     return this.exclusive(async () => {
+      // Another snapshot queued before this one may have moved the floor past uptoSeq.
+      int('uptoSeq', uptoSeq, this.snapshotSeq, this.seq);
       await this.drain(true);
       const name = snapshotName(uptoSeq);
       await writeAtomic(this.dir, name, file);
