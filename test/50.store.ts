@@ -432,6 +432,33 @@ Errors('read-only opens beside a writer, sees its records, and refuses writes', 
   }
 });
 
+Errors('side files round-trip, are checksummed, and cannot take the store\'s own names', async () => {
+  const dir = scratchDir('store');
+  try {
+    const { store } = await openQuiet(dir);
+    assert.is(await store.readFile('codebook.egc'), null);
+    await store.writeFile('codebook.egc', bytes('anchors'));
+    assert.is((await store.readFile('codebook.egc'))!.toString(), 'anchors');
+    const path = join(dir, 'codebook.egc');
+    const raw = readFileSync(path);
+    assert.is(raw.subarray(0, 8).toString('latin1'), 'ENGRFILE');
+    raw[30] ^= 0x04;
+    writeFileSync(path, raw);
+    const err = await rejects(store.readFile('codebook.egc'), /codebook\.egc is damaged \(body checksum mismatch/);
+    assert.is((err as StoreError).code, 'ECORRUPT');
+    for (const bad of ['LOCK', 'journal-0000000000000001.egj', 'snapshot-0000000000000001.egs', '../x', 'a/b', '', 'x.tmp', '.hidden']) {
+      await rejects(store.writeFile(bad, bytes('x')), /name: expected a plain file name/);
+    }
+    await rejects(store.writeFile(7 as never, bytes('x')), /name: expected a file name string, got number 7/);
+    await store.close();
+    const again = await openQuiet(dir);
+    assert.equal(again.warnings, [], 'side files do not disturb recovery');
+    await again.store.close();
+  } finally {
+    removeDir(dir);
+  }
+});
+
 Errors('a file that is not a store snapshot is never loaded', async () => {
   const dir = scratchDir('store');
   try {

@@ -5,6 +5,7 @@ import { crc32 } from 'node:zlib';
 export const FORMAT_VERSION = 1;
 
 export const SNAPSHOT_MAGIC = Buffer.from('ENGRSNAP', 'latin1');
+export const SIDE_FILE_MAGIC = Buffer.from('ENGRFILE', 'latin1');
 export const JOURNAL_MAGIC = Buffer.from('ENGRJRNL', 'latin1');
 
 /** Snapshot: magic, version, meta length, upto seq, payload length, reserved, header crc. */
@@ -102,6 +103,40 @@ export function decodeSnapshot(buf: Buffer): SnapshotFile | FormatDamage {
   // A copy, so the caller may keep the payload without pinning the whole file buffer.
   const payload = Buffer.from(buf.subarray(metaEnd, metaEnd + payloadLength));
   return { uptoSeq, meta: meta as Record<string, unknown>, payload };
+}
+
+// ---------------------------------------------------------------- side files
+
+/** Side file: magic, version, reserved, payload length, header crc; then payload, then crc of all before. */
+export const SIDE_FILE_HEADER_BYTES = 28;
+
+export function encodeSideFile(payload: Uint8Array): Buffer {
+  const total = SIDE_FILE_HEADER_BYTES + payload.byteLength + 4;
+  const out = Buffer.alloc(total);
+  SIDE_FILE_MAGIC.copy(out, 0);
+  out.writeUInt32LE(FORMAT_VERSION, 8);
+  out.writeBigUInt64LE(BigInt(payload.byteLength), 16);
+  out.writeUInt32LE(checksum(out.subarray(0, 24)), 24);
+  out.set(payload, SIDE_FILE_HEADER_BYTES);
+  out.writeUInt32LE(checksum(out.subarray(0, total - 4)), total - 4);
+  return out;
+}
+
+export function decodeSideFile(buf: Buffer): Buffer | FormatDamage {
+  if (buf.length < SIDE_FILE_HEADER_BYTES + 4) return new FormatDamage(`file too short (${buf.length} bytes)`, 0);
+  if (!buf.subarray(0, 8).equals(SIDE_FILE_MAGIC)) return new FormatDamage('not an engram store file (bad magic)', 0);
+  if (buf.readUInt32LE(24) !== checksum(buf.subarray(0, 24))) return new FormatDamage('header checksum mismatch', 24);
+  const version = buf.readUInt32LE(8);
+  if (version !== FORMAT_VERSION) {
+    return new FormatDamage(`format version ${version} is not supported (this engram reads ${FORMAT_VERSION})`, 8);
+  }
+  const length = readSeq(buf, 16);
+  const expected = length === null ? -1 : SIDE_FILE_HEADER_BYTES + length + 4;
+  if (buf.length !== expected) return new FormatDamage(`file is ${buf.length} bytes, header says ${expected}`, 16);
+  if (buf.readUInt32LE(expected - 4) !== checksum(buf.subarray(0, expected - 4))) {
+    return new FormatDamage('body checksum mismatch', expected - 4);
+  }
+  return Buffer.from(buf.subarray(SIDE_FILE_HEADER_BYTES, expected - 4));
 }
 
 // ---------------------------------------------------------------- journal segments

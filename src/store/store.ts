@@ -1,14 +1,19 @@
 // A durable store directory: snapshots plus an append-only journal, one writer at a time.
 // Open recovers the newest trustworthy state; append acknowledges per the durability mode;
 // writeSnapshot compacts the journal. See docs/store-format.md for the files and guarantees.
-import { mkdir, open, readdir, rename, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { int, oneOf, options as checkOptions, typeError, rangeError } from '../util/validate.js';
 import { StoreError } from './errors.js';
 import { TEMP_SUFFIX, syncDir, writeAtomic } from './files.js';
 import {
+  FormatDamage,
+  JOURNAL_FILE,
   MAX_META_BYTES,
   MAX_RECORD_PAYLOAD,
+  SNAPSHOT_FILE,
+  decodeSideFile,
+  encodeSideFile,
   META_RECORD_TYPE,
   encodeJournalHeader,
   encodeRecord,
@@ -17,7 +22,7 @@ import {
   snapshotName,
   type JournalRecord,
 } from './format.js';
-import { StoreLock, type LockHolder } from './lock.js';
+import { LOCK_FILE, StoreLock, type LockHolder } from './lock.js';
 import { recover, type MetaChange, type SegmentEntry, type SnapshotEntry } from './recover.js';
 
 export type Durability = 'strict' | 'batched';
@@ -285,6 +290,34 @@ export class Store {
     });
   }
 
+  /**
+   * Writes a side file (e.g. the codebook the store was built with) atomically and durably, framed with
+   * magic, version and checksums like every store file. Independent of the journal and its durability mode.
+   */
+  async writeFile(name: string, bytes: Uint8Array): Promise<void> {
+    this.checkWritable();
+    checkSideName(name);
+    if (!(bytes instanceof Uint8Array)) throw typeError('bytes', 'a Uint8Array or Buffer', bytes);
+    await writeAtomic(this.dir, name, encodeSideFile(bytes));
+  }
+
+  /** Reads a side file written by writeFile; null when absent, StoreError ECORRUPT when damaged. */
+  async readFile(name: string): Promise<Buffer | null> {
+    checkSideName(name);
+    let raw: Buffer;
+    try {
+      raw = await readFile(join(this.dir, name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    const decoded = decodeSideFile(raw);
+    if (decoded instanceof FormatDamage) {
+      throw new StoreError('ECORRUPT', `store ${this.dir}: ${name} is damaged (${decoded.reason} at byte ${decoded.at})`);
+    }
+    return decoded;
+  }
+
   /** Flushes, closes the journal and releases the lock. Rejects if an earlier write had failed. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -451,6 +484,15 @@ export class Store {
     if (obsolete.length === 0) return;
     for (const file of obsolete) await unlink(join(this.dir, file)).catch(noop);
     await syncDir(this.dir);
+  }
+}
+
+// Side files live beside the store's own files, so their names must not collide with them.
+function checkSideName(name: unknown): void {
+  if (typeof name !== 'string') throw typeError('name', 'a file name string', name);
+  const reserved = SNAPSHOT_FILE.test(name) || JOURNAL_FILE.test(name) || name === LOCK_FILE || /\.(tmp|damaged)$|^LOCK\./.test(name);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(name) || reserved) {
+    throw rangeError('name', 'a plain file name (letters, digits, . _ -) not used by the store itself', name);
   }
 }
 
