@@ -1,0 +1,249 @@
+// bench:memory: speed of the binary memory, native vs the TypeScript reference, and query time as the number
+// of stored examples grows, side by side with a float kNN baseline. Medians of repeated runs; the last line
+// printed is one JSON object. Usage: node dist/bench/memory.js [--quick]
+import { BinaryMemory, ReferenceMemory, pqEncode, pqEncodeReference } from '../src/memory/index.js';
+import { loadBinding } from '../src/native/index.js';
+import os from 'node:os';
+
+const quick = process.argv.includes('--quick');
+const RUNS = quick ? 5 : 9;
+const NEURONS = 16384;
+const PARTS = 64;
+const K = NEURONS / PARTS; // 256 anchors per part
+const ACTIVE = PARTS;
+
+// Deterministic data: the numbers measure time, not accuracy, but runs must be repeatable.
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const r = rng(20261127);
+
+/** `count` PQ-shaped codes: one active neuron per part, as pqEncode produces. */
+function pqCodes(count: number): Uint32Array {
+  const out = new Uint32Array(count * ACTIVE);
+  for (let i = 0; i < count; i++) for (let p = 0; p < PARTS; p++) out[i * ACTIVE + p] = p * K + Math.floor(r() * K);
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+// Times are CPU microseconds of this process (user + system) by default: on a small machine shared with
+// other jobs, wall time measures the scheduler as much as the code. --wall switches to wall-clock time.
+// Both are recorded per run; `wallSeen` keeps the wall medians for the report.
+const useWall = process.argv.includes('--wall');
+const wallSeen: Record<string, number> = {};
+
+/** Median over `runs` of the mean microseconds per call of fn(i), i = 0 .. calls-1. */
+function timeUs(calls: number, fn: (i: number) => void, runs = RUNS, label?: string): number {
+  for (let i = 0; i < Math.min(calls, 20); i++) fn(i); // warm-up
+  const cpu: number[] = [];
+  const wall: number[] = [];
+  for (let k = 0; k < runs; k++) {
+    const c0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < calls; i++) fn(i);
+    wall.push(Number(process.hrtime.bigint() - t0) / 1000 / calls);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / calls);
+  }
+  if (label) wallSeen[label] = Number(median(wall).toFixed(2));
+  return median(useWall ? wall : cpu);
+}
+
+const round = (x: number, digits = 2) => Number(x.toFixed(digits));
+const code = (codes: Uint32Array, i: number, n: number) => codes.subarray((i % n) * ACTIVE, ((i % n) + 1) * ACTIVE);
+
+/** A memory of C classes filled with random PQ codes to density ~0.25 (science.md's query table). */
+function filledMemory(classes: number, counterBits: 0 | 4 | 8 = 0): BinaryMemory {
+  const m = new BinaryMemory({ neurons: NEURONS, counterBits, classes, active: ACTIVE });
+  const perClass = 74; // 1 - (1 - 1/256)^74 ~ 0.25
+  const labels = new Uint32Array(perClass * classes);
+  for (let i = 0; i < labels.length; i++) labels[i] = Math.floor(i / perClass);
+  m.store(pqCodes(labels.length), labels);
+  return m;
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+const result: Record<string, unknown> = {
+  machine: { arch: process.arch, node: process.version, kernels: loadBinding().simd().active, quick, cpus: os.cpus().length, loadavg: os.loadavg().map((x) => round(x, 1)) },
+  clock: useWall ? 'wall' : 'cpu',
+  geometry: { neurons: NEURONS, active: ACTIVE, parts: PARTS, anchors_per_part: K },
+};
+
+// 1. Scoring speed, native vs reference, C = 1000, measured side by side on the same memory and queries.
+{
+  const native = filledMemory(1000);
+  const reference = ReferenceMemory.deserialize(native.serialize(), { active: ACTIVE });
+  const queries = pqCodes(200);
+  const nativeRuns: number[] = [];
+  const refRuns: number[] = [];
+  const scalarRuns: number[] = [];
+  for (let k = 0; k < RUNS; k++) {
+    // interleaved so that machine noise hits both alike
+    nativeRuns.push(timeUs(2000, (i) => native.score(code(queries, i, 200)), 1));
+    scalarRuns.push(timeUs(2000, (i) => native.score(code(queries, i, 200), { kernel: 'scalar' }), 1));
+    refRuns.push(timeUs(50, (i) => reference.score(code(queries, i, 200)), 1));
+  }
+  const n = median(nativeRuns);
+  const s = median(scalarRuns);
+  const ref = median(refRuns);
+  result.score_speedup_native_vs_reference = round(ref / n, 1);
+  result.score_us_c1000 = { native: round(n), native_scalar: round(s), reference: round(ref), density: round(native.stats().density, 3) };
+  result.simd_speedup_vs_scalar_c1000 = round(s / n, 2);
+  log(`score C=1000: native ${n.toFixed(2)} us (scalar kernel ${s.toFixed(2)} us), reference ${ref.toFixed(1)} us -> ${(ref / n).toFixed(1)}x`);
+}
+
+// 2. Store and score throughput for C in {10, 100, 1000}.
+{
+  const store: Record<string, number> = {};
+  const storeCounters: Record<string, number> = {};
+  const score: Record<string, number> = {};
+  const scoreBatch: Record<string, number> = {};
+  const batch = pqCodes(1000);
+  const queries = pqCodes(200);
+  for (const classes of [10, 100, 1000]) {
+    const labels = Uint32Array.from({ length: 1000 }, (_, i) => i % classes);
+    const m = new BinaryMemory({ neurons: NEURONS, classes, active: ACTIVE });
+    const m4 = new BinaryMemory({ neurons: NEURONS, counterBits: 4, classes, active: ACTIVE });
+    // one call stores 1000 codes; per-code time is the call time / 1000
+    store[classes] = Math.round(1e6 / (timeUs(20, () => m.store(batch, labels)) / 1000));
+    storeCounters[classes] = Math.round(1e6 / (timeUs(20, () => m4.store(batch, labels)) / 1000));
+    const f = filledMemory(classes);
+    score[classes] = Math.round(1e6 / timeUs(2000, (i) => f.score(code(queries, i, 200))));
+    scoreBatch[classes] = Math.round(1e6 / (timeUs(20, () => f.score(queries)) / 200));
+    log(`C=${classes}: store ${store[classes]}/s (4-bit counters ${storeCounters[classes]}/s), score ${score[classes]}/s one per call, ${scoreBatch[classes]}/s in batches of 200`);
+  }
+  result.store_per_s = store;
+  result.store_per_s_counters4 = storeCounters;
+  result.score_per_s = score;
+  result.score_per_s_batch200 = scoreBatch;
+}
+
+// 3. Query time as stored examples grow: the memory (10 classes) against brute-force cosine kNN (k = 5)
+//    over 1280-float features (MobileNetV2's feature size) kept for every example.
+{
+  const DIM = 1280;
+  const CLASSES = 10;
+  const sizes = quick ? [100, 1000, 10000] : [100, 1000, 10000, 100000];
+  const mem: Record<string, number> = {};
+  const knn: Record<string, number> = {};
+  const density: Record<string, number> = {};
+  const memBytes: Record<string, number> = {};
+  const knnBytes: Record<string, number> = {};
+  const queries = pqCodes(200);
+  // JIT warm-up of the whole score path first, so the smallest size is not measured on colder code.
+  const warm = filledMemory(CLASSES);
+  timeUs(20000, (i) => warm.score(code(queries, i, 200)), 3);
+  const featureQueries = Float32Array.from({ length: 20 * DIM }, () => r() - 0.5);
+  // Memory: one memory per size, measured in interleaved rounds so that machine noise hits every size alike.
+  const memories = new Map<number, BinaryMemory>();
+  for (const stored of sizes) {
+    const m = new BinaryMemory({ neurons: NEURONS, counterBits: 4, classes: CLASSES, active: ACTIVE });
+    for (let done = 0; done < stored; done += 10000) {
+      const n = Math.min(10000, stored - done);
+      m.store(pqCodes(n), Uint32Array.from({ length: n }, (_, i) => (done + i) % CLASSES));
+    }
+    memories.set(stored, m);
+    density[stored] = round(m.stats().density, 3);
+    memBytes[stored] = m.stats().bytes;
+  }
+  const rounds: Record<number, number[]> = Object.fromEntries(sizes.map((s) => [s, []]));
+  for (let k = 0; k < 2 * RUNS; k++) {
+    for (const stored of sizes) {
+      const m = memories.get(stored)!;
+      rounds[stored].push(timeUs(3000, (i) => m.score(code(queries, i, 200)), 1, `memory_${stored}`));
+    }
+  }
+  for (const stored of sizes) {
+    mem[stored] = round(median(rounds[stored]));
+    log(`stored ${stored}: memory ${mem[stored]} us (density ${density[stored]}, ${memBytes[stored]} bytes)`);
+  }
+  // kNN: every example kept as a normalised float vector.
+  for (const stored of sizes) {
+    const examples = new Float32Array(stored * DIM);
+    for (let i = 0; i < examples.length; i++) examples[i] = r() - 0.5;
+    for (let e = 0; e < stored; e++) normalise(examples.subarray(e * DIM, (e + 1) * DIM));
+    const labels = Uint8Array.from({ length: stored }, (_, i) => i % CLASSES);
+    const calls = stored >= 100000 ? 3 : stored >= 10000 ? 10 : 50;
+    knn[stored] = round(timeUs(calls, (i) => knnQuery(examples, labels, featureQueries.subarray((i % 20) * DIM, (i % 20 + 1) * DIM), DIM, 5), quick ? 3 : 5, `knn_${stored}`));
+    knnBytes[stored] = examples.byteLength;
+    log(`stored ${stored}: kNN ${knn[stored]} us (${knnBytes[stored]} bytes)`);
+  }
+  result.query_us_by_stored = { memory: mem, knn };
+  result.memory_density_by_stored = density;
+  result.bytes_by_stored = { memory: memBytes, knn: knnBytes };
+  const first = String(sizes[0]);
+  const last = String(sizes[sizes.length - 1]);
+  result.memory_query_growth_first_to_last = round(mem[last] / mem[first], 3);
+  result.knn_query_growth_first_to_last = round(knn[last] / knn[first], 1);
+}
+
+function normalise(v: Float32Array): void {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  const inv = 1 / Math.sqrt(s || 1);
+  for (let i = 0; i < v.length; i++) v[i] *= inv;
+}
+
+/** Majority label among the k most cosine-similar stored examples (the TF.js knn-classifier recipe). */
+function knnQuery(examples: Float32Array, labels: Uint8Array, q: Float32Array, dim: number, k: number): number {
+  const n = labels.length;
+  const bestS = new Float64Array(k).fill(-Infinity);
+  const bestL = new Int32Array(k).fill(-1);
+  for (let e = 0; e < n; e++) {
+    let s = 0;
+    const off = e * dim;
+    for (let i = 0; i < dim; i++) s += examples[off + i] * q[i];
+    if (s <= bestS[k - 1]) continue;
+    let pos = k - 1;
+    while (pos > 0 && s > bestS[pos - 1]) {
+      bestS[pos] = bestS[pos - 1];
+      bestL[pos] = bestL[pos - 1];
+      pos--;
+    }
+    bestS[pos] = s;
+    bestL[pos] = labels[e];
+  }
+  const votes = new Map<number, number>();
+  let best = -1;
+  for (const l of bestL) {
+    const v = (votes.get(l) ?? 0) + 1;
+    votes.set(l, v);
+    if (best < 0 || v > (votes.get(best) ?? 0)) best = l;
+  }
+  return best;
+}
+
+// 4. PQ encoding (the quantizer's hot loop): one 1280-float vector, P = 64, K = 256.
+{
+  const features = Float32Array.from({ length: 1280 }, () => r());
+  const anchors = Float32Array.from({ length: 256 * 1280 }, () => r());
+  const shape = { batch: 1, dims: 1280, parts: 64, anchorCount: 256, probes: 1 };
+  const nat = timeUs(50, () => pqEncode(features, anchors, shape));
+  const ref = timeUs(20, () => pqEncodeReference(features, anchors, shape));
+  const batch32 = Float32Array.from({ length: 32 * 1280 }, () => r());
+  const natBatch = timeUs(5, () => pqEncode(batch32, anchors, { ...shape, batch: 32 })) / 32;
+  result.pq_encode_us = { native: round(nat), native_per_image_batch32: round(natBatch), reference: round(ref), speedup: round(ref / nat, 1) };
+  log(`pqEncode 1280 dims P=64 K=256: native ${nat.toFixed(1)} us, reference ${ref.toFixed(1)} us`);
+}
+
+const targets = {
+  score_speedup_at_least_20x: (result.score_speedup_native_vs_reference as number) >= 20,
+  memory_query_flat_within_25pct: Math.abs((result.memory_query_growth_first_to_last as number) - 1) <= 0.25,
+  knn_grows: (result.knn_query_growth_first_to_last as number) > 2,
+};
+result.targets_met = targets;
+result.wall_us_by_stored = wallSeen;
+console.log(JSON.stringify(result));
