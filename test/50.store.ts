@@ -459,6 +459,27 @@ Errors('side files round-trip, are checksummed, and cannot take the store\'s own
   }
 });
 
+Errors('files of a newer format version are refused, not treated as damage', async () => {
+  const dir = scratchDir('store');
+  try {
+    const { store } = await openQuiet(dir);
+    await store.append(1, bytes('a'));
+    await store.writeSnapshot(bytes('S'));
+    await store.close();
+    const snap = join(dir, 'snapshot-0000000000000001.egs');
+    const buf = readFileSync(snap);
+    buf.writeUInt32LE(2, 8);
+    buf.writeUInt32LE(checksum(buf.subarray(0, 36)), 36);
+    buf.writeUInt32LE(checksum(buf.subarray(0, buf.length - 4)), buf.length - 4);
+    writeFileSync(snap, buf);
+    const err = await rejects(Store.open(dir), /snapshot-0000000000000001\.egs has format version 2, this engram reads version 1/);
+    assert.is((err as StoreError).code, 'EVERSION');
+    assert.ok(existsSync(snap), 'the newer file is left alone');
+  } finally {
+    removeDir(dir);
+  }
+});
+
 Errors('a file that is not a store snapshot is never loaded', async () => {
   const dir = scratchDir('store');
   try {

@@ -6,6 +6,8 @@ export type StoreErrorCode =
   | 'ELOCKED'
   /** The files cannot be turned into a trustworthy state (damage beyond what recovery may skip). */
   | 'ECORRUPT'
+  /** A file is intact but in a format version this engram cannot read (written by a newer one). */
+  | 'EVERSION'
   /** A write or fsync failed earlier; the store refuses further writes until it is reopened. */
   | 'EFAILED'
   /** The store was closed. */

@@ -36,8 +36,13 @@ export class FormatDamage {
   constructor(
     readonly reason: string,
     readonly at: number,
+    /** Intact, but written in a format version this reader does not know (a newer engram): not damage. */
+    readonly unsupportedVersion: number | null = null,
   ) {}
 }
+
+const unsupported = (version: number) =>
+  new FormatDamage(`format version ${version} is not supported (this engram reads ${FORMAT_VERSION})`, 8, version);
 
 function readSeq(buf: Buffer, at: number): number | null {
   const v = buf.readBigUInt64LE(at);
@@ -75,7 +80,7 @@ export function decodeSnapshot(buf: Buffer): SnapshotFile | FormatDamage {
   if (buf.readUInt32LE(36) !== checksum(buf.subarray(0, 36))) return new FormatDamage('header checksum mismatch', 36);
   const version = buf.readUInt32LE(8);
   if (version !== FORMAT_VERSION) {
-    return new FormatDamage(`format version ${version} is not supported (this engram reads ${FORMAT_VERSION})`, 8);
+    return unsupported(version);
   }
   const metaLength = buf.readUInt32LE(12);
   const uptoSeq = readSeq(buf, 16);
@@ -128,7 +133,7 @@ export function decodeSideFile(buf: Buffer): Buffer | FormatDamage {
   if (buf.readUInt32LE(24) !== checksum(buf.subarray(0, 24))) return new FormatDamage('header checksum mismatch', 24);
   const version = buf.readUInt32LE(8);
   if (version !== FORMAT_VERSION) {
-    return new FormatDamage(`format version ${version} is not supported (this engram reads ${FORMAT_VERSION})`, 8);
+    return unsupported(version);
   }
   const length = readSeq(buf, 16);
   const expected = length === null ? -1 : SIDE_FILE_HEADER_BYTES + length + 4;
@@ -156,7 +161,7 @@ export function decodeJournalHeader(buf: Buffer): { baseSeq: number } | FormatDa
   if (buf.readUInt32LE(28) !== checksum(buf.subarray(0, 28))) return new FormatDamage('header checksum mismatch', 28);
   const version = buf.readUInt32LE(8);
   if (version !== FORMAT_VERSION) {
-    return new FormatDamage(`format version ${version} is not supported (this engram reads ${FORMAT_VERSION})`, 8);
+    return unsupported(version);
   }
   const baseSeq = readSeq(buf, 16);
   if (baseSeq === null || baseSeq < 1) return new FormatDamage('base seq out of range', 16);

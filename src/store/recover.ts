@@ -5,6 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from './errors.js';
 import {
+  FORMAT_VERSION,
   FormatDamage,
   JOURNAL_FILE,
   META_RECORD_TYPE,
@@ -77,6 +78,7 @@ export async function recover(dir: string): Promise<Recovery> {
     if (!(scan instanceof FormatDamage) && scan.baseSeq !== nameSeq) {
       scan = new FormatDamage(`header says base seq ${scan.baseSeq}, the name says ${nameSeq}`, 16);
     }
+    if (scan instanceof FormatDamage) refuseNewerVersion(dir, file, scan);
     segments.push({ file, nameSeq, bytes: buf.length, scan });
   }
 
@@ -94,6 +96,7 @@ export async function recover(dir: string): Promise<Recovery> {
           ? new FormatDamage(`header says seq ${decoded.uptoSeq}, the name says ${nameSeq}`, 16)
           : null;
     if (damage) {
+      refuseNewerVersion(dir, file, damage);
       damagedSnapshots.push(file);
       warnings.push(`snapshot ${file} is damaged (${damage.reason} at byte ${damage.at}); falling back to an older snapshot and the journal`);
       continue;
@@ -142,6 +145,16 @@ export async function recover(dir: string): Promise<Recovery> {
     tornTail: chain.tornTail,
     warnings,
   };
+}
+
+// A newer engram's files are not damage: falling back or moving them aside would destroy its work.
+function refuseNewerVersion(dir: string, file: string, damage: FormatDamage): void {
+  if (damage.unsupportedVersion === null) return;
+  throw new StoreError(
+    'EVERSION',
+    `store ${dir}: ${file} has format version ${damage.unsupportedVersion}, this engram reads version ${FORMAT_VERSION}; ` +
+      'open the store with the engram that wrote it (or a newer one)',
+  );
 }
 
 function corrupt(dir: string, what: string, damagedSnapshots: string[]): StoreError {

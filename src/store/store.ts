@@ -2,7 +2,7 @@
 // Open recovers the newest trustworthy state; append acknowledges per the durability mode;
 // writeSnapshot compacts the journal. See docs/store-format.md for the files and guarantees.
 import { mkdir, open, readFile, readdir, rename, truncate, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { int, oneOf, options as checkOptions, typeError, rangeError } from '../util/validate.js';
 import { StoreError } from './errors.js';
 import { TEMP_SUFFIX, syncDir, writeAtomic } from './files.js';
@@ -156,7 +156,7 @@ export class Store {
     const readOnly = o.readOnly === true;
     const warn = (message: string) => (o.onWarning as ((m: string) => void) | undefined)?.(message);
 
-    if (!readOnly) await mkdir(dir, { recursive: true });
+    if (!readOnly) await createDir(dir);
     const lock = readOnly ? null : StoreLock.acquire(dir, warn);
     try {
       if (!readOnly) await removeTemporaries(dir);
@@ -484,6 +484,17 @@ export class Store {
     if (obsolete.length === 0) return;
     for (const file of obsolete) await unlink(join(this.dir, file)).catch(noop);
     await syncDir(this.dir);
+  }
+}
+
+// A new store's directory entry must be durable too, or a power cut could take the whole store with it.
+async function createDir(dir: string): Promise<void> {
+  const created = await mkdir(dir, { recursive: true });
+  if (created === undefined) return;
+  const top = dirname(resolve(created));
+  for (let p = resolve(dir); p !== top; ) {
+    p = dirname(p);
+    await syncDir(p);
   }
 }
 
