@@ -4,3 +4,5 @@ export * from './backbone/index.js';
 export * from './memory/index.js';
 export * from './native/index.js';
 export * from './store/index.js';
+export * from './link/index.js';
+export * from './devices/index.js';
