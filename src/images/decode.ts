@@ -134,8 +134,8 @@ export async function decodeImage(input: ImageInput, target: DecodeTarget, label
   }
   const img = await open(input, label);
   img.rotate().removeAlpha();
+  // sharp already converts grey, CMYK and 16-bit sources to 8-bit sRGB for raw output.
   if (target.channels === 1) img.greyscale();
-  else img.toColourspace('srgb');
   img.resize(target.width, target.height, {
     fit: target.fit === 'cover' ? 'cover' : 'fill',
     position: 'centre',

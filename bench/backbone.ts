@@ -1,0 +1,211 @@
+// bench:backbone: images per second for the MobileNetV2 int8 feature extractor at batch 1, 8 and 32 with
+// 1 and 2 threads, and the share of per-image time spent outside the model (file read, decode, EXIF,
+// resize, normalise, tensor and output copies). Prints a JSON object as its last line.
+//
+// Every figure comes from one run, measured side by side:
+//  - embed(): what a caller gets; decoding of the next batch overlaps the model run on this one.
+//  - sequential: prepare() then forward() back to back, each timed in wall-clock and in process CPU time;
+//    outsideShare = prepare / (prepare + forward). CPU time is the steadier figure on a shared machine.
+//  - pipelineOverhead = 1 - (model-only wall time) / (embed wall time): what preprocessing adds to a
+//    caller's wall-clock time once it overlaps the model.
+// Inputs: camera-like JPEG files at 640x480 (the full matrix) and, at batch 8, JPEG files at 320x240 and raw
+// 224x224 RGB frames (what a camera pipeline that already scales hands over: no decode at all).
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import sharp from 'sharp';
+import { Backbone } from '../src/backbone/backbone.js';
+import { cutModel } from '../src/backbone/cut.js';
+import type { ImageInput } from '../src/images/decode.js';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const quick = process.argv.includes('--quick');
+const IMAGES = quick ? 32 : 64;
+const ROUNDS = quick ? 3 : 5;
+const BATCHES = [1, 8, 32];
+const THREADS = [1, 2];
+
+// Each round decodes the same files again; libvips' operation cache would serve repeats from memory,
+// which a device streaming new camera frames never gets.
+sharp.cache(false);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const round = (x: number, digits = 3) => Number(x.toFixed(digits));
+const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
+
+function findClassifier(): string {
+  const places = [process.env.ENGRAM_SHARED_MODELS, join(REPO, '..', 'shared', 'models')].filter((p): p is string => Boolean(p));
+  for (const p of places) if (existsSync(join(p, 'mobilenetv2-12-int8.onnx'))) return join(p, 'mobilenetv2-12-int8.onnx');
+  throw new Error(`mobilenetv2-12-int8.onnx not found (set ENGRAM_SHARED_MODELS; looked in ${places.join(', ')}); ` +
+    'or "engram models pull mobilenetv2-12-int8" and point ENGRAM_SHARED_MODELS at the folder holding the .onnx');
+}
+
+/** Camera-like JPEGs: crops of the two CC0 photos at varied positions and brightness, some mirrored. */
+async function makeJpegs(dir: string, n: number, width: number, height: number): Promise<string[]> {
+  const sources = [join(REPO, 'test', 'fixtures', 'images', 'chelsea.png'), join(REPO, 'test', 'fixtures', 'images', 'coffee.png')];
+  const positions = ['centre', 'north', 'south', 'east', 'west', 'northeast', 'southwest'];
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const file = join(dir, `img${width}-${String(i).padStart(3, '0')}.jpg`);
+    let img = sharp(sources[i % 2]).resize(width, height, { fit: 'cover', position: positions[i % positions.length] }).modulate({ brightness: 0.9 + (i % 5) * 0.05 });
+    if (i % 3 === 0) img = img.flop();
+    await img.jpeg({ quality: 88 }).toFile(file);
+    out.push(file);
+  }
+  return out;
+}
+
+/** Raw 224x224 RGB frames made from the JPEGs (decoded once here, outside any timing). */
+async function makeRawFrames(files: string[]): Promise<ImageInput[]> {
+  return Promise.all(files.map(async (f) => {
+    const { data } = await sharp(f).resize(224, 224, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    return { data: new Uint8Array(data), width: 224, height: 224, channels: 3 as const };
+  }));
+}
+
+interface Row {
+  input: string;
+  threads: number;
+  batch: number;
+  imagesPerSecond: number;
+  msPerImage: number;
+  modelOnlyImagesPerSecond: number;
+  pipelineOverhead: number;
+  sequential: {
+    prepareMsPerImage: number;
+    modelMsPerImage: number;
+    outsideShare: number;
+    prepareCpuMsPerImage: number;
+    modelCpuMsPerImage: number;
+    outsideShareCpu: number;
+  };
+}
+
+async function measure(manifest: string, input: string, images: ImageInput[], threads: number, batch: number): Promise<Row> {
+  const b = await Backbone.open(manifest, { threads });
+  try {
+    await b.embed(images.slice(0, Math.max(batch, 8)), { batchSize: batch }); // warm-up: the first run allocates
+    const embedMs: number[] = [];
+    const prepMs: number[] = [];
+    const modelMs: number[] = [];
+    const prepCpu: number[] = [];
+    const modelCpu: number[] = [];
+    const modelOnlyMs: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const t0 = performance.now();
+      await b.embed(images, { batchSize: batch });
+      embedMs.push(performance.now() - t0);
+
+      let prep = 0, model = 0, prepC = 0, modelC = 0;
+      const tensors: { data: Float32Array; count: number }[] = [];
+      for (let s = 0; s < images.length; s += batch) {
+        const chunk = images.slice(s, s + batch);
+        const c0 = process.cpuUsage();
+        const w0 = performance.now();
+        const data = await b.prepare(chunk, s);
+        const w1 = performance.now();
+        const c1 = process.cpuUsage();
+        await b.forward(data, chunk.length);
+        const w2 = performance.now();
+        const c2 = process.cpuUsage();
+        prep += w1 - w0;
+        model += w2 - w1;
+        prepC += cpuMs(c1) - cpuMs(c0);
+        modelC += cpuMs(c2) - cpuMs(c1);
+        tensors.push({ data, count: chunk.length });
+      }
+      prepMs.push(prep);
+      modelMs.push(model);
+      prepCpu.push(prepC);
+      modelCpu.push(modelC);
+
+      const t1 = performance.now();
+      for (const t of tensors) await b.forward(t.data, t.count);
+      modelOnlyMs.push(performance.now() - t1);
+    }
+    const n = images.length;
+    const embed = median(embedMs);
+    const modelOnly = median(modelOnlyMs);
+    return {
+      input,
+      threads,
+      batch,
+      imagesPerSecond: round((n * 1000) / embed, 1),
+      msPerImage: round(embed / n),
+      modelOnlyImagesPerSecond: round((n * 1000) / modelOnly, 1),
+      pipelineOverhead: round(Math.max(0, median(embedMs.map((e, i) => 1 - modelOnlyMs[i] / e))), 4),
+      sequential: {
+        prepareMsPerImage: round(median(prepMs) / n),
+        modelMsPerImage: round(median(modelMs) / n),
+        outsideShare: round(median(prepMs.map((p, i) => p / (p + modelMs[i]))), 4),
+        prepareCpuMsPerImage: round(median(prepCpu) / n),
+        modelCpuMsPerImage: round(median(modelCpu) / n),
+        outsideShareCpu: round(median(prepCpu.map((p, i) => p / (p + modelCpu[i]))), 4),
+      },
+    };
+  } finally {
+    await b.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'engram-bench-backbone-'));
+  const load = loadavg()[0];
+  try {
+    const cut = await cutModel(findClassifier(), { at: '464_quantized', out: join(work, 'mobilenetv2-int8-features.onnx'), name: 'mobilenetv2-int8-features', license: 'Apache-2.0' });
+    const jpeg640 = await makeJpegs(work, IMAGES, 640, 480);
+    const jpeg320 = await makeJpegs(work, IMAGES, 320, 240);
+    const raw224 = await makeRawFrames(jpeg640);
+    const plan: [string, ImageInput[], number[]][] = [
+      ['jpeg640x480', jpeg640, BATCHES],
+      ['jpeg320x240', jpeg320, [8]],
+      ['raw224x224', raw224, [8]],
+    ];
+    const rows: Row[] = [];
+    for (const [input, images, batches] of plan) {
+      for (const threads of THREADS) {
+        for (const batch of batches) {
+          const row = await measure(cut.manifestPath, input, images, threads, batch);
+          rows.push(row);
+          const q = row.sequential;
+          process.stderr.write(`${input} threads ${threads} batch ${String(batch).padStart(2)}: ${row.imagesPerSecond} img/s ` +
+            `(model alone ${row.modelOnlyImagesPerSecond}); prepare ${q.prepareCpuMsPerImage} ms CPU + model ${q.modelCpuMsPerImage} ms CPU per image; ` +
+            `outside share ${(q.outsideShareCpu * 100).toFixed(1)}% CPU, ${(q.outsideShare * 100).toFixed(1)}% wall; pipelined overhead ${(row.pipelineOverhead * 100).toFixed(1)}%\n`);
+        }
+      }
+    }
+    const at8 = rows.filter((r) => r.batch === 8);
+    const key = (r: Row) => `${r.input}_t${r.threads}`;
+    const result = {
+      bench: 'backbone',
+      model: 'mobilenetv2-12-int8 cut at 464_quantized (1280-d features)',
+      images: IMAGES,
+      rounds: ROUNDS,
+      machine: {
+        cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', availableParallelism: availableParallelism(),
+        loadAverageAtStart: round(load, 2), node: process.version, platform: `${process.platform}/${process.arch}`,
+      },
+      imagesPerSecond: Object.fromEntries(rows.filter((r) => r.input === 'jpeg640x480').map((r) => [`t${r.threads}_b${r.batch}`, r.imagesPerSecond])),
+      outsideShareCpuAtBatch8: Object.fromEntries(at8.map((r) => [key(r), r.sequential.outsideShareCpu])),
+      outsideShareWallAtBatch8: Object.fromEntries(at8.map((r) => [key(r), r.sequential.outsideShare])),
+      pipelineOverheadAtBatch8: Object.fromEntries(at8.map((r) => [key(r), r.pipelineOverhead])),
+      target: {
+        outsideShareAtBatch8Max: 0.15,
+        metCpu: Object.fromEntries(at8.map((r) => [key(r), r.sequential.outsideShareCpu <= 0.15])),
+      },
+      results: rows,
+    };
+    console.log(JSON.stringify(result));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
