@@ -2,12 +2,12 @@
 // classes, batching, every input form, sessions and providers, and bad input that leaves the backbone serving.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { Backbone } from '../src/backbone/backbone.js';
 import { resolveSessionConfig, sessionConfigFromProfile } from '../src/backbone/session.js';
-import { CHELSEA_CLASSES, COFFEE_CLASS, argmax, chelsea, coffee, mobilenetPath, tempDir, writeManifest } from './helpers/backbone-fixtures.js';
+import { CHELSEA_CLASSES, COFFEE_CLASS, argmax, chelsea, coffee, mobilenetPath, repoRoot, tempDir, writeManifest } from './helpers/backbone-fixtures.js';
 import { rejects } from './helpers/backbone-assert.js';
 
 const model = mobilenetPath();
@@ -193,6 +193,21 @@ sessions('a device profile gives threads, providers and optimisation (top level 
   assert.equal(sessionConfigFromProfile({ backbone: { providers: ['cuda'] } }), { executionProviders: ['cuda'] });
   assert.throws(() => sessionConfigFromProfile({ threads: -1 }), /profile\.threads: expected an integer/);
   assert.throws(() => sessionConfigFromProfile(null), /profile: expected a device profile object/);
+});
+
+sessions('the shipped device profiles (devices/*.json) give the session their threads and providers', () => {
+  const folder = join(repoRoot, 'devices');
+  const profiles = existsSync(folder) ? readdirSync(folder).filter((f) => f.endsWith('.json') && f !== 'schema.json') : [];
+  if (profiles.length === 0) {
+    console.log(`SKIP: no device profiles in ${folder}`);
+    return;
+  }
+  for (const f of profiles) {
+    const p = JSON.parse(readFileSync(join(folder, f), 'utf8'));
+    const cfg = resolveSessionConfig(sessionConfigFromProfile(p));
+    assert.is(cfg.threads, p.threads, `${f} threads`);
+    assert.equal(cfg.executionProviders, [...p.executionProviders.map((e: string) => e.toLowerCase()).filter((e: string) => e !== 'cpu'), 'cpu'], `${f} providers`);
+  }
 });
 
 known.run();
