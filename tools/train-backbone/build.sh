@@ -8,10 +8,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${1:-"$root/build/train-backbone"}
 seed=${SEED:-1}
-steps=${STEPS:-2400}
+steps=${STEPS:-1500}
 # Debian's torch lives in the system python; a pyenv or venv python on PATH would not see it.
 py=${PYTHON:-/usr/bin/python3}
 mkdir -p "$build"
+export OMP_NUM_THREADS=1
 start=$(date +%s)
 cd "$here"
 nice -n 10 "$py" render.py "$build/glyphs.npz" --seed "$seed"

@@ -26,7 +26,7 @@ def main():
     ap.add_argument("checkpoint")
     ap.add_argument("out_dir")
     ap.add_argument("--name", default="engram-glyph")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
