@@ -3,54 +3,17 @@
 // must reopen with every acknowledged op, and the recovered state must equal the one rebuilt from the log.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Store } from '../src/store/index.js';
 import { removeDir, scratchDir, seededRng } from './helpers/store-fs.js';
+import { runAndKill } from './helpers/store-kill.js';
 import { encodeModelOp, opFor, probeCodes, stateAfter, stateFromRecovery } from './helpers/store-model.js';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'helpers', 'store-child.js');
 const KILLS = Number(process.env.ENGRAM_CRASH_KILLS ?? 50);
 /** Upper bound of the random delay between "ready" and SIGKILL. */
 const MAX_DELAY_MS = 150;
-
-interface Run {
-  readySeq: number;
-  acked: number[];
-  snapshots: number;
-  warnings: string[];
-  signal: NodeJS.Signals | null;
-}
-
-function runAndKill(dir: string, delayMs: number): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [CHILD, 'crash-writer', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const run: Run = { readySeq: -1, acked: [], snapshots: 0, warnings: [], signal: null };
-    let out = '';
-    let err = '';
-    proc.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
-    proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      const wasReady = run.readySeq >= 0;
-      out += chunk;
-      const lines = out.split('\n');
-      out = lines.pop()!;
-      for (const line of lines) {
-        const [word, rest] = [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)];
-        if (word === 'ack') run.acked.push(Number(rest));
-        else if (word === 'ready') run.readySeq = Number(rest);
-        else if (word === 'snap') run.snapshots += 1;
-        else if (word === 'warning') run.warnings.push(rest);
-      }
-      if (!wasReady && run.readySeq >= 0) setTimeout(() => proc.kill('SIGKILL'), delayMs);
-    });
-    proc.on('exit', (code, signal) => {
-      run.signal = signal;
-      if (signal !== 'SIGKILL') reject(new Error(`crash-writer ended on its own (code ${code}): ${err}`));
-      else resolve(run);
-    });
-  });
-}
 
 const Crash = suite('crash');
 
@@ -66,7 +29,7 @@ Crash(`every acknowledged op survives ${KILLS} SIGKILLs and the state equals the
   try {
     for (let kill = 0; kill < KILLS; kill++) {
       const delay = rng.int(MAX_DELAY_MS + 1);
-      const run = await runAndKill(dir, delay);
+      const run = await runAndKill(CHILD, ['crash-writer', dir], delay);
       const where = `kill ${kill + 1} after ${delay} ms`;
       assert.ok(run.readySeq >= maxAcked, `${where}: the child recovered seq ${run.readySeq} < acknowledged ${maxAcked}`);
       run.acked.forEach((seq, i) => assert.is(seq, run.readySeq + 1 + i, `${where}: acks are consecutive`));
