@@ -2,6 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadBinding, bindingPath, addonCandidates, packageRoot } from '../src/native/index.js';
 
@@ -53,6 +54,15 @@ test('a file that is not the engram addon is rejected with its reason', () => {
   });
   assert.is.not(r.status, 0);
   assert.match(r.stderr, /package\.json: loaded but is not the engram addon/);
+});
+
+test('binding.gyp builds exactly the sources cmake-js globs (native/core, native/addon)', () => {
+  const gyp = readFileSync(join(packageRoot, 'binding.gyp'), 'utf8');
+  const listed = [...gyp.matchAll(/"(native\/[^"]+\.cc)"/g)].map((m) => m[1]).sort();
+  const onDisk = ['core', 'addon']
+    .flatMap((dir) => readdirSync(join(packageRoot, 'native', dir)).filter((f) => f.endsWith('.cc')).map((f) => `native/${dir}/${f}`))
+    .sort();
+  assert.equal(listed, onDisk);
 });
 
 test.run();

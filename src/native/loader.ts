@@ -1,6 +1,6 @@
 // Loads the native addon once, in a fixed order: the ENGRAM_ADDON override when set (authoritative, so a
-// test run against a specific build never silently uses another), otherwise the cmake-js build, then the
-// node-gyp build. On failure, one error lists every path tried and how to build it.
+// test run against a specific build never silently uses another), otherwise the cmake-js build
+// (build/Release), then the out-of-tree node-gyp build of `npm run test:gyp` (build/gyp/build/Release). On failure, one error lists every path tried and how to build it.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -16,7 +16,7 @@ export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..'
 export function addonCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
   const override = env.ENGRAM_ADDON;
   if (override) return [resolve(override)];
-  return [join(packageRoot, 'build', 'Release', 'engram.node'), join(packageRoot, 'build-gyp', 'Release', 'engram.node')];
+  return [join(packageRoot, 'build', 'Release', 'engram.node'), join(packageRoot, 'build', 'gyp', 'build', 'Release', 'engram.node')];
 }
 
 let loaded: { binding: NativeBinding; path: string } | undefined;
