@@ -167,6 +167,21 @@ withModel(sessions, 'an unavailable provider falls back to CPU with one line say
   }
 });
 
+withModel(sessions, 'without a log callback, a fallback is still reported once on stderr', async () => {
+  const written: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array) => { written.push(String(chunk)); return true; }) as typeof process.stderr.write;
+  let b: Backbone | undefined;
+  try {
+    b = await Backbone.open(classifier, { executionProviders: ['tensorrt'] });
+  } finally {
+    process.stderr.write = write;
+    await b?.close();
+  }
+  assert.is(written.length, 1);
+  assert.match(written[0], /^engram: backbone mnv2: execution provider cpu, .*skipped tensorrt: /);
+});
+
 withModel(sessions, 'CPU as first choice says so', async () => {
   const lines: string[] = [];
   const b = await Backbone.open(classifier, { log: (l) => lines.push(l) });

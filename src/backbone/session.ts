@@ -14,7 +14,10 @@ export interface SessionConfig {
   executionProviders?: string[];
   /** onnxruntime graph optimisation level (default 'all'). */
   graphOptimization?: GraphOptimization;
-  /** Receives the one line that says which provider is used and why. */
+  /**
+   * Receives the one line that says which provider is used and why. Without it, the line goes to stderr
+   * only when a requested provider could not start.
+   */
   log?: (line: string) => void;
 }
 
