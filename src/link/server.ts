@@ -124,20 +124,21 @@ export class LinkServer {
       const entry = { id: frame.id, type: frame.type, crc, length: frame.body.length, at: Date.now(), reply: null as Buffer | null };
       last = entry;
       this.work = this.work.then(async () => {
+        let answer: Buffer;
         try {
           const reply = await this.handle(frame);
           this.counters.acks++;
-          entry.reply = encodeFrame({ version: PROTOCOL_VERSION, type: MessageType.ACK, id: frame.id, body: encodeAck(reply, MAX_BODY_BYTES) });
-          if (attached) await sendBytes(entry.reply);
+          answer = encodeFrame({ version: PROTOCOL_VERSION, type: MessageType.ACK, id: frame.id, body: encodeAck(reply, MAX_BODY_BYTES) });
         } catch (err) {
           const [code, message] = classify(err);
           this.counters.errors++;
           this.log(`ERROR ${errorCodeName(code)} (id ${frame.id}): ${message}`);
-          entry.reply = encodeFrame({ version: PROTOCOL_VERSION, type: MessageType.ERROR, id: frame.id, body: encodeError({ requestType: frame.type, code, message }) });
-          if (attached) await sendBytes(entry.reply);
-        } finally {
-          this.queued--;
+          answer = encodeFrame({ version: PROTOCOL_VERSION, type: MessageType.ERROR, id: frame.id, body: encodeError({ requestType: frame.type, code, message }) });
         }
+        // The request is over once its answer exists: a controller that hears it may send the next one.
+        entry.reply = answer;
+        this.queued--;
+        if (attached) await sendBytes(answer);
       });
     };
     const onData = (chunk: Buffer) => {
