@@ -8,6 +8,8 @@ export type StoreErrorCode =
   | 'ECORRUPT'
   /** A file is intact but in a format version this engram cannot read (written by a newer one). */
   | 'EVERSION'
+  /** A snapshot or side file could not be written (disk full, I/O error); nothing changed, the store is usable. */
+  | 'EWRITE'
   /** A write or fsync failed earlier; the store refuses further writes until it is reopened. */
   | 'EFAILED'
   /** The store was closed. */

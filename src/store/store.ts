@@ -89,6 +89,7 @@ export class Store {
   readonly readOnly: boolean;
   private readonly keepSnapshots: number;
   private readonly lock: StoreLock | null;
+  private readonly warn: (message: string) => void;
 
   private recoveredState: Recovered | null;
   private metaBase: Record<string, unknown>;
@@ -119,6 +120,7 @@ export class Store {
     readOnly: boolean;
     keepSnapshots: number;
     lock: StoreLock | null;
+    warn: (message: string) => void;
     recovery: Awaited<ReturnType<typeof recover>>;
   }) {
     const r = init.recovery;
@@ -128,6 +130,7 @@ export class Store {
     this.readOnly = init.readOnly;
     this.keepSnapshots = init.keepSnapshots;
     this.lock = init.lock;
+    this.warn = init.warn;
     this.recoveredState = { snapshot: r.snapshot, snapshotSeq: r.snapshotSeq, records: r.records };
     this.metaBase = r.snapshotMeta;
     this.metaChanges = r.metaChanges;
@@ -162,7 +165,7 @@ export class Store {
       if (!readOnly) await removeTemporaries(dir);
       const recovery = await recover(dir);
       for (const w of recovery.warnings) warn(`store ${dir}: ${w}`);
-      const store = new Store({ dir, durability, batchMs, readOnly, keepSnapshots, lock, recovery });
+      const store = new Store({ dir, durability, batchMs, readOnly, keepSnapshots, lock, warn, recovery });
       if (!readOnly) await store.prepareWriter([...recovery.damagedSnapshots, ...recovery.damagedSegments], recovery.tornTail, warn);
       return store;
     } catch (err) {
@@ -278,14 +281,21 @@ export class Store {
       int('uptoSeq', uptoSeq, this.snapshotSeq, this.seq);
       await this.drain(true);
       const name = snapshotName(uptoSeq);
-      await writeAtomic(this.dir, name, file);
+      await this.orUnchanged(`writing snapshot ${name}`, () => writeAtomic(this.dir, name, file));
       this.snapshots = this.snapshots.filter((s) => s.seq !== uptoSeq);
       this.snapshots.push({ file: name, seq: uptoSeq, bytes: file.length });
       this.snapshotSeq = uptoSeq;
       this.metaBase = meta;
       this.metaChanges = this.metaChanges.filter((c) => c.seq > uptoSeq);
       const current = this.segments[this.segments.length - 1];
-      if (current.baseSeq !== this.writtenSeq + 1) await this.startSegment();
+      if (current.baseSeq !== this.writtenSeq + 1) {
+        try {
+          await this.startSegment();
+        } catch (err) {
+          // The snapshot is durable and the current segment still continues the chain: keep appending to it.
+          this.warn(`store ${this.dir}: snapshot ${name} written, but a new journal segment could not be started (${(err as Error).message}); compaction waits for the next snapshot`);
+        }
+      }
       await this.removeObsolete();
     });
   }
@@ -298,7 +308,7 @@ export class Store {
     this.checkWritable();
     checkSideName(name);
     if (!(bytes instanceof Uint8Array)) throw typeError('bytes', 'a Uint8Array or Buffer', bytes);
-    await writeAtomic(this.dir, name, encodeSideFile(bytes));
+    await this.orUnchanged(`writing ${name}`, () => writeAtomic(this.dir, name, encodeSideFile(bytes)));
   }
 
   /** Reads a side file written by writeFile; null when absent, StoreError ECORRUPT when damaged. */
@@ -360,6 +370,15 @@ export class Store {
     if (this.readOnly) throw new StoreError('EREADONLY', `store ${this.dir} was opened read-only`);
     if (this.closed) throw new StoreError('ECLOSED', `store ${this.dir} is closed`);
     if (this.failure) throw this.failure;
+  }
+
+  // An atomic write that failed left the old file (or none) in place: the store is as it was and usable.
+  private async orUnchanged(what: string, write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (err) {
+      throw new StoreError('EWRITE', `store ${this.dir}: ${what} failed (${(err as Error).message}); the store is unchanged`, { cause: err });
+    }
   }
 
   private metaAt(seq: number): Record<string, unknown> {
