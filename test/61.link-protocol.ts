@@ -85,6 +85,10 @@ requests('malformed bodies are refused with the field named', () => {
 
 requests('values the wire cannot carry are refused when encoding', () => {
   assert.throws(() => encodeRequest({ type: 'forget', label: 'x'.repeat(256) }), /label: expected at most 255 UTF-8 bytes, got 256 bytes/);
+  assert.throws(() => encodeRequest({ type: 'prune', policy: { kind: 'fanin', maxClasses: -1 } }), /policy.maxClasses: expected an integer in \[1, 4294967295\], got number -1/);
+  assert.throws(() => encodeRequest({ type: 'prune', policy: { kind: 'budget', maxDensity: 2 } }), /policy.maxDensity: expected a finite number in/);
+  assert.throws(() => encodeRequest({ type: 'prune', policy: { kind: 'budget' } }), /a budget policy needs maxBytes or maxDensity/);
+  assert.throws(() => encodeRequest({ type: 'predict', top: 40, input: { kind: 'features', vector } }), /top: expected an integer in \[1, 32\], got number 40/);
 });
 
 requests.run();

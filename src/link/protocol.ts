@@ -2,6 +2,7 @@
 // Bodies are little-endian; a string is u8 byte length + UTF-8 bytes. Requests go from the
 // controller to engram; engram answers each one with ACK (result) or ERROR (code + message),
 // echoing the request id.
+import { int, num } from '../util/validate.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -310,14 +311,14 @@ export function encodeRequest(req: Request): { type: MessageType; body: Buffer }
   const w = new BodyWriter();
   switch (req.type) {
     case 'hello':
-      w.u8(req.minVersion).u8(req.maxVersion);
+      w.u8(int('minVersion', req.minVersion, 1, 255)).u8(int('maxVersion', req.maxVersion, 1, 255));
       break;
     case 'learn':
       w.str('label', req.label);
       writeInput(w, req.input);
       break;
     case 'predict':
-      w.u8(req.top);
+      w.u8(int('top', req.top, 1, MAX_TOP));
       writeInput(w, req.input);
       break;
     case 'forget':
@@ -336,13 +337,16 @@ export function encodeRequest(req: Request): { type: MessageType; body: Buffer }
 function writePolicy(w: BodyWriter, p: WirePrunePolicy): void {
   switch (p.kind) {
     case 'budget':
-      w.u8(PruneKind.BUDGET).u32(p.maxBytes ?? 0).f32(p.maxDensity ?? 0);
+      if (p.maxBytes === undefined && p.maxDensity === undefined) throw new RangeError('policy: a budget policy needs maxBytes or maxDensity');
+      w.u8(PruneKind.BUDGET);
+      w.u32(p.maxBytes === undefined ? 0 : int('policy.maxBytes', p.maxBytes, 1, 0xffffffff));
+      w.f32(p.maxDensity === undefined ? 0 : num('policy.maxDensity', p.maxDensity, Number.MIN_VALUE, 1));
       return;
     case 'fanin':
-      w.u8(PruneKind.FANIN).u32(p.maxClasses);
+      w.u8(PruneKind.FANIN).u32(int('policy.maxClasses', p.maxClasses, 1, 0xffffffff));
       return;
     case 'count':
-      w.u8(PruneKind.COUNT).u32(p.minCount);
+      w.u8(PruneKind.COUNT).u32(int('policy.minCount', p.minCount, 1, 0xffffffff));
       return;
     case 'class':
       w.u8(PruneKind.CLASS).str('policy.label', p.label);

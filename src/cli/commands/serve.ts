@@ -34,7 +34,8 @@ Examples:
       const featureDim = flags.features === undefined ? undefined : wholeNumber('--features', flags.features);
 
       const { resolveProfile } = await import('../../devices/index.js');
-      const { profile, source } = resolveProfile({ profile: flags.profile });
+      const { profile, source, detection } = resolveProfile({ profile: flags.profile });
+      for (const w of detection.warnings) out.warn(w);
       const path = flags.serial ?? profile?.serial.path;
       if (!path) throw new UsageError('serve: no --serial given and no device profile matched to supply one');
       const baudRate = baudFlag ?? profile?.serial.baudRate ?? 115200;
