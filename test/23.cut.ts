@@ -71,6 +71,43 @@ tiny('a grey model gets grey defaults; preprocessing options reach the manifest'
   assert.is(r.manifest.precision, 'fp32', 'no quantized node is left before relu');
 });
 
+tiny('an NHWC model is recognised, and embedding through it matches the NCHW model on the same pixels', async () => {
+  const nhwcPath = join(dir, 'nhwc.onnx');
+  writeFileSync(nhwcPath, tinyModel(3, 8, { layout: 'NHWC' }));
+  const a = await cutModel(nhwcPath, { at: 'pooled', out: join(dir, 'nhwc.f.onnx') });
+  assert.equal([a.manifest.input.layout, a.manifest.input.width, a.manifest.input.channels], ['NHWC', 8, 3]);
+  const b = await cutModel(tinyPath, { at: 'pooled', out: join(dir, 'nchw.f.onnx') });
+  const px = new Uint8Array(8 * 8 * 3);
+  for (let i = 0; i < px.length; i++) px[i] = (i * 53) % 256;
+  const image = { data: px, width: 8, height: 8, channels: 3 as const };
+  const nhwc = await Backbone.open(a.manifestPath, { threads: 1 });
+  const nchw = await Backbone.open(b.manifestPath, { threads: 1 });
+  const [x] = await nhwc.embed([image]);
+  const [y] = await nchw.embed([image]);
+  await nhwc.close();
+  await nchw.close();
+  assert.ok(x.every((v, i) => Math.abs(v - y[i]) < 1e-5), `NHWC ${Array.from(x)} vs NCHW ${Array.from(y)}`);
+});
+
+tiny('a model with a fixed batch size is fed that many images at a time, the last batch padded', async () => {
+  const fixedPath = join(dir, 'fixed2.onnx');
+  writeFileSync(fixedPath, tinyModel(3, 8, { batch: 2 }));
+  const r = await cutModel(fixedPath, { at: 'pooled', out: join(dir, 'fixed2.f.onnx') });
+  const free = await cutModel(tinyPath, { at: 'pooled', out: join(dir, 'free.f.onnx') });
+  const images = [0, 1, 2].map((k) => ({ data: new Uint8Array(8 * 8 * 3).fill(40 + 80 * k), width: 8, height: 8, channels: 3 as const }));
+  const fixed = await Backbone.open(r.manifestPath, { threads: 1 });
+  const other = await Backbone.open(free.manifestPath, { threads: 1 });
+  try {
+    const got = await fixed.embed(images, { batchSize: 3 });
+    const want = await other.embed(images);
+    assert.is(got.length, 3);
+    for (let k = 0; k < 3; k++) assert.ok(got[k].every((v, i) => Math.abs(v - want[k][i]) < 1e-5), `image ${k}`);
+  } finally {
+    await fixed.close();
+    await other.close();
+  }
+});
+
 tiny('cutting twice gives the same bytes', async () => {
   const a = await cutModel(tinyPath, { at: 'pooled_q', out: join(dir, 'a.onnx') });
   const b = await cutModel(tinyPath, { at: 'pooled_q', out: join(dir, 'b.onnx'), name: 'a' });

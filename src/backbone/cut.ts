@@ -123,7 +123,7 @@ function isQuantizedModel(model: OnnxModel): boolean {
   return model.graph.node.some((n) => /^QLinear|^QGemm$|^(Quantize|Dequantize)Linear$|Integer$/.test(n.opType));
 }
 
-interface InputShape { name: string; layout: 'NCHW' | 'NHWC'; channels: 1 | 3; height: number; width: number }
+interface InputShape { name: string; layout: 'NCHW' | 'NHWC'; channels: 1 | 3; height: number; width: number; /** Fixed batch size, if the model has one. */ batch?: number }
 
 function imageInput(model: OnnxModel, label: string): InputShape {
   const inits = new Set(model.graph.initializer.map((t) => t.name));
@@ -135,11 +135,12 @@ function imageInput(model: OnnxModel, label: string): InputShape {
   const dims = (v.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimValue !== undefined && d.dimValue !== null ? toNumber(d.dimValue) : 0));
   const show = `[${dims.map((d) => (d > 0 ? d : '?')).join(', ')}]`;
   if (dims.length !== 4) throw new Error(`${label}: input tensor ${v.name} has shape ${show}, expected 4 dimensions (NCHW or NHWC)`);
+  const batch = dims[0] > 0 ? { batch: dims[0] } : {};
   if ((dims[1] === 1 || dims[1] === 3) && dims[2] > 0 && dims[3] > 0) {
-    return { name: v.name, layout: 'NCHW', channels: dims[1] as 1 | 3, height: dims[2], width: dims[3] };
+    return { name: v.name, layout: 'NCHW', channels: dims[1] as 1 | 3, height: dims[2], width: dims[3], ...batch };
   }
   if ((dims[3] === 1 || dims[3] === 3) && dims[1] > 0 && dims[2] > 0) {
-    return { name: v.name, layout: 'NHWC', channels: dims[3] as 1 | 3, height: dims[1], width: dims[2] };
+    return { name: v.name, layout: 'NHWC', channels: dims[3] as 1 | 3, height: dims[1], width: dims[2], ...batch };
   }
   throw new Error(`${label}: input tensor ${v.name} has shape ${show}; need fixed height, width and 1 or 3 channels`);
 }
@@ -258,7 +259,7 @@ export async function cutModel(modelPath: string, opts: CutOptions): Promise<Cut
   return { modelPath: outPath, manifestPath, manifest, dequantized: Boolean(q), nodes: { before, after: g.node.length }, bytes: bytes.length };
 }
 
-/** Runs the model once on a zero image; returns the feature dimension D of the [1, D] output. */
+/** Runs the model once on zero images (one, or the model's fixed batch); returns D of the [B, D] output. */
 async function checkRun(bytes: Uint8Array, shape: InputShape, output: string, label: string): Promise<number> {
   const ort = await import('onnxruntime-node');
   ort.env.logLevel = 'fatal';
@@ -269,17 +270,18 @@ async function checkRun(bytes: Uint8Array, shape: InputShape, output: string, la
     throw new Error(`${label}: the cut model does not load in onnxruntime (${(err as Error).message.split('\n')[0]})`);
   }
   try {
-    const dims = shape.layout === 'NCHW' ? [1, shape.channels, shape.height, shape.width] : [1, shape.height, shape.width, shape.channels];
+    const rows = shape.batch ?? 1;
+    const dims = shape.layout === 'NCHW' ? [rows, shape.channels, shape.height, shape.width] : [rows, shape.height, shape.width, shape.channels];
     const x = new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
     const y = (await session.run({ [shape.name]: x }))[output];
     if (!y || y.type !== 'float32') throw new Error(`${label}: the cut model's output ${output} is ${y ? y.type : 'missing'}, expected float32`);
-    if (y.dims.length !== 2 || y.dims[0] !== 1) throw new Error(`${label}: the cut model's output ${output} has shape [${y.dims.join(', ')}], expected [1, D]`);
+    if (y.dims.length !== 2 || y.dims[0] !== rows) throw new Error(`${label}: the cut model's output ${output} has shape [${y.dims.join(', ')}], expected [${rows}, D]`);
     const data = y.data as Float32Array;
     if (!data.every(Number.isFinite)) throw new Error(`${label}: the cut model's output ${output} is not finite on a test input`);
     return y.dims[1];
   } catch (err) {
     if ((err as Error).message.startsWith(label)) throw err;
-    throw new Error(`${label}: the cut model fails to run (${(err as Error).message.split('\n')[0]})`);
+    throw new Error(`${label}: the cut model fails to run (${(err as Error).message.split('\n').slice(0, 2).join(' ').trim()})`);
   } finally {
     await session.release();
   }

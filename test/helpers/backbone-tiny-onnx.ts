@@ -7,7 +7,19 @@ import { encodeModel, message, type OnnxModel } from '../../src/backbone/onnx-mo
 export const TINY_SCALE = 0.05;
 export const TINY_ZERO_POINT = 3;
 
-export function tinyModel(channels: 1 | 3 = 3, size = 8): Uint8Array {
+export interface TinyOptions {
+  /** NHWC adds a Transpose in front of the Conv. */
+  layout?: 'NCHW' | 'NHWC';
+  /** A fixed batch size instead of a symbolic one. */
+  batch?: number;
+}
+
+export function tinyModel(channels: 1 | 3 = 3, size = 8, opts: TinyOptions = {}): Uint8Array {
+  const nhwc = opts.layout === 'NHWC';
+  const batchDim = opts.batch ? { dimValue: opts.batch } : { dimParam: 'N' };
+  const inputDims = nhwc ? [batchDim, { dimValue: size }, { dimValue: size }, { dimValue: channels }]
+    : [batchDim, { dimValue: channels }, { dimValue: size }, { dimValue: size }];
+  const front = nhwc ? [{ name: 'to_nchw', opType: 'Transpose', input: ['input'], output: ['nchw'], attribute: [{ name: 'perm', type: 7, ints: [0, 3, 1, 2] }] }] : [];
   const f = (name: string, dims: number[], values: number[]) => ({ name, dataType: 1, dims, floatData: values });
   const weights = Array.from({ length: 4 * channels }, (_, i) => ((i % 5) - 2) / 4);
   const model = message<OnnxModel>('onnx.ModelProto', {
@@ -17,7 +29,8 @@ export function tinyModel(channels: 1 | 3 = 3, size = 8): Uint8Array {
     graph: {
       name: 'tiny',
       node: [
-        { name: 'conv', opType: 'Conv', input: ['input', 'w', 'b'], output: ['conv'] },
+        ...front,
+        { name: 'conv', opType: 'Conv', input: [nhwc ? 'nchw' : 'input', 'w', 'b'], output: ['conv'] },
         { name: 'relu', opType: 'Relu', input: ['conv'], output: ['relu'] },
         { name: 'gap', opType: 'GlobalAveragePool', input: ['relu'], output: ['pooled'] },
         { name: 'q', opType: 'QuantizeLinear', input: ['pooled', 'pooled_scale', 'pooled_zp'], output: ['pooled_q'] },
@@ -32,8 +45,8 @@ export function tinyModel(channels: 1 | 3 = 3, size = 8): Uint8Array {
         { name: 'pooled_zp', dataType: 2, dims: [], int32Data: [TINY_ZERO_POINT] },
         f('head_w', [4, 3], [1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1]),
       ],
-      input: [{ name: 'input', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'N' }, { dimValue: channels }, { dimValue: size }, { dimValue: size }] } } } }],
-      output: [{ name: 'output', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'N' }, { dimValue: 3 }] } } } }],
+      input: [{ name: 'input', type: { tensorType: { elemType: 1, shape: { dim: inputDims } } } }],
+      output: [{ name: 'output', type: { tensorType: { elemType: 1, shape: { dim: [batchDim, { dimValue: 3 }] } } } }],
     },
   });
   return encodeModel(model);
