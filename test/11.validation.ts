@@ -79,6 +79,20 @@ test('a failed call leaves the memory unchanged', () => {
   assert.ok(m.serialize().equals(before));
 });
 
+test('a geometry above 4 GiB is refused up front, not left to the OOM killer', () => {
+  assert.throws(() => new BinaryMemory({ neurons: 1 << 24, counterBits: 8, classes: 1000 }), (e: Error) => e instanceof RangeError && /memory too large/.test(e.message));
+  assert.throws(() => new ReferenceMemory({ neurons: 1 << 24, counterBits: 8, classes: 1000 }), /memory too large/);
+});
+
+test('misusing the raw binding throws instead of crashing', () => {
+  const proto = native.Memory.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+  assert.throws(() => proto.score.call({}, u32(1), null, 1), /Illegal invocation/);
+  assert.throws(() => (native.Memory as unknown as (...a: unknown[]) => unknown)(4, 0, 0), /cannot be invoked without 'new'/);
+  assert.throws(() => new native.Memory(4, 0, 0).merge(Object.create(native.Memory.prototype)), /Invalid argument/);
+  assert.throws(() => new native.Memory(4, 0, 0).store(u32(1), null, 1, undefined as never), /^labels: expected a Uint32Array, got undefined$/);
+  assert.throws(() => (new native.Memory(4, 0, 0).score as (...a: unknown[]) => unknown)(), /^codes: expected a Uint32Array, got undefined$/);
+});
+
 test('ReferenceMemory rejects the same inputs with the same messages', () => {
   const r = new ReferenceMemory({ neurons: 10, classes: 2, active: 2 });
   assert.throws(() => r.store(u32(1, 10), 0), /^codes: expected neuron indices below 10, got number 10 at index 1$/);

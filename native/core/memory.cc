@@ -60,10 +60,12 @@ eg_status Memory::create(uint32_t neurons, uint32_t counter_bits, uint32_t class
 eg_status Memory::reserve_classes(uint32_t classes) {
   if (classes > kMaxClasses) return eg_status::too_large;
   if (stride_ * 64 >= classes) return eg_status::ok;
+  // Bytes per 64-class word of one neuron row: 8 for the bits plus the counters of 64 classes.
+  const uint64_t word_bytes = 8 + 8 * uint64_t(counter_bits_);
   size_t words = std::max<size_t>(stride_ * 2, (size_t(classes) + 63) / 64);
-  if (uint64_t(neurons_) * words * 64 > kMaxCells) {
+  if (uint64_t(neurons_) * words * word_bytes > kMaxBytes) {
     words = (size_t(classes) + 63) / 64;
-    if (uint64_t(neurons_) * words * 64 > kMaxCells) return eg_status::too_large;
+    if (uint64_t(neurons_) * words * word_bytes > kMaxBytes) return eg_status::too_large;
   }
   const size_t old_counter_row = counter_row_bytes();
   const size_t new_counter_row = counter_bits_ == 0 ? 0 : words * 64 * counter_bits_ / 8;

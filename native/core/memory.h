@@ -39,7 +39,8 @@ class Memory {
  public:
   static constexpr uint32_t kMaxNeurons = 1u << 24;
   static constexpr uint32_t kMaxClasses = 1u << 20;
-  static constexpr uint64_t kMaxCells = uint64_t(1) << 34;  // neurons x class capacity
+  // Bits plus counters held in memory; a larger geometry is refused up front rather than left to the OOM killer.
+  static constexpr uint64_t kMaxBytes = uint64_t(1) << 32;
   static constexpr uint32_t kFormatVersion = 1;
 
   /** Creates a memory; counter_bits is 0 (bits only), 4 or 8. */

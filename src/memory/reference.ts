@@ -12,7 +12,7 @@ import type { BinaryMemoryOptions, CounterBits, MemoryLike, MemoryStats, PrunePo
 
 const MAGIC = [0x45, 0x47, 0x42, 0x4d]; // "EGBM"
 const FORMAT_VERSION = 1;
-const MAX_CELLS = 2 ** 34;
+const MAX_BYTES = 2 ** 32; // bits + counters, as the native limit
 
 export class ReferenceMemory implements MemoryLike {
   readonly neurons: number;
@@ -41,9 +41,10 @@ export class ReferenceMemory implements MemoryLike {
 
   #reserve(classes: number): void {
     if (this.#capacity >= classes) return;
+    const bytes = (cap: number) => (this.neurons * cap * (1 + this.counterBits)) / 8;
     let cap = Math.max(this.#capacity * 2, Math.ceil(classes / 64) * 64);
-    if (this.neurons * cap > MAX_CELLS) cap = Math.ceil(classes / 64) * 64;
-    if (this.neurons * cap > MAX_CELLS) throw new RangeError('addClass: memory too large');
+    if (bytes(cap) > MAX_BYTES) cap = Math.ceil(classes / 64) * 64;
+    if (bytes(cap) > MAX_BYTES) throw new RangeError('addClass: memory too large');
     const cells = new Uint8Array(this.neurons * cap);
     for (let n = 0; n < this.neurons; n++) {
       cells.set(this.#cells.subarray(n * this.#capacity, (n + 1) * this.#capacity), n * cap);
