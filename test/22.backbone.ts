@@ -94,6 +94,38 @@ withModel(bad, 'a missing file, a non-image and a wrong raw buffer reject naming
   }
 });
 
+withModel(bad, 'concurrent requests: a bad one fails alone while good ones running at the same time succeed', async () => {
+  const b = await Backbone.open(classifier);
+  try {
+    const results = await Promise.allSettled([
+      b.embed([coffee]),
+      b.embed([join(dir, 'nowhere.png')]),
+      b.embed([chelsea, coffee], { batchSize: 1 }),
+    ]);
+    assert.is(results[0].status, 'fulfilled');
+    assert.is(results[1].status, 'rejected');
+    assert.match(String((results[1] as PromiseRejectedResult).reason?.message), /nowhere\.png: file not found/);
+    assert.is(results[2].status, 'fulfilled');
+    const [cat, cup] = (results[2] as PromiseFulfilledResult<Float32Array[]>).value;
+    assert.is(argmax(cup), COFFEE_CLASS);
+    assert.ok(CHELSEA_CLASSES.includes(argmax(cat)));
+  } finally {
+    await b.close();
+  }
+});
+
+withModel(bad, 'a tensor of the wrong size is refused naming the input tensor', async () => {
+  const b = await Backbone.open(classifier);
+  try {
+    await rejects(b.forward(new Float32Array(10), 1), /tensor input: 10 values is not a whole batch of 1 images of 150528 values/);
+    const t = await b.prepare([coffee]);
+    assert.is(t.length, 150528);
+    assert.is(argmax((await b.forward(t, 1))[0]), COFFEE_CLASS);
+  } finally {
+    await b.close();
+  }
+});
+
 withModel(bad, 'bad arguments: not an array, misspelled option, batch size 0, closed backbone', async () => {
   const b = await Backbone.open(classifier);
   await rejects(b.embed(chelsea as unknown as string[]), /inputs: expected an array of images/);
