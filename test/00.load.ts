@@ -2,7 +2,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadBinding, bindingPath, addonCandidates, packageRoot } from '../src/native/index.js';
 
@@ -34,16 +35,34 @@ test('ENGRAM_SIMD=scalar forces the scalar kernels', () => {
   assert.is(r.stdout.trim(), 'scalar');
 });
 
-test('a missing addon gives one error listing the path tried and the fix', () => {
-  const loader = join(packageRoot, 'dist', 'src', 'native', 'loader.js');
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import { loadBinding } from ${JSON.stringify(loader)}; loadBinding();`], {
+test('a missing addon gives one error listing every path tried and the fix', () => {
+  // The compiled loader, copied into a package root that has no build/ at all.
+  const fakeRoot = mkdtempSync(join(tmpdir(), 'engram-loader-'));
+  const dir = join(fakeRoot, 'dist', 'src', 'native');
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(join(packageRoot, 'dist', 'src', 'native', 'loader.js'), join(dir, 'loader.js'));
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import { loadBinding } from ${JSON.stringify(join(dir, 'loader.js'))}; loadBinding();`], {
     env: { ...process.env, ENGRAM_ADDON: '/nonexistent/engram.node' },
     encoding: 'utf8',
   });
+  rmSync(fakeRoot, { recursive: true, force: true });
   assert.is.not(r.status, 0);
   assert.match(r.stderr, /cannot load the native addon/);
   assert.match(r.stderr, /\/nonexistent\/engram\.node: not found/);
+  assert.match(r.stderr, /build\/Release\/engram\.node: not found/);
+  assert.match(r.stderr, /build\/gyp\/build\/Release\/engram\.node: not found/);
   assert.match(r.stderr, /npm run build:native/);
+});
+
+test('a broken ENGRAM_ADDON falls back to the build with a warning', () => {
+  const loader = join(packageRoot, 'dist', 'src', 'native', 'loader.js');
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import { bindingPath } from ${JSON.stringify(loader)}; console.log(bindingPath());`], {
+    env: { ...process.env, ENGRAM_ADDON: '/nonexistent/engram.node' },
+    encoding: 'utf8',
+  });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout.trim(), join(packageRoot, 'build', 'Release', 'engram.node'));
+  assert.match(r.stderr, /EngramAddonWarning: ENGRAM_ADDON could not be used \(\/nonexistent\/engram\.node: not found\)/);
 });
 
 test('a file that is not the engram addon is rejected with its reason', () => {
@@ -52,7 +71,7 @@ test('a file that is not the engram addon is rejected with its reason', () => {
     env: { ...process.env, ENGRAM_ADDON: join(packageRoot, 'package.json') },
     encoding: 'utf8',
   });
-  assert.is.not(r.status, 0);
+  assert.is(r.status, 0, 'falls back to the build');
   assert.match(r.stderr, /package\.json: loaded but is not the engram addon/);
 });
 

@@ -1,6 +1,6 @@
-// Loads the native addon once, in a fixed order: the ENGRAM_ADDON override when set (authoritative, so a
-// test run against a specific build never silently uses another), otherwise the cmake-js build
-// (build/Release), then the out-of-tree node-gyp build of `npm run test:gyp` (build/gyp/build/Release). On failure, one error lists every path tried and how to build it.
+// Loads the native addon once, in a fixed order: the ENGRAM_ADDON override when set, then the cmake-js build
+// (build/Release), then the out-of-tree node-gyp build of `npm run test:gyp` (build/gyp/build/Release).
+// An override that cannot be loaded is reported as a process warning when a later candidate is used. On failure, one error lists every path tried and how to build it.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -14,9 +14,8 @@ export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..'
 
 /** Where a built addon may be, in the order they are tried when ENGRAM_ADDON is unset. */
 export function addonCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
-  const override = env.ENGRAM_ADDON;
-  if (override) return [resolve(override)];
-  return [join(packageRoot, 'build', 'Release', 'engram.node'), join(packageRoot, 'build', 'gyp', 'build', 'Release', 'engram.node')];
+  const built = [join(packageRoot, 'build', 'Release', 'engram.node'), join(packageRoot, 'build', 'gyp', 'build', 'Release', 'engram.node')];
+  return env.ENGRAM_ADDON ? [resolve(env.ENGRAM_ADDON), ...built] : built;
 }
 
 let loaded: { binding: NativeBinding; path: string } | undefined;
@@ -42,14 +41,16 @@ export function loadBinding(): NativeBinding {
         continue;
       }
       loaded = { binding: mod, path };
+      if (tried.length && process.env.ENGRAM_ADDON) {
+        process.emitWarning(`ENGRAM_ADDON could not be used (${tried[0].trim()}); loaded ${path} instead`, 'EngramAddonWarning');
+      }
       return mod;
     } catch (err) {
       tried.push(`  ${path}: ${(err as Error).message.split('\n')[0]}`);
     }
   }
-  const via = process.env.ENGRAM_ADDON ? ' (ENGRAM_ADDON is set, so only it was tried; unset it to use the build)' : '';
   throw new Error(
-    `engram: cannot load the native addon${via}. Tried:\n${tried.join('\n')}\n` +
+    `engram: cannot load the native addon. Tried:\n${tried.join('\n')}\n` +
       'Fix: run "npm run build:native" (needs cmake and a C++17 compiler), or point ENGRAM_ADDON at a built engram.node.',
   );
 }
