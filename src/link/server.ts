@@ -234,5 +234,8 @@ export class LinkServer {
 function classify(err: unknown): [ErrorCode, string] {
   if (err instanceof ProtocolError) return [err.code, err.message];
   if (err instanceof TypeError || err instanceof RangeError) return [ErrorCode.INVALID_ARGUMENT, err.message];
+  // An image that does not decode is the controller's input, not our failure (matched by name so the
+  // link does not load the image decoder).
+  if (err instanceof Error && err.name === 'ImageError') return [ErrorCode.INVALID_ARGUMENT, err.message];
   return [ErrorCode.INTERNAL, err instanceof Error ? err.message : String(err)];
 }
