@@ -26,6 +26,19 @@ test('variable-length codes use offsets', () => {
   assert.equal(Array.from(s), [1, 2, 0, 0, 0, 1]);
 });
 
+test('codes as packed bit sets score like the same codes as indices', () => {
+  const m = new BinaryMemory({ neurons: 40, classes: 2, active: 3 });
+  m.store(codes([1, 33, 39], [2, 3, 4]), [0, 1]);
+  // two codes, two words each: {1, 33, 39} and {3, 4, 32}
+  const bitset = new Uint32Array([1 << 1, (1 << 1) | (1 << 7), (1 << 3) | (1 << 4), 1]);
+  assert.equal(Array.from(m.score({ bitset })), [3, 0, 0, 2]);
+  m.store({ bitset: new Uint32Array([1 << 5, 0]) }, 1);
+  assert.equal(Array.from(m.score(codes([5, 6, 7]))), [0, 1]);
+  assert.throws(() => m.score({ bitset: new Uint32Array(3) }), /codes.bitset: expected a length that is a multiple of 2/);
+  assert.throws(() => m.score({ bitset: new Uint32Array([0, 1 << 8]) }), /codes.bitset: expected no bits at or above neuron 40, got some in code 0/);
+  assert.throws(() => m.score({ bitset: new Uint32Array(2), active: 3 } as never), /codes: expected bitset alone/);
+});
+
 test('addClass grows the class capacity without losing connections', () => {
   const m = new BinaryMemory({ neurons: 64, active: 2 });
   const capacities = new Set<number>();

@@ -12,7 +12,19 @@ type Pair = { n: BinaryMemory; r: ReferenceMemory };
 
 function randomBatch(r: () => number, neurons: number, active: number): CodeBatch {
   const batch = 1 + below(r, 4);
-  if (r() < 0.5) return { indices: randomCodes(r, batch, active, neurons), active };
+  const pick = r();
+  if (pick < 0.4) return { indices: randomCodes(r, batch, active, neurons), active };
+  if (pick < 0.55) {
+    const words = Math.ceil(neurons / 32);
+    const bitset = new Uint32Array(batch * words);
+    for (let b = 0; b < batch; b++) {
+      for (let i = 0; i < active; i++) {
+        const n = below(r, neurons);
+        bitset[b * words + (n >> 5)] |= 1 << (n & 31);
+      }
+    }
+    return { bitset };
+  }
   // variable length, duplicates allowed: the definition counts every listed index
   const offsets = new Uint32Array(batch + 1);
   const idx: number[] = [];
@@ -28,8 +40,9 @@ function randomLabels(r: () => number, batch: number, classes: number): Uint32Ar
   return Uint32Array.from({ length: batch }, () => below(r, classes));
 }
 
-function batchSize(c: CodeBatch): number {
+function batchSize(c: CodeBatch, neurons: number): number {
   if (c instanceof Uint32Array) throw new Error('unused');
+  if ('bitset' in c) return c.bitset.length / Math.ceil(neurons / 32);
   return 'offsets' in c ? c.offsets.length - 1 : c.indices.length / c.active;
 }
 
@@ -93,7 +106,7 @@ test(`${SEQUENCES} random operation sequences agree (native vs reference)`, () =
         same(log, `addClass x${grow}`, pair, (m) => Array.from({ length: grow }, () => m.addClass()));
       } else if (op <= 3) {
         const codes = randomBatch(r, neurons, active);
-        const labels = randomLabels(r, batchSize(codes), C);
+        const labels = randomLabels(r, batchSize(codes, neurons), C);
         same(log, `store ${JSON.stringify(codes, (_, v) => (ArrayBuffer.isView(v) ? Array.from(v as Uint32Array) : v))} -> ${labels}`, pair, (m) => m.store(codes, labels));
       } else if (op === 4) {
         const codes = randomBatch(r, neurons, active);
@@ -108,7 +121,7 @@ test(`${SEQUENCES} random operation sequences agree (native vs reference)`, () =
         const o: Pair = { n: new BinaryMemory(other), r: new ReferenceMemory(other) };
         for (let i = 0; i < 3 && other.classes > 0; i++) {
           const codes = randomBatch(r, neurons, active);
-          const labels = randomLabels(r, batchSize(codes), other.classes);
+          const labels = randomLabels(r, batchSize(codes, neurons), other.classes);
           o.n.store(codes, labels);
           o.r.store(codes, labels);
         }

@@ -5,9 +5,14 @@ import { int, rangeError, typeError, typed } from '../util/validate.js';
 /**
  * A batch of codes, each a list of active neuron indices, flattened into `indices`:
  * fixed length (`active` per code) or variable length (`offsets`, batch + 1 ascending entries, 0 to length).
- * A bare Uint32Array uses the memory's `active` option.
+ * A bare Uint32Array uses the memory's `active` option. `bitset` gives each code as a packed bit set instead:
+ * ceil(neurons / 32) words per code, neuron j at word j >> 5, bit j & 31.
  */
-export type CodeBatch = Uint32Array | { indices: Uint32Array; active: number } | { indices: Uint32Array; offsets: Uint32Array };
+export type CodeBatch =
+  | Uint32Array
+  | { indices: Uint32Array; active: number }
+  | { indices: Uint32Array; offsets: Uint32Array }
+  | { bitset: Uint32Array };
 
 /** Labels: one class id per code, or one id for the whole batch. */
 export type Labels = number | Uint32Array | readonly number[];
@@ -36,9 +41,13 @@ export function normalizeCodes(codes: unknown, neurons: number, defaultActive: n
   } else if (codes !== null && typeof codes === 'object' && !ArrayBuffer.isView(codes) && !Array.isArray(codes)) {
     const c = codes as Record<string, unknown>;
     for (const key of Object.keys(c)) {
-      if (key !== 'indices' && key !== 'active' && key !== 'offsets') {
-        throw new RangeError(`codes: unknown option "${key}" (known: indices, active, offsets)`);
+      if (key !== 'indices' && key !== 'active' && key !== 'offsets' && key !== 'bitset') {
+        throw new RangeError(`codes: unknown option "${key}" (known: indices, active, offsets, bitset)`);
       }
+    }
+    if (c.bitset !== undefined) {
+      if (Object.keys(c).length !== 1) throw new RangeError('codes: expected bitset alone, without indices, active or offsets');
+      return fromBitset(typed('codes.bitset', c.bitset, Uint32Array), neurons);
     }
     indices = typed('codes.indices', c.indices, Uint32Array);
     if (c.offsets !== undefined) {
@@ -96,4 +105,42 @@ export function normalizeLabels(labels: unknown, batch: number, classes: number)
     }
   }
   return out;
+}
+
+/** Unpacks bit-set codes into the offsets form (ascending neuron ids per code). */
+function fromBitset(bits: Uint32Array, neurons: number): NormalizedCodes {
+  const words = Math.ceil(neurons / 32);
+  if (bits.length % words !== 0) {
+    throw rangeError('codes.bitset', `a length that is a multiple of ${words} (ceil(neurons / 32) words per code)`, bits);
+  }
+  const batch = bits.length / words;
+  const tail = neurons % 32 ? ~((1 << neurons % 32) - 1) >>> 0 : 0;
+  let total = 0;
+  for (let b = 0; b < batch; b++) {
+    if ((bits[b * words + words - 1] & tail) !== 0) {
+      throw new RangeError(`codes.bitset: expected no bits at or above neuron ${neurons}, got some in code ${b}`);
+    }
+    for (let w = 0; w < words; w++) total += popcount32(bits[b * words + w]);
+  }
+  const indices = new Uint32Array(total);
+  const offsets = new Uint32Array(batch + 1);
+  let at = 0;
+  for (let b = 0; b < batch; b++) {
+    for (let w = 0; w < words; w++) {
+      let x = bits[b * words + w];
+      while (x !== 0) {
+        const low = x & -x;
+        indices[at++] = w * 32 + 31 - Math.clz32(low);
+        x = (x ^ low) >>> 0;
+      }
+    }
+    offsets[b + 1] = at;
+  }
+  return { indices, offsets, active: 0, batch };
+}
+
+function popcount32(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
 }
