@@ -108,12 +108,28 @@ Lock('an unreadable lock file is honoured while fresh and taken over once old', 
     await (await Store.open(dir)).close();
     const lock = join(dir, 'LOCK');
     writeFileSync(lock, '');
-    await rejects(Store.open(dir), /still writing .*LOCK; try again/);
+    await rejects(Store.open(dir), /unreadable lock file .*LOCK \(damaged, or not engram's\); it is taken over once it is 5 s old/);
     const old = new Date(Date.now() - 60_000);
     utimesSync(lock, old, old);
     const warnings: string[] = [];
     const store = await Store.open(dir, { onWarning: (w) => warnings.push(w) });
     assert.match(warnings.join('\n'), /stale lock .*the lock file is unreadable/);
+    await store.close();
+  } finally {
+    removeDir(dir);
+  }
+});
+
+Lock('a lock file naming pid 0 or a negative pid is not trusted as a holder', async () => {
+  const dir = scratchDir('lock');
+  try {
+    await (await Store.open(dir)).close();
+    const lock = join(dir, 'LOCK');
+    writeFileSync(lock, JSON.stringify({ pid: 0, hostname: hostname(), startedAt: '2026-01-01T00:00:00.000Z', processStart: null }));
+    await rejects(Store.open(dir), /unreadable lock file/);
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lock, old, old);
+    const store = await Store.open(dir);
     await store.close();
   } finally {
     removeDir(dir);

@@ -1,4 +1,4 @@
-// One writer per store directory: a LOCK file created with O_EXCL that names its holder.
+// One writer per store directory: a LOCK file, created exclusively, that names its holder.
 // A lock left by a process that died on this host is stale and is taken over.
 import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -16,7 +16,7 @@ export interface LockHolder {
   processStart: string | null;
 }
 
-/** A lock file that cannot be parsed and is older than this was left by a crash between create and write. */
+/** A lock file that cannot be parsed is someone else's business until it is this old (then it is stale). */
 const UNREADABLE_STALE_MS = 5000;
 
 function processStartOf(pid: number): string | null {
@@ -42,8 +42,11 @@ function pidAlive(pid: number): boolean {
 function parseHolder(text: string): LockHolder | null {
   try {
     const o = JSON.parse(text) as Partial<LockHolder>;
-    if (typeof o.pid !== 'number' || typeof o.hostname !== 'string' || typeof o.startedAt !== 'string') return null;
-    return { pid: o.pid, hostname: o.hostname, startedAt: o.startedAt, processStart: o.processStart ?? null };
+    // pid 0 or -1 would make kill(pid, 0) probe a whole process group: such a file is not a lock we wrote.
+    const pid = o.pid;
+    if (typeof pid !== 'number' || !Number.isInteger(pid) || pid < 1) return null;
+    if (typeof o.hostname !== 'string' || typeof o.startedAt !== 'string') return null;
+    return { pid, hostname: o.hostname, startedAt: o.startedAt, processStart: o.processStart ?? null };
   } catch {
     return null;
   }
@@ -102,7 +105,11 @@ export class StoreLock {
         }
       } else {
         if (Date.now() - mtimeOf(path) < UNREADABLE_STALE_MS) {
-          throw new StoreError('ELOCKED', `store ${dir} is locked by a process that is still writing ${path}; try again`);
+          throw new StoreError(
+            'ELOCKED',
+            `store ${dir} has an unreadable lock file ${path} (damaged, or not engram's); ` +
+              `it is taken over once it is ${UNREADABLE_STALE_MS / 1000} s old, or delete it`,
+          );
         }
         reason = 'the lock file is unreadable';
       }
@@ -130,21 +137,30 @@ function mtimeOf(path: string): number {
   }
 }
 
+// The lock appears whole: its content is written and fsynced under a private name, then hard-linked to
+// LOCK, which fails if LOCK exists (the same guarantee as O_EXCL, without a window where LOCK is empty).
 function createExclusive(path: string, body: string): boolean {
-  let fd: number;
-  try {
-    fd = openSync(path, 'wx', 0o644);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  }
+  const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  const fd = openSync(temp, 'wx', 0o644);
   try {
     writeSync(fd, body);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  return true;
+  try {
+    linkSync(temp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // Already gone; only the link matters.
+    }
+  }
 }
 
 // Two processes may judge the same lock stale at once. Each moves it aside under a private name and

@@ -528,6 +528,7 @@ function checkSideName(name: unknown): void {
 
 async function removeTemporaries(dir: string): Promise<void> {
   for (const name of await readdir(dir)) {
-    if (name.endsWith(TEMP_SUFFIX)) await unlink(join(dir, name)).catch(noop);
+    // LOCK.* temporaries belong to other processes trying to take the lock right now.
+    if (name.endsWith(TEMP_SUFFIX) && !name.startsWith(`${LOCK_FILE}.`)) await unlink(join(dir, name)).catch(noop);
   }
 }
