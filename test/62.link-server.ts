@@ -329,4 +329,26 @@ robust('a repeated frame is answered again from the record, not run twice', asyn
   await r.close();
 });
 
+robust('a retransmission over a new connection is still answered from the record', async () => {
+  const learner = new FakeLearner();
+  const server = new LinkServer(learner);
+  const { type, body } = encodeRequest({ type: 'learn', label: 'across', input: { kind: 'features', vector: Float32Array.from([3]) } });
+  const wire = encodeFrame({ version: 1, type, id: 4242, body });
+  const first = await openMock();
+  const detachFirst = server.attach(first.port);
+  first.binding.emitData(wire);
+  await server.idle();
+  detachFirst(); // the cable is pulled before the controller read the ACK
+  await new Promise((r) => first.port.close(r));
+  const second = await openMock();
+  const detach = server.attach(second.port);
+  second.binding.emitData(wire);
+  const [again] = replies(await recorded(second.binding, 1));
+  assert.equal([again.type, again.id], [MessageType.ACK, 4242]);
+  assert.equal(decodeAck(again.body), { type: 'learn', label: 'across', stored: 1, classes: 1 });
+  assert.is(learner.calls.length, 1, 'learned once');
+  detach();
+  await new Promise((r) => second.port.close(r));
+});
+
 robust.run();

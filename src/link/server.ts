@@ -65,6 +65,11 @@ export class LinkServer {
   private readonly device: string;
   private readonly log: (line: string) => void;
   private queued = 0;
+  /**
+   * The last request read, on any port: a controller that heard nothing back (even across a reconnect)
+   * may send the identical frame again, and must get the same answer without the request running twice.
+   */
+  private last: { id: number; type: number; crc: number; length: number; at: number; reply: Buffer | null } | null = null;
   private work: Promise<void> = Promise.resolve();
 
   constructor(
@@ -100,12 +105,10 @@ export class LinkServer {
       this.counters.faults++;
       void sendError(f.id, f.type, f.code, f.message);
     };
-    // The last request read on this port: a controller that heard nothing back may send the identical
-    // frame again (same id), and must get the same answer without the request running twice.
-    let last: { id: number; type: number; crc: number; length: number; at: number; reply: Buffer | null } | null = null;
     const onFrame = (frame: Frame) => {
       this.counters.frames++;
       const crc = crc32(frame.body);
+      const last = this.last;
       if (last && last.id === frame.id && last.type === frame.type && last.crc === crc && last.length === frame.body.length && Date.now() - last.at < RETRANSMIT_WINDOW_MS) {
         this.counters.retransmits++;
         // Still running: its answer is on the way. Done: send the same answer again.
@@ -122,7 +125,7 @@ export class LinkServer {
       }
       this.queued++;
       const entry = { id: frame.id, type: frame.type, crc, length: frame.body.length, at: Date.now(), reply: null as Buffer | null };
-      last = entry;
+      this.last = entry;
       this.work = this.work.then(async () => {
         let answer: Buffer;
         try {
