@@ -393,6 +393,7 @@ Errors('bad arguments throw TypeError or RangeError naming the parameter', async
     assert.throws(() => store.writeSnapshot(bytes('s'), 5), /uptoSeq: expected an integer in \[0, 0\], got number 5/);
     assert.throws(() => store.writeSnapshot([1, 2] as never), /bytes: expected a Uint8Array/);
     assert.throws(() => store.setMeta([] as never), /meta: expected a plain JSON object/);
+    assert.throws(() => store.setMeta({ n: 1n }), /meta: expected a JSON-serialisable object \(.*BigInt/);
     await store.close();
   } finally {
     removeDir(dir);
@@ -426,7 +427,8 @@ Errors('read-only opens beside a writer, sees its records, and refuses writes', 
     assert.throws(() => reader.append(1, bytes('x')), /opened read-only/);
     await reader.close();
     await store.close();
-    await rejects(Store.open(join(dir, 'missing'), { readOnly: true }), /does not exist/);
+    const missing = await rejects(Store.open(join(dir, 'missing'), { readOnly: true }), /store .*missing does not exist/);
+    assert.is((missing as StoreError).code, 'ENOSTORE');
   } finally {
     removeDir(dir);
   }

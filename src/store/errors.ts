@@ -14,6 +14,8 @@ export type StoreErrorCode =
   | 'EFAILED'
   /** The store was closed. */
   | 'ECLOSED'
+  /** A read-only open found no store directory. */
+  | 'ENOSTORE'
   /** The store was opened read-only. */
   | 'EREADONLY';
 

@@ -143,7 +143,8 @@ export class Store {
   /**
    * Opens (creating if needed) the store in `dir`, takes its lock and recovers its state.
    * Throws StoreError ELOCKED when another live process holds the store, ECORRUPT when the files
-   * cannot be turned into a trustworthy state.
+   * cannot be turned into a trustworthy state, EVERSION when they are a newer format, ENOSTORE when a
+   * read-only open finds no directory.
    */
   static async open(dir: string, options?: StoreOptions): Promise<Store> {
     if (typeof dir !== 'string') throw typeError('dir', 'a directory path string', dir);
@@ -171,7 +172,7 @@ export class Store {
     } catch (err) {
       lock?.release();
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && readOnly) {
-        throw new StoreError('ECORRUPT', `store ${dir} does not exist`, { cause: err });
+        throw new StoreError('ENOSTORE', `store ${dir} does not exist`, { cause: err });
       }
       throw err;
     }
@@ -226,7 +227,12 @@ export class Store {
   /** Replaces the metadata (a JSON object); journaled like any record, so it obeys the durability mode. */
   setMeta(meta: Record<string, unknown>): Promise<number> {
     if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) throw typeError('meta', 'a plain JSON object', meta);
-    const text = JSON.stringify(meta);
+    let text: string;
+    try {
+      text = JSON.stringify(meta);
+    } catch (err) {
+      throw typeError('meta', `a JSON-serialisable object (${(err as Error).message})`, meta);
+    }
     const bytes = Buffer.from(text, 'utf8');
     if (bytes.length > MAX_META_BYTES) throw rangeError('meta', `at most ${MAX_META_BYTES} bytes of JSON`, `${bytes.length} bytes`);
     const seq = this.appendRecord(META_RECORD_TYPE, bytes);
