@@ -180,7 +180,11 @@ pty('a controller that drops mid-frame and reconnects is served cleanly', async 
   assert.is((await ctx.client.predict(classVector(3, 9))).label, 'class-3');
 });
 
-pty('the cable disappears (socat killed) and comes back: serve reopens the port by itself', async () => {
+pty('the cable disappears (socat killed) mid-frame and comes back: serve reopens the port by itself', async () => {
+  const { type, body } = encodeRequest({ type: 'learn', label: 'lost', input: { kind: 'features', vector: classVector(7, 1) } });
+  const wire = encodeFrame({ version: 1, type, id: 60, body });
+  await writeChunked(ctx.port, wire.subarray(0, 40));
+  await new Promise((r) => ctx.port.drain(r));
   await disconnect();
   await ctx.pair.restart();
   await connect(ctx.pair.b);
@@ -193,7 +197,9 @@ pty('the cable disappears (socat killed) and comes back: serve reopens the port 
   assert.ok(hello, 'engram answers after the cable is back');
   assert.ok(ctx.status.some((l) => /went away/.test(l)), `status: ${ctx.status.join(' | ')}`);
   assert.ok(ctx.status.some((l) => /reconnected/.test(l)), `status: ${ctx.status.join(' | ')}`);
-  assert.is((await ctx.client.stats()).classes, 3, 'what was learned before is still there');
+  const s = await ctx.client.stats();
+  assert.is(s.classes, 3, 'what was learned before is still there');
+  assert.not.ok(s.labels.includes('lost'), 'the frame cut by the disconnect stored nothing');
 });
 
 pty('aborting serve closes the port and lets the last request finish', async () => {
