@@ -39,6 +39,16 @@ test('codes as packed bit sets score like the same codes as indices', () => {
   assert.throws(() => m.score({ bitset: new Uint32Array(2), active: 3 } as never), /codes: expected bitset alone/);
 });
 
+test('codes and labels given as views at a byte offset are read at their offset', () => {
+  const m = new BinaryMemory({ neurons: 32, classes: 3, active: 2 });
+  const backing = new Uint32Array([31, 31, 1, 2, 3, 4, 31]);
+  const labelsBacking = new Uint32Array([2, 0, 1]);
+  m.store(backing.subarray(2, 6), labelsBacking.subarray(1));
+  assert.equal(Array.from(m.score(backing.subarray(2, 4))), [2, 0, 0]);
+  assert.equal(Array.from(m.score(codes([3, 4]))), [0, 2, 0]);
+  assert.equal(Array.from(m.score(codes([31, 30]))), [0, 0, 0]);
+});
+
 test('addClass grows the class capacity without losing connections', () => {
   const m = new BinaryMemory({ neurons: 64, active: 2 });
   const capacities = new Set<number>();
