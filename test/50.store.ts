@@ -344,6 +344,36 @@ Snapshots('damage in the middle of the journal is refused with an error naming t
   }
 });
 
+Snapshots('salvage keeps the history before damage, says what is given up, and goes on', async () => {
+  const dir = scratchDir('store');
+  try {
+    const { store } = await openQuiet(dir);
+    for (let i = 1; i <= 5; i++) await store.append(1, bytes(`r${i}`));
+    await store.close();
+    const journal = join(dir, journalName(1));
+    const buf = readFileSync(journal);
+    const third = 32 + 2 * (13 + 2 + 4);
+    buf[third + 14] ^= 0x01; // payload of record 3
+    writeFileSync(journal, buf);
+    await rejects(Store.open(dir), /intact records follow it.*open it with \{ salvage: true \}/);
+
+    const salvaged = await openQuiet(dir, { salvage: true });
+    assert.equal(texts(salvaged.store), ['1:1:r1', '2:1:r2']);
+    assert.match(salvaged.warnings.join('\n'), /damaged at byte 70 .*salvaged the history up to seq 2, every later record is given up/);
+    assert.match(salvaged.warnings.join('\n'), /kept a copy of the damaged journal as journal-0000000000000001\.egj\.damaged/);
+    assert.equal(readFileSync(`${journal}.damaged`), buf, 'the damaged original is kept');
+    assert.is(await salvaged.store.append(1, bytes('new3')), 3);
+    await salvaged.store.close();
+
+    const again = await openQuiet(dir);
+    assert.equal(texts(again.store), ['1:1:r1', '2:1:r2', '3:1:new3']);
+    assert.equal(again.warnings, []);
+    await again.store.close();
+  } finally {
+    removeDir(dir);
+  }
+});
+
 Snapshots('metadata is journaled, recovered, and carried into snapshots', async () => {
   const dir = scratchDir('store');
   try {
@@ -382,6 +412,7 @@ Errors('bad arguments throw TypeError or RangeError naming the parameter', async
     await rejects(Store.open(dir, { durability: 'fast' as never }), /options\.durability: expected one of strict, batched, got string "fast"/);
     await rejects(Store.open(dir, { batchMs: -1 }), /options\.batchMs: expected an integer in \[1, 60000\], got number -1/);
     await rejects(Store.open(dir, { batchMS: 5 } as never), /unknown option "batchMS"/);
+    await rejects(Store.open(dir, { salvage: 'yes' } as never), /options\.salvage: expected a boolean, got string "yes"/);
     await rejects(Store.open(42 as never), /dir: expected a directory path string, got number 42/);
     const { store } = await openQuiet(dir);
     assert.throws(() => store.append(0, bytes('x')), /type: expected an integer in \[1, 255\], got number 0/);

@@ -101,15 +101,16 @@ function recordBoundaries(segment: Buffer): Set<number> {
 }
 
 const REPAIR_EVERY = 5;
+const SALVAGE_EVERY = 3;
 
 type Outcome = { kind: 'refused'; warnings: string[] } | { kind: 'recovered'; last: number; warnings: string[] };
 
 /** Opens the damaged store and checks what it recovered against the log; the store is closed again. */
-async function judge(dir: string, readOnly: boolean, what: string): Promise<Outcome> {
+async function judge(dir: string, readOnly: boolean, what: string, salvage = false): Promise<Outcome> {
   const warnings: string[] = [];
   let store: Store;
   try {
-    store = await Store.open(dir, { readOnly, onWarning: (w) => warnings.push(w) });
+    store = await Store.open(dir, { readOnly, salvage, onWarning: (w) => warnings.push(w) });
   } catch (err) {
     if (!(err instanceof StoreError) || err.code !== 'ECORRUPT') {
       throw new Error(`${what}: open failed with something other than a clear store error: ${(err as Error).stack}`);
@@ -147,7 +148,7 @@ Corruption(`${TRIALS} random damages: a recovered state equal to the log's, or a
   ]);
   const newestSegment = files[1];
   const boundaries = recordBoundaries(readFileSync(join(base, newestSegment)));
-  const tally = { exact: 0, warned: 0, refused: 0, silentCut: 0 };
+  const tally = { exact: 0, warned: 0, refused: 0, silentCut: 0, salvaged: 0, salvageRefused: 0 };
   let repaired = 0;
   const byKind = new Map<string, { exact: number; warned: number; refused: number }>();
 
@@ -183,6 +184,20 @@ Corruption(`${TRIALS} random damages: a recovered state equal to the log's, or a
       if (outcome.kind === 'refused') {
         tally.refused += 1;
         kindTally.refused += 1;
+        if (trial % SALVAGE_EVERY === 0) {
+          // The user's way out: salvage keeps a prefix equal to the log's (judge checks it) and says so.
+          const salvaged = await judge(dir, false, `${what} (salvage)`, true);
+          if (salvaged.kind === 'refused') tally.salvageRefused += 1;
+          else {
+            assert.ok(salvaged.warnings.length > 0, `${what}: salvage warns`);
+            const again: string[] = [];
+            const reopened = await Store.open(dir, { onWarning: (w) => again.push(w) });
+            assert.is(reopened.lastSeq, salvaged.last, `${what}: reopen after salvage finds the salvaged seq`);
+            assert.equal(again, [], `${what}: the open after a salvage is quiet`);
+            await reopened.close();
+            tally.salvaged += 1;
+          }
+        }
       } else if (outcome.warnings.length === 0) {
         const silentCut = mutations.some((m) => m.file === newestSegment && m.truncatedTo !== undefined && boundaries.has(m.truncatedTo));
         assert.ok(outcome.last === LAST || silentCut, `${what}: recovered only up to seq ${outcome.last} of ${LAST} without a warning`);
@@ -203,6 +218,7 @@ Corruption(`${TRIALS} random damages: a recovered state equal to the log's, or a
   console.log(`53.store-corruption: ${JSON.stringify(tally)}, ${repaired} repaired by a writable open`);
   for (const [k, t] of [...byKind].sort()) if (!k.includes(' + ')) console.log(`  ${k}: ${JSON.stringify(t)}`);
   assert.ok(tally.exact > 0 && tally.warned > 0 && tally.refused > 0, 'all three outcomes occurred');
+  assert.ok(tally.salvaged > 0, 'salvage recovered refused stores');
   assert.is(tally.exact + tally.warned + tally.refused + tally.silentCut, TRIALS);
 });
 

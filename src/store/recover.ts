@@ -54,8 +54,11 @@ export interface Recovery {
   damagedSegments: string[];
   /** Segments in seq order (damaged ones not needed by the state included). */
   segments: SegmentEntry[];
-  /** The last segment ends in an interrupted write: where its intact part ends. */
-  tornTail: { file: string; validBytes: number; droppedBytes: number } | null;
+  /**
+   * The last segment ends in an interrupted write (or, when salvaging, in damage): where its intact part
+   * ends. keepCopy: the dropped bytes may be acknowledged records, so the file is copied aside first.
+   */
+  tornTail: { file: string; validBytes: number; droppedBytes: number; keepCopy: boolean } | null;
   warnings: string[];
 }
 
@@ -66,7 +69,11 @@ interface ScannedSegment {
   scan: SegmentScan | FormatDamage;
 }
 
-export async function recover(dir: string): Promise<Recovery> {
+/**
+ * salvage: instead of refusing damage in the journal the state needs, keep the history up to the damage,
+ * say what is lost, and cut the rest away (copied or moved aside as *.damaged by a writable open).
+ */
+export async function recover(dir: string, opts: { salvage?: boolean } = {}): Promise<Recovery> {
   const names = await readdir(dir);
   const warnings: string[] = [];
   const snapshotNames = names.filter((n) => SNAPSHOT_FILE.test(n)).sort();
@@ -109,7 +116,7 @@ export async function recover(dir: string): Promise<Recovery> {
   }
 
   const snapshotSeq = chosen?.seq ?? 0;
-  const chain = replayChain(dir, segments, snapshotSeq + 1, damagedSnapshots, warnings);
+  const chain = replayChain(dir, segments, snapshotSeq + 1, damagedSnapshots, warnings, opts.salvage === true);
 
   const snapshotMeta = chosen?.meta ?? {};
   const metaChanges: MetaChange[] = [];
@@ -162,17 +169,25 @@ function corrupt(dir: string, what: string, damagedSnapshots: string[]): StoreEr
   return new StoreError(
     'ECORRUPT',
     `store ${dir}: ${what}${also}; the acknowledged history cannot be rebuilt, so nothing was loaded. ` +
-      'Keep a copy of the directory for inspection.',
+      'Keep a copy of the directory for inspection; to keep the history before the damage and go on, open it ' +
+      'with { salvage: true } (records after the damage are then given up).',
   );
 }
 
 /** Collects records from seq `from` onward across segments, demanding an unbroken sequence. */
-function replayChain(dir: string, segments: ScannedSegment[], from: number, damagedSnapshots: string[], warnings: string[]) {
+function replayChain(dir: string, segments: ScannedSegment[], from: number, damagedSnapshots: string[], warnings: string[], salvage: boolean) {
   const records: JournalRecord[] = [];
   const entries: SegmentEntry[] = [];
   const damagedSegments: string[] = [];
   let tornTail: Recovery['tornTail'] = null;
   let expected = from;
+  // Damage the state needs: refused, or when salvaging, the history stops here and later segments go aside.
+  const stop = (what: string, i: number) => {
+    if (!salvage) throw corrupt(dir, what, damagedSnapshots);
+    const later = segments.slice(i + 1).map((s) => s.file);
+    damagedSegments.push(...later);
+    warnings.push(`${what}; salvaged the history up to seq ${expected - 1}, every later record is given up` + (later.length ? ` (also ${later.join(', ')})` : ''));
+  };
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i];
     const isLast = i === segments.length - 1;
@@ -191,10 +206,14 @@ function replayChain(dir: string, segments: ScannedSegment[], from: number, dama
       continue;
     }
     if (scan instanceof FormatDamage) {
-      throw corrupt(dir, `journal ${seg.file} is unreadable (${scan.reason} at byte ${scan.at})`, damagedSnapshots);
+      damagedSegments.push(seg.file);
+      stop(`journal ${seg.file} is unreadable (${scan.reason} at byte ${scan.at})`, i);
+      break;
     }
     if (scan.baseSeq > expected) {
-      throw corrupt(dir, `journal records ${expected}..${scan.baseSeq - 1} are missing (next file ${seg.file})`, damagedSnapshots);
+      damagedSegments.push(seg.file);
+      stop(`journal records ${expected}..${scan.baseSeq - 1} are missing (next file ${seg.file})`, i);
+      break;
     }
     for (const r of scan.records) {
       if (r.seq === expected) {
@@ -202,21 +221,19 @@ function replayChain(dir: string, segments: ScannedSegment[], from: number, dama
         expected += 1;
       }
     }
+    const lastSeq = scan.baseSeq + scan.records.length - 1;
     if (scan.end === 'damaged' || (scan.end === 'torn' && !isLast)) {
-      throw corrupt(
-        dir,
-        `journal ${seg.file} is damaged at byte ${scan.damage!.at} (${scan.damage!.reason}) and intact records follow it`,
-        damagedSnapshots,
-      );
+      stop(`journal ${seg.file} is damaged at byte ${scan.damage!.at} (${scan.damage!.reason}) and intact records follow it`, i);
+      tornTail = { file: seg.file, validBytes: scan.validBytes, droppedBytes: seg.bytes - scan.validBytes, keepCopy: true };
+      entries.push({ file: seg.file, baseSeq: scan.baseSeq, lastSeq, bytes: scan.validBytes });
+      break;
     }
     if (scan.end === 'torn') {
       const droppedBytes = seg.bytes - scan.validBytes;
-      tornTail = { file: seg.file, validBytes: scan.validBytes, droppedBytes };
-      warnings.push(
-        `journal ${seg.file} ends in an interrupted write: dropped ${droppedBytes} bytes after seq ${scan.baseSeq + scan.records.length - 1} (${scan.damage!.reason})`,
-      );
+      tornTail = { file: seg.file, validBytes: scan.validBytes, droppedBytes, keepCopy: false };
+      warnings.push(`journal ${seg.file} ends in an interrupted write: dropped ${droppedBytes} bytes after seq ${lastSeq} (${scan.damage!.reason})`);
     }
-    entries.push({ file: seg.file, baseSeq: scan.baseSeq, lastSeq: scan.baseSeq + scan.records.length - 1, bytes: tornTail?.file === seg.file ? scan.validBytes : seg.bytes });
+    entries.push({ file: seg.file, baseSeq: scan.baseSeq, lastSeq, bytes: tornTail?.file === seg.file ? scan.validBytes : seg.bytes });
   }
   return { records, lastSeq: expected - 1, segments: entries, damagedSegments, tornTail };
 }

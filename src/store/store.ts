@@ -1,7 +1,7 @@
 // A durable store directory: snapshots plus an append-only journal, one writer at a time.
 // Open recovers the newest trustworthy state; append acknowledges per the durability mode;
 // writeSnapshot compacts the journal. See docs/store-format.md for the files and guarantees.
-import { mkdir, open, readFile, readdir, rename, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, readdir, rename, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { int, oneOf, options as checkOptions, typeError, rangeError } from '../util/validate.js';
 import { StoreError } from './errors.js';
@@ -38,6 +38,11 @@ export interface StoreOptions {
   readOnly?: boolean;
   /** Intact snapshots kept (the journal is kept back to the oldest of them), default 2. */
   keepSnapshots?: number;
+  /**
+   * Instead of refusing (ECORRUPT) a journal damaged where the state needs it, keep the history before the
+   * damage, warn what is given up, and set the damaged part aside as *.damaged. Only on the user's word.
+   */
+  salvage?: boolean;
 }
 
 export interface Recovered {
@@ -149,7 +154,7 @@ export class Store {
   static async open(dir: string, options?: StoreOptions): Promise<Store> {
     if (typeof dir !== 'string') throw typeError('dir', 'a directory path string', dir);
     if (dir.length === 0) throw rangeError('dir', 'a non-empty directory path', dir);
-    const o = checkOptions('options', options, ['durability', 'batchMs', 'onWarning', 'readOnly', 'keepSnapshots']);
+    const o = checkOptions('options', options, ['durability', 'batchMs', 'onWarning', 'readOnly', 'keepSnapshots', 'salvage']);
     const durability = o.durability === undefined ? 'strict' : oneOf('options.durability', o.durability, ['strict', 'batched'] as const);
     const batchMs = o.batchMs === undefined ? DEFAULT_BATCH_MS : int('options.batchMs', o.batchMs, 1, 60_000);
     const keepSnapshots = o.keepSnapshots === undefined ? 2 : int('options.keepSnapshots', o.keepSnapshots, 2, 100);
@@ -158,13 +163,14 @@ export class Store {
     }
     if (o.readOnly !== undefined && typeof o.readOnly !== 'boolean') throw typeError('options.readOnly', 'a boolean', o.readOnly);
     const readOnly = o.readOnly === true;
+    if (o.salvage !== undefined && typeof o.salvage !== 'boolean') throw typeError('options.salvage', 'a boolean', o.salvage);
     const warn = (message: string) => (o.onWarning as ((m: string) => void) | undefined)?.(message);
 
     if (!readOnly) await createDir(dir);
     const lock = readOnly ? null : StoreLock.acquire(dir, warn);
     try {
       if (!readOnly) await removeTemporaries(dir);
-      const recovery = await recover(dir);
+      const recovery = await recover(dir, { salvage: o.salvage === true });
       for (const w of recovery.warnings) warn(`store ${dir}: ${w}`);
       const store = new Store({ dir, durability, batchMs, readOnly, keepSnapshots, lock, warn, recovery });
       if (!readOnly) await store.prepareWriter([...recovery.damagedSnapshots, ...recovery.damagedSegments], recovery.tornTail, warn);
@@ -181,7 +187,7 @@ export class Store {
   // Repairs what recovery reported (so the next open is quiet) and opens the segment to append to.
   private async prepareWriter(
     damagedFiles: string[],
-    tornTail: { file: string; validBytes: number } | null,
+    tornTail: { file: string; validBytes: number; keepCopy: boolean } | null,
     warn: (m: string) => void,
   ): Promise<void> {
     for (const file of damagedFiles) {
@@ -190,6 +196,10 @@ export class Store {
       warn(`store ${this.dir}: moved the damaged file aside as ${file}.damaged`);
     }
     if (tornTail) {
+      if (tornTail.keepCopy) {
+        await copyFile(join(this.dir, tornTail.file), join(this.dir, `${tornTail.file}.damaged`));
+        warn(`store ${this.dir}: kept a copy of the damaged journal as ${tornTail.file}.damaged`);
+      }
       await truncate(join(this.dir, tornTail.file), tornTail.validBytes);
       const fh = await open(join(this.dir, tornTail.file), 'r+');
       await fh.sync().finally(() => fh.close());
