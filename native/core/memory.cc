@@ -133,22 +133,31 @@ eg_status Memory::adjust(const eg_codes& codes, const uint32_t* labels, int32_t 
     if (labels[b] >= classes_) return eg_status::bad_label;
   }
   const int64_t max = counter_max();
+  const size_t counter_row = counter_row_bytes();
   eg_adjust_result r;
   for (size_t b = 0; b < codes.batch; ++b) {
     const uint32_t cls = labels[b];
+    const size_t word = cls >> 6;
+    const uint64_t mask = uint64_t(1) << (cls & 63);
+    // Position of this class's counter inside a counter row, and which nibble for 4-bit counters.
+    const size_t counter_at = counter_bits_ == 8 ? cls : cls >> 1;
+    const unsigned shift = counter_bits_ == 4 && (cls & 1) ? 4 : 0;
     for (size_t i = codes.begin(b); i < codes.end(b); ++i) {
-      const uint32_t n = codes.idx[i];
-      const bool before = has(n, cls);
+      const size_t n = codes.idx[i];
+      uint64_t& bits = bits_[n * stride_ + word];
+      const bool before = (bits & mask) != 0;
       bool after;
       if (counter_bits_ == 0) {
         after = delta > 0 ? true : delta < 0 ? false : before;
       } else {
-        const int64_t v = std::min<int64_t>(max, std::max<int64_t>(0, int64_t(counter(n, cls)) + delta));
-        set_counter(n, cls, uint32_t(v));
+        uint8_t& byte = counters_[n * counter_row + counter_at];
+        const int64_t old = counter_bits_ == 8 ? byte : (byte >> shift) & 15;
+        const int64_t v = std::min<int64_t>(max, std::max<int64_t>(0, old + delta));
+        byte = counter_bits_ == 8 ? uint8_t(v) : uint8_t((byte & ~(15u << shift)) | (uint32_t(v) << shift));
         after = v > 0;
       }
       if (after != before) {
-        set_bit(n, cls, after);
+        bits ^= mask;
         if (after) ++r.added; else ++r.removed;
       }
     }
