@@ -44,9 +44,10 @@ export class FormatDamage {
 const unsupported = (version: number) =>
   new FormatDamage(`format version ${version} is not supported (this engram reads ${FORMAT_VERSION})`, 8, version);
 
+/** A u64 that must fit in a JS number exactly (seqs and lengths), or null. No BigInt: this runs per record. */
 function readSeq(buf: Buffer, at: number): number | null {
-  const v = buf.readBigUInt64LE(at);
-  return v > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(v);
+  const hi = buf.readUInt32LE(at + 4);
+  return hi > 0x1fffff ? null : hi * 0x100000000 + buf.readUInt32LE(at);
 }
 
 // ---------------------------------------------------------------- snapshots
@@ -196,10 +197,8 @@ export function readRecordAt(buf: Buffer, at: number): { record: JournalRecord; 
   if (buf.readUInt32LE(end - 4) !== checksum(buf.subarray(at, end - 4))) return null;
   const seq = readSeq(buf, at + 5);
   if (seq === null) return null;
-  return {
-    record: { seq, type: buf[at + 4], payload: Buffer.from(buf.subarray(at + RECORD_HEADER_BYTES, end - 4)) },
-    end,
-  };
+  // A view into the segment's buffer, not a copy: recovery hands out records once and the caller drops them.
+  return { record: { seq, type: buf[at + 4], payload: buf.subarray(at + RECORD_HEADER_BYTES, end - 4) }, end };
 }
 
 export interface SegmentScan {
