@@ -137,6 +137,49 @@ Stored('predict, forget and stats on a missing store are clear errors, and creat
   await assertRejects(() => Engram.open({ store: dir, create: false }), /store .*missing does not exist/);
 });
 
+Stored('a store with keepFeatures refits its codebook into a new store; the old one is untouched', async () => {
+  const dir = tmp();
+  try {
+    const { draw, sets } = makeData(SEED + 5, 4, 30);
+    const calib = new Float32Array(120 * DIM);
+    sets.flat().forEach((v, i) => calib.set(v, i * DIM));
+    const cbFile = join(dir, 'first.egc');
+    // A deliberately poor first codebook: fitted on noise, 4 anchors per part.
+    const noise = new Rng(SEED).shuffle(Array.from(calib)).map((v) => v * 0.01);
+    writeFileSync(cbFile, encodeCodebook(fitCodebook(Float32Array.from(noise), DIM, { parts: 8, anchors: 4, seed: 1 })));
+    const from = join(dir, 'old');
+    const e = await Engram.open({ store: from, backbone: null, quantizer: { kind: 'pq', parts: 8, anchors: 4, codebook: cbFile, dim: DIM }, memory: { keepFeatures: true } });
+    for (let c = 0; c < 4; c++) await e.learn(`f${c}`, sets[c]);
+    await e.forget('f3');
+    await e.close();
+
+    const { refitStore } = await import('../src/learner/refit.js');
+    const to = join(dir, 'new');
+    const r = await refitStore(from, to, { parts: 8, anchors: 16, seed: 2 });
+    assert.is(r.classes, 3);
+    assert.is(r.fittedOn, 90, 'the forgotten class left the archive');
+    const next = await Engram.open({ store: to });
+    assert.equal(next.stats().labels, ['f0', 'f1', 'f2']);
+    assert.is(next.stats().neurons, 8 * 16);
+    let correct = 0;
+    for (let c = 0; c < 3; c++) correct += (await next.predict(Array.from({ length: 10 }, () => draw(c)))).filter((p) => p.top[0].label === `f${c}`).length;
+    assert.ok(correct >= 27, `${correct}/30 after refit`);
+    await next.close();
+    const old = await Engram.open({ store: from });
+    assert.is(old.stats().neurons, 8 * 4, 'the old store keeps its codebook');
+    await old.close();
+    await assertRejects(() => refitStore(from, to, { parts: 8, anchors: 16 }), /exists and is not empty/);
+    const plain = join(dir, 'plain');
+    const p = await Engram.open({ store: plain, backbone: null, quantizer: { kind: 'sign', dim: DIM } });
+    await p.learn('x', sets[0]);
+    await p.close();
+    await assertRejects(() => refitStore(plain, join(dir, 'p2'), { parts: 8, anchors: 4 }), /keeps no features/);
+    await assertRejects(() => Engram.open({ store: plain, memory: { keepFeatures: true } }), /memory\.keepFeatures = false; refusing true/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 async function assertRejects(fn: () => Promise<unknown>, re: RegExp): Promise<void> {
   let error: unknown = null;
   try {

@@ -17,6 +17,7 @@ export interface StoreFlags {
   topk?: string;
   profile?: string;
   durability?: 'strict' | 'batched';
+  keepFeatures?: boolean;
 }
 
 /** --store (required) and --profile, for every learner command. */
@@ -38,6 +39,7 @@ export function modelOptions(cmd: Command): Command {
     .option('--l2', 'pq: L2-normalise features before encoding')
     .option('--codebook <file>', 'pq: use this codebook file instead of fitting one')
     .option('--topk <k>', 'topk: active neurons per code')
+    .option('--keep-features', 'keep the feature vectors of what is learned, so "engram codebook refit" can refit the codebook later')
     .addOption(new Option('--durability <mode>', 'strict: acknowledged after fsync; batched: group commit').choices(['strict', 'batched']).default('strict'));
 }
 
@@ -70,5 +72,6 @@ export function engramOptions(flags: StoreFlags, onWarning: (m: string) => void)
   if (Object.keys(q).length) opts.quantizer = q;
   if (flags.profile) opts.profile = flags.profile;
   if (flags.durability) opts.durability = flags.durability;
+  if (flags.keepFeatures) opts.memory = { keepFeatures: true };
   return opts;
 }

@@ -31,6 +31,8 @@ export interface MemoryOptions {
   minCount?: number;
   /** Fixed open-set threshold in [0, 1] instead of the calibrated one. */
   unknownThreshold?: number;
+  /** Keep the feature vectors of everything learned, so the codebook can be refitted (engram codebook refit). */
+  keepFeatures?: boolean;
 }
 
 export type ResolvedQuantizer = Required<Pick<QuantizerOptions, 'kind'>> & QuantizerOptions;
@@ -41,7 +43,7 @@ export const QUANTIZER_DEFAULTS = {
   topk: { k: 32 },
 } as const;
 
-export const MEMORY_DEFAULTS = { counterBits: 4 as 0 | 4 | 8, refine: true, minCount: 1 };
+export const MEMORY_DEFAULTS = { counterBits: 4 as 0 | 4 | 8, refine: true, minCount: 1, keepFeatures: false };
 
 export function parseQuantizerOptions(value: unknown): ResolvedQuantizer {
   const o = options('quantizer', value, ['kind', 'parts', 'anchors', 'probes', 'center', 'l2', 'codebook', 'k', 'dim']);
@@ -68,12 +70,13 @@ export function parseQuantizerOptions(value: unknown): ResolvedQuantizer {
 }
 
 export function parseMemoryOptions(value: unknown): Required<Omit<MemoryOptions, 'unknownThreshold'>> & Pick<MemoryOptions, 'unknownThreshold'> {
-  const o = options('memory', value, ['counterBits', 'refine', 'minCount', 'unknownThreshold']);
+  const o = options('memory', value, ['counterBits', 'refine', 'minCount', 'unknownThreshold', 'keepFeatures']);
   const counterBits = o.counterBits === undefined ? MEMORY_DEFAULTS.counterBits : (int('memory.counterBits', o.counterBits, 0, 8) as 0 | 4 | 8);
   if (![0, 4, 8].includes(counterBits)) throw new RangeError(`memory.counterBits: expected 0, 4 or 8, got number ${counterBits}`);
   const refine = o.refine === undefined ? MEMORY_DEFAULTS.refine : bool('memory.refine', o.refine);
   const minCount = o.minCount === undefined ? MEMORY_DEFAULTS.minCount : int('memory.minCount', o.minCount, 1, 255);
-  const res: ReturnType<typeof parseMemoryOptions> = { counterBits, refine, minCount };
+  const keepFeatures = o.keepFeatures === undefined ? MEMORY_DEFAULTS.keepFeatures : bool('memory.keepFeatures', o.keepFeatures);
+  const res: ReturnType<typeof parseMemoryOptions> = { counterBits, refine, minCount, keepFeatures };
   if (o.unknownThreshold !== undefined) res.unknownThreshold = num('memory.unknownThreshold', o.unknownThreshold, 0, 1);
   return res;
 }

@@ -2,6 +2,7 @@
 // calibration. It sees only codes (never images), so replaying the journal's ops reproduces it exactly.
 import { BinaryMemory } from '../memory/index.js';
 import { OpenSetCalibration } from './openset.js';
+import { FeatureArchive } from './archive.js';
 import type { LearnerOp } from './ops.js';
 import type { PrunePolicy } from './prune.js';
 
@@ -16,6 +17,8 @@ export interface CoreOptions {
   refine: boolean;
   /** Query-time threshold: count only connections seen at least this often (1 = every connection). */
   minCount: number;
+  /** Keep every learn op's feature vectors (FeatureArchive), so the codebook can be refitted later. */
+  keepFeatures?: boolean;
 }
 
 export interface ClassScore {
@@ -31,6 +34,12 @@ export interface Prediction {
   /** Best score minus the second best (0..1). */
   margin: number;
   top: ClassScore[];
+}
+
+export interface OpOutcome {
+  stored: number;
+  refined: number;
+  removed: number;
 }
 
 export interface LearnOutcome {
@@ -50,11 +59,14 @@ export class LearnerCore {
   openset = new OpenSetCalibration();
   /** A fixed threshold overriding calibration (null = calibrated). */
   fixedThreshold: number | null = null;
+  /** Learn ops with their features, when options.keepFeatures. */
+  archive: FeatureArchive | null;
 
   constructor(
     readonly options: CoreOptions,
     memory?: BinaryMemory,
   ) {
+    this.archive = options.keepFeatures ? new FeatureArchive() : null;
     this.memory = memory ?? new BinaryMemory({ neurons: options.neurons, counterBits: options.counterBits, active: options.active });
   }
 
@@ -68,15 +80,26 @@ export class LearnerCore {
     return this.labels.filter((_, i) => this.examples[i] > 0);
   }
 
-  apply(op: LearnerOp): number {
+  /** Applies one op (journal replay and live calls alike); a rejected op changes nothing. */
+  apply(op: LearnerOp): OpOutcome {
+    if (this.archive && op.op === 'learn' && !op.features) throw new RangeError('op: this learner keeps features; a learn op must carry them');
+    const out: OpOutcome = { stored: 0, refined: 0, removed: 0 };
     switch (op.op) {
       case 'learn':
-        return this.learn(op.label, op.codes, op.rows).stored;
+        Object.assign(out, this.learn(op.label, op.codes, op.rows));
+        this.archive?.add(op);
+        break;
       case 'forget':
-        return this.forget(op.label);
+        out.removed = this.forget(op.label);
+        this.archive?.forget(op.label);
+        break;
       case 'prune':
-        return this.prune(op.policy);
+        out.removed = this.prune(op.policy);
+        if (op.policy.kind === 'class') this.archive?.forget(op.policy.label);
+        else this.archive?.add(op);
+        break;
     }
+    return out;
   }
 
   learn(label: string, codes: Uint32Array, rows: number): LearnOutcome {
@@ -191,6 +214,8 @@ export class LearnerCore {
   }
 
   serialize(): Buffer {
+    const mem = this.memory.serialize();
+    const archive = this.archive ? this.archive.serialize() : Buffer.alloc(0);
     const head = Buffer.from(
       JSON.stringify({
         options: this.options,
@@ -198,17 +223,12 @@ export class LearnerCore {
         examples: this.examples,
         openset: this.openset.toJSON(),
         fixedThreshold: this.fixedThreshold,
+        memoryBytes: mem.length,
+        archiveBytes: archive.length,
       }),
       'utf8',
     );
-    const mem = this.memory.serialize();
-    const buf = Buffer.alloc(12 + head.length + mem.length);
-    buf.write(SNAPSHOT_MAGIC, 0, 'latin1');
-    buf.writeUInt32LE(SNAPSHOT_VERSION, 4);
-    buf.writeUInt32LE(head.length, 8);
-    head.copy(buf, 12);
-    mem.copy(buf, 12 + head.length);
-    return buf;
+    return Buffer.concat([Buffer.from(SNAPSHOT_MAGIC, 'latin1'), u32(SNAPSHOT_VERSION), u32(head.length), head, mem, archive]);
   }
 
   static deserialize(bytes: Uint8Array, source = 'snapshot'): LearnerCore {
@@ -218,20 +238,38 @@ export class LearnerCore {
     if (version !== SNAPSHOT_VERSION) throw new Error(`${source}: learner snapshot version ${version} is not supported`);
     const n = buf.readUInt32LE(8);
     if (12 + n > buf.length) throw new Error(`${source}: truncated learner snapshot`);
-    const head = JSON.parse(buf.toString('utf8', 12, 12 + n)) as {
+    let head: {
       options: CoreOptions;
       labels: string[];
       examples: number[];
       openset: { known: number[]; novel: number[] };
       fixedThreshold: number | null;
+      memoryBytes: number;
+      archiveBytes: number;
     };
-    const memory = BinaryMemory.deserialize(buf.subarray(12 + n), { active: head.options.active });
+    try {
+      head = JSON.parse(buf.toString('utf8', 12, 12 + n));
+    } catch {
+      throw new Error(`${source}: damaged learner snapshot header`);
+    }
+    const memEnd = 12 + n + head.memoryBytes;
+    if (!Number.isInteger(head.memoryBytes) || !Number.isInteger(head.archiveBytes) || memEnd + head.archiveBytes !== buf.length) {
+      throw new Error(`${source}: truncated learner snapshot (sizes do not add up)`);
+    }
+    const memory = BinaryMemory.deserialize(buf.subarray(12 + n, memEnd), { active: head.options.active });
     const core = new LearnerCore(head.options, memory);
     core.labels = head.labels;
     core.examples = head.examples;
     core.openset = OpenSetCalibration.fromJSON(head.openset);
     core.fixedThreshold = head.fixedThreshold;
+    if (core.archive) core.archive = FeatureArchive.deserialize(buf.subarray(memEnd), source);
     if (memory.classCount !== core.labels.length) throw new Error(`${source}: memory has ${memory.classCount} classes, label table ${core.labels.length}`);
     return core;
   }
+}
+
+function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v, 0);
+  return b;
 }

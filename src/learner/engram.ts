@@ -1,6 +1,7 @@
 // Engram: the learner users touch. Images (or feature vectors) in, classes learned incrementally,
 // predictions out. Composes a backbone (images -> features), a quantizer (features -> sparse codes),
 // the learner core (codes -> binary associative memory) and, for a store directory, durable persistence.
+import { availableParallelism } from 'node:os';
 import { LearnerCore, type Prediction } from './core.js';
 import { decodeOp, encodeOp, type LearnerOp } from './ops.js';
 import { parsePrunePolicy, type PrunePolicy } from './prune.js';
@@ -71,6 +72,8 @@ export class Engram {
     readonly quantizerState: QuantizerState,
     private readonly backbone: BackboneHandle | null,
     private readonly persistence: Persistence | null,
+    /** What the store records about how it was built (null in memory). */
+    readonly storeMeta: StoreMeta | null,
   ) {}
 
   /** Opens (or creates) a learner persisted in a store directory. */
@@ -97,6 +100,7 @@ export class Engram {
       const backbone = backboneRef === null ? null : await openBackbone(backboneRef, { session: await sessionFor(opts.profile, warn), onWarning: warn });
       if (meta) checkSameBackbone(meta, backbone, opts.store!);
 
+      // A store's quantizer options are recorded without the codebook's path: the codebook itself is kept in the store.
       const qopts: ResolvedQuantizer = meta && opts.quantizer === undefined ? meta.quantizer.options : parseQuantizerOptions(opts.quantizer ?? {});
       if (meta && opts.quantizer !== undefined) checkSameQuantizer(meta, qopts, opts.store!);
       const dim = backbone ? backbone.dim : qopts.dim;
@@ -110,26 +114,29 @@ export class Engram {
       }
 
       const mem = parseMemoryOptions(meta && opts.memory === undefined ? meta.memory : opts.memory ?? {});
+      if (meta && opts.memory !== undefined) checkSameMemory(meta, mem, opts.store!);
       let core: LearnerCore;
       if (persistence?.snapshot) {
         core = LearnerCore.deserialize(persistence.snapshot, `store ${opts.store} snapshot`);
       } else {
-        core = new LearnerCore({ neurons: quantizer.neurons, active: quantizer.active, counterBits: mem.counterBits, refine: mem.refine, minCount: mem.minCount });
+        core = new LearnerCore({ neurons: quantizer.neurons, active: quantizer.active, counterBits: mem.counterBits, refine: mem.refine, minCount: mem.minCount, keepFeatures: mem.keepFeatures });
       }
       if (mem.unknownThreshold !== undefined) core.fixedThreshold = mem.unknownThreshold;
       if (core.options.neurons !== quantizer.neurons || core.options.active !== quantizer.active) {
         throw new Error(`store ${opts.store}: memory geometry ${core.options.neurons}/${core.options.active} does not match the quantizer's ${quantizer.neurons}/${quantizer.active}`);
       }
       for (const rec of persistence?.records ?? []) core.apply(decodeOp(rec));
+      let storeMeta = meta;
       if (persistence && !meta) {
-        await persistence.writeMeta({
+        storeMeta = {
           format: 'engram-store/1',
           backbone: backbone ? { ref: backbone.ref, name: backbone.name, sha256: backbone.sha256, dim: backbone.dim } : null,
-          quantizer: { options: qopts, codebookId: state.codebookId },
+          quantizer: { options: withoutPath(qopts), codebookId: state.codebookId },
           memory: mem,
-        });
+        };
+        await persistence.writeMeta(storeMeta);
       }
-      return new Engram(core, quantizer, state, backbone, persistence);
+      return new Engram(core, quantizer, state, backbone, persistence, storeMeta);
     } catch (err) {
       await persistence?.close();
       throw err;
@@ -140,11 +147,13 @@ export class Engram {
   async learn(label: string, inputs: Input[]): Promise<{ label: string; stored: number; refined: number; classes: number }> {
     this.checkOpen();
     str('label', label, { nonEmpty: true, maxLength: 1024 });
-    const codes = await this.encode(inputs);
+    const features = await this.features(inputs);
+    const codes = this.quantizer.encode(features, inputs.length);
     const op: LearnerOp = { op: 'learn', label, codes, rows: inputs.length, active: this.quantizer.active };
-    const outcome = this.core.learn(label, codes, inputs.length);
+    if (this.core.archive) Object.assign(op, { features, dim: this.quantizer.dim });
+    const { stored, refined } = this.core.apply(op);
     await this.persist(op);
-    return { label, ...outcome, classes: this.core.activeLabels().length };
+    return { label, stored, refined, classes: this.core.activeLabels().length };
   }
 
   /** Predicts each input: the best classes with scores (0..1), a margin, and null for "unknown". */
@@ -161,8 +170,9 @@ export class Engram {
   async forget(label: string): Promise<{ label: string; removed: number }> {
     this.checkOpen();
     str('label', label, { nonEmpty: true });
-    const removed = this.core.forget(label);
-    await this.persist({ op: 'forget', label });
+    const op: LearnerOp = { op: 'forget', label };
+    const { removed } = this.core.apply(op);
+    await this.persist(op);
     return { label, removed };
   }
 
@@ -170,8 +180,9 @@ export class Engram {
   async prune(policy: PrunePolicy): Promise<{ removed: number; bytes: number }> {
     this.checkOpen();
     const p = parsePrunePolicy(policy);
-    const removed = this.core.prune(p);
-    await this.persist({ op: 'prune', policy: p });
+    const op: LearnerOp = { op: 'prune', policy: p };
+    const { removed } = this.core.apply(op);
+    await this.persist(op);
     return { removed, bytes: this.core.memory.stats().bytes };
   }
 
@@ -259,7 +270,11 @@ async function sessionFor(profile: string | undefined, warn: (m: string) => void
   const { resolveProfile } = await import('../devices/index.js');
   const resolved = resolveProfile(profile === undefined ? {} : { profile });
   for (const w of resolved.detection.warnings) warn(w);
-  return resolved.profile ? sessionConfigFromProfile(resolved.profile) : undefined;
+  if (!resolved.profile) return undefined;
+  const config = sessionConfigFromProfile(resolved.profile);
+  // A generic profile's thread count must not oversubscribe a smaller machine.
+  if (config.threads !== undefined) config.threads = Math.min(config.threads, availableParallelism());
+  return config;
 }
 
 function checkSameBackbone(meta: StoreMeta, backbone: BackboneHandle | null, store: string): void {
@@ -272,8 +287,21 @@ function checkSameBackbone(meta: StoreMeta, backbone: BackboneHandle | null, sto
   }
 }
 
+function checkSameMemory(meta: StoreMeta, m: ReturnType<typeof parseMemoryOptions>, store: string): void {
+  // Everything but the query-time unknown threshold decides how the journal replays.
+  const had = parseMemoryOptions(meta.memory);
+  for (const key of ['counterBits', 'refine', 'minCount', 'keepFeatures'] as const) {
+    if (had[key] !== m[key]) throw new Error(`store ${store} was built with memory.${key} = ${had[key]}; refusing ${m[key]}. Use a new store to change it.`);
+  }
+}
+
+function withoutPath(q: ResolvedQuantizer): ResolvedQuantizer {
+  const { codebook: _path, ...rest } = q;
+  return rest;
+}
+
 function checkSameQuantizer(meta: StoreMeta, q: ResolvedQuantizer, store: string): void {
-  const a = JSON.stringify(meta.quantizer.options);
-  const b = JSON.stringify(q);
+  const a = JSON.stringify(withoutPath(meta.quantizer.options));
+  const b = JSON.stringify(withoutPath(q));
   if (a !== b) throw new Error(`store ${store} was built with quantizer ${a}; refusing ${b}. Use the same quantizer options or a new store.`);
 }

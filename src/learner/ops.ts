@@ -1,30 +1,38 @@
 // The learner's operations as journal records: what was acknowledged is replayed exactly on open.
 // learn:  u8 1 | u16 label bytes | label utf8 | u32 rows | u32 active | u32[rows*active] codes
+// learn with features (stores made with keepFeatures): u8 4 | same as learn | u32 dim | f32[rows*dim]
 // forget: u8 2 | u16 label bytes | label utf8
 // prune:  u8 3 | u32 json bytes | policy json
 import type { PrunePolicy } from './prune.js';
 import { parsePrunePolicy } from './prune.js';
 
 export type LearnerOp =
-  | { op: 'learn'; label: string; codes: Uint32Array; rows: number; active: number }
+  | { op: 'learn'; label: string; codes: Uint32Array; rows: number; active: number; features?: Float32Array; dim?: number }
   | { op: 'forget'; label: string }
   | { op: 'prune'; policy: PrunePolicy };
 
 const LEARN = 1;
 const FORGET = 2;
 const PRUNE = 3;
+const LEARN_FEATURES = 4;
 
 export function encodeOp(op: LearnerOp): Buffer {
   switch (op.op) {
     case 'learn': {
       const label = Buffer.from(op.label, 'utf8');
-      const buf = Buffer.alloc(1 + 2 + label.length + 8 + 4 * op.codes.length);
-      let o = buf.writeUInt8(LEARN, 0);
+      const withFeatures = op.features !== undefined;
+      const extra = withFeatures ? 4 + 4 * op.features!.length : 0;
+      const buf = Buffer.alloc(1 + 2 + label.length + 8 + 4 * op.codes.length + extra);
+      let o = buf.writeUInt8(withFeatures ? LEARN_FEATURES : LEARN, 0);
       o = buf.writeUInt16LE(label.length, o);
       o += label.copy(buf, o);
       o = buf.writeUInt32LE(op.rows, o);
       o = buf.writeUInt32LE(op.active, o);
       for (const c of op.codes) o = buf.writeUInt32LE(c, o);
+      if (withFeatures) {
+        o = buf.writeUInt32LE(op.dim!, o);
+        for (const v of op.features!) o = buf.writeFloatLE(v, o);
+      }
       return buf;
     }
     case 'forget': {
@@ -54,7 +62,7 @@ export function decodeOp(bytes: Uint8Array): LearnerOp {
   };
   if (buf.length < 1) fail('empty');
   const type = buf.readUInt8(0);
-  if (type === LEARN || type === FORGET) {
+  if (type === LEARN || type === LEARN_FEATURES || type === FORGET) {
     if (buf.length < 3) fail('truncated label');
     const n = buf.readUInt16LE(1);
     if (buf.length < 3 + n) fail('truncated label');
@@ -68,10 +76,19 @@ export function decodeOp(bytes: Uint8Array): LearnerOp {
     const rows = buf.readUInt32LE(o);
     const active = buf.readUInt32LE(o + 4);
     o += 8;
-    if (buf.length !== o + 4 * rows * active) fail(`learn record expects ${rows} x ${active} codes, has ${(buf.length - o) / 4}`);
+    const codeBytes = 4 * rows * active;
+    if (type === LEARN && buf.length !== o + codeBytes) fail(`learn record expects ${rows} x ${active} codes, has ${(buf.length - o) / 4}`);
+    if (type === LEARN_FEATURES && buf.length < o + codeBytes + 4) fail(`learn record expects ${rows} x ${active} codes and a feature block`);
     const codes = new Uint32Array(rows * active);
     for (let i = 0; i < codes.length; i++) codes[i] = buf.readUInt32LE(o + 4 * i);
-    return { op: 'learn', label, codes, rows, active };
+    if (type === LEARN) return { op: 'learn', label, codes, rows, active };
+    o += codeBytes;
+    const dim = buf.readUInt32LE(o);
+    o += 4;
+    if (buf.length !== o + 4 * rows * dim) fail(`learn record expects ${rows} x ${dim} features`);
+    const features = new Float32Array(rows * dim);
+    for (let i = 0; i < features.length; i++) features[i] = buf.readFloatLE(o + 4 * i);
+    return { op: 'learn', label, codes, rows, active, features, dim };
   }
   if (type === PRUNE) {
     if (buf.length < 5) fail('truncated prune');

@@ -17,6 +17,7 @@ interface FitFlags {
 
 export default function register(program: Command, cli: CliContext): void {
   const codebook = program.command('codebook').description('product-quantizer codebooks: where the codes come from');
+  registerRefit(codebook, cli);
   codebook
     .command('fit')
     .description('fit a codebook (k-means anchors per part) on the features of unlabelled images')
@@ -62,6 +63,55 @@ export default function register(program: Command, cli: CliContext): void {
         } finally {
           await backbone.close();
         }
+      }),
+    );
+}
+
+interface RefitFlags {
+  store: string;
+  out: string;
+  parts: string;
+  anchors: string;
+  probes: string;
+  center?: boolean;
+  l2?: boolean;
+  seed: string;
+}
+
+function registerRefit(codebook: Command, cli: CliContext): void {
+  codebook
+    .command('refit')
+    .description('refit the codebook of a store on the features it has seen, and rebuild its memory into a new store')
+    .requiredOption('-s, --store <dir>', 'store to refit (made with learn --keep-features); it is left unchanged')
+    .requiredOption('-o, --out <dir>', 'new store directory for the rebuilt memory')
+    .option('--parts <P>', 'parts per feature vector', '32')
+    .option('--anchors <K>', 'anchors per part', '256')
+    .option('--probes <n>', 'anchors activated per part', '1')
+    .option('--center', 'subtract the mean before fitting and encoding')
+    .option('--l2', 'L2-normalise features before fitting and encoding')
+    .option('--seed <n>', 'k-means seed', '1')
+    .addHelpText('after', `
+The codebook is fitted on every feature vector the store keeps (no labels are used), then each archived
+learn and prune is replayed, re-encoded with the new codebook, into --out. Forgotten classes are not kept.`)
+    .action(
+      cli.action(async (f: RefitFlags) => {
+        const out = cli.output;
+        const { refitStore } = await import('../../learner/refit.js');
+        let bar: ReturnType<typeof out.progress> | null = null;
+        const r = await refitStore(
+          f.store,
+          f.out,
+          { parts: whole('parts', f.parts), anchors: whole('anchors', f.anchors), probes: whole('probes', f.probes), center: Boolean(f.center), l2: Boolean(f.l2), seed: whole('seed', f.seed) },
+          {
+            onWarning: (m) => out.warn(m),
+            onProgress: (done, total) => {
+              bar ??= out.progress(total, 'rebuilding');
+              bar.tick(1);
+              if (done === total) bar.stop();
+            },
+          },
+        );
+        out.result({ ...r }, `refitted ${f.store} into ${r.store}: codebook ${r.parts} x ${r.anchors} fitted on ${r.fittedOn} feature vectors, ${r.classes} classes rebuilt`);
       }),
     );
 }
