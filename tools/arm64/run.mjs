@@ -205,6 +205,12 @@ crossBuild('addon (engram.node)', root, addonBuild, [
 ]);
 const addon = join(addonBuild, 'Release', 'engram.node');
 if (!existsSync(addon) || elfMachine(addon) !== AARCH64) abort(`${addon} is missing or not AArch64`);
+// Inside the emulation the default build path (build/Release/engram.node) is the arm64 addon too, as on a board
+// after `npm install`: the loader's fallback from a broken ENGRAM_ADDON then finds an addon it can load.
+const guestBuild = join(sysroot, root, 'build', 'Release');
+mkdirSync(guestBuild, { recursive: true });
+rmSync(join(guestBuild, 'engram.node'), { force: true });
+symlinkSync(addon, join(guestBuild, 'engram.node'));
 
 const coreBuild = join(work, 'core-tests');
 crossBuild('C++ core tests', join(root, 'native'), coreBuild, ['-DENGRAM_SANITIZE=OFF']);
