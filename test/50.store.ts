@@ -164,6 +164,22 @@ Basics('batched appends are fsynced within batchMs without a flush', async () =>
   }
 });
 
+Basics('whenDurable waits for the group commit of a batched record', async () => {
+  const dir = scratchDir('store');
+  try {
+    const { store } = await openQuiet(dir, { durability: 'batched', batchMs: 30 });
+    const seq = await store.append(1, bytes('x'));
+    assert.is(store.info().durableSeq, 0, 'batched: acknowledged before it is durable');
+    await store.whenDurable(seq);
+    assert.ok(store.info().durableSeq >= seq);
+    await store.whenDurable(0);
+    assert.throws(() => store.whenDurable(seq + 1), /seq: expected an integer in \[0, 1\], got number 2/);
+    await store.close();
+  } finally {
+    removeDir(dir);
+  }
+});
+
 Basics('flush makes batched appends durable; close flushes', async () => {
   const dir = scratchDir('store');
   try {

@@ -275,6 +275,20 @@ export class Store {
     return { seq, done: Promise.resolve(seq) };
   }
 
+  /**
+   * Resolves once record `seq` is on stable storage, without forcing an fsync of its own: in batched mode
+   * it waits for the next group commit. For acknowledging to a peer only what survives a power cut.
+   */
+  whenDurable(seq: number): Promise<void> {
+    int('seq', seq, 0, this.seq);
+    if (seq <= this.durableSeq) return Promise.resolve();
+    this.checkWritable();
+    const done = this.waitFor(seq, 'durable').then(noop);
+    if (this.pending.length === 0 && this.writtenSeq >= seq) this.armSync();
+    this.syncTimer?.ref(); // someone now waits on it
+    return done;
+  }
+
   /** Resolves once every record appended so far is on stable storage. */
   flush(): Promise<void> {
     this.checkWritable();
@@ -473,8 +487,8 @@ export class Store {
       if (this.closed || this.failure) return;
       this.exclusive(() => this.drain(true)).catch(noop);
     }, this.batchMs);
-    // The timer alone must not keep a process alive; close() flushes.
-    this.syncTimer.unref();
+    // The timer alone must not keep a process alive (close() flushes), unless someone awaits durability.
+    if (!this.waiters.some((w) => w.level === 'durable')) this.syncTimer.unref();
   }
 
   private fail(err: unknown): void {
