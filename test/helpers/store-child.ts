@@ -4,6 +4,7 @@
 //   try <dir>           like hold, but print "locked <message>" instead of failing when the lock is taken
 //   crash-writer <dir>  append model ops forever in strict mode, printing "ack <seq>" after each one resolves
 //                       and snapshotting every SNAPSHOT_EVERY ops; meant to be killed
+//   batched-writer <dir> the same in batched mode: "ack" once queued, "durable <seq>" after whenDurable
 import { Store, StoreError } from '../../src/store/index.js';
 import { encodeModelOp, opFor, stateFromRecovery } from './store-model.js';
 
@@ -47,6 +48,27 @@ async function main(): Promise<void> {
       state.apply(op);
       say(`ack ${seq}`);
       if (seq % SNAPSHOT_EVERY === 0) {
+        await store.writeSnapshot(state.serialize());
+        say(`snap ${seq}`);
+      }
+    }
+  }
+  if (mode === 'batched-writer') {
+    const store = await Store.open(dir, { durability: 'batched', batchMs: 20, onWarning: (w) => say(`warning ${w}`) });
+    const state = stateFromRecovery(store.recovered!.snapshot, store.recovered!.records);
+    store.releaseRecovered();
+    say(`ready ${store.lastSeq}`);
+    for (;;) {
+      const seq = store.lastSeq + 1;
+      const op = opFor(seq);
+      await store.append(1, encodeModelOp(op));
+      state.apply(op);
+      say(`ack ${seq}`);
+      if (seq % 40 === 0) {
+        await store.whenDurable(seq);
+        say(`durable ${seq}`);
+      }
+      if (seq % 100 === 0) {
         await store.writeSnapshot(state.serialize());
         say(`snap ${seq}`);
       }

@@ -5,6 +5,8 @@ import { spawn } from 'node:child_process';
 export interface KilledRun {
   readySeq: number;
   acked: number[];
+  /** Seqs the child reported on stable storage ("durable <seq>"). */
+  durable: number[];
   snapshots: number;
   warnings: string[];
 }
@@ -12,7 +14,7 @@ export interface KilledRun {
 export function runAndKill(script: string, args: string[], delayMs: number): Promise<KilledRun> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const run: KilledRun = { readySeq: -1, acked: [], snapshots: 0, warnings: [] };
+    const run: KilledRun = { readySeq: -1, acked: [], durable: [], snapshots: 0, warnings: [] };
     let out = '';
     let err = '';
     proc.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
@@ -27,6 +29,7 @@ export function runAndKill(script: string, args: string[], delayMs: number): Pro
         if (word === 'ack') run.acked.push(Number(rest));
         else if (word === 'ready') run.readySeq = Number(rest);
         else if (word === 'snap') run.snapshots += 1;
+        else if (word === 'durable') run.durable.push(Number(rest));
         else if (word === 'warning') run.warnings.push(rest);
       }
       if (!wasReady && run.readySeq >= 0) setTimeout(() => proc.kill('SIGKILL'), delayMs);
