@@ -10,5 +10,5 @@ export interface Sizes {
 }
 
 export function sizes(quick: boolean): Sizes {
-  return quick ? { train: 100, test: 50, episodes: 50, seed: 7 } : { train: 500, test: 300, episodes: 300, seed: 7 };
+  return quick ? { train: 100, test: 50, episodes: 50, seed: 7 } : { train: 500, test: 100, episodes: 200, seed: 7 };
 }

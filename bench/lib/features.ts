@@ -1,6 +1,6 @@
 // Frozen features for the benchmark images, extracted once per backbone and cached under bench/.cache/ so
 // every method and every rerun reads the same vectors. A backbone is one entry in BACKBONES.
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, renameSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadFashionMnist, loadMnist, indicesByClass, imageAt, type ImageSet, type Split } from '../../src/datasets/idx.js';
@@ -63,13 +63,13 @@ async function open(entry: BackboneEntry, log: (m: string) => void) {
   process.env.ENGRAM_MODELS_DIR ??= join(CACHE, 'models');
   const { openBackbone } = await import('../../src/learner/backbone-ref.js');
   try {
-    return await openBackbone(entry.name, { onWarning: log });
+    return await openBackbone(entry.name, { onInfo: log });
   } catch (err) {
     const shared = sharedModelsDir();
     if (entry.name === 'mobilenetv2-12-int8' && shared) {
       const { pullModel } = await import('../../src/backbone/pull.js');
       await pullModel(entry.name, { from: join(shared, 'mobilenetv2-12-int8.onnx') });
-      return await openBackbone(entry.name, { onWarning: log });
+      return await openBackbone(entry.name, { onInfo: log });
     }
     log(`backbone ${entry.name} unavailable, skipped: ${(err as Error).message}`);
     return null;
@@ -78,6 +78,17 @@ async function open(entry: BackboneEntry, log: (m: string) => void) {
 
 function cachePath(entry: BackboneEntry, dataset: DatasetName, split: Split, perClass: number, seed: number): string {
   return join(CACHE, 'features', `${entry.name}${entry.invert ? '-inv' : ''}.${dataset}.${split}.${perClass}.s${seed}.f32`);
+}
+
+function largerCache(entry: BackboneEntry, dataset: DatasetName, split: Split, perClass: number, seed: number): { path: string; perClass: number } | null {
+  const dir = join(CACHE, 'features');
+  if (!existsSync(dir)) return null;
+  const head = `${entry.name}${entry.invert ? '-inv' : ''}.${dataset}.${split}.`;
+  for (const f of readdirSync(dir)) {
+    const m = f.startsWith(head) ? /^(\d+)\.s(\d+)\.f32$/.exec(f.slice(head.length)) : null;
+    if (m && Number(m[1]) > perClass && Number(m[2]) === seed) return { path: join(dir, f), perClass: Number(m[1]) };
+  }
+  return null;
 }
 
 /**
@@ -102,6 +113,19 @@ export async function features(
     const dim = f.length / idx.length;
     if (Number.isInteger(dim)) return { dataset, split, dim, count: idx.length, features: f, labels };
     log(`${path}: wrong length, extracting again`);
+  }
+  const larger = largerCache(entry, dataset, split, perClass, seed);
+  if (larger) {
+    // Each class's sample is a prefix of a larger sample with the same seed: slice it from that cache.
+    const buf = readFileSync(larger.path);
+    const f = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+    const classes = new Set(labels).size;
+    const dim = f.length / (larger.perClass * classes);
+    if (Number.isInteger(dim)) {
+      const out = new Float32Array(idx.length * dim);
+      for (let c = 0; c < classes; c++) out.set(f.subarray(c * larger.perClass * dim, (c * larger.perClass + perClass) * dim), c * perClass * dim);
+      return { dataset, split, dim, count: idx.length, features: out, labels };
+    }
   }
   const bb = await open(entry, log);
   if (!bb) return null;

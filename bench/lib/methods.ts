@@ -1,0 +1,70 @@
+// The methods compared, built fresh for each run: baselines from src/baselines and engram's memory in its
+// deployments. The engram settings here are the ones chosen by bench/explore.ts (docs/benchmarks.md).
+import { KNearest, LinearSoftmax, NearestClassMean, StreamingLda } from '../../src/baselines/index.js';
+import type { Codebook } from '../../src/quantize/codebook.js';
+import { EngramMethod, type CodebookSpec, type EngramSettings } from './engram-method.js';
+import type { Learner } from './protocol.js';
+import { ResearchMemory, type ResearchSettings } from './research.js';
+
+export interface Method extends Learner {
+  bytesPerClass(): number;
+  /** Entropy-bound bytes per class for engram's bit matrix; undefined for float methods. */
+  compressedBytesPerClass?(): number;
+}
+
+export interface MethodSpec {
+  name: string;
+  /** 'joint' methods see all training data at once (the offline upper bound), never incrementally. */
+  joint?: boolean;
+  /** The model after learning a set of examples does not depend on their order (NCM, SLDA, kNN, joint linear). */
+  orderFree?: boolean;
+  /** Which codebook an engram method uses: fitted on the first task (in-domain) or on the other dataset. */
+  codebook?: 'in' | 'ood';
+  make(dim: number, codebooks: { in: Codebook; ood: Codebook }): Method;
+}
+
+/** PQ geometry and preprocessing chosen by the validation sweep on 1280-d MobileNetV2 features (docs/benchmarks.md). */
+export const ENGRAM_CODEBOOK: CodebookSpec = { parts: 256, anchors: 64, center: true, l2: true };
+
+/** The chosen shape for a feature dimension: parts of about 5 values (at least 2), as for 1280-d. */
+export function engramCodebook(dim: number): CodebookSpec {
+  let parts = Math.min(ENGRAM_CODEBOOK.parts, Math.floor(dim / 2));
+  while (dim % parts !== 0) parts--;
+  return { ...ENGRAM_CODEBOOK, parts };
+}
+
+/** Fixed count threshold chosen by the validation sweep (about 2% of 400 examples per class). */
+export const ENGRAM_MIN_COUNT = 8;
+
+/** Relative count threshold: a class keeps connections seen in at least this share of its examples. */
+export const ENGRAM_RELATIVE = 0.02;
+
+function engram(name: string, codebook: 'in' | 'ood', s: EngramSettings): MethodSpec {
+  return { name, codebook, make: (_d, cbs) => new EngramMethod(cbs[codebook], s) };
+}
+
+function prototype(name: string, codebook: 'in' | 'ood', s: Partial<ResearchSettings>): MethodSpec {
+  const base: ResearchSettings = { counterMax: 15, scoring: 'bits', minCount: 1, storeOnError: false, warmup: 0, queryProbes: 1, relative: 0 };
+  return { name, codebook, make: (_d, cbs) => new ResearchMemory([cbs[codebook]], { ...base, ...s }) };
+}
+
+export function methodSpecs(): MethodSpec[] {
+  const t = ENGRAM_MIN_COUNT;
+  return [
+    { name: 'ncm', orderFree: true, make: (d) => new NearestClassMean(d) },
+    { name: 'slda', orderFree: true, make: (d) => new StreamingLda(d) },
+    { name: 'knn1', orderFree: true, make: (d) => new KNearest(d, 1) },
+    { name: 'knn5', orderFree: true, make: (d) => new KNearest(d, 5) },
+    { name: 'linear-joint', joint: true, orderFree: true, make: (d) => new LinearSoftmax(d, { epochs: 30, seed: 1 }, 'linear-joint') },
+    { name: 'linear-seq', make: (d) => new LinearSoftmax(d, { epochs: 30, seed: 1 }, 'linear-seq') },
+    // The learner as shipped today (counters, refine on error, no threshold), on the chosen code shape.
+    engram('engram-defaults', 'in', { deployment: 'counters', probes: 1, minCount: 1, refine: true }),
+    engram('engram-binary', 'in', { deployment: 'binary', probes: 1, minCount: 1, refine: false }),
+    engram('engram-pruned', 'in', { deployment: 'pruned', probes: 1, minCount: t, refine: false }),
+    engram('engram-pruned-ood', 'ood', { deployment: 'pruned', probes: 1, minCount: t, refine: false }),
+    // Prototypes (bench/lib/research.ts) of changes proposed for src/memory: per-class relative thresholds.
+    prototype('proto-relative', 'in', { relative: ENGRAM_RELATIVE }),
+    prototype('proto-relative-ood', 'ood', { relative: ENGRAM_RELATIVE }),
+    prototype('proto-logcount', 'in', { scoring: 'log' }),
+  ];
+}
