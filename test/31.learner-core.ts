@@ -194,7 +194,7 @@ Records('prune policies are validated', () => {
 });
 
 Records('quantizer and memory options have defaults and reject misspellings', () => {
-  assert.equal(parseQuantizerOptions({}), { kind: 'pq', parts: 32, anchors: 256, probes: 1, center: false, l2: false });
+  assert.equal(parseQuantizerOptions({}), { kind: 'pq', parts: 32, anchors: 256, probes: 4, center: true, l2: true });
   assert.equal(parseQuantizerOptions({ kind: 'topk', k: 8 }), { kind: 'topk', k: 8 });
   assert.throws(() => parseQuantizerOptions({ kind: 'pq', part: 3 }), /unknown option "part"/);
   assert.throws(() => parseQuantizerOptions({ kind: 'sign', anchors: 3 }), /quantizer\.anchors: only applies to kind "pq"/);

@@ -50,7 +50,7 @@ function intFlag(name: string, v: string | undefined): number | undefined {
 }
 
 /** Parses the flags into EngramOptions; only what the user gave is set, so a store's remembered choice wins. */
-export function engramOptions(flags: StoreFlags, onWarning: (m: string) => void): EngramOptions {
+export function engramOptions(flags: StoreFlags, onWarning: (m: string) => void, onInfo?: (m: string) => void): EngramOptions {
   const q: QuantizerOptions = {};
   if (flags.quantizer) q.kind = flags.quantizer as QuantizerOptions['kind'];
   const parts = intFlag('parts', flags.parts);
@@ -67,7 +67,7 @@ export function engramOptions(flags: StoreFlags, onWarning: (m: string) => void)
     q.kind ??= 'topk';
     q.k = topk;
   }
-  const opts: EngramOptions = { store: flags.store, onWarning };
+  const opts: EngramOptions = { store: flags.store, onWarning, ...(onInfo ? { onInfo } : {}) };
   if (flags.backbone !== undefined) opts.backbone = flags.backbone;
   if (Object.keys(q).length) opts.quantizer = q;
   if (flags.profile) opts.profile = flags.profile;

@@ -39,9 +39,14 @@ export function resolveBackboneRef(ref: string | undefined): { manifestPath: str
   return { manifestPath, name: r };
 }
 
-export async function openBackbone(ref: string | undefined, opts: { session?: SessionConfig; onWarning?: (m: string) => void }): Promise<BackboneHandle> {
+/** `onInfo` receives the line saying which execution provider runs the model and why (else `onWarning`). */
+export async function openBackbone(
+  ref: string | undefined,
+  opts: { session?: SessionConfig; onInfo?: (m: string) => void; onWarning?: (m: string) => void },
+): Promise<BackboneHandle> {
+  const log = opts.onInfo ?? opts.onWarning;
   const resolved = resolveBackboneRef(ref);
-  const backbone = await Backbone.open(resolved.manifestPath, { ...(opts.session ?? {}), log: opts.onWarning ? () => {} : undefined });
+  const backbone = await Backbone.open(resolved.manifestPath, { ...(opts.session ?? {}), ...(log ? { log } : {}) });
   const m = backbone.manifest;
   return {
     ref: resolved.name ?? resolved.manifestPath,

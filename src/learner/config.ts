@@ -39,7 +39,7 @@ export type ResolvedQuantizer = Required<Pick<QuantizerOptions, 'kind'>> & Quant
 
 // Defaults; see docs/learner.md for the measurements behind them.
 export const QUANTIZER_DEFAULTS = {
-  pq: { parts: 32, anchors: 256, probes: 1, center: false, l2: false },
+  pq: { parts: 32, anchors: 256, probes: 4, center: true, l2: true },
   topk: { k: 32 },
 } as const;
 

@@ -40,6 +40,10 @@ export interface EngramOptions {
   durability?: 'strict' | 'batched';
   /** Called with notes a user should see (recovered from a damaged snapshot, provider fallback, ...). */
   onWarning?: (message: string) => void;
+  /** Called with notes for people that are not warnings (which execution provider runs the backbone and why). */
+  onInfo?: (message: string) => void;
+  /** Open the store without taking its lock; learn, forget, prune and save are refused. */
+  readOnly?: boolean;
   /** Create the store if it does not exist (default true); false makes a missing store an error. */
   create?: boolean;
 }
@@ -61,7 +65,7 @@ export interface EngramStats {
   quantizer: QuantizerState;
 }
 
-const OPTION_KEYS = ['store', 'backbone', 'quantizer', 'memory', 'profile', 'durability', 'onWarning', 'create'] as const;
+const OPTION_KEYS = ['store', 'backbone', 'quantizer', 'memory', 'profile', 'durability', 'onWarning', 'onInfo', 'create', 'readOnly'] as const;
 
 export class Engram {
   private closed = false;
@@ -74,6 +78,7 @@ export class Engram {
     private readonly persistence: Persistence | null,
     /** What the store records about how it was built (null in memory). */
     readonly storeMeta: StoreMeta | null,
+    readonly readOnly: boolean,
   ) {}
 
   /** Opens (or creates) a learner persisted in a store directory. */
@@ -92,12 +97,12 @@ export class Engram {
 
   private static async create(opts: EngramOptions): Promise<Engram> {
     const warn = opts.onWarning ?? (() => {});
-    const persistence = opts.store ? await openPersistence(opts.store, { durability: opts.durability ?? 'strict', create: opts.create ?? true, onWarning: warn }) : null;
+    const persistence = opts.store ? await openPersistence(opts.store, { durability: opts.durability ?? 'strict', create: (opts.create ?? true) && !opts.readOnly, readOnly: opts.readOnly ?? false, onWarning: warn }) : null;
     try {
       const meta = persistence?.meta ?? null;
       const wantBackbone = opts.backbone !== undefined;
       const backboneRef = wantBackbone ? opts.backbone ?? null : meta ? meta.backbone?.ref ?? null : undefined;
-      const backbone = backboneRef === null ? null : await openBackbone(backboneRef, { session: await sessionFor(opts.profile, warn), onWarning: warn });
+      const backbone = backboneRef === null ? null : await openBackbone(backboneRef, { session: await sessionFor(opts.profile, warn), onInfo: opts.onInfo });
       if (meta) checkSameBackbone(meta, backbone, opts.store!);
 
       // A store's quantizer options are recorded without the codebook's path: the codebook itself is kept in the store.
@@ -136,7 +141,7 @@ export class Engram {
         };
         await persistence.writeMeta(storeMeta);
       }
-      return new Engram(core, quantizer, state, backbone, persistence, storeMeta);
+      return new Engram(core, quantizer, state, backbone, persistence, storeMeta, opts.readOnly ?? false);
     } catch (err) {
       await persistence?.close();
       throw err;
@@ -145,7 +150,7 @@ export class Engram {
 
   /** Learns `inputs` as examples of `label` (a new label becomes a new class). */
   async learn(label: string, inputs: Input[]): Promise<{ label: string; stored: number; refined: number; classes: number }> {
-    this.checkOpen();
+    this.checkWritable();
     str('label', label, { nonEmpty: true, maxLength: 1024 });
     const features = await this.features(inputs);
     const codes = this.quantizer.encode(features, inputs.length);
@@ -168,7 +173,7 @@ export class Engram {
 
   /** Removes a class and all its connections. */
   async forget(label: string): Promise<{ label: string; removed: number }> {
-    this.checkOpen();
+    this.checkWritable();
     str('label', label, { nonEmpty: true });
     const op: LearnerOp = { op: 'forget', label };
     const { removed } = this.core.apply(op);
@@ -178,7 +183,7 @@ export class Engram {
 
   /** Applies a pruning policy; returns the connections removed and the memory's size after. */
   async prune(policy: PrunePolicy): Promise<{ removed: number; bytes: number }> {
-    this.checkOpen();
+    this.checkWritable();
     const p = parsePrunePolicy(policy);
     const op: LearnerOp = { op: 'prune', policy: p };
     const { removed } = this.core.apply(op);
@@ -208,7 +213,7 @@ export class Engram {
 
   /** Writes a snapshot and compacts the journal (a store); a no-op in memory. */
   async save(): Promise<void> {
-    this.checkOpen();
+    this.checkWritable();
     await this.persistence?.writeSnapshot(this.core.serialize());
   }
 
@@ -262,6 +267,11 @@ export class Engram {
 
   private checkOpen(): void {
     if (this.closed) throw new Error('engram: this learner is closed');
+  }
+
+  private checkWritable(): void {
+    this.checkOpen();
+    if (this.readOnly) throw new Error('engram: this learner was opened read-only');
   }
 }
 

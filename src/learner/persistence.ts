@@ -1,10 +1,8 @@
 // The learner's view of a store directory (src/store): recovered snapshot + journal records to replay,
 // the store's metadata (which backbone, quantizer and codebook built it), and side files such as the
 // codebook, written atomically. Learner ops are journal records of one type.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { Store, type Durability } from '../store/index.js';
-import { writeAtomic } from '../store/files.js';
 import type { ResolvedQuantizer, MemoryOptions } from './config.js';
 
 /** Journal record type of learner ops (type 0 is the store's own metadata). */
@@ -38,12 +36,13 @@ export interface Persistence {
 
 export async function openPersistence(
   dir: string,
-  opts: { durability: Durability; create: boolean; onWarning: (m: string) => void },
+  opts: { durability: Durability; create: boolean; readOnly: boolean; onWarning: (m: string) => void },
 ): Promise<Persistence> {
   if (!opts.create && !existsSync(dir)) {
     throw new Error(`store ${dir} does not exist: create it with "engram learn --store ${dir} ..."`);
   }
-  const store = await Store.open(dir, { durability: opts.durability, onWarning: opts.onWarning });
+  // Read-only opens take no lock, so predict and stats work while a server holds the store.
+  const store = await Store.open(dir, { durability: opts.durability, onWarning: opts.onWarning, readOnly: opts.readOnly });
   const rawMeta = store.meta;
   const meta = Object.keys(rawMeta).length ? checkMeta(rawMeta, dir) : null;
   if (!meta && !opts.create) {
@@ -75,11 +74,8 @@ export async function openPersistence(
       await store.writeSnapshot(bytes);
       sinceSnapshot = 0;
     },
-    async readFile(name) {
-      const p = join(dir, name);
-      return existsSync(p) ? readFileSync(p) : null;
-    },
-    writeFile: (name, bytes) => writeAtomic(dir, name, bytes),
+    readFile: (name) => store.readFile(name),
+    writeFile: (name, bytes) => store.writeFile(name, bytes),
     close: () => store.close(),
   };
 }

@@ -40,7 +40,7 @@ export default function register(program: Command, cli: CliContext): void {
         const { openBackbone } = await import('../../learner/backbone-ref.js');
         const { fitCodebook, encodeCodebook, codebookId } = await import('../../quantize/codebook.js');
         const { writeFileSync } = await import('node:fs');
-        const backbone = await openBackbone(f.backbone, { onWarning: (m) => out.warn(m) });
+        const backbone = await openBackbone(f.backbone, { onInfo: (m) => out.info(m) });
         try {
           if (backbone.dim % parts !== 0) throw new UsageError(`--parts: ${parts} does not divide the feature dimension ${backbone.dim}`);
           const feats = new Float32Array(paths.length * backbone.dim);

@@ -42,7 +42,7 @@ Examples:
 
       const out = cli.output;
       const { Engram } = await import('../../learner/engram.js');
-      const engram = await Engram.open(engramOptions(flags, (m) => out.warn(m)));
+      const engram = await Engram.open(engramOptions(flags, (m) => out.warn(m), (m) => out.info(m)));
       const failed: { file: string; error: string }[] = [];
       let stored = 0;
       const bar = out.progress(paths.length, 'learning');

@@ -32,7 +32,7 @@ With --json: {"file","label","score","margin","top":[{"label","score"}...]}, lab
       if (paths.length === 0) throw new InputError('predict: no image files found in the given paths');
       const out = cli.output;
       const { Engram } = await import('../../learner/engram.js');
-      const engram = await Engram.open({ ...engramOptions(flags, (m) => out.warn(m)), create: false });
+      const engram = await Engram.open({ ...engramOptions(flags, (m) => out.warn(m)), readOnly: true });
       let failed = 0;
       const bar = out.progress(paths.length, 'predicting');
       try {

@@ -17,7 +17,7 @@ export default function register(program: Command, cli: CliContext): void {
   const cmd = program
     .command('prune')
     .description('remove connections: keep a budget, drop shared or rarely seen ones, or a whole class')
-    .option('--max-bytes <n>', 'budget: keep the memory within n bytes (drops the least-seen connections first)')
+    .option('--max-bytes <n>', 'budget: keep the connection bits within n bytes when compressed (drops the least-seen first)')
     .option('--max-density <d>', 'budget: keep the share of connections switched on at most d (0..1)')
     .option('--max-classes <m>', 'fan-in: drop connections of code neurons shared by more than m classes')
     .option('--min-count <t>', 'count: drop connections seen fewer than t times')

@@ -10,7 +10,7 @@ export default function register(program: Command, cli: CliContext): void {
     cli.action(async (flags: StoreFlags) => {
       const out = cli.output;
       const { Engram } = await import('../../learner/engram.js');
-      const engram = await Engram.open({ ...engramOptions(flags, (m) => out.warn(m)), create: false });
+      const engram = await Engram.open({ ...engramOptions(flags, (m) => out.warn(m)), readOnly: true });
       try {
         const s = engram.stats();
         const lines = [
