@@ -258,6 +258,7 @@ async function main(): Promise<void> {
       ncmPointsAhead: Object.fromEntries(SHOTS.map((s) => [`${s}`, round(g.ncm[`${s}`] - m.ncm[`${s}`])])),
       memoryPointsAhead: round(g.memory.codebookFromMnistTrain.accuracy - m.memory.codebookFromMnistTrain.accuracy),
       smallerBy: round(m.bytes / g.bytes, 1),
+      smallerThanCutBy: round((results.mobilenet as { cutBytes: number }).cutBytes / g.bytes, 1),
       fasterBy: round(ms.mobilenet / ms.glyph, 1),
     };
   }
