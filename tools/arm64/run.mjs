@@ -6,7 +6,7 @@
 //      NEON kernels, then forced scalar
 //   4. run the addon, memory and backbone test files (dist/test/0*, 1*, 2*, 9*) on the emulated arm64 Node,
 //      against the cross-built addon (ENGRAM_ADDON) and onnxruntime-node's linux/arm64 binary
-// Needs: apt-get install g++-aarch64-linux-gnu qemu-user-static cmake; `npm install` done (node_modules, dist).
+// Needs: apt-get install g++-aarch64-linux-gnu qemu-user-static cmake (ninja-build optional); `npm install` done.
 // Ends with "N passed, N failed". Emulated timings are printed as a functional check only, never as performance.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, readSync, closeSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
