@@ -8,8 +8,9 @@
 //    outsideShare = prepare / (prepare + forward). CPU time is the steadier figure on a shared machine.
 //  - pipelineOverhead = 1 - (model-only wall time) / (embed wall time): what preprocessing adds to a
 //    caller's wall-clock time once it overlaps the model.
-// Inputs: camera-like JPEG files at 640x480 (the full matrix) and, at batch 8, JPEG files at 320x240 and raw
-// 224x224 RGB frames (what a camera pipeline that already scales hands over: no decode at all).
+// Inputs: camera-like JPEG files at 640x480 (the full matrix) and, at batch 8, JPEG files at 320x240, 28x28
+// grey PNG digits (MNIST test images, upscaled to 224) and raw 224x224 RGB frames (what a camera pipeline
+// that already scales hands over: no decode at all).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -19,6 +20,7 @@ import sharp from 'sharp';
 import { Backbone } from '../src/backbone/backbone.js';
 import { cutModel } from '../src/backbone/cut.js';
 import type { ImageInput } from '../src/images/decode.js';
+import { imageAt, loadMnist } from '../src/datasets/idx.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const quick = process.argv.includes('--quick');
@@ -57,6 +59,19 @@ async function makeJpegs(dir: string, n: number, width: number, height: number):
     let img = sharp(sources[i % 2]).resize(width, height, { fit: 'cover', position: positions[i % positions.length] }).modulate({ brightness: 0.9 + (i % 5) * 0.05 });
     if (i % 3 === 0) img = img.flop();
     await img.jpeg({ quality: 88 }).toFile(file);
+    out.push(file);
+  }
+  return out;
+}
+
+/** Handwritten digits as 28x28 grey PNG files (MNIST test images): the small images engram's demo learns. */
+async function makeDigitPngs(dir: string, n: number): Promise<string[]> {
+  const set = loadMnist('test');
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const img = imageAt(set, i);
+    const file = join(dir, `digit-${String(i).padStart(3, '0')}.png`);
+    await sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 1 } }).png().toFile(file);
     out.push(file);
   }
   return out;
@@ -163,7 +178,9 @@ async function main(): Promise<void> {
     const jpeg640 = await makeJpegs(work, IMAGES, 640, 480);
     const jpeg320 = await makeJpegs(work, IMAGES, 320, 240);
     const raw224 = await makeRawFrames(jpeg640);
+    const digits = await makeDigitPngs(work, IMAGES);
     const plan: [string, ImageInput[], number[]][] = [
+      ['png28x28-digits', digits, [8]],
       ['jpeg640x480', jpeg640, BATCHES],
       ['jpeg320x240', jpeg320, [8]],
       ['raw224x224', raw224, [8]],
