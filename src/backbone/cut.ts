@@ -10,7 +10,7 @@ import {
   ATTR_INT, ElemType, decodeModel, encodeModel, message, opsetVersion, toNumber,
   type OnnxModel, type OnnxNode, type OnnxValueInfo,
 } from './onnx-model.js';
-import { writeFileAtomic } from './files.js';
+import { writeFileAtomic } from '../util/durable-files.js';
 
 export interface CutOptions {
   /** The inner tensor to expose. */

@@ -8,7 +8,7 @@ import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { options, str, typeError } from '../util/validate.js';
 import { cutModel } from './cut.js';
-import { placeFile } from './files.js';
+import { placeFile } from '../util/durable-files.js';
 import { defaultModelsDir, findEntry, loadCatalogue, manifestLocation, type Catalogue, type DownloadEntry } from './catalogue.js';
 
 export interface PullOptions {

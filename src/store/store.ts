@@ -5,7 +5,7 @@ import { copyFile, mkdir, open, readFile, readdir, rename, truncate, unlink, typ
 import { dirname, join, resolve } from 'node:path';
 import { int, oneOf, options as checkOptions, typeError, rangeError } from '../util/validate.js';
 import { StoreError } from './errors.js';
-import { TEMP_SUFFIX, syncDir, writeAtomic } from './files.js';
+import { TEMP_SUFFIX, syncDir, writeAtomic } from '../util/durable-files.js';
 import {
   FormatDamage,
   JOURNAL_FILE,

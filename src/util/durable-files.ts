@@ -1,6 +1,6 @@
-// File-system steps whose order is what makes the store durable.
+// File-system steps whose order is what makes writes durable: fsync, rename, fsync of the directory.
 import { open, rename, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 /** Makes a create, rename or unlink in `dir` itself durable (the entry lives in the directory). */
 export async function syncDir(dir: string): Promise<void> {
@@ -36,4 +36,15 @@ export async function writeAtomic(dir: string, name: string, bytes: Uint8Array):
   await fh.close();
   await rename(temp, join(dir, name));
   await syncDir(dir);
+}
+
+/** Writes `data` to `path` atomically and durably (writeAtomic for a full path). */
+export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  await writeAtomic(dirname(path), basename(path), typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+}
+
+/** Moves a finished, fsynced file into place atomically and fsyncs the folder. */
+export async function placeFile(from: string, to: string): Promise<void> {
+  await rename(from, to);
+  await syncDir(dirname(to));
 }
