@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { BACKBONES, REPO, features, type BackboneEntry, type FeatureSet } from './lib/features.js';
 import { sizes } from './lib/config.js';
 import { accuracy, episodes, meanCi, pick, runIncremental, select, splitTasks, type IncrementalResult, type Rows } from './lib/protocol.js';
-import { ENGRAM_CODEBOOK, ENGRAM_MIN_COUNT, ENGRAM_RELATIVE, engramCodebook, methodSpecs, type MethodSpec } from './lib/methods.js';
+import { ENGRAM_CODEBOOK, ENGRAM_MIN_COUNT, ENGRAM_RELATIVE, TINY_RELATIVE, engramCodebook, methodSpecs, tinyCodebook, type Codebooks, type MethodSpec } from './lib/methods.js';
 import { codebookFor, EngramMethod } from './lib/engram-method.js';
 import { renderChart, type Series } from './lib/svg.js';
 import { markdownReport } from './lib/report.js';
@@ -50,9 +50,12 @@ function calibration(rows: Rows, n: number): Float32Array {
 
 async function benchDataset(bb: BackboneEntry, ds: (typeof DATASETS)[number], train: Rows, test: Rows, other: Rows) {
   const tasks = splitTasks(CLASSES, 2);
-  const cbs = {
-    in: codebookFor(`${bb.name}/${ds}/task0`, select(train, tasks[0]).features, train.dim, engramCodebook(train.dim), 1),
+  const first = select(train, tasks[0]).features;
+  const cbs: Codebooks = {
+    in: codebookFor(`${bb.name}/${ds}/task0`, first, train.dim, engramCodebook(train.dim), 1),
     ood: codebookFor(`${bb.name}/${ds}/ood`, calibration(other, 2000), train.dim, engramCodebook(train.dim), 1),
+    tinyIn: codebookFor(`${bb.name}/${ds}/task0`, first, train.dim, tinyCodebook(train.dim), 1),
+    tinyOod: codebookFor(`${bb.name}/${ds}/ood`, calibration(other, 2000), train.dim, tinyCodebook(train.dim), 1),
   };
   const results: MethodResult[] = [];
   for (const spec of methodSpecs()) {
@@ -210,7 +213,7 @@ const report: Record<string, unknown> = {
   seed: S.seed,
   sizes: S,
   machine: machine(),
-  engram: { codebook: ENGRAM_CODEBOOK, minCount: ENGRAM_MIN_COUNT, relative: ENGRAM_RELATIVE },
+  engram: { codebook: ENGRAM_CODEBOOK, minCount: ENGRAM_MIN_COUNT, relative: ENGRAM_RELATIVE, tinyRelative: TINY_RELATIVE },
   backbones: {} as Record<string, unknown>,
 };
 mkdirSync(OUT, { recursive: true });
@@ -234,6 +237,7 @@ for (const bb of BACKBONES.filter((b) => !ONLY || ONLY.includes(b.name))) {
     const r = await benchDataset(bb, ds, data[ds].train, data[ds].test, other);
     entry[ds] = r;
     (entry as Record<string, unknown>).codebook = engramCodebook(data[ds].train.dim);
+    (entry as Record<string, unknown>).tinyCodebook = tinyCodebook(data[ds].train.dim);
     const classesPlot = renderChart({
       title: `Split-${ds === 'mnist' ? 'MNIST' : 'Fashion-MNIST'} (class-incremental), ${bb.name}`,
       xLabel: 'classes learned',
@@ -258,6 +262,9 @@ for (const bb of BACKBONES.filter((b) => !ONLY || ONLY.includes(b.name))) {
         ...r.results
           .filter((m) => ['ncm', 'slda', 'knn5', 'linear-joint'].includes(m.name))
           .map((m): Series => ({ name: m.name, points: [[m.split.bytesPerClass, 100 * m.split.finalAccuracy]], markersOnly: true })),
+        ...r.results
+          .filter((m) => m.name === 'proto-tiny' || m.name === 'proto-relative')
+          .map((m): Series => ({ name: `${m.name} (compressed)`, points: [[m.split.compressedBytesPerClass ?? m.split.bytesPerClass, 100 * m.split.finalAccuracy]], markersOnly: true })),
       ],
     });
     for (const [kind, svg] of [['classes', classesPlot], ['bytes', bytesPlot]]) {

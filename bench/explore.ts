@@ -95,6 +95,22 @@ if (grid === 'final') {
   }
 }
 
+if (grid === 'subclass') {
+  const { SubclassMemory } = await import('./lib/subclass.js');
+  const shapes = (process.env.SHAPES ?? '256x64,256x16,128x16').split(',').map((x) => x.split('x').map(Number));
+  const cols = (process.env.COLUMNS ?? '1,2,4,8').split(',').map(Number);
+  const rels = (process.env.RELATIVE ?? '0.02,0.05').split(',').map(Number);
+  for (const [P, K] of shapes) {
+    const cb = codebookFor('task0', calib, D, { parts: P, anchors: K, center: true, l2: true }, 1);
+    for (const S of cols) {
+      for (const rel of rels) {
+        const m = new SubclassMemory(cb, S, rel, Number(process.env.COUNTERMAX ?? 15));
+        run(`P${P} K${K} columns ${S} rel ${rel}`, m, () => m.bytesPerClass());
+      }
+    }
+  }
+}
+
 if (grid === 'research') {
   const P = Number(process.env.P ?? 64);
   const K = Number(process.env.K ?? 256);

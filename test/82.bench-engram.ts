@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { fitCodebook } from '../src/quantize/codebook.js';
 import { EngramMethod } from '../bench/lib/engram-method.js';
 import { ResearchMemory, type ResearchSettings } from '../bench/lib/research.js';
+import { SubclassMemory } from '../bench/lib/subclass.js';
 import { Rng } from '../src/util/rng.js';
 import { blobs, centres } from './helpers/bench-blobs.js';
 
@@ -78,5 +79,31 @@ Thresholds('a fixed threshold above the shots erases a few-shot class; a relativ
   assert.ok(rel0.connections() < plain.connections(), `${rel0.connections()} < ${plain.connections()}`);
 });
 
+const Columns = suite('several columns per class');
+
+Columns('one column per class is the relative-threshold memory; more columns cost proportionally more bytes', () => {
+  const { train, test } = data(SEED + 3);
+  const cb = fitCodebook(train.features, 16, { parts: 8, anchors: 8, center: true, l2: true, seed: 1 });
+  const one = new SubclassMemory(cb, 1, 0.1);
+  const proto = new ResearchMemory([cb], { ...BASE, counterMax: 15, relative: 0.1 });
+  one.learn(train.features, train.labels);
+  proto.learn(train.features, train.labels);
+  assert.equal(Array.from(one.predict(test.features)), Array.from(proto.predict(test.features)));
+  assert.is(new SubclassMemory(cb, 4, 0.1).bytesPerClass(), 4 * one.bytesPerClass());
+});
+
+Columns('each class opens its columns with its first examples and never more than asked', () => {
+  const { train } = data(SEED + 4);
+  const cb = fitCodebook(train.features, 16, { parts: 8, anchors: 8, seed: 1 });
+  const m = new SubclassMemory(cb, 3, 0.1);
+  m.learn(train.features, train.labels);
+  assert.equal(m.labelOf, [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]);
+  const q = m.predict(train.features);
+  let ok = 0;
+  for (let i = 0; i < q.length; i++) if (q[i] === train.labels[i]) ok++;
+  assert.ok(ok / q.length > 0.7, `training accuracy ${ok / q.length}`);
+});
+
 Same.run();
+Columns.run();
 Thresholds.run();

@@ -12,6 +12,13 @@ export interface Method extends Learner {
   compressedBytesPerClass?(): number;
 }
 
+export interface Codebooks {
+  in: Codebook;
+  ood: Codebook;
+  tinyIn: Codebook;
+  tinyOod: Codebook;
+}
+
 export interface MethodSpec {
   name: string;
   /** 'joint' methods see all training data at once (the offline upper bound), never incrementally. */
@@ -19,8 +26,8 @@ export interface MethodSpec {
   /** The model after learning a set of examples does not depend on their order (NCM, SLDA, kNN, joint linear). */
   orderFree?: boolean;
   /** Which codebook an engram method uses: fitted on the first task (in-domain) or on the other dataset. */
-  codebook?: 'in' | 'ood';
-  make(dim: number, codebooks: { in: Codebook; ood: Codebook }): Method;
+  codebook?: keyof Codebooks;
+  make(dim: number, codebooks: Codebooks): Method;
 }
 
 /** PQ geometry and preprocessing chosen by the validation sweep on 1280-d MobileNetV2 features (docs/benchmarks.md). */
@@ -33,6 +40,16 @@ export function engramCodebook(dim: number): CodebookSpec {
   return { ...ENGRAM_CODEBOOK, parts };
 }
 
+/**
+ * The 1/16 budget shape: P*K/8 = D/4 bytes per class, 1/16 of NCM's 4*D (for 1280-d: 160 parts x 16 anchors,
+ * 320 bytes), parts of 8 values; its relative threshold (3.75%) was chosen on validation as for the main shape.
+ */
+export function tinyCodebook(dim: number): CodebookSpec {
+  return { parts: dim / 8, anchors: 16, center: true, l2: true };
+}
+
+export const TINY_RELATIVE = 0.0375;
+
 /** Fixed count threshold chosen by the validation sweep (about 2% of 400 examples per class). */
 export const ENGRAM_MIN_COUNT = 8;
 
@@ -43,7 +60,7 @@ function engram(name: string, codebook: 'in' | 'ood', s: EngramSettings): Method
   return { name, codebook, make: (_d, cbs) => new EngramMethod(cbs[codebook], s) };
 }
 
-function prototype(name: string, codebook: 'in' | 'ood', s: Partial<ResearchSettings>): MethodSpec {
+function prototype(name: string, codebook: keyof Codebooks, s: Partial<ResearchSettings>): MethodSpec {
   const base: ResearchSettings = { counterMax: 15, scoring: 'bits', minCount: 1, storeOnError: false, warmup: 0, queryProbes: 1, relative: 0 };
   return { name, codebook, make: (_d, cbs) => new ResearchMemory([cbs[codebook]], { ...base, ...s }) };
 }
@@ -66,5 +83,7 @@ export function methodSpecs(): MethodSpec[] {
     prototype('proto-relative', 'in', { relative: ENGRAM_RELATIVE }),
     prototype('proto-relative-ood', 'ood', { relative: ENGRAM_RELATIVE }),
     prototype('proto-logcount', 'in', { scoring: 'log' }),
+    prototype('proto-tiny', 'tinyIn', { relative: TINY_RELATIVE }),
+    prototype('proto-tiny-ood', 'tinyOod', { relative: TINY_RELATIVE }),
   ];
 }
