@@ -29,8 +29,19 @@ export function normalizeRows(features: Float32Array, dim: number): Float32Array
   return out;
 }
 
-export function dot(a: Float32Array | Float64Array, ao: number, b: Float32Array | Float64Array, bo: number, n: number): number {
-  let s = 0;
-  for (let t = 0; t < n; t++) s += a[ao + t] * b[bo + t];
-  return s;
+/** Dot product of a[ao..ao+n) and b[bo..bo+n); four accumulators keep the loop short and monomorphic. */
+export function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, n: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let t = 0;
+  for (; t + 3 < n; t += 4) {
+    s0 += a[ao + t] * b[bo + t];
+    s1 += a[ao + t + 1] * b[bo + t + 1];
+    s2 += a[ao + t + 2] * b[bo + t + 2];
+    s3 += a[ao + t + 3] * b[bo + t + 3];
+  }
+  for (; t < n; t++) s0 += a[ao + t] * b[bo + t];
+  return s0 + s1 + s2 + s3;
 }
