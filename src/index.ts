@@ -6,3 +6,4 @@ export * from './native/index.js';
 export * from './store/index.js';
 export * from './link/index.js';
 export * from './devices/index.js';
+export * from './baselines/index.js';
