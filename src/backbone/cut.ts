@@ -5,14 +5,15 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { oneOf, options, str, num, typeError } from '../util/validate.js';
 import { sha256Hex } from './backbone.js';
-import { MANIFEST_FORMAT, manifestJson, validateManifest, type ColorOrder, type Manifest, type ResizeMode } from './manifest.js';
+import { MANIFEST_FORMAT, manifestJson, validateManifest, type Manifest } from './manifest.js';
 import {
   ATTR_INT, ElemType, decodeModel, encodeModel, message, opsetVersion, toNumber,
   type OnnxModel, type OnnxNode, type OnnxValueInfo,
 } from './onnx-model.js';
 import { writeFileAtomic } from '../util/durable-files.js';
+import type { Preprocessing } from './catalogue.js';
 
-export interface CutOptions {
+export interface CutOptions extends Preprocessing {
   /** The inner tensor to expose. */
   at: string;
   /** Output model path (default: `<stem>.features.onnx` in the current folder). Its manifest goes beside it as `<stem>.json`. */
@@ -24,13 +25,7 @@ export interface CutOptions {
   /** Quantization parameters of `at`, when they cannot be found from the graph. */
   scale?: string;
   zeroPoint?: string;
-  /** Preprocessing written to the manifest (the ONNX file does not say it). Defaults: ImageNet for 3 channels. */
-  colorOrder?: ColorOrder;
-  range?: [number, number];
-  mean?: number[];
-  std?: number[];
-  resize?: ResizeMode;
-  fit?: 'fill' | 'cover';
+  // Preprocessing (inherited) is written to the manifest: the ONNX file does not say it. Defaults: ImageNet for 3 channels.
   license?: string;
   source?: string;
 }
