@@ -43,7 +43,7 @@ export const QUANTIZER_DEFAULTS = {
   topk: { k: 32 },
 } as const;
 
-export const MEMORY_DEFAULTS = { counterBits: 4 as 0 | 4 | 8, refine: true, minCount: 1, keepFeatures: false };
+export const MEMORY_DEFAULTS = { counterBits: 4 as 0 | 4 | 8, refine: false, minCount: 1, keepFeatures: false };
 
 export function parseQuantizerOptions(value: unknown): ResolvedQuantizer {
   const o = options('quantizer', value, ['kind', 'parts', 'anchors', 'probes', 'center', 'l2', 'codebook', 'k', 'dim']);
