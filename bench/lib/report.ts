@@ -1,11 +1,7 @@
 // The Markdown form of a benchmark report (bench/results/results.md), from the object all.ts writes as JSON.
-interface Split {
-  taskAccuracy: number[][];
-  seenAccuracy: number[];
-  finalAccuracy: number;
-  forgetting: number;
-  learnMicros: number;
-  predictMicros: number;
+import type { IncrementalResult } from './protocol.js';
+
+interface Split extends IncrementalResult {
   bytesPerClass: number;
   compressedBytesPerClass?: number;
   sharedBytes?: number;
