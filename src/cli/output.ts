@@ -11,10 +11,10 @@ export interface OutputOptions {
 
 export interface Progress {
   tick(n?: number, label?: string): void;
+  /** Whether a bar is drawn (interactive stderr): then per-item notes belong in the bar's label instead. */
+  readonly active: boolean;
   stop(): void;
 }
-
-const silentProgress: Progress = { tick() {}, stop() {} };
 
 export class Output {
   readonly json: boolean;
@@ -55,7 +55,7 @@ export class Output {
 
   /** A progress bar on stderr when interactive; a no-op otherwise. */
   progress(total: number, label: string): Progress {
-    if (this.json || this.quiet || !this.tty || total <= 1) return silentProgress;
+    if (this.json || this.quiet || !this.tty || total <= 1) return { tick() {}, active: false, stop() {} };
     const bar = new cliProgress.SingleBar(
       { format: `${label} [{bar}] {value}/{total} {eta_formatted} {item}`, stream: process.stderr, hideCursor: true },
       cliProgress.Presets.shades_classic,
@@ -63,6 +63,7 @@ export class Output {
     bar.start(total, 0, { item: '' });
     return {
       tick: (n = 1, item = '') => bar.increment(n, { item }),
+      active: true,
       stop: () => bar.stop(),
     };
   }

@@ -43,8 +43,8 @@ training split, test images from the test split, never the same images. With --j
         const classes = [...trainBy.keys()].sort((a, b) => a - b);
         const rows: { classes: number; accuracy: number; bytes: number; storeUs: number; queryUs: number; embedMs: number }[] = [];
         const testFeatures = new Map<number, Float32Array[]>();
-        const bar = out.progress(classes.length, 'classes');
         out.info(`engram demo: ${classes.length} MNIST classes, ${shots} examples each, ${testPer} test images per class`);
+        const bar = out.progress(classes.length, 'classes');
         try {
           for (const c of classes) {
             if (cli.signal.aborted) break;
@@ -74,11 +74,12 @@ training split, test images from the test split, never the same images. With --j
             const queryUs = ((performance.now() - t0) * 1000) / total;
             const s = engram.stats();
             rows.push({ classes: s.classes, accuracy: correct / total, bytes: s.bytes, storeUs, queryUs, embedMs });
-            bar.tick(1, `digit ${c}`);
-            out.info(
+            const line =
               `learned digit ${c} from ${shots} examples: accuracy on ${s.classes} classes ${(100 * correct / total).toFixed(1)}%` +
-                `, memory ${s.bytes} bytes, store ${storeUs.toFixed(0)} us, query ${queryUs.toFixed(0)} us per image (backbone ${embedMs.toFixed(2)} ms)`,
-            );
+              `, memory ${s.bytes} bytes, store ${storeUs.toFixed(0)} us, query ${queryUs.toFixed(0)} us per image (backbone ${embedMs.toFixed(2)} ms)`;
+            // On a terminal the bar carries the running accuracy; the table at the end has every row.
+            bar.tick(1, `digit ${c}: ${(100 * correct / total).toFixed(1)}% on ${s.classes} classes`);
+            if (!bar.active) out.info(line);
           }
         } finally {
           bar.stop();

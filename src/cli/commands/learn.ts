@@ -46,6 +46,7 @@ Examples:
       const failed: { file: string; error: string }[] = [];
       let stored = 0;
       const bar = out.progress(paths.length, 'learning');
+      const deferred: (() => void)[] = [];
       try {
         for (const [label, list] of byLabel) {
           let n = 0;
@@ -67,12 +68,16 @@ Examples:
             bar.tick(group.length, label);
           }
           stored += n;
-          out.result({ label, stored: n }, `learned ${n} example${n === 1 ? '' : 's'} of "${label}"`);
+          const report = () => out.result({ label, stored: n }, `learned ${n} example${n === 1 ? '' : 's'} of "${label}"`);
+          // Lines printed under a live bar would garble it: on a terminal they follow the bar.
+          if (bar.active) deferred.push(report);
+          else report();
         }
       } finally {
         bar.stop();
         await engram.close();
       }
+      for (const report of deferred) report();
       for (const f of failed) out.error(f.error);
       const s = { stored, failed: failed.length, classes: engram.stats().classes, bytes: engram.stats().bytes };
       if (!out.json) out.info(`stored ${stored}, ${failed.length} failed; ${s.classes} classes, ${s.bytes} bytes of memory`);

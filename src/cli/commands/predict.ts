@@ -34,7 +34,8 @@ With --json: {"file","label","score","margin","top":[{"label","score"}...]}, lab
       const { Engram } = await import('../../learner/engram.js');
       const engram = await Engram.open({ ...engramOptions(flags, (m) => out.warn(m)), readOnly: true });
       let failed = 0;
-      const bar = out.progress(paths.length, 'predicting');
+      // When the answers scroll on the terminal they are the progress; a bar is for output sent elsewhere.
+      const bar = out.progress(process.stdout.isTTY ? 0 : paths.length, 'predicting');
       try {
         for (const group of chunks(paths, batch)) {
           if (cli.signal.aborted) break;
