@@ -34,6 +34,15 @@ inline unsigned eg_sum_levels(size_t count) {
   return levels;
 }
 
+/** Adds one 64-bit row word into bit-sliced counter planes (least significant first) by ripple carry. */
+inline void eg_add_to_planes(uint64_t* planes, unsigned levels, uint64_t carry) {
+  for (unsigned j = 0; carry && j < levels; ++j) {
+    const uint64_t next = planes[j] & carry;
+    planes[j] ^= carry;
+    carry = next;
+  }
+}
+
 /** Adds the set bits of planes (levels of them, least significant first) into out[0..limit). */
 inline void eg_planes_to_scores(const uint64_t* planes, unsigned levels, int32_t* out, uint32_t limit);
 

@@ -72,12 +72,7 @@ EG_TARGET_AVX2 void score_avx2(const uint64_t* bits, size_t stride, const uint32
   for (; w < words; ++w) {
     std::memset(tail, 0, sizeof(uint64_t) * levels);
     for (size_t i = 0; i < count; ++i) {
-      uint64_t carry = bits[size_t(idx[i]) * stride + w];
-      for (unsigned j = 0; carry && j < levels; ++j) {
-        const uint64_t next = tail[j] & carry;
-        tail[j] ^= carry;
-        carry = next;
-      }
+      eg_add_to_planes(tail, levels, bits[size_t(idx[i]) * stride + w]);
     }
     const uint32_t base = uint32_t(w * 64);
     planes_to_scores_avx2(tail, 1, levels, out + base, classes - base);

@@ -40,12 +40,7 @@ void score_neon(const uint64_t* bits, size_t stride, const uint32_t* idx, size_t
   for (; w < words; ++w) {
     std::memset(tail, 0, sizeof(uint64_t) * levels);
     for (size_t i = 0; i < count; ++i) {
-      uint64_t carry = bits[size_t(idx[i]) * stride + w];
-      for (unsigned j = 0; carry && j < levels; ++j) {
-        const uint64_t next = tail[j] & carry;
-        tail[j] ^= carry;
-        carry = next;
-      }
+      eg_add_to_planes(tail, levels, bits[size_t(idx[i]) * stride + w]);
     }
     const uint32_t base = uint32_t(w * 64);
     eg_planes_to_scores(tail, levels, out + base, classes - base);

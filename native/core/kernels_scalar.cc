@@ -15,12 +15,7 @@ void score_scalar(const uint64_t* bits, size_t stride, const uint32_t* idx, size
   for (size_t w = 0; w < words; ++w) {
     std::memset(planes, 0, sizeof(uint64_t) * levels);
     for (size_t i = 0; i < count; ++i) {
-      uint64_t carry = bits[size_t(idx[i]) * stride + w];
-      for (unsigned j = 0; carry && j < levels; ++j) {
-        const uint64_t next = planes[j] & carry;
-        planes[j] ^= carry;
-        carry = next;
-      }
+      eg_add_to_planes(planes, levels, bits[size_t(idx[i]) * stride + w]);
     }
     const uint32_t base = uint32_t(w * 64);
     eg_planes_to_scores(planes, levels, out + base, classes - base);
