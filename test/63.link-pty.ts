@@ -3,7 +3,7 @@
 // that disappears and comes back while engram serve keeps running.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SerialPort } from 'serialport';
@@ -192,15 +192,58 @@ pty('the cable disappears (socat killed) mid-frame and comes back: serve reopens
   let hello: Awaited<ReturnType<LinkClient['hello']>> | null = null;
   const t0 = Date.now();
   // Generous deadline: the server retries every 500 ms, but a loaded machine can be slow to recreate the pty.
+  let lastError = '';
   while (!hello && Date.now() - t0 < 20000) {
-    hello = await new LinkClient(ctx.port, { timeoutMs: 200 }).hello().catch(() => null);
+    const probe = new LinkClient(ctx.port, { timeoutMs: 200 });
+    hello = await probe.hello().catch((e: Error) => ((lastError = e.message), null));
+    probe.close();
   }
-  assert.ok(hello, 'engram answers after the cable is back');
+  assert.ok(hello, `engram answers after the cable is back (last error: ${lastError}; server status: ${ctx.status.join(' | ')})`);
   assert.ok(ctx.status.some((l) => /went away/.test(l)), `status: ${ctx.status.join(' | ')}`);
   assert.ok(ctx.status.some((l) => /reconnected/.test(l)), `status: ${ctx.status.join(' | ')}`);
   const s = await ctx.client.stats();
   assert.is(s.classes, 3, 'what was learned before is still there');
   assert.not.ok(s.labels.includes('lost'), 'the frame cut by the disconnect stored nothing');
+});
+
+pty('the path comes to name another device (adapter re-enumerated): serve moves to it without a close event', async () => {
+  // Two cables; the served path is a symlink that is switched from the first to the second while the
+  // first stays alive, so the port never reports 'close': only the path check can notice.
+  for (const d of ['first', 'second']) mkdirSync(join(ctx.dir, d));
+  const first = await startSocat(join(ctx.dir, 'first'));
+  const second = await startSocat(join(ctx.dir, 'second'));
+  const link = join(ctx.dir, 'ttyENGRAM');
+  symlinkSync(first.ptys[0], link);
+  const abort = new AbortController();
+  const status: string[] = [];
+  const server = new LinkServer(ctx.engram, { featureDim: LINK_DIM, images: false, device: 'test-bench' });
+  const serving = serveSerial(server, { path: link, baudRate: BAUD }, { signal: abort.signal, retryMs: 50, status: (l) => status.push(l) });
+  try {
+    const before = await openSerial({ path: first.ptys[1], baudRate: BAUD });
+    const c1 = new LinkClient(before, { timeoutMs: 3000 });
+    assert.is((await c1.stats()).classes, 3, 'served on the first device');
+    c1.close();
+    await closeSerial(before);
+
+    symlinkSync(second.ptys[0], `${link}.new`);
+    renameSync(`${link}.new`, link);
+    const after = await openSerial({ path: second.ptys[1], baudRate: BAUD });
+    let classes: number | null = null;
+    const t0 = Date.now();
+    while (classes === null && Date.now() - t0 < 20000) {
+      const probe = new LinkClient(after, { timeoutMs: 200 });
+      classes = await probe.stats().then((s) => s.classes, () => null);
+      probe.close();
+    }
+    await closeSerial(after);
+    assert.is(classes, 3, `served on the second device (server status: ${status.join(' | ')})`);
+    assert.ok(status.some((l) => /went away/.test(l)) && status.some((l) => /reconnected/.test(l)), status.join(' | '));
+  } finally {
+    abort.abort();
+    await serving;
+    await first.stop();
+    await second.stop();
+  }
 });
 
 pty('aborting serve closes the port and lets the last request finish', async () => {

@@ -1,6 +1,7 @@
 // Real serial ports: opening with errors that say what to check, and the serve loop that keeps a
 // LinkServer on a port across disconnects (a USB adapter pulled and plugged back, socat restarted).
 // serialport is imported on first use, so commands that never open a port stay fast.
+import { stat } from 'node:fs/promises';
 import type { SerialPort } from 'serialport';
 import type { LinkServer } from './server.js';
 import { int, oneOf, options, str } from '../util/validate.js';
@@ -91,14 +92,27 @@ export async function serveSerial(server: LinkServer, settings: SerialSettings, 
     }
     const detach = server.attach(port);
     const current: SerialPort = port;
-    const reason = await new Promise<'closed' | 'aborted'>((resolve) => {
-      const onAbort = () => resolve('aborted');
-      if (opts.signal.aborted) return resolve('aborted');
-      opts.signal.addEventListener('abort', onAbort, { once: true });
-      current.once('close', () => {
+    const device = await deviceId(settings.path);
+    const reason = await new Promise<'closed' | 'replaced' | 'aborted'>((resolve) => {
+      // A port can also vanish without a 'close' event reaching us (the other end of a pty dies while
+      // no read is pending, a USB adapter re-enumerates under the same name): the path is checked
+      // every retry period and a missing or different device counts as gone.
+      const watch = setInterval(() => {
+        void deviceId(settings.path).then((now) => {
+          if (now !== device) finish('replaced');
+        });
+      }, retryMs);
+      const onAbort = () => finish('aborted');
+      const onClose = () => finish('closed');
+      function finish(r: 'closed' | 'replaced' | 'aborted') {
+        clearInterval(watch);
         opts.signal.removeEventListener('abort', onAbort);
-        resolve('closed');
-      });
+        current.off('close', onClose);
+        resolve(r);
+      }
+      if (opts.signal.aborted) return finish('aborted');
+      opts.signal.addEventListener('abort', onAbort, { once: true });
+      current.once('close', onClose);
     });
     if (reason === 'aborted') {
       // Let requests already received finish and be answered (a LEARN in flight gets its ACK).
@@ -108,8 +122,19 @@ export async function serveSerial(server: LinkServer, settings: SerialSettings, 
       break;
     }
     detach();
+    if (reason === 'replaced') await closeSerial(current).catch(() => {});
     port = null;
     status(`${settings.path} went away; waiting for it to come back`);
+  }
+}
+
+/** The device number behind a path (following symlinks), or null when the path is gone. */
+async function deviceId(path: string): Promise<string | null> {
+  try {
+    const st = await stat(path, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.rdev}`;
+  } catch {
+    return null;
   }
 }
 

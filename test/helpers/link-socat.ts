@@ -42,6 +42,10 @@ function launch(a: string, b: string): Promise<{ proc: ChildProcess; ptys: [stri
         resolve({ proc, ptys: [ptys[0], ptys[1]] });
       }
     });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`socat exited (${code}) before reporting two ptys; stderr:\n${err}`));
+    });
     proc.once('error', (e) => {
       clearTimeout(timer);
       reject(e);
