@@ -75,10 +75,10 @@ test('a file that is not the engram addon is rejected with its reason', () => {
   assert.match(r.stderr, /package\.json: loaded but is not the engram addon/);
 });
 
-test('binding.gyp builds exactly the sources cmake-js globs (native/core, native/addon)', () => {
+test('binding.gyp builds exactly the sources cmake-js globs (native/core, native/addon, native/image)', () => {
   const gyp = readFileSync(join(packageRoot, 'binding.gyp'), 'utf8');
   const listed = [...gyp.matchAll(/"(native\/[^"]+\.cc)"/g)].map((m) => m[1]).sort();
-  const onDisk = ['core', 'addon']
+  const onDisk = ['core', 'addon', 'image']
     .flatMap((dir) => readdirSync(join(packageRoot, 'native', dir)).filter((f) => f.endsWith('.cc')).map((f) => `native/${dir}/${f}`))
     .sort();
   assert.equal(listed, onDisk);

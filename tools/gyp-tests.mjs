@@ -17,9 +17,12 @@ function fail(msg) {
   process.exit(1);
 }
 
-// binding.gyp with its paths re-rooted one level deeper: node-gyp builds next to the .gyp file.
+// binding.gyp with its paths (sources, configure-time helpers) re-rooted two levels deeper: node-gyp builds
+// and runs <!(...) commands next to the .gyp file.
 mkdirSync(stage, { recursive: true });
-const gyp = readFileSync(join(root, 'binding.gyp'), 'utf8').replace(/"native\//g, '"../../native/');
+const gyp = readFileSync(join(root, 'binding.gyp'), 'utf8')
+  .replace(/"native\//g, '"../../native/')
+  .replace(/node tools\//g, 'node ../../tools/');
 writeFileSync(join(stage, 'binding.gyp'), gyp);
 
 const bundled = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');

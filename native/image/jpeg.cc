@@ -147,14 +147,14 @@ const char* eg_jpeg_version() {
 
 eg_jpeg_status eg_jpeg_decode(const uint8_t* data, size_t size, uint32_t min_width, uint32_t min_height,
                               uint32_t channels, eg_jpeg_image* out) {
-  if (!data || !out || (channels != 1 && channels != 3)) return eg_jpeg_status::bad_args;
+  if (!out || (channels != 1 && channels != 3)) return eg_jpeg_status::bad_args;
   // Not a JPEG: answer without waking libjpeg (PNG, WebP and the rest go straight to the general path).
-  if (size < 4 || data[0] != 0xFF || data[1] != 0xD8 || data[2] != 0xFF) return eg_jpeg_status::not_jpeg;
+  if (!data || size < 4 || data[0] != 0xFF || data[1] != 0xD8 || data[2] != 0xFF) return eg_jpeg_status::not_jpeg;
 
   Decoder d;
   if (!step_header(&d, data, size)) return d.status;
   jpeg_decompress_struct& c = d.cinfo;
-  if (c.image_width == 0 || c.image_height == 0) return eg_jpeg_status::empty;
+  // A width or height of 0 never gets here: libjpeg refuses it in the header (JERR_EMPTY_IMAGE -> failed).
   if (uint64_t(c.image_width) * c.image_height > eg_jpeg_max_pixels) return eg_jpeg_status::too_large;
   const bool plain = (c.jpeg_color_space == JCS_GRAYSCALE && c.num_components == 1) ||
                      ((c.jpeg_color_space == JCS_YCbCr || c.jpeg_color_space == JCS_RGB) && c.num_components == 3);
@@ -196,7 +196,6 @@ const char* eg_jpeg_status_message(eg_jpeg_status s) {
     case eg_jpeg_status::warning: return "corrupt or truncated JPEG data";
     case eg_jpeg_status::colour_space: return "CMYK, YCCK or unknown colour space";
     case eg_jpeg_status::icc_profile: return "embedded ICC profile";
-    case eg_jpeg_status::empty: return "width or height 0";
     case eg_jpeg_status::too_large: return "too many pixels";
     case eg_jpeg_status::too_many_scans: return "too many progressive scans";
     case eg_jpeg_status::no_memory: return "out of memory";

@@ -42,6 +42,25 @@ export interface NativeMemoryConstructor {
   deserialize(buffer: Uint8Array): NativeMemory;
 }
 
+/** A JPEG decoded by the fast path: pixels as stored (orientation NOT applied), at the DCT scale chosen. */
+export interface NativeJpegResult {
+  /** width * height * channels bytes, rows top to bottom, channels interleaved. */
+  data: Buffer;
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  /** EXIF orientation 1..8 (1 when absent); 5..8 mean width and height are swapped on display. */
+  orientation: number;
+  /** DCT scale used: M/8 for M in 1..8 (1 = full size). */
+  scale: number;
+}
+
+/** Whether this build has the libjpeg fast path, and the libjpeg headers it was compiled with. */
+export interface NativeJpegInfo {
+  available: boolean;
+  version: string | null;
+}
+
 export interface NativeBinding {
   version(): string;
   simd(): NativeSimdInfo;
@@ -56,4 +75,23 @@ export interface NativeBinding {
     anchorCount: number,
     probes: number,
   ): Uint32Array;
+  /**
+   * Decodes a JPEG on the thread pool at the smallest DCT scale whose DISPLAYED size (after EXIF orientation) is
+   * still >= minWidth x minHeight (1/1 when the image is smaller). Resolves null when the fast path does not
+   * handle the bytes (not a JPEG, corrupt or truncated, CMYK/YCCK, an ICC profile, > 100 Mpixel, or a build
+   * without libjpeg): decode them with sharp instead. Bad arguments throw synchronously.
+   */
+  decodeJpeg(data: Uint8Array, minWidth: number, minHeight: number, channels: 1 | 3): Promise<NativeJpegResult | null>;
+  /**
+   * Resamples 8-bit pixels into one image slot of a float tensor with the caller's tap tables (see
+   * src/images/resample.ts, whose TypeScript passes this repeats bit for bit), then value * scale + bias.
+   */
+  resampleInto(
+    src: Uint8Array, srcWidth: number, srcHeight: number, srcChannels: number,
+    hFirst: Int32Array, hCount: Int32Array, hWeights: Float32Array, hTaps: number,
+    vFirst: Int32Array, vCount: Int32Array, vWeights: Float32Array, vTaps: number,
+    width: number, height: number, channels: number, nchw: boolean,
+    scale: Float32Array, bias: Float32Array, source: Uint8Array, out: Float32Array, offset: number,
+  ): void;
+  jpeg(): NativeJpegInfo;
 }
