@@ -1,10 +1,13 @@
 # node-gyp build of the same sources as CMakeLists.txt (cmake-js). Sources are listed explicitly;
-# test/00.load checks this list against native/core and native/addon so the two builds cannot drift.
+# test/00.load checks this list against native/core, native/addon and native/image so the two builds cannot drift.
+# The JPEG fast path (native/image) is built only when tools/jpeg-config.mjs finds libjpeg, as find_package(JPEG)
+# decides it for cmake-js.
 # `npm run test:gyp` builds it out of tree (build/gyp) and runs the memory suites against the result.
 {
   "targets": [
     {
       "target_name": "engram",
+      "variables": { "engram_jpeg%": "<!(node tools/jpeg-config.mjs available)" },
       "sources": [
         "native/core/kernels_avx2.cc",
         "native/core/kernels_dispatch.cc",
@@ -14,6 +17,7 @@
         "native/core/pq.cc",
         "native/core/serialize.cc",
         "native/addon/addon.cc",
+        "native/addon/jpeg_wrap.cc",
         "native/addon/memory_wrap.cc",
         "native/addon/pq_wrap.cc"
       ],
@@ -30,7 +34,18 @@
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
         "OTHER_CPLUSPLUSFLAGS": ["-ffp-contract=off"]
       },
-      "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17"] } }
+      "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17"] } },
+      "conditions": [
+        ["engram_jpeg==1", {
+          "sources": [
+            "native/image/exif.cc",
+            "native/image/jpeg.cc"
+          ],
+          "include_dirs": ["native/image", "<!@(node tools/jpeg-config.mjs include_dirs)"],
+          "defines": ["ENGRAM_HAVE_JPEG"],
+          "libraries": ["<!@(node tools/jpeg-config.mjs libraries)"]
+        }]
+      ]
     }
   ]
 }
