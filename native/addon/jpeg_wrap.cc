@@ -91,6 +91,7 @@ Napi::Value DecodeJpeg(const Napi::CallbackInfo& info) {
     worker->Queue();  // the worker deletes itself after OnOK / OnError
     return promise;
 #else
+    (void)data;
     (void)min_width;
     (void)min_height;
     Napi::Promise::Deferred none = Napi::Promise::Deferred::New(env);
