@@ -6,6 +6,7 @@
 namespace engram_addon {
 void eg_register_memory(Napi::Env env, Napi::Object exports);
 void eg_register_pq(Napi::Env env, Napi::Object exports);
+void eg_register_resample(Napi::Env env, Napi::Object exports);
 void eg_register_jpeg(Napi::Env env, Napi::Object exports);
 }  // namespace engram_addon
 
@@ -28,6 +29,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("simd", Napi::Function::New(env, Simd, "simd"));
   engram_addon::eg_register_memory(env, exports);
   engram_addon::eg_register_pq(env, exports);
+  engram_addon::eg_register_resample(env, exports);
   engram_addon::eg_register_jpeg(env, exports);
   return exports;
 }

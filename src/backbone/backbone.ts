@@ -4,9 +4,10 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { int, options, typeError } from '../util/validate.js';
-import { decodeImage, inputLabel, type ImageInput, type Pixels } from '../images/decode.js';
-import { affineFor, writeNormalized, type Affine } from '../images/normalize.js';
+import { int, oneOf, options, typeError } from '../util/validate.js';
+import { inputLabel, type ImageInput } from '../images/decode.js';
+import { affineFor, type Affine } from '../images/normalize.js';
+import { imageIntoTensor, type Preprocess } from '../images/tensor.js';
 import { loadManifest, validateManifest, withPaths, type LoadedManifest, type Manifest } from './manifest.js';
 import { openSession, resolveSessionConfig, SESSION_KEYS, type SessionConfig } from './session.js';
 
@@ -23,6 +24,11 @@ export interface EmbedOptions {
 export interface BackboneOpenOptions extends SessionConfig {
   /** Folder a manifest object's `file` is relative to (when a manifest object rather than a path is given). */
   baseDir?: string;
+  /**
+   * 'fast' (default): JPEG through the addon's libjpeg at a reduced DCT scale, small PNGs and raw pixels
+   * resized and normalised in one pass; everything else through sharp. 'sharp': every image through sharp.
+   */
+  preprocess?: Preprocess;
 }
 
 /** A manifest path, an .onnx path with a sidecar manifest, or a manifest object. */
@@ -52,8 +58,9 @@ export class Backbone {
   private readonly affine: Affine;
   private readonly fixedBatch: number | undefined;
   private readonly perImage: number;
+  private readonly preprocess: Preprocess;
 
-  private constructor(manifest: LoadedManifest, ort: typeof import('onnxruntime-node'), opened: { session: InferenceSession; provider: string; summary: string }, fixedBatch: number | undefined) {
+  private constructor(manifest: LoadedManifest, ort: typeof import('onnxruntime-node'), opened: { session: InferenceSession; provider: string; summary: string }, fixedBatch: number | undefined, preprocess: Preprocess) {
     this.manifest = manifest;
     this.dim = manifest.output.dim;
     this.identity = Object.freeze({ name: manifest.name, sha256: manifest.sha256 });
@@ -66,6 +73,7 @@ export class Backbone {
     this.fixedBatch = fixedBatch;
     const i = manifest.input;
     this.perImage = i.width * i.height * i.channels;
+    this.preprocess = preprocess;
   }
 
   /**
@@ -73,8 +81,9 @@ export class Backbone {
    * threads / providers / optimisation (see SessionConfig), and checks the model's tensors against the manifest.
    */
   static async open(source: BackboneSource, opts?: BackboneOpenOptions): Promise<Backbone> {
-    const o = options('Backbone.open options', opts, [...SESSION_KEYS, 'baseDir'] as const);
-    const { baseDir, ...sessionOpts } = o;
+    const o = options('Backbone.open options', opts, [...SESSION_KEYS, 'baseDir', 'preprocess'] as const);
+    const { baseDir, preprocess, ...sessionOpts } = o;
+    const prep = preprocess === undefined ? 'fast' : oneOf('Backbone.open options.preprocess', preprocess, ['fast', 'sharp'] as const);
     const cfg = resolveSessionConfig(sessionOpts, 'Backbone.open options');
     const manifest = resolveSource(source, baseDir);
     const label = manifest.modelPath;
@@ -94,7 +103,7 @@ export class Backbone {
     const opened = await openSession(bytes, cfg, `backbone ${manifest.name}`);
     try {
       const fixedBatch = checkTensors(opened.session, manifest, label);
-      const backbone = new Backbone(manifest, ort, opened, fixedBatch);
+      const backbone = new Backbone(manifest, ort, opened, fixedBatch, prep);
       if (cfg.log) cfg.log(opened.summary);
       // Nobody is listening, but a provider that was asked for did not start: say so rather than run slower silently.
       else if (opened.provider !== cfg.executionProviders[0]) process.stderr.write(`engram: ${opened.summary}\n`);
@@ -143,10 +152,8 @@ export class Backbone {
     const rows = this.fixedBatch ?? inputs.length;
     const data = new Float32Array(rows * this.perImage);
     const target = { width: i.width, height: i.height, channels: i.channels, resize: i.resize, fit: i.fit };
-    await Promise.all(inputs.map(async (input, k) => {
-      const px: Pixels = await decodeImage(input, target, inputLabel(input, firstIndex + k));
-      writeNormalized(px, i, this.affine, data, k * this.perImage);
-    }));
+    await Promise.all(inputs.map((input, k) =>
+      imageIntoTensor(input, target, i, this.affine, data, k * this.perImage, inputLabel(input, firstIndex + k), this.preprocess)));
     return data;
   }
 

@@ -59,7 +59,8 @@ function loadSharp(): Promise<typeof import('sharp').default> {
   return sharpModule;
 }
 
-function isRaw(value: unknown): value is RawImage {
+/** Whether `value` is raw pixels ({ data, width, height, channels }) rather than a path or encoded bytes. */
+export function isRaw(value: unknown): value is RawImage {
   return typeof value === 'object' && value !== null && !Buffer.isBuffer(value) && !ArrayBuffer.isView(value) && 'data' in value;
 }
 

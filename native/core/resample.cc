@@ -1,0 +1,132 @@
+// The passes of the resampler. Arithmetic mirrors src/images/resample.ts step for step (float sums in tap
+// order, every product and sum rounded to float, the same rounding to 8 bits), and -ffp-contract=off keeps the compiler
+// from fusing multiply-adds, so the TypeScript reference and this loop agree bit for bit.
+#include "resample.h"
+
+#include <algorithm>
+#include <cstddef>
+
+#include "eg_port.h"
+
+namespace engram {
+
+namespace {
+
+bool taps_inside(const eg_taps& a, size_t n, size_t size) {
+  for (size_t i = 0; i < n; ++i) {
+    if (a.first[i] < 0 || a.count[i] < 1 || size_t(a.count[i]) > a.taps || size_t(a.first[i]) + size_t(a.count[i]) > size) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The nearest 8-bit value: clamp to 0..255, add a half in float, truncate. Free of branches (minss, maxss,
+// cvttss2si), so real images with their unpredictable fractions cost what synthetic ones do.
+inline float to8(float a) {
+  const float c = std::min(std::max(a, 0.0f), 255.0f);
+  return float(int(c + 0.5f));
+}
+
+// Source columns [x0, x1) that the horizontal taps read.
+void column_span(const eg_taps& h, size_t width, size_t* x0, size_t* x1) {
+  size_t lo = size_t(h.first[0]), hi = 0;
+  for (size_t x = 0; x < width; ++x) {
+    if (size_t(h.first[x]) < lo) lo = size_t(h.first[x]);
+    const size_t end = size_t(h.first[x]) + size_t(h.count[x]);
+    if (end > hi) hi = end;
+  }
+  *x0 = lo;
+  *x1 = hi;
+}
+
+}  // namespace
+
+size_t eg_resample_scratch(const eg_taps& h, size_t width, size_t src_channels) {
+  if (width == 0) return 0;
+  size_t x0 = 0, x1 = 0;
+  column_span(h, width, &x0, &x1);
+  return (x1 - x0 + width) * src_channels;
+}
+
+eg_status eg_resample_into(const uint8_t* src, size_t src_width, size_t src_height, size_t src_channels,
+                           const eg_taps& h, const eg_taps& v, float* scratch, size_t scratch_len,
+                           const eg_tensor_slot& dst) {
+  const size_t sc = src_channels;
+  const size_t c = dst.channels;
+  if (!(sc == 1 || sc == 3) || !(c == 1 || c == 3) || (sc == 3 && c == 1)) return eg_status::bad_geometry;
+  if (dst.width == 0 || dst.height == 0 || src_width == 0 || src_height == 0) return eg_status::bad_geometry;
+  if (!taps_inside(h, dst.width, src_width) || !taps_inside(v, dst.height, src_height)) return eg_status::bad_index;
+  if (sc == 3) {
+    for (size_t k = 0; k < c; ++k) {
+      if (dst.source[k] >= sc) return eg_status::bad_index;
+    }
+  }
+  const size_t width = dst.width;
+  const size_t height = dst.height;
+  size_t x0 = 0, x1 = 0;
+  column_span(h, width, &x0, &x1);
+  const size_t span = (x1 - x0) * sc;
+  if (scratch_len < span + width * sc) return eg_status::bad_geometry;
+  float* EG_RESTRICT column = scratch;          // one output row after the vertical taps, source columns x0..x1
+  float* EG_RESTRICT row = scratch + span;      // the same row after the horizontal taps
+  const size_t src_row = src_width * sc;
+  const size_t plane = width * height;
+
+  for (size_t y = 0; y < height; ++y) {
+    // Vertical taps over whole source rows: contiguous, so this loop vectorises; each value is still
+    // summed in tap order.
+    const size_t n = size_t(v.count[y]);
+    const float* vw = v.weights + y * v.taps;
+    const uint8_t* EG_RESTRICT line = src + size_t(v.first[y]) * src_row + x0 * sc;
+    const float w0 = vw[0];
+    for (size_t i = 0; i < span; ++i) column[i] = float(line[i]) * w0;
+    for (size_t t = 1; t < n; ++t) {
+      line += src_row;
+      const float wt = vw[t];
+      for (size_t i = 0; i < span; ++i) column[i] += float(line[i]) * wt;
+    }
+    // Horizontal taps.
+    float* o = row;
+    for (size_t x = 0; x < width; ++x) {
+      const size_t m = size_t(h.count[x]);
+      const float* hw = h.weights + x * h.taps;
+      const float* p = column + (size_t(h.first[x]) - x0) * sc;
+      if (sc == 1) {
+        float a = p[0] * hw[0];
+        for (size_t t = 1; t < m; ++t) a += p[t] * hw[t];
+        *o++ = a;
+      } else {
+        float a0 = p[0] * hw[0], a1 = p[1] * hw[0], a2 = p[2] * hw[0];
+        for (size_t t = 1; t < m; ++t) {
+          p += 3;
+          const float wt = hw[t];
+          a0 += p[0] * wt;
+          a1 += p[1] * wt;
+          a2 += p[2] * wt;
+        }
+        *o++ = a0;
+        *o++ = a1;
+        *o++ = a2;
+      }
+    }
+    const size_t row_len = width * sc;
+    for (size_t i = 0; i < row_len; ++i) row[i] = to8(row[i]);
+    // Each output channel reads one source channel (all read channel 0 for a grey source).
+    for (size_t k = 0; k < c; ++k) {
+      const float* EG_RESTRICT from = row + (sc == 1 ? 0 : dst.source[k]);
+      const float sk = dst.scale[k];
+      const float bk = dst.bias[k];
+      if (dst.nchw) {
+        float* EG_RESTRICT out = dst.out + k * plane + y * width;
+        for (size_t x = 0; x < width; ++x) out[x] = from[x * sc] * sk + bk;
+      } else {
+        float* EG_RESTRICT out = dst.out + y * width * c + k;
+        for (size_t x = 0; x < width; ++x) out[x * c] = from[x * sc] * sk + bk;
+      }
+    }
+  }
+  return eg_status::ok;
+}
+
+}  // namespace engram

@@ -1,0 +1,113 @@
+// One image into a model's input tensor. The fast path decodes at (close to) the size the model needs and
+// resizes + normalises in one pass (src/images/resample.ts): JPEG through the addon's libjpeg decoder (DCT
+// scaling, so a 640x480 photo is decoded at 320x240 for a 224x224 model), small PNGs in TypeScript, mid-size
+// PNGs through sharp without its resize, raw pixels without any decoder. Everything else (WebP, GIF, TIFF, large PNGs, CMYK or
+// colour-managed JPEGs, damaged files, a build without libjpeg) takes the general sharp path, which also
+// produces every error message, so both paths fail the same way on bad input.
+import { readFile } from 'node:fs/promises';
+import { decodeImage, isRaw, validateRaw, type DecodeTarget, type ImageInput, type Pixels } from './decode.js';
+import { writeNormalized, type Affine, type NormalizeSpec } from './normalize.js';
+import { orient } from './orient.js';
+import { decodePng, isPng, pngSize } from './png.js';
+import { fitWindow, resampleInto } from './resample.js';
+import type { NativeBinding } from '../native/binding.js';
+import { loadBinding } from '../native/loader.js';
+
+/** 'fast' uses the fast path where it applies; 'sharp' always decodes and resizes with sharp. */
+export type Preprocess = 'fast' | 'sharp';
+
+/**
+ * Which path an image took: 'jpeg' (the addon's libjpeg), 'png' (the TypeScript PNG decoder), 'decode'
+ * (sharp decodes, engram resizes), 'raw' (pixels given), or 'sharp' (sharp decodes and resizes).
+ */
+export type PreparedBy = 'jpeg' | 'png' | 'decode' | 'raw' | 'sharp';
+
+// PNGs up to this many pixels are decoded in TypeScript (zlib + row filters).
+const SMALL_PNG_PIXELS = 65536;
+// A larger PNG is decoded by sharp at full size and resized here, up to this many times the model's pixel
+// count; beyond that libvips shrinks it as it streams the file in tiles.
+const PNG_FAST_MAX_RATIO = 16;
+
+let jpegDecoder: NativeBinding['decodeJpeg'] | null | undefined;
+
+/** The addon's JPEG decoder, or null when the addon was built without libjpeg or cannot be loaded. */
+function nativeJpeg(): NativeBinding['decodeJpeg'] | null {
+  if (jpegDecoder !== undefined) return jpegDecoder;
+  try {
+    const b = loadBinding();
+    jpegDecoder = typeof b.jpeg === 'function' && b.jpeg().available ? b.decodeJpeg.bind(b) : null;
+  } catch {
+    jpegDecoder = null; // the memory side reports a missing addon; images still decode through sharp
+  }
+  return jpegDecoder;
+}
+
+/** Whether JPEG files are decoded by the addon's libjpeg (false: by sharp). */
+export function fastJpegAvailable(): boolean {
+  return nativeJpeg() !== null;
+}
+
+const isJpeg = (b: Uint8Array) => b.length > 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
+
+/** Pixels at about the model's size from the fast decoders, or null when the general path must take it. */
+async function fastSource(input: ImageInput, target: DecodeTarget, label: string): Promise<{ px: Pixels; by: PreparedBy } | null> {
+  if (isRaw(input)) {
+    const raw = validateRaw(label, input);
+    if (raw.channels !== target.channels && raw.channels !== 1) return null;
+    const data = Buffer.from(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength);
+    return { px: { data, width: raw.width, height: raw.height, channels: raw.channels }, by: 'raw' };
+  }
+  if (typeof input !== 'string' && !Buffer.isBuffer(input)) return null;
+  let bytes: Buffer;
+  try {
+    bytes = typeof input === 'string' ? await readFile(input) : input;
+  } catch {
+    return null; // the general path names the problem (missing file, a directory, no permission)
+  }
+  if (isJpeg(bytes)) {
+    const decode = nativeJpeg();
+    const r = decode ? await decode(bytes, target.width, target.height, target.channels).catch(() => null) : null;
+    if (!r) return null;
+    return { px: orient({ data: r.data, width: r.width, height: r.height, channels: r.channels }, r.orientation), by: 'jpeg' };
+  }
+  if (isPng(bytes)) {
+    const { width, height } = pngSize(bytes);
+    if (width * height <= SMALL_PNG_PIXELS) {
+      const px = decodePng(bytes);
+      if (px && (px.channels === target.channels || px.channels === 1)) return { px, by: 'png' };
+    }
+    if (width * height > PNG_FAST_MAX_RATIO * target.width * target.height) return null;
+    const sharp = (await import('sharp')).default;
+    try {
+      const img = sharp(bytes, { failOn: 'error' }).rotate().removeAlpha();
+      if (target.channels === 1) img.greyscale();
+      const { data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+      if ((info.channels !== 1 && info.channels !== target.channels) || data.length !== info.width * info.height * info.channels) return null;
+      return { px: { data, width: info.width, height: info.height, channels: info.channels as 1 | 3 }, by: 'decode' };
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/**
+ * Decodes `input` and writes it, resized and normalised per `spec`, into `out` at `offset`
+ * (width*height*channels values). Errors are ImageErrors whose message starts with `label`.
+ */
+export async function imageIntoTensor(input: ImageInput, target: DecodeTarget, spec: NormalizeSpec, affine: Affine,
+  out: Float32Array, offset: number, label: string, preprocess: Preprocess = 'fast'): Promise<PreparedBy> {
+  const fast = preprocess === 'fast' ? await fastSource(input, target, label) : null;
+  if (!fast) {
+    writeNormalized(await decodeImage(input, target, label), spec, affine, out, offset);
+    return 'sharp';
+  }
+  const { px } = fast;
+  const fit = target.fit ?? 'fill';
+  if (px.width === target.width && px.height === target.height && px.channels === target.channels) {
+    writeNormalized(px, spec, affine, out, offset);
+  } else {
+    resampleInto(px, fitWindow(px.width, px.height, target.width, target.height, fit), target.width, target.height, target.resize, spec, affine, out, offset);
+  }
+  return fast.by;
+}

@@ -1,0 +1,276 @@
+// The fast preprocessing path: the resampler (known values, the addon against the TypeScript reference bit for
+// bit, agreement with sharp when shrinking), EXIF orientation, the small-PNG decoder, and imageIntoTensor's
+// choice of path, with errors that match the general path's.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { decodeImage, type DecodeTarget, type Pixels, type Resize } from '../src/images/decode.js';
+import { affineFor, type NormalizeSpec } from '../src/images/normalize.js';
+import { orient } from '../src/images/orient.js';
+import { decodePng } from '../src/images/png.js';
+import { fitWindow, resampleInto } from '../src/images/resample.js';
+import { fastJpegAvailable, imageIntoTensor } from '../src/images/tensor.js';
+import { chelsea, coffee, tempDir } from './helpers/backbone-fixtures.js';
+import { rejects } from './helpers/backbone-assert.js';
+import { below, rng, seedFor } from './helpers/memory-random.js';
+
+const dir = tempDir();
+const seed = seedFor('27.images-fast');
+
+/** Output values as 8-bit levels: a spec with range 0..255, mean 0, std 1. */
+const LEVELS = (channels: 1 | 3, layout: 'NCHW' | 'NHWC' = 'NCHW'): NormalizeSpec => ({
+  layout, channels, colorOrder: channels === 1 ? 'gray' : 'RGB', range: [0, 255], mean: channels === 1 ? [0] : [0, 0, 0], std: channels === 1 ? [1] : [1, 1, 1],
+});
+
+function resample(px: Pixels, w: number, h: number, resize: Resize, spec = LEVELS(px.channels), fit: 'fill' | 'cover' = 'fill', impl: 'native' | 'reference' = 'native'): Float32Array {
+  const out = new Float32Array(w * h * spec.channels);
+  resampleInto(px, fitWindow(px.width, px.height, w, h, fit), w, h, resize, spec, affineFor(spec), out, 0, impl);
+  return out;
+}
+
+function randomPixels(r: () => number, width: number, height: number, channels: 1 | 3): Pixels {
+  const data = Buffer.alloc(width * height * channels);
+  for (let i = 0; i < data.length; i++) data[i] = below(r, 256);
+  return { data, width, height, channels };
+}
+
+/** Interleaved 8-bit pixels as the plain levels of an NHWC tensor, for comparison with sharp output. */
+function asLevels(data: Uint8Array): Float32Array {
+  return Float32Array.from(data);
+}
+
+function meanAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.is(a.length, b.length);
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs(a[i] - b[i]);
+  return s / a.length;
+}
+
+const known = suite('resample: known values');
+
+known('same size copies every kernel exactly; a flat image stays flat', () => {
+  const px = randomPixels(rng(seed), 9, 7, 3);
+  for (const k of ['nearest', 'bilinear', 'bicubic', 'lanczos'] as const) {
+    assert.equal([...resample(px, 9, 7, k, LEVELS(3, 'NHWC'))], [...px.data], k);
+  }
+  const flat = { data: Buffer.alloc(40 * 30 * 3, 77), width: 40, height: 30, channels: 3 as const };
+  for (const k of ['nearest', 'bilinear', 'bicubic', 'lanczos'] as const) {
+    for (const [w, h] of [[13, 11], [97, 64], [224, 224]]) assert.ok(resample(flat, w, h, k).every((v) => v === 77), `${k} ${w}x${h}`);
+  }
+});
+
+known('bilinear enlarging uses pixel centres: [0, 255] -> [0, 64, 191, 255]', () => {
+  const px = { data: Buffer.from([0, 255]), width: 2, height: 1, channels: 1 as const };
+  assert.equal([...resample(px, 4, 1, 'bilinear')], [0, 64, 191, 255]);
+  assert.equal([...resample(px, 4, 1, 'nearest')], [0, 0, 255, 255]);
+});
+
+known('bilinear shrinking widens the filter: a 1-pixel stripe pattern averages out instead of aliasing', () => {
+  const width = 64;
+  const data = Buffer.alloc(width * 4);
+  for (let y = 0; y < 4; y++) for (let x = 0; x < width; x++) data[y * width + x] = x % 2 ? 255 : 0;
+  const out = resample({ data, width, height: 4, channels: 1 }, 16, 4, 'bilinear');
+  // Interior columns see both stripes equally; only the edges, clamped, lean one way.
+  for (let x = 1; x < 15; x++) assert.ok(Math.abs(out[x] - 127.5) <= 1, `column ${x}: ${out[x]}`);
+});
+
+known('cover takes the centred window with the output aspect; fill the whole image', () => {
+  assert.equal(fitWindow(640, 480, 224, 224, 'cover'), { x: 80, y: 0, width: 480, height: 480 });
+  assert.equal(fitWindow(300, 600, 100, 100, 'cover'), { x: 0, y: 150, width: 300, height: 300 });
+  assert.equal(fitWindow(640, 480, 224, 224, 'fill'), { x: 0, y: 0, width: 640, height: 480 });
+});
+
+known('a grey source feeds all three channels; BGR models get their channels swapped', () => {
+  const grey = { data: Buffer.from([10, 20, 30, 40]), width: 2, height: 2, channels: 1 as const };
+  const rgb = resample(grey, 2, 2, 'nearest', LEVELS(3, 'NCHW'));
+  assert.equal([...rgb], [10, 20, 30, 40, 10, 20, 30, 40, 10, 20, 30, 40]);
+  const px = { data: Buffer.from([1, 2, 3]), width: 1, height: 1, channels: 3 as const };
+  const bgr: NormalizeSpec = { ...LEVELS(3, 'NHWC'), colorOrder: 'BGR' };
+  assert.equal([...resample(px, 1, 1, 'nearest', bgr)], [3, 2, 1]);
+  assert.throws(() => resample(px, 1, 1, 'nearest', LEVELS(1)), /3-channel pixels cannot feed a 1-channel model/);
+});
+
+const parity = suite('resample: the addon and the TypeScript reference');
+
+parity('give bit-identical tensors for random sizes, kernels, fits, layouts, channels and normalisations', () => {
+  const r = rng(seed);
+  const kernels = ['nearest', 'bilinear', 'bicubic', 'lanczos'] as const;
+  for (let i = 0; i < 120; i++) {
+    const channels = below(r, 2) ? 3 : 1;
+    const px = randomPixels(r, 1 + below(r, 90), 1 + below(r, 90), channels);
+    const modelChannels = channels === 1 && below(r, 2) ? 3 : channels;
+    const spec: NormalizeSpec = {
+      layout: below(r, 2) ? 'NCHW' : 'NHWC', channels: modelChannels, colorOrder: modelChannels === 1 ? 'gray' : below(r, 2) ? 'BGR' : 'RGB',
+      range: [0, 1], mean: Array.from({ length: modelChannels }, () => r()), std: Array.from({ length: modelChannels }, () => 0.1 + r()),
+    };
+    const w = 1 + below(r, 70), h = 1 + below(r, 70);
+    const k = kernels[below(r, 4)];
+    const fit = below(r, 2) ? 'cover' : 'fill';
+    const a = resample(px, w, h, k, spec, fit, 'native');
+    const b = resample(px, w, h, k, spec, fit, 'reference');
+    const bad = a.findIndex((v, j) => !Object.is(v, b[j]));
+    assert.is(bad, -1, `case ${i}: ${px.width}x${px.height}x${channels} -> ${w}x${h}x${modelChannels} ${k} ${fit} ${spec.layout}: value ${bad}`);
+  }
+});
+
+parity('the addon refuses tap tables that point outside the image', async () => {
+  const { loadBinding } = await import('../src/native/loader.js');
+  const b = loadBinding();
+  const one = new Float32Array([1]);
+  const call = (first: number) => b.resampleInto(new Uint8Array(4), 2, 2, 1, new Int32Array([first]), new Int32Array([1]), one, 1,
+    new Int32Array([0]), new Int32Array([1]), one, 1, 1, 1, 1, true, one, new Float32Array([0]), new Uint8Array([0]), new Float32Array(1), 0);
+  call(1);
+  assert.throws(() => call(2), /resampleInto: .*index/i);
+  assert.throws(() => call(-1), /resampleInto: .*index/i);
+  assert.throws(() => b.resampleInto(new Uint8Array(3), 2, 2, 1, new Int32Array([0]), new Int32Array([1]), one, 1,
+    new Int32Array([0]), new Int32Array([1]), one, 1, 1, 1, 1, true, one, new Float32Array([0]), new Uint8Array([0]), new Float32Array(1), 0), /src: expected a Uint8Array of length 4/);
+});
+
+const agree = suite('resample: agreement with sharp');
+
+agree('shrinking a photo gives sharp\'s pixels within rounding (bilinear, bicubic, lanczos)', async () => {
+  for (const file of [chelsea, coffee]) {
+    const { data, info } = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const px: Pixels = { data, width: info.width, height: info.height, channels: 3 };
+    for (const k of ['bilinear', 'bicubic', 'lanczos'] as const) {
+      const ours = resample(px, 224, 224, k, LEVELS(3, 'NHWC'));
+      const theirs = await decodeImage(file, { width: 224, height: 224, channels: 3, resize: k });
+      const d = meanAbs(ours, asLevels(theirs.data));
+      assert.ok(d < 0.6, `${file} ${k}: mean difference ${d.toFixed(3)} levels`);
+    }
+  }
+});
+
+const orientation = suite('orient: EXIF orientations');
+
+orientation('all eight orientations move pixels exactly as sharp\'s rotate() does', async () => {
+  const px = randomPixels(rng(seed + 1), 5, 3, 3);
+  for (let o = 1; o <= 8; o++) {
+    const tagged = await sharp(px.data, { raw: { width: 5, height: 3, channels: 3 } }).png().withMetadata({ orientation: o }).toBuffer();
+    const { data, info } = await sharp(tagged).rotate().raw().toBuffer({ resolveWithObject: true });
+    const ours = orient(px, o);
+    assert.equal([ours.width, ours.height], [info.width, info.height], `orientation ${o}`);
+    assert.equal([...ours.data], [...data], `orientation ${o}`);
+  }
+  assert.throws(() => orient(px, 9), /orientation: expected an EXIF orientation 1..8, got 9/);
+});
+
+const png = suite('decodePng: the small-PNG decoder');
+
+png('grey, grey+alpha, RGB and RGBA files with every row filter decode to sharp\'s pixels', async () => {
+  const r = rng(seed + 2);
+  for (const channels of [1, 2, 3, 4] as const) {
+    // A smooth gradient plus noise, so the encoder's adaptive filtering picks several filter types.
+    const w = 37, h = 23;
+    const raw = Buffer.alloc(w * h * channels);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < channels; k++) raw[(y * w + x) * channels + k] = (x * 5 + y * 3 + k * 40 + below(r, 6)) & 255;
+    for (const adaptiveFiltering of [false, true]) {
+      const file = await sharp(raw, { raw: { width: w, height: h, channels } }).png({ adaptiveFiltering, compressionLevel: 9 }).toBuffer();
+      const ours = decodePng(file);
+      assert.ok(ours, `${channels} channels`);
+      const { data, info } = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      assert.equal([ours.width, ours.height, ours.channels], [info.width, info.height, info.channels]);
+      assert.ok(ours.data.equals(data), `${channels} channels, adaptive ${adaptiveFiltering}`);
+    }
+  }
+});
+
+png('leaves palette, 16-bit, interlaced, colour-managed and damaged files to sharp (null)', async () => {
+  const base = sharp(chelsea).resize(40, 30);
+  assert.is(decodePng(await base.clone().png({ palette: true }).toBuffer()), null, 'palette');
+  assert.is(decodePng(await base.clone().png({ progressive: true }).toBuffer()), null, 'interlaced');
+  assert.is(decodePng(await base.clone().toColourspace('rgb16').png().toBuffer()), null, '16-bit');
+  assert.is(decodePng(await base.clone().withIccProfile('p3').png().toBuffer()), null, 'ICC profile');
+  const good = await base.clone().png().toBuffer();
+  assert.ok(decodePng(good));
+  const flipped = Buffer.from(good);
+  flipped[60] ^= 0x10; // inside IDAT: the chunk CRC no longer matches
+  assert.is(decodePng(flipped), null, 'bad CRC');
+  assert.is(decodePng(good.subarray(0, good.length - 20)), null, 'truncated');
+  assert.is(decodePng(Buffer.from('not a png at all, but long enough to look at')), null);
+});
+
+const paths = suite('imageIntoTensor: paths and errors');
+
+const spec224 = LEVELS(3);
+const T224: DecodeTarget = { width: 224, height: 224, channels: 3, resize: 'bilinear' };
+
+async function both(input: string | Buffer, target = T224, spec = spec224): Promise<{ by: string; fast: Float32Array; general: Float32Array }> {
+  const n = target.width * target.height * target.channels;
+  const fast = new Float32Array(n), general = new Float32Array(n);
+  const by = await imageIntoTensor(input, target, spec, affineFor(spec), fast, 0, 'x', 'fast');
+  assert.is(await imageIntoTensor(input, target, spec, affineFor(spec), general, 0, 'x', 'sharp'), 'sharp');
+  return { by, fast, general };
+}
+
+paths('JPEG through libjpeg (when built with it), PNG by size, WebP and raw pixels each take their path', async () => {
+  const jpeg = join(dir, 'photo.jpg');
+  await sharp(chelsea).resize(640, 480, { fit: 'fill' }).jpeg({ quality: 90 }).toFile(jpeg);
+  const j = await both(jpeg);
+  assert.is(j.by, fastJpegAvailable() ? 'jpeg' : 'sharp');
+  assert.ok(meanAbs(j.fast, j.general) < 1.5, `JPEG: ${meanAbs(j.fast, j.general)}`);
+
+  const small = join(dir, 'small.png');
+  await sharp(chelsea).resize(200, 150).png().toFile(small);
+  const s = await both(small, { width: 64, height: 64, channels: 3, resize: 'bilinear' });
+  assert.is(s.by, 'png');
+  assert.ok(meanAbs(s.fast, s.general) < 1, `small PNG: ${meanAbs(s.fast, s.general)}`);
+
+  const mid = await both(coffee); // 600x400: sharp decodes, engram resizes
+  assert.is(mid.by, 'decode');
+  assert.ok(meanAbs(mid.fast, mid.general) < 1, `mid PNG: ${meanAbs(mid.fast, mid.general)}`);
+
+  const big = await both(chelsea, { width: 32, height: 32, channels: 3, resize: 'bilinear' }); // > 16x the model's pixels
+  assert.is(big.by, 'sharp');
+  assert.equal([...big.fast], [...big.general]);
+
+  const webp = await sharp(chelsea).webp().toBuffer();
+  assert.is((await both(webp)).by, 'sharp');
+
+  const out = new Float32Array(4 * 4);
+  const raw = { data: new Uint8Array(16).map((_, i) => i * 10), width: 4, height: 4, channels: 1 as const };
+  assert.is(await imageIntoTensor(raw, { width: 4, height: 4, channels: 1, resize: 'bilinear' }, LEVELS(1), affineFor(LEVELS(1)), out, 0, 'raw'), 'raw');
+  assert.equal([...out], [...raw.data]);
+});
+
+paths('an EXIF-rotated JPEG comes out upright on the fast path', async () => {
+  const upright = await sharp(chelsea).resize(320, 240, { fit: 'fill' }).raw().toBuffer();
+  // Stored turned 90 degrees anticlockwise with orientation 6 (display: turn clockwise), as a phone writes it.
+  const stored = await sharp(upright, { raw: { width: 320, height: 240, channels: 3 } }).rotate(-90).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer();
+  const target: DecodeTarget = { width: 160, height: 120, channels: 3, resize: 'bilinear' };
+  const t = await both(stored, target);
+  const reference = await sharp(upright, { raw: { width: 320, height: 240, channels: 3 } }).resize(160, 120).raw().toBuffer();
+  const expected = new Float32Array(160 * 120 * 3);
+  for (let k = 0; k < 3; k++) for (let p = 0; p < 160 * 120; p++) expected[k * 160 * 120 + p] = reference[p * 3 + k];
+  assert.ok(meanAbs(t.fast, expected) < 3, `fast path ${t.by}: ${meanAbs(t.fast, expected)}`);
+  assert.ok(meanAbs(t.general, expected) < 3, `sharp path: ${meanAbs(t.general, expected)}`);
+});
+
+paths('bad input fails the same way on both paths, naming the input', async () => {
+  const spec = LEVELS(3);
+  const out = new Float32Array(224 * 224 * 3);
+  const junk = join(dir, 'junk.jpg');
+  writeFileSync(junk, Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(100, 7)]));
+  const cutPng = join(dir, 'cut.png');
+  writeFileSync(cutPng, readFileSync(coffee).subarray(0, 2000));
+  for (const [input, message] of [
+    [join(dir, 'missing.png'), /missing\.png: file not found/],
+    [junk, /junk\.jpg: cannot decode image/],
+    [cutPng, /cut\.png: cannot decode image/],
+    [Buffer.alloc(0), /empty buffer/],
+  ] as const) {
+    for (const mode of ['fast', 'sharp'] as const) {
+      const label = typeof input === 'string' ? input : 'buffer';
+      await rejects(imageIntoTensor(input, T224, spec, affineFor(spec), out, 0, label, mode), message);
+    }
+  }
+});
+
+known.run();
+parity.run();
+agree.run();
+orientation.run();
+png.run();
+paths.run();
