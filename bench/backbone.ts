@@ -1,6 +1,7 @@
 // bench:backbone: images per second for the MobileNetV2 int8 feature extractor at batch 1, 8 and 32 with
 // 1 and 2 threads, and the share of per-image time spent outside the model (file read, decode, EXIF,
-// resize, normalise, tensor and output copies). Prints a JSON object as its last line.
+// resize, normalise, tensor and output copies), on the fast preprocessing path and, at batch 8, on the
+// sharp-only path beside it. Prints a JSON object as its last line.
 //
 // Every figure comes from one run, measured side by side:
 //  - embed(): what a caller gets; decoding of the next batch overlaps the model run on this one.
@@ -20,6 +21,7 @@ import sharp from 'sharp';
 import { Backbone } from '../src/backbone/backbone.js';
 import { cutModel } from '../src/backbone/cut.js';
 import type { ImageInput } from '../src/images/decode.js';
+import { fastJpegAvailable, type Preprocess } from '../src/images/tensor.js';
 import { imageAt, loadMnist } from '../src/datasets/idx.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -87,6 +89,8 @@ async function makeRawFrames(files: string[]): Promise<ImageInput[]> {
 
 interface Row {
   input: string;
+  /** 'fast': engram's decoders and resize pass where they apply; 'sharp': every image through sharp. */
+  preprocess: Preprocess;
   threads: number;
   batch: number;
   imagesPerSecond: number;
@@ -103,8 +107,8 @@ interface Row {
   };
 }
 
-async function measure(manifest: string, input: string, images: ImageInput[], threads: number, batch: number): Promise<Row> {
-  const b = await Backbone.open(manifest, { threads });
+async function measure(manifest: string, input: string, images: ImageInput[], threads: number, batch: number, preprocess: Preprocess): Promise<Row> {
+  const b = await Backbone.open(manifest, { threads, preprocess });
   try {
     await b.embed(images.slice(0, Math.max(batch, 8)), { batchSize: batch }); // warm-up: the first run allocates
     const embedMs: number[] = [];
@@ -150,6 +154,7 @@ async function measure(manifest: string, input: string, images: ImageInput[], th
     const modelOnly = median(modelOnlyMs);
     return {
       input,
+      preprocess,
       threads,
       batch,
       imagesPerSecond: round((n * 1000) / embed, 1),
@@ -189,30 +194,40 @@ async function main(): Promise<void> {
     for (const [input, images, batches] of plan) {
       for (const threads of THREADS) {
         for (const batch of batches) {
-          const row = await measure(cut.manifestPath, input, images, threads, batch);
-          rows.push(row);
-          const q = row.sequential;
-          process.stderr.write(`${input} threads ${threads} batch ${String(batch).padStart(2)}: ${row.imagesPerSecond} img/s ` +
-            `(model alone ${row.modelOnlyImagesPerSecond}); prepare ${q.prepareCpuMsPerImage} ms CPU + model ${q.modelCpuMsPerImage} ms CPU per image; ` +
-            `outside share ${(q.outsideShareCpu * 100).toFixed(1)}% CPU, ${(q.outsideShare * 100).toFixed(1)}% wall; pipelined overhead ${(row.pipelineOverhead * 100).toFixed(1)}%\n`);
+          // The sharp-only path side by side at batch 8: what the fast path saves, measured in the same run.
+          for (const preprocess of batch === 8 ? (['fast', 'sharp'] as const) : (['fast'] as const)) {
+            const row = await measure(cut.manifestPath, input, images, threads, batch, preprocess);
+            rows.push(row);
+            const q = row.sequential;
+            process.stderr.write(`${input} ${preprocess} threads ${threads} batch ${String(batch).padStart(2)}: ${row.imagesPerSecond} img/s ` +
+              `(model alone ${row.modelOnlyImagesPerSecond}); prepare ${q.prepareCpuMsPerImage} ms CPU + model ${q.modelCpuMsPerImage} ms CPU per image; ` +
+              `outside share ${(q.outsideShareCpu * 100).toFixed(1)}% CPU, ${(q.outsideShare * 100).toFixed(1)}% wall; pipelined overhead ${(row.pipelineOverhead * 100).toFixed(1)}%\n`);
+          }
         }
       }
     }
-    const at8 = rows.filter((r) => r.batch === 8);
+    const at8 = rows.filter((r) => r.batch === 8 && r.preprocess === 'fast');
+    const sharp8 = rows.filter((r) => r.batch === 8 && r.preprocess === 'sharp');
     const key = (r: Row) => `${r.input}_t${r.threads}`;
     const result = {
       bench: 'backbone',
       model: 'mobilenetv2-12-int8 cut at 464_quantized (1280-d features)',
       images: IMAGES,
       rounds: ROUNDS,
+      jpegDecoder: fastJpegAvailable() ? 'libjpeg (addon)' : 'sharp (addon built without libjpeg)',
       machine: {
         cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', availableParallelism: availableParallelism(),
         loadAverageAtStart: round(load, 2), node: process.version, platform: `${process.platform}/${process.arch}`,
       },
-      imagesPerSecond: Object.fromEntries(rows.filter((r) => r.input === 'jpeg640x480').map((r) => [`t${r.threads}_b${r.batch}`, r.imagesPerSecond])),
+      imagesPerSecond: Object.fromEntries(rows.filter((r) => r.input === 'jpeg640x480' && r.preprocess === 'fast').map((r) => [`t${r.threads}_b${r.batch}`, r.imagesPerSecond])),
       outsideShareCpuAtBatch8: Object.fromEntries(at8.map((r) => [key(r), r.sequential.outsideShareCpu])),
       outsideShareWallAtBatch8: Object.fromEntries(at8.map((r) => [key(r), r.sequential.outsideShare])),
       pipelineOverheadAtBatch8: Object.fromEntries(at8.map((r) => [key(r), r.pipelineOverhead])),
+      sharpOnlyAtBatch8: {
+        outsideShareCpu: Object.fromEntries(sharp8.map((r) => [key(r), r.sequential.outsideShareCpu])),
+        prepareCpuMsPerImage: Object.fromEntries(sharp8.map((r) => [key(r), r.sequential.prepareCpuMsPerImage])),
+      },
+      prepareCpuMsPerImageAtBatch8: Object.fromEntries(at8.map((r) => [key(r), r.sequential.prepareCpuMsPerImage])),
       target: {
         outsideShareAtBatch8Max: 0.15,
         metCpu: Object.fromEntries(at8.map((r) => [key(r), r.sequential.outsideShareCpu <= 0.15])),

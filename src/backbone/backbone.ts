@@ -150,7 +150,9 @@ export class Backbone {
   async prepare(inputs: readonly ImageInput[], firstIndex = 0): Promise<Float32Array> {
     const i = this.manifest.input;
     const rows = this.fixedBatch ?? inputs.length;
-    const data = new Float32Array(rows * this.perImage);
+    // Every value is written below (padding rows of a fixed batch included), so skip the zero fill.
+    const data = new Float32Array(Buffer.allocUnsafeSlow(rows * this.perImage * 4).buffer, 0, rows * this.perImage);
+    data.fill(0, inputs.length * this.perImage);
     const target = { width: i.width, height: i.height, channels: i.channels, resize: i.resize, fit: i.fit };
     await Promise.all(inputs.map((input, k) =>
       imageIntoTensor(input, target, i, this.affine, data, k * this.perImage, inputLabel(input, firstIndex + k), this.preprocess)));

@@ -103,11 +103,10 @@ export async function imageIntoTensor(input: ImageInput, target: DecodeTarget, s
     return 'sharp';
   }
   const { px } = fast;
-  const fit = target.fit ?? 'fill';
-  if (px.width === target.width && px.height === target.height && px.channels === target.channels) {
-    writeNormalized(px, spec, affine, out, offset);
-  } else {
-    resampleInto(px, fitWindow(px.width, px.height, target.width, target.height, fit), target.width, target.height, target.resize, spec, affine, out, offset);
-  }
+  // Already the model's size: a one-tap copy, still through the addon's loop (normalising in TypeScript
+  // costs more than the copy).
+  const exact = px.width === target.width && px.height === target.height;
+  const window = exact ? { x: 0, y: 0, width: px.width, height: px.height } : fitWindow(px.width, px.height, target.width, target.height, target.fit ?? 'fill');
+  resampleInto(px, window, target.width, target.height, exact ? 'nearest' : target.resize, spec, affine, out, offset);
   return fast.by;
 }
