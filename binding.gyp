@@ -14,6 +14,7 @@
         "native/core/kernels_neon.cc",
         "native/core/kernels_scalar.cc",
         "native/core/memory.cc",
+        "native/core/orient.cc",
         "native/core/pq.cc",
         "native/core/resample.cc",
         "native/core/serialize.cc",

@@ -15,7 +15,6 @@ import { fastJpegAvailable, imageIntoTensor } from '../src/images/tensor.js';
 import { chelsea, coffee, tempDir } from './helpers/backbone-fixtures.js';
 import { rejects } from './helpers/backbone-assert.js';
 import { below, rng, seedFor } from './helpers/memory-random.js';
-import { withoutIccProfile } from './helpers/jpeg-segments.js';
 
 const dir = tempDir();
 const seed = seedFor('27.images-fast');
@@ -123,8 +122,8 @@ parity('the addon refuses tap tables that point outside the image', async () => 
   const call = (first: number) => b.resampleInto(new Uint8Array(4), 2, 2, 1, new Int32Array([first]), new Int32Array([1]), one, 1,
     new Int32Array([0]), new Int32Array([1]), one, 1, 1, 1, 1, true, one, new Float32Array([0]), new Uint8Array([0]), new Float32Array(1), 0);
   call(1);
-  assert.throws(() => call(2), /resampleInto: .*index/i);
-  assert.throws(() => call(-1), /resampleInto: .*index/i);
+  assert.throws(() => call(2), /hFirst: tap 0 reads outside the 2-pixel source/);
+  assert.throws(() => call(-1), /hFirst: tap 0 reads outside the 2-pixel source/);
   assert.throws(() => b.resampleInto(new Uint8Array(3), 2, 2, 1, new Int32Array([0]), new Int32Array([1]), one, 1,
     new Int32Array([0]), new Int32Array([1]), one, 1, 1, 1, 1, true, one, new Float32Array([0]), new Uint8Array([0]), new Float32Array(1), 0), /src: expected a Uint8Array of length 4/);
 });
@@ -193,6 +192,67 @@ png('leaves palette, 16-bit, interlaced, colour-managed and damaged files to sha
   assert.is(decodePng(Buffer.from('not a png at all, but long enough to look at')), null);
 });
 
+const fused = suite('decodeJpegInto: decode, orientation and resize in one job');
+
+if (!fastJpegAvailable()) console.log('SKIP 27.images-fast decodeJpegInto cases: the addon was built without libjpeg');
+else {
+  fused('equals decodeJpeg + orient + resampleInto bit for bit, for all eight orientations and both fits', async () => {
+    const { loadBinding } = await import('../src/native/loader.js');
+    const b = loadBinding();
+    const upright = await sharp(chelsea).resize(300, 200, { fit: 'fill' }).toBuffer();
+    for (let o = 1; o <= 8; o++) {
+      const jpeg = await sharp(upright).jpeg({ quality: 90 }).withMetadata({ orientation: o }).toBuffer(); // sRGB profile: handled
+      for (const [w, h, fit, channels] of [[96, 64, 'fill', 3], [64, 64, 'cover', 3], [120, 90, 'cover', 1]] as const) {
+        const spec: NormalizeSpec = { ...LEVELS(channels), range: [0, 1], mean: channels === 1 ? [0.4] : [0.485, 0.456, 0.406], std: channels === 1 ? [0.3] : [0.229, 0.224, 0.225] };
+        const affine = affineFor(spec);
+        const plan = b.jpegPlan(jpeg, w, h, channels);
+        assert.ok(plan, `orientation ${o}`);
+        assert.is(plan.orientation, o);
+        const stored = (await b.decodeJpeg(jpeg, w, h, channels))!;
+        const px = orient({ data: stored.data, width: stored.width, height: stored.height, channels }, stored.orientation);
+        assert.equal([px.width, px.height], [plan.width, plan.height], 'the plan announces the decoded size');
+        const window = fitWindow(px.width, px.height, w, h, fit);
+        const expected = new Float32Array(w * h * channels + 5);
+        resampleInto(px, window, w, h, 'bilinear', spec, affine, expected, 5);
+        const got = new Float32Array(w * h * channels + 5);
+        const { tapsFor } = await import('../src/images/resample.js');
+        const { h: ht, v: vt } = tapsFor(px.width, px.height, window, w, h, 'bilinear');
+        const ok = await b.decodeJpegInto(jpeg, w, h, channels, plan.width, plan.height, ht.first, ht.count, ht.weights, ht.taps,
+          vt.first, vt.count, vt.weights, vt.taps, w, h, channels, true, affine.scale, affine.bias, affine.source, got, 5);
+        assert.ok(ok, `orientation ${o} ${w}x${h} ${fit}`);
+        const bad = got.findIndex((v, i) => !Object.is(v, expected[i]));
+        assert.is(bad, -1, `orientation ${o} ${w}x${h} ${fit} ${channels}: value ${bad}`);
+      }
+    }
+  });
+
+  fused('resolves false for damaged data or a size other than announced; refuses taps outside the image', async () => {
+    const { loadBinding } = await import('../src/native/loader.js');
+    const b = loadBinding();
+    const jpeg = await sharp(chelsea).resize(64, 48).jpeg().toBuffer();
+    const { tapsFor } = await import('../src/images/resample.js');
+    const spec = LEVELS(3);
+    const a = affineFor(spec);
+    const run = (bytes: Uint8Array, sw: number, sh: number) => {
+      const { h, v } = tapsFor(sw, sh, { x: 0, y: 0, width: sw, height: sh }, 32, 24, 'bilinear');
+      return b.decodeJpegInto(bytes, 32, 24, 3, sw, sh, h.first, h.count, h.weights, h.taps, v.first, v.count, v.weights, v.taps,
+        32, 24, 3, true, a.scale, a.bias, a.source, new Float32Array(32 * 24 * 3), 0);
+    };
+    const plan = b.jpegPlan(jpeg, 32, 24, 3)!;
+    assert.equal([plan.width, plan.height, plan.scale], [32, 24, 0.5]);
+    assert.is(await run(jpeg, 32, 24), true);
+    assert.is(await run(jpeg, 30, 24), false, 'announced 30 wide, decodes 32 wide');
+    assert.is(await run(jpeg.subarray(0, jpeg.length - 40), 32, 24), false, 'truncated');
+    assert.is(b.jpegPlan(await sharp(chelsea).png().toBuffer(), 32, 24, 3), null);
+    assert.is(b.jpegPlan(await sharp(chelsea).jpeg().withIccProfile('p3').toBuffer(), 32, 24, 3), null, 'Display P3 needs colour management');
+    assert.throws(() => {
+      const { h, v } = tapsFor(64, 48, { x: 0, y: 0, width: 64, height: 48 }, 32, 24, 'bilinear');
+      void b.decodeJpegInto(jpeg, 32, 24, 3, 32, 24, h.first, h.count, h.weights, h.taps, v.first, v.count, v.weights, v.taps,
+        32, 24, 3, true, a.scale, a.bias, a.source, new Float32Array(32 * 24 * 3), 0);
+    }, /hFirst: tap \d+ reads outside the 32-pixel source/);
+  });
+}
+
 const paths = suite('imageIntoTensor: paths and errors');
 
 const spec224 = LEVELS(3);
@@ -227,6 +287,12 @@ paths('JPEG through libjpeg (when built with it), PNG by size, WebP and raw pixe
   assert.is(big.by, 'sharp');
   assert.equal([...big.fast], [...big.general]);
 
+  const srgb = await both(await sharp(chelsea).resize(640, 480, { fit: 'fill' }).jpeg().withMetadata().toBuffer());
+  assert.is(srgb.by, fastJpegAvailable() ? 'jpeg' : 'sharp', 'a JPEG with an sRGB profile');
+  assert.ok(meanAbs(srgb.fast, srgb.general) < 1.5);
+  const p3 = await both(await sharp(chelsea).resize(640, 480, { fit: 'fill' }).jpeg().withIccProfile('p3').toBuffer());
+  assert.is(p3.by, 'sharp', 'a Display P3 JPEG is colour-managed by sharp');
+
   const webp = await sharp(chelsea).webp().toBuffer();
   assert.is((await both(webp)).by, 'sharp');
 
@@ -239,8 +305,7 @@ paths('JPEG through libjpeg (when built with it), PNG by size, WebP and raw pixe
 paths('an EXIF-rotated JPEG comes out upright on the fast path', async () => {
   const upright = await sharp(chelsea).resize(320, 240, { fit: 'fill' }).raw().toBuffer();
   // Stored turned 90 degrees anticlockwise with orientation 6 (display: turn clockwise), as a phone writes it.
-  // withMetadata also embeds sharp's sRGB profile, which sends a JPEG to the general path: strip it.
-  const stored = withoutIccProfile(await sharp(upright, { raw: { width: 320, height: 240, channels: 3 } }).rotate(-90).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer());
+  const stored = (await sharp(upright, { raw: { width: 320, height: 240, channels: 3 } }).rotate(-90).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer());
   const target: DecodeTarget = { width: 160, height: 120, channels: 3, resize: 'bilinear' };
   const t = await both(stored, target);
   assert.is(t.by, fastJpegAvailable() ? 'jpeg' : 'sharp');
@@ -273,6 +338,7 @@ paths('bad input fails the same way on both paths, naming the input', async () =
 
 known.run();
 parity.run();
+fused.run();
 agree.run();
 orientation.run();
 png.run();

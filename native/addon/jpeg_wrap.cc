@@ -8,8 +8,14 @@
 
 #include "args.h"
 
+#include "slot_args.h"
+
 #ifdef ENGRAM_HAVE_JPEG
+#include <memory>
+#include <vector>
+
 #include "jpeg.h"
+#include "orient.h"
 #endif
 
 namespace engram_addon {
@@ -71,7 +77,137 @@ class DecodeJpegWorker : public Napi::AsyncWorker {
   engram::eg_jpeg_image image_;
 };
 
+// Decodes, orients and resamples one JPEG straight into a slot of the caller's batch tensor, all on the thread
+// pool: nothing of the image's preparation waits for the main thread, which a model run may be holding.
+class DecodeJpegIntoWorker : public Napi::AsyncWorker {
+ public:
+  DecodeJpegIntoWorker(Napi::Env env, Napi::Uint8Array data, uint32_t min_width, uint32_t min_height, uint32_t channels,
+                       uint32_t expect_width, uint32_t expect_height, SlotArgs args, Napi::Float32Array out)
+      : Napi::AsyncWorker(env, "engram:decodeJpegInto"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        input_(Napi::Persistent(data)),
+        output_(Napi::Persistent(out)),
+        bytes_(data.Data()),
+        size_(data.ByteLength()),
+        out_(out.Data()),
+        min_width_(min_width),
+        min_height_(min_height),
+        channels_(channels),
+        expect_width_(expect_width),
+        expect_height_(expect_height),
+        args_(std::move(args)) {}
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+    engram::eg_jpeg_image image;
+    if (engram::eg_jpeg_decode(bytes_, size_, min_width_, min_height_, channels_, &image) != engram::eg_jpeg_status::ok) {
+      return;  // not handled: the caller takes the general path
+    }
+    const bool transposed = image.orientation >= 5;
+    const uint32_t dw = transposed ? image.height : image.width;
+    const uint32_t dh = transposed ? image.width : image.height;
+    if (dw != expect_width_ || dh != expect_height_) return;  // the file is not what its header promised
+    const uint8_t* pixels = image.pixels.get();
+    std::unique_ptr<uint8_t[]> turned;
+    const size_t bytes = size_t(image.width) * image.height * image.channels;
+    if (image.orientation != 1) {
+      turned.reset(new (std::nothrow) uint8_t[bytes]);
+      if (!turned) return SetError("decodeJpegInto: out of memory");
+      engram::eg_orient(pixels, image.width, image.height, image.channels, image.orientation, turned.get());
+      pixels = turned.get();
+    }
+    std::vector<float> scratch(args_.scratch(image.channels));
+    done_ = engram::eg_resample_into(pixels, dw, dh, image.channels, args_.h(), args_.v(), scratch.data(),
+                                     scratch.size(), args_.slot(out_)) == engram::eg_status::ok;
+  }
+
+  void OnOK() override { deferred_.Resolve(Napi::Boolean::New(Env(), done_)); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::Reference<Napi::Uint8Array> input_;
+  Napi::Reference<Napi::Float32Array> output_;
+  const uint8_t* bytes_;
+  size_t size_;
+  float* out_;
+  uint32_t min_width_, min_height_, channels_, expect_width_, expect_height_;
+  SlotArgs args_;
+  bool done_ = false;
+};
+
 #endif  // ENGRAM_HAVE_JPEG
+
+void check_channels(const Napi::Env& env, const Napi::Value& ch) {
+  if (!ch.IsNumber()) type_error(env, "channels", "1 or 3", ch);
+  const double channels = ch.As<Napi::Number>().DoubleValue();
+  if (channels != 1 && channels != 3) range_error(env, "channels", "1 or 3", ch);
+}
+
+// jpegPlan(data, minWidth, minHeight, channels) -> { width, height, orientation, scale } | null: what
+// decodeJpeg would produce (displayed size), from the header alone. Synchronous: a header parse.
+Napi::Value JpegPlan(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    Napi::Uint8Array data = typed<uint8_t>(info[0], "data", napi_uint8_array, "Uint8Array");
+    const uint32_t min_width = uint32_t(integer(info[1], "minWidth", 0, kMaxSide));
+    const uint32_t min_height = uint32_t(integer(info[2], "minHeight", 0, kMaxSide));
+    check_channels(env, info[3]);
+#ifdef ENGRAM_HAVE_JPEG
+    engram::eg_jpeg_plan plan;
+    const uint32_t channels = uint32_t(info[3].As<Napi::Number>().Uint32Value());
+    if (engram::eg_jpeg_plan_decode(data.Data(), data.ByteLength(), min_width, min_height, channels, &plan) !=
+        engram::eg_jpeg_status::ok) {
+      return env.Null();
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("width", Napi::Number::New(env, plan.display_width));
+    out.Set("height", Napi::Number::New(env, plan.display_height));
+    out.Set("orientation", Napi::Number::New(env, plan.orientation));
+    out.Set("scale", Napi::Number::New(env, plan.scale_eighths / 8.0));
+    return out;
+#else
+    (void)data;
+    (void)min_width;
+    (void)min_height;
+    return env.Null();
+#endif
+  });
+}
+
+// decodeJpegInto(data, minWidth, minHeight, channels, srcWidth, srcHeight, hFirst, hCount, hWeights, hTaps,
+//                vFirst, vCount, vWeights, vTaps, width, height, outChannels, nchw, scale, bias, source, out,
+//                offset) -> Promise<boolean>: true when the image was written, false when not handled.
+// srcWidth x srcHeight is the displayed size jpegPlan announced; the taps are for that size.
+Napi::Value DecodeJpegInto(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    Napi::Uint8Array data = typed<uint8_t>(info[0], "data", napi_uint8_array, "Uint8Array");
+    const uint32_t min_width = uint32_t(integer(info[1], "minWidth", 0, kMaxSide));
+    const uint32_t min_height = uint32_t(integer(info[2], "minHeight", 0, kMaxSide));
+    check_channels(env, info[3]);
+    const uint32_t channels = info[3].As<Napi::Number>().Uint32Value();
+    const uint32_t sw = uint32_t(integer(info[4], "srcWidth", 1, kMaxSide));
+    const uint32_t sh = uint32_t(integer(info[5], "srcHeight", 1, kMaxSide));
+    Napi::Float32Array out;
+    SlotArgs args = parse_slot_args(info, 6, sw, sh, &out);
+    if (channels == 3 && args.channels == 1) range_error(env, "channels", "1 for a 1-channel model", info[3]);
+#ifdef ENGRAM_HAVE_JPEG
+    auto* worker = new DecodeJpegIntoWorker(env, data, min_width, min_height, channels, sw, sh, std::move(args), out);
+    Napi::Promise promise = worker->Promise();
+    worker->Queue();  // the worker deletes itself after OnOK / OnError
+    return promise;
+#else
+    (void)data;
+    (void)min_width;
+    (void)min_height;
+    Napi::Promise::Deferred none = Napi::Promise::Deferred::New(env);
+    none.Resolve(Napi::Boolean::New(env, false));
+    return none.Promise();
+#endif
+  });
+}
 
 // decodeJpeg(data: Uint8Array, minWidth, minHeight, channels: 1 | 3) -> Promise<JpegResult | null>.
 // Bad arguments throw synchronously (TypeError / RangeError), as everywhere else in the addon.
@@ -120,6 +256,8 @@ Napi::Value Jpeg(const Napi::CallbackInfo& info) {
 void eg_register_jpeg(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeJpeg", Napi::Function::New(env, DecodeJpeg, "decodeJpeg"));
   exports.Set("jpeg", Napi::Function::New(env, Jpeg, "jpeg"));
+  exports.Set("jpegPlan", Napi::Function::New(env, JpegPlan, "jpegPlan"));
+  exports.Set("decodeJpegInto", Napi::Function::New(env, DecodeJpegInto, "decodeJpegInto"));
 }
 
 }  // namespace engram_addon

@@ -6,8 +6,10 @@
 
 #include <csetjmp>
 #include <cstdio>  // jpeglib.h uses FILE and size_t without including their headers
+#include <cstdlib>
 #include <cstring>
 #include <new>
+#include <string>
 
 #include <jpeglib.h>
 
@@ -79,8 +81,8 @@ bool step_header(Decoder* d, const uint8_t* data, size_t size) {
   d->cinfo.progress = &d->progress;
   jpeg_mem_src(&d->cinfo, data, static_cast<unsigned long>(size));
   jpeg_save_markers(&d->cinfo, kExifMarker, 0xFFFF);
-  // Only the identifier is needed to tell an ICC profile from other APP2 data (MPF, FlashPix).
-  jpeg_save_markers(&d->cinfo, kIccMarker, sizeof kIccId);
+  // Whole APP2 segments: an ICC profile is read to tell sRGB (decoded as is) from other profiles.
+  jpeg_save_markers(&d->cinfo, kIccMarker, 0xFFFF);
   jpeg_read_header(&d->cinfo, TRUE);
   return true;
 }
@@ -123,6 +125,56 @@ bool has_icc_profile(const jpeg_decompress_struct& cinfo) {
   return false;
 }
 
+uint32_t be32(const uint8_t* p) { return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3]; }
+
+// Whether an ICC profile describes sRGB: an RGB profile whose description ('desc' tag, ICC v2 text or v4
+// multi-localised Unicode) names sRGB. Those need no colour conversion for a model trained on sRGB images.
+bool icc_is_srgb(const uint8_t* icc, size_t size) {
+  if (size < 132 || std::memcmp(icc + 16, "RGB ", 4) != 0) return false;
+  const uint32_t tags = be32(icc + 128);
+  if (tags > (size - 132) / 12) return false;
+  for (uint32_t i = 0; i < tags; ++i) {
+    const uint8_t* entry = icc + 132 + size_t(i) * 12;
+    if (std::memcmp(entry, "desc", 4) != 0) continue;
+    const uint32_t off = be32(entry + 4), len = be32(entry + 8);
+    if (off > size || len > size - off || len < 12) return false;
+    const uint8_t* tag = icc + off;
+    std::string text;
+    if (std::memcmp(tag, "desc", 4) == 0) {
+      const uint32_t n = be32(tag + 8);
+      if (n > len - 12) return false;
+      text.assign(reinterpret_cast<const char*>(tag + 12), n);
+    } else if (std::memcmp(tag, "mluc", 4) == 0 && len >= 28) {
+      // First record: language, country, length and offset (from the tag start) of a UTF-16BE string.
+      const uint32_t n = be32(tag + 20), at = be32(tag + 24);
+      if (at > len || n > len - at) return false;
+      for (uint32_t k = 0; k + 1 < n; k += 2) {
+        if (tag[at + k] == 0) text.push_back(char(tag[at + k + 1]));
+      }
+    } else {
+      return false;
+    }
+    return text.find("sRGB") != std::string::npos;
+  }
+  return false;
+}
+
+// No profile, or an sRGB one: the pixels can be used as they are.
+bool srgb_or_no_profile(Decoder* d) {
+  if (!has_icc_profile(d->cinfo)) return true;
+#ifdef LIBJPEG_TURBO_VERSION
+  if (setjmp(d->jump)) return false;
+  JOCTET* icc = nullptr;
+  unsigned int size = 0;
+  if (!jpeg_read_icc_profile(&d->cinfo, &icc, &size) || !icc) return false;
+  const bool srgb = icc_is_srgb(icc, size);
+  std::free(icc);
+  return srgb;
+#else
+  return false;  // reassembling a profile needs libjpeg-turbo's jpeg_read_icc_profile
+#endif
+}
+
 uint32_t orientation(const jpeg_decompress_struct& cinfo) {
   for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next) {
     if (m->marker != kExifMarker) continue;
@@ -145,29 +197,58 @@ const char* eg_jpeg_version() {
 #endif
 }
 
-eg_jpeg_status eg_jpeg_decode(const uint8_t* data, size_t size, uint32_t min_width, uint32_t min_height,
-                              uint32_t channels, eg_jpeg_image* out) {
-  if (!out || (channels != 1 && channels != 3)) return eg_jpeg_status::bad_args;
+namespace {
+
+// Header, checks and scale choice, shared by the plan and the decode; leaves the decoder ready to start.
+eg_jpeg_status prepare(Decoder* d, const uint8_t* data, size_t size, uint32_t min_width, uint32_t min_height,
+                       uint32_t channels, uint32_t* orient) {
+  if (channels != 1 && channels != 3) return eg_jpeg_status::bad_args;
   // Not a JPEG: answer without waking libjpeg (PNG, WebP and the rest go straight to the general path).
   if (!data || size < 4 || data[0] != 0xFF || data[1] != 0xD8 || data[2] != 0xFF) return eg_jpeg_status::not_jpeg;
-
-  Decoder d;
-  if (!step_header(&d, data, size)) return d.status;
-  jpeg_decompress_struct& c = d.cinfo;
+  if (!step_header(d, data, size)) return d->status;
+  jpeg_decompress_struct& c = d->cinfo;
   // A width or height of 0 never gets here: libjpeg refuses it in the header (JERR_EMPTY_IMAGE -> failed).
   if (uint64_t(c.image_width) * c.image_height > eg_jpeg_max_pixels) return eg_jpeg_status::too_large;
   const bool plain = (c.jpeg_color_space == JCS_GRAYSCALE && c.num_components == 1) ||
                      ((c.jpeg_color_space == JCS_YCbCr || c.jpeg_color_space == JCS_RGB) && c.num_components == 3);
   if (!plain) return eg_jpeg_status::colour_space;
-  if (has_icc_profile(c)) return eg_jpeg_status::icc_profile;
+  if (!srgb_or_no_profile(d)) return d->status != eg_jpeg_status::ok ? d->status : eg_jpeg_status::icc_profile;
 
   const uint32_t o = orientation(c);
   const bool transposed = o >= 5;
   c.out_color_space = channels == 3 ? JCS_RGB : JCS_GRAYSCALE;
   c.dct_method = JDCT_ISLOW;
   c.do_fancy_upsampling = TRUE;
-  if (!step_scale(&d, transposed ? min_height : min_width, transposed ? min_width : min_height)) return d.status;
+  if (!step_scale(d, transposed ? min_height : min_width, transposed ? min_width : min_height)) return d->status;
+  *orient = o;
+  return eg_jpeg_status::ok;
+}
 
+}  // namespace
+
+eg_jpeg_status eg_jpeg_plan_decode(const uint8_t* data, size_t size, uint32_t min_width, uint32_t min_height,
+                                   uint32_t channels, eg_jpeg_plan* out) {
+  if (!out) return eg_jpeg_status::bad_args;
+  Decoder d;
+  uint32_t o = 1;
+  const eg_jpeg_status s = prepare(&d, data, size, min_width, min_height, channels, &o);
+  if (s != eg_jpeg_status::ok) return s;
+  const bool transposed = o >= 5;
+  out->display_width = transposed ? d.cinfo.output_height : d.cinfo.output_width;
+  out->display_height = transposed ? d.cinfo.output_width : d.cinfo.output_height;
+  out->orientation = o;
+  out->scale_eighths = d.cinfo.scale_num;
+  return eg_jpeg_status::ok;
+}
+
+eg_jpeg_status eg_jpeg_decode(const uint8_t* data, size_t size, uint32_t min_width, uint32_t min_height,
+                              uint32_t channels, eg_jpeg_image* out) {
+  if (!out) return eg_jpeg_status::bad_args;
+  Decoder d;
+  uint32_t o = 1;
+  const eg_jpeg_status s = prepare(&d, data, size, min_width, min_height, channels, &o);
+  if (s != eg_jpeg_status::ok) return s;
+  jpeg_decompress_struct& c = d.cinfo;
   const uint32_t width = c.output_width, height = c.output_height;
   const size_t row_bytes = size_t(width) * channels;
   std::unique_ptr<uint8_t[]> pixels(new (std::nothrow) uint8_t[row_bytes * height]);
@@ -195,7 +276,7 @@ const char* eg_jpeg_status_message(eg_jpeg_status s) {
     case eg_jpeg_status::failed: return "libjpeg error";
     case eg_jpeg_status::warning: return "corrupt or truncated JPEG data";
     case eg_jpeg_status::colour_space: return "CMYK, YCCK or unknown colour space";
-    case eg_jpeg_status::icc_profile: return "embedded ICC profile";
+    case eg_jpeg_status::icc_profile: return "embedded ICC profile other than sRGB";
     case eg_jpeg_status::too_large: return "too many pixels";
     case eg_jpeg_status::too_many_scans: return "too many progressive scans";
     case eg_jpeg_status::no_memory: return "out of memory";

@@ -16,7 +16,7 @@ enum class eg_jpeg_status : int {
   failed,         // libjpeg stopped with an error (bad header, width or height 0, unsupported feature, ...)
   warning,        // libjpeg warned (truncated or corrupt data): the pixels would not be trustworthy
   colour_space,   // CMYK, YCCK or an unknown component layout: needs conversion the fast path does not do
-  icc_profile,    // an embedded ICC profile: exact colour needs colour management
+  icc_profile,    // an embedded ICC profile other than sRGB: exact colour needs colour management
   too_large,      // more than eg_jpeg_max_pixels stored pixels
   too_many_scans, // a progressive image with more than eg_jpeg_max_scans scans
   no_memory,      // the output could not be allocated
@@ -39,6 +39,23 @@ struct eg_jpeg_image {
   /** The DCT scale used is scale_eighths / 8, in 1..8. */
   uint32_t scale_eighths = 8;
 };
+
+/** What a decode would produce, read from the header alone (no pixels decoded). */
+struct eg_jpeg_plan {
+  /** Size after EXIF orientation: what the caller resizes from. */
+  uint32_t display_width = 0;
+  uint32_t display_height = 0;
+  uint32_t orientation = 1;
+  uint32_t scale_eighths = 8;
+};
+
+/**
+ * Reads the header of data[0, size) and answers what eg_jpeg_decode would do with the same arguments: the
+ * same status (a decode can still fail later on damaged entropy-coded data) and, on ok, the displayed size
+ * it would produce. Costs a header parse, not a decode.
+ */
+eg_jpeg_status eg_jpeg_plan_decode(const uint8_t* data, size_t size, uint32_t min_width, uint32_t min_height,
+                                   uint32_t channels, eg_jpeg_plan* out);
 
 /** "libjpeg-turbo 2.1.5 (libjpeg API 62)": the libjpeg headers this was compiled with. */
 const char* eg_jpeg_version();

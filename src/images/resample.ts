@@ -41,7 +41,7 @@ const KERNELS: Record<Exclude<Resize, 'nearest'>, Kernel> = {
 };
 
 /** For one axis: output i reads `count[i]` source pixels from `first[i]` with weights at `i * taps`. */
-interface Taps {
+export interface Taps {
   first: Int32Array;
   count: Int32Array;
   weights: Float32Array;
@@ -100,6 +100,14 @@ function axisTaps(size: number, start: number, length: number, out: number, resi
   return taps;
 }
 
+/** The tap tables that resample `window` of a width x height source to outWidth x outHeight (cached). */
+export function tapsFor(width: number, height: number, window: SourceWindow, outWidth: number, outHeight: number, resize: Resize): { h: Taps; v: Taps } {
+  return {
+    h: axisTaps(width, window.x, window.width, outWidth, resize),
+    v: axisTaps(height, window.y, window.height, outHeight, resize),
+  };
+}
+
 /**
  * The source window a fit takes: 'fill' uses the whole image (stretching it), 'cover' the largest centred
  * region with the output's aspect ratio (scaling the short side to fit and cropping the rest).
@@ -136,8 +144,7 @@ export function resampleInto(src: Pixels, window: SourceWindow, width: number, h
   const c = spec.channels;
   const sc = src.channels;
   if (sc !== c && !(sc === 1 && c === 3)) throw new RangeError(`resample: ${sc}-channel pixels cannot feed a ${c}-channel model`);
-  const h = axisTaps(src.width, window.x, window.width, width, resize);
-  const v = axisTaps(src.height, window.y, window.height, height, resize);
+  const { h, v } = tapsFor(src.width, src.height, window, width, height, resize);
   const addon = impl === 'native' ? native() : null;
   if (addon) {
     addon(src.data, src.width, src.height, sc, h.first, h.count, h.weights, h.taps, v.first, v.count, v.weights, v.taps,

@@ -1,15 +1,15 @@
 // One image into a model's input tensor. The fast path decodes at (close to) the size the model needs and
-// resizes + normalises in one pass (src/images/resample.ts): JPEG through the addon's libjpeg decoder (DCT
-// scaling, so a 640x480 photo is decoded at 320x240 for a 224x224 model), small PNGs in TypeScript, mid-size
-// PNGs through sharp without its resize, raw pixels without any decoder. Everything else (WebP, GIF, TIFF, large PNGs, CMYK or
+// resizes + normalises in one pass (src/images/resample.ts): JPEG in the addon, in one job on the thread
+// pool (libjpeg at a DCT scale, so a 640x480 photo is decoded at 320x240 for a 224x224 model, then EXIF
+// orientation and the resize pass), small PNGs in TypeScript, mid-size PNGs through sharp without its
+// resize, raw pixels without any decoder. Everything else (WebP, GIF, TIFF, large PNGs, CMYK or
 // colour-managed JPEGs, damaged files, a build without libjpeg) takes the general sharp path, which also
 // produces every error message, so both paths fail the same way on bad input.
 import { readFile } from 'node:fs/promises';
 import { decodeImage, isRaw, validateRaw, type DecodeTarget, type ImageInput, type Pixels } from './decode.js';
 import { writeNormalized, type Affine, type NormalizeSpec } from './normalize.js';
-import { orient } from './orient.js';
 import { decodePng, isPng, pngSize } from './png.js';
-import { fitWindow, resampleInto } from './resample.js';
+import { fitWindow, resampleInto, tapsFor } from './resample.js';
 import type { NativeBinding } from '../native/binding.js';
 import { loadBinding } from '../native/loader.js';
 
@@ -28,18 +28,18 @@ const SMALL_PNG_PIXELS = 65536;
 // count; beyond that libvips shrinks it as it streams the file in tiles.
 const PNG_FAST_MAX_RATIO = 16;
 
-let jpegDecoder: NativeBinding['decodeJpeg'] | null | undefined;
+let jpegAddon: NativeBinding | null | undefined;
 
-/** The addon's JPEG decoder, or null when the addon was built without libjpeg or cannot be loaded. */
-function nativeJpeg(): NativeBinding['decodeJpeg'] | null {
-  if (jpegDecoder !== undefined) return jpegDecoder;
+/** The addon when it was built with libjpeg, else null (JPEG files then go through sharp). */
+function nativeJpeg(): NativeBinding | null {
+  if (jpegAddon !== undefined) return jpegAddon;
   try {
     const b = loadBinding();
-    jpegDecoder = typeof b.jpeg === 'function' && b.jpeg().available ? b.decodeJpeg.bind(b) : null;
+    jpegAddon = typeof b.jpeg === 'function' && b.jpeg().available ? b : null;
   } catch {
-    jpegDecoder = null; // the memory side reports a missing addon; images still decode through sharp
+    jpegAddon = null; // the memory side reports a missing addon; images still decode through sharp
   }
-  return jpegDecoder;
+  return jpegAddon;
 }
 
 /** Whether JPEG files are decoded by the addon's libjpeg (false: by sharp). */
@@ -47,10 +47,31 @@ export function fastJpegAvailable(): boolean {
   return nativeJpeg() !== null;
 }
 
+/**
+ * A JPEG decoded, oriented and resampled into the tensor by the addon, in one job on the thread pool.
+ * false: not handled (no libjpeg, CMYK, a colour profile other than sRGB, damaged data), use sharp.
+ */
+async function jpegIntoTensor(bytes: Buffer, target: DecodeTarget, spec: NormalizeSpec, affine: Affine, out: Float32Array, offset: number): Promise<boolean> {
+  const addon = nativeJpeg();
+  if (!addon) return false;
+  const decodeChannels = target.channels;
+  const plan = addon.jpegPlan(bytes, target.width, target.height, decodeChannels);
+  if (!plan) return false;
+  const exact = plan.width === target.width && plan.height === target.height;
+  const window = exact ? { x: 0, y: 0, width: plan.width, height: plan.height } : fitWindow(plan.width, plan.height, target.width, target.height, target.fit ?? 'fill');
+  const { h, v } = tapsFor(plan.width, plan.height, window, target.width, target.height, exact ? 'nearest' : target.resize);
+  return addon.decodeJpegInto(bytes, target.width, target.height, decodeChannels, plan.width, plan.height,
+    h.first, h.count, h.weights, h.taps, v.first, v.count, v.weights, v.taps,
+    target.width, target.height, spec.channels, spec.layout === 'NCHW', affine.scale, affine.bias, affine.source, out, offset);
+}
+
 const isJpeg = (b: Uint8Array) => b.length > 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
 
-/** Pixels at about the model's size from the fast decoders, or null when the general path must take it. */
-async function fastSource(input: ImageInput, target: DecodeTarget, label: string): Promise<{ px: Pixels; by: PreparedBy } | null> {
+/**
+ * Pixels at about the model's size from the fast decoders, the bytes of a JPEG for the addon, or null when
+ * the general path must take the input.
+ */
+async function fastSource(input: ImageInput, target: DecodeTarget, label: string): Promise<{ px: Pixels; by: PreparedBy } | { jpeg: Buffer } | null> {
   if (isRaw(input)) {
     const raw = validateRaw(label, input);
     if (raw.channels !== target.channels && raw.channels !== 1) return null;
@@ -64,12 +85,7 @@ async function fastSource(input: ImageInput, target: DecodeTarget, label: string
   } catch {
     return null; // the general path names the problem (missing file, a directory, no permission)
   }
-  if (isJpeg(bytes)) {
-    const decode = nativeJpeg();
-    const r = decode ? await decode(bytes, target.width, target.height, target.channels).catch(() => null) : null;
-    if (!r) return null;
-    return { px: orient({ data: r.data, width: r.width, height: r.height, channels: r.channels }, r.orientation), by: 'jpeg' };
-  }
+  if (isJpeg(bytes)) return { jpeg: bytes };
   if (isPng(bytes)) {
     const { width, height } = pngSize(bytes);
     if (width * height <= SMALL_PNG_PIXELS) {
@@ -98,7 +114,8 @@ async function fastSource(input: ImageInput, target: DecodeTarget, label: string
 export async function imageIntoTensor(input: ImageInput, target: DecodeTarget, spec: NormalizeSpec, affine: Affine,
   out: Float32Array, offset: number, label: string, preprocess: Preprocess = 'fast'): Promise<PreparedBy> {
   const fast = preprocess === 'fast' ? await fastSource(input, target, label) : null;
-  if (!fast) {
+  if (fast && 'jpeg' in fast && (await jpegIntoTensor(fast.jpeg, target, spec, affine, out, offset))) return 'jpeg';
+  if (!fast || 'jpeg' in fast) {
     writeNormalized(await decodeImage(input, target, label), spec, affine, out, offset);
     return 'sharp';
   }

@@ -55,6 +55,14 @@ export interface NativeJpegResult {
   scale: number;
 }
 
+/** The displayed size and DCT scale a JPEG decode would produce, read from the file's header. */
+export interface NativeJpegPlan {
+  width: number;
+  height: number;
+  orientation: number;
+  scale: number;
+}
+
 /** Whether this build has the libjpeg fast path, and the libjpeg headers it was compiled with. */
 export interface NativeJpegInfo {
   available: boolean;
@@ -94,4 +102,22 @@ export interface NativeBinding {
     scale: Float32Array, bias: Float32Array, source: Uint8Array, out: Float32Array, offset: number,
   ): void;
   jpeg(): NativeJpegInfo;
+  /**
+   * What decodeJpeg would produce for these arguments, from the header alone: the displayed size (after EXIF
+   * orientation), the orientation and the DCT scale; null when the fast path would not handle the file.
+   */
+  jpegPlan(data: Uint8Array, minWidth: number, minHeight: number, channels: 1 | 3): NativeJpegPlan | null;
+  /**
+   * Decodes a JPEG, applies its EXIF orientation and resamples it into one image slot of `out`, all on the
+   * thread pool. srcWidth x srcHeight is the size jpegPlan announced, and the taps are for that size (see
+   * resampleInto). Resolves true when the slot was written, false when the file is not handled after all
+   * (damaged data, a size other than announced, a build without libjpeg): then decode it with sharp.
+   */
+  decodeJpegInto(
+    data: Uint8Array, minWidth: number, minHeight: number, channels: 1 | 3, srcWidth: number, srcHeight: number,
+    hFirst: Int32Array, hCount: Int32Array, hWeights: Float32Array, hTaps: number,
+    vFirst: Int32Array, vCount: Int32Array, vWeights: Float32Array, vTaps: number,
+    width: number, height: number, outChannels: number, nchw: boolean,
+    scale: Float32Array, bias: Float32Array, source: Uint8Array, out: Float32Array, offset: number,
+  ): Promise<boolean>;
 }
