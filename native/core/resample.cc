@@ -3,7 +3,6 @@
 // from fusing multiply-adds, so the TypeScript reference and this loop agree bit for bit.
 #include "resample.h"
 
-#include <algorithm>
 #include <cstddef>
 
 #include "eg_port.h"
@@ -21,11 +20,14 @@ bool taps_inside(const eg_taps& a, size_t n, size_t size) {
   return true;
 }
 
-// The nearest 8-bit value: clamp to 0..255, add a half in float, truncate. Free of branches (minss, maxss,
-// cvttss2si), so real images with their unpredictable fractions cost what synthetic ones do.
+// The nearest 8-bit value: add a half in float, truncate, clamp to 0..255 in integers. The same value as
+// clamping first (src/images/resample.ts does), and written so the row loop vectorises: no branches and no
+// float min/max (whose signed-zero rules keep compilers from using minps/maxps).
 inline float to8(float a) {
-  const float c = std::min(std::max(a, 0.0f), 255.0f);
-  return float(int(c + 0.5f));
+  int v = int(a + 0.5f);
+  v = v < 0 ? 0 : v;
+  v = v > 255 ? 255 : v;
+  return float(v);
 }
 
 // Source columns [x0, x1) that the horizontal taps read.
