@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "check.h"
@@ -245,7 +247,7 @@ TEST("jpeg: CMYK and YCCK JPEGs are not handled") {
   CHECK(!img.pixels);
 }
 
-TEST("jpeg: an embedded ICC profile is not handled; other APP2 data (MPF) is") {
+TEST("jpeg: an embedded ICC profile other than sRGB is not handled; other APP2 data (MPF) is") {
   Encode e;
   std::vector<uint8_t> icc = {'I', 'C', 'C', '_', 'P', 'R', 'O', 'F', 'I', 'L', 'E', 0, 1, 1};
   icc.resize(600, 0x55);
@@ -253,6 +255,92 @@ TEST("jpeg: an embedded ICC profile is not handled; other APP2 data (MPF) is") {
   CHECK_EQ(int(decode(with_markers(e, {{JPEG_APP0 + 2, icc}}), 0, 0, 3, &img)), int(eg_jpeg_status::icc_profile));
   const std::vector<uint8_t> mpf = {'M', 'P', 'F', 0, 'I', 'I', 42, 0, 8, 0, 0, 0};
   CHECK_OK_JPEG(decode(with_markers(e, {{JPEG_APP0 + 2, mpf}}), 0, 0, 3, &img));
+}
+
+namespace {
+
+void put32(std::vector<uint8_t>& b, size_t at, uint32_t v) {
+  for (int i = 0; i < 4; ++i) b[at + i] = uint8_t(v >> (24 - 8 * i));
+}
+
+// A minimal ICC profile: 128-byte header (colour space at 16), one tag, 'desc'. v2 stores ASCII text ('desc'
+// type), v4 UTF-16BE records ('mluc' type).
+std::vector<uint8_t> icc_profile(const char* space, const std::string& text, bool v4) {
+  std::vector<uint8_t> p(144, 0);
+  std::memcpy(&p[16], space, 4);
+  std::memcpy(&p[36], "acsp", 4);
+  put32(p, 128, 1);
+  std::memcpy(&p[132], "desc", 4);
+  put32(p, 136, 144);
+  std::vector<uint8_t> tag;
+  if (!v4) {
+    tag.assign(12, 0);
+    std::memcpy(&tag[0], "desc", 4);
+    put32(tag, 8, uint32_t(text.size() + 1));
+    tag.insert(tag.end(), text.begin(), text.end());
+    tag.push_back(0);
+  } else {
+    tag.assign(28, 0);
+    std::memcpy(&tag[0], "mluc", 4);
+    put32(tag, 8, 1);
+    put32(tag, 12, 12);
+    std::memcpy(&tag[16], "enUS", 4);
+    put32(tag, 20, uint32_t(text.size() * 2));
+    put32(tag, 24, 28);
+    for (char ch : text) {
+      tag.push_back(0);
+      tag.push_back(uint8_t(ch));
+    }
+  }
+  put32(p, 140, uint32_t(tag.size()));
+  p.insert(p.end(), tag.begin(), tag.end());
+  put32(p, 0, uint32_t(p.size()));
+  return p;
+}
+
+// The APP2 payload carrying a whole profile in one segment (sequence 1 of 1).
+std::vector<uint8_t> icc_segment(const std::vector<uint8_t>& profile) {
+  static const uint8_t head[14] = {'I', 'C', 'C', '_', 'P', 'R', 'O', 'F', 'I', 'L', 'E', 0, 1, 1};
+  std::vector<uint8_t> s(sizeof head + profile.size());
+  std::memcpy(s.data(), head, sizeof head);
+  std::memcpy(s.data() + sizeof head, profile.data(), profile.size());
+  return s;
+}
+
+}  // namespace
+
+TEST("jpeg: an sRGB profile (v2 or v4 description) is decoded as is; Display P3 and grey profiles are not") {
+  Encode e;
+  eg_jpeg_image plain, img;
+  // Full size (the wanted size is the image's), so both buffers hold width x height x 3 bytes.
+  CHECK_OK_JPEG(decode(with_markers(e, {}), 16, 16, 3, &plain));
+  for (bool v4 : {false, true}) {
+    CHECK_OK_JPEG(decode(with_markers(e, {{JPEG_APP0 + 2, icc_segment(icc_profile("RGB ", "sRGB IEC61966-2.1", v4))}}), 16, 16, 3, &img));
+    CHECK(img.width == 16 && img.height == 16);
+    CHECK_EQ(max_diff(img.pixels.get(), plain.pixels.get(), size_t(e.width) * e.height * 3), 0);
+    CHECK_EQ(int(decode(with_markers(e, {{JPEG_APP0 + 2, icc_segment(icc_profile("RGB ", "Display P3", v4))}}), 0, 0, 3, &img)),
+             int(eg_jpeg_status::icc_profile));
+  }
+  CHECK_EQ(int(decode(with_markers(e, {{JPEG_APP0 + 2, icc_segment(icc_profile("GRAY", "sRGB grey", false))}}), 0, 0, 3, &img)),
+           int(eg_jpeg_status::icc_profile));
+}
+
+TEST("jpeg: random damage inside an sRGB profile ends in a status; the plan agrees with the decode") {
+  Encode e;
+  const auto profile = icc_segment(icc_profile("RGB ", "sRGB IEC61966-2.1", true));
+  std::mt19937 gen(7);
+  for (int round = 0; round < 2000; ++round) {
+    auto damaged = profile;
+    for (int f = 0; f < 3; ++f) damaged[14 + gen() % (damaged.size() - 14)] ^= uint8_t(1 + gen() % 255);
+    const auto jpeg = with_markers(e, {{JPEG_APP0 + 2, damaged}});
+    eg_jpeg_image img;
+    engram::eg_jpeg_plan plan;
+    const eg_jpeg_status d = decode(jpeg, 8, 8, 3, &img);
+    const eg_jpeg_status p = engram::eg_jpeg_plan_decode(jpeg.data(), jpeg.size(), 8, 8, 3, &plan);
+    CHECK(is_status(d));
+    CHECK_EQ(int(p), int(d));
+    if (d == eg_jpeg_status::ok) CHECK(plan.display_width == img.width && plan.display_height == img.height);
+  }
 }
 
 TEST("jpeg: not a JPEG, empty input and bad channels are refused before libjpeg runs") {

@@ -5,7 +5,7 @@
 // resize, raw pixels without any decoder. Everything else (WebP, GIF, TIFF, large PNGs, CMYK or
 // colour-managed JPEGs, damaged files, a build without libjpeg) takes the general sharp path, which also
 // produces every error message, so both paths fail the same way on bad input.
-import { readFile } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
 import { decodeImage, isRaw, validateRaw, type DecodeTarget, type ImageInput, type Pixels } from './decode.js';
 import { writeNormalized, type Affine, type NormalizeSpec } from './normalize.js';
 import { decodePng, isPng, pngSize } from './png.js';
@@ -81,7 +81,10 @@ async function fastSource(input: ImageInput, target: DecodeTarget, label: string
   if (typeof input !== 'string' && !Buffer.isBuffer(input)) return null;
   let bytes: Buffer;
   try {
-    bytes = typeof input === 'string' ? await readFile(input) : input;
+    // A synchronous read: for an image file it costs a third of the CPU of fs/promises' four thread-pool
+    // round trips (open, stat, read, close). Only regular files: a FIFO could block the event loop.
+    if (typeof input === 'string' && !statSync(input).isFile()) return null;
+    bytes = typeof input === 'string' ? readFileSync(input) : input;
   } catch {
     return null; // the general path names the problem (missing file, a directory, no permission)
   }
