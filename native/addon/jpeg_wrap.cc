@@ -139,25 +139,46 @@ class DecodeJpegIntoWorker : public Napi::AsyncWorker {
 
 #endif  // ENGRAM_HAVE_JPEG
 
-void check_channels(const Napi::Env& env, const Napi::Value& ch) {
+// The first four arguments of every JPEG function: (data, minWidth, minHeight, channels).
+struct JpegArgs {
+  Napi::Uint8Array data;
+  uint32_t min_width;
+  uint32_t min_height;
+  uint32_t channels;
+};
+
+JpegArgs parse_jpeg_args(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  JpegArgs a;
+  a.data = typed<uint8_t>(info[0], "data", napi_uint8_array, "Uint8Array");
+  a.min_width = uint32_t(integer(info[1], "minWidth", 0, kMaxSide));
+  a.min_height = uint32_t(integer(info[2], "minHeight", 0, kMaxSide));
+  const Napi::Value ch = info[3];
   if (!ch.IsNumber()) type_error(env, "channels", "1 or 3", ch);
   const double channels = ch.As<Napi::Number>().DoubleValue();
   if (channels != 1 && channels != 3) range_error(env, "channels", "1 or 3", ch);
+  a.channels = uint32_t(channels);
+  return a;
 }
+
+#ifndef ENGRAM_HAVE_JPEG
+// A promise already settled with `value`: the answer of a build without libjpeg.
+Napi::Promise settled(Napi::Env env, Napi::Value value) {
+  Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);
+  d.Resolve(value);
+  return d.Promise();
+}
+#endif
 
 // jpegPlan(data, minWidth, minHeight, channels) -> { width, height, orientation, scale } | null: what
 // decodeJpeg would produce (displayed size), from the header alone. Synchronous: a header parse.
 Napi::Value JpegPlan(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     Napi::Env env = info.Env();
-    Napi::Uint8Array data = typed<uint8_t>(info[0], "data", napi_uint8_array, "Uint8Array");
-    const uint32_t min_width = uint32_t(integer(info[1], "minWidth", 0, kMaxSide));
-    const uint32_t min_height = uint32_t(integer(info[2], "minHeight", 0, kMaxSide));
-    check_channels(env, info[3]);
+    const JpegArgs a = parse_jpeg_args(info);
 #ifdef ENGRAM_HAVE_JPEG
     engram::eg_jpeg_plan plan;
-    const uint32_t channels = uint32_t(info[3].As<Napi::Number>().Uint32Value());
-    if (engram::eg_jpeg_plan_decode(data.Data(), data.ByteLength(), min_width, min_height, channels, &plan) !=
+    if (engram::eg_jpeg_plan_decode(a.data.Data(), a.data.ByteLength(), a.min_width, a.min_height, a.channels, &plan) !=
         engram::eg_jpeg_status::ok) {
       return env.Null();
     }
@@ -168,9 +189,7 @@ Napi::Value JpegPlan(const Napi::CallbackInfo& info) {
     out.Set("scale", Napi::Number::New(env, plan.scale_eighths / 8.0));
     return out;
 #else
-    (void)data;
-    (void)min_width;
-    (void)min_height;
+    (void)a;
     return env.Null();
 #endif
   });
@@ -183,28 +202,19 @@ Napi::Value JpegPlan(const Napi::CallbackInfo& info) {
 Napi::Value DecodeJpegInto(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     Napi::Env env = info.Env();
-    Napi::Uint8Array data = typed<uint8_t>(info[0], "data", napi_uint8_array, "Uint8Array");
-    const uint32_t min_width = uint32_t(integer(info[1], "minWidth", 0, kMaxSide));
-    const uint32_t min_height = uint32_t(integer(info[2], "minHeight", 0, kMaxSide));
-    check_channels(env, info[3]);
-    const uint32_t channels = info[3].As<Napi::Number>().Uint32Value();
+    const JpegArgs a = parse_jpeg_args(info);
     const uint32_t sw = uint32_t(integer(info[4], "srcWidth", 1, kMaxSide));
     const uint32_t sh = uint32_t(integer(info[5], "srcHeight", 1, kMaxSide));
     Napi::Float32Array out;
-    SlotArgs args = parse_slot_args(info, 6, sw, sh, &out);
-    if (channels == 3 && args.channels == 1) range_error(env, "channels", "1 for a 1-channel model", info[3]);
+    SlotArgs slot = parse_slot_args(info, 6, sw, sh, &out);
+    if (a.channels == 3 && slot.channels == 1) range_error(env, "channels", "1 for a 1-channel model", info[3]);
 #ifdef ENGRAM_HAVE_JPEG
-    auto* worker = new DecodeJpegIntoWorker(env, data, min_width, min_height, channels, sw, sh, std::move(args), out);
+    auto* worker = new DecodeJpegIntoWorker(env, a.data, a.min_width, a.min_height, a.channels, sw, sh, std::move(slot), out);
     Napi::Promise promise = worker->Promise();
     worker->Queue();  // the worker deletes itself after OnOK / OnError
     return promise;
 #else
-    (void)data;
-    (void)min_width;
-    (void)min_height;
-    Napi::Promise::Deferred none = Napi::Promise::Deferred::New(env);
-    none.Resolve(Napi::Boolean::New(env, false));
-    return none.Promise();
+    return settled(env, Napi::Boolean::New(env, false));
 #endif
   });
 }
@@ -214,25 +224,15 @@ Napi::Value DecodeJpegInto(const Napi::CallbackInfo& info) {
 Napi::Value DecodeJpeg(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     Napi::Env env = info.Env();
-    Napi::Uint8Array data = typed<uint8_t>(info[0], "data", napi_uint8_array, "Uint8Array");
-    const uint32_t min_width = uint32_t(integer(info[1], "minWidth", 0, kMaxSide));
-    const uint32_t min_height = uint32_t(integer(info[2], "minHeight", 0, kMaxSide));
-    const Napi::Value ch = info[3];
-    if (!ch.IsNumber()) type_error(env, "channels", "1 or 3", ch);
-    const double channels = ch.As<Napi::Number>().DoubleValue();
-    if (channels != 1 && channels != 3) range_error(env, "channels", "1 or 3", ch);
+    const JpegArgs a = parse_jpeg_args(info);
 #ifdef ENGRAM_HAVE_JPEG
-    auto* worker = new DecodeJpegWorker(env, data, min_width, min_height, uint32_t(channels));
+    auto* worker = new DecodeJpegWorker(env, a.data, a.min_width, a.min_height, a.channels);
     Napi::Promise promise = worker->Promise();
     worker->Queue();  // the worker deletes itself after OnOK / OnError
     return promise;
 #else
-    (void)data;
-    (void)min_width;
-    (void)min_height;
-    Napi::Promise::Deferred none = Napi::Promise::Deferred::New(env);
-    none.Resolve(env.Null());
-    return none.Promise();
+    (void)a;
+    return settled(env, env.Null());
 #endif
   });
 }
