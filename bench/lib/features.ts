@@ -76,14 +76,18 @@ async function open(entry: BackboneEntry, log: (m: string) => void) {
   }
 }
 
+// Which image preprocessing the cached features came from: bumped when it changes (2: engram's own resize
+// pass instead of libvips'), so features from an older path are extracted again rather than reused.
+const PREPROCESSING = 'p2';
+
 function cachePath(entry: BackboneEntry, dataset: DatasetName, split: Split, perClass: number, seed: number): string {
-  return join(CACHE, 'features', `${entry.name}${entry.invert ? '-inv' : ''}.${dataset}.${split}.${perClass}.s${seed}.f32`);
+  return join(CACHE, 'features', `${entry.name}${entry.invert ? '-inv' : ''}.${PREPROCESSING}.${dataset}.${split}.${perClass}.s${seed}.f32`);
 }
 
 function largerCache(entry: BackboneEntry, dataset: DatasetName, split: Split, perClass: number, seed: number): { path: string; perClass: number } | null {
   const dir = join(CACHE, 'features');
   if (!existsSync(dir)) return null;
-  const head = `${entry.name}${entry.invert ? '-inv' : ''}.${dataset}.${split}.`;
+  const head = `${entry.name}${entry.invert ? '-inv' : ''}.${PREPROCESSING}.${dataset}.${split}.`;
   for (const f of readdirSync(dir)) {
     const m = f.startsWith(head) ? /^(\d+)\.s(\d+)\.f32$/.exec(f.slice(head.length)) : null;
     if (m && Number(m[1]) > perClass && Number(m[2]) === seed) return { path: join(dir, f), perClass: Number(m[1]) };

@@ -4,6 +4,7 @@ export * from './manifest.js';
 export * from './session.js';
 export * from './backbone.js';
 export { decodeImage, inputLabel, ImageError, type ImageInput, type RawImage, type Pixels, type DecodeTarget } from '../images/decode.js';
+export { imageIntoTensor, fastJpegAvailable, type Preprocess, type PreparedBy } from '../images/tensor.js';
 export * from './cut.js';
 export * from './catalogue.js';
 export * from './pull.js';
