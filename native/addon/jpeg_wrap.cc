@@ -11,7 +11,9 @@
 #include "slot_args.h"
 
 #ifdef ENGRAM_HAVE_JPEG
+#include <algorithm>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "jpeg.h"
@@ -100,26 +102,35 @@ class DecodeJpegIntoWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
   void Execute() override {
+    // Per thread-pool thread, reused from image to image: no page faults for fresh buffers on each one.
+    thread_local std::vector<uint8_t> decoded, turned;
+    thread_local std::vector<float> scratch;
     engram::eg_jpeg_image image;
-    if (engram::eg_jpeg_decode(bytes_, size_, min_width_, min_height_, channels_, &image) != engram::eg_jpeg_status::ok) {
+    if (engram::eg_jpeg_decode_reuse(bytes_, size_, min_width_, min_height_, channels_, &decoded, &image) !=
+        engram::eg_jpeg_status::ok) {
       return;  // not handled: the caller takes the general path
     }
     const bool transposed = image.orientation >= 5;
     const uint32_t dw = transposed ? image.height : image.width;
     const uint32_t dh = transposed ? image.width : image.height;
     if (dw != expect_width_ || dh != expect_height_) return;  // the file is not what its header promised
-    const uint8_t* pixels = image.pixels.get();
-    std::unique_ptr<uint8_t[]> turned;
-    const size_t bytes = size_t(image.width) * image.height * image.channels;
-    if (image.orientation != 1) {
-      turned.reset(new (std::nothrow) uint8_t[bytes]);
-      if (!turned) return SetError("decodeJpegInto: out of memory");
-      engram::eg_orient(pixels, image.width, image.height, image.channels, image.orientation, turned.get());
-      pixels = turned.get();
+    const uint8_t* pixels = decoded.data();
+    try {
+      if (image.orientation != 1) {
+        turned.resize(std::max(turned.size(), size_t(image.width) * image.height * image.channels));
+        engram::eg_orient(pixels, image.width, image.height, image.channels, image.orientation, turned.data());
+        pixels = turned.data();
+      }
+      scratch.resize(std::max(scratch.size(), args_.scratch(image.channels)));
+    } catch (const std::bad_alloc&) {
+      return SetError("decodeJpegInto: out of memory");
     }
-    std::vector<float> scratch(args_.scratch(image.channels));
     done_ = engram::eg_resample_into(pixels, dw, dh, image.channels, args_.h(), args_.v(), scratch.data(),
                                      scratch.size(), args_.slot(out_)) == engram::eg_status::ok;
+    // A very large photo should not stay pinned in every thread's buffers.
+    constexpr size_t kKeep = size_t(16) << 20;
+    if (decoded.capacity() > kKeep) std::vector<uint8_t>().swap(decoded);
+    if (turned.capacity() > kKeep) std::vector<uint8_t>().swap(turned);
   }
 
   void OnOK() override { deferred_.Resolve(Napi::Boolean::New(Env(), done_)); }

@@ -241,6 +241,29 @@ eg_jpeg_status eg_jpeg_plan_decode(const uint8_t* data, size_t size, uint32_t mi
   return eg_jpeg_status::ok;
 }
 
+namespace {
+
+// Decodes after prepare() into pixels (row_bytes * height bytes, sized by the caller for this plan).
+eg_jpeg_status decode_pixels(Decoder* d, uint8_t* pixels, uint32_t width, uint32_t height, uint32_t channels) {
+  if (!step_pixels(d, pixels, size_t(width) * channels)) return d->status;
+  // start_decompress recomputes the output size; it must be the one the buffer was sized for.
+  const jpeg_decompress_struct& c = d->cinfo;
+  if (c.output_width != width || c.output_height != height || uint32_t(c.output_components) != channels) {
+    return eg_jpeg_status::failed;
+  }
+  return eg_jpeg_status::ok;
+}
+
+void describe(const Decoder& d, uint32_t channels, uint32_t orientation, eg_jpeg_image* out) {
+  out->width = d.cinfo.output_width;
+  out->height = d.cinfo.output_height;
+  out->channels = channels;
+  out->orientation = orientation;
+  out->scale_eighths = d.cinfo.scale_num;
+}
+
+}  // namespace
+
 eg_jpeg_status eg_jpeg_decode(const uint8_t* data, size_t size, uint32_t min_width, uint32_t min_height,
                               uint32_t channels, eg_jpeg_image* out) {
   if (!out) return eg_jpeg_status::bad_args;
@@ -248,23 +271,35 @@ eg_jpeg_status eg_jpeg_decode(const uint8_t* data, size_t size, uint32_t min_wid
   uint32_t o = 1;
   const eg_jpeg_status s = prepare(&d, data, size, min_width, min_height, channels, &o);
   if (s != eg_jpeg_status::ok) return s;
-  jpeg_decompress_struct& c = d.cinfo;
-  const uint32_t width = c.output_width, height = c.output_height;
-  const size_t row_bytes = size_t(width) * channels;
-  std::unique_ptr<uint8_t[]> pixels(new (std::nothrow) uint8_t[row_bytes * height]);
+  const uint32_t width = d.cinfo.output_width, height = d.cinfo.output_height;
+  std::unique_ptr<uint8_t[]> pixels(new (std::nothrow) uint8_t[size_t(width) * channels * height]);
   if (!pixels) return eg_jpeg_status::no_memory;
-  if (!step_pixels(&d, pixels.get(), row_bytes)) return d.status;
-  // start_decompress recomputes the output size; it must be the one the buffer was sized for.
-  if (c.output_width != width || c.output_height != height || uint32_t(c.output_components) != channels) {
-    return eg_jpeg_status::failed;
-  }
-
+  const eg_jpeg_status r = decode_pixels(&d, pixels.get(), width, height, channels);
+  if (r != eg_jpeg_status::ok) return r;
   out->pixels = std::move(pixels);
-  out->width = width;
-  out->height = height;
-  out->channels = channels;
-  out->orientation = o;
-  out->scale_eighths = c.scale_num;
+  describe(d, channels, o, out);
+  return eg_jpeg_status::ok;
+}
+
+eg_jpeg_status eg_jpeg_decode_reuse(const uint8_t* data, size_t size, uint32_t min_width, uint32_t min_height,
+                                    uint32_t channels, std::vector<uint8_t>* buffer, eg_jpeg_image* out) {
+  if (!out || !buffer) return eg_jpeg_status::bad_args;
+  Decoder d;
+  uint32_t o = 1;
+  const eg_jpeg_status s = prepare(&d, data, size, min_width, min_height, channels, &o);
+  if (s != eg_jpeg_status::ok) return s;
+  const uint32_t width = d.cinfo.output_width, height = d.cinfo.output_height;
+  const size_t bytes = size_t(width) * channels * height;
+  if (buffer->size() < bytes) {
+    try {
+      buffer->resize(bytes);
+    } catch (const std::bad_alloc&) {
+      return eg_jpeg_status::no_memory;
+    }
+  }
+  const eg_jpeg_status r = decode_pixels(&d, buffer->data(), width, height, channels);
+  if (r != eg_jpeg_status::ok) return r;
+  describe(d, channels, o, out);
   return eg_jpeg_status::ok;
 }
 

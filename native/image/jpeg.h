@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace engram {
 
@@ -69,6 +70,12 @@ const char* eg_jpeg_version();
 eg_jpeg_status eg_jpeg_decode(const uint8_t* data, size_t size, uint32_t min_width, uint32_t min_height,
                               uint32_t channels, eg_jpeg_image* out);
 
+/**
+ * As eg_jpeg_decode, but the pixels go to the front of *buffer, which is grown when too small and never
+ * shrunk, so a worker thread can reuse one buffer for every image; out->pixels stays empty.
+ */
+eg_jpeg_status eg_jpeg_decode_reuse(const uint8_t* data, size_t size, uint32_t min_width, uint32_t min_height,
+                                    uint32_t channels, std::vector<uint8_t>* buffer, eg_jpeg_image* out);
 
 /** A short English description of a status. */
 const char* eg_jpeg_status_message(eg_jpeg_status s);

@@ -343,6 +343,26 @@ TEST("jpeg: random damage inside an sRGB profile ends in a status; the plan agre
   }
 }
 
+TEST("jpeg: decoding into a reused buffer gives the same pixels and keeps the buffer") {
+  std::vector<uint8_t> buffer;
+  for (int round = 0; round < 2; ++round) {
+    for (uint32_t want : {40u, 8u}) {
+      const auto jpeg = small_jpeg();
+      eg_jpeg_image fresh, reused;
+      CHECK_OK_JPEG(decode(jpeg, want, want, 3, &fresh));
+      const size_t capacity = buffer.capacity();
+      CHECK_OK_JPEG(engram::eg_jpeg_decode_reuse(jpeg.data(), jpeg.size(), want, want, 3, &buffer, &reused));
+      CHECK(!reused.pixels);
+      CHECK(reused.width == fresh.width && reused.height == fresh.height && reused.scale_eighths == fresh.scale_eighths);
+      CHECK_EQ(max_diff(buffer.data(), fresh.pixels.get(), size_t(fresh.width) * fresh.height * 3), 0);
+      if (round == 1) CHECK(buffer.capacity() == capacity);  // big enough since the first round: not reallocated
+    }
+  }
+  eg_jpeg_image img;
+  const auto jpeg = small_jpeg();
+  CHECK(engram::eg_jpeg_decode_reuse(jpeg.data(), 10, 8, 8, 3, &buffer, &img) != eg_jpeg_status::ok);  // cut short
+}
+
 TEST("jpeg: not a JPEG, empty input and bad channels are refused before libjpeg runs") {
   const std::vector<uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13};
   eg_jpeg_image img;
