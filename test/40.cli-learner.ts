@@ -116,7 +116,15 @@ E2E('an interrupted learn exits 130 and keeps every batch it acknowledged', asyn
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   // Interrupt once the first batches are in the journal.
-  const journalBytes = () => (existsSync(interrupted) ? readdirSync(interrupted).filter((f) => f.startsWith('journal')).reduce((n, f) => n + statSync(join(interrupted, f)).size, 0) : 0);
+  // The learner renames temporary files into place while this polls: a file listed may be gone by its stat.
+  const sizeOf = (f: string) => {
+    try {
+      return statSync(join(interrupted, f)).size;
+    } catch {
+      return 0;
+    }
+  };
+  const journalBytes = () => (existsSync(interrupted) ? readdirSync(interrupted).filter((f) => f.startsWith('journal') && !f.endsWith('.tmp')).reduce((n, f) => n + sizeOf(f), 0) : 0);
   const deadline = Date.now() + 60_000;
   while (journalBytes() < 2000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   child.kill('SIGINT');
