@@ -124,6 +124,9 @@ parity('the addon refuses tap tables that point outside the image', async () => 
   call(1);
   assert.throws(() => call(2), /hFirst: tap 0 reads outside the 2-pixel source/);
   assert.throws(() => call(-1), /hFirst: tap 0 reads outside the 2-pixel source/);
+  assert.throws(() => b.resampleInto(new Uint8Array(4), 2, 2, 1, new Int32Array([0]), new Int32Array([1]), new Float32Array([1, 0.5]), 2,
+    new Int32Array([0]), new Int32Array([1]), one, 1, 1, 1, 1, true, one, new Float32Array([0]), new Uint8Array([0]), new Float32Array(1), 0),
+  /hWeights: tap 1 of output 0 is past its count but weighs 0.5/);
   assert.throws(() => b.resampleInto(new Uint8Array(3), 2, 2, 1, new Int32Array([0]), new Int32Array([1]), one, 1,
     new Int32Array([0]), new Int32Array([1]), one, 1, 1, 1, 1, true, one, new Float32Array([0]), new Uint8Array([0]), new Float32Array(1), 0), /src: expected a Uint8Array of length 4/);
 });

@@ -84,6 +84,16 @@ inline SlotArgs parse_slot_args(const Napi::CallbackInfo& info, size_t at, size_
                                            std::to_string(src_height) + "-pixel source (bad index)");
     }
   }
+  // The core may run every pixel over the table's full width: the unused taps must weigh nothing.
+  for (size_t i = 0; i < a.width; ++i) {
+    for (size_t t = size_t(hc[i]); t < a.h_taps; ++t) {
+      if (hw[i * a.h_taps + t] != 0.0f) {
+        throw Napi::RangeError::New(env, "hWeights: tap " + std::to_string(t) + " of output " + std::to_string(i) +
+                                             " is past its count but weighs " + std::to_string(hw[i * a.h_taps + t]) +
+                                             " (expected 0)");
+      }
+    }
+  }
   a.h_first = copy_of(hf);
   a.h_count = copy_of(hc);
   a.h_weights = copy_of(hw);

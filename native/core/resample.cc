@@ -52,33 +52,28 @@ void column_span(const eg_taps& h, size_t width, size_t* x0, size_t* x1) {
 // With 4-lane vectors a pixel is one (R, G, B, next R) lane group: one multiply and one add per tap instead
 // of three of each. Lanes compute the scalar loop's float operations in the same order, so the results are
 // identical; the fourth lane is thrown away (the next pixel overwrites it), which is why the scratch holds
-// kScratchPad spare floats past the row.
+// kScratchPad spare floats past the row. Every pixel runs the row's largest tap count: the extra taps have
+// weight 0 (the tables are zero-padded), add nothing, and spare the CPU a mispredicted loop exit per pixel;
+// pixels whose extra taps would read past the column span run their own count.
 constexpr size_t kScratchPad = 4;
 
-void horizontal_rgb(const float* column, const eg_taps& h, size_t x0, size_t width, float* out) {
-#if defined(EG_X86_64)
+void horizontal_rgb(const float* column, const eg_taps& h, size_t x0, size_t x1, size_t width, float* out) {
+  size_t most = 1;
+  for (size_t x = 0; x < width; ++x) most = size_t(h.count[x]) > most ? size_t(h.count[x]) : most;
   for (size_t x = 0; x < width; ++x) {
-    const size_t m = size_t(h.count[x]);
+    const size_t first = size_t(h.first[x]);
+    const size_t m = first + most <= x1 ? most : size_t(h.count[x]);
     const float* hw = h.weights + x * h.taps;
-    const float* p = column + (size_t(h.first[x]) - x0) * 3;
+    const float* p = column + (first - x0) * 3;
+#if defined(EG_X86_64)
     __m128 a = _mm_mul_ps(_mm_loadu_ps(p), _mm_set1_ps(hw[0]));
     for (size_t t = 1; t < m; ++t) a = _mm_add_ps(a, _mm_mul_ps(_mm_loadu_ps(p + 3 * t), _mm_set1_ps(hw[t])));
     _mm_storeu_ps(out + 3 * x, a);
-  }
 #elif defined(EG_AARCH64)
-  for (size_t x = 0; x < width; ++x) {
-    const size_t m = size_t(h.count[x]);
-    const float* hw = h.weights + x * h.taps;
-    const float* p = column + (size_t(h.first[x]) - x0) * 3;
     float32x4_t a = vmulq_f32(vld1q_f32(p), vdupq_n_f32(hw[0]));
     for (size_t t = 1; t < m; ++t) a = vaddq_f32(a, vmulq_f32(vld1q_f32(p + 3 * t), vdupq_n_f32(hw[t])));
     vst1q_f32(out + 3 * x, a);
-  }
 #else
-  for (size_t x = 0; x < width; ++x) {
-    const size_t m = size_t(h.count[x]);
-    const float* hw = h.weights + x * h.taps;
-    const float* p = column + (size_t(h.first[x]) - x0) * 3;
     float a0 = p[0] * hw[0], a1 = p[1] * hw[0], a2 = p[2] * hw[0];
     for (size_t t = 1; t < m; ++t) {
       const float wt = hw[t];
@@ -89,8 +84,8 @@ void horizontal_rgb(const float* column, const eg_taps& h, size_t x0, size_t wid
     out[3 * x] = a0;
     out[3 * x + 1] = a1;
     out[3 * x + 2] = a2;
-  }
 #endif
+  }
 }
 
 }  // namespace
@@ -141,7 +136,7 @@ eg_status eg_resample_into(const uint8_t* src, size_t src_width, size_t src_heig
     }
     // Horizontal taps.
     if (sc == 3) {
-      horizontal_rgb(column, h, x0, width, row);
+      horizontal_rgb(column, h, x0, x1, width, row);
     } else {
       for (size_t x = 0; x < width; ++x) {
         const size_t m = size_t(h.count[x]);

@@ -9,7 +9,10 @@
 
 namespace engram {
 
-/** One axis: output i reads count[i] source pixels from first[i], with weights[i * taps + t]. */
+/**
+ * One axis: output i reads count[i] source pixels from first[i], with weights[i * taps + t]. Weights past
+ * count[i] must be 0: a row may be run over more taps than a pixel's count (they then add nothing).
+ */
 struct eg_taps {
   const int32_t* first;
   const int32_t* count;
