@@ -256,6 +256,23 @@ else {
   });
 }
 
+png('random damage never throws: every damaged file decodes to a consistent image or is left to sharp', async () => {
+  const r = rng(seed + 3);
+  const good = await sharp(chelsea).resize(48, 32).png({ adaptiveFiltering: true }).toBuffer();
+  let decoded = 0;
+  for (let i = 0; i < 2000; i++) {
+    const bad = Buffer.from(good);
+    for (let f = 0; f < 1 + below(r, 4); f++) bad[below(r, bad.length)] ^= 1 + below(r, 255);
+    const px = decodePng(below(r, 4) === 0 ? bad.subarray(0, below(r, bad.length)) : bad);
+    if (px) {
+      decoded++;
+      assert.is(px.data.length, px.width * px.height * px.channels);
+    }
+  }
+  // Flips inside a chunk break its CRC: almost every damaged file goes to sharp.
+  assert.ok(decoded < 200, `${decoded} damaged files decoded`);
+});
+
 const paths = suite('imageIntoTensor: paths and errors');
 
 const spec224 = LEVELS(3);
@@ -317,6 +334,28 @@ paths('an EXIF-rotated JPEG comes out upright on the fast path', async () => {
   for (let k = 0; k < 3; k++) for (let p = 0; p < 160 * 120; p++) expected[k * 160 * 120 + p] = reference[p * 3 + k];
   assert.ok(meanAbs(t.fast, expected) < 3, `fast path ${t.by}: ${meanAbs(t.fast, expected)}`);
   assert.ok(meanAbs(t.general, expected) < 3, `sharp path: ${meanAbs(t.general, expected)}`);
+});
+
+paths('damaged JPEG and PNG files either decode or reject naming the input; nothing throws past it', async () => {
+  const r = rng(seed + 4);
+  const spec = LEVELS(3);
+  const out = new Float32Array(64 * 64 * 3);
+  const target: DecodeTarget = { width: 64, height: 64, channels: 3, resize: 'bilinear' };
+  const files = [await sharp(chelsea).resize(160, 120).jpeg().toBuffer(), await sharp(chelsea).resize(120, 90).png().toBuffer()];
+  const tally = { ok: 0, rejected: 0 };
+  for (let i = 0; i < 300; i++) {
+    const bad = Buffer.from(files[i % 2]);
+    for (let f = 0; f < 1 + below(r, 3); f++) bad[8 + below(r, bad.length - 8)] ^= 1 + below(r, 255);
+    try {
+      await imageIntoTensor(bad, target, spec, affineFor(spec), out, 0, `damaged-${i}`);
+      tally.ok++;
+      assert.ok(out.every((v) => Number.isFinite(v) && v >= 0 && v <= 255), `damaged-${i}: values in range`);
+    } catch (err) {
+      tally.rejected++;
+      assert.match((err as Error).message, new RegExp(`^damaged-${i}: `));
+    }
+  }
+  assert.is(tally.ok + tally.rejected, 300);
 });
 
 paths('bad input fails the same way on both paths, naming the input', async () => {

@@ -7,6 +7,9 @@ import type { Pixels } from './decode.js';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
+// Larger images are left to sharp (which refuses above its own limit) rather than allocated here.
+const MAX_PIXELS = 100_000_000;
+
 /** Bytes per pixel for each colour type this decoder handles (grey, RGB, grey+alpha, RGBA). */
 const BYTES_PER_PIXEL: Record<number, number> = { 0: 1, 2: 3, 4: 2, 6: 4 };
 
@@ -41,6 +44,7 @@ export function decodePng(bytes: Buffer): Pixels | null {
       if (pos !== 8 || length !== 13) return null;
       width = data.readUInt32BE(0);
       height = data.readUInt32BE(4);
+      if (width === 0 || height === 0 || width * height > MAX_PIXELS) return null; // sharp applies its own limit
       const [depth, ct, compression, filter, interlace] = [data[8], data[9], data[10], data[11], data[12]];
       if (depth !== 8 || !(ct in BYTES_PER_PIXEL) || compression !== 0 || filter !== 0 || interlace !== 0) return null;
       colorType = ct;
