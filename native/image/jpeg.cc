@@ -264,43 +264,52 @@ void describe(const Decoder& d, uint32_t channels, uint32_t orientation, eg_jpeg
 
 }  // namespace
 
-eg_jpeg_status eg_jpeg_decode(const uint8_t* data, size_t size, uint32_t min_width, uint32_t min_height,
-                              uint32_t channels, eg_jpeg_image* out) {
+namespace {
+
+// The decode shared by both entry points; `alloc(bytes)` returns where the pixels go (nullptr: no memory).
+template <typename Alloc>
+eg_jpeg_status decode_with(const uint8_t* data, size_t size, uint32_t min_width, uint32_t min_height,
+                           uint32_t channels, eg_jpeg_image* out, Alloc alloc) {
   if (!out) return eg_jpeg_status::bad_args;
   Decoder d;
   uint32_t o = 1;
   const eg_jpeg_status s = prepare(&d, data, size, min_width, min_height, channels, &o);
   if (s != eg_jpeg_status::ok) return s;
   const uint32_t width = d.cinfo.output_width, height = d.cinfo.output_height;
-  std::unique_ptr<uint8_t[]> pixels(new (std::nothrow) uint8_t[size_t(width) * channels * height]);
+  uint8_t* pixels = alloc(size_t(width) * channels * height);
   if (!pixels) return eg_jpeg_status::no_memory;
-  const eg_jpeg_status r = decode_pixels(&d, pixels.get(), width, height, channels);
+  const eg_jpeg_status r = decode_pixels(&d, pixels, width, height, channels);
   if (r != eg_jpeg_status::ok) return r;
-  out->pixels = std::move(pixels);
   describe(d, channels, o, out);
   return eg_jpeg_status::ok;
 }
 
+}  // namespace
+
+eg_jpeg_status eg_jpeg_decode(const uint8_t* data, size_t size, uint32_t min_width, uint32_t min_height,
+                              uint32_t channels, eg_jpeg_image* out) {
+  std::unique_ptr<uint8_t[]> pixels;
+  const eg_jpeg_status s = decode_with(data, size, min_width, min_height, channels, out, [&](size_t bytes) {
+    pixels.reset(new (std::nothrow) uint8_t[bytes]);
+    return pixels.get();
+  });
+  if (s == eg_jpeg_status::ok) out->pixels = std::move(pixels);
+  return s;
+}
+
 eg_jpeg_status eg_jpeg_decode_reuse(const uint8_t* data, size_t size, uint32_t min_width, uint32_t min_height,
                                     uint32_t channels, std::vector<uint8_t>* buffer, eg_jpeg_image* out) {
-  if (!out || !buffer) return eg_jpeg_status::bad_args;
-  Decoder d;
-  uint32_t o = 1;
-  const eg_jpeg_status s = prepare(&d, data, size, min_width, min_height, channels, &o);
-  if (s != eg_jpeg_status::ok) return s;
-  const uint32_t width = d.cinfo.output_width, height = d.cinfo.output_height;
-  const size_t bytes = size_t(width) * channels * height;
-  if (buffer->size() < bytes) {
-    try {
-      buffer->resize(bytes);
-    } catch (const std::bad_alloc&) {
-      return eg_jpeg_status::no_memory;
+  if (!buffer) return eg_jpeg_status::bad_args;
+  return decode_with(data, size, min_width, min_height, channels, out, [&](size_t bytes) -> uint8_t* {
+    if (buffer->size() < bytes) {
+      try {
+        buffer->resize(bytes);
+      } catch (const std::bad_alloc&) {
+        return nullptr;
+      }
     }
-  }
-  const eg_jpeg_status r = decode_pixels(&d, buffer->data(), width, height, channels);
-  if (r != eg_jpeg_status::ok) return r;
-  describe(d, channels, o, out);
-  return eg_jpeg_status::ok;
+    return buffer->data();
+  });
 }
 
 const char* eg_jpeg_status_message(eg_jpeg_status s) {
