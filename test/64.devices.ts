@@ -189,7 +189,7 @@ function engram(...args: string[]) {
   return spawnSync(process.execPath, [join('bin', 'engram.js'), ...args], { encoding: 'utf8' });
 }
 
-cli('--json reports the detected profile, why, and every candidate', () => {
+cli('--json reports the detected profile, why, every candidate, and the JPEG decoder', async () => {
   const root = fakeRoot({ model: 'Raspberry Pi 5 Model B Rev 1.0', compatible: ['raspberrypi,5-model-b', 'brcm,bcm2712'] });
   const r = engram('devices', '--root', root, '--arch', 'arm64', '--json');
   rmSync(root, { recursive: true, force: true });
@@ -205,6 +205,11 @@ cli('--json reports the detected profile, why, and every candidate', () => {
   assert.is(out.providers.at(-1).provider, 'cpu');
   assert.equal(out.profiles.map((c: { id: string }) => c.id), REQUIRED);
   assert.is(out.profiles.filter((c: { matched: boolean }) => c.matched).length, 1);
+  // Which JPEG decoder this build has: libjpeg when the addon was built with it, else sharp and how to fix it.
+  const { loadBinding } = await import('../src/native/loader.js');
+  const jpeg = loadBinding().jpeg();
+  assert.is(out.images.fastJpeg, jpeg.available);
+  assert.is(out.images.jpegDecoder, jpeg.available ? jpeg.version : 'sharp');
 });
 
 cli('the human listing marks the chosen profile; a wrong --profile exits 2 naming the choices', () => {
@@ -213,6 +218,7 @@ cli('the human listing marks the chosen profile; a wrong --profile exits 2 namin
   assert.match(r.stdout, /profile: jetson-nano \(override\): chosen with --profile/);
   assert.match(r.stdout, /\n \* jetson-nano /);
   assert.match(r.stdout, /provider cpu: ready/);
+  assert.match(r.stdout, /\nimages: JPEG decoded by (libjpeg\S* .*\(fast path\)|sharp \(the addon was built without libjpeg: apt-get install libjpeg-dev)/);
   const bad = engram('devices', '--profile', 'pi');
   assert.is(bad.status, 2);
   assert.match(bad.stderr, /engram: profile: expected one of generic-x86_64, jetson-nano/);

@@ -50,6 +50,8 @@ Examples:
         } else {
           lines.push(`profile: none: ${detection.reasons.join('; ')}`);
         }
+        const images = await imageDecoding();
+        lines.push(`images: JPEG ${images.fastJpeg ? `decoded by ${images.jpegDecoder} (fast path)` : `decoded by sharp (${images.why})`}`);
         for (const w of detection.warnings) lines.push(`warning: ${w}`);
         lines.push('profiles:');
         const width = Math.max(...profiles.map((p) => p.id.length));
@@ -70,6 +72,7 @@ Examples:
             facts: f,
             settings: profile ? stripSchema(profile) : null,
             providers,
+            images,
             profiles: detection.candidates.map((c) => ({ ...c, name: profiles.find((p) => p.id === c.id)!.name })),
           },
           lines.join('\n'),
@@ -88,4 +91,16 @@ function formatBytes(n: number): string {
   if (n >= 1 << 30 && n % (1 << 30) === 0) return `${n / (1 << 30)} GiB`;
   if (n >= 1 << 20 && n % (1 << 20) === 0) return `${n / (1 << 20)} MiB`;
   return `${n} bytes`;
+}
+
+/** Which decoder this build uses for JPEG files, and how to get the fast one when it is missing. */
+async function imageDecoding(): Promise<{ fastJpeg: boolean; jpegDecoder: string; why: string }> {
+  const { loadBinding } = await import('../../native/loader.js');
+  try {
+    const j = loadBinding().jpeg();
+    if (j.available && j.version) return { fastJpeg: true, jpegDecoder: j.version, why: 'the addon was built with libjpeg' };
+    return { fastJpeg: false, jpegDecoder: 'sharp', why: 'the addon was built without libjpeg: apt-get install libjpeg-dev, then npm run build:native' };
+  } catch (err) {
+    return { fastJpeg: false, jpegDecoder: 'sharp', why: `the addon does not load: ${(err as Error).message.split('\n')[0]}` };
+  }
 }
