@@ -57,9 +57,7 @@ void column_span(const eg_taps& h, size_t width, size_t* x0, size_t* x1) {
 // pixels whose extra taps would read past the column span run their own count.
 constexpr size_t kScratchPad = 4;
 
-void horizontal_rgb(const float* column, const eg_taps& h, size_t x0, size_t x1, size_t width, float* out) {
-  size_t most = 1;
-  for (size_t x = 0; x < width; ++x) most = size_t(h.count[x]) > most ? size_t(h.count[x]) : most;
+void horizontal_rgb(const float* column, const eg_taps& h, size_t x0, size_t x1, size_t most, size_t width, float* out) {
   for (size_t x = 0; x < width; ++x) {
     const size_t first = size_t(h.first[x]);
     const size_t m = first + most <= x1 ? most : size_t(h.count[x]);
@@ -114,6 +112,8 @@ eg_status eg_resample_into(const uint8_t* src, size_t src_width, size_t src_heig
   const size_t height = dst.height;
   size_t x0 = 0, x1 = 0;
   column_span(h, width, &x0, &x1);
+  size_t most = 1;  // the largest horizontal tap count, once per image rather than once per row
+  for (size_t x = 0; x < width; ++x) most = size_t(h.count[x]) > most ? size_t(h.count[x]) : most;
   const size_t span = (x1 - x0) * sc;
   if (scratch_len < span + width * sc + kScratchPad) return eg_status::bad_geometry;
   float* EG_RESTRICT column = scratch;          // one output row after the vertical taps, source columns x0..x1
@@ -136,7 +136,7 @@ eg_status eg_resample_into(const uint8_t* src, size_t src_width, size_t src_heig
     }
     // Horizontal taps.
     if (sc == 3) {
-      horizontal_rgb(column, h, x0, x1, width, row);
+      horizontal_rgb(column, h, x0, x1, most, width, row);
     } else {
       for (size_t x = 0; x < width; ++x) {
         const size_t m = size_t(h.count[x]);

@@ -7,7 +7,7 @@
 import type { Pixels, Resize } from './decode.js';
 import type { Affine, NormalizeSpec } from './normalize.js';
 import type { NativeBinding } from '../native/binding.js';
-import { loadBinding } from '../native/loader.js';
+import { optionalBinding } from '../native/loader.js';
 
 /** A region of the source in pixels; fractional edges are allowed (centre crops of odd sizes). */
 export interface SourceWindow {
@@ -122,13 +122,11 @@ export function fitWindow(width: number, height: number, outWidth: number, outHe
 
 let nativePasses: NativeBinding['resampleInto'] | null | undefined;
 
+// No addon: the TypeScript passes give the same values, only slower.
 function native(): NativeBinding['resampleInto'] | null {
-  if (nativePasses !== undefined) return nativePasses;
-  try {
-    const b = loadBinding();
-    nativePasses = typeof b.resampleInto === 'function' ? b.resampleInto.bind(b) : null;
-  } catch {
-    nativePasses = null; // no addon: the TypeScript passes give the same values, only slower
+  if (nativePasses === undefined) {
+    const b = optionalBinding();
+    nativePasses = b && typeof b.resampleInto === 'function' ? b.resampleInto.bind(b) : null;
   }
   return nativePasses;
 }

@@ -6,12 +6,12 @@
 // colour-managed JPEGs, damaged files, a build without libjpeg) takes the general sharp path, which also
 // produces every error message, so both paths fail the same way on bad input.
 import { readFileSync, statSync } from 'node:fs';
-import { decodeImage, isRaw, validateRaw, type DecodeTarget, type ImageInput, type Pixels } from './decode.js';
+import { decodeImage, isRaw, validateRaw, type DecodeTarget, type ImageInput, type Pixels, type Resize } from './decode.js';
 import { writeNormalized, type Affine, type NormalizeSpec } from './normalize.js';
 import { decodePng, isPng, pngSize } from './png.js';
-import { fitWindow, resampleInto, tapsFor } from './resample.js';
+import { fitWindow, resampleInto, tapsFor, type SourceWindow } from './resample.js';
 import type { NativeBinding } from '../native/binding.js';
-import { loadBinding } from '../native/loader.js';
+import { optionalBinding } from '../native/loader.js';
 
 /** 'fast' uses the fast path where it applies; 'sharp' always decodes and resizes with sharp. */
 export type Preprocess = 'fast' | 'sharp';
@@ -32,14 +32,20 @@ let jpegAddon: NativeBinding | null | undefined;
 
 /** The addon when it was built with libjpeg, else null (JPEG files then go through sharp). */
 function nativeJpeg(): NativeBinding | null {
-  if (jpegAddon !== undefined) return jpegAddon;
-  try {
-    const b = loadBinding();
-    jpegAddon = typeof b.jpeg === 'function' && b.jpeg().available ? b : null;
-  } catch {
-    jpegAddon = null; // the memory side reports a missing addon; images still decode through sharp
+  if (jpegAddon === undefined) {
+    const b = optionalBinding();
+    jpegAddon = b && typeof b.jpeg === 'function' && b.jpeg().available ? b : null; // an older addon (ENGRAM_ADDON) may lack it
   }
   return jpegAddon;
+}
+
+/**
+ * Where a decoded width x height image is read from, and with which kernel. Already the model's size: a
+ * one-tap copy, still through the addon's loop (normalising in TypeScript costs more than the copy).
+ */
+function resizePlan(width: number, height: number, target: DecodeTarget): { window: SourceWindow; resize: Resize } {
+  if (width === target.width && height === target.height) return { window: { x: 0, y: 0, width, height }, resize: 'nearest' };
+  return { window: fitWindow(width, height, target.width, target.height, target.fit ?? 'fill'), resize: target.resize };
 }
 
 /** Whether JPEG files are decoded by the addon's libjpeg (false: by sharp). */
@@ -57,9 +63,8 @@ async function jpegIntoTensor(bytes: Buffer, target: DecodeTarget, spec: Normali
   const decodeChannels = target.channels;
   const plan = addon.jpegPlan(bytes, target.width, target.height, decodeChannels);
   if (!plan) return false;
-  const exact = plan.width === target.width && plan.height === target.height;
-  const window = exact ? { x: 0, y: 0, width: plan.width, height: plan.height } : fitWindow(plan.width, plan.height, target.width, target.height, target.fit ?? 'fill');
-  const { h, v } = tapsFor(plan.width, plan.height, window, target.width, target.height, exact ? 'nearest' : target.resize);
+  const { window, resize } = resizePlan(plan.width, plan.height, target);
+  const { h, v } = tapsFor(plan.width, plan.height, window, target.width, target.height, resize);
   return addon.decodeJpegInto(bytes, target.width, target.height, decodeChannels, plan.width, plan.height,
     h.first, h.count, h.weights, h.taps, v.first, v.count, v.weights, v.taps,
     target.width, target.height, spec.channels, spec.layout === 'NCHW', affine.scale, affine.bias, affine.source, out, offset);
@@ -123,10 +128,7 @@ export async function imageIntoTensor(input: ImageInput, target: DecodeTarget, s
     return 'sharp';
   }
   const { px } = fast;
-  // Already the model's size: a one-tap copy, still through the addon's loop (normalising in TypeScript
-  // costs more than the copy).
-  const exact = px.width === target.width && px.height === target.height;
-  const window = exact ? { x: 0, y: 0, width: px.width, height: px.height } : fitWindow(px.width, px.height, target.width, target.height, target.fit ?? 'fill');
-  resampleInto(px, window, target.width, target.height, exact ? 'nearest' : target.resize, spec, affine, out, offset);
+  const { window, resize } = resizePlan(px.width, px.height, target);
+  resampleInto(px, window, target.width, target.height, resize, spec, affine, out, offset);
   return fast.by;
 }

@@ -1,2 +1,2 @@
 export type { NativeBinding, NativeMemory, NativeMemoryConstructor, NativeSimdInfo } from './binding.js';
-export { loadBinding, bindingPath, addonCandidates, packageRoot } from './loader.js';
+export { loadBinding, optionalBinding, bindingPath, addonCandidates, packageRoot } from './loader.js';

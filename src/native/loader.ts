@@ -55,6 +55,18 @@ export function loadBinding(): NativeBinding {
   );
 }
 
+/**
+ * The addon, or null when it cannot be loaded: for callers with a slower fallback of their own (image
+ * preparation). Whatever needs the addon outright reports the load error through loadBinding().
+ */
+export function optionalBinding(): NativeBinding | null {
+  try {
+    return loadBinding();
+  } catch {
+    return null;
+  }
+}
+
 /** Path of the loaded addon (loads it if needed). */
 export function bindingPath(): string {
   loadBinding();
