@@ -7,3 +7,4 @@ export * from './store/index.js';
 export * from './link/index.js';
 export * from './devices/index.js';
 export * from './baselines/index.js';
+export * from './learner/index.js';

@@ -24,7 +24,7 @@ export interface StoreFlags {
 export function storeOptions(cmd: Command): Command {
   return cmd
     .requiredOption('-s, --store <dir>', 'store directory (created by the first learn)')
-    .option('--profile <name>', 'device profile for threads and execution providers (default: detected)');
+    .option('--profile <name|file.json>', "device profile: threads, execution providers, a new store's backbone, the memory budget (default: detected)");
 }
 
 /** Backbone and quantizer choice: given at the first learn, remembered by the store afterwards. */
@@ -35,8 +35,10 @@ export function modelOptions(cmd: Command): Command {
     .option('--parts <P>', 'pq: parts per feature vector')
     .option('--anchors <K>', 'pq: anchors per part')
     .option('--probes <n>', 'pq: anchors activated per part (multi-probe)')
-    .option('--center', 'pq: subtract the calibration mean before encoding')
-    .option('--l2', 'pq: L2-normalise features before encoding')
+    .option('--center', 'pq: subtract the calibration mean before encoding (default)')
+    .option('--no-center', 'pq: encode features without subtracting the calibration mean')
+    .option('--l2', 'pq: L2-normalise features before encoding (default)')
+    .option('--no-l2', 'pq: encode features without L2 normalisation')
     .option('--codebook <file>', 'pq: use this codebook file instead of fitting one')
     .option('--topk <k>', 'topk: active neurons per code')
     .option('--keep-features', 'keep the feature vectors of what is learned, so "engram codebook refit" can refit the codebook later')
@@ -60,8 +62,9 @@ export function engramOptions(flags: StoreFlags, onWarning: (m: string) => void,
   if (parts !== undefined) q.parts = parts;
   if (anchors !== undefined) q.anchors = anchors;
   if (probes !== undefined) q.probes = probes;
-  if (flags.center) q.center = true;
-  if (flags.l2) q.l2 = true;
+  // Unset unless given (either way), so that a store's remembered choice wins.
+  if (flags.center !== undefined) q.center = flags.center;
+  if (flags.l2 !== undefined) q.l2 = flags.l2;
   if (flags.codebook) q.codebook = flags.codebook;
   if (topk !== undefined) {
     q.kind ??= 'topk';

@@ -105,9 +105,11 @@ export function loadProfiles(dir = devicesDir()): DeviceProfile[] {
     .map((f) => loadProfileFile(join(dir, f), schema));
 }
 
-/** The profile called `id`; the error lists the known ids. */
+/** The profile called `id`, or the profile file `id` names (a path ending in .json); the error lists the known ids. */
 export function getProfile(id: string, dir = devicesDir()): DeviceProfile {
   str('profile', id, { nonEmpty: true });
+  // A board of one's own, or a smaller budget, without editing the package: a profile file checked like ours.
+  if (id.endsWith('.json')) return loadProfileFile(resolve(id), loadSchema(dir));
   const all = loadProfiles(dir);
   const p = all.find((x) => x.id === id);
   if (!p) throw new RangeError(`profile: expected one of ${all.map((x) => x.id).join(', ')}, got string ${JSON.stringify(id)}`);

@@ -7,14 +7,17 @@ import { decodeOp, encodeOp, type LearnerOp } from './ops.js';
 import { parsePrunePolicy, type PrunePolicy } from './prune.js';
 import { parseMemoryOptions, parseQuantizerOptions, type MemoryOptions, type QuantizerOptions, type ResolvedQuantizer } from './config.js';
 import { buildQuantizer, type QuantizerState } from './build-quantizer.js';
-import { openBackbone, type BackboneHandle } from './backbone-ref.js';
-import { openPersistence, type Persistence, type StoreMeta } from './persistence.js';
+import { DEFAULT_BACKBONE, openBackbone, resolveBackboneRef, type BackboneHandle } from './backbone-ref.js';
+import { openPersistence, type JournalState, type Persistence, type StoreMeta } from './persistence.js';
+import { MAX_CLASSES } from '../memory/codes.js';
 import type { Quantizer } from '../quantize/quantizer.js';
 import { sessionConfigFromProfile, type SessionConfig } from '../backbone/session.js';
 import type { ImageInput } from '../backbone/index.js';
-import { options, str, typeError } from '../util/validate.js';
+import type { DeviceProfile } from '../devices/index.js';
+import { int, options, str, typeError } from '../util/validate.js';
 
 export type { Prediction } from './core.js';
+export type { JournalState } from './persistence.js';
 
 /** Raw pixels, row-major, interleaved channels. */
 export interface RawImage {
@@ -34,10 +37,15 @@ export interface EngramOptions {
   backbone?: string | null;
   quantizer?: QuantizerOptions;
   memory?: MemoryOptions;
-  /** Device profile name (devices/) for threads and execution providers. */
+  /**
+   * Device profile (a name in devices/, or a profile .json file) for threads, execution providers, the default
+   * backbone of a new learner and the memory budget. Default: the profile detected for this machine.
+   */
   profile?: string;
   /** strict: acknowledge only after fsync (default); batched: group commit. */
   durability?: 'strict' | 'batched';
+  /** batched: group-commit interval in ms (1..60000, default 100): the most a power cut can take. */
+  batchMs?: number;
   /** Called with notes a user should see (recovered from a damaged snapshot, provider fallback, ...). */
   onWarning?: (message: string) => void;
   /** Called with notes for people that are not warnings (which execution provider runs the backbone and why). */
@@ -63,12 +71,35 @@ export interface EngramStats {
   threshold: number;
   backbone: string | null;
   quantizer: QuantizerState;
+  /** The device profile's memory budget (compressed bytes) this learner keeps to, null without a profile. */
+  budget: MemoryBudget | null;
 }
 
-const OPTION_KEYS = ['store', 'backbone', 'quantizer', 'memory', 'profile', 'durability', 'onWarning', 'onInfo', 'create', 'readOnly'] as const;
+/** A device profile's memoryBudgetBytes: after a learn takes compressedBytes over it, the memory is pruned back. */
+export interface MemoryBudget {
+  profile: string;
+  bytes: number;
+}
+
+export interface LearnResult {
+  label: string;
+  stored: number;
+  refined: number;
+  classes: number;
+  /** The journal record of this learn (0 in memory), for whenDurable. */
+  seq: number;
+  /** Set when this learn took the memory over the budget and it was pruned back to it. */
+  pruned?: { removed: number; compressedBytes: number; budget: MemoryBudget };
+}
+
+const OPTION_KEYS = ['store', 'backbone', 'quantizer', 'memory', 'profile', 'durability', 'batchMs', 'onWarning', 'onInfo', 'create', 'readOnly'] as const;
 
 export class Engram {
   private closed = false;
+  /** Ops journal and apply one at a time, in journal order (see commit). */
+  private turn: Promise<unknown> = Promise.resolve();
+  /** The journal seq the in-memory state includes (what a snapshot of it covers). */
+  private appliedSeq = 0;
 
   private constructor(
     readonly core: LearnerCore,
@@ -79,6 +110,7 @@ export class Engram {
     /** What the store records about how it was built (null in memory). */
     readonly storeMeta: StoreMeta | null,
     readonly readOnly: boolean,
+    readonly budget: MemoryBudget | null,
   ) {}
 
   /** Opens (or creates) a learner persisted in a store directory. */
@@ -89,7 +121,7 @@ export class Engram {
   }
 
   /** An in-memory learner: nothing is written to disk. */
-  static async memory(opts: Omit<EngramOptions, 'store' | 'durability' | 'create'> = {}): Promise<Engram> {
+  static async memory(opts: Omit<EngramOptions, 'store' | 'durability' | 'batchMs' | 'create'> = {}): Promise<Engram> {
     const o = options('options', opts, OPTION_KEYS);
     if (o.store !== undefined) throw new RangeError('options.store: Engram.memory keeps nothing on disk; use Engram.open for a store');
     return Engram.create(opts as EngramOptions);
@@ -97,12 +129,16 @@ export class Engram {
 
   private static async create(opts: EngramOptions): Promise<Engram> {
     const warn = opts.onWarning ?? (() => {});
-    const persistence = opts.store ? await openPersistence(opts.store, { durability: opts.durability ?? 'strict', create: (opts.create ?? true) && !opts.readOnly, readOnly: opts.readOnly ?? false, onWarning: warn }) : null;
+    const batchMs = opts.batchMs === undefined ? undefined : int('options.batchMs', opts.batchMs, 1, 60_000);
+    if (batchMs !== undefined && opts.durability !== 'batched') throw new RangeError(`options.batchMs: only applies with durability 'batched', got durability ${JSON.stringify(opts.durability ?? 'strict')}`);
+    const persistence = opts.store ? await openPersistence(opts.store, { durability: opts.durability ?? 'strict', batchMs, create: (opts.create ?? true) && !opts.readOnly, readOnly: opts.readOnly ?? false, onWarning: warn }) : null;
     try {
       const meta = persistence?.meta ?? null;
+      const device = await deviceFor(opts.profile, warn);
       const wantBackbone = opts.backbone !== undefined;
-      const backboneRef = wantBackbone ? opts.backbone ?? null : meta ? meta.backbone?.ref ?? null : undefined;
-      const backbone = backboneRef === null ? null : await openBackbone(backboneRef, { session: await sessionFor(opts.profile, warn), onInfo: opts.onInfo });
+      // An existing store keeps its backbone; a new learner takes the device profile's.
+      const backboneRef = wantBackbone ? opts.backbone ?? null : meta ? meta.backbone?.ref ?? null : profileBackbone(device, warn);
+      const backbone = backboneRef === null ? null : await openBackbone(backboneRef, { session: device.session, onInfo: opts.onInfo });
       if (meta) checkSameBackbone(meta, backbone, opts.store!);
 
       // A store's quantizer options are recorded without the codebook's path: the codebook itself is kept in the store.
@@ -141,24 +177,35 @@ export class Engram {
         };
         await persistence.writeMeta(storeMeta);
       }
-      return new Engram(core, quantizer, state, backbone, persistence, storeMeta, opts.readOnly ?? false);
+      const budget = device.profile ? { profile: device.profile.id, bytes: device.profile.memoryBudgetBytes } : null;
+      const engram = new Engram(core, quantizer, state, backbone, persistence, storeMeta, opts.readOnly ?? false, budget);
+      engram.appliedSeq = persistence?.journal().lastSeq ?? 0;
+      return engram;
     } catch (err) {
       await persistence?.close();
       throw err;
     }
   }
 
-  /** Learns `inputs` as examples of `label` (a new label becomes a new class). */
-  async learn(label: string, inputs: Input[]): Promise<{ label: string; stored: number; refined: number; classes: number }> {
+  /**
+   * Learns `inputs` as examples of `label` (a new label becomes a new class). Resolves as the durability mode
+   * promises (strict: fsynced); `seq` is the journal record (0 in memory), for whenDurable.
+   */
+  async learn(label: string, inputs: Input[]): Promise<LearnResult> {
     this.checkWritable();
     str('label', label, { nonEmpty: true, maxLength: 1024 });
     const features = await this.features(inputs);
     const codes = this.quantizer.encode(features, inputs.length);
     const op: LearnerOp = { op: 'learn', label, codes, rows: inputs.length, active: this.quantizer.active };
     if (this.core.archive) Object.assign(op, { features, dim: this.quantizer.dim });
-    const { stored, refined } = this.core.apply(op);
-    await this.persist(op);
-    return { label, stored, refined, classes: this.core.activeLabels().length };
+    const { stored, refined, seq } = await this.commit(op);
+    const result: LearnResult = { label, stored, refined, classes: this.core.activeLabels().length, seq };
+    const over = this.budget && this.core.memory.stats().compressedBytes > this.budget.bytes;
+    if (over) {
+      const { removed, compressedBytes } = await this.prune({ kind: 'budget', maxBytes: this.budget!.bytes });
+      result.pruned = { removed, compressedBytes, budget: this.budget! };
+    }
+    return result;
   }
 
   /** Predicts each input: the best classes with scores (0..1), a margin, and null for "unknown". */
@@ -172,23 +219,37 @@ export class Engram {
   }
 
   /** Removes a class and all its connections. */
-  async forget(label: string): Promise<{ label: string; removed: number }> {
+  async forget(label: string): Promise<{ label: string; removed: number; seq: number }> {
     this.checkWritable();
     str('label', label, { nonEmpty: true });
-    const op: LearnerOp = { op: 'forget', label };
-    const { removed } = this.core.apply(op);
-    await this.persist(op);
-    return { label, removed };
+    const { removed, seq } = await this.commit({ op: 'forget', label });
+    return { label, removed, seq };
   }
 
-  /** Applies a pruning policy; returns the connections removed and the memory's size after. */
-  async prune(policy: PrunePolicy): Promise<{ removed: number; bytes: number }> {
+  /**
+   * Applies a pruning policy; returns the connections removed and the memory's size after: resident bytes
+   * (fixed by neurons and class capacity, so pruning leaves them unchanged) and compressed bytes (what shrinks).
+   */
+  async prune(policy: PrunePolicy): Promise<{ removed: number; bytes: number; compressedBytes: number; connections: number; density: number; seq: number }> {
     this.checkWritable();
     const p = parsePrunePolicy(policy);
-    const op: LearnerOp = { op: 'prune', policy: p };
-    const { removed } = this.core.apply(op);
-    await this.persist(op);
-    return { removed, bytes: this.core.memory.stats().bytes };
+    const { removed, seq } = await this.commit({ op: 'prune', policy: p });
+    const s = this.core.memory.stats();
+    return { removed, bytes: s.bytes, compressedBytes: s.compressedBytes, connections: s.connections, density: s.density, seq };
+  }
+
+  /**
+   * Resolves once journal record `seq` (from learn, forget or prune) is on stable storage: at once in strict
+   * mode, at the next group commit in batched mode, at once in memory (nothing to wait for).
+   */
+  whenDurable(seq: number): Promise<void> {
+    int('seq', seq, 0);
+    return this.persistence ? this.persistence.whenDurable(seq) : Promise.resolve();
+  }
+
+  /** Where the store's journal stands (null in memory). */
+  journal(): JournalState | null {
+    return this.persistence?.journal() ?? null;
   }
 
   stats(): EngramStats {
@@ -208,13 +269,14 @@ export class Engram {
       threshold: this.core.threshold(),
       backbone: this.backbone ? this.backbone.name : null,
       quantizer: this.quantizerState,
+      budget: this.budget,
     };
   }
 
   /** Writes a snapshot and compacts the journal (a store); a no-op in memory. */
   async save(): Promise<void> {
     this.checkWritable();
-    await this.persistence?.writeSnapshot(this.core.serialize());
+    await this.persistence?.writeSnapshot(this.core.serialize(), this.appliedSeq);
   }
 
   /** Flushes what was acknowledged and releases the store lock and the backbone session. */
@@ -258,11 +320,26 @@ export class Engram {
     return this.quantizer.encode(feats, inputs.length);
   }
 
-  /** Journals an applied op; compacts into a snapshot when the journal has grown large. */
-  private async persist(op: LearnerOp): Promise<void> {
-    if (!this.persistence) return;
-    await this.persistence.append(encodeOp(op));
-    if (this.persistence.wantsSnapshot()) await this.persistence.writeSnapshot(this.core.serialize());
+  /**
+   * Journals `op`, then applies it: a journal append that fails leaves memory as it was, so memory never holds
+   * a change the store did not take. Ops take turns, so each is checked against the state it applies to and
+   * memory applies them in journal order. Compacts into a snapshot when the journal has grown large.
+   */
+  private commit(op: LearnerOp): Promise<ReturnType<LearnerCore['apply']> & { seq: number }> {
+    const run = this.turn.then(async () => {
+      // A journaled op that memory refuses would be refused by every replay too: check first.
+      const refused = refusal(this.core, op);
+      if (refused) throw refused;
+      if (!this.persistence) return { ...this.core.apply(op), seq: 0 };
+      const { seq, done } = this.persistence.append(encodeOp(op));
+      await done;
+      const out = this.core.apply(op);
+      this.appliedSeq = seq;
+      if (this.persistence.wantsSnapshot()) await this.persistence.writeSnapshot(this.core.serialize(), seq);
+      return { ...out, seq };
+    });
+    this.turn = run.catch(() => undefined);
+    return run;
   }
 
   private checkOpen(): void {
@@ -275,16 +352,68 @@ export class Engram {
   }
 }
 
-/** onnxruntime session settings from the named device profile, else the detected one (devices/). */
-async function sessionFor(profile: string | undefined, warn: (m: string) => void): Promise<SessionConfig | undefined> {
+/** Why `core` would refuse `op` (mirrors LearnerCore.apply's checks), or null. */
+function refusal(core: LearnerCore, op: LearnerOp): Error | null {
+  const stored = (label: string) => {
+    const id = core.classOf(label);
+    return id >= 0 && core.examples[id] > 0;
+  };
+  switch (op.op) {
+    case 'learn':
+      if (core.archive && !op.features) return new RangeError('op: this learner keeps features; a learn op must carry them');
+      if (core.classOf(op.label) < 0 && core.memory.classCount >= MAX_CLASSES) return new RangeError(`label: the memory holds its maximum of ${MAX_CLASSES} classes`);
+      return null;
+    case 'forget':
+      return stored(op.label) ? null : new RangeError(`label: no class named ${JSON.stringify(op.label)} is stored`);
+    case 'prune': {
+      const p = op.policy;
+      if (p.kind === 'class' && !stored(p.label)) return new RangeError(`label: no class named ${JSON.stringify(p.label)} is stored`);
+      if (p.kind === 'count' && core.options.counterBits === 0) return new RangeError('policy: count pruning needs counters (counterBits > 0)');
+      if (p.kind === 'fanin' && p.maxClasses > MAX_CLASSES) return new RangeError(`policy.maxClasses: expected an integer <= ${MAX_CLASSES}, got number ${p.maxClasses}`);
+      return null;
+    }
+  }
+}
+
+interface Device {
+  profile: DeviceProfile | null;
+  /** override: named by the caller; detected: chosen for this machine. */
+  source: 'override' | 'detected' | 'none';
+  /** onnxruntime session settings from the profile. */
+  session?: SessionConfig;
+}
+
+/** The named device profile, else the detected one (devices/), and the session settings it gives. */
+async function deviceFor(profile: string | undefined, warn: (m: string) => void): Promise<Device> {
   const { resolveProfile } = await import('../devices/index.js');
   const resolved = resolveProfile(profile === undefined ? {} : { profile });
   for (const w of resolved.detection.warnings) warn(w);
-  if (!resolved.profile) return undefined;
-  const config = sessionConfigFromProfile(resolved.profile);
+  if (!resolved.profile) return { profile: null, source: resolved.source };
+  const session = sessionConfigFromProfile(resolved.profile);
   // A generic profile's thread count must not oversubscribe a smaller machine.
-  if (config.threads !== undefined) config.threads = Math.min(config.threads, availableParallelism());
-  return config;
+  if (session.threads !== undefined) session.threads = Math.min(session.threads, availableParallelism());
+  return { profile: resolved.profile, source: resolved.source, session };
+}
+
+/**
+ * The backbone of a new learner when none is named: the device profile's. When it is not installed, a profile
+ * the caller named is an error (they asked for that device's setup); a detected one falls back to the embedded
+ * backbone with one warning, so that a first run works offline.
+ */
+function profileBackbone(device: Device, warn: (m: string) => void): string | undefined {
+  if (!device.profile) return undefined;
+  const { id, backbone } = device.profile;
+  try {
+    resolveBackboneRef(backbone);
+    return backbone;
+  } catch (err) {
+    const why = (err as Error).message;
+    if (device.source === 'override') {
+      throw new Error(`device profile ${id} uses backbone "${backbone}" by default, but ${why}; or name a backbone (--backbone ${DEFAULT_BACKBONE} ships with engram)`);
+    }
+    warn(`device profile ${id} (detected) uses backbone "${backbone}" by default, but ${why}. Using ${DEFAULT_BACKBONE}, which ships with engram; a store keeps the backbone it was created with`);
+    return DEFAULT_BACKBONE;
+  }
 }
 
 function checkSameBackbone(meta: StoreMeta, backbone: BackboneHandle | null, store: string): void {
