@@ -4,6 +4,7 @@
 #include "resample.h"
 
 #include <cstddef>
+#include <vector>
 
 #include "eg_port.h"
 
@@ -48,41 +49,182 @@ void column_span(const eg_taps& h, size_t width, size_t* x0, size_t* x1) {
   *x1 = hi;
 }
 
-// Horizontal taps for one RGB row: pixel x of `out` from column pixels first[x] .. first[x] + count[x] - 1.
-// With 4-lane vectors a pixel is one (R, G, B, next R) lane group: one multiply and one add per tap instead
-// of three of each. Lanes compute the scalar loop's float operations in the same order, so the results are
-// identical; the fourth lane is thrown away (the next pixel overwrites it), which is why the scratch holds
-// kScratchPad spare floats past the row. Every pixel runs the row's largest tap count: the extra taps have
-// weight 0 (the tables are zero-padded), add nothing, and spare the CPU a mispredicted loop exit per pixel;
-// pixels whose extra taps would read past the column span run their own count.
+// Horizontal taps for one RGB row: pixel x of `out` (4 floats: R, G, B and a spare lane) from column pixels
+// first[x] .. first[x] + count[x] - 1. With 4-lane vectors a pixel is one (R, G, B, next R) lane group: one
+// multiply and one add per tap instead of three of each. Lanes compute the scalar loop's float operations in
+// the same order, so the results are identical; the fourth lane is never read. A whole 16-byte group per
+// pixel keeps the stores from overlapping and crossing cache lines. Every pixel runs the row's largest tap
+// count: the extra taps have weight 0 (the tables are zero-padded), add nothing, and spare the CPU a
+// mispredicted loop exit per pixel; pixels whose extra taps would read past the column span run their own
+// count. The column is read up to one float past its span, which kScratchPad (or the row after it) covers.
 constexpr size_t kScratchPad = 4;
 
-void horizontal_rgb(const float* column, const eg_taps& h, size_t x0, size_t x1, size_t most, size_t width, float* out) {
-  for (size_t x = 0; x < width; ++x) {
-    const size_t first = size_t(h.first[x]);
-    const size_t m = first + most <= x1 ? most : size_t(h.count[x]);
-    const float* hw = h.weights + x * h.taps;
-    const float* p = column + (first - x0) * 3;
+// Where the row after the horizontal taps starts in the scratch (after the column, on a 16-byte boundary
+// relative to the scratch) and how many floats it takes: 4 per RGB pixel, 1 per grey pixel.
+constexpr size_t row_at(size_t span) { return (span + 3) & ~size_t(3); }
+constexpr size_t row_floats(size_t width, size_t src_channels) { return src_channels == 3 ? 4 * width : width; }
+
+// One RGB pixel from m taps; T is the tap count when it is known at compile time (then the loop unrolls), 0
+// when it is not.
+template <size_t T>
+inline void rgb_pixel(const float* EG_RESTRICT p, const float* EG_RESTRICT hw, size_t m, float* EG_RESTRICT out) {
+  const size_t n = T ? T : m;
 #if defined(EG_X86_64)
-    __m128 a = _mm_mul_ps(_mm_loadu_ps(p), _mm_set1_ps(hw[0]));
-    for (size_t t = 1; t < m; ++t) a = _mm_add_ps(a, _mm_mul_ps(_mm_loadu_ps(p + 3 * t), _mm_set1_ps(hw[t])));
-    _mm_storeu_ps(out + 3 * x, a);
+  __m128 a = _mm_mul_ps(_mm_loadu_ps(p), _mm_set1_ps(hw[0]));
+  for (size_t t = 1; t < n; ++t) a = _mm_add_ps(a, _mm_mul_ps(_mm_loadu_ps(p + 3 * t), _mm_set1_ps(hw[t])));
+  _mm_storeu_ps(out, a);
 #elif defined(EG_AARCH64)
-    float32x4_t a = vmulq_f32(vld1q_f32(p), vdupq_n_f32(hw[0]));
-    for (size_t t = 1; t < m; ++t) a = vaddq_f32(a, vmulq_f32(vld1q_f32(p + 3 * t), vdupq_n_f32(hw[t])));
-    vst1q_f32(out + 3 * x, a);
+  float32x4_t a = vmulq_f32(vld1q_f32(p), vdupq_n_f32(hw[0]));
+  for (size_t t = 1; t < n; ++t) a = vaddq_f32(a, vmulq_f32(vld1q_f32(p + 3 * t), vdupq_n_f32(hw[t])));
+  vst1q_f32(out, a);
 #else
-    float a0 = p[0] * hw[0], a1 = p[1] * hw[0], a2 = p[2] * hw[0];
-    for (size_t t = 1; t < m; ++t) {
-      const float wt = hw[t];
-      a0 += p[3 * t] * wt;
-      a1 += p[3 * t + 1] * wt;
-      a2 += p[3 * t + 2] * wt;
-    }
-    out[3 * x] = a0;
-    out[3 * x + 1] = a1;
-    out[3 * x + 2] = a2;
+  float a0 = p[0] * hw[0], a1 = p[1] * hw[0], a2 = p[2] * hw[0];
+  for (size_t t = 1; t < n; ++t) {
+    const float wt = hw[t];
+    a0 += p[3 * t] * wt;
+    a1 += p[3 * t + 1] * wt;
+    a2 += p[3 * t + 2] * wt;
+  }
+  out[0] = a0;
+  out[1] = a1;
+  out[2] = a2;
 #endif
+}
+
+// The row's pixels with T taps each (T = 0: `most`, not known at compile time). Pointers are copied into
+// restrict locals so the compiler keeps them in registers instead of reloading them after every store.
+template <size_t T>
+void horizontal_rgb_n(const float* EG_RESTRICT column, const eg_taps& h, size_t x0, size_t x1, size_t most, size_t width,
+                      float* EG_RESTRICT out) {
+  const int32_t* EG_RESTRICT first = h.first;
+  const int32_t* EG_RESTRICT count = h.count;
+  const float* EG_RESTRICT weights = h.weights;
+  const size_t stride = h.taps;
+  const size_t n = T ? T : most;
+  for (size_t x = 0; x < width; ++x) {
+    const size_t f = size_t(first[x]);
+    const float* p = column + (f - x0) * 3;
+    if (f + n <= x1) {
+      rgb_pixel<T>(p, weights + x * stride, n, out + 4 * x);
+    } else {
+      rgb_pixel<0>(p, weights + x * stride, size_t(count[x]), out + 4 * x);
+    }
+  }
+}
+
+void horizontal_rgb(const float* column, const eg_taps& h, size_t x0, size_t x1, size_t most, size_t width, float* out) {
+  switch (most) {
+    case 1: return horizontal_rgb_n<1>(column, h, x0, x1, most, width, out);
+    case 2: return horizontal_rgb_n<2>(column, h, x0, x1, most, width, out);
+    case 3: return horizontal_rgb_n<3>(column, h, x0, x1, most, width, out);
+    case 4: return horizontal_rgb_n<4>(column, h, x0, x1, most, width, out);
+    case 5: return horizontal_rgb_n<5>(column, h, x0, x1, most, width, out);
+    case 6: return horizontal_rgb_n<6>(column, h, x0, x1, most, width, out);
+    case 7: return horizontal_rgb_n<7>(column, h, x0, x1, most, width, out);
+    case 8: return horizontal_rgb_n<8>(column, h, x0, x1, most, width, out);
+    default: return horizontal_rgb_n<0>(column, h, x0, x1, most, width, out);
+  }
+}
+
+// The 8-bit rounding of to8 on four lanes: the same float add, truncation and integer clamp.
+#if defined(EG_X86_64)
+inline __m128 to8_x4(__m128 a) {
+  __m128i v = _mm_cvttps_epi32(_mm_add_ps(a, _mm_set1_ps(0.5f)));
+  v = _mm_and_si128(v, _mm_cmpgt_epi32(v, _mm_setzero_si128()));
+  const __m128i top = _mm_set1_epi32(255);
+  const __m128i over = _mm_cmpgt_epi32(v, top);
+  v = _mm_or_si128(_mm_and_si128(over, top), _mm_andnot_si128(over, v));
+  return _mm_cvtepi32_ps(v);
+}
+#elif defined(EG_AARCH64)
+inline float32x4_t to8_x4(float32x4_t a) {
+  int32x4_t v = vcvtq_s32_f32(vaddq_f32(a, vdupq_n_f32(0.5f)));
+  v = vminq_s32(vmaxq_s32(v, vdupq_n_s32(0)), vdupq_n_s32(255));
+  return vcvtq_f32_s32(v);
+}
+#endif
+
+// Row y of an RGB image held as 4 floats per pixel into three planes: 8-bit rounding, then value * scale +
+// bias, plane k from source channel source[k]. Four pixels at a time are transposed into one vector per
+// channel, so every plane gets whole-vector stores instead of a strided gather. Seen from the source side
+// (source channel j goes to plane to[j]) no vector is picked by a run-time index. Returns false, writing
+// nothing, when source[] is not a permutation of the three channels (the caller's general loop then runs).
+bool rgb_quads_to_planes(const float* EG_RESTRICT row, size_t width, size_t y, const eg_tensor_slot& dst) {
+  size_t to[3] = {3, 3, 3};
+  for (size_t k = 0; k < 3; ++k) to[dst.source[k]] = k;
+  if (to[0] == 3 || to[1] == 3 || to[2] == 3) return false;
+  const size_t plane = dst.width * dst.height;
+  float* EG_RESTRICT o0 = dst.out + to[0] * plane + y * width;
+  float* EG_RESTRICT o1 = dst.out + to[1] * plane + y * width;
+  float* EG_RESTRICT o2 = dst.out + to[2] * plane + y * width;
+  const float s0 = dst.scale[to[0]], s1 = dst.scale[to[1]], s2 = dst.scale[to[2]];
+  const float b0 = dst.bias[to[0]], b1 = dst.bias[to[1]], b2 = dst.bias[to[2]];
+  size_t x = 0;
+#if defined(EG_X86_64)
+  const __m128 vs0 = _mm_set1_ps(s0), vs1 = _mm_set1_ps(s1), vs2 = _mm_set1_ps(s2);
+  const __m128 vb0 = _mm_set1_ps(b0), vb1 = _mm_set1_ps(b1), vb2 = _mm_set1_ps(b2);
+  for (; x + 4 <= width; x += 4) {
+    __m128 q0 = _mm_loadu_ps(row + 4 * x), q1 = _mm_loadu_ps(row + 4 * x + 4);
+    __m128 q2 = _mm_loadu_ps(row + 4 * x + 8), q3 = _mm_loadu_ps(row + 4 * x + 12);
+    _MM_TRANSPOSE4_PS(q0, q1, q2, q3);  // q0: R of the four pixels, q1: G, q2: B
+    _mm_storeu_ps(o0 + x, _mm_add_ps(_mm_mul_ps(to8_x4(q0), vs0), vb0));
+    _mm_storeu_ps(o1 + x, _mm_add_ps(_mm_mul_ps(to8_x4(q1), vs1), vb1));
+    _mm_storeu_ps(o2 + x, _mm_add_ps(_mm_mul_ps(to8_x4(q2), vs2), vb2));
+  }
+#elif defined(EG_AARCH64)
+  const float32x4_t vs0 = vdupq_n_f32(s0), vs1 = vdupq_n_f32(s1), vs2 = vdupq_n_f32(s2);
+  const float32x4_t vb0 = vdupq_n_f32(b0), vb1 = vdupq_n_f32(b1), vb2 = vdupq_n_f32(b2);
+  for (; x + 4 <= width; x += 4) {
+    const float32x4x4_t q = vld4q_f32(row + 4 * x);  // val[c]: channel c of the four pixels
+    vst1q_f32(o0 + x, vaddq_f32(vmulq_f32(to8_x4(q.val[0]), vs0), vb0));
+    vst1q_f32(o1 + x, vaddq_f32(vmulq_f32(to8_x4(q.val[1]), vs1), vb1));
+    vst1q_f32(o2 + x, vaddq_f32(vmulq_f32(to8_x4(q.val[2]), vs2), vb2));
+  }
+#endif
+  for (; x < width; ++x) {
+    o0[x] = to8(row[4 * x]) * s0 + b0;
+    o1[x] = to8(row[4 * x + 1]) * s1 + b1;
+    o2[x] = to8(row[4 * x + 2]) * s2 + b2;
+  }
+  return true;
+}
+
+// Whether every output of an axis reads exactly one source pixel: one weight of exactly 1 and the rest 0
+// (nearest, or any kernel at the source's own size). Then each output value is a source value, exact in
+// float at every step of the passes, and *pick receives the source index of each output.
+bool single_pixel(const eg_taps& a, size_t n, int32_t* pick) {
+  for (size_t i = 0; i < n; ++i) {
+    const float* w = a.weights + i * a.taps;
+    int32_t at = -1;
+    for (size_t t = 0; t < size_t(a.count[i]); ++t) {
+      if (w[t] == 1.0f && at < 0) {
+        at = a.first[i] + int32_t(t);
+      } else if (w[t] != 0.0f) {
+        return false;
+      }
+    }
+    if (at < 0) return false;
+    pick[i] = at;
+  }
+  return true;
+}
+
+// Both axes read single pixels: out = source value * scale + bias, the passes' result without their work (the
+// value each pass would compute is the 8-bit source value itself, and the 8-bit rounding keeps it).
+void picked(const uint8_t* src, size_t src_width, size_t sc, const int32_t* hpick, const int32_t* vpick,
+            const eg_tensor_slot& dst) {
+  const size_t width = dst.width, height = dst.height, c = dst.channels;
+  const size_t plane = width * height;
+  for (size_t y = 0; y < height; ++y) {
+    const uint8_t* EG_RESTRICT line = src + size_t(vpick[y]) * src_width * sc;
+    for (size_t k = 0; k < c; ++k) {
+      const uint8_t* EG_RESTRICT from = line + (sc == 1 ? 0 : dst.source[k]);
+      const float sk = dst.scale[k];
+      const float bk = dst.bias[k];
+      const size_t step = dst.nchw ? 1 : c;
+      float* EG_RESTRICT out = dst.nchw ? dst.out + k * plane + y * width : dst.out + y * width * c + k;
+      for (size_t x = 0; x < width; ++x) out[x * step] = float(from[size_t(hpick[x]) * sc]) * sk + bk;
+    }
   }
 }
 
@@ -92,7 +234,7 @@ size_t eg_resample_scratch(const eg_taps& h, size_t width, size_t src_channels) 
   if (width == 0) return 0;
   size_t x0 = 0, x1 = 0;
   column_span(h, width, &x0, &x1);
-  return (x1 - x0 + width) * src_channels + kScratchPad;
+  return row_at((x1 - x0) * src_channels) + row_floats(width, src_channels) + kScratchPad;
 }
 
 eg_status eg_resample_into(const uint8_t* src, size_t src_width, size_t src_height, size_t src_channels,
@@ -110,14 +252,21 @@ eg_status eg_resample_into(const uint8_t* src, size_t src_width, size_t src_heig
   }
   const size_t width = dst.width;
   const size_t height = dst.height;
+  {
+    std::vector<int32_t> pick(width + height);
+    if (single_pixel(h, width, pick.data()) && single_pixel(v, height, pick.data() + width)) {
+      picked(src, src_width, sc, pick.data(), pick.data() + width, dst);
+      return eg_status::ok;
+    }
+  }
   size_t x0 = 0, x1 = 0;
   column_span(h, width, &x0, &x1);
   size_t most = 1;  // the largest horizontal tap count, once per image rather than once per row
   for (size_t x = 0; x < width; ++x) most = size_t(h.count[x]) > most ? size_t(h.count[x]) : most;
   const size_t span = (x1 - x0) * sc;
-  if (scratch_len < span + width * sc + kScratchPad) return eg_status::bad_geometry;
-  float* EG_RESTRICT column = scratch;          // one output row after the vertical taps, source columns x0..x1
-  float* EG_RESTRICT row = scratch + span;      // the same row after the horizontal taps
+  if (scratch_len < row_at(span) + row_floats(width, sc) + kScratchPad) return eg_status::bad_geometry;
+  float* EG_RESTRICT column = scratch;              // one output row after the vertical taps, source columns x0..x1
+  float* EG_RESTRICT row = scratch + row_at(span);  // the same row after the horizontal taps
   const size_t src_row = src_width * sc;
   const size_t plane = width * height;
 
@@ -147,19 +296,19 @@ eg_status eg_resample_into(const uint8_t* src, size_t src_width, size_t src_heig
         row[x] = a;
       }
     }
-    const size_t row_len = width * sc;
-    for (size_t i = 0; i < row_len; ++i) row[i] = to8(row[i]);
+    if (sc == 3 && c == 3 && dst.nchw && rgb_quads_to_planes(row, width, y, dst)) continue;
     // Each output channel reads one source channel (all read channel 0 for a grey source).
+    const size_t step = sc == 3 ? 4 : 1;
     for (size_t k = 0; k < c; ++k) {
       const float* EG_RESTRICT from = row + (sc == 1 ? 0 : dst.source[k]);
       const float sk = dst.scale[k];
       const float bk = dst.bias[k];
       if (dst.nchw) {
         float* EG_RESTRICT out = dst.out + k * plane + y * width;
-        for (size_t x = 0; x < width; ++x) out[x] = from[x * sc] * sk + bk;
+        for (size_t x = 0; x < width; ++x) out[x] = to8(from[x * step]) * sk + bk;
       } else {
         float* EG_RESTRICT out = dst.out + y * width * c + k;
-        for (size_t x = 0; x < width; ++x) out[x * c] = from[x * sc] * sk + bk;
+        for (size_t x = 0; x < width; ++x) out[x * c] = to8(from[x * step]) * sk + bk;
       }
     }
   }
