@@ -17,7 +17,7 @@ export interface DeviceProfile {
   threads: number;
   /** In order of preference; always ends with 'cpu'. */
   executionProviders: ExecutionProvider[];
-  /** Largest size the associative memory may grow to before pruning. */
+  /** Budget for the connection bits in compressed bytes: a learn that goes over it prunes the memory back to it. */
   memoryBudgetBytes: number;
   /** Default backbone (catalogue name). */
   backbone: string;

@@ -64,6 +64,8 @@ export interface EngramStats {
   bytes: number;
   /** Entropy bound of the connection bits: what the memory's knowledge needs at the least. */
   compressedBytes: number;
+  /** Bytes of the memory as saved (connection bits and counters of the classes in use). */
+  serializedBytes: number;
   connections: number;
   density: number;
   neurons: number;
@@ -262,6 +264,7 @@ export class Engram {
       examples,
       bytes: s.bytes,
       compressedBytes: s.compressedBytes,
+      serializedBytes: s.serializedBytes,
       connections: s.connections,
       density: s.density,
       neurons: this.quantizer.neurons,

