@@ -79,6 +79,42 @@ withModel(batching, 'results do not depend on batch size, and come back in input
   }
 });
 
+withModel(batching, 'batch tensors are reused: repeated and concurrent calls give the vectors of the first call', async () => {
+  const b = await Backbone.open(classifier);
+  try {
+    const inputs = [chelsea, coffee, chelsea, coffee, coffee];
+    const first = await b.embed(inputs, { batchSize: 2 });
+    // Two calls at once draw on the same spare tensors: neither may write into a tensor the other is using.
+    const [again, swapped] = await Promise.all([b.embed(inputs, { batchSize: 2 }), b.embed([...inputs].reverse(), { batchSize: 2 })]);
+    for (let i = 0; i < inputs.length; i++) {
+      assert.equal([...again[i]], [...first[i]], `image ${i}, second call`);
+      assert.is(argmax(swapped[inputs.length - 1 - i]), argmax(first[i]), `image ${i}, concurrent call in reverse order`);
+    }
+    // A failed batch hands its tensor back; the next call still gets the same vectors.
+    await rejects(b.embed([coffee, join(dir, 'missing.jpg')], { batchSize: 2 }), /missing\.jpg: file not found/);
+    const after = await b.embed(inputs, { batchSize: 2 });
+    for (let i = 0; i < inputs.length; i++) assert.equal([...after[i]], [...first[i]], `image ${i}, after a failed call`);
+  } finally {
+    await b.close();
+  }
+});
+
+withModel(batching, 'prepare(into) writes into the given tensor and gives what a new tensor gets', async () => {
+  const b = await Backbone.open(classifier);
+  try {
+    const fresh = await b.prepare([coffee, chelsea]);
+    const into = new Float32Array(3 * 150528).fill(Number.NaN);
+    const t = await b.prepare([coffee, chelsea], 0, into);
+    assert.is(t.length, 2 * 150528);
+    assert.is(t.buffer, into.buffer);
+    assert.ok(t.every((v, i) => v === fresh[i]), 'same values as a new tensor');
+    await rejects(b.prepare([coffee], 0, new Float32Array(100)), /prepare into: expected a Float32Array of at least 150528 values \(1 images\), got/);
+    await rejects(b.prepare([coffee], 0, new Float64Array(150528) as unknown as Float32Array), /prepare into: expected a Float32Array, got/);
+  } finally {
+    await b.close();
+  }
+});
+
 const bad = suite('embed: bad input is named and the backbone keeps serving');
 
 withModel(bad, 'a missing file, a non-image and a wrong raw buffer reject naming the input; the next call works', async () => {

@@ -115,6 +115,34 @@ parity('give bit-identical tensors for random sizes, kernels, fits, layouts, cha
   }
 });
 
+parity('give bit-identical tensors on the loops chosen by table shape: copies, model sizes, more than 8 taps a row', () => {
+  const r = rng(seed + 1);
+  const imagenet = (layout: 'NCHW' | 'NHWC', colorOrder: 'RGB' | 'BGR'): NormalizeSpec => ({
+    layout, channels: 3, colorOrder, range: [0, 1], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225],
+  });
+  const cases: [number, number, number, number, Resize][] = [
+    [224, 224, 224, 224, 'nearest'], // raw frames at the model's size: the direct copy
+    [37, 23, 37, 23, 'bilinear'], // any kernel at the source's size reads one pixel per output
+    [19, 11, 61, 40, 'nearest'], // nearest enlargement: also one pixel per output
+    [320, 240, 224, 224, 'bilinear'], // a 640x480 JPEG decoded at 1/2 for a 224x224 model
+    [240, 320, 224, 224, 'bicubic'],
+    [150, 90, 9, 5, 'lanczos'], // 100+ taps a pixel: the loop without a fixed tap count
+    [90, 150, 7, 13, 'bilinear'],
+  ];
+  for (const [sw, sh, w, h, k] of cases) {
+    const px = randomPixels(r, sw, sh, 3);
+    for (const layout of ['NCHW', 'NHWC'] as const) {
+      for (const order of ['RGB', 'BGR'] as const) {
+        const spec = imagenet(layout, order);
+        const a = resample(px, w, h, k, spec, 'fill', 'native');
+        const b = resample(px, w, h, k, spec, 'fill', 'reference');
+        const bad = a.findIndex((v, j) => !Object.is(v, b[j]));
+        assert.is(bad, -1, `${sw}x${sh} -> ${w}x${h} ${k} ${layout} ${order}: value ${bad}`);
+      }
+    }
+  }
+});
+
 parity('the addon refuses tap tables that point outside the image', async () => {
   const { loadBinding } = await import('../src/native/loader.js');
   const b = loadBinding();

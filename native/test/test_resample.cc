@@ -58,6 +58,91 @@ TEST("resample: taps outside the source, a short scratch and RGB into one channe
                                         {2, 1, 1, true, scale, bias, rgb, out.data()})), int(eg_status::bad_geometry));
 }
 
+namespace {
+
+// The passes written out plainly for one row of 2 source rows (0.5 each) and the horizontal table `h`: the
+// values eg_resample_into must produce, whichever of its loops runs.
+float expected_value(const std::vector<uint8_t>& src, size_t sw, const engram::eg_taps& h, size_t x, size_t ch,
+                     float scale, float bias) {
+  float a = 0;
+  for (size_t t = 0; t < size_t(h.count[x]); ++t) {
+    const size_t col = size_t(h.first[x]) + t;
+    const float column = float(src[col * 3 + ch]) * 0.5f + float(src[(sw + col) * 3 + ch]) * 0.5f;
+    a = t == 0 ? column * h.weights[x * h.taps] : a + column * h.weights[x * h.taps + t];
+  }
+  int v = int(a + 0.5f);
+  v = v < 0 ? 0 : v > 255 ? 255 : v;
+  return float(v) * scale + bias;
+}
+
+}  // namespace
+
+TEST("resample: planes (NCHW) and interleaved (NHWC) outputs hold the plainly computed values, any width") {
+  const float scale[3] = {0.5f, 2.0f, -1.0f}, bias[3] = {1.0f, -3.0f, 0.25f};
+  const uint8_t sources[3][3] = {{0, 1, 2}, {2, 1, 0}, {1, 1, 1}};  // RGB, BGR, and one channel for all
+  for (size_t w = 1; w <= 13; ++w) {
+    const size_t sw = 2 * w + 1;
+    std::vector<uint8_t> src(sw * 2 * 3);
+    for (size_t i = 0; i < src.size(); ++i) src[i] = uint8_t((i * 37 + w * 11) % 256);
+    // Output x reads 2 or 3 source pixels from 2x; the table is 3 wide, zero-padded past each count.
+    std::vector<int32_t> first(w), count(w);
+    std::vector<float> weights(w * 3, 0.0f);
+    for (size_t x = 0; x < w; ++x) {
+      first[x] = int32_t(2 * x);
+      count[x] = x % 2 ? 3 : 2;
+      const float two[3] = {0.25f, 0.75f, 0}, three[3] = {0.2f, 0.3f, 0.5f};
+      for (size_t t = 0; t < 3; ++t) weights[x * 3 + t] = x % 2 ? three[t] : two[t];
+    }
+    const engram::eg_taps h = {first.data(), count.data(), weights.data(), 3};
+    const int32_t vf[1] = {0}, vc[1] = {2};
+    const float vw[2] = {0.5f, 0.5f};
+    const engram::eg_taps v = {vf, vc, vw, 2};
+    std::vector<float> scratch(engram::eg_resample_scratch(h, w, 3));
+    for (const auto& source : sources) {
+      std::vector<float> planes(w * 3), pixels(w * 3);
+      CHECK_EQ(int(engram::eg_resample_into(src.data(), sw, 2, 3, h, v, scratch.data(), scratch.size(),
+                                            {w, 1, 3, true, scale, bias, source, planes.data()})), int(eg_status::ok));
+      CHECK_EQ(int(engram::eg_resample_into(src.data(), sw, 2, 3, h, v, scratch.data(), scratch.size(),
+                                            {w, 1, 3, false, scale, bias, source, pixels.data()})), int(eg_status::ok));
+      for (size_t x = 0; x < w; ++x) {
+        for (size_t k = 0; k < 3; ++k) {
+          const float want = expected_value(src, sw, h, x, source[k], scale[k], bias[k]);
+          CHECK_EQ(planes[k * w + x], want);
+          CHECK_EQ(pixels[x * 3 + k], want);
+        }
+      }
+    }
+  }
+}
+
+TEST("resample: tables that read one pixel per output (nearest, or a kernel at the source's size) copy values") {
+  const std::vector<uint8_t> src = {10, 20, 30, 40, 50, 60};  // 2x1 RGB
+  // Nearest, 2 -> 5 columns and 1 -> 3 rows.
+  const int32_t hf[5] = {0, 0, 1, 1, 1}, hc[5] = {1, 1, 1, 1, 1}, vf[3] = {0, 0, 0}, vc[3] = {1, 1, 1};
+  const float ones[5] = {1, 1, 1, 1, 1};
+  const engram::eg_taps h = {hf, hc, ones, 1}, v = {vf, vc, ones, 1};
+  const float scale[3] = {2, 2, 2}, bias[3] = {-1, -1, -1};
+  const uint8_t rgb[3] = {0, 1, 2};
+  std::vector<float> out(5 * 3 * 3), scratch(engram::eg_resample_scratch(h, 5, 3));
+  CHECK_EQ(int(engram::eg_resample_into(src.data(), 2, 1, 3, h, v, scratch.data(), scratch.size(),
+                                        {5, 3, 3, true, scale, bias, rgb, out.data()})), int(eg_status::ok));
+  for (size_t k = 0; k < 3; ++k) {
+    for (size_t y = 0; y < 3; ++y) {
+      for (size_t x = 0; x < 5; ++x) CHECK_EQ(out[k * 15 + y * 5 + x], float(src[size_t(hf[x]) * 3 + k]) * 2 - 1);
+    }
+  }
+  // Bilinear at the same size: taps (0, 1, 0) around each pixel, clipped at the edges.
+  const int32_t bf[2] = {0, 0}, bc[2] = {2, 2}, one_row[1] = {0}, one_count[1] = {1};
+  const float bw[6] = {1, 0, 0, 0, 1, 0};
+  const float one[1] = {1};
+  const engram::eg_taps bh = {bf, bc, bw, 3}, bv = {one_row, one_count, one, 1};
+  std::vector<float> copy(6), s2(engram::eg_resample_scratch(bh, 2, 3));
+  const float unit[3] = {1, 1, 1}, zero[3] = {0, 0, 0};
+  CHECK_EQ(int(engram::eg_resample_into(src.data(), 2, 1, 3, bh, bv, s2.data(), s2.size(),
+                                        {2, 1, 3, false, unit, zero, rgb, copy.data()})), int(eg_status::ok));
+  CHECK(copy == std::vector<float>({10, 20, 30, 40, 50, 60}));
+}
+
 TEST("orient: the eight EXIF orientations of a 3x2 image; 0 and 9 are refused") {
   // Stored:   0 1 2
   //           3 4 5
