@@ -77,13 +77,17 @@ void on_progress(j_common_ptr c) {
 bool step_header(Decoder* d, const uint8_t* data, size_t size) {
   if (setjmp(d->jump)) return false;
   jpeg_create_decompress(&d->cinfo);
-  d->progress.progress_monitor = on_progress;
-  d->cinfo.progress = &d->progress;
   jpeg_mem_src(&d->cinfo, data, static_cast<unsigned long>(size));
   jpeg_save_markers(&d->cinfo, kExifMarker, 0xFFFF);
   // Whole APP2 segments: an ICC profile is read to tell sRGB (decoded as is) from other profiles.
   jpeg_save_markers(&d->cinfo, kIccMarker, 0xFFFF);
   jpeg_read_header(&d->cinfo, TRUE);
+  // The scan guard, for progressive files only (the header stops at the first scan; the rest are read when
+  // decoding starts): a baseline file has one scan, and the monitor would run on every row of it.
+  if (d->cinfo.progressive_mode) {
+    d->progress.progress_monitor = on_progress;
+    d->cinfo.progress = &d->progress;
+  }
   return true;
 }
 
