@@ -26,6 +26,7 @@ Crash(`every acknowledged op survives ${KILLS} SIGKILLs and the state equals the
   let snapshots = 0;
   let inFlightLanded = 0;
   let tornWarnings = 0;
+  let prunesAcked = 0;
   try {
     for (let kill = 0; kill < KILLS; kill++) {
       const delay = rng.int(MAX_DELAY_MS + 1);
@@ -35,6 +36,7 @@ Crash(`every acknowledged op survives ${KILLS} SIGKILLs and the state equals the
       run.acked.forEach((seq, i) => assert.is(seq, run.readySeq + 1 + i, `${where}: acks are consecutive`));
       if (run.acked.length) maxAcked = run.acked[run.acked.length - 1];
       totalAcks += run.acked.length;
+      prunesAcked += run.acked.filter((seq) => opFor(seq).op === 'prune').length;
       snapshots += run.snapshots;
       tornWarnings += run.warnings.filter((w) => /interrupted write/.test(w)).length;
 
@@ -66,8 +68,9 @@ Crash(`every acknowledged op survives ${KILLS} SIGKILLs and the state equals the
     }
     console.log(
       `52.store-crash: ${KILLS} kills, ${totalAcks} acknowledged ops (last seq ${maxAcked}), ${snapshots} snapshots, ` +
-        `${inFlightLanded} in-flight ops found durable, ${tornWarnings} torn tails dropped`,
+        `${inFlightLanded} in-flight ops found durable, ${tornWarnings} torn tails dropped, ${prunesAcked} prunes acknowledged`,
     );
+    assert.ok(prunesAcked > 0, 'prunes were among the acknowledged ops (so kills could land in and after them)');
     assert.ok(totalAcks >= KILLS, 'the children made progress between kills');
     assert.ok(snapshots > 0, 'snapshots were taken (so kills could land in them)');
   } finally {

@@ -1,5 +1,6 @@
-// Corruption: random truncations, bit flips, overwritten and zeroed ranges and appended garbage in the
-// snapshots and journal segments of a real store. Every case must either recover a state that equals the
+// Corruption: random truncations and bit flips (TRIALS of them, 1000 by default), then overwritten and zeroed
+// ranges, appended garbage and deleted files (OTHER_TRIALS more) in the snapshots and journal segments of a
+// real store. Every case must either recover a state that equals the
 // log's state at the recovered seq (and warn whenever anything was lost or routed around) or refuse with
 // a StoreError ECORRUPT naming the store. Never a crash, never a wrong or silently shortened load.
 import { suite } from 'uvu';
@@ -12,7 +13,12 @@ import type { Rng } from '../src/util/rng.js';
 import { copyDir, removeDir, scratchDir, seededRng } from './helpers/store-fs.js';
 import { ModelState, encodeModelOp, opFor, probeCodes, stateFromRecovery } from './helpers/store-model.js';
 
+/** Trials whose damage is a truncation or bit flips (issue #7 asks for at least 1000). */
 const TRIALS = Number(process.env.ENGRAM_CORRUPTION_TRIALS ?? 1000);
+/** Further trials spread over the other kinds of damage. */
+const OTHER_TRIALS = Number(process.env.ENGRAM_CORRUPTION_OTHER_TRIALS ?? 300);
+const TRUNCATE_OR_FLIP = ['truncate', 'flip', 'flips'];
+const OTHER_DAMAGE = ['overwrite', 'zero', 'append', 'delete'];
 const LAST = 60;
 /** Seqs that hold metadata records instead of model ops, and the metadata each sets. */
 const META_AT = new Map<number, Record<string, unknown>>([
@@ -50,11 +56,12 @@ async function buildBase(dir: string): Promise<void> {
 
 type Mutation = { file: string; kind: string; truncatedTo?: number };
 
-function mutate(dir: string, file: string, rng: Rng): Mutation {
+/** Damages `file` in one of `kinds` (deleting only snapshots: a missing segment is a different story). */
+function mutate(dir: string, file: string, rng: Rng, kinds: string[]): Mutation {
   const path = join(dir, file);
   const buf = readFileSync(path);
-  const kinds = ['truncate', 'flip', 'flips', 'overwrite', 'zero', 'append', 'delete'];
-  const kind = kinds[rng.int(file.startsWith('snapshot') ? kinds.length : kinds.length - 1)];
+  const allowed = file.startsWith('snapshot') ? kinds : kinds.filter((k) => k !== 'delete');
+  const kind = allowed[rng.int(allowed.length)];
   const pos = () => rng.int(buf.length);
   switch (kind) {
     case 'truncate': {
@@ -134,7 +141,7 @@ const PROBES = probeCodes(16);
 
 const Corruption = suite('corruption');
 
-Corruption(`${TRIALS} random damages: a recovered state equal to the log's, or a clear error`, async () => {
+Corruption(`${TRIALS} random truncations and bit flips, ${OTHER_TRIALS} other damages: a recovered state equal to the log's, or a clear error`, async () => {
   const { rng } = seededRng('53.store-corruption');
   const root = scratchDir('corrupt');
   const base = join(root, 'base');
@@ -151,15 +158,17 @@ Corruption(`${TRIALS} random damages: a recovered state equal to the log's, or a
   const tally = { exact: 0, warned: 0, refused: 0, silentCut: 0, salvaged: 0, salvageRefused: 0 };
   let repaired = 0;
   const byKind = new Map<string, { exact: number; warned: number; refused: number }>();
+  let truncatedOrFlipped = 0;
 
   try {
-    for (let trial = 0; trial < TRIALS; trial++) {
+    for (let trial = 0; trial < TRIALS + OTHER_TRIALS; trial++) {
       const dir = join(root, `t${trial}`);
       copyDir(base, dir);
-      const mutations = [mutate(dir, files[rng.int(files.length)], rng)];
+      const mutations = [mutate(dir, files[rng.int(files.length)], rng, trial < TRIALS ? TRUNCATE_OR_FLIP : OTHER_DAMAGE)];
+      if (TRUNCATE_OR_FLIP.includes(mutations[0].kind)) truncatedOrFlipped += 1;
       if (rng.next() < 0.2) {
         const other = files.filter((f) => f !== mutations[0].file);
-        mutations.push(mutate(dir, other[rng.int(other.length)], rng));
+        mutations.push(mutate(dir, other[rng.int(other.length)], rng, [...TRUNCATE_OR_FLIP, ...OTHER_DAMAGE]));
       }
       const what = `trial ${trial}: ${mutations.map((m) => `${m.kind} ${m.file}${m.truncatedTo !== undefined ? ` to ${m.truncatedTo}` : ''}`).join(' + ')}`;
       const key = mutations.map((m) => `${m.kind} ${m.file.slice(0, m.file.indexOf('-'))}`).join(' + ');
@@ -215,11 +224,13 @@ Corruption(`${TRIALS} random damages: a recovered state equal to the log's, or a
   } finally {
     removeDir(root);
   }
-  console.log(`53.store-corruption: ${JSON.stringify(tally)}, ${repaired} repaired by a writable open`);
+  console.log(`53.store-corruption: ${TRIALS + OTHER_TRIALS} trials (${truncatedOrFlipped} truncations or bit flips), ${JSON.stringify(tally)}, ${repaired} repaired by a writable open`);
   for (const [k, t] of [...byKind].sort()) if (!k.includes(' + ')) console.log(`  ${k}: ${JSON.stringify(t)}`);
   assert.ok(tally.exact > 0 && tally.warned > 0 && tally.refused > 0, 'all three outcomes occurred');
   assert.ok(tally.salvaged > 0, 'salvage recovered refused stores');
-  assert.is(tally.exact + tally.warned + tally.refused + tally.silentCut, TRIALS);
+  assert.is(tally.exact + tally.warned + tally.refused + tally.silentCut, TRIALS + OTHER_TRIALS);
+  assert.ok(truncatedOrFlipped >= TRIALS, `${truncatedOrFlipped} truncations or bit flips, ${TRIALS} asked`);
+  for (const kind of [...TRUNCATE_OR_FLIP, ...OTHER_DAMAGE]) assert.ok([...byKind.keys()].some((k) => k.startsWith(`${kind} `)), `damage kind ${kind} was tried`);
 });
 
 Corruption.run();

@@ -17,6 +17,7 @@ export interface StoreFlags {
   topk?: string;
   profile?: string;
   durability?: 'strict' | 'batched';
+  batchMs?: string;
   keepFeatures?: boolean;
 }
 
@@ -42,12 +43,19 @@ export function modelOptions(cmd: Command): Command {
     .option('--codebook <file>', 'pq: use this codebook file instead of fitting one')
     .option('--topk <k>', 'topk: active neurons per code')
     .option('--keep-features', 'keep the feature vectors of what is learned, so "engram codebook refit" can refit the codebook later')
-    .addOption(new Option('--durability <mode>', 'strict: acknowledged after fsync; batched: group commit').choices(['strict', 'batched']).default('strict'));
+    .addOption(new Option('--durability <mode>', 'strict: acknowledged after fsync; batched: group commit').choices(['strict', 'batched']).default('strict'))
+    .option('--batch-ms <ms>', 'batched: group-commit interval, the most a power cut can take (1..60000, default 100)');
 }
 
 function intFlag(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v)) throw new UsageError(`--${name}: expected a whole number, got "${v}"`);
+  return Number(v);
+}
+
+function batchMsFlag(v: string, durability: StoreFlags['durability']): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 60_000) throw new UsageError(`--batch-ms: expected a whole number of milliseconds from 1 to 60000, got "${v}"`);
+  if (durability !== 'batched') throw new UsageError(`--batch-ms: only applies with --durability batched (durability is ${durability ?? 'strict'})`);
   return Number(v);
 }
 
@@ -75,6 +83,7 @@ export function engramOptions(flags: StoreFlags, onWarning: (m: string) => void,
   if (Object.keys(q).length) opts.quantizer = q;
   if (flags.profile) opts.profile = flags.profile;
   if (flags.durability) opts.durability = flags.durability;
+  if (flags.batchMs !== undefined) opts.batchMs = batchMsFlag(flags.batchMs, flags.durability);
   if (flags.keepFeatures) opts.memory = { keepFeatures: true };
   return opts;
 }

@@ -24,25 +24,42 @@ export interface Persistence {
   readonly snapshot: Buffer | null;
   readonly records: Buffer[];
   writeMeta(meta: StoreMeta): Promise<void>;
-  /** Resolves when the op is as durable as the store's mode promises. */
-  append(op: Uint8Array): Promise<void>;
+  /**
+   * Queues the op as the journal's next record and returns its seq at once; `done` resolves when the op is
+   * as durable as the store's mode promises (strict: fsynced; batched: queued) and rejects if it failed.
+   */
+  append(op: Uint8Array): { seq: number; done: Promise<void> };
+  /** Resolves once record `seq` is on stable storage (batched: at the next group commit). */
+  whenDurable(seq: number): Promise<void>;
+  journal(): JournalState;
   /** Whether the journal has grown enough that a snapshot should be written. */
   wantsSnapshot(): boolean;
-  writeSnapshot(bytes: Uint8Array): Promise<void>;
+  /** Writes `bytes` as the state after record `uptoSeq`. */
+  writeSnapshot(bytes: Uint8Array, uptoSeq: number): Promise<void>;
   readFile(name: string): Promise<Buffer | null>;
   writeFile(name: string, bytes: Uint8Array): Promise<void>;
   close(): Promise<void>;
 }
 
+export interface JournalState {
+  durability: Durability;
+  /** Group-commit interval of the batched mode, in ms. */
+  batchMs: number;
+  /** Last record seq handed out. */
+  lastSeq: number;
+  /** Last record seq known to be on stable storage. */
+  durableSeq: number;
+}
+
 export async function openPersistence(
   dir: string,
-  opts: { durability: Durability; create: boolean; readOnly: boolean; onWarning: (m: string) => void },
+  opts: { durability: Durability; batchMs?: number; create: boolean; readOnly: boolean; onWarning: (m: string) => void },
 ): Promise<Persistence> {
   if (!opts.create && !existsSync(dir)) {
     throw new Error(`store ${dir} does not exist: create it with "engram learn --store ${dir} ..."`);
   }
   // Read-only opens take no lock, so predict and stats work while a server holds the store.
-  const store = await Store.open(dir, { durability: opts.durability, onWarning: opts.onWarning, readOnly: opts.readOnly });
+  const store = await Store.open(dir, { durability: opts.durability, ...(opts.batchMs === undefined ? {} : { batchMs: opts.batchMs }), onWarning: opts.onWarning, readOnly: opts.readOnly });
   const rawMeta = store.meta;
   const meta = Object.keys(rawMeta).length ? checkMeta(rawMeta, dir) : null;
   if (!meta && !opts.create) {
@@ -65,13 +82,21 @@ export async function openPersistence(
     async writeMeta(m) {
       await store.setMeta(m as unknown as Record<string, unknown>);
     },
-    async append(op) {
+    append(op) {
+      const done = store.append(OP_RECORD, op).then(() => undefined);
+      // Seqs are handed out synchronously, so the last one is this record's.
+      const seq = store.lastSeq;
       sinceSnapshot += op.byteLength;
-      await store.append(OP_RECORD, op);
+      return { seq, done };
+    },
+    whenDurable: (seq) => store.whenDurable(seq),
+    journal() {
+      const i = store.info();
+      return { durability: i.durability, batchMs: i.batchMs, lastSeq: i.lastSeq, durableSeq: i.durableSeq };
     },
     wantsSnapshot: () => sinceSnapshot > COMPACT_BYTES,
-    async writeSnapshot(bytes) {
-      await store.writeSnapshot(bytes);
+    async writeSnapshot(bytes, uptoSeq) {
+      await store.writeSnapshot(bytes, uptoSeq);
       sinceSnapshot = 0;
     },
     readFile: (name) => store.readFile(name),

@@ -176,6 +176,14 @@ export class LinkServer {
     } while (seen !== this.work);
   }
 
+  /**
+   * A change is acknowledged only once its journal record is on stable storage, whatever the durability mode:
+   * in batched mode learn() resolves when the record is queued, so the ACK waits for the next group commit.
+   */
+  private async durable(seq: number | undefined): Promise<void> {
+    if (seq !== undefined && seq > 0 && this.learner.whenDurable) await this.learner.whenDurable(seq);
+  }
+
   private async handle(frame: Frame): Promise<Reply> {
     const req: Request = decodeRequest(frame.type, frame.body);
     const learner = this.learner;
@@ -198,8 +206,8 @@ export class LinkServer {
         };
       }
       case 'learn': {
-        // learn() resolves only once the store's durability mode is satisfied, so the ACK is a promise kept.
         const r = await learner.learn(req.label, [toLearnerInput(req.input)]);
+        await this.durable(r.seq);
         return { type: 'learn', label: r.label, stored: r.stored, classes: r.classes };
       }
       case 'predict': {
@@ -208,10 +216,12 @@ export class LinkServer {
       }
       case 'forget': {
         const r = await learner.forget(req.label);
+        await this.durable(r.seq);
         return { type: 'forget', label: r.label, removed: r.removed };
       }
       case 'prune': {
         const r = await learner.prune(req.policy);
+        await this.durable(r.seq);
         return { type: 'prune', removed: r.removed, bytes: r.bytes };
       }
       case 'stats': {

@@ -9,11 +9,17 @@ export const ACTIVE = 8;
 export const ROWS = 3;
 const LABELS = 6;
 
-export type ModelOp = { op: 'learn'; label: number; codes: Uint32Array } | { op: 'forget'; label: number };
+/** A prune by counter (connections seen fewer than `value` times go) or by fan-in (neurons kept to `value` classes). */
+export type ModelPrune = { op: 'prune'; kind: 'minCount' | 'maxFanIn'; value: number };
+export type ModelOp = { op: 'learn'; label: number; codes: Uint32Array } | { op: 'forget'; label: number } | ModelPrune;
+
+/** Every PRUNE_EVERY-th op prunes, so crashes and damage also land in and after prunes. */
+export const PRUNE_EVERY = 23;
 
 export function opFor(seq: number): ModelOp {
   const rng = new Rng(seq * 2654435761);
   const label = rng.int(LABELS);
+  if (seq % PRUNE_EVERY === 0) return (seq / PRUNE_EVERY) % 2 === 0 ? { op: 'prune', kind: 'minCount', value: 2 } : { op: 'prune', kind: 'maxFanIn', value: 3 };
   if (seq % 17 === 0) return { op: 'forget', label };
   const codes = new Uint32Array(ROWS * ACTIVE);
   for (let i = 0; i < codes.length; i++) codes[i] = rng.int(NEURONS);
@@ -21,6 +27,7 @@ export function opFor(seq: number): ModelOp {
 }
 
 export function encodeModelOp(op: ModelOp): Buffer {
+  if (op.op === 'prune') return Buffer.from([3, op.kind === 'minCount' ? 0 : 1, op.value]);
   const buf = Buffer.alloc(2 + (op.op === 'learn' ? op.codes.length * 4 : 0));
   buf[0] = op.op === 'learn' ? 1 : 2;
   buf[1] = op.label;
@@ -30,6 +37,7 @@ export function encodeModelOp(op: ModelOp): Buffer {
 
 export function decodeModelOp(buf: Buffer): ModelOp {
   if (buf[0] === 2 && buf.length === 2) return { op: 'forget', label: buf[1] };
+  if (buf[0] === 3 && buf.length === 3 && buf[1] <= 1) return { op: 'prune', kind: buf[1] === 0 ? 'minCount' : 'maxFanIn', value: buf[2] };
   if (buf[0] !== 1 || buf.length !== 2 + ROWS * ACTIVE * 4) throw new Error(`not a model op (${buf.length} bytes)`);
   const codes = new Uint32Array(ROWS * ACTIVE);
   for (let i = 0; i < codes.length; i++) codes[i] = buf.readUInt32LE(2 + 4 * i);
@@ -49,6 +57,7 @@ export class ModelState {
 
   apply(op: ModelOp): void {
     if (op.op === 'forget') this.memory.clearClass(op.label);
+    else if (op.op === 'prune') this.memory.prune(op.kind === 'minCount' ? { minCount: op.value } : { maxFanIn: op.value });
     else this.memory.store(op.codes, op.label);
   }
 
