@@ -1,6 +1,6 @@
 // engram serve and engram client as a user runs them: two processes on the two ends of a socat pty
 // pair. Covers every client command, clear failures, the LEARN ACK surviving a killed server (the store
-// had it on disk), and a clean exit 130 on Ctrl-C.
+// had it on disk; in batched mode the ACK waits for the group commit), and a clean exit 130 on Ctrl-C.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -16,10 +16,14 @@ const cli = suite('engram serve + engram client over a pty');
 
 const ctx = {} as { dir: string; pair: SocatPair; serve: ChildProcess | null; stdout: string; stderr: string; store: string };
 
-function startServe(): Promise<void> {
+function serveArgs(extra: string[]): string[] {
+  return [join('bin', 'engram.js'), 'serve', '--serial', ctx.pair.ptys[0], '--baud', '115200', '--store', ctx.store, '--features', String(LINK_DIM), '--topk', String(LINK_TOPK), '--json', ...extra];
+}
+
+function startServe(extra: string[] = []): Promise<void> {
   ctx.stdout = '';
   ctx.stderr = '';
-  const proc = spawn(process.execPath, [join('bin', 'engram.js'), 'serve', '--serial', ctx.pair.ptys[0], '--baud', '115200', '--store', ctx.store, '--features', String(LINK_DIM), '--topk', String(LINK_TOPK), '--json'], {
+  const proc = spawn(process.execPath, serveArgs(extra), {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   ctx.serve = proc;
@@ -139,6 +143,34 @@ cli('an acknowledged LEARN survives the server being killed at once', async () =
   }
   await startServe();
   assert.is(client('stats', '--json').json!.classes, 3, 'serve reopens the same store');
+});
+
+cli('batched serve: a LEARN is ACKed only after its group commit, and survives a kill right after', async () => {
+  const batchMs = 1500;
+  await stopServe('SIGKILL');
+  await startServe(['--durability', 'batched', '--batch-ms', String(batchMs)]);
+  const t0 = Date.now();
+  const r = client('learn', 'late', '--features', vectorFile('late', classVector(6, 3), 'f32'), '--json');
+  const ms = Date.now() - t0;
+  assert.is(r.status, 0, r.stderr);
+  // The record is written at once and fsynced batchMs later; the ACK cannot come sooner.
+  assert.ok(ms >= batchMs, `the ACK came ${ms} ms after the request, inside the ${batchMs} ms group-commit window`);
+  await stopServe('SIGKILL');
+  const engram = await Engram.open({ store: ctx.store });
+  try {
+    assert.is(engram.stats().examples.late, 1, 'the acknowledged LEARN is in the store');
+  } finally {
+    await engram.close();
+  }
+  for (const [extra, message] of [
+    [['--durability', 'batched', '--batch-ms', '0'], /--batch-ms: expected a whole number of milliseconds from 1 to 60000, got "0"/],
+    [['--batch-ms', '50'], /--batch-ms: only applies with --durability batched \(durability is strict\)/],
+  ] as const) {
+    const bad = spawnSync(process.execPath, serveArgs([...extra]), { encoding: 'utf8', timeout: 15000 });
+    assert.is(bad.status, 1, bad.stderr);
+    assert.match(bad.stderr, message);
+  }
+  await startServe();
 });
 
 cli('Ctrl-C stops serve with exit 130 after closing the port and the store', async () => {
