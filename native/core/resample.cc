@@ -136,6 +136,20 @@ constexpr size_t kScratchPad = 4;
 constexpr size_t row_at(size_t span) { return (span + 3) & ~size_t(3); }
 constexpr size_t row_floats(size_t width, size_t src_channels) { return src_channels == 3 ? 4 * width : width; }
 
+// RGB rows of up to kFixedTaps taps a pixel run with the tap count fixed at compile time, reading their
+// weights from a table that repeats each weight in four lanes (built once per image): a tap then costs one
+// aligned load instead of a load and a shuffle.
+constexpr size_t kFixedTaps = 8;
+constexpr size_t wide_floats(size_t width, size_t most, size_t src_channels) {
+  return src_channels == 3 && most <= kFixedTaps ? width * most * 4 + 3 : 0;  // + 3: room to align to 16 bytes
+}
+
+size_t most_taps(const eg_taps& h, size_t width) {
+  size_t most = 1;
+  for (size_t x = 0; x < width; ++x) most = size_t(h.count[x]) > most ? size_t(h.count[x]) : most;
+  return most;
+}
+
 // One RGB pixel from m taps; T is the tap count when it is known at compile time (then the loop unrolls), 0
 // when it is not.
 template <size_t T>
@@ -163,38 +177,84 @@ inline void rgb_pixel(const float* EG_RESTRICT p, const float* EG_RESTRICT hw, s
 #endif
 }
 
-// The row's pixels with T taps each (T = 0: `most`, not known at compile time). Pointers are copied into
-// restrict locals so the compiler keeps them in registers instead of reloading them after every store.
+// One RGB pixel from T taps whose weights are repeated in four lanes at wq (16-byte aligned).
 template <size_t T>
-void horizontal_rgb_n(const float* EG_RESTRICT column, const eg_taps& h, size_t x0, size_t x1, size_t most, size_t width,
-                      float* EG_RESTRICT out) {
+inline void rgb_pixel_wide(const float* EG_RESTRICT p, const float* EG_RESTRICT wq, float* EG_RESTRICT out) {
+#if defined(EG_X86_64)
+  __m128 a = _mm_mul_ps(_mm_loadu_ps(p), _mm_load_ps(wq));
+  for (size_t t = 1; t < T; ++t) a = _mm_add_ps(a, _mm_mul_ps(_mm_loadu_ps(p + 3 * t), _mm_load_ps(wq + 4 * t)));
+  _mm_storeu_ps(out, a);
+#elif defined(EG_AARCH64)
+  float32x4_t a = vmulq_f32(vld1q_f32(p), vld1q_f32(wq));
+  for (size_t t = 1; t < T; ++t) a = vaddq_f32(a, vmulq_f32(vld1q_f32(p + 3 * t), vld1q_f32(wq + 4 * t)));
+  vst1q_f32(out, a);
+#else
+  float a0 = p[0] * wq[0], a1 = p[1] * wq[0], a2 = p[2] * wq[0];
+  for (size_t t = 1; t < T; ++t) {
+    const float wt = wq[4 * t];
+    a0 += p[3 * t] * wt;
+    a1 += p[3 * t + 1] * wt;
+    a2 += p[3 * t + 2] * wt;
+  }
+  out[0] = a0;
+  out[1] = a1;
+  out[2] = a2;
+#endif
+}
+
+// The row's pixels with T taps each, weights from the four-lane table `wide` (T * 4 floats a pixel). Pointers
+// are copied into restrict locals so the compiler keeps them in registers instead of reloading them after
+// every store.
+template <size_t T>
+void horizontal_rgb_n(const float* EG_RESTRICT column, const eg_taps& h, const float* EG_RESTRICT wide, size_t x0,
+                      size_t x1, size_t width, float* EG_RESTRICT out) {
   const int32_t* EG_RESTRICT first = h.first;
   const int32_t* EG_RESTRICT count = h.count;
   const float* EG_RESTRICT weights = h.weights;
   const size_t stride = h.taps;
-  const size_t n = T ? T : most;
   for (size_t x = 0; x < width; ++x) {
     const size_t f = size_t(first[x]);
     const float* p = column + (f - x0) * 3;
-    if (f + n <= x1) {
-      rgb_pixel<T>(p, weights + x * stride, n, out + 4 * x);
+    if (f + T <= x1) {
+      rgb_pixel_wide<T>(p, wide + x * T * 4, out + 4 * x);
     } else {
       rgb_pixel<0>(p, weights + x * stride, size_t(count[x]), out + 4 * x);
     }
   }
 }
 
-void horizontal_rgb(const float* column, const eg_taps& h, size_t x0, size_t x1, size_t most, size_t width, float* out) {
+// More than kFixedTaps taps a pixel: each pixel runs `most` taps (its own count at the right edge).
+void horizontal_rgb_any(const float* EG_RESTRICT column, const eg_taps& h, size_t x0, size_t x1, size_t most,
+                        size_t width, float* EG_RESTRICT out) {
+  for (size_t x = 0; x < width; ++x) {
+    const size_t f = size_t(h.first[x]);
+    const size_t m = f + most <= x1 ? most : size_t(h.count[x]);
+    rgb_pixel<0>(column + (f - x0) * 3, h.weights + x * h.taps, m, out + 4 * x);
+  }
+}
+
+void horizontal_rgb(const float* column, const eg_taps& h, const float* wide, size_t x0, size_t x1, size_t most,
+                    size_t width, float* out) {
   switch (most) {
-    case 1: return horizontal_rgb_n<1>(column, h, x0, x1, most, width, out);
-    case 2: return horizontal_rgb_n<2>(column, h, x0, x1, most, width, out);
-    case 3: return horizontal_rgb_n<3>(column, h, x0, x1, most, width, out);
-    case 4: return horizontal_rgb_n<4>(column, h, x0, x1, most, width, out);
-    case 5: return horizontal_rgb_n<5>(column, h, x0, x1, most, width, out);
-    case 6: return horizontal_rgb_n<6>(column, h, x0, x1, most, width, out);
-    case 7: return horizontal_rgb_n<7>(column, h, x0, x1, most, width, out);
-    case 8: return horizontal_rgb_n<8>(column, h, x0, x1, most, width, out);
-    default: return horizontal_rgb_n<0>(column, h, x0, x1, most, width, out);
+    case 1: return horizontal_rgb_n<1>(column, h, wide, x0, x1, width, out);
+    case 2: return horizontal_rgb_n<2>(column, h, wide, x0, x1, width, out);
+    case 3: return horizontal_rgb_n<3>(column, h, wide, x0, x1, width, out);
+    case 4: return horizontal_rgb_n<4>(column, h, wide, x0, x1, width, out);
+    case 5: return horizontal_rgb_n<5>(column, h, wide, x0, x1, width, out);
+    case 6: return horizontal_rgb_n<6>(column, h, wide, x0, x1, width, out);
+    case 7: return horizontal_rgb_n<7>(column, h, wide, x0, x1, width, out);
+    case 8: return horizontal_rgb_n<8>(column, h, wide, x0, x1, width, out);
+    default: return horizontal_rgb_any(column, h, x0, x1, most, width, out);
+  }
+}
+
+// The four-lane weight table of horizontal_rgb_n: `most` weights a pixel (zero-padded past its count).
+void widen_weights(const eg_taps& h, size_t width, size_t most, float* wide) {
+  for (size_t x = 0; x < width; ++x) {
+    for (size_t t = 0; t < most; ++t) {
+      const float w = h.weights[x * h.taps + t];
+      for (size_t lane = 0; lane < 4; ++lane) wide[(x * most + t) * 4 + lane] = w;
+    }
   }
 }
 
@@ -306,7 +366,8 @@ size_t eg_resample_scratch(const eg_taps& h, size_t width, size_t src_channels) 
   if (width == 0) return 0;
   size_t x0 = 0, x1 = 0;
   column_span(h, width, &x0, &x1);
-  return row_at((x1 - x0) * src_channels) + row_floats(width, src_channels) + kScratchPad;
+  return row_at((x1 - x0) * src_channels) + row_floats(width, src_channels) +
+         wide_floats(width, most_taps(h, width), src_channels) + kScratchPad;
 }
 
 eg_status eg_resample_into(const uint8_t* src, size_t src_width, size_t src_height, size_t src_channels,
@@ -326,10 +387,11 @@ eg_status eg_resample_into(const uint8_t* src, size_t src_width, size_t src_heig
   const size_t height = dst.height;
   size_t x0 = 0, x1 = 0;
   column_span(h, width, &x0, &x1);
-  size_t most = 1;  // the largest horizontal tap count, once per image rather than once per row
-  for (size_t x = 0; x < width; ++x) most = size_t(h.count[x]) > most ? size_t(h.count[x]) : most;
+  const size_t most = most_taps(h, width);  // once per image rather than once per row
   const size_t span = (x1 - x0) * sc;
-  if (scratch_len < row_at(span) + row_floats(width, sc) + kScratchPad) return eg_status::bad_geometry;
+  if (scratch_len < row_at(span) + row_floats(width, sc) + wide_floats(width, most, sc) + kScratchPad) {
+    return eg_status::bad_geometry;
+  }
   {
     std::vector<int32_t> pick(width + height);
     if (single_pixel(h, width, pick.data()) && single_pixel(v, height, pick.data() + width)) {
@@ -339,6 +401,12 @@ eg_status eg_resample_into(const uint8_t* src, size_t src_width, size_t src_heig
   }
   float* EG_RESTRICT column = scratch;              // one output row after the vertical taps, source columns x0..x1
   float* EG_RESTRICT row = scratch + row_at(span);  // the same row after the horizontal taps
+  float* wide = nullptr;                            // the four-lane weights, on a 16-byte boundary
+  if (wide_floats(width, most, sc) != 0) {
+    const uintptr_t at = reinterpret_cast<uintptr_t>(row + row_floats(width, sc));
+    wide = row + row_floats(width, sc) + ((16 - at % 16) % 16) / sizeof(float);
+    widen_weights(h, width, most, wide);
+  }
   const size_t src_row = src_width * sc;
   const size_t plane = width * height;
   const vertical_fn vertical = vertical_pass();
@@ -349,7 +417,7 @@ eg_status eg_resample_into(const uint8_t* src, size_t src_width, size_t src_heig
              column);
     // Horizontal taps.
     if (sc == 3) {
-      horizontal_rgb(column, h, x0, x1, most, width, row);
+      horizontal_rgb(column, h, wide, x0, x1, most, width, row);
     } else {
       for (size_t x = 0; x < width; ++x) {
         const size_t m = size_t(h.count[x]);
