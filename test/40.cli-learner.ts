@@ -10,6 +10,9 @@ import { BIN, engram, writeDigits } from './helpers/learner-files.js';
 
 const DIGITS = [0, 1, 2, 3, 4];
 const work = mkdtempSync(join(tmpdir(), 'engram-cli-'));
+// An empty model cache: the default backbone is the embedded one whatever this machine has pulled (the
+// detected device profile's backbone is not installed, so engram falls back to it with one warning).
+process.env.ENGRAM_MODELS_DIR = join(work, 'no-models');
 const store = join(work, 'store');
 let trained = false;
 

@@ -1,5 +1,6 @@
 // The learner CLI end to end with MobileNetV2 int8 (../shared/models): pull it offline with --from,
-// fit a codebook on unlabelled images the device has seen, learn, predict, and refuse another backbone.
+// fit a codebook on unlabelled images the device has seen, learn, predict, refuse another backbone, forget a
+// class and prune to a byte budget.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -49,6 +50,34 @@ if (!models) {
     assert.match(r.stderr, /was built with backbone mobilenetv2-int8-features.*refusing/);
     const s = run(['stats', '--store', store, '--json']);
     assert.is(s.lines[0].classes, 5, 'nothing was added by the refused command');
+  });
+
+  test('forget removes a class: its images are answered as other classes or unknown', () => {
+    const r = run(['forget', '--store', store, '4', '--json']);
+    assert.is(r.status, 0, r.stderr);
+    assert.ok((r.lines[0].removed as number) > 0);
+    const p = run(['predict', '--store', store, join(work, 'test', '4'), '--json']);
+    assert.is(p.status, 0, p.stderr);
+    assert.is(p.lines.length, 20);
+    assert.ok(p.lines.every((l) => l.label !== '4' && (l.top as { label: string }[]).every((t) => t.label !== '4')));
+    assert.is(run(['stats', '--store', store, '--json']).lines[0].classes, 4);
+  });
+
+  test('prune to a byte budget shrinks the compressed size and the remaining classes are still recognised', () => {
+    const before = run(['stats', '--store', store, '--json']).lines[0] as { compressedBytes: number; connections: number; bytes: number };
+    const max = Math.floor(before.compressedBytes * 0.7);
+    const r = run(['prune', '--store', store, '--max-bytes', String(max), '--json']);
+    assert.is(r.status, 0, r.stderr);
+    const line = r.lines[0] as { removed: number; compressedBytes: number; connections: number; bytes: number };
+    assert.ok(line.removed > 0);
+    assert.ok(line.compressedBytes <= max, `${line.compressedBytes} <= ${max}`);
+    assert.is(line.connections, before.connections - line.removed);
+    assert.is(line.bytes, before.bytes, 'resident size is fixed by neurons and class capacity');
+    const p = run(['predict', '--store', store, ...[0, 1, 2, 3].map((d) => join(work, 'test', String(d))), '--json']);
+    assert.is(p.status, 0, p.stderr);
+    const correct = p.lines.filter((l) => String(l.file).split('/').at(-2) === (l.top as { label: string }[])[0].label).length;
+    console.log(`MobileNetV2 int8, 4 digits after pruning to ${line.compressedBytes} compressed bytes: held-out accuracy ${correct}/80`);
+    assert.ok(correct >= 56, `${correct}/80 (chance 20)`);
   });
 
   test.after(() => rmSync(work, { recursive: true, force: true }));
