@@ -42,7 +42,7 @@ Examples:
             lines.push(`  (detection would pick ${detection.profile.id})`);
           }
           const s = profile.serial;
-          lines.push(`  threads ${profile.threads}, memory budget ${formatBytes(profile.memoryBudgetBytes)}, backbone ${profile.backbone}`);
+          lines.push(`  threads ${profile.threads}, memory budget ${formatBytes(profile.memoryBudgetBytes)} compressed (learn prunes back to it), backbone ${profile.backbone} (for new stores)`);
           lines.push(`  serial ${s.path} at ${s.baudRate} baud, ${s.dataBits ?? 8}${(s.parity ?? 'none')[0].toUpperCase()}${s.stopBits ?? 1}${s.rtscts ? ', RTS/CTS' : ''}`);
           if (providers) for (const p of providers) lines.push(`  provider ${p.provider}: ${p.status} (${p.why})`);
           else lines.push(`  providers ${profile.executionProviders.join(' > ')} (onnxruntime-node not loadable here: ${reason})`);

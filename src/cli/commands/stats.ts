@@ -20,6 +20,7 @@ export default function register(program: Command, cli: CliContext): void {
           `classes: ${s.classes}`,
           ...s.labels.map((l) => `  ${l}: ${s.examples[l]} examples`),
           `memory: ${s.bytes} bytes in RAM (${s.compressedBytes} compressed), ${s.connections} connections, density ${s.density.toFixed(4)}`,
+          `budget: ${s.budget ? `${s.budget.bytes} compressed bytes (device profile ${s.budget.profile}); a learn that goes over prunes back to it` : 'none (no device profile)'}`,
           `unknown threshold: ${s.threshold.toFixed(3)}`,
         ];
         out.result({ store: flags.store, ...s }, lines.join('\n'));
