@@ -2,7 +2,8 @@
 // that onnxruntime-node runs, and its features separate handwritten digits it never saw in training.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
@@ -13,6 +14,7 @@ import { loadMnist, type ImageSet } from '../src/datasets/idx.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MANIFEST = join(root, 'models', 'engram-glyph.json');
+const CODEPOINTS = join(root, 'models', 'engram-glyph.codepoints.txt');
 const MIB = 1 << 20;
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
@@ -77,7 +79,68 @@ files('the calibration sample holds finite, varied features', () => {
   assert.is(constant, 0);
 });
 
+interface GlyphClass { cp: number; script: string; split: string }
+
+/** models/engram-glyph.codepoints.txt, written by tools/train-backbone/render.py: "U+XXXX\tscript\tsplit". */
+function trainingClasses(): GlyphClass[] {
+  return readFileSync(CODEPOINTS, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => {
+      const m = /^U\+([0-9A-F]{4,6})\t([^\t]+)\t(train|heldout)$/.exec(line);
+      assert.ok(m, `malformed line in ${CODEPOINTS}: ${JSON.stringify(line)}`);
+      return { cp: parseInt(m[1], 16), script: m[2], split: m[3] };
+    });
+}
+
+files('the committed class list has as many letters and scripts as the manifest says the model was trained on', () => {
+  const classes = trainingClasses();
+  const described = /(\d+) letters of (\d+) scripts/.exec(loadManifest(MANIFEST).description ?? '');
+  assert.ok(described, 'the manifest description states the training letters and scripts');
+  assert.is(classes.filter((c) => c.split === 'train').length, Number(described[1]));
+  assert.is(new Set(classes.map((c) => c.script)).size, Number(described[2]));
+  assert.is(new Set(classes.map((c) => c.cp)).size, classes.length, 'each codepoint is one class');
+});
+
+files('no training or held-out class is a digit or any other Unicode number, nor decomposes to one', () => {
+  const classes = trainingClasses();
+  const isNumber = (cp: number) => /\p{N}/u.test(String.fromCodePoint(cp) + String.fromCodePoint(cp).normalize('NFKD'));
+  const numbers = classes.filter((c) => isNumber(c.cp));
+  assert.equal(numbers.map((c) => `U+${c.cp.toString(16).toUpperCase()}`), []);
+  const notLetters = classes.filter((c) => !/^\p{L}$/u.test(String.fromCodePoint(c.cp)));
+  assert.equal(notLetters.map((c) => `U+${c.cp.toString(16).toUpperCase()}`), [], 'every class is a letter');
+  // The check itself must see numbers where they are: ASCII, Arabic-Indic and Devanagari digits, a Roman
+  // numeral (Nl, decomposing to letters), a superscript two and a circled one (No).
+  for (const cp of [0x37, 0x663, 0x96d, 0x2163, 0xb2, 0x2460]) assert.ok(isNumber(cp), `U+${cp.toString(16)}`);
+  assert.not.ok(isNumber(0x41) || isNumber(0x3b1), 'A and alpha are letters');
+});
+
 const run = suite('engram-glyph in onnxruntime-node');
+
+run('onnxruntime runs the int8 graph as int8 kernels: every Conv fused to QLinearConv, the Gemm to QGemm', async () => {
+  const m = loadManifest(MANIFEST);
+  const source = decodeModel(readFileSync(m.modelPath), m.modelPath).graph.node;
+  const dir = mkdtempSync(join(tmpdir(), 'engram-glyph-optimized-'));
+  try {
+    const saved = join(dir, 'optimized.onnx');
+    // 'all' is the level engram's backbone sessions use by default (src/backbone/session.ts); severity 3 keeps
+    // onnxruntime's warning that the saved graph is specific to this machine's CPU out of the test output.
+    const session = await ort.InferenceSession.create(m.modelPath, { graphOptimizationLevel: 'all', optimizedModelFilePath: saved, intraOpNumThreads: 1, logSeverityLevel: 3 });
+    await session.release();
+    const ops = decodeModel(readFileSync(saved), saved).graph.node.map((n) => n.opType);
+    const count = (list: string[], op: string) => list.filter((t) => t === op).length;
+    console.log(`  optimized graph: ${[...new Set(ops)].map((op) => `${op} x${count(ops, op)}`).join(', ')}`);
+    assert.ok(count(source.map((n) => n.opType), 'Conv') >= 4);
+    assert.is(count(ops, 'QLinearConv'), count(source.map((n) => n.opType), 'Conv'));
+    assert.is(count(ops, 'QGemm'), count(source.map((n) => n.opType), 'Gemm'));
+    // No float compute left: a Conv, Gemm or MatMul here would mean some layer runs dequantized in fp32.
+    assert.equal(ops.filter((op) => op === 'Conv' || op === 'Gemm' || op === 'MatMul' || op === 'FusedConv'), []);
+    // Quantize once at the input, dequantize once for the float features at the output.
+    assert.is(count(ops, 'DequantizeLinear'), 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 run('a session loads the file and returns [B x D] finite float32 features', async () => {
   const m = loadManifest(MANIFEST);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Regenerates models/engram-glyph.{onnx,json,calib.f32} and models/engram-glyph-fp32.onnx from scratch.
+# Regenerates models/engram-glyph.{onnx,json,calib.f32,codepoints.txt} and models/engram-glyph-fp32.onnx from scratch.
 # Needs: apt-get install python3-torch python3-onnx python3-numpy python3-pil python3-fonttools \
 #        fonts-noto-core fonts-noto-extra fonts-dejavu-core fonts-dejavu-extra
 # and node_modules (onnxruntime-node) from npm install. Usage: tools/train-backbone/build.sh [BUILD_DIR]
@@ -15,7 +15,7 @@ mkdir -p "$build"
 export OMP_NUM_THREADS=1
 start=$(date +%s)
 cd "$here"
-nice -n 10 "$py" render.py "$build/glyphs.npz" --seed "$seed"
+nice -n 10 "$py" render.py "$build/glyphs.npz" --seed "$seed" --codepoints "$root/models/engram-glyph.codepoints.txt"
 nice -n 10 "$py" train.py "$build/glyphs.npz" "$build/checkpoint.pt" --seed "$seed" --steps "$steps"
 nice -n 10 "$py" export.py "$build/glyphs.npz" "$build/checkpoint.pt" "$build" --name engram-glyph
 cp "$build/engram-glyph-fp32.onnx" "$root/models/engram-glyph-fp32.onnx"

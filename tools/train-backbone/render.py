@@ -5,7 +5,11 @@ weights. Images are white strokes on black, framed like MNIST (the glyph fitted 
 centred by mass in 28x28), stored at 2x (56x56) so augmentation can thin or thicken strokes before the
 final downsampling to the model size.
 
-Usage: python3 render.py OUT.npz [--seed 1]
+Usage: python3 render.py OUT.npz [--seed 1] [--codepoints LIST.txt]
+
+--codepoints writes the chosen classes, one per line: "U+XXXX<TAB>script pool<TAB>train|heldout". The
+repository keeps that list for the shipped model (models/engram-glyph.codepoints.txt), so anyone can check which
+characters it was trained on without rendering.
 """
 import argparse
 import os
@@ -71,6 +75,28 @@ def is_allowed_letter(cp):
     return True
 
 
+def check_no_numbers(codepoints):
+    """Digits are the benchmark's test classes: no number character may be a training or held-out class.
+
+    Checks each character and every character of its compatibility decomposition (a Roman numeral is a number
+    that decomposes to letters, a letter may decompose to a digit), so a change to the filters above cannot
+    let one through.
+    An explicit raise rather than assert, which python -O would remove.
+    """
+    numbers = [cp for cp in codepoints
+               if any(unicodedata.category(c).startswith("N") for c in chr(cp) + unicodedata.normalize("NFKD", chr(cp)))]
+    if numbers:
+        listed = ", ".join(f"U+{cp:04X} ({unicodedata.category(chr(cp))})" for cp in numbers[:10])
+        raise SystemExit(f"render.py: {len(numbers)} chosen classes are Unicode numbers (category N*): {listed}")
+
+
+def write_codepoints(path, classes, heldout):
+    with open(path, "w", encoding="ascii") as f:
+        f.write("# engram-glyph classes: codepoint, script pool, split (written by tools/train-backbone/render.py)\n")
+        for (cp, key), held in zip(classes, heldout):
+            f.write(f"U+{cp:04X}\t{key}\t{'heldout' if held else 'train'}\n")
+
+
 def list_fonts():
     fonts = []
     for d in FONT_DIRS:
@@ -131,6 +157,7 @@ def main():
     ap.add_argument("--renders", type=int, default=8, help="max font/style renderings per class")
     ap.add_argument("--heldout", type=float, default=0.1, help="share of classes kept out of training")
     ap.add_argument("--dup-cos", type=float, default=0.93, help="drop a class this similar to a kept one")
+    ap.add_argument("--codepoints", help="also write the chosen classes to this text file")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
 
@@ -191,6 +218,7 @@ def main():
         images += renders
         labels += [c] * len(renders)
 
+    check_no_numbers([cp for cp, _ in classes])
     n_classes = len(classes)
     heldout = np.zeros(n_classes, bool)
     heldout[rng.permutation(n_classes)[: int(round(n_classes * args.heldout))]] = True
@@ -200,6 +228,8 @@ def main():
         codepoints=np.array([cp for cp, _ in classes], np.int32),
         scripts=np.array([k for _, k in classes]), heldout=heldout,
         fonts=np.array(sorted({os.path.basename(p) for p, _, _ in fonts})))
+    if args.codepoints:
+        write_codepoints(args.codepoints, classes, heldout)
     print(f"classes {n_classes} (held out {heldout.sum()}), images {len(images)}, "
           f"scripts {len(pools)}, fonts {len(fonts)}, dropped {dropped}")
 
