@@ -24,6 +24,7 @@ const char* eg_status_message(eg_status s) {
     case eg_status::truncated: return "buffer length does not match its header (truncated or padded)";
     case eg_status::bad_checksum: return "checksum mismatch (damaged buffer)";
     case eg_status::inconsistent: return "content breaks an invariant (bits, counters or padding)";
+    case eg_status::bad_length: return "a per-class array's length differs from the class count";
   }
   return "unknown status";
 }
@@ -208,6 +209,39 @@ eg_status Memory::prune_min_count(uint32_t min_count, uint64_t* removed) {
         const uint32_t c = uint32_t(w * 64 + eg_ctz64(m));
         m &= m - 1;
         if (counter(n, c) < min_count) {
+          set_counter(n, c, 0);
+          set_bit(n, c, false);
+          ++r;
+        }
+      }
+    }
+  }
+  *removed = r;
+  return eg_status::ok;
+}
+
+eg_status Memory::prune_min_count_per_class(const uint32_t* min_counts, uint32_t count, uint64_t* removed) {
+  if (counter_bits_ == 0) return eg_status::no_counters;
+  if (count != classes_ || (count > 0 && !min_counts)) return eg_status::bad_length;
+  // Per 64-class word, the classes that have a threshold above 1: only their connections can go, so a word
+  // whose classes all keep everything is skipped with one AND.
+  std::vector<uint64_t> prunable;
+  try {
+    prunable.assign(stride_, 0);
+  } catch (const std::bad_alloc&) {
+    return eg_status::no_memory;
+  }
+  for (uint32_t c = 0; c < classes_; ++c) {
+    if (min_counts[c] > 1) prunable[c >> 6] |= uint64_t(1) << (c & 63);
+  }
+  uint64_t r = 0;
+  for (uint32_t n = 0; n < neurons_; ++n) {
+    for (size_t w = 0; w < stride_; ++w) {
+      uint64_t m = bits_[n * stride_ + w] & prunable[w];
+      while (m) {
+        const uint32_t c = uint32_t(w * 64 + eg_ctz64(m));
+        m &= m - 1;
+        if (counter(n, c) < min_counts[c]) {
           set_counter(n, c, 0);
           set_bit(n, c, false);
           ++r;

@@ -71,6 +71,9 @@ class Memory {
 
   /** Removes connections whose counter is < min_count (needs counters). */
   eg_status prune_min_count(uint32_t min_count, uint64_t* removed);
+  /** Removes connections to class c whose counter is < min_counts[c], for every class (needs counters);
+   *  count must equal classes(). A threshold <= 1 keeps the whole class. */
+  eg_status prune_min_count_per_class(const uint32_t* min_counts, uint32_t count, uint64_t* removed);
   /** Clears every neuron row connected to more than max_fan_in classes. */
   uint64_t prune_fan_in(uint32_t max_fan_in);
   /** Removes the weakest connections until at most `keep` remain. Order: lowest counter first, then

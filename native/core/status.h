@@ -18,6 +18,7 @@ enum class eg_status : int {
   truncated,      // buffer shorter or longer than its header says
   bad_checksum,   // buffer content does not match its checksum
   inconsistent,   // buffer passed the checksum but breaks an invariant (bits vs counters, padding)
+  bad_length,     // a per-class array does not hold exactly one entry per class
 };
 
 /** A short English description of a status, used in error messages. */

@@ -156,6 +156,85 @@ TEST("prune by count, fan-in and class report what they removed") {
   CHECK_EQ(int(plain->prune_min_count(1, &removed)), int(eg_status::no_counters));
 }
 
+// Random codes stored into every class, several times for some, so counters spread over 1..max.
+static std::unique_ptr<Memory> filled_for_prune(uint32_t bits, uint32_t classes, std::mt19937& rng) {
+  auto m = make(96, bits, classes);
+  std::uniform_int_distribution<uint32_t> neuron(0, 95), repeats(1, 6);
+  for (uint32_t c = 0; c < classes; ++c) {
+    std::vector<uint32_t> label = {c};
+    for (uint32_t k = 0, times = repeats(rng); k < times; ++k) {
+      std::vector<uint32_t> code(8);
+      for (auto& n : code) n = neuron(rng);
+      if (m->store(fixed(code, 8), label.data()) != eg_status::ok) std::abort();
+    }
+  }
+  return m;
+}
+
+TEST("prune_min_count_per_class equals the global prune applied class by class") {
+  std::mt19937 rng(20261127);  // fixed seed: a failure replays
+  for (uint32_t bits : {4u, 8u}) {
+    // 150 classes span three 64-class words, the last one partly used.
+    const uint32_t classes = 150;
+    auto m = filled_for_prune(bits, classes, rng);
+    std::uniform_int_distribution<uint32_t> threshold(0, 7);
+    std::vector<uint32_t> mins(classes);
+    for (auto& t : mins) t = threshold(rng);
+    mins[0] = 0;
+    mins[1] = 1;
+    mins[149] = m->counter_max();
+    // Expected: for each class, the state of a clone pruned globally with that class's threshold.
+    std::vector<std::unique_ptr<Memory>> by_threshold(m->counter_max() + 1);
+    for (uint32_t t : mins) {
+      if (by_threshold[t]) continue;
+      CHECK_OK(m->clone(&by_threshold[t]));
+      uint64_t ignored = 0;
+      CHECK_OK(by_threshold[t]->prune_min_count(t, &ignored));
+    }
+    const uint64_t before = m->connections();
+    uint64_t removed = 0;
+    CHECK_OK(m->prune_min_count_per_class(mins.data(), classes, &removed));
+    CHECK(removed > 0);
+    CHECK_EQ(removed, before - m->connections());
+    uint32_t differ = 0;
+    for (uint32_t n = 0; n < m->neurons(); ++n) {
+      for (uint32_t c = 0; c < classes; ++c) {
+        const Memory& expected = *by_threshold[mins[c]];
+        if (m->has(n, c) != expected.has(n, c) || m->counter(n, c) != expected.counter(n, c)) ++differ;
+      }
+    }
+    CHECK_EQ(differ, 0u);
+    std::vector<uint64_t> per(classes), kept_low(classes);
+    m->connections_per_class(per.data());
+    by_threshold[mins[0]]->connections_per_class(kept_low.data());
+    CHECK_EQ(per[0], kept_low[0]);  // thresholds 0 and 1 keep the class whole
+    CHECK(per[0] > 0);
+    uint64_t again = 1;
+    CHECK_OK(m->prune_min_count_per_class(mins.data(), classes, &again));
+    CHECK_EQ(again, 0u);
+  }
+}
+
+TEST("prune_min_count_per_class refuses a memory without counters and a wrong length, changing nothing") {
+  std::mt19937 rng(7);
+  auto plain = filled_for_prune(0, 3, rng);
+  std::vector<uint32_t> mins = {2, 2, 2};
+  uint64_t removed = 99;
+  CHECK_EQ(int(plain->prune_min_count_per_class(mins.data(), 3, &removed)), int(eg_status::no_counters));
+  CHECK_EQ(removed, 99u);
+  auto m = filled_for_prune(4, 3, rng);
+  const uint64_t before = m->connections();
+  CHECK_EQ(int(m->prune_min_count_per_class(mins.data(), 2, &removed)), int(eg_status::bad_length));
+  std::vector<uint32_t> four = {2, 2, 2, 2};
+  CHECK_EQ(int(m->prune_min_count_per_class(four.data(), 4, &removed)), int(eg_status::bad_length));
+  CHECK_EQ(int(m->prune_min_count_per_class(nullptr, 3, &removed)), int(eg_status::bad_length));
+  CHECK_EQ(m->connections(), before);
+  CHECK_EQ(removed, 99u);
+  auto empty = make(8, 4, 0);
+  CHECK_OK(empty->prune_min_count_per_class(nullptr, 0, &removed));
+  CHECK_EQ(removed, 0u);
+}
+
 TEST("prune_to removes lowest counters first, then the most shared neurons, then by index") {
   auto m = make(8, 8, 3);
   std::vector<uint32_t> l0 = {0}, l1 = {1}, l2 = {2};
