@@ -4,9 +4,12 @@
 //   2. cross-build the addon and the C++ core test binary with g++-aarch64-linux-gnu (NEON path on)
 //   3. run the core tests under qemu-aarch64-static (emulating a Raspberry Pi 4's Cortex-A72 by default) with
 //      NEON kernels, then forced scalar
-//   4. run the addon, memory and backbone test files (dist/test/0*, 1*, 2*, 9*) on the emulated arm64 Node,
-//      against the cross-built addon (ENGRAM_ADDON) and onnxruntime-node's linux/arm64 binary
+//   4. run the addon, memory, backbone, fuzz and default-backbone test files (dist/test/0*, 1*, 2*, 55, 70, 9*) on
+//      the emulated arm64 Node, against the cross-built addon (ENGRAM_ADDON) and onnxruntime-node's linux/arm64
+//      binary
 // Needs: apt-get install g++-aarch64-linux-gnu qemu-user-static cmake (ninja-build optional); `npm install` done.
+// For the JPEG fast path (libjpeg) on arm64 too: dpkg --add-architecture arm64 && apt-get update &&
+// apt-get install libjpeg62-turbo-dev:arm64 (Debian multiarch; the host's libjpeg-dev stays as it is).
 // Ends with "N passed, N failed". Emulated timings are printed as a functional check only, never as performance.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, readSync, closeSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -39,8 +42,9 @@ const CPU = process.env.ENGRAM_ARM64_CPU || 'cortex-a72';
 // The arm64 Node: the npm registry's per-platform build of Node 20 (Debian bookworm's nodejs:arm64 is 18.x,
 // below the package's engines >=20). Pinned so a run is reproducible; override with ENGRAM_ARM64_NODE_VERSION.
 const NODE_VERSION = process.env.ENGRAM_ARM64_NODE_VERSION || '20.20.2';
-// Test files run on the emulated Node: addon + memory (0x, 1x), backbone (2x) and this area's own (9x).
-const SUITES = process.env.ENGRAM_ARM64_SUITES || '^(0\\d|1\\d|2\\d|9\\d)\\.';
+// Test files run on the emulated Node: addon + memory (0x, 1x), backbone and images (2x), the addon's boundary
+// fuzz (55), the shipped default backbone (70) and this area's own (9x). 55 and 70 add about a minute.
+const SUITES = process.env.ENGRAM_ARM64_SUITES || '^(0\\d|1\\d|2\\d|55|70|9\\d)\\.';
 
 let passed = 0;
 let failed = 0;
