@@ -14,6 +14,8 @@ type Case = [string, () => unknown, (() => unknown) | null, RegExp, ErrorConstru
 function cases(): Case[] {
   const m = new BinaryMemory({ neurons: 10, classes: 2, active: 2 });
   const raw = new native.Memory(10, 0, 2);
+  const m4 = new BinaryMemory({ neurons: 10, counterBits: 4, classes: 2, active: 2 });
+  const raw4 = new native.Memory(10, 4, 2);
   return [
     ['neurons 0', () => new BinaryMemory({ neurons: 0 }), () => new native.Memory(0, 0, 0), /^neurons: expected an integer in \[1, 16777216\], got number 0$/, RangeError],
     ['neurons as string', () => new BinaryMemory({ neurons: '8' as never }), () => new native.Memory('8' as never, 0, 0), /^neurons: expected an integer in \[1, 16777216\], got string "8"$/, TypeError],
@@ -33,6 +35,12 @@ function cases(): Case[] {
     ['delta too large', () => m.adjust(u32(1, 2), 0, 256), () => raw.adjust(u32(1, 2), null, 2, u32(0), 256), /^delta: expected an integer in \[-255, 255\], got number 256$/, RangeError],
     ['clearClass of a missing class', () => m.clearClass(2), () => raw.clearClass(2), /classId: expected an integer in \[0, 1\], got number 2$/, RangeError],
     ['kernel name', () => m.score(u32(1, 2), { kernel: 'fast' as never }), () => raw.score(u32(1, 2), null, 2, 'fast' as never), /kernel: expected one of active, scalar, got string "fast"$/, RangeError],
+    ['minCountPerClass without counters', () => m.prune({ minCountPerClass: u32(2, 2) }), () => raw.pruneMinCountPerClass(u32(2, 2)), /^(policy\.minCountPerClass|prune): .*no counting plane/, Error],
+    ['minCountPerClass too short', () => m4.prune({ minCountPerClass: u32(2) }), () => raw4.pruneMinCountPerClass(u32(2)), /minCountPerClass: expected a Uint32Array (or an array of numbers )?of length 2 \(one per class\), got Uint32Array of length 1$/, RangeError],
+    ['minCountPerClass too long', () => m4.prune({ minCountPerClass: [2, 2, 2] }), () => raw4.pruneMinCountPerClass(u32(2, 2, 2)), /minCountPerClass: expected a Uint32Array (or an array of numbers )?of length 2 \(one per class\), got (an array|Uint32Array) of length 3$/, RangeError],
+    ['minCountPerClass as Int32Array', () => m4.prune({ minCountPerClass: new Int32Array(2) as never }), () => raw4.pruneMinCountPerClass(new Int32Array(2) as never), /minCountPerClass: expected a Uint32Array.*, got Int32Array of length 2$/, TypeError],
+    ['minCountPerClass 0', () => m4.prune({ minCountPerClass: [2, 0] }), () => raw4.pruneMinCountPerClass(u32(2, 0)), /minCountPerClass: expected integers in \[1, 15\], got number 0 at index 1$/, RangeError],
+    ['minCountPerClass above counterMax', () => m4.prune({ minCountPerClass: u32(16, 2) }), () => raw4.pruneMinCountPerClass(u32(16, 2)), /minCountPerClass: expected integers in \[1, 15\], got number 16 at index 0$/, RangeError],
     ['merge with a non-memory', () => m.merge({} as never), () => raw.merge({} as never), /^other: expected a BinaryMemory, got an object$/, TypeError],
     ['deserialize a string', () => BinaryMemory.deserialize('EGBM' as never), () => native.Memory.deserialize('EGBM' as never), /^buffer: expected a Uint8Array, got string "EGBM"$/, TypeError],
     ['pqEncode parts not dividing dims', () => pqEncode(new Float32Array(6), new Float32Array(6), { batch: 1, dims: 6, parts: 4, anchorCount: 1, probes: 1 }), () => native.pqEncode(new Float32Array(6), new Float32Array(6), 1, 6, 4, 1, 1), /^parts: expected a divisor of dims \(6\), got number 4$/, RangeError],
@@ -54,9 +62,15 @@ test('wrapper-only checks: options, policies and score options', () => {
   assert.throws(() => new BinaryMemory({ neurons: 4, nuerons: 5 } as never), /options: unknown option "nuerons"/);
   assert.throws(() => new BinaryMemory(undefined as never), /options: expected an object with neurons, got undefined/);
   const m = new BinaryMemory({ neurons: 10, classes: 2, active: 2 });
-  assert.throws(() => m.prune({} as never), /policy: expected exactly one of minCount, maxFanIn, maxBytes, maxDensity, classId, got none/);
+  assert.throws(() => m.prune({} as never), /policy: expected exactly one of minCount, minCountPerClass, maxFanIn, maxBytes, maxDensity, classId, got none/);
   assert.throws(() => m.prune({ maxFanIn: 1, minCount: 2 } as never), /policy: expected exactly one of .* got maxFanIn, minCount/);
   assert.throws(() => m.prune({ minCount: 2 }), /policy.minCount: the memory has no counting plane/);
+  const m8 = new BinaryMemory({ neurons: 10, counterBits: 8, classes: 2, active: 2 });
+  assert.throws(() => m8.prune({ minCountPerClass: [2, 256] }), (e: Error) => e instanceof RangeError && /^policy\.minCountPerClass: expected integers in \[1, 255\], got number 256 at index 1$/.test(e.message));
+  assert.throws(() => m8.prune({ minCountPerClass: [2, 1.5] }), /policy\.minCountPerClass: expected integers in \[1, 255\], got number 1\.5 at index 1$/);
+  assert.throws(() => m8.prune({ minCountPerClass: [2, NaN] }), /policy\.minCountPerClass: expected integers in \[1, 255\], got NaN at index 1$/);
+  assert.throws(() => m8.prune({ minCountPerClass: ['2', 2] as never }), (e: Error) => e instanceof TypeError && /policy\.minCountPerClass: expected integers in \[1, 255\], got string "2" at index 0$/.test(e.message));
+  assert.throws(() => m8.prune({ minCountPerClass: 3 as never }), (e: Error) => e instanceof TypeError && /policy\.minCountPerClass: expected a Uint32Array or an array of numbers of length 2 \(one per class\), got number 3$/.test(e.message));
   assert.throws(() => m.prune({ maxDensity: 1.5 }), /policy.maxDensity: expected a finite number in \[0, 1\], got number 1.5/);
   assert.throws(() => m.prune({ maxBytes: -1 }), /policy.maxBytes: expected a finite number in \[0, Infinity\], got number -1/);
   assert.throws(() => m.score(u32(1, 2), { minCount: 2 }), /options.minCount: the memory has no counting plane/);
@@ -76,6 +90,8 @@ test('a failed call leaves the memory unchanged', () => {
   assert.throws(() => m.store(u32(3, 4, 5, 10), u32(1, 1)), /neuron indices below 10/);
   assert.throws(() => m.store(u32(3, 4, 5, 6), u32(1, 2)), /class ids below 2/);
   assert.throws(() => m.adjust(u32(3, 4), 1, 300), /delta/);
+  assert.throws(() => m.prune({ minCountPerClass: [2, 16] }), /minCountPerClass/);
+  assert.throws(() => m.prune({ minCountPerClass: [2] }), /minCountPerClass/);
   assert.ok(m.serialize().equals(before));
 });
 

@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BinaryMemory, compressedBytes } from '../src/memory/index.js';
-import { randomCodes, rng, seedFor } from './helpers/memory-random.js';
+import { below, randomCodes, rng, seedFor } from './helpers/memory-random.js';
 
 const u32 = (...v: number[]) => new Uint32Array(v);
 
@@ -32,6 +32,86 @@ test('minCount removes connections seen fewer times and keeps the rest', () => {
   assert.is(m.prune({ minCount: 3 }), weak);
   assert.is(m.stats().connections, before - weak);
   assert.is(m.prune({ minCount: 3 }), 0, 'pruning again removes nothing');
+});
+
+// 70 classes (two 64-class words), each stored 1..40 times, so counters spread from 1 to well above 4.
+function filledWide(seed: number, counterBits: 4 | 8): BinaryMemory {
+  const r = rng(seed);
+  const m = new BinaryMemory({ neurons: 128, counterBits, classes: 70, active: 16 });
+  for (let c = 0; c < 70; c++) m.store(randomCodes(r, 1 + below(r, 40), 16, 128), c);
+  return m;
+}
+
+/** Bit matrix as neuron x class 0/1, read through single-neuron scores. */
+function connectionsOf(m: BinaryMemory): Int32Array[] {
+  return Array.from({ length: m.neurons }, (_, i) => m.score({ indices: u32(i), active: 1 }));
+}
+
+for (const counterBits of [4, 8] as const) {
+  test(`minCountPerClass (${counterBits}-bit) equals the global minCount applied to each class on its own`, () => {
+    const m = filledWide(seed + 10 + counterBits, counterBits);
+    const r = rng(seed + 20 + counterBits);
+    const max = m.counterMax;
+    const mins = Array.from({ length: 70 }, () => 1 + below(r, 7));
+    mins[0] = 1;
+    mins[69] = max;
+    // For each threshold used, a clone pruned globally with it: its column c is what class c must become.
+    const expected = new Map<number, BinaryMemory>();
+    for (const t of new Set(mins)) {
+      const clone = m.clone();
+      clone.prune({ minCount: t });
+      expected.set(t, clone);
+    }
+    const before = m.stats();
+    const removed = m.prune({ minCountPerClass: mins });
+    const after = m.stats();
+    let expectedRemoved = 0;
+    for (let c = 0; c < 70; c++) {
+      const want = expected.get(mins[c])!.stats().connectionsPerClass[c];
+      assert.is(after.connectionsPerClass[c], want, `class ${c} (threshold ${mins[c]})`);
+      expectedRemoved += before.connectionsPerClass[c] - want;
+    }
+    assert.ok(expectedRemoved > 0, 'the fixture has connections below their class threshold');
+    assert.is(after.connectionsPerClass[0], before.connectionsPerClass[0], 'threshold 1 keeps the class whole');
+    assert.is(removed, expectedRemoved);
+    assert.is(after.connections, before.connections - removed);
+    // Not only the counts: every connection of class c is the one the clone for mins[c] kept.
+    const got = connectionsOf(m);
+    const want = new Map([...expected].map(([t, clone]) => [t, connectionsOf(clone)]));
+    let differ = 0;
+    for (let n = 0; n < m.neurons; n++) for (let c = 0; c < 70; c++) if (got[n][c] !== want.get(mins[c])![n][c]) differ++;
+    assert.is(differ, 0, 'connections that differ from the class-by-class prune');
+    // Counters match too: scores thresholded above the prune's own thresholds agree class by class.
+    for (const t of [5, 9]) {
+      const codes = { indices: Uint32Array.from({ length: 128 }, (_, i) => i), active: 128 };
+      const s = m.score(codes, { minCount: t });
+      for (let c = 0; c < 70; c++) assert.is(s[c], expected.get(mins[c])!.score(codes, { minCount: t })[c], `class ${c}, minCount ${t}`);
+    }
+    assert.is(m.prune({ minCountPerClass: mins }), 0, 'pruning again removes nothing');
+  });
+}
+
+test('minCountPerClass takes a number array, a Uint32Array or a view into a larger buffer alike', () => {
+  const mins = Array.from({ length: 70 }, (_, c) => 1 + (c % 5));
+  const a = filledWide(seed + 30, 4);
+  const b = a.clone();
+  const c = a.clone();
+  const backing = new Uint32Array(80).fill(15);
+  backing.set(mins, 5);
+  const ra = a.prune({ minCountPerClass: mins });
+  assert.ok(ra > 0);
+  assert.is(b.prune({ minCountPerClass: Uint32Array.from(mins) }), ra);
+  assert.is(c.prune({ minCountPerClass: backing.subarray(5, 75) }), ra);
+  assert.ok(a.serialize().equals(b.serialize()));
+  assert.ok(a.serialize().equals(c.serialize()));
+});
+
+test('minCountPerClass of all ones removes nothing; a memory without classes takes an empty array', () => {
+  const m = filledWide(seed + 40, 8);
+  const before = m.serialize();
+  assert.is(m.prune({ minCountPerClass: new Uint32Array(70).fill(1) }), 0);
+  assert.ok(m.serialize().equals(before));
+  assert.is(new BinaryMemory({ neurons: 8, counterBits: 4 }).prune({ minCountPerClass: [] }), 0);
 });
 
 test('maxFanIn clears neurons shared by more classes', () => {

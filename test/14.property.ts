@@ -47,7 +47,7 @@ function batchSize(c: CodeBatch, neurons: number): number {
 }
 
 function randomPolicy(r: () => number, classes: number, counterBits: number): PrunePolicy {
-  const kinds = ['maxFanIn', 'maxDensity', 'maxBytes', ...(classes > 0 ? ['classId'] : []), ...(counterBits ? ['minCount'] : [])];
+  const kinds = ['maxFanIn', 'maxDensity', 'maxBytes', ...(classes > 0 ? ['classId'] : []), ...(counterBits ? ['minCount', 'minCountPerClass'] : [])];
   switch (kinds[below(r, kinds.length)]) {
     case 'maxFanIn':
       return { maxFanIn: below(r, classes + 1) };
@@ -57,6 +57,8 @@ function randomPolicy(r: () => number, classes: number, counterBits: number): Pr
       return { maxBytes: below(r, 400) };
     case 'classId':
       return { classId: below(r, classes) };
+    case 'minCountPerClass':
+      return { minCountPerClass: Array.from({ length: classes }, () => 1 + below(r, 5)) };
     default:
       return { minCount: below(r, 6) };
   }

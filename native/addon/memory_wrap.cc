@@ -33,6 +33,7 @@ class MemoryWrap : public Napi::ObjectWrap<MemoryWrap> {
                            InstanceMethod<&MemoryWrap::Score>("score"),
                            InstanceMethod<&MemoryWrap::ScoreMinCount>("scoreMinCount"),
                            InstanceMethod<&MemoryWrap::PruneMinCount>("pruneMinCount"),
+                           InstanceMethod<&MemoryWrap::PruneMinCountPerClass>("pruneMinCountPerClass"),
                            InstanceMethod<&MemoryWrap::PruneFanIn>("pruneFanIn"),
                            InstanceMethod<&MemoryWrap::PruneTo>("pruneTo"),
                            InstanceMethod<&MemoryWrap::ClearClass>("clearClass"),
@@ -209,6 +210,32 @@ class MemoryWrap : public Napi::ObjectWrap<MemoryWrap> {
     const eg_status s = core_->prune_min_count(min_count, &removed);
     if (s != eg_status::ok) status_error(info.Env(), "prune", s);
     return Napi::Number::New(info.Env(), double(removed));
+  }
+
+  // pruneMinCountPerClass(minCounts: Uint32Array, one threshold per class in [1, counterMax]) -> removed
+  Napi::Value PruneMinCountPerClass(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&]() -> Napi::Value {
+      Napi::Env env = info.Env();
+      if (core_->counter_bits() == 0) status_error(env, "prune", eg_status::no_counters);
+      Napi::Uint32Array mins = typed<uint32_t>(info[0], "minCountPerClass", napi_uint32_array, "Uint32Array");
+      const uint32_t classes = core_->classes();
+      if (mins.ElementLength() != classes) {
+        range_error(env, "minCountPerClass",
+                    "a Uint32Array of length " + std::to_string(classes) + " (one per class)", info[0]);
+      }
+      const uint32_t max = core_->counter_max();
+      for (size_t c = 0; c < classes; ++c) {
+        if (mins[c] < 1 || mins[c] > max) {
+          throw Napi::RangeError::New(env, "minCountPerClass: expected integers in [1, " + std::to_string(max) +
+                                               "], got number " + std::to_string(mins[c]) + " at index " +
+                                               std::to_string(c));
+        }
+      }
+      uint64_t removed = 0;
+      const eg_status s = core_->prune_min_count_per_class(mins.Data(), classes, &removed);
+      if (s != eg_status::ok) status_error(env, "prune", s);
+      return Napi::Number::New(env, double(removed));
+    });
   }
 
   Napi::Value PruneFanIn(const Napi::CallbackInfo& info) {

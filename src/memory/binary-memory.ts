@@ -120,6 +120,8 @@ export class BinaryMemory implements MemoryLike {
     switch (p.kind) {
       case 'minCount':
         return this.#native.pruneMinCount(p.value);
+      case 'minCountPerClass':
+        return this.#native.pruneMinCountPerClass(p.value);
       case 'maxFanIn':
         return this.#native.pruneFanIn(p.value);
       case 'maxDensity':

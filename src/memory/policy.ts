@@ -1,16 +1,17 @@
 // Prune policies and score options, checked once for every implementation.
-import { int, num, oneOf, options, rangeError, typeError } from '../util/validate.js';
+import { describe, int, num, oneOf, options, rangeError, typeError } from '../util/validate.js';
 import { MAX_CLASSES } from './codes.js';
 import type { PrunePolicy, ScoreOptions } from './types.js';
 
 export type CheckedPolicy =
   | { kind: 'minCount'; value: number }
+  | { kind: 'minCountPerClass'; value: Uint32Array }
   | { kind: 'maxFanIn'; value: number }
   | { kind: 'maxBytes'; value: number }
   | { kind: 'maxDensity'; value: number }
   | { kind: 'classId'; value: number };
 
-const POLICY_KEYS = ['minCount', 'maxFanIn', 'maxBytes', 'maxDensity', 'classId'] as const;
+const POLICY_KEYS = ['minCount', 'minCountPerClass', 'maxFanIn', 'maxBytes', 'maxDensity', 'classId'] as const;
 
 export const NO_COUNTERS = 'the memory has no counting plane (create it with counterBits 4 or 8)';
 
@@ -26,6 +27,8 @@ export function checkPolicy(policy: PrunePolicy | unknown, classes: number, coun
     case 'minCount':
       if (counterBits === 0) throw new RangeError(`policy.minCount: ${NO_COUNTERS}`);
       return { kind, value: int('policy.minCount', p.minCount, 0, 255) };
+    case 'minCountPerClass':
+      return { kind, value: checkMinCountPerClass(p.minCountPerClass, classes, counterBits) };
     case 'maxFanIn':
       return { kind, value: int('policy.maxFanIn', p.maxFanIn, 0, MAX_CLASSES) };
     case 'maxBytes':
@@ -36,6 +39,24 @@ export function checkPolicy(policy: PrunePolicy | unknown, classes: number, coun
       if (classes === 0) throw rangeError('policy.classId', 'a class id, but the memory has no classes', p.classId);
       return { kind, value: int('policy.classId', p.classId, 0, classes - 1) };
   }
+}
+
+// One threshold per class, 1 .. counterMax: 0 would mean the same as 1, and above counterMax would empty the
+// class, which is clearClass's job; both are refused as likely mistakes.
+function checkMinCountPerClass(v: unknown, classes: number, counterBits: number): Uint32Array {
+  const name = 'policy.minCountPerClass';
+  if (counterBits === 0) throw new RangeError(`${name}: ${NO_COUNTERS}`);
+  const shape = `a Uint32Array or an array of numbers of length ${classes} (one per class)`;
+  if (!(v instanceof Uint32Array) && !Array.isArray(v)) throw typeError(name, shape, v);
+  if (v.length !== classes) throw rangeError(name, shape, v);
+  const max = (1 << counterBits) - 1;
+  const expected = `integers in [1, ${max}]`;
+  for (let c = 0; c < classes; c++) {
+    const t: unknown = v[c];
+    if (typeof t !== 'number') throw new TypeError(`${name}: expected ${expected}, got ${describe(t)} at index ${c}`);
+    if (!Number.isInteger(t) || t < 1 || t > max) throw new RangeError(`${name}: expected ${expected}, got ${describe(t)} at index ${c}`);
+  }
+  return v instanceof Uint32Array ? v : Uint32Array.from(v as number[]);
 }
 
 export function checkScoreOptions(opts: ScoreOptions | undefined, counterBits: number): { minCount: number; kernel: 'active' | 'scalar' } {

@@ -129,6 +129,10 @@ export class ReferenceMemory implements MemoryLike {
     switch (p.kind) {
       case 'minCount':
         return this.#removeWhere((n, c, v) => v < p.value);
+      case 'minCountPerClass': {
+        const mins = p.value;
+        return this.#removeWhere((n, c, v) => v < mins[c]);
+      }
       case 'maxFanIn': {
         const fan = this.#fanIns();
         return this.#removeWhere((n) => fan[n] > p.value);

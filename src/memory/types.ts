@@ -18,6 +18,8 @@ export interface BinaryMemoryOptions {
 /** Exactly one policy per call. */
 export type PrunePolicy =
   | { minCount: number }
+  /** One threshold per class (length classCount, each 1 .. counterMax; 1 keeps the class whole); needs counters. */
+  | { minCountPerClass: Uint32Array | readonly number[] }
   | { maxFanIn: number }
   | { maxBytes: number }
   | { maxDensity: number }

@@ -25,6 +25,8 @@ export interface NativeMemory {
   score(codes: Uint32Array, offsets: Uint32Array | null, active: number, kernel?: 'active' | 'scalar'): Int32Array;
   scoreMinCount(codes: Uint32Array, offsets: Uint32Array | null, active: number, minCount: number): Int32Array;
   pruneMinCount(minCount: number): number;
+  /** One threshold per class, each in [1, counterMax]; needs counters. Returns connections removed. */
+  pruneMinCountPerClass(minCounts: Uint32Array): number;
   pruneFanIn(maxFanIn: number): number;
   pruneTo(keep: number): number;
   clearClass(classId: number): number;
