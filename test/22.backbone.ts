@@ -108,6 +108,15 @@ withModel(batching, 'prepare(into) writes into the given tensor and gives what a
     assert.is(t.length, 2 * 150528);
     assert.is(t.buffer, into.buffer);
     assert.ok(t.every((v, i) => v === fresh[i]), 'same values as a new tensor');
+    // A failed batch settles only after its other images: nothing writes into the tensor afterwards.
+    const jpeg = join(dir, 'coffee-into.jpg');
+    await sharp(coffee).jpeg({ quality: 90 }).toFile(jpeg);
+    into.fill(Number.NaN);
+    await rejects(b.prepare([jpeg, join(dir, 'missing.jpg')], 0, into), /missing\.jpg: file not found/);
+    const after = into.slice();
+    assert.ok(after.subarray(0, 150528).every((v) => !Number.isNaN(v)), 'the good image was written before the rejection');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(into.every((v, k) => Object.is(v, after[k])), 'nothing written after the rejection');
     await rejects(b.prepare([coffee], 0, new Float32Array(100)), /prepare into: expected a Float32Array of at least 150528 values \(1 images\), got/);
     await rejects(b.prepare([coffee], 0, new Float64Array(150528) as unknown as Float32Array), /prepare into: expected a Float32Array, got/);
   } finally {

@@ -192,8 +192,12 @@ export class Backbone {
     }
     data.fill(0, inputs.length * this.perImage);
     const target = { width: i.width, height: i.height, channels: i.channels, resize: i.resize, fit: i.fit };
-    await Promise.all(inputs.map((input, k) =>
+    // Every image settles before prepare does, failed batch or not: no decode still running may write into
+    // the tensor afterwards (embed hands a failed batch's tensor to the next batch, a caller reuses `into`).
+    const settled = await Promise.allSettled(inputs.map((input, k) =>
       imageIntoTensor(input, target, i, this.affine, data, k * this.perImage, inputLabel(input, firstIndex + k), this.preprocess)));
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     return data;
   }
 
