@@ -41,7 +41,7 @@ function nativeJpeg(): NativeBinding | null {
 
 /**
  * Where a decoded width x height image is read from, and with which kernel. Already the model's size: a
- * one-tap copy, still through the addon's loop (normalising in TypeScript costs more than the copy).
+ * one-tap table, which the addon turns into a direct copy (normalising in TypeScript costs more).
  */
 function resizePlan(width: number, height: number, target: DecodeTarget): { window: SourceWindow; resize: Resize } {
   if (width === target.width && height === target.height) return { window: { x: 0, y: 0, width, height }, resize: 'nearest' };
