@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { BACKBONES, REPO, features, type BackboneEntry, type FeatureSet } from './lib/features.js';
 import { sizes } from './lib/config.js';
 import { accuracy, episodes, meanCi, pick, runIncremental, select, splitTasks, type IncrementalResult, type Rows } from './lib/protocol.js';
-import { ENGRAM_CODEBOOK, ENGRAM_MIN_COUNT, ENGRAM_RELATIVE, TINY_RELATIVE, engramCodebook, methodSpecs, tinyCodebook, type Codebooks, type MethodSpec } from './lib/methods.js';
+import { ENGRAM_CODEBOOK, ENGRAM_MIN_COUNT, ENGRAM_RELATIVE, TINY_RELATIVE, engramCodebook, methodSpecs, tinyCodebook, unitsCodebook, UNITS_VOTE, type Codebooks, type MethodSpec } from './lib/methods.js';
+import { featureStats } from '../src/quantize/quantizer.js';
 import { codebookFor, EngramMethod } from './lib/engram-method.js';
 import { renderChart, type Series } from './lib/svg.js';
 import { markdownReport } from './lib/report.js';
@@ -56,6 +57,10 @@ async function benchDataset(bb: BackboneEntry, ds: (typeof DATASETS)[number], tr
     ood: codebookFor(`${bb.name}/${ds}/ood`, calibration(other, 2000), train.dim, engramCodebook(train.dim), 1),
     tinyIn: codebookFor(`${bb.name}/${ds}/task0`, first, train.dim, tinyCodebook(train.dim), 1),
     tinyOod: codebookFor(`${bb.name}/${ds}/ood`, calibration(other, 2000), train.dim, tinyCodebook(train.dim), 1),
+    unitsIn: codebookFor(`${bb.name}/${ds}/task0`, first, train.dim, unitsCodebook(train.dim), 1),
+    unitsOod: codebookFor(`${bb.name}/${ds}/ood`, calibration(other, 2000), train.dim, unitsCodebook(train.dim), 1),
+    statsIn: featureStats(first, train.dim),
+    statsOod: featureStats(calibration(other, 2000), train.dim),
   };
   const results: MethodResult[] = [];
   for (const spec of methodSpecs()) {
@@ -150,24 +155,29 @@ function benchEpisodes(bb: BackboneEntry, mnist: { train: Rows; test: Rows }, fa
   const half = (r: Rows, keepFirst: boolean) => pick(r, Array.from({ length: r.labels.length }, (_, i) => i).filter((i) => (i % S.train < S.train / 2) === keepFirst));
   const pool = calibration(cat(half(mnist.train, false), half(fashion.train, false)), 2000);
   const cbMix = codebookFor(`${bb.name}/episodes-pool`, pool, train.dim, engramCodebook(train.dim), 1);
+  const unitsM = codebookFor(`${bb.name}/mnist/ood-episodes`, calibration(fashion.train, 2000), train.dim, unitsCodebook(train.dim), 1);
+  const unitsF = codebookFor(`${bb.name}/fashion/ood-episodes`, calibration(mnist.train, 2000), train.dim, unitsCodebook(train.dim), 1);
+  const unitsMix = codebookFor(`${bb.name}/episodes-pool`, pool, train.dim, unitsCodebook(train.dim), 1);
   // Support images come only from the first half of each class's training sample, disjoint from the pool.
   const support = cat(half(mnist.train, true), shift(half(fashion.train, true), 10));
   const out: Record<string, Record<string, { mean: number; ci95: number }>> = {};
   for (const [ways, shots] of [[5, 1], [5, 5], [20, 1], [20, 5]]) {
     const eps = episodes(support, test, ways, shots, 15, S.episodes, S.seed + ways * 10 + shots);
-    const acc: Record<string, number[]> = { ncm: [], knn1: [], linear: [], engram: [] };
+    const acc: Record<string, number[]> = { ncm: [], knn1: [], linear: [], engram: [], 'engram-units': [] };
     for (const e of eps) {
       const s = pick(support, e.support);
       const q = pick(test, e.query);
       const allM = e.classes.every((c) => c < 10);
       const allF = e.classes.every((c) => c >= 10);
       const cb = allM ? cbM : allF ? cbF : cbMix;
+      const ucb = allM ? unitsM : allF ? unitsF : unitsMix;
       const ms = {
         ncm: new NearestClassMean(train.dim),
         knn1: new KNearest(train.dim, 1),
         linear: new LinearSoftmax(train.dim, { epochs: 50, seed: 1 }),
         // Few shots: the relative threshold is 1, i.e. the plain OR memory.
         engram: new EngramMethod(cb, { deployment: 'binary', probes: 1, minCount: 1, refine: false }),
+        'engram-units': new EngramMethod(ucb, { deployment: 'units', probes: 1, minCount: 1, refine: false, vote: UNITS_VOTE }),
       };
       for (const [name, m] of Object.entries(ms)) {
         m.learn(s.features, s.labels);

@@ -131,4 +131,36 @@ if (grid === 'research') {
     run(`P${P} K${K} ${name}`, m, () => m.bytesPerClass());
   }
 }
+if (grid === 'units') {
+  // Example units: one column per stored example, read by a score-weighted vote of the best columns.
+  const other = await features(BACKBONES[0], dataset === 'mnist' ? 'fashion' : 'mnist', 'train', s.train, s.seed, log);
+  const ood = other!.features.filter((_, i) => Math.floor(i / D) % 5 === 0);
+  const shapes = (process.env.SHAPES ?? '640x8,640x16,320x16,256x64').split(',').map((x) => x.split('x').map(Number));
+  for (const [P, K] of shapes) {
+    for (const [key, cal] of [['in', calib], ['ood', ood]] as const) {
+      const cb = codebookFor(key, cal, D, { parts: P, anchors: K, center: true, l2: true }, 1);
+      for (const vote of [1, 5, 9]) {
+        const m = new EngramMethod(cb, { deployment: 'units', probes: 1, minCount: 1, refine: false, vote });
+        run(`P${P} K${K} ${key} units vote ${vote}`, m, () => m.bytesPerClass());
+      }
+    }
+  }
+}
+
+if (grid === 'tiny') {
+  // The 1/16 budget: two-sided top-k on standardised features, 8-bit counters pruned per class by share.
+  const { TopKQuantizer, featureStats } = await import('../src/quantize/quantizer.js');
+  const other = await features(BACKBONES[0], dataset === 'mnist' ? 'fashion' : 'mnist', 'train', s.train, s.seed, log);
+  const ood = other!.features.filter((_, i) => Math.floor(i / D) % 5 === 0);
+  for (const [key, cal] of [['in', calib], ['ood', ood]] as const) {
+    const st = featureStats(cal, D);
+    for (const [sided, k] of [['two', 32], ['two', 64], ['two', 128], ['one', 128], ['one', 256]] as const) {
+      for (const share of [0.05, 0.1, 0.2, 0.3]) {
+        const q = sided === 'two' ? TopKQuantizer.twoSided(D, k, st) : new TopKQuantizer(D, k, st);
+        const m = new EngramMethod(q, { deployment: 'pruned', probes: 1, minCount: 1, refine: false, counterBits: 8, share });
+        run(`topk ${sided} k${k} ${key} share ${share}`, m, () => m.bytesPerClass());
+      }
+    }
+  }
+}
 console.log(JSON.stringify({ dataset, grid, results }));

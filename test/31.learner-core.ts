@@ -188,7 +188,7 @@ Records('prune policies are validated', () => {
   assert.throws(() => parsePrunePolicy({ kind: 'budget' }), /needs maxBytes or maxDensity/);
   assert.throws(() => parsePrunePolicy({ kind: 'count', minCount: 0 }), /policy\.minCount: expected an integer in \[1, 255\], got number 0/);
   assert.throws(() => parsePrunePolicy({ kind: 'fanin', maxClases: 2 }), /unknown option "maxClases"/);
-  assert.throws(() => parsePrunePolicy({ kind: 'shrink' }), /policy\.kind: expected one of budget, fanin, count, class/);
+  assert.throws(() => parsePrunePolicy({ kind: 'shrink' }), /policy\.kind: expected one of budget, fanin, count, share, class/);
   assert.throws(() => parsePrunePolicy('count'), TypeError);
   assert.equal(parsePrunePolicy({ kind: 'budget', maxDensity: 0.2 }), { kind: 'budget', maxDensity: 0.2 });
 });

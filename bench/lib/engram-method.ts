@@ -1,11 +1,12 @@
 // engram's learner (LearnerCore: the product code) as a benchmark method on cached features: a PQ codebook
-// fitted on calibration rows, then codes stored class by class. Three deployments of the same memory:
+// (or another quantizer) fitted on calibration rows, then codes stored class by class. Deployments:
 //   binary   - OR-only bits (counterBits 0)
-//   pruned   - 4-bit counters while learning, connections seen < minCount times pruned after each task,
-//              deployed as bits only (counters dropped)
+//   pruned   - counters while learning (4 bits, or counterBits), connections seen < minCount times pruned
+//              after each task, deployed as bits only (counters dropped)
 //   counters - 4-bit counters kept, minCount applied at query time
+//   units    - example units: one bit column per stored example, read by a vote of the `vote` best
 import { fitCodebook, type Codebook } from '../../src/quantize/codebook.js';
-import { ProductQuantizer } from '../../src/quantize/quantizer.js';
+import { ProductQuantizer, type Quantizer } from '../../src/quantize/quantizer.js';
 import { LearnerCore } from '../../src/learner/core.js';
 import type { Learner } from './protocol.js';
 
@@ -29,7 +30,7 @@ export function codebookFor(key: string, calib: Float32Array, dim: number, spec:
   return cb;
 }
 
-export type Deployment = 'binary' | 'pruned' | 'counters';
+export type Deployment = 'binary' | 'pruned' | 'counters' | 'units';
 
 export interface EngramSettings {
   deployment: Deployment;
@@ -37,26 +38,35 @@ export interface EngramSettings {
   /** Count threshold (pruned / counters). */
   minCount: number;
   refine: boolean;
+  /** Counter width while learning (pruned): 4 unless given. */
+  counterBits?: 4 | 8;
+  /** Pruned: a class keeps connections seen in at least this share of its examples (instead of minCount). */
+  share?: number;
+  /** Units: how many best-matching example columns vote. */
+  vote?: number;
 }
 
 export class EngramMethod implements Learner {
   readonly core: LearnerCore;
-  readonly quantizer: ProductQuantizer;
   /** Microseconds spent in memory operations alone (codes in, no encoding), and rows they covered. */
   memoryMicros = { learn: 0, learnRows: 0, predict: 0, predictRows: 0 };
 
+  readonly quantizer: Quantizer;
+
   constructor(
-    codebook: Codebook,
+    source: Codebook | Quantizer,
     readonly settings: EngramSettings,
   ) {
-    this.quantizer = new ProductQuantizer(codebook, settings.probes);
-    const counterBits = settings.deployment === 'binary' ? 0 : 4;
+    this.quantizer = 'encode' in source ? source : new ProductQuantizer(source, settings.probes);
+    const d = settings.deployment;
+    const counterBits = d === 'binary' || d === 'units' ? 0 : (settings.counterBits ?? 4);
     this.core = new LearnerCore({
       neurons: this.quantizer.neurons,
       active: this.quantizer.active,
       counterBits,
       refine: settings.refine && counterBits > 0,
-      minCount: settings.deployment === 'counters' ? settings.minCount : 1,
+      minCount: d === 'counters' ? settings.minCount : 1,
+      ...(d === 'units' ? { units: 'example' as const, vote: settings.vote ?? 5 } : {}),
     });
     // Closed-set benchmark: always answer the best class.
     this.core.fixedThreshold = 0;
@@ -74,7 +84,9 @@ export class EngramMethod implements Learner {
       this.core.learn(String(labels[s]), codes.subarray(s * A, e * A), e - s);
       s = e;
     }
-    if (this.settings.deployment === 'pruned' && this.settings.minCount > 1) {
+    if (this.settings.deployment === 'pruned' && this.settings.share !== undefined) {
+      this.core.prune({ kind: 'share', share: this.settings.share });
+    } else if (this.settings.deployment === 'pruned' && this.settings.minCount > 1) {
       this.core.prune({ kind: 'count', minCount: this.settings.minCount });
     }
     this.memoryMicros.learn += 1000 * (performance.now() - t0);
@@ -91,16 +103,19 @@ export class EngramMethod implements Learner {
     return Int32Array.from(p, (x) => (x.label === null ? -1 : Number(x.label)));
   }
 
-  /** Raw bytes of one class column: N bits, plus the counters when they are kept. */
+  /** Raw bytes of one class: its N-bit columns (one, or one per example unit), plus counters when kept. */
   bytesPerClass(): number {
     const bits = this.settings.deployment === 'counters' ? 5 : 1;
-    return (this.quantizer.neurons * bits) / 8;
+    const unitLabel = this.core.unitLabel;
+    const classes = this.core.activeLabels().length;
+    const columns = unitLabel && classes > 0 ? unitLabel.filter((l) => l >= 0).length / classes : 1;
+    return (columns * this.quantizer.neurons * bits) / 8;
   }
 
   /** Entropy-bound size of the bit matrix per class (what a compressed store would need). */
   compressedBytesPerClass(): number {
-    const s = this.core.memory.stats();
-    return s.classes === 0 ? 0 : s.compressedBytes / s.classes;
+    const classes = this.core.activeLabels().length;
+    return classes === 0 ? 0 : this.core.compressedBytes() / classes;
   }
 
   density(): number {

@@ -2,6 +2,7 @@
 // deployments. The engram settings here are the ones chosen by bench/explore.ts (docs/benchmarks.md).
 import { KNearest, LinearSoftmax, NearestClassMean, StreamingLda } from '../../src/baselines/index.js';
 import type { Codebook } from '../../src/quantize/codebook.js';
+import { TopKQuantizer } from '../../src/quantize/quantizer.js';
 import { EngramMethod, type CodebookSpec, type EngramSettings } from './engram-method.js';
 import type { Learner } from './protocol.js';
 import { ResearchMemory, type ResearchSettings } from './research.js';
@@ -17,6 +18,11 @@ export interface Codebooks {
   ood: Codebook;
   tinyIn: Codebook;
   tinyOod: Codebook;
+  unitsIn: Codebook;
+  unitsOod: Codebook;
+  /** Per-dimension mean and std of the calibration rows, for top-k standardisation. */
+  statsIn: { mean: Float32Array; std: Float32Array };
+  statsOod: { mean: Float32Array; std: Float32Array };
 }
 
 export interface MethodSpec {
@@ -25,7 +31,7 @@ export interface MethodSpec {
   joint?: boolean;
   /** The model after learning a set of examples does not depend on their order (NCM, SLDA, kNN, joint linear). */
   orderFree?: boolean;
-  /** Which codebook an engram method uses: fitted on the first task (in-domain) or on the other dataset. */
+  /** Which calibration an engram method uses: fitted on the first task (in-domain) or on the other dataset. */
   codebook?: keyof Codebooks;
   make(dim: number, codebooks: Codebooks): Method;
 }
@@ -50,6 +56,27 @@ export function tinyCodebook(dim: number): CodebookSpec {
 
 export const TINY_RELATIVE = 0.0375;
 
+/**
+ * Example units (one column per stored example, a vote of the 5 best): parts of 2 values and 8 anchors,
+ * P*K/8 = D/2 bytes per example (640 for 1280-d, 1/8 of kNN's 4*D), chosen on validation (docs/benchmarks.md).
+ */
+export function unitsCodebook(dim: number): CodebookSpec {
+  return { parts: dim / 2, anchors: 8, center: true, l2: true };
+}
+
+export const UNITS_VOTE = 5;
+
+/**
+ * Two-sided top-k on standardised features for the 1/16 budget: 2*D neurons (D/4 bytes per class, 320 for
+ * 1280-d), k = D/20 largest and k smallest active, 8-bit counters pruned per class to connections seen in at
+ * least 10% of its examples; chosen on validation (docs/benchmarks.md).
+ */
+export function tinyTopK(dim: number, stats: { mean: Float32Array; std: Float32Array }): TopKQuantizer {
+  return TopKQuantizer.twoSided(dim, Math.max(1, Math.round(dim / 20)), stats);
+}
+
+export const TINY_SHARE = 0.1;
+
 /** Fixed count threshold chosen by the validation sweep (about 2% of 400 examples per class). */
 export const ENGRAM_MIN_COUNT = 8;
 
@@ -60,9 +87,14 @@ function engram(name: string, codebook: 'in' | 'ood', s: EngramSettings): Method
   return { name, codebook, make: (_d, cbs) => new EngramMethod(cbs[codebook], s) };
 }
 
-function prototype(name: string, codebook: keyof Codebooks, s: Partial<ResearchSettings>): MethodSpec {
+function prototype(name: string, codebook: 'in' | 'ood' | 'tinyIn' | 'tinyOod', s: Partial<ResearchSettings>): MethodSpec {
   const base: ResearchSettings = { counterMax: 15, scoring: 'bits', minCount: 1, storeOnError: false, warmup: 0, queryProbes: 1, relative: 0 };
   return { name, codebook, make: (_d, cbs) => new ResearchMemory([cbs[codebook]], { ...base, ...s }) };
+}
+
+function tinyTopKSpec(name: string, stats: 'statsIn' | 'statsOod'): MethodSpec {
+  const s: EngramSettings = { deployment: 'pruned', probes: 1, minCount: 1, refine: false, counterBits: 8, share: TINY_SHARE };
+  return { name, codebook: stats, make: (d, cbs) => new EngramMethod(tinyTopK(d, cbs[stats]), s) };
 }
 
 export function methodSpecs(): MethodSpec[] {
@@ -79,6 +111,11 @@ export function methodSpecs(): MethodSpec[] {
     engram('engram-binary', 'in', { deployment: 'binary', probes: 1, minCount: 1, refine: false }),
     engram('engram-pruned', 'in', { deployment: 'pruned', probes: 1, minCount: t, refine: false }),
     engram('engram-pruned-ood', 'ood', { deployment: 'pruned', probes: 1, minCount: t, refine: false }),
+    { name: 'engram-share', codebook: 'in', make: (_d, cbs) => new EngramMethod(cbs.in, { deployment: 'pruned', probes: 1, minCount: 1, refine: false, share: ENGRAM_RELATIVE }) },
+    { name: 'engram-units', codebook: 'unitsIn', make: (_d, cbs) => new EngramMethod(cbs.unitsIn, { deployment: 'units', probes: 1, minCount: 1, refine: false, vote: UNITS_VOTE }) },
+    { name: 'engram-units-ood', codebook: 'unitsOod', make: (_d, cbs) => new EngramMethod(cbs.unitsOod, { deployment: 'units', probes: 1, minCount: 1, refine: false, vote: UNITS_VOTE }) },
+    tinyTopKSpec('engram-tiny-topk', 'statsIn'),
+    tinyTopKSpec('engram-tiny-topk-ood', 'statsOod'),
     // Prototypes (bench/lib/research.ts) of changes proposed for src/memory: per-class relative thresholds.
     prototype('proto-relative', 'in', { relative: ENGRAM_RELATIVE }),
     prototype('proto-relative-ood', 'ood', { relative: ENGRAM_RELATIVE }),

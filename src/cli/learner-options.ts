@@ -19,6 +19,9 @@ export interface StoreFlags {
   durability?: 'strict' | 'batched';
   batchMs?: string;
   keepFeatures?: boolean;
+  units?: 'class' | 'example';
+  vote?: string;
+  twoSided?: boolean;
 }
 
 /** --store (required) and --profile, for every learner command. */
@@ -42,6 +45,9 @@ export function modelOptions(cmd: Command): Command {
     .option('--no-l2', 'pq: encode features without L2 normalisation')
     .option('--codebook <file>', 'pq: use this codebook file instead of fitting one')
     .option('--topk <k>', 'topk: active neurons per code')
+    .option('--two-sided', 'topk: also activate the k smallest standardised activations (2 x dim neurons, 2k active)')
+    .addOption(new Option('--units <kind>', 'memory columns: one per label (class) or one per stored example, read by a vote (example)').choices(['class', 'example']))
+    .option('--vote <k>', 'example units: how many best-matching examples vote (default 5)')
     .option('--keep-features', 'keep the feature vectors of what is learned, so "engram codebook refit" can refit the codebook later')
     .addOption(new Option('--durability <mode>', 'strict: acknowledged after fsync; batched: group commit').choices(['strict', 'batched']).default('strict'))
     .option('--batch-ms <ms>', 'batched: group-commit interval, the most a power cut can take (1..60000, default 100)');
@@ -78,12 +84,21 @@ export function engramOptions(flags: StoreFlags, onWarning: (m: string) => void,
     q.kind ??= 'topk';
     q.k = topk;
   }
+  if (flags.twoSided) {
+    q.kind ??= 'topk';
+    q.twoSided = true;
+  }
   const opts: EngramOptions = { store: flags.store, onWarning, ...(onInfo ? { onInfo } : {}) };
   if (flags.backbone !== undefined) opts.backbone = flags.backbone;
   if (Object.keys(q).length) opts.quantizer = q;
   if (flags.profile) opts.profile = flags.profile;
   if (flags.durability) opts.durability = flags.durability;
   if (flags.batchMs !== undefined) opts.batchMs = batchMsFlag(flags.batchMs, flags.durability);
-  if (flags.keepFeatures) opts.memory = { keepFeatures: true };
+  const memory: NonNullable<EngramOptions['memory']> = {};
+  if (flags.keepFeatures) memory.keepFeatures = true;
+  if (flags.units) memory.units = flags.units;
+  const vote = intFlag('vote', flags.vote);
+  if (vote !== undefined) memory.vote = vote;
+  if (Object.keys(memory).length) opts.memory = memory;
   return opts;
 }

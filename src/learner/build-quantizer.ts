@@ -40,7 +40,8 @@ export async function buildQuantizer(
   const calib = backbone ? loadCalibration(backbone) : null;
   if (q.kind === 'topk') {
     const stats = calib ? featureStats(calib.features, dim) : null;
-    const quantizer = new TopKQuantizer(dim, q.k ?? 32, stats ? { mean: stats.mean, std: stats.std } : null);
+    const st = stats ? { mean: stats.mean, std: stats.std } : null;
+    const quantizer = q.twoSided ? TopKQuantizer.twoSided(dim, q.k ?? 32, st) : new TopKQuantizer(dim, q.k ?? 32, st);
     return { quantizer, state: describe(quantizer, calib ? calib.sha256 : 'none', calib ? 'standardised by backbone calibration sample' : 'raw activations') };
   }
   const thresholds = calib ? featureStats(calib.features, dim).median : new Float32Array(dim);

@@ -18,6 +18,8 @@ export interface QuantizerOptions {
   codebook?: string;
   /** topk: active neurons per code. */
   k?: number;
+  /** topk: also activate the k smallest activations (neurons dim..2*dim-1): 2k active out of 2*dim. */
+  twoSided?: boolean;
   /** Feature dimension, for a learner fed feature vectors without a backbone. */
   dim?: number;
 }
@@ -33,6 +35,10 @@ export interface MemoryOptions {
   unknownThreshold?: number;
   /** Keep the feature vectors of everything learned, so the codebook can be refitted (engram codebook refit). */
   keepFeatures?: boolean;
+  /** 'class': one memory column per label (default); 'example': one per stored example, read by a vote. */
+  units?: 'class' | 'example';
+  /** Example units: how many best-matching columns vote (default 5). */
+  vote?: number;
 }
 
 export type ResolvedQuantizer = Required<Pick<QuantizerOptions, 'kind'>> & QuantizerOptions;
@@ -43,10 +49,10 @@ export const QUANTIZER_DEFAULTS = {
   topk: { k: 32 },
 } as const;
 
-export const MEMORY_DEFAULTS = { counterBits: 4 as 0 | 4 | 8, refine: false, minCount: 1, keepFeatures: false };
+export const MEMORY_DEFAULTS = { counterBits: 4 as 0 | 4 | 8, refine: false, minCount: 1, keepFeatures: false, units: 'class' as 'class' | 'example', vote: 5 };
 
 export function parseQuantizerOptions(value: unknown): ResolvedQuantizer {
-  const o = options('quantizer', value, ['kind', 'parts', 'anchors', 'probes', 'center', 'l2', 'codebook', 'k', 'dim']);
+  const o = options('quantizer', value, ['kind', 'parts', 'anchors', 'probes', 'center', 'l2', 'codebook', 'k', 'twoSided', 'dim']);
   const kind = o.kind === undefined ? 'pq' : oneOf('quantizer.kind', o.kind, ['pq', 'topk', 'sign'] as const);
   const q: ResolvedQuantizer = { kind };
   if (o.dim !== undefined) q.dim = int('quantizer.dim', o.dim, 1, 1 << 20);
@@ -64,19 +70,35 @@ export function parseQuantizerOptions(value: unknown): ResolvedQuantizer {
       if (o[key] !== undefined) throw new RangeError(`quantizer.${key}: only applies to kind "pq", got kind "${kind}"`);
     }
   }
-  if (kind === 'topk') q.k = o.k === undefined ? QUANTIZER_DEFAULTS.topk.k : int('quantizer.k', o.k, 1, 1 << 20);
-  else if (o.k !== undefined) throw new RangeError(`quantizer.k: only applies to kind "topk", got kind "${kind}"`);
+  if (kind === 'topk') {
+    q.k = o.k === undefined ? QUANTIZER_DEFAULTS.topk.k : int('quantizer.k', o.k, 1, 1 << 20);
+    if (o.twoSided !== undefined && bool('quantizer.twoSided', o.twoSided)) q.twoSided = true;
+  } else {
+    for (const key of ['k', 'twoSided'] as const) {
+      if (o[key] !== undefined) throw new RangeError(`quantizer.${key}: only applies to kind "topk", got kind "${kind}"`);
+    }
+  }
   return q;
 }
 
-export function parseMemoryOptions(value: unknown): Required<Omit<MemoryOptions, 'unknownThreshold'>> & Pick<MemoryOptions, 'unknownThreshold'> {
-  const o = options('memory', value, ['counterBits', 'refine', 'minCount', 'unknownThreshold', 'keepFeatures']);
-  const counterBits = o.counterBits === undefined ? MEMORY_DEFAULTS.counterBits : (int('memory.counterBits', o.counterBits, 0, 8) as 0 | 4 | 8);
+export function parseMemoryOptions(value: unknown): Required<Omit<MemoryOptions, 'unknownThreshold' | 'vote'>> & Pick<MemoryOptions, 'unknownThreshold' | 'vote'> {
+  const o = options('memory', value, ['counterBits', 'refine', 'minCount', 'unknownThreshold', 'keepFeatures', 'units', 'vote']);
+  const units = o.units === undefined ? MEMORY_DEFAULTS.units : oneOf('memory.units', o.units, ['class', 'example'] as const);
+  const vote = o.vote === undefined ? MEMORY_DEFAULTS.vote : int('memory.vote', o.vote, 1, 255);
+  if (units === 'class' && o.vote !== undefined) throw new RangeError('memory.vote: only applies with units "example"');
+  // An example unit holds one example: counters, refinement and count thresholds have nothing to count.
+  const defaultBits = units === 'example' ? 0 : MEMORY_DEFAULTS.counterBits;
+  const counterBits = o.counterBits === undefined ? defaultBits : (int('memory.counterBits', o.counterBits, 0, 8) as 0 | 4 | 8);
   if (![0, 4, 8].includes(counterBits)) throw new RangeError(`memory.counterBits: expected 0, 4 or 8, got number ${counterBits}`);
   const refine = o.refine === undefined ? MEMORY_DEFAULTS.refine : bool('memory.refine', o.refine);
   const minCount = o.minCount === undefined ? MEMORY_DEFAULTS.minCount : int('memory.minCount', o.minCount, 1, 255);
   const keepFeatures = o.keepFeatures === undefined ? MEMORY_DEFAULTS.keepFeatures : bool('memory.keepFeatures', o.keepFeatures);
-  const res: ReturnType<typeof parseMemoryOptions> = { counterBits, refine, minCount, keepFeatures };
+  if (units === 'example') {
+    if (counterBits !== 0) throw new RangeError(`memory.counterBits: example units keep no counters (each column holds one example), got number ${counterBits}`);
+    if (refine) throw new RangeError('memory.refine: does not apply to example units');
+    if (minCount > 1) throw new RangeError(`memory.minCount: does not apply to example units (every connection is seen once), got number ${minCount}`);
+  }
+  const res: ReturnType<typeof parseMemoryOptions> = { counterBits, refine, minCount, keepFeatures, units, ...(units === 'example' ? { vote } : {}) };
   if (o.unknownThreshold !== undefined) res.unknownThreshold = num('memory.unknownThreshold', o.unknownThreshold, 0, 1);
   return res;
 }

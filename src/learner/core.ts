@@ -1,6 +1,7 @@
 // The learner's deterministic heart: a BinaryMemory plus the label table, refinement and open-set
 // calibration. It sees only codes (never images), so replaying the journal's ops reproduces it exactly.
 import { BinaryMemory } from '../memory/index.js';
+import { compressedBytes } from '../memory/budget.js';
 import { OpenSetCalibration } from './openset.js';
 import { FeatureArchive } from './archive.js';
 import type { LearnerOp } from './ops.js';
@@ -19,7 +20,16 @@ export interface CoreOptions {
   minCount: number;
   /** Keep every learn op's feature vectors (FeatureArchive), so the codebook can be refitted later. */
   keepFeatures?: boolean;
+  /**
+   * What a memory column (class neuron) stands for: 'class' = one column per label, every example ORed
+   * into it; 'example' = one column per stored example, read by a vote of the `vote` best columns.
+   */
+  units?: Units;
+  /** Example units: how many best-matching columns vote for a label (weighted by their scores). */
+  vote?: number;
 }
+
+export type Units = 'class' | 'example';
 
 export interface ClassScore {
   label: string;
@@ -61,12 +71,18 @@ export class LearnerCore {
   fixedThreshold: number | null = null;
   /** Learn ops with their features, when options.keepFeatures. */
   archive: FeatureArchive | null;
+  /**
+   * Example units: the label id of each memory column, -1 once forgotten or evicted. Null with class units,
+   * where column c is label c.
+   */
+  unitLabel: number[] | null;
 
   constructor(
     readonly options: CoreOptions,
     memory?: BinaryMemory,
   ) {
     this.archive = options.keepFeatures ? new FeatureArchive() : null;
+    this.unitLabel = options.units === 'example' ? [] : null;
     this.memory = memory ?? new BinaryMemory({ neurons: options.neurons, counterBits: options.counterBits, active: options.active });
   }
 
@@ -103,6 +119,7 @@ export class LearnerCore {
   }
 
   learn(label: string, codes: Uint32Array, rows: number): LearnOutcome {
+    if (this.unitLabel) return this.learnExamples(this.unitLabel, label, codes, rows);
     const { active } = this.options;
     let id = this.classOf(label);
     const isNew = id < 0 || this.examples[id] === 0;
@@ -136,16 +153,74 @@ export class LearnerCore {
     return { stored: rows, refined };
   }
 
-  predict(codes: Uint32Array, rows: number, top = 3): Prediction[] {
+  /** Example units: each example gets a column of its own; the open-set statistics are kept as with classes. */
+  private learnExamples(unitLabel: number[], label: string, codes: Uint32Array, rows: number): LearnOutcome {
     const { active } = this.options;
+    let id = this.classOf(label);
+    const isNew = id < 0 || this.examples[id] === 0;
+    if (id < 0) {
+      id = this.labels.length;
+      this.labels[id] = label;
+      this.examples[id] = 0;
+    }
+    for (let r = 0; r < rows; r++) {
+      const code = codes.subarray(r * active, (r + 1) * active);
+      if (this.memory.classCount > 0) {
+        const scores = this.labelScores(this.scoreCodes(code));
+        if (isNew) {
+          const other = bestOf(scores, this.examples, id);
+          if (other >= 0) this.openset.observeNovel(scores[other]);
+        }
+        if (this.examples[id] > 0) this.openset.observeKnown(scores[id]);
+      }
+      const column = this.memory.addClass();
+      unitLabel[column] = id;
+      this.memory.store(code, Uint32Array.of(column));
+      this.examples[id]++;
+    }
+    return { stored: rows, refined: 0 };
+  }
+
+  /**
+   * Scores (0..1) per label id from one row of column scores. Class units: the column's share of the code's
+   * active neurons. Example units: the sum of those shares over the label's columns among the `vote` best
+   * live columns, divided by `vote` (a score-weighted k-nearest vote).
+   */
+  private labelScores(row: Int32Array): Float64Array {
+    const { active } = this.options;
+    const out = new Float64Array(this.labels.length);
+    const unitLabel = this.unitLabel;
+    if (!unitLabel) {
+      for (let c = 0; c < out.length; c++) out[c] = row[c] / active;
+      return out;
+    }
+    const k = this.options.vote ?? 1;
+    // The k best live columns, kept sorted best first (k is small).
+    const best: number[] = [];
+    for (let u = 0; u < row.length; u++) {
+      if (unitLabel[u] < 0) continue;
+      const s = row[u];
+      if (best.length === k && s <= row[best[k - 1]]) continue;
+      let i = best.length === k ? k - 1 : best.length;
+      while (i > 0 && row[best[i - 1]] < s) {
+        best[i] = best[i - 1];
+        i--;
+      }
+      best[i] = u;
+    }
+    for (const u of best) out[unitLabel[u]] += row[u] / (active * k);
+    return out;
+  }
+
+  predict(codes: Uint32Array, rows: number, top = 3): Prediction[] {
     const scores = this.scoreCodes(codes);
     const C = this.memory.classCount;
     const threshold = this.threshold();
     const out: Prediction[] = [];
     for (let r = 0; r < rows; r++) {
-      const row = scores.subarray(r * C, (r + 1) * C);
+      const row = this.labelScores(scores.subarray(r * C, (r + 1) * C));
       const ranked: ClassScore[] = [];
-      for (let c = 0; c < C; c++) if (this.examples[c] > 0) ranked.push({ label: this.labels[c], score: row[c] / active });
+      for (let c = 0; c < row.length; c++) if (this.examples[c] > 0) ranked.push({ label: this.labels[c], score: row[c] });
       ranked.sort((a, b) => b.score - a.score || (a.label < b.label ? -1 : 1));
       const first = ranked[0];
       const second = ranked[1];
@@ -163,18 +238,75 @@ export class LearnerCore {
   forget(label: string): number {
     const id = this.classOf(label);
     if (id < 0 || this.examples[id] === 0) throw new RangeError(`label: no class named ${JSON.stringify(label)} is stored`);
-    const removed = this.memory.clearClass(id);
+    let removed = 0;
+    if (this.unitLabel) {
+      for (let u = 0; u < this.unitLabel.length; u++) {
+        if (this.unitLabel[u] !== id) continue;
+        removed += this.memory.clearClass(u);
+        this.unitLabel[u] = -1;
+      }
+    } else {
+      removed = this.memory.clearClass(id);
+    }
     this.examples[id] = 0;
     return removed;
   }
 
+  /** Entropy bound of the connection bits (what the byte budget limits), over live columns only. */
+  compressedBytes(): number {
+    const s = this.memory.stats();
+    if (!this.unitLabel) return s.compressedBytes;
+    const live = this.unitLabel.reduce((n, l) => n + (l >= 0 ? 1 : 0), 0);
+    return live === 0 ? 0 : compressedBytes(this.memory.neurons, live, s.connections);
+  }
+
+  /** Why `policy` does not apply to this learner's units, or null. */
+  refusePolicy(policy: PrunePolicy): string | null {
+    if (!this.unitLabel) return null;
+    if (policy.kind === 'count' || policy.kind === 'share' || policy.kind === 'fanin') return `policy: ${policy.kind} pruning does not apply to example units (each column holds one example); use a byte budget or forget`;
+    if (policy.kind === 'budget' && policy.maxDensity !== undefined) return 'policy.maxDensity: every example unit has the same density; use policy.maxBytes with example units';
+    return null;
+  }
+
+  /**
+   * Example units over a byte budget: evicts the oldest column of the label holding the most columns until
+   * the entropy bound fits, never a label's last column. Returns the connections removed.
+   */
+  private evictTo(unitLabel: number[], maxBytes: number): number {
+    let removed = 0;
+    const columns = new Map<number, number[]>();
+    unitLabel.forEach((l, u) => {
+      if (l >= 0) (columns.get(l) ?? columns.set(l, []).get(l)!).push(u);
+    });
+    while (this.compressedBytes() > maxBytes) {
+      let label = -1;
+      for (const [l, us] of columns) if (us.length > 1 && (label < 0 || us.length > columns.get(label)!.length)) label = l;
+      if (label < 0) break;
+      const u = columns.get(label)!.shift()!;
+      removed += this.memory.clearClass(u);
+      unitLabel[u] = -1;
+      this.examples[label]--;
+    }
+    return removed;
+  }
+
   prune(policy: PrunePolicy): number {
+    const refused = this.refusePolicy(policy);
+    if (refused) throw new RangeError(refused);
+    if (this.unitLabel && policy.kind === 'budget') return this.evictTo(this.unitLabel, policy.maxBytes ?? Infinity);
     switch (policy.kind) {
       case 'class':
         return this.forget(policy.label);
       case 'count':
         if (this.options.counterBits === 0) throw new RangeError('policy: count pruning needs counters (counterBits > 0)');
         return this.memory.prune({ minCount: policy.minCount });
+      case 'share': {
+        if (this.options.counterBits === 0) throw new RangeError('policy: share pruning needs counters (counterBits > 0)');
+        const max = this.memory.counterMax;
+        // A saturated counter stands for "at least counterMax": the threshold never asks for more.
+        const minCountPerClass = Uint32Array.from(this.examples, (n) => Math.min(max, Math.max(1, Math.round(policy.share * n))));
+        return this.memory.prune({ minCountPerClass });
+      }
       case 'fanin':
         return this.memory.prune({ maxFanIn: policy.maxClasses });
       case 'budget': {
@@ -223,6 +355,7 @@ export class LearnerCore {
         examples: this.examples,
         openset: this.openset.toJSON(),
         fixedThreshold: this.fixedThreshold,
+        ...(this.unitLabel ? { unitLabel: this.unitLabel } : {}),
         memoryBytes: mem.length,
         archiveBytes: archive.length,
       }),
@@ -244,6 +377,7 @@ export class LearnerCore {
       examples: number[];
       openset: { known: number[]; novel: number[] };
       fixedThreshold: number | null;
+      unitLabel?: number[];
       memoryBytes: number;
       archiveBytes: number;
     };
@@ -263,9 +397,25 @@ export class LearnerCore {
     core.openset = OpenSetCalibration.fromJSON(head.openset);
     core.fixedThreshold = head.fixedThreshold;
     if (core.archive) core.archive = FeatureArchive.deserialize(buf.subarray(memEnd), source);
-    if (memory.classCount !== core.labels.length) throw new Error(`${source}: memory has ${memory.classCount} classes, label table ${core.labels.length}`);
+    if (core.unitLabel) {
+      const units = head.unitLabel;
+      if (!Array.isArray(units) || units.some((l) => !Number.isInteger(l) || l < -1 || l >= core.labels.length)) throw new Error(`${source}: damaged example-unit table`);
+      core.unitLabel = units;
+    }
+    const columns = core.unitLabel ? core.unitLabel.length : core.labels.length;
+    if (memory.classCount !== columns) throw new Error(`${source}: memory has ${memory.classCount} columns, the ${core.unitLabel ? 'unit' : 'label'} table ${columns}`);
     return core;
   }
+}
+
+/** The label id with the best score, skipping `exclude` and labels with no examples; -1 if none. */
+function bestOf(scores: Float64Array, examples: number[], exclude: number): number {
+  let id = -1;
+  for (let c = 0; c < scores.length; c++) {
+    if (c === exclude || examples[c] === 0) continue;
+    if (id < 0 || scores[c] > scores[id]) id = c;
+  }
+  return id;
 }
 
 function u32(v: number): Buffer {

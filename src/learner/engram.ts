@@ -64,6 +64,8 @@ export interface EngramStats {
   bytes: number;
   /** Entropy bound of the connection bits: what the memory's knowledge needs at the least. */
   compressedBytes: number;
+  /** What the memory's columns stand for: one per label, or one per stored example (and how many vote). */
+  units: { kind: 'class'; columns: number } | { kind: 'example'; columns: number; vote: number };
   /** Bytes of the memory as saved (connection bits and counters of the classes in use). */
   serializedBytes: number;
   connections: number;
@@ -162,7 +164,7 @@ export class Engram {
       if (persistence?.snapshot) {
         core = LearnerCore.deserialize(persistence.snapshot, `store ${opts.store} snapshot`);
       } else {
-        core = new LearnerCore({ neurons: quantizer.neurons, active: quantizer.active, counterBits: mem.counterBits, refine: mem.refine, minCount: mem.minCount, keepFeatures: mem.keepFeatures });
+        core = new LearnerCore({ neurons: quantizer.neurons, active: quantizer.active, counterBits: mem.counterBits, refine: mem.refine, minCount: mem.minCount, keepFeatures: mem.keepFeatures, units: mem.units, vote: mem.vote });
       }
       if (mem.unknownThreshold !== undefined) core.fixedThreshold = mem.unknownThreshold;
       if (core.options.neurons !== quantizer.neurons || core.options.active !== quantizer.active) {
@@ -202,7 +204,7 @@ export class Engram {
     if (this.core.archive) Object.assign(op, { features, dim: this.quantizer.dim });
     const { stored, refined, seq } = await this.commit(op);
     const result: LearnResult = { label, stored, refined, classes: this.core.activeLabels().length, seq };
-    const over = this.budget && this.core.memory.stats().compressedBytes > this.budget.bytes;
+    const over = this.budget && this.core.compressedBytes() > this.budget.bytes;
     if (over) {
       const { removed, compressedBytes } = await this.prune({ kind: 'budget', maxBytes: this.budget!.bytes });
       result.pruned = { removed, compressedBytes, budget: this.budget! };
@@ -237,7 +239,7 @@ export class Engram {
     const p = parsePrunePolicy(policy);
     const { removed, seq } = await this.commit({ op: 'prune', policy: p });
     const s = this.core.memory.stats();
-    return { removed, bytes: s.bytes, compressedBytes: s.compressedBytes, connections: s.connections, density: s.density, seq };
+    return { removed, bytes: s.bytes, compressedBytes: this.core.compressedBytes(), connections: s.connections, density: s.density, seq };
   }
 
   /**
@@ -263,7 +265,8 @@ export class Engram {
       labels: this.core.activeLabels(),
       examples,
       bytes: s.bytes,
-      compressedBytes: s.compressedBytes,
+      compressedBytes: this.core.compressedBytes(),
+      units: this.core.unitLabel ? { kind: 'example', columns: this.core.unitLabel.filter((l) => l >= 0).length, vote: this.core.options.vote ?? 1 } : { kind: 'class', columns: this.core.activeLabels().length },
       serializedBytes: s.serializedBytes,
       connections: s.connections,
       density: s.density,
@@ -364,14 +367,18 @@ function refusal(core: LearnerCore, op: LearnerOp): Error | null {
   switch (op.op) {
     case 'learn':
       if (core.archive && !op.features) return new RangeError('op: this learner keeps features; a learn op must carry them');
-      if (core.classOf(op.label) < 0 && core.memory.classCount >= MAX_CLASSES) return new RangeError(`label: the memory holds its maximum of ${MAX_CLASSES} classes`);
+      if (core.unitLabel && core.memory.classCount + op.rows > MAX_CLASSES) return new RangeError(`label: the memory holds at most ${MAX_CLASSES} example units`);
+      if (!core.unitLabel && core.classOf(op.label) < 0 && core.memory.classCount >= MAX_CLASSES) return new RangeError(`label: the memory holds its maximum of ${MAX_CLASSES} classes`);
       return null;
     case 'forget':
       return stored(op.label) ? null : new RangeError(`label: no class named ${JSON.stringify(op.label)} is stored`);
     case 'prune': {
       const p = op.policy;
+      const refused = core.refusePolicy(p);
+      if (refused) return new RangeError(refused);
       if (p.kind === 'class' && !stored(p.label)) return new RangeError(`label: no class named ${JSON.stringify(p.label)} is stored`);
       if (p.kind === 'count' && core.options.counterBits === 0) return new RangeError('policy: count pruning needs counters (counterBits > 0)');
+      if (p.kind === 'share' && core.options.counterBits === 0) return new RangeError('policy: share pruning needs counters (counterBits > 0)');
       if (p.kind === 'fanin' && p.maxClasses > MAX_CLASSES) return new RangeError(`policy.maxClasses: expected an integer <= ${MAX_CLASSES}, got number ${p.maxClasses}`);
       return null;
     }
@@ -432,7 +439,7 @@ function checkSameBackbone(meta: StoreMeta, backbone: BackboneHandle | null, sto
 function checkSameMemory(meta: StoreMeta, m: ReturnType<typeof parseMemoryOptions>, store: string): void {
   // Everything but the query-time unknown threshold decides how the journal replays.
   const had = parseMemoryOptions(meta.memory);
-  for (const key of ['counterBits', 'refine', 'minCount', 'keepFeatures'] as const) {
+  for (const key of ['units', 'vote', 'counterBits', 'refine', 'minCount', 'keepFeatures'] as const) {
     if (had[key] !== m[key]) throw new Error(`store ${store} was built with memory.${key} = ${had[key]}; refusing ${m[key]}. Use a new store to change it.`);
   }
 }

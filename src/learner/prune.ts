@@ -2,6 +2,8 @@
 //   budget - keep the memory within a byte size or a connection density (drops the least-seen connections)
 //   fanin  - drop connections of code neurons shared by more than `maxClasses` classes (not discriminative)
 //   count  - drop connections seen fewer than `minCount` times (needs the counters)
+//   share  - per class: drop connections seen in less than `share` of that class's examples (needs the
+//            counters; a 1-shot class keeps its connections, a 500-shot class only its typical ones)
 //   class  - forget one class entirely
 import { int, num, oneOf, options, str, typeError } from '../util/validate.js';
 
@@ -9,12 +11,13 @@ export type PrunePolicy =
   | { kind: 'budget'; maxBytes?: number; maxDensity?: number }
   | { kind: 'fanin'; maxClasses: number }
   | { kind: 'count'; minCount: number }
+  | { kind: 'share'; share: number }
   | { kind: 'class'; label: string };
 
 /** Validates a policy object coming from the API, the CLI or a journal record. */
 export function parsePrunePolicy(p: unknown): PrunePolicy {
   if (p === null || typeof p !== 'object') throw typeError('policy', 'a prune policy object', p);
-  const kind = oneOf('policy.kind', (p as { kind?: unknown }).kind, ['budget', 'fanin', 'count', 'class'] as const);
+  const kind = oneOf('policy.kind', (p as { kind?: unknown }).kind, ['budget', 'fanin', 'count', 'share', 'class'] as const);
   switch (kind) {
     case 'budget': {
       const o = options('policy', p, ['kind', 'maxBytes', 'maxDensity']);
@@ -34,6 +37,12 @@ export function parsePrunePolicy(p: unknown): PrunePolicy {
     case 'count': {
       const o = options('policy', p, ['kind', 'minCount']);
       return { kind, minCount: int('policy.minCount', o.minCount, 1, 255) };
+    }
+    case 'share': {
+      const o = options('policy', p, ['kind', 'share']);
+      const share = num('policy.share', o.share, 0, 1);
+      if (share === 0) throw new RangeError('policy.share: expected a share above 0 and at most 1, got number 0');
+      return { kind, share };
     }
     case 'class': {
       const o = options('policy', p, ['kind', 'label']);

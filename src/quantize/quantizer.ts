@@ -2,7 +2,9 @@
 // out of `neurons`. Three kinds:
 //   pq   - product quantization: P parts, each replaced by its nearest of K anchors (plus `probes`-1
 //          next-nearest with multi-probe); neuron p*K + k. The hot loop runs in the native addon.
-//   topk - the indices of the k largest activations (optionally standardised by calibration statistics).
+//   topk - the indices of the k largest activations (optionally standardised by calibration statistics);
+//          two-sided, also the k smallest as neurons dim + i, so a code says which way each of its
+//          dimensions stands out.
 //   sign - one neuron per dimension and sign: dimension i above its threshold -> 2i, else 2i+1
 //          (thresholds = calibration medians, or 0 without calibration).
 import { preprocess, type Codebook } from './codebook.js';
@@ -66,16 +68,24 @@ export class TopKQuantizer implements Quantizer {
     readonly active: number,
     /** Optional per-dimension standardisation (x - mean) / std from calibration. */
     readonly stats: { mean: Float32Array; std: Float32Array } | null = null,
+    readonly twoSided = false,
   ) {
-    if (!Number.isInteger(active) || active < 1 || active > dim) {
-      throw new RangeError(`k: expected an integer in [1, ${dim}], got number ${active}`);
+    const k = twoSided ? active / 2 : active;
+    if (!Number.isInteger(k) || k < 1 || k > (twoSided ? Math.floor(dim / 2) : dim)) {
+      throw new RangeError(`k: expected an integer in [1, ${twoSided ? Math.floor(dim / 2) : dim}], got number ${k}`);
     }
-    this.neurons = dim;
+    this.neurons = twoSided ? 2 * dim : dim;
+  }
+
+  /** A two-sided quantizer activating the k largest and the k smallest values. */
+  static twoSided(dim: number, k: number, stats: { mean: Float32Array; std: Float32Array } | null = null): TopKQuantizer {
+    return new TopKQuantizer(dim, 2 * k, stats, true);
   }
 
   encode(features: Float32Array, rows: number): Uint32Array {
     checkFeatures(this, features, rows);
-    const { dim, active, stats } = this;
+    const { dim, active, stats, twoSided } = this;
+    const k = twoSided ? active / 2 : active;
     const out = new Uint32Array(rows * active);
     const v = new Float32Array(dim);
     const idx = new Uint32Array(dim);
@@ -87,8 +97,13 @@ export class TopKQuantizer implements Quantizer {
       }
       // Stable order: larger value first, lower index on ties.
       const sorted = Array.from(idx).sort((a, b) => v[b] - v[a] || a - b);
-      const top = sorted.slice(0, active).sort((a, b) => a - b);
+      const top = sorted.slice(0, k).sort((a, b) => a - b);
       out.set(top, r * active);
+      if (twoSided) {
+        // The k smallest (k <= dim / 2, so never one of the largest), in index order.
+        const low = sorted.slice(dim - k).sort((a, b) => a - b).map((t) => dim + t);
+        out.set(low, r * active + k);
+      }
     }
     return out;
   }

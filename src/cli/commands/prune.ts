@@ -10,6 +10,7 @@ interface PruneFlags extends StoreFlags {
   maxDensity?: string;
   maxClasses?: string;
   minCount?: string;
+  share?: string;
   class?: string;
 }
 
@@ -21,18 +22,20 @@ export default function register(program: Command, cli: CliContext): void {
     .option('--max-density <d>', 'budget: keep the share of connections switched on at most d (0..1)')
     .option('--max-classes <m>', 'fan-in: drop connections of code neurons shared by more than m classes')
     .option('--min-count <t>', 'count: drop connections seen fewer than t times')
+    .option('--share <s>', "share: per class, drop connections seen in less than s (0..1] of that class's examples")
     .option('--class <label>', 'forget one class');
   storeOptions(cmd);
   cmd.addHelpText('after', `
 When to use which (docs/learner.md has the measurements):
   --min-count   after many examples per class: removes accidental connections, best accuracy gain
+  --share   the same, with a threshold that follows each class's number of examples
   --max-bytes / --max-density   to fit a device's memory budget
   --max-classes   when many classes share neurons and scores tie
   --class   to remove a class entirely (same as engram forget)`);
   cmd.action(
     cli.action(async (flags: PruneFlags) => {
       const policies = policiesFrom(flags);
-      if (policies.length === 0) throw new UsageError('prune: give at least one of --max-bytes, --max-density, --max-classes, --min-count, --class');
+      if (policies.length === 0) throw new UsageError('prune: give at least one of --max-bytes, --max-density, --max-classes, --min-count, --share, --class');
       const out = cli.output;
       const { Engram } = await import('../../learner/engram.js');
       const engram = await Engram.open({ ...engramOptions(flags, (m) => out.warn(m)), create: false });
@@ -70,6 +73,7 @@ function policiesFrom(f: PruneFlags): PrunePolicy[] {
   const p: PrunePolicy[] = [];
   if (f.class !== undefined) p.push({ kind: 'class', label: f.class });
   if (f.minCount !== undefined) p.push({ kind: 'count', minCount: num('min-count', f.minCount, true) });
+  if (f.share !== undefined) p.push({ kind: 'share', share: num('share', f.share, false) });
   if (f.maxClasses !== undefined) p.push({ kind: 'fanin', maxClasses: num('max-classes', f.maxClasses, true) });
   if (f.maxDensity !== undefined) p.push({ kind: 'budget', maxDensity: num('max-density', f.maxDensity, false) });
   if (f.maxBytes !== undefined) p.push({ kind: 'budget', maxBytes: num('max-bytes', f.maxBytes, true) });
@@ -82,6 +86,8 @@ function describe(p: PrunePolicy): string {
       return `forget "${p.label}"`;
     case 'count':
       return `min count ${p.minCount}`;
+    case 'share':
+      return `share ${p.share} of each class's examples`;
     case 'fanin':
       return `max ${p.maxClasses} classes per neuron`;
     case 'budget':
