@@ -204,10 +204,10 @@ say(`onnxruntime-node linux/arm64 binary: ${ortArm64}`);
 const generator = have('ninja') ? ['-G', 'Ninja'] : [];
 function crossBuild(label, source, buildDir, defines) {
   const t0 = performance.now();
-  // Configured on every run (quick with a cache): a library installed since the last run, such as the arm64
-  // libjpeg, is then found instead of staying cached as not found.
+  // Configured on every run (quick with a cache), with libjpeg looked up afresh (-U drops its cached result):
+  // an arm64 libjpeg installed or removed since the last run is then seen as it is now.
   say(`configuring ${label} for aarch64`);
-  step(`configure ${label}`, 'cmake', ['-S', source, '-B', buildDir, ...generator, '--no-warn-unused-cli', `-DCMAKE_TOOLCHAIN_FILE=${toolchain}`, '-DCMAKE_BUILD_TYPE=Release', ...defines], { stdio: ['ignore', 'ignore', 'inherit'] });
+  step(`configure ${label}`, 'cmake', ['-U', 'JPEG_*', '-S', source, '-B', buildDir, ...generator, '--no-warn-unused-cli', `-DCMAKE_TOOLCHAIN_FILE=${toolchain}`, '-DCMAKE_BUILD_TYPE=Release', ...defines], { stdio: ['ignore', 'ignore', 'inherit'] });
   const found = /^JPEG_LIBRARY_RELEASE:FILEPATH=(.*)$/m.exec(readFileSync(join(buildDir, 'CMakeCache.txt'), 'utf8'))?.[1];
   if (withJpeg && found !== armJpeg) abort(`${label}: CMake did not pick the arm64 libjpeg ${armJpeg} (found: ${found})`);
   say(`building ${label}`);
