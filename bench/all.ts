@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { BACKBONES, REPO, features, type BackboneEntry, type FeatureSet } from './lib/features.js';
 import { sizes } from './lib/config.js';
 import { accuracy, episodes, meanCi, pick, runIncremental, select, splitTasks, type IncrementalResult, type Rows } from './lib/protocol.js';
-import { ENGRAM_CODEBOOK, ENGRAM_MIN_COUNT, ENGRAM_RELATIVE, TINY_RELATIVE, engramCodebook, methodSpecs, tinyCodebook, unitsCodebook, UNITS_VOTE, type Codebooks, type MethodSpec } from './lib/methods.js';
+import { ENGRAM_CODEBOOK, ENGRAM_MIN_COUNT, ENGRAM_RELATIVE, TINY_RELATIVE, engramCodebook, methodSpecs, tinyCodebook, unitsCodebook, UNITS_PROBES, UNITS_VOTE, TINY_SHARE, LINEAR, type Codebooks, type MethodSpec } from './lib/methods.js';
 import { featureStats } from '../src/quantize/quantizer.js';
 import { codebookFor, EngramMethod } from './lib/engram-method.js';
 import { renderChart, type Series } from './lib/svg.js';
@@ -177,7 +177,7 @@ function benchEpisodes(bb: BackboneEntry, mnist: { train: Rows; test: Rows }, fa
         linear: new LinearSoftmax(train.dim, { epochs: 50, seed: 1 }),
         // Few shots: the relative threshold is 1, i.e. the plain OR memory.
         engram: new EngramMethod(cb, { deployment: 'binary', probes: 1, minCount: 1, refine: false }),
-        'engram-units': new EngramMethod(ucb, { deployment: 'units', probes: 1, minCount: 1, refine: false, vote: UNITS_VOTE }),
+        'engram-units': new EngramMethod(ucb, { deployment: 'units', probes: UNITS_PROBES, minCount: 1, refine: false, vote: UNITS_VOTE }),
       };
       for (const [name, m] of Object.entries(ms)) {
         m.learn(s.features, s.labels);
@@ -223,7 +223,15 @@ const report: Record<string, unknown> = {
   seed: S.seed,
   sizes: S,
   machine: machine(),
-  engram: { codebook: ENGRAM_CODEBOOK, minCount: ENGRAM_MIN_COUNT, relative: ENGRAM_RELATIVE, tinyRelative: TINY_RELATIVE },
+  engram: {
+    codebook: ENGRAM_CODEBOOK,
+    minCount: ENGRAM_MIN_COUNT,
+    relative: ENGRAM_RELATIVE,
+    tinyRelative: TINY_RELATIVE,
+    units: { codebook: 'parts D/2, anchors 16', probes: UNITS_PROBES, vote: UNITS_VOTE },
+    tinyTopK: { k: 'D/20, two-sided, standardised', counterBits: 8, share: TINY_SHARE },
+    linear: LINEAR,
+  },
   backbones: {} as Record<string, unknown>,
 };
 mkdirSync(OUT, { recursive: true });

@@ -40,7 +40,8 @@ function run(name: string, m: Learner, bytes: () => number): void {
 if (grid === 'baselines') {
   run('ncm', new NearestClassMean(D), () => 4 * D);
   run('knn5', new KNearest(D, 5), () => 4 * D * 400);
-  const joint = new LinearSoftmax(D, { epochs: 30 });
+  const { LINEAR } = await import('./lib/methods.js');
+  const joint = new LinearSoftmax(D, LINEAR);
   joint.learn(train.features, train.labels);
   const { accuracy } = await import('./lib/protocol.js');
   console.log(`linear joint acc ${(100 * accuracy(joint.predict(val.features), val.labels)).toFixed(1)}`);
@@ -139,9 +140,11 @@ if (grid === 'units') {
   for (const [P, K] of shapes) {
     for (const [key, cal] of [['in', calib], ['ood', ood]] as const) {
       const cb = codebookFor(key, cal, D, { parts: P, anchors: K, center: true, l2: true }, 1);
-      for (const vote of [1, 5, 9]) {
-        const m = new EngramMethod(cb, { deployment: 'units', probes: 1, minCount: 1, refine: false, vote });
-        run(`P${P} K${K} ${key} units vote ${vote}`, m, () => m.bytesPerClass());
+      for (const probes of (process.env.PROBES ?? '1').split(',').map(Number)) {
+        for (const vote of (process.env.VOTES ?? '1,5,9').split(',').map(Number)) {
+          const m = new EngramMethod(cb, { deployment: 'units', probes, minCount: 1, refine: false, vote });
+          run(`P${P} K${K} ${key} units probes ${probes} vote ${vote}`, m, () => m.bytesPerClass());
+        }
       }
     }
   }

@@ -57,14 +57,21 @@ export function tinyCodebook(dim: number): CodebookSpec {
 export const TINY_RELATIVE = 0.0375;
 
 /**
- * Example units (one column per stored example, a vote of the 5 best): parts of 2 values and 8 anchors,
- * P*K/8 = D/2 bytes per example (640 for 1280-d, 1/8 of kNN's 4*D), chosen on validation (docs/benchmarks.md).
+ * Example units (one column per stored example, two anchors per part stored and queried, a vote of the 5
+ * best): parts of 2 values and 16 anchors, P*K/8 = D bytes per example (1280 for 1280-d: 1/4 of kNN's 4*D),
+ * chosen on validation (docs/benchmarks.md).
  */
 export function unitsCodebook(dim: number): CodebookSpec {
-  return { parts: dim / 2, anchors: 8, center: true, l2: true };
+  let parts = Math.floor(dim / 2);
+  while (dim % parts !== 0) parts--;
+  return { parts, anchors: 16, center: true, l2: true };
 }
 
+export const UNITS_PROBES = 2;
 export const UNITS_VOTE = 5;
+
+/** The linear layers: standardised inputs, 10 epochs of Adam at 0.001, chosen on validation (docs/benchmarks.md). */
+export const LINEAR = { epochs: 10, learningRate: 0.001, standardize: true, seed: 1 };
 
 /**
  * Two-sided top-k on standardised features for the 1/16 budget: 2*D neurons (D/4 bytes per class, 320 for
@@ -104,16 +111,16 @@ export function methodSpecs(): MethodSpec[] {
     { name: 'slda', orderFree: true, make: (d) => new StreamingLda(d) },
     { name: 'knn1', orderFree: true, make: (d) => new KNearest(d, 1) },
     { name: 'knn5', orderFree: true, make: (d) => new KNearest(d, 5) },
-    { name: 'linear-joint', joint: true, orderFree: true, make: (d) => new LinearSoftmax(d, { epochs: 30, seed: 1 }, 'linear-joint') },
-    { name: 'linear-seq', make: (d) => new LinearSoftmax(d, { epochs: 30, seed: 1 }, 'linear-seq') },
+    { name: 'linear-joint', joint: true, orderFree: true, make: (d) => new LinearSoftmax(d, LINEAR, 'linear-joint') },
+    { name: 'linear-seq', make: (d) => new LinearSoftmax(d, LINEAR, 'linear-seq') },
     // The learner as shipped today (counters, refine on error, no threshold), on the chosen code shape.
     engram('engram-defaults', 'in', { deployment: 'counters', probes: 1, minCount: 1, refine: true }),
     engram('engram-binary', 'in', { deployment: 'binary', probes: 1, minCount: 1, refine: false }),
     engram('engram-pruned', 'in', { deployment: 'pruned', probes: 1, minCount: t, refine: false }),
     engram('engram-pruned-ood', 'ood', { deployment: 'pruned', probes: 1, minCount: t, refine: false }),
     { name: 'engram-share', codebook: 'in', make: (_d, cbs) => new EngramMethod(cbs.in, { deployment: 'pruned', probes: 1, minCount: 1, refine: false, share: ENGRAM_RELATIVE }) },
-    { name: 'engram-units', codebook: 'unitsIn', make: (_d, cbs) => new EngramMethod(cbs.unitsIn, { deployment: 'units', probes: 1, minCount: 1, refine: false, vote: UNITS_VOTE }) },
-    { name: 'engram-units-ood', codebook: 'unitsOod', make: (_d, cbs) => new EngramMethod(cbs.unitsOod, { deployment: 'units', probes: 1, minCount: 1, refine: false, vote: UNITS_VOTE }) },
+    { name: 'engram-units', codebook: 'unitsIn', make: (_d, cbs) => new EngramMethod(cbs.unitsIn, { deployment: 'units', probes: UNITS_PROBES, minCount: 1, refine: false, vote: UNITS_VOTE }) },
+    { name: 'engram-units-ood', codebook: 'unitsOod', make: (_d, cbs) => new EngramMethod(cbs.unitsOod, { deployment: 'units', probes: UNITS_PROBES, minCount: 1, refine: false, vote: UNITS_VOTE }) },
     tinyTopKSpec('engram-tiny-topk', 'statsIn'),
     tinyTopKSpec('engram-tiny-topk-ood', 'statsOod'),
     // Prototypes (bench/lib/research.ts) of changes proposed for src/memory: per-class relative thresholds.

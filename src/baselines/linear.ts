@@ -1,10 +1,10 @@
-// A linear softmax layer on L2-normalised features, trained by minibatch Adam. Trained once on all data it
+// A linear softmax layer on L2-normalised (or standardised) features, trained by minibatch Adam. Trained once on all data it
 // is the offline upper bound; trained task after task on each task's data only (its output layer growing
 // with new classes) it is the naive fine-tuning baseline that forgets.
 import type { Classifier } from './types.js';
 import { checkLabels, normalizeRows, rowsOf } from './vector.js';
 import { Rng } from '../util/rng.js';
-import { int, num, options } from '../util/validate.js';
+import { bool, int, num, options } from '../util/validate.js';
 
 export interface LinearOptions {
   epochs?: number;
@@ -13,6 +13,11 @@ export interface LinearOptions {
   /** L2 penalty on the weights. */
   weightDecay?: number;
   seed?: number;
+  /**
+   * Standardise each dimension by the mean and standard deviation of the first learn() call's rows (frozen
+   * afterwards) instead of L2-normalising rows: trained once on everything, the stronger upper bound.
+   */
+  standardize?: boolean;
 }
 
 export class LinearSoftmax implements Classifier {
@@ -21,6 +26,8 @@ export class LinearSoftmax implements Classifier {
   readonly learningRate: number;
   readonly batchSize: number;
   readonly weightDecay: number;
+  readonly standardize: boolean;
+  #stats: { mean: Float64Array; inv: Float64Array } | null = null;
   /** Class label of each output row. */
   #classes: number[] = [];
   /** (D + 1) floats per class: weights then bias. */
@@ -36,12 +43,13 @@ export class LinearSoftmax implements Classifier {
     name = 'linear',
   ) {
     int('dim', dim, 1, 1 << 20);
-    const o = options('options', opts, ['epochs', 'learningRate', 'batchSize', 'weightDecay', 'seed'] as const);
+    const o = options('options', opts, ['epochs', 'learningRate', 'batchSize', 'weightDecay', 'seed', 'standardize'] as const);
     this.epochs = o.epochs === undefined ? 30 : int('options.epochs', o.epochs, 1, 10000);
     this.learningRate = o.learningRate === undefined ? 0.01 : num('options.learningRate', o.learningRate, 1e-9, 10);
     this.batchSize = o.batchSize === undefined ? 64 : int('options.batchSize', o.batchSize, 1, 1 << 20);
     this.weightDecay = o.weightDecay === undefined ? 1e-4 : num('options.weightDecay', o.weightDecay, 0, 1);
     this.#rng = new Rng(o.seed === undefined ? 1 : int('options.seed', o.seed, 0, 2 ** 32 - 1));
+    this.standardize = o.standardize === undefined ? false : bool('options.standardize', o.standardize);
     this.name = name;
   }
 
@@ -64,7 +72,8 @@ export class LinearSoftmax implements Classifier {
     const rows = rowsOf(features, this.dim);
     checkLabels(labels, rows);
     this.#grow(labels);
-    const x = normalizeRows(features, this.dim);
+    if (this.standardize && !this.#stats) this.#stats = statsOf(features, this.dim);
+    const x = this.#input(features);
     const target = Int32Array.from(labels as ArrayLike<number>, (c) => this.#classes.indexOf(c));
     const order = Array.from({ length: rows }, (_, i) => i);
     const C = this.#classes.length;
@@ -94,6 +103,14 @@ export class LinearSoftmax implements Classifier {
     }
   }
 
+  #input(features: Float32Array): Float32Array {
+    const st = this.#stats;
+    if (!this.standardize) return normalizeRows(features, this.dim);
+    if (!st) return new Float32Array(features.length);
+    const D = this.dim;
+    return Float32Array.from(features, (v, i) => (v - st.mean[i % D]) * st.inv[i % D]);
+  }
+
   #logits(x: Float32Array, o: number, out: Float64Array): void {
     const D = this.dim;
     const W = D + 1;
@@ -120,7 +137,7 @@ export class LinearSoftmax implements Classifier {
 
   predict(features: Float32Array): Int32Array {
     const rows = rowsOf(features, this.dim);
-    const x = normalizeRows(features, this.dim);
+    const x = this.#input(features);
     const out = new Int32Array(rows).fill(-1);
     const p = new Float64Array(this.#classes.length);
     for (let r = 0; r < rows; r++) {
@@ -151,4 +168,15 @@ function softmaxInPlace(p: Float64Array): void {
   let s = 0;
   for (let i = 0; i < p.length; i++) s += p[i] = Math.exp(p[i] - max);
   for (let i = 0; i < p.length; i++) p[i] /= s;
+}
+
+/** Per-dimension mean and 1 / standard deviation (1 where a dimension is constant). */
+function statsOf(features: Float32Array, dim: number): { mean: Float64Array; inv: Float64Array } {
+  const rows = features.length / dim;
+  const mean = new Float64Array(dim);
+  const inv = new Float64Array(dim);
+  for (let i = 0; i < features.length; i++) mean[i % dim] += features[i] / rows;
+  for (let i = 0; i < features.length; i++) inv[i % dim] += (features[i] - mean[i % dim]) ** 2 / rows;
+  for (let t = 0; t < dim; t++) inv[t] = inv[t] > 0 ? 1 / Math.sqrt(inv[t]) : 1;
+  return { mean, inv };
 }
