@@ -47,7 +47,7 @@ export function modelOptions(cmd: Command): Command {
     .option('--topk <k>', 'topk: active neurons per code')
     .option('--two-sided', 'topk: also activate the k smallest standardised activations (2 x dim neurons, 2k active)')
     .addOption(new Option('--units <kind>', 'memory columns: one per label (class) or one per stored example, read by a vote (example)').choices(['class', 'example']))
-    .option('--vote <k>', 'example units: how many best-matching examples vote (default 5)')
+    .option('--vote <k>', 'example units: how many best-matching examples vote (default 5; implies --units example)')
     .option('--keep-features', 'keep the feature vectors of what is learned, so "engram codebook refit" can refit the codebook later')
     .addOption(new Option('--durability <mode>', 'strict: acknowledged after fsync; batched: group commit').choices(['strict', 'batched']).default('strict'))
     .option('--batch-ms <ms>', 'batched: group-commit interval, the most a power cut can take (1..60000, default 100)');
@@ -98,7 +98,11 @@ export function engramOptions(flags: StoreFlags, onWarning: (m: string) => void,
   if (flags.keepFeatures) memory.keepFeatures = true;
   if (flags.units) memory.units = flags.units;
   const vote = intFlag('vote', flags.vote);
-  if (vote !== undefined) memory.vote = vote;
+  if (vote !== undefined) {
+    // As --topk implies the topk quantizer, --vote implies example units.
+    memory.units ??= 'example';
+    memory.vote = vote;
+  }
   if (Object.keys(memory).length) opts.memory = memory;
   return opts;
 }
