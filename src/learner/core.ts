@@ -278,12 +278,18 @@ export class LearnerCore {
     unitLabel.forEach((l, u) => {
       if (l >= 0) (columns.get(l) ?? columns.set(l, []).get(l)!).push(u);
     });
-    while (this.compressedBytes() > maxBytes) {
+    // Connections and live columns are tracked here rather than recounted by stats() after every eviction.
+    let connections = this.memory.stats().connections;
+    let live = [...columns.values()].reduce((n, us) => n + us.length, 0);
+    while (live > 0 && compressedBytes(this.memory.neurons, live, connections) > maxBytes) {
       let label = -1;
       for (const [l, us] of columns) if (us.length > 1 && (label < 0 || us.length > columns.get(label)!.length)) label = l;
       if (label < 0) break;
       const u = columns.get(label)!.shift()!;
-      removed += this.memory.clearClass(u);
+      const cleared = this.memory.clearClass(u);
+      removed += cleared;
+      connections -= cleared;
+      live--;
       unitLabel[u] = -1;
       this.examples[label]--;
     }
