@@ -7,23 +7,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store, StoreError } from '../src/store/index.js';
-import { rejects, removeDir, scratchDir } from './helpers/store-fs.js';
+import { mountTmpfs, rejects, removeDir, scratchDir } from './helpers/store-fs.js';
 
 const SIZE = 96 * 1024;
-
-function tryMount(dir: string): string | null {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${SIZE}`, 'tmpfs', dir], { stdio: 'pipe' });
-    return null;
-  } catch (err) {
-    return ((err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message).split('\n')[0];
-  }
-}
 
 const root = scratchDir('full-disk');
 const mountDir = join(root, 'mnt');
 mkdirSync(mountDir);
-const why = tryMount(mountDir);
+const why = mountTmpfs(mountDir, SIZE);
 if (why) console.log(`56.store-full-disk: SKIPPED: cannot mount a ${SIZE / 1024} KiB tmpfs (${why}); run as root to test a full disk`);
 
 const Full = suite('full disk');

@@ -16,7 +16,7 @@ import { LinkClient } from '../src/link/client.js';
 import { engramOptions, modelOptions, storeOptions, type StoreFlags } from '../src/cli/learner-options.js';
 import { openMockPair } from './helpers/link-mock.js';
 import { LINK_DIM, LINK_TOPK, classVector } from './helpers/link-vectors.js';
-import { rejects, removeDir, scratchDir } from './helpers/store-fs.js';
+import { mountTmpfs, rejects, removeDir, scratchDir } from './helpers/store-fs.js';
 
 const FEATURES: Pick<EngramOptions, 'backbone' | 'quantizer'> = { backbone: null, quantizer: { kind: 'topk', dim: LINK_DIM, k: LINK_TOPK } };
 /** Long enough that a record cannot become durable by chance before the test looks. */
@@ -194,19 +194,10 @@ const FullDisk = suite('a failed journal write leaves memory as it was');
 
 const DISK_BYTES = 64 * 1024;
 
-function tryMount(dir: string): string | null {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${DISK_BYTES}`, 'tmpfs', dir], { stdio: 'pipe' });
-    return null;
-  } catch (err) {
-    return ((err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message).split('\n')[0];
-  }
-}
-
 const diskRoot = scratchDir('ack-full');
 const mnt = join(diskRoot, 'mnt');
 mkdirSync(mnt);
-const noMount = tryMount(mnt);
+const noMount = mountTmpfs(mnt, DISK_BYTES);
 if (noMount) console.log(`57.store-ack: SKIPPED the full-disk case: cannot mount a ${DISK_BYTES / 1024} KiB tmpfs (${noMount}); run as root`);
 
 (noMount ? FullDisk.skip : FullDisk)('learns that do not fit fail, and memory equals a learner rebuilt from the acknowledged ones', async () => {

@@ -2,6 +2,7 @@
 // and a seeded RNG whose seed is printed so a failing run can be replayed.
 import { mkdtempSync, rmSync, readdirSync, copyFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { Rng } from '../../src/util/rng.js';
@@ -41,4 +42,14 @@ export function seededRng(label: string): { rng: Rng; seed: number } {
   const seed = process.env.ENGRAM_TEST_SEED ? Number(process.env.ENGRAM_TEST_SEED) : Date.now() % 1_000_000;
   console.log(`${label}: seed ${seed} (replay with ENGRAM_TEST_SEED=${seed})`);
   return { rng: new Rng(seed), seed };
+}
+
+/** Mounts a tmpfs of `bytes` on `dir` (a real full disk for the tests); null on success, else why it failed. */
+export function mountTmpfs(dir: string, bytes: number): string | null {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], { stdio: 'pipe' });
+    return null;
+  } catch (err) {
+    return ((err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message).split('\n')[0];
+  }
 }
