@@ -10,7 +10,7 @@ import { decodeImage, type DecodeTarget, type Pixels, type Resize } from '../src
 import { affineFor, type NormalizeSpec } from '../src/images/normalize.js';
 import { orient } from '../src/images/orient.js';
 import { decodePng } from '../src/images/png.js';
-import { fitWindow, resampleInto } from '../src/images/resample.js';
+import { fitWindow, resampleInto, TAP_BITS } from '../src/images/resample.js';
 import { fastJpegAvailable, imageIntoTensor } from '../src/images/tensor.js';
 import { chelsea, coffee, tempDir } from './helpers/backbone-fixtures.js';
 import { rejects } from './helpers/backbone-assert.js';
@@ -143,20 +143,26 @@ parity('give bit-identical tensors on the loops chosen by table shape: copies, m
   }
 });
 
-parity('the addon refuses tap tables that point outside the image', async () => {
+parity('the addon refuses tap tables that point outside the image, weights past a count, and heavy tables', async () => {
   const { loadBinding } = await import('../src/native/loader.js');
   const b = loadBinding();
-  const one = new Float32Array([1]);
-  const call = (first: number) => b.resampleInto(new Uint8Array(4), 2, 2, 1, new Int32Array([first]), new Int32Array([1]), one, 1,
-    new Int32Array([0]), new Int32Array([1]), one, 1, 1, 1, 1, true, one, new Float32Array([0]), new Uint8Array([0]), new Float32Array(1), 0);
+  const one = new Int16Array([1 << TAP_BITS]);
+  const unit = new Float32Array([1]);
+  const call = (first: number, hWeights = one, hTaps = 1) => b.resampleInto(new Uint8Array(4), 2, 2, 1, new Int32Array([first]), new Int32Array([1]), hWeights, hTaps,
+    new Int32Array([0]), new Int32Array([1]), one, 1, 1, 1, 1, true, unit, new Float32Array([0]), new Uint8Array([0]), new Float32Array(1), 0);
   call(1);
   assert.throws(() => call(2), /hFirst: tap 0 reads outside the 2-pixel source/);
   assert.throws(() => call(-1), /hFirst: tap 0 reads outside the 2-pixel source/);
-  assert.throws(() => b.resampleInto(new Uint8Array(4), 2, 2, 1, new Int32Array([0]), new Int32Array([1]), new Float32Array([1, 0.5]), 2,
-    new Int32Array([0]), new Int32Array([1]), one, 1, 1, 1, 1, true, one, new Float32Array([0]), new Uint8Array([0]), new Float32Array(1), 0),
-  /hWeights: tap 1 of output 0 is past its count but weighs 0.5/);
+  assert.throws(() => call(0, new Int16Array([1 << TAP_BITS, 8192]), 2), /hWeights: tap 1 of output 0 is past its count but weighs 8192/);
+  call(0, new Int16Array([32767]));
+  assert.throws(() => b.resampleInto(new Uint8Array(4), 2, 2, 1, new Int32Array([0]), new Int32Array([2]), new Int16Array([30000, -3000]), 2,
+    new Int32Array([0]), new Int32Array([1]), one, 1, 1, 1, 1, true, unit, new Float32Array([0]), new Uint8Array([0]), new Float32Array(1), 0),
+  /hWeights: the weights of output 0 add up to 33000 in absolute value \(the most is 32767, with 1 as 16384\)/);
+  assert.throws(() => b.resampleInto(new Uint8Array(4), 2, 2, 1, new Int32Array([0]), new Int32Array([1]), new Float32Array([1]) as unknown as Int16Array, 1,
+    new Int32Array([0]), new Int32Array([1]), one, 1, 1, 1, 1, true, unit, new Float32Array([0]), new Uint8Array([0]), new Float32Array(1), 0),
+  /hWeights: expected a Int16Array|hWeights: expected an Int16Array/);
   assert.throws(() => b.resampleInto(new Uint8Array(3), 2, 2, 1, new Int32Array([0]), new Int32Array([1]), one, 1,
-    new Int32Array([0]), new Int32Array([1]), one, 1, 1, 1, 1, true, one, new Float32Array([0]), new Uint8Array([0]), new Float32Array(1), 0), /src: expected a Uint8Array of length 4/);
+    new Int32Array([0]), new Int32Array([1]), one, 1, 1, 1, 1, true, unit, new Float32Array([0]), new Uint8Array([0]), new Float32Array(1), 0), /src: expected a Uint8Array of length 4/);
 });
 
 const agree = suite('resample: agreement with sharp');

@@ -104,7 +104,7 @@ class DecodeJpegIntoWorker : public Napi::AsyncWorker {
   void Execute() override {
     // Per thread-pool thread, reused from image to image: no page faults for fresh buffers on each one.
     thread_local std::vector<uint8_t> decoded, turned;
-    thread_local std::vector<float> scratch;
+    thread_local std::vector<int16_t> scratch;
     engram::eg_jpeg_image image;
     if (engram::eg_jpeg_decode_reuse(bytes_, size_, min_width_, min_height_, channels_, &decoded, &image) !=
         engram::eg_jpeg_status::ok) {

@@ -23,7 +23,7 @@ Napi::Value ResampleInto(const Napi::CallbackInfo& info) {
     expect_length(env, src, sw * sh * sc, "src", info[0], "Uint8Array");
     Napi::Float32Array out;
     const SlotArgs a = parse_slot_args(info, 4, sw, sh, &out);
-    std::vector<float> scratch(a.scratch(sc));
+    std::vector<int16_t> scratch(a.scratch(sc));
     const engram::eg_status s =
         engram::eg_resample_into(src.Data(), sw, sh, sc, a.h(), a.v(), scratch.data(), scratch.size(), a.slot(out.Data()));
     if (s != engram::eg_status::ok) status_error(env, "resampleInto", s);

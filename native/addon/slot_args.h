@@ -13,7 +13,7 @@ namespace engram_addon {
 
 struct SlotArgs {
   std::vector<int32_t> h_first, h_count, v_first, v_count;
-  std::vector<float> h_weights, v_weights;
+  std::vector<int16_t> h_weights, v_weights;
   size_t h_taps = 0, v_taps = 0;
   size_t width = 0, height = 0, channels = 0;
   bool nchw = true;
@@ -26,7 +26,7 @@ struct SlotArgs {
   engram::eg_tensor_slot slot(float* out) const {
     return {width, height, channels, nchw, scale, bias, source, out + offset};
   }
-  /** Floats of scratch eg_resample_into needs for a source with `src_channels`. */
+  /** int16 values of scratch eg_resample_into needs for a source with `src_channels`. */
   size_t scratch(size_t src_channels) const { return engram::eg_resample_scratch(h(), width, src_channels); }
 };
 
@@ -60,18 +60,18 @@ inline SlotArgs parse_slot_args(const Napi::CallbackInfo& info, size_t at, size_
 
   Napi::Int32Array hf = typed<int32_t>(info[at], "hFirst", napi_int32_array, "Int32Array");
   Napi::Int32Array hc = typed<int32_t>(info[at + 1], "hCount", napi_int32_array, "Int32Array");
-  Napi::Float32Array hw = typed<float>(info[at + 2], "hWeights", napi_float32_array, "Float32Array");
+  Napi::Int16Array hw = typed<int16_t>(info[at + 2], "hWeights", napi_int16_array, "Int16Array");
   a.h_taps = size_t(integer(info[at + 3], "hTaps", 1, 4096));
   Napi::Int32Array vf = typed<int32_t>(info[at + 4], "vFirst", napi_int32_array, "Int32Array");
   Napi::Int32Array vc = typed<int32_t>(info[at + 5], "vCount", napi_int32_array, "Int32Array");
-  Napi::Float32Array vw = typed<float>(info[at + 6], "vWeights", napi_float32_array, "Float32Array");
+  Napi::Int16Array vw = typed<int16_t>(info[at + 6], "vWeights", napi_int16_array, "Int16Array");
   a.v_taps = size_t(integer(info[at + 7], "vTaps", 1, 4096));
   expect_length(env, hf, a.width, "hFirst", info[at], "Int32Array");
   expect_length(env, hc, a.width, "hCount", info[at + 1], "Int32Array");
-  expect_length(env, hw, a.width * a.h_taps, "hWeights", info[at + 2], "Float32Array");
+  expect_length(env, hw, a.width * a.h_taps, "hWeights", info[at + 2], "Int16Array");
   expect_length(env, vf, a.height, "vFirst", info[at + 4], "Int32Array");
   expect_length(env, vc, a.height, "vCount", info[at + 5], "Int32Array");
-  expect_length(env, vw, a.height * a.v_taps, "vWeights", info[at + 6], "Float32Array");
+  expect_length(env, vw, a.height * a.v_taps, "vWeights", info[at + 6], "Int16Array");
   for (size_t i = 0; i < a.width; ++i) {
     if (hf[i] < 0 || hc[i] < 1 || size_t(hc[i]) > a.h_taps || size_t(hf[i]) + size_t(hc[i]) > src_width) {
       throw Napi::RangeError::New(env, "hFirst: tap " + std::to_string(i) + " reads outside the " +
@@ -84,16 +84,31 @@ inline SlotArgs parse_slot_args(const Napi::CallbackInfo& info, size_t at, size_
                                            std::to_string(src_height) + "-pixel source (bad index)");
     }
   }
-  // The core may run every pixel over the table's full width: the unused taps must weigh nothing.
-  for (size_t i = 0; i < a.width; ++i) {
-    for (size_t t = size_t(hc[i]); t < a.h_taps; ++t) {
-      if (hw[i * a.h_taps + t] != 0.0f) {
-        throw Napi::RangeError::New(env, "hWeights: tap " + std::to_string(t) + " of output " + std::to_string(i) +
-                                             " is past its count but weighs " + std::to_string(hw[i * a.h_taps + t]) +
-                                             " (expected 0)");
+  // Taps past an output's count must weigh nothing, and an output's weights may add up to at most
+  // kMaxTapMass in absolute value (fixed point, 1 << kTapBits is 1): then every sum of the passes fits.
+  const auto check_weights = [&](const Napi::Int16Array& w, const Napi::Int32Array& count, size_t n, size_t taps,
+                                 const char* name) {
+    for (size_t i = 0; i < n; ++i) {
+      int32_t mass = 0;
+      for (size_t t = 0; t < taps; ++t) {
+        const int32_t wt = w[i * taps + t];
+        if (t >= size_t(count[i]) && wt != 0) {
+          throw Napi::RangeError::New(env, std::string(name) + ": tap " + std::to_string(t) + " of output " +
+                                               std::to_string(i) + " is past its count but weighs " +
+                                               std::to_string(wt) + " (expected 0)");
+        }
+        mass += wt < 0 ? -wt : wt;
+      }
+      if (mass > engram::kMaxTapMass) {
+        throw Napi::RangeError::New(env, std::string(name) + ": the weights of output " + std::to_string(i) +
+                                             " add up to " + std::to_string(mass) + " in absolute value (the most is " +
+                                             std::to_string(engram::kMaxTapMass) + ", with 1 as " +
+                                             std::to_string(1 << engram::kTapBits) + ")");
       }
     }
-  }
+  };
+  check_weights(hw, hc, a.width, a.h_taps, "hWeights");
+  check_weights(vw, vc, a.height, a.v_taps, "vWeights");
   a.h_first = copy_of(hf);
   a.h_count = copy_of(hc);
   a.h_weights = copy_of(hw);

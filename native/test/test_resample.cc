@@ -13,8 +13,8 @@ namespace {
 
 struct Identity {
   std::vector<int32_t> first, count;
-  std::vector<float> weights;
-  explicit Identity(size_t n) : first(n), count(n, 1), weights(n, 1.0f) {
+  std::vector<int16_t> weights;
+  explicit Identity(size_t n) : first(n), count(n, 1), weights(n, int16_t(1 << engram::kTapBits)) {
     for (size_t i = 0; i < n; ++i) first[i] = int32_t(i);
   }
   engram::eg_taps taps() const { return {first.data(), count.data(), weights.data(), 1}; }
@@ -27,12 +27,14 @@ TEST("resample: one-tap tables copy the image; a grey source feeds three planes;
   const Identity h(2), v(1);
   const float scale[3] = {1, 1, 1}, bias[3] = {0, 0, 0};
   const uint8_t bgr[3] = {2, 1, 0};
-  std::vector<float> out(6), scratch(engram::eg_resample_scratch(h.taps(), 2, 3));
+  std::vector<float> out(6);
+  std::vector<int16_t> scratch(engram::eg_resample_scratch(h.taps(), 2, 3));
   CHECK_EQ(int(engram::eg_resample_into(src.data(), 2, 1, 3, h.taps(), v.taps(), scratch.data(), scratch.size(),
                                         {2, 1, 3, false, scale, bias, bgr, out.data()})), int(eg_status::ok));
   CHECK(out == std::vector<float>({30, 20, 10, 60, 50, 40}));
   const std::vector<uint8_t> grey = {7, 9};
-  std::vector<float> planes(6), s1(engram::eg_resample_scratch(h.taps(), 2, 1));
+  std::vector<float> planes(6);
+  std::vector<int16_t> s1(engram::eg_resample_scratch(h.taps(), 2, 1));
   CHECK_EQ(int(engram::eg_resample_into(grey.data(), 2, 1, 1, h.taps(), v.taps(), s1.data(), s1.size(),
                                         {2, 1, 3, true, scale, bias, bgr, planes.data()})), int(eg_status::ok));
   CHECK(planes == std::vector<float>({7, 9, 7, 9, 7, 9}));
@@ -43,7 +45,8 @@ TEST("resample: taps outside the source, a short scratch and RGB into one channe
   Identity h(2), v(1);
   const float scale[3] = {1, 1, 1}, bias[3] = {0, 0, 0};
   const uint8_t rgb[3] = {0, 1, 2};
-  std::vector<float> out(6), scratch(64);
+  std::vector<float> out(6);
+  std::vector<int16_t> scratch(64);
   h.first[1] = 4;  // reads column 4 of a 4-pixel row
   CHECK_EQ(int(engram::eg_resample_into(src.data(), 4, 1, 3, h.taps(), v.taps(), scratch.data(), scratch.size(),
                                         {2, 1, 3, true, scale, bias, rgb, out.data()})), int(eg_status::bad_index));
@@ -52,6 +55,17 @@ TEST("resample: taps outside the source, a short scratch and RGB into one channe
   CHECK_EQ(int(engram::eg_resample_into(src.data(), 4, 1, 3, h.taps(), v.taps(), scratch.data(), scratch.size(),
                                         {2, 1, 3, true, scale, bias, rgb, out.data()})), int(eg_status::bad_index));
   h.count[1] = 1;
+  h.weights[1] = 32767;
+  h.weights[0] = 32767;  // each output alone is within the limit
+  CHECK_EQ(int(engram::eg_resample_into(src.data(), 4, 1, 3, h.taps(), v.taps(), scratch.data(), scratch.size(),
+                                        {2, 1, 3, true, scale, bias, rgb, out.data()})), int(eg_status::ok));
+  Identity wide_h(2);
+  wide_h.count[0] = 2;
+  std::vector<int16_t> heavy = {30000, -3000, 0, 0};  // output 0 weighs 33000 in all: over kMaxTapMass
+  const engram::eg_taps over = {wide_h.first.data(), wide_h.count.data(), heavy.data(), 2};
+  CHECK_EQ(int(engram::eg_resample_into(src.data(), 4, 1, 3, over, v.taps(), scratch.data(), scratch.size(),
+                                        {2, 1, 3, true, scale, bias, rgb, out.data()})), int(eg_status::bad_index));
+  h.weights[0] = h.weights[1] = int16_t(1 << engram::kTapBits);
   CHECK_EQ(int(engram::eg_resample_into(src.data(), 4, 1, 3, h.taps(), v.taps(), scratch.data(), 2,
                                         {2, 1, 3, true, scale, bias, rgb, out.data()})), int(eg_status::bad_geometry));
   CHECK_EQ(int(engram::eg_resample_into(src.data(), 4, 1, 3, h.taps(), v.taps(), scratch.data(), scratch.size(),
@@ -60,17 +74,17 @@ TEST("resample: taps outside the source, a short scratch and RGB into one channe
 
 namespace {
 
-// The passes written out plainly for one row of 2 source rows (0.5 each) and the horizontal table `h`: the
+// The passes written out plainly for one row of 2 source rows (half each) and the horizontal table `h`: the
 // values eg_resample_into must produce, whichever of its loops runs.
 float expected_value(const std::vector<uint8_t>& src, size_t sw, const engram::eg_taps& h, size_t x, size_t ch,
                      float scale, float bias) {
-  float a = 0;
+  int32_t a = 1 << 19;
   for (size_t t = 0; t < size_t(h.count[x]); ++t) {
     const size_t col = size_t(h.first[x]) + t;
-    const float column = float(src[col * 3 + ch]) * 0.5f + float(src[(sw + col) * 3 + ch]) * 0.5f;
-    a = t == 0 ? column * h.weights[x * h.taps] : a + column * h.weights[x * h.taps + t];
+    const int32_t column = (int32_t(src[col * 3 + ch]) * 8192 + int32_t(src[(sw + col) * 3 + ch]) * 8192 + 128) >> 8;
+    a += column * h.weights[x * h.taps + t];
   }
-  int v = int(a + 0.5f);
+  int32_t v = a >> 20;
   v = v < 0 ? 0 : v > 255 ? 255 : v;
   return float(v) * scale + bias;
 }
@@ -80,24 +94,25 @@ float expected_value(const std::vector<uint8_t>& src, size_t sw, const engram::e
 TEST("resample: planes (NCHW) and interleaved (NHWC) outputs hold the plainly computed values, any width") {
   const float scale[3] = {0.5f, 2.0f, -1.0f}, bias[3] = {1.0f, -3.0f, 0.25f};
   const uint8_t sources[3][3] = {{0, 1, 2}, {2, 1, 0}, {1, 1, 1}};  // RGB, BGR, and one channel for all
-  for (size_t w = 1; w <= 13; ++w) {
+  for (size_t w = 1; w <= 37; ++w) {  // past 16: the vector loops of the planar store
     const size_t sw = 2 * w + 1;
     std::vector<uint8_t> src(sw * 2 * 3);
     for (size_t i = 0; i < src.size(); ++i) src[i] = uint8_t((i * 37 + w * 11) % 256);
     // Output x reads 2 or 3 source pixels from 2x; the table is 3 wide, zero-padded past each count.
     std::vector<int32_t> first(w), count(w);
-    std::vector<float> weights(w * 3, 0.0f);
+    std::vector<int16_t> weights(w * 3, 0);
     for (size_t x = 0; x < w; ++x) {
       first[x] = int32_t(2 * x);
       count[x] = x % 2 ? 3 : 2;
-      const float two[3] = {0.25f, 0.75f, 0}, three[3] = {0.2f, 0.3f, 0.5f};
+      // 0.25, 0.75 and 0.2, 0.3, 0.5 in units of 2^-14; the second set also has a negative lobe.
+      const int16_t two[3] = {4096, 12288, 0}, three[3] = {-1638, 4915, 13107};
       for (size_t t = 0; t < 3; ++t) weights[x * 3 + t] = x % 2 ? three[t] : two[t];
     }
     const engram::eg_taps h = {first.data(), count.data(), weights.data(), 3};
     const int32_t vf[1] = {0}, vc[1] = {2};
-    const float vw[2] = {0.5f, 0.5f};
+    const int16_t vw[2] = {8192, 8192};
     const engram::eg_taps v = {vf, vc, vw, 2};
-    std::vector<float> scratch(engram::eg_resample_scratch(h, w, 3));
+    std::vector<int16_t> scratch(engram::eg_resample_scratch(h, w, 3));
     for (const auto& source : sources) {
       std::vector<float> planes(w * 3), pixels(w * 3);
       CHECK_EQ(int(engram::eg_resample_into(src.data(), sw, 2, 3, h, v, scratch.data(), scratch.size(),
@@ -119,11 +134,13 @@ TEST("resample: tables that read one pixel per output (nearest, or a kernel at t
   const std::vector<uint8_t> src = {10, 20, 30, 40, 50, 60};  // 2x1 RGB
   // Nearest, 2 -> 5 columns and 1 -> 3 rows.
   const int32_t hf[5] = {0, 0, 1, 1, 1}, hc[5] = {1, 1, 1, 1, 1}, vf[3] = {0, 0, 0}, vc[3] = {1, 1, 1};
-  const float ones[5] = {1, 1, 1, 1, 1};
+  const int16_t one_q = int16_t(1 << engram::kTapBits);
+  const int16_t ones[5] = {one_q, one_q, one_q, one_q, one_q};
   const engram::eg_taps h = {hf, hc, ones, 1}, v = {vf, vc, ones, 1};
   const float scale[3] = {2, 2, 2}, bias[3] = {-1, -1, -1};
   const uint8_t rgb[3] = {0, 1, 2};
-  std::vector<float> out(5 * 3 * 3), scratch(engram::eg_resample_scratch(h, 5, 3));
+  std::vector<float> out(5 * 3 * 3);
+  std::vector<int16_t> scratch(engram::eg_resample_scratch(h, 5, 3));
   CHECK_EQ(int(engram::eg_resample_into(src.data(), 2, 1, 3, h, v, scratch.data(), scratch.size(),
                                         {5, 3, 3, true, scale, bias, rgb, out.data()})), int(eg_status::ok));
   for (size_t k = 0; k < 3; ++k) {
@@ -133,10 +150,11 @@ TEST("resample: tables that read one pixel per output (nearest, or a kernel at t
   }
   // Bilinear at the same size: taps (0, 1, 0) around each pixel, clipped at the edges.
   const int32_t bf[2] = {0, 0}, bc[2] = {2, 2}, one_row[1] = {0}, one_count[1] = {1};
-  const float bw[6] = {1, 0, 0, 0, 1, 0};
-  const float one[1] = {1};
+  const int16_t bw[6] = {one_q, 0, 0, 0, one_q, 0};
+  const int16_t one[1] = {one_q};
   const engram::eg_taps bh = {bf, bc, bw, 3}, bv = {one_row, one_count, one, 1};
-  std::vector<float> copy(6), s2(engram::eg_resample_scratch(bh, 2, 3));
+  std::vector<float> copy(6);
+  std::vector<int16_t> s2(engram::eg_resample_scratch(bh, 2, 3));
   const float unit[3] = {1, 1, 1}, zero[3] = {0, 0, 0};
   CHECK_EQ(int(engram::eg_resample_into(src.data(), 2, 1, 3, bh, bv, s2.data(), s2.size(),
                                         {2, 1, 3, false, unit, zero, rgb, copy.data()})), int(eg_status::ok));

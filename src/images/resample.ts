@@ -3,7 +3,9 @@
 // by the shrink factor when shrinking (so every source pixel counts: no aliasing), the plain kernel when
 // enlarging. Values are rounded and clamped to 0..255 before the affine map, so the model sees what an
 // 8-bit resized image would give. This spares a second trip through libvips, whose fixed cost per call
-// is several times the arithmetic for the small images engram feeds its models.
+// is several times the arithmetic for the small images engram feeds its models. The passes run in fixed
+// point (weights in units of 2^-14, as PIL's resampler does), which makes them exact: the addon's vector
+// loops and the TypeScript reference below agree bit for bit whatever order they add in.
 import type { Pixels, Resize } from './decode.js';
 import type { Affine, NormalizeSpec } from './normalize.js';
 import type { NativeBinding } from '../native/binding.js';
@@ -40,12 +42,36 @@ const KERNELS: Record<Exclude<Resize, 'nearest'>, Kernel> = {
   },
 };
 
-/** For one axis: output i reads `count[i]` source pixels from `first[i]` with weights at `i * taps`. */
+/** Fixed-point weights: 1 is this many units; an output's weights add up to exactly ONE. */
+export const TAP_BITS = 14;
+const ONE = 1 << TAP_BITS;
+
+/**
+ * For one axis: output i reads `count[i]` source pixels from `first[i]` with weights at `i * taps`, in units
+ * of 2^-TAP_BITS (zero past the count).
+ */
 export interface Taps {
   first: Int32Array;
   count: Int32Array;
-  weights: Float32Array;
+  weights: Int16Array;
   taps: number;
+}
+
+/**
+ * The fixed-point weights of one output from its real weights (already summing to 1): each rounded to the
+ * nearest unit, then the rounding's total error given to the largest, so that they add up to exactly ONE and
+ * a flat image stays flat.
+ */
+function quantize(real: Float64Array, n: number, into: Int16Array, at: number): void {
+  let sum = 0;
+  let largest = 0;
+  for (let k = 0; k < n; k++) {
+    const q = Math.round(real[k] * ONE);
+    into[at + k] = q;
+    sum += q;
+    if (real[k] > real[largest]) largest = k;
+  }
+  into[at + largest] += ONE - sum;
 }
 
 const tapCache = new Map<string, Taps>();
@@ -60,7 +86,7 @@ function axisTaps(size: number, start: number, length: number, out: number, resi
   const count = new Int32Array(out);
   let taps: Taps;
   if (resize === 'nearest') {
-    const weights = new Float32Array(out).fill(1);
+    const weights = new Int16Array(out).fill(ONE);
     for (let i = 0; i < out; i++) {
       first[i] = Math.min(size - 1, Math.max(0, Math.floor(start + (i + 0.5) * scale)));
       count[i] = 1;
@@ -71,7 +97,8 @@ function axisTaps(size: number, start: number, length: number, out: number, resi
     const stretch = Math.max(scale, 1);
     const reach = kernel.support * stretch;
     const width = Math.ceil(reach) * 2 + 1;
-    const weights = new Float32Array(out * width);
+    const weights = new Int16Array(out * width);
+    const real = new Float64Array(width);
     for (let i = 0; i < out; i++) {
       const centre = start + (i + 0.5) * scale;
       const lo = Math.max(0, Math.floor(centre - reach));
@@ -80,16 +107,17 @@ function axisTaps(size: number, start: number, length: number, out: number, resi
       let n = 0;
       for (let j = lo; j < hi && n < width; j++, n++) {
         const w = kernel.weight(Math.abs(j + 0.5 - centre) / stretch);
-        weights[i * width + n] = w;
+        real[n] = w;
         sum += w;
       }
       if (sum === 0) {
         // The window fell between pixel centres of a 1-pixel edge: take the nearest pixel.
-        weights[i * width] = 1;
+        real[0] = 1;
         n = 1;
         sum = 1;
       }
-      for (let k = 0; k < n; k++) weights[i * width + k] /= sum;
+      for (let k = 0; k < n; k++) real[k] /= sum;
+      quantize(real, n, weights, i * width);
       first[i] = lo;
       count[i] = n;
     }
@@ -156,66 +184,55 @@ export function resampleInto(src: Pixels, window: SourceWindow, width: number, h
     x1 = Math.max(x1, h.first[x] + h.count[x]);
   }
   const span = (x1 - x0) * sc;
-  if (scratch.length < span + width * sc) scratch = new Float32Array(span + width * sc);
-  referencePasses(src.data, src.width * sc, sc, x0, span, width, height, h, v, spec.layout === 'NCHW', c, affine, out, offset, scratch);
+  if (column.length < span) column = new Int16Array(span);
+  if (row.length < width * sc) row = new Uint8Array(width * sc);
+  referencePasses(src.data, src.width * sc, sc, x0, span, width, height, h, v, spec.layout === 'NCHW', c, affine, out, offset);
 }
 
 // One output row at a time: vertical taps over the source columns the horizontal taps read, then the
-// horizontal taps, then 8-bit rounding and the affine map. Arithmetic is float32 with every product and sum
-// rounded (Math.fround), in tap order: what the addon's float loops compute, so the two agree bit for bit.
+// horizontal taps, then the affine map of the 8-bit value. Integer sums are exact (every product and sum stays
+// below 2^31: an output's weights add up to at most 2 in absolute value), the shifts floor, and the affine map
+// is float32 (Math.fround): what the addon computes, bit for bit.
 const f32 = Math.fround;
+const COLUMN_SHIFT = 8; // a column holds value x 64
+const COLUMN_ROUND = 1 << (COLUMN_SHIFT - 1);
+const ROW_SHIFT = 2 * TAP_BITS - COLUMN_SHIFT;
+const ROW_ROUND = 1 << (ROW_SHIFT - 1);
 
-// The nearest 8-bit value as the addon computes it: clamp to 0..255, add a half in float, truncate.
-const to8 = (a: number) => Math.trunc(f32((a < 0 ? 0 : a > 255 ? 255 : a) + 0.5));
-
-let scratch = new Float32Array(0);
+let column = new Int16Array(0);
+let row = new Uint8Array(0);
 
 function referencePasses(data: Uint8Array, srcRow: number, sc: number, x0: number, span: number, width: number, height: number,
-  h: Taps, v: Taps, nchw: boolean, c: number, affine: Affine, out: Float32Array, offset: number, buf: Float32Array): void {
+  h: Taps, v: Taps, nchw: boolean, c: number, affine: Affine, out: Float32Array, offset: number): void {
   const { scale, bias, source } = affine;
   const plane = width * height;
-  const column = buf.subarray(0, span);
-  const row = buf.subarray(span, span + width * sc);
+  const levels = Array.from({ length: c }, (_, k) => Float32Array.from({ length: 256 }, (_, value) => f32(f32(value * scale[k]) + bias[k])));
   for (let y = 0; y < height; y++) {
     const n = v.count[y];
     const vb = y * v.taps;
-    let line = v.first[y] * srcRow + x0 * sc;
-    const w0 = v.weights[vb];
-    for (let i = 0; i < span; i++) column[i] = f32(data[line + i] * w0);
-    for (let t = 1; t < n; t++) {
-      line += srcRow;
-      const w = v.weights[vb + t];
-      for (let i = 0; i < span; i++) column[i] = f32(column[i] + f32(data[line + i] * w));
+    const line = v.first[y] * srcRow + x0 * sc;
+    for (let i = 0; i < span; i++) {
+      let a = COLUMN_ROUND;
+      for (let t = 0; t < n; t++) a += data[line + t * srcRow + i] * v.weights[vb + t];
+      column[i] = a >> COLUMN_SHIFT;
     }
-    let o = 0;
     for (let x = 0; x < width; x++) {
       const m = h.count[x];
       const hb = x * h.taps;
-      let p = (h.first[x] - x0) * sc;
-      if (sc === 1) {
-        let a = f32(column[p] * h.weights[hb]);
-        for (let t = 1; t < m; t++) a = f32(a + f32(column[p + t] * h.weights[hb + t]));
-        row[o++] = a;
-      } else {
-        const w = h.weights[hb];
-        let a0 = f32(column[p] * w), a1 = f32(column[p + 1] * w), a2 = f32(column[p + 2] * w);
-        for (let t = 1; t < m; t++) {
-          p += 3;
-          const wt = h.weights[hb + t];
-          a0 = f32(a0 + f32(column[p] * wt));
-          a1 = f32(a1 + f32(column[p + 1] * wt));
-          a2 = f32(a2 + f32(column[p + 2] * wt));
-        }
-        row[o++] = a0;
-        row[o++] = a1;
-        row[o++] = a2;
+      const p = (h.first[x] - x0) * sc;
+      for (let k = 0; k < sc; k++) {
+        let a = ROW_ROUND;
+        for (let t = 0; t < m; t++) a += column[p + t * sc + k] * h.weights[hb + t];
+        const value = a >> ROW_SHIFT;
+        row[x * sc + k] = value < 0 ? 0 : value > 255 ? 255 : value;
       }
     }
     for (let k = 0; k < c; k++) {
       const from = sc === 1 ? 0 : source[k];
       const at = nchw ? offset + k * plane + y * width : offset + y * width * c + k;
       const stride = nchw ? 1 : c;
-      for (let x = 0; x < width; x++) out[at + x * stride] = f32(f32(to8(row[x * sc + from]) * scale[k]) + bias[k]);
+      const level = levels[k];
+      for (let x = 0; x < width; x++) out[at + x * stride] = level[row[x * sc + from]];
     }
   }
 }

@@ -98,8 +98,8 @@ export interface NativeBinding {
    */
   resampleInto(
     src: Uint8Array, srcWidth: number, srcHeight: number, srcChannels: number,
-    hFirst: Int32Array, hCount: Int32Array, hWeights: Float32Array, hTaps: number,
-    vFirst: Int32Array, vCount: Int32Array, vWeights: Float32Array, vTaps: number,
+    hFirst: Int32Array, hCount: Int32Array, hWeights: Int16Array, hTaps: number,
+    vFirst: Int32Array, vCount: Int32Array, vWeights: Int16Array, vTaps: number,
     width: number, height: number, channels: number, nchw: boolean,
     scale: Float32Array, bias: Float32Array, source: Uint8Array, out: Float32Array, offset: number,
   ): void;
@@ -117,8 +117,8 @@ export interface NativeBinding {
    */
   decodeJpegInto(
     data: Uint8Array, minWidth: number, minHeight: number, channels: 1 | 3, srcWidth: number, srcHeight: number,
-    hFirst: Int32Array, hCount: Int32Array, hWeights: Float32Array, hTaps: number,
-    vFirst: Int32Array, vCount: Int32Array, vWeights: Float32Array, vTaps: number,
+    hFirst: Int32Array, hCount: Int32Array, hWeights: Int16Array, hTaps: number,
+    vFirst: Int32Array, vCount: Int32Array, vWeights: Int16Array, vTaps: number,
     width: number, height: number, outChannels: number, nchw: boolean,
     scale: Float32Array, bias: Float32Array, source: Uint8Array, out: Float32Array, offset: number,
   ): Promise<boolean>;
