@@ -197,21 +197,23 @@ Layout layout_for(size_t span, size_t most, size_t width, size_t sc) {
 // (w[2j], w[2j + 1]) four times (8 int16, one 16-byte vector), pixels x and x + 1 side by side for each pair
 // (one 32-byte vector for two pixels): pair j of pixel x at ((x / 2) * pairs + j) * 16 + (x % 2) * 8.
 #if defined(EG_X86_64)
-inline size_t pair_at(size_t x, size_t j, size_t pairs) { return ((x / 2) * pairs + j) * 16 + (x % 2) * 8; }
+#define EG_RGB_PAIR_TABLE true
+#else
+#define EG_RGB_PAIR_TABLE false
 #endif
+inline size_t pair_at(size_t x, size_t j, size_t pairs) { return ((x / 2) * pairs + j) * 16 + (x % 2) * 8; }
 
 void fill_weights(const eg_taps& h, size_t width, size_t pairs, size_t sc, int16_t* out) {
   const size_t taps = 2 * pairs;
+  const bool rgb_vectors = sc == 3 && EG_RGB_PAIR_TABLE;
   for (size_t x = 0; x < width; ++x) {
     for (size_t t = 0; t < taps; ++t) {
       const int16_t w = t < size_t(h.count[x]) ? h.weights[x * h.taps + t] : 0;
-#if defined(EG_X86_64)
-      if (sc == 3) {
+      if (rgb_vectors) {
         for (size_t lane = 0; lane < 4; ++lane) out[pair_at(x, t / 2, pairs) + lane * 2 + t % 2] = w;
-        continue;
+      } else {
+        out[x * taps + t] = w;
       }
-#endif
-      out[x * taps + t] = w;
     }
   }
 }
