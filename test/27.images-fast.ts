@@ -392,6 +392,32 @@ paths('damaged JPEG and PNG files either decode or reject naming the input; noth
   assert.is(tally.ok + tally.rejected, 300);
 });
 
+paths('files prepared at the same time come out as each does alone', async () => {
+  // Forty files of different sizes and kinds in flight together on the thread pool, whose threads reuse
+  // their decode and resize buffers from image to image: a buffer shared by two images would mix them.
+  const files: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    const file = join(dir, `pool-${i}.${i % 5 === 4 ? 'png' : 'jpg'}`);
+    const side = i % 7 === 0 ? 1600 : 200 + 37 * i; // the 1600-pixel ones grow a thread's buffers
+    let img = sharp(i % 2 ? chelsea : coffee).resize(side, Math.round(side * 0.75), { fit: 'fill' }).modulate({ brightness: 0.8 + (i % 9) * 0.05 });
+    img = i % 5 === 4 ? img.resize(120, 90).png() : img.jpeg({ quality: 70 + (i % 4) * 8 });
+    await img.toFile(file);
+    files.push(file);
+  }
+  const spec = LEVELS(3);
+  const per = 64 * 64 * 3;
+  const target: DecodeTarget = { width: 64, height: 64, channels: 3, resize: 'bilinear' };
+  const alone = new Float32Array(per * files.length);
+  for (let i = 0; i < files.length; i++) await imageIntoTensor(files[i], target, spec, affineFor(spec), alone, i * per, files[i]);
+  for (let round = 0; round < 3; round++) {
+    const together = new Float32Array(per * files.length);
+    const by = await Promise.all(files.map((f, i) => imageIntoTensor(f, target, spec, affineFor(spec), together, i * per, f)));
+    assert.ok(by.includes(fastJpegAvailable() ? 'jpeg' : 'sharp') && by.includes('png'), by.join(','));
+    const bad = together.findIndex((v, j) => !Object.is(v, alone[j]));
+    assert.is(bad, -1, `round ${round}: value ${bad} (image ${Math.floor(bad / per)}) differs`);
+  }
+});
+
 paths('bad input fails the same way on both paths, naming the input', async () => {
   const spec = LEVELS(3);
   const out = new Float32Array(224 * 224 * 3);
