@@ -1,6 +1,7 @@
 // The resampler and the orientation map of the core: an identity copy, channel mapping, taps that point
 // outside the source, and the eight orientations on a small image.
 #include <cstdint>
+#include <random>
 #include <vector>
 
 #include "check.h"
@@ -159,6 +160,89 @@ TEST("resample: tables that read one pixel per output (nearest, or a kernel at t
   CHECK_EQ(int(engram::eg_resample_into(src.data(), 2, 1, 3, bh, bv, s2.data(), s2.size(),
                                         {2, 1, 3, false, unit, zero, rgb, copy.data()})), int(eg_status::ok));
   CHECK(copy == std::vector<float>({10, 20, 30, 40, 50, 60}));
+}
+
+namespace {
+
+// A random table for n outputs over a size-pixel axis: counts 1..most, zero past each count, weights whose
+// absolute values add up to at most kMaxTapMass (some negative), firsts anywhere the count fits.
+struct RandomTaps {
+  std::vector<int32_t> first, count;
+  std::vector<int16_t> weights;
+  size_t taps;
+  RandomTaps(std::mt19937& gen, size_t n, size_t size, size_t most) : first(n), count(n), weights(n * most, 0), taps(most) {
+    for (size_t i = 0; i < n; ++i) {
+      const size_t c = 1 + gen() % (most < size ? most : size);
+      count[i] = int32_t(c);
+      first[i] = int32_t(gen() % (size - c + 1));
+      int32_t left = engram::kMaxTapMass;
+      for (size_t t = 0; t < c; ++t) {
+        const int32_t w = int32_t(gen() % 20001) - 4000;
+        const int32_t a = w < 0 ? -w : w;
+        const int32_t take = a <= left ? w : 0;
+        weights[i * most + t] = int16_t(take);
+        left -= take < 0 ? -take : take;
+      }
+    }
+  }
+  engram::eg_taps view() const { return {first.data(), count.data(), weights.data(), taps}; }
+};
+
+// The passes written out plainly, one value at a time: what eg_resample_into must write at (x, y, k).
+float plain_value(const std::vector<uint8_t>& src, size_t sw, size_t sc, const engram::eg_taps& h,
+                  const engram::eg_taps& v, size_t x, size_t y, size_t ch, float scale, float bias) {
+  int32_t a = 1 << 19;
+  for (size_t t = 0; t < size_t(h.count[x]); ++t) {
+    const size_t col = size_t(h.first[x]) + t;
+    int32_t column = 128;
+    for (size_t u = 0; u < size_t(v.count[y]); ++u) {
+      column += int32_t(src[((size_t(v.first[y]) + u) * sw + col) * sc + ch]) * v.weights[y * v.taps + u];
+    }
+    a += (column >> 8) * h.weights[x * h.taps + t];
+  }
+  int32_t value = a >> 20;
+  value = value < 0 ? 0 : value > 255 ? 255 : value;
+  return float(value) * scale + bias;
+}
+
+}  // namespace
+
+TEST("resample: random tables (1 to 11 taps, negative weights, any width) give the plainly computed values") {
+  std::mt19937 gen(11);
+  const float scale[3] = {0.5f, -2.0f, 0.0078125f}, bias[3] = {1.0f, 3.0f, -0.5f};
+  const uint8_t orders[2][3] = {{0, 1, 2}, {2, 1, 0}};
+  size_t checked = 0;
+  for (int round = 0; round < 300; ++round) {
+    const size_t sc = round % 3 == 0 ? 1 : 3;
+    const size_t c = sc == 1 && round % 2 ? 1 : 3;
+    const size_t sw = 1 + gen() % 70, sh = 1 + gen() % 40, w = 1 + gen() % 45, hgt = 1 + gen() % 12;
+    const RandomTaps h(gen, w, sw, 1 + gen() % 11), v(gen, hgt, sh, 1 + gen() % 11);
+    std::vector<uint8_t> src(sw * sh * sc);
+    for (auto& b : src) b = uint8_t(gen() % 4 == 0 ? (gen() % 2) * 255 : gen() % 256);  // extremes push the clamps
+    const uint8_t* source = orders[round % 2];
+    std::vector<int16_t> scratch(engram::eg_resample_scratch(h.view(), w, sc));
+    for (const bool nchw : {true, false}) {
+      std::vector<float> out(w * hgt * c + 1, -7.0f);
+      CHECK_EQ(int(engram::eg_resample_into(src.data(), sw, sh, sc, h.view(), v.view(), scratch.data(), scratch.size(),
+                                            {w, hgt, c, nchw, scale, bias, source, out.data()})), int(eg_status::ok));
+      for (size_t y = 0; y < hgt; ++y) {
+        for (size_t x = 0; x < w; ++x) {
+          for (size_t k = 0; k < c; ++k) {
+            const size_t ch = sc == 1 ? 0 : source[k];
+            const float want = plain_value(src, sw, sc, h.view(), v.view(), x, y, ch, scale[k], bias[k]);
+            const size_t at = nchw ? k * w * hgt + y * w + x : (y * w + x) * c + k;
+            if (out[at] != want) {
+              CHECK_EQ(out[at], want);
+              return;
+            }
+            ++checked;
+          }
+        }
+      }
+      CHECK_EQ(out[w * hgt * c], -7.0f);  // nothing written past the slot
+    }
+  }
+  CHECK(checked > 100000);
 }
 
 TEST("orient: the eight EXIF orientations of a 3x2 image; 0 and 9 are refused") {
