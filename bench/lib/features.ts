@@ -77,8 +77,9 @@ async function open(entry: BackboneEntry, log: (m: string) => void) {
 }
 
 // Which image preprocessing the cached features came from: bumped when it changes (2: engram's own resize
-// pass instead of libvips'), so features from an older path are extracted again rather than reused.
-const PREPROCESSING = 'p2';
+// pass instead of libvips'; 3: that pass in fixed point), so features from an older path are extracted
+// again rather than reused.
+const PREPROCESSING = 'p3';
 
 function cachePath(entry: BackboneEntry, dataset: DatasetName, split: Split, perClass: number, seed: number): string {
   return join(CACHE, 'features', `${entry.name}${entry.invert ? '-inv' : ''}.${PREPROCESSING}.${dataset}.${split}.${perClass}.s${seed}.f32`);
