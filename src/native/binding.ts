@@ -95,6 +95,8 @@ export interface NativeBinding {
   /**
    * Resamples 8-bit pixels into one image slot of a float tensor with the caller's tap tables (see
    * src/images/resample.ts, whose TypeScript passes this repeats bit for bit), then value * scale + bias.
+   * Weights are fixed point, 1 << 14 for 1 (zero past each count); one output's weights may add up to at most
+   * 32767 in absolute value. Tables that break either rule throw a RangeError naming the table and output.
    */
   resampleInto(
     src: Uint8Array, srcWidth: number, srcHeight: number, srcChannels: number,
