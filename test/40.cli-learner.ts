@@ -28,6 +28,17 @@ Usage('--help lists the learner commands and exits 0', () => {
   assert.match(learn.stdout, /Examples:/);
 });
 
+Usage('a reader that closes the pipe early ends the output quietly (exit 0, no stack trace)', async () => {
+  // stdout's reading end is closed before engram writes its help, so the write fails with EPIPE.
+  const proc = spawn(process.execPath, [BIN, 'learn', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout.destroy();
+  let stderr = '';
+  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const status = await new Promise<number | null>((done) => proc.on('close', (code) => done(code)));
+  assert.is(stderr, '');
+  assert.is(status, 0);
+});
+
 Usage('usage errors exit 1, input errors exit 2, both with a message naming the problem', () => {
   let r = engram(['learn', '--store', store, 'x.png']);
   assert.is(r.status, 1);
