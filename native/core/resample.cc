@@ -181,7 +181,7 @@ constexpr size_t round8(size_t n) { return (n + 7) & ~size_t(7); }
 Layout layout_for(size_t span, size_t most, size_t width, size_t sc) {
   Layout l;
   l.pairs = (most + 1) / 2;
-  l.column = round8(span + 6 * l.pairs * sc + 8);
+  l.column = round8(span + 6 * l.pairs + 8);  // the widest read: 8 int16 at 6 per pair past a pixel's first
 #if defined(EG_X86_64)
   l.weights = sc == 3 ? (width + 1) / 2 * 2 * l.pairs * 8 : width * 2 * l.pairs;
 #else
