@@ -18,7 +18,39 @@ export interface Chart {
   yRange?: [number, number];
 }
 
+// Ten colours and eight marker shapes: series i gets colour i and shape i, so no two of the first ten
+// series look alike even in grey print.
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
+const MARKERS = ['circle', 'square', 'triangle', 'diamond', 'cross', 'triangle-down', 'plus', 'star'] as const;
+
+/** One marker of shape `shape` centred at (x, y) with radius r. */
+export function marker(shape: (typeof MARKERS)[number], x: number, y: number, r: number, color: string): string {
+  const p = (pts: [number, number][]) => `<polygon points="${pts.map(([a, b]) => `${(x + a * r).toFixed(1)},${(y + b * r).toFixed(1)}`).join(' ')}" fill="${color}"/>`;
+  switch (shape) {
+    case 'circle':
+      return `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${r}" fill="${color}"/>`;
+    case 'square':
+      return p([[-0.9, -0.9], [0.9, -0.9], [0.9, 0.9], [-0.9, 0.9]]);
+    case 'triangle':
+      return p([[0, -1.2], [1.1, 0.8], [-1.1, 0.8]]);
+    case 'triangle-down':
+      return p([[0, 1.2], [1.1, -0.8], [-1.1, -0.8]]);
+    case 'diamond':
+      return p([[0, -1.3], [1.1, 0], [0, 1.3], [-1.1, 0]]);
+    case 'star':
+      return p(Array.from({ length: 10 }, (_, i) => {
+        const a = (Math.PI * i) / 5 - Math.PI / 2;
+        const rr = i % 2 ? 0.55 : 1.3;
+        return [rr * Math.cos(a), rr * Math.sin(a)] as [number, number];
+      }));
+    case 'cross':
+    case 'plus': {
+      const d = shape === 'cross' ? 0.9 : 1.2;
+      const lines = shape === 'cross' ? [[-d, -d, d, d], [-d, d, d, -d]] : [[-d, 0, d, 0], [0, -d, 0, d]];
+      return lines.map(([a, b, c, e]) => `<line x1="${(x + a * r).toFixed(1)}" y1="${(y + b * r).toFixed(1)}" x2="${(x + c * r).toFixed(1)}" y2="${(y + e * r).toFixed(1)}" stroke="${color}" stroke-width="2.5"/>`).join('');
+    }
+  }
+}
 const W = 760;
 const H = 440;
 const M = { left: 64, right: 220, top: 40, bottom: 56 };
@@ -84,9 +116,11 @@ export function renderChart(c: Chart): string {
     if (!s.markersOnly && p.length > 1) {
       out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${p.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`);
     }
-    for (const [x, y] of p) out.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="${s.markersOnly ? 5 : 3}" fill="${color}"/>`);
+    const shape = MARKERS[i % MARKERS.length];
+    for (const [x, y] of p) out.push(marker(shape, sx(x), sy(y), s.markersOnly ? 5 : 4, color));
     const ly = M.top + 10 + i * 20;
     out.push(`<line x1="${W - M.right + 14}" y1="${ly}" x2="${W - M.right + 36}" y2="${ly}" stroke="${color}" stroke-width="3"/>`);
+    out.push(marker(shape, W - M.right + 25, ly, 4, color));
     out.push(`<text x="${W - M.right + 42}" y="${ly + 4}">${esc(s.name)}</text>`);
   });
   out.push('</svg>');

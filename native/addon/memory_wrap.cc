@@ -32,6 +32,9 @@ class MemoryWrap : public Napi::ObjectWrap<MemoryWrap> {
                            InstanceMethod<&MemoryWrap::Adjust>("adjust"),
                            InstanceMethod<&MemoryWrap::Score>("score"),
                            InstanceMethod<&MemoryWrap::ScoreMinCount>("scoreMinCount"),
+                           InstanceMethod<&MemoryWrap::ScoreCounts>("scoreCounts"),
+                           InstanceMethod<&MemoryWrap::HalveClass>("halveClass"),
+                           InstanceMethod<&MemoryWrap::ClassCounterMoments>("classCounterMoments"),
                            InstanceMethod<&MemoryWrap::PruneMinCount>("pruneMinCount"),
                            InstanceMethod<&MemoryWrap::PruneMinCountPerClass>("pruneMinCountPerClass"),
                            InstanceMethod<&MemoryWrap::PruneFanIn>("pruneFanIn"),
@@ -202,6 +205,54 @@ class MemoryWrap : public Napi::ObjectWrap<MemoryWrap> {
       if (s != eg_status::ok) status_error(env, "scoreMinCount", s);
       return out;
     });
+  }
+
+  // scoreCounts(codes, offsets, active, kernel) -> Int32Array [batch x classes] of counter sums.
+  Napi::Value ScoreCounts(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&]() -> Napi::Value {
+      Napi::Env env = info.Env();
+      const eg_codes codes = Codes(info, 0);
+      const engram::eg_kernels* kernels = &engram::eg_kernels_active();
+      if (!info[3].IsUndefined()) {
+        if (!info[3].IsString()) type_error(env, "kernel", "one of active, scalar", info[3]);
+        const std::string k = info[3].As<Napi::String>().Utf8Value();
+        if (k == "scalar") kernels = &engram::eg_kernels_scalar();
+        else if (k != "active") range_error(env, "kernel", "one of active, scalar", info[3]);
+      }
+      Napi::Int32Array out = Napi::Int32Array::New(env, codes.batch * core_->classes());
+      const eg_status s = core_->score_counts_with(*kernels, codes, out.Data());
+      if (s != eg_status::ok) status_error(env, "scoreCounts", s);
+      return out;
+    });
+  }
+
+  // halveClass(classId): every counter of the class halved, rounded up.
+  Napi::Value HalveClass(const Napi::CallbackInfo& info) {
+    const uint32_t classes = core_->classes();
+    if (classes == 0) range_error(info.Env(), "classId", "an existing class id (the memory has no classes)", info[0]);
+    const uint32_t cls = uint32_t(integer(info[0], "classId", 0, classes - 1));
+    const eg_status s = core_->halve_class(cls);
+    if (s != eg_status::ok) status_error(info.Env(), "halveClass", s);
+    return info.Env().Undefined();
+  }
+
+  // classCounterMoments(classId, begin, end) -> { sum, sumSq, max } over neurons [begin, end).
+  Napi::Value ClassCounterMoments(const Napi::CallbackInfo& info) {
+    const uint32_t classes = core_->classes();
+    if (classes == 0) range_error(info.Env(), "classId", "an existing class id (the memory has no classes)", info[0]);
+    const uint32_t cls = uint32_t(integer(info[0], "classId", 0, classes - 1));
+    const uint32_t begin = uint32_t(integer(info[1], "begin", 0, core_->neurons()));
+    const uint32_t end = uint32_t(integer(info[2], "end", begin, core_->neurons()));
+    uint64_t sum = 0;
+    uint64_t sum_sq = 0;
+    uint32_t max = 0;
+    const eg_status s = core_->class_counter_moments(cls, begin, end, &sum, &sum_sq, &max);
+    if (s != eg_status::ok) status_error(info.Env(), "classCounterMoments", s);
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("sum", Napi::Number::New(info.Env(), double(sum)));
+    out.Set("sumSq", Napi::Number::New(info.Env(), double(sum_sq)));
+    out.Set("max", Napi::Number::New(info.Env(), double(max)));
+    return out;
   }
 
   Napi::Value PruneMinCount(const Napi::CallbackInfo& info) {

@@ -13,10 +13,21 @@ namespace engram {
 using eg_score_fn = void (*)(const uint64_t* bits, size_t stride, const uint32_t* idx, size_t count,
                              uint32_t classes, int32_t* out);
 
+/**
+ * Sums 8-bit counters over the listed rows of a code-major counting plane: out[c] = sum of row[c] over the
+ * listed rows, for c < classes. Rows are `row_bytes` apart; every index in idx must be a valid row.
+ */
+using eg_count_fn = void (*)(const uint8_t* counters, size_t row_bytes, const uint32_t* idx, size_t count,
+                             uint32_t classes, int32_t* out);
+
 struct eg_kernels {
   const char* name;  // "scalar", "avx2" or "neon"
   eg_score_fn score;
+  eg_count_fn count8;
 };
+
+/** Rows summed in 16-bit lanes before they are widened: 257 x 255 is the largest sum that fits in 16 bits. */
+constexpr size_t kEgCount16Rows = 257;
 
 /** The scalar kernels: the reference every SIMD path is tested against. */
 const eg_kernels& eg_kernels_scalar();

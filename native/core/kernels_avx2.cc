@@ -4,6 +4,7 @@
 #if defined(EG_HAVE_AVX2_PATH)
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace engram {
@@ -79,7 +80,45 @@ EG_TARGET_AVX2 void score_avx2(const uint64_t* bits, size_t stride, const uint32
   }
 }
 
-const eg_kernels kAvx2 = {"avx2", score_avx2};
+// 8-bit counters summed 32 classes per vector in 16-bit lanes, widened to int32 every kEgCount16Rows rows.
+EG_TARGET_AVX2 void count8_avx2(const uint8_t* counters, size_t row_bytes, const uint32_t* idx, size_t count,
+                                uint32_t classes, int32_t* out) {
+  std::memset(out, 0, sizeof(int32_t) * classes);
+  const __m256i zero = _mm256_setzero_si256();
+  uint32_t c = 0;
+  for (; c + 32 <= classes; c += 32) {
+    __m256i acc32[4] = {zero, zero, zero, zero};
+    for (size_t start = 0; start < count; start += kEgCount16Rows) {
+      const size_t stop = std::min(count, start + kEgCount16Rows);
+      __m256i lo = zero;
+      __m256i hi = zero;
+      for (size_t i = start; i < stop; ++i) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(counters + size_t(idx[i]) * row_bytes + c));
+        lo = _mm256_add_epi16(lo, _mm256_unpacklo_epi8(v, zero));
+        hi = _mm256_add_epi16(hi, _mm256_unpackhi_epi8(v, zero));
+      }
+      // unpack works within 128-bit lanes: lo holds classes 0-7 and 16-23, hi 8-15 and 24-31.
+      acc32[0] = _mm256_add_epi32(acc32[0], _mm256_unpacklo_epi16(lo, zero));  // 0-3, 16-19
+      acc32[1] = _mm256_add_epi32(acc32[1], _mm256_unpackhi_epi16(lo, zero));  // 4-7, 20-23
+      acc32[2] = _mm256_add_epi32(acc32[2], _mm256_unpacklo_epi16(hi, zero));  // 8-11, 24-27
+      acc32[3] = _mm256_add_epi32(acc32[3], _mm256_unpackhi_epi16(hi, zero));  // 12-15, 28-31
+    }
+    alignas(32) int32_t part[4][8];
+    for (int g = 0; g < 4; ++g) _mm256_store_si256(reinterpret_cast<__m256i*>(part[g]), acc32[g]);
+    for (int g = 0; g < 4; ++g) {
+      for (int j = 0; j < 4; ++j) {
+        out[c + 4 * g + j] = part[g][j];
+        out[c + 16 + 4 * g + j] = part[g][4 + j];
+      }
+    }
+  }
+  for (size_t i = 0; i < count && c < classes; ++i) {
+    const uint8_t* row = counters + size_t(idx[i]) * row_bytes;
+    for (uint32_t t = c; t < classes; ++t) out[t] += row[t];
+  }
+}
+
+const eg_kernels kAvx2 = {"avx2", score_avx2, count8_avx2};
 
 }  // namespace
 

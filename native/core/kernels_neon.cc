@@ -4,6 +4,7 @@
 #if defined(EG_HAVE_NEON_PATH)
 #include <arm_neon.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace engram {
@@ -47,7 +48,36 @@ void score_neon(const uint64_t* bits, size_t stride, const uint32_t* idx, size_t
   }
 }
 
-const eg_kernels kNeon = {"neon", score_neon};
+// 8-bit counters summed 16 classes per vector in 16-bit lanes, widened to int32 every kEgCount16Rows rows.
+void count8_neon(const uint8_t* counters, size_t row_bytes, const uint32_t* idx, size_t count, uint32_t classes,
+                 int32_t* out) {
+  std::memset(out, 0, sizeof(int32_t) * classes);
+  uint32_t c = 0;
+  for (; c + 16 <= classes; c += 16) {
+    uint32x4_t acc[4] = {vdupq_n_u32(0), vdupq_n_u32(0), vdupq_n_u32(0), vdupq_n_u32(0)};
+    for (size_t start = 0; start < count; start += kEgCount16Rows) {
+      const size_t stop = std::min(count, start + kEgCount16Rows);
+      uint16x8_t lo = vdupq_n_u16(0);
+      uint16x8_t hi = vdupq_n_u16(0);
+      for (size_t i = start; i < stop; ++i) {
+        const uint8x16_t v = vld1q_u8(counters + size_t(idx[i]) * row_bytes + c);
+        lo = vaddw_u8(lo, vget_low_u8(v));
+        hi = vaddw_u8(hi, vget_high_u8(v));
+      }
+      acc[0] = vaddw_u16(acc[0], vget_low_u16(lo));
+      acc[1] = vaddw_u16(acc[1], vget_high_u16(lo));
+      acc[2] = vaddw_u16(acc[2], vget_low_u16(hi));
+      acc[3] = vaddw_u16(acc[3], vget_high_u16(hi));
+    }
+    for (int g = 0; g < 4; ++g) vst1q_s32(out + c + 4 * g, vreinterpretq_s32_u32(acc[g]));
+  }
+  for (size_t i = 0; i < count && c < classes; ++i) {
+    const uint8_t* row = counters + size_t(idx[i]) * row_bytes;
+    for (uint32_t t = c; t < classes; ++t) out[t] += row[t];
+  }
+}
+
+const eg_kernels kNeon = {"neon", score_neon, count8_neon};
 
 }  // namespace
 

@@ -22,7 +22,16 @@ void score_scalar(const uint64_t* bits, size_t stride, const uint32_t* idx, size
   }
 }
 
-const eg_kernels kScalar = {"scalar", score_scalar};
+void count8_scalar(const uint8_t* counters, size_t row_bytes, const uint32_t* idx, size_t count, uint32_t classes,
+                   int32_t* out) {
+  std::memset(out, 0, sizeof(int32_t) * classes);
+  for (size_t i = 0; i < count; ++i) {
+    const uint8_t* row = counters + size_t(idx[i]) * row_bytes;
+    for (uint32_t c = 0; c < classes; ++c) out[c] += row[c];
+  }
+}
+
+const eg_kernels kScalar = {"scalar", score_scalar, count8_scalar};
 
 }  // namespace
 

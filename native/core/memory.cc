@@ -199,6 +199,61 @@ eg_status Memory::score_min_count(const eg_codes& codes, uint32_t min_count, int
   return eg_status::ok;
 }
 
+eg_status Memory::score_counts(const eg_codes& codes, int32_t* out) const {
+  return score_counts_with(eg_kernels_active(), codes, out);
+}
+
+eg_status Memory::score_counts_with(const eg_kernels& kernels, const eg_codes& codes, int32_t* out) const {
+  if (counter_bits_ == 0) return eg_status::no_counters;
+  const eg_status s = eg_check_codes(codes, neurons_);
+  if (s != eg_status::ok) return s;
+  if (classes_ == 0) return eg_status::ok;
+  const size_t row_bytes = counter_row_bytes();
+  for (size_t b = 0; b < codes.batch; ++b) {
+    const size_t first = codes.begin(b);
+    int32_t* row = out + b * size_t(classes_);
+    if (counter_bits_ == 8) {
+      kernels.count8(counters_.data(), row_bytes, codes.idx + first, codes.end(b) - first, classes_, row);
+      continue;
+    }
+    std::memset(row, 0, sizeof(int32_t) * classes_);
+    for (size_t i = first; i < codes.end(b); ++i) {
+      for (uint32_t c = 0; c < classes_; ++c) row[c] += int32_t(counter(codes.idx[i], c));
+    }
+  }
+  return eg_status::ok;
+}
+
+eg_status Memory::halve_class(uint32_t cls) {
+  if (counter_bits_ == 0) return eg_status::no_counters;
+  if (cls >= classes_) return eg_status::bad_label;
+  for (uint32_t n = 0; n < neurons_; ++n) {
+    const uint32_t v = counter(n, cls);
+    if (v > 1) set_counter(n, cls, (v + 1) >> 1);
+  }
+  return eg_status::ok;
+}
+
+eg_status Memory::class_counter_moments(uint32_t cls, uint32_t begin, uint32_t end, uint64_t* sum,
+                                        uint64_t* sum_sq, uint32_t* max) const {
+  if (counter_bits_ == 0) return eg_status::no_counters;
+  if (cls >= classes_) return eg_status::bad_label;
+  if (begin > end || end > neurons_) return eg_status::bad_index;
+  uint64_t s = 0;
+  uint64_t q = 0;
+  uint32_t m = 0;
+  for (uint32_t n = begin; n < end; ++n) {
+    const uint32_t v = counter(n, cls);
+    s += v;
+    q += uint64_t(v) * v;
+    m = std::max(m, v);
+  }
+  *sum = s;
+  *sum_sq = q;
+  *max = m;
+  return eg_status::ok;
+}
+
 eg_status Memory::prune_min_count(uint32_t min_count, uint64_t* removed) {
   if (counter_bits_ == 0) return eg_status::no_counters;
   uint64_t r = 0;

@@ -69,6 +69,16 @@ class Memory {
   /** Like score but counts only connections whose counter is >= min_count (needs counters). */
   eg_status score_min_count(const eg_codes& codes, uint32_t min_count, int32_t* out) const;
 
+  /** out[b * classes + c] = sum of the counters of code b's neurons for class c (needs counters). */
+  eg_status score_counts(const eg_codes& codes, int32_t* out) const;
+  /** Same with explicit kernels (tests compare scalar and SIMD). */
+  eg_status score_counts_with(const eg_kernels& kernels, const eg_codes& codes, int32_t* out) const;
+  /** Halves every counter of class cls, rounding up, so no connection disappears (needs counters). */
+  eg_status halve_class(uint32_t cls);
+  /** Sum, sum of squares and largest of class cls's counters over neurons [begin, end) (needs counters). */
+  eg_status class_counter_moments(uint32_t cls, uint32_t begin, uint32_t end, uint64_t* sum, uint64_t* sum_sq,
+                                  uint32_t* max) const;
+
   /** Removes connections whose counter is < min_count (needs counters). */
   eg_status prune_min_count(uint32_t min_count, uint64_t* removed);
   /** Removes connections to class c whose counter is < min_counts[c], for every class (needs counters);

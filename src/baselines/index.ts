@@ -4,3 +4,4 @@ export { NearestClassMean } from './ncm.js';
 export { StreamingLda } from './slda.js';
 export { KNearest } from './knn.js';
 export { LinearSoftmax, type LinearOptions } from './linear.js';
+export { RidgeHead } from './ridge.js';

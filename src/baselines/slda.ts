@@ -16,7 +16,7 @@ export class StreamingLda implements Classifier {
 
   constructor(
     readonly dim: number,
-    readonly shrinkage = 1e-2,
+    public shrinkage = 1e-2,
   ) {
     int('dim', dim, 1, 4096);
     num('shrinkage', shrinkage, 0, 1);
@@ -113,6 +113,13 @@ export class StreamingLda implements Classifier {
       b[j] = -q / 2;
     });
     return { classes, w, b };
+  }
+
+  /** Changes the regulariser without relearning (the benchmark tunes it on a validation split). */
+  setShrinkage(value: number): void {
+    num('shrinkage', value, 0, 1);
+    this.shrinkage = value;
+    this.#model = null;
   }
 
   bytesPerClass(): number {

@@ -1,8 +1,9 @@
 // Options shared by the learner commands, declared once and parsed once into EngramOptions.
+import { closeSync, openSync, readSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { UsageError } from './errors.js';
 import type { EngramOptions } from '../learner/engram.js';
-import type { QuantizerOptions } from '../learner/config.js';
+import { QUANTIZER_KINDS, type QuantizerOptions } from '../learner/config.js';
 
 export interface StoreFlags {
   store: string;
@@ -15,6 +16,8 @@ export interface StoreFlags {
   l2?: boolean;
   codebook?: string;
   topk?: string;
+  neurons?: string;
+  active?: string;
   profile?: string;
   durability?: 'strict' | 'batched';
   batchMs?: string;
@@ -35,7 +38,9 @@ export function storeOptions(cmd: Command): Command {
 export function modelOptions(cmd: Command): Command {
   return cmd
     .option('-b, --backbone <name|file>', 'catalogue name, manifest .json or .onnx with its manifest (default: the embedded backbone)')
-    .addOption(new Option('--quantizer <kind>', 'feature -> code quantizer').choices(['pq', 'topk', 'sign']))
+    .addOption(new Option('--quantizer <kind>', 'feature -> code quantizer (default sparse: works with any backbone, no data needed)').choices([...QUANTIZER_KINDS]))
+    .option('--neurons <N>', 'sparse: neurons of the raw block (default 3072)')
+    .option('--active <k>', 'sparse: active neurons of the raw block per code (default 768)')
     .option('--parts <P>', 'pq: parts per feature vector')
     .option('--anchors <K>', 'pq: anchors per part')
     .option('--probes <n>', 'pq: anchors activated per part (multi-probe)')
@@ -43,7 +48,7 @@ export function modelOptions(cmd: Command): Command {
     .option('--no-center', 'pq: encode features without subtracting the calibration mean')
     .option('--l2', 'pq: L2-normalise features before encoding (default)')
     .option('--no-l2', 'pq: encode features without L2 normalisation')
-    .option('--codebook <file>', 'pq: use this codebook file instead of fitting one')
+    .option('--codebook <file>', 'sparse: a whitening from "engram codebook fit" (adds the whitened block); pq: a codebook file instead of fitting one')
     .option('--topk <k>', 'topk: active neurons per code')
     .option('--two-sided', 'topk: also activate the k smallest standardised activations (2 x dim neurons, 2k active)')
     .addOption(new Option('--units <kind>', 'memory columns: one per label (class) or one per stored example, read by a vote (example)').choices(['class', 'example']))
@@ -51,6 +56,21 @@ export function modelOptions(cmd: Command): Command {
     .option('--keep-features', 'keep the feature vectors of what is learned, so "engram codebook refit" can refit the codebook later')
     .addOption(new Option('--durability <mode>', 'strict: acknowledged after fsync; batched: group commit').choices(['strict', 'batched']).default('strict'))
     .option('--batch-ms <ms>', 'batched: group-commit interval, the most a power cut can take (1..60000, default 100)');
+}
+
+/** True when the file starts like a pq codebook ("EGCB"); unreadable files are left to the learner to report. */
+function isPqCodebookFile(path: string): boolean {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const head = Buffer.alloc(4);
+      return readSync(fd, head, 0, 4, 0) === 4 && head.toString('latin1') === 'EGCB';
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
 }
 
 function intFlag(name: string, v: string | undefined): number | undefined {
@@ -80,6 +100,17 @@ export function engramOptions(flags: StoreFlags, onWarning: (m: string) => void,
   if (flags.center !== undefined) q.center = flags.center;
   if (flags.l2 !== undefined) q.l2 = flags.l2;
   if (flags.codebook) q.codebook = flags.codebook;
+  // pq's own options, or a pq codebook file, choose pq when no quantizer is named (the default is sparse).
+  if (!q.kind && (['parts', 'anchors', 'probes', 'center', 'l2'] as const).some((k) => q[k] !== undefined)) q.kind = 'pq';
+  if (!q.kind && flags.codebook && isPqCodebookFile(flags.codebook)) q.kind = 'pq';
+  const neurons = intFlag('neurons', flags.neurons);
+  const active = intFlag('active', flags.active);
+  if (neurons !== undefined || active !== undefined) {
+    if (q.kind !== undefined && q.kind !== 'sparse') throw new UsageError(`--neurons and --active: only apply to --quantizer sparse, got --quantizer ${q.kind}`);
+    q.kind = 'sparse';
+    if (neurons !== undefined) q.neurons = neurons;
+    if (active !== undefined) q.k = active;
+  }
   if (topk !== undefined) {
     q.kind ??= 'topk';
     q.k = topk;

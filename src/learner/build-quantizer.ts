@@ -9,7 +9,10 @@ import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { codebookId, decodeCodebook, encodeCodebook, fitCodebook, type Codebook } from '../quantize/codebook.js';
 import { ProductQuantizer, SignQuantizer, TopKQuantizer, featureStats, type Quantizer } from '../quantize/quantizer.js';
+import { SPARSE_DEFAULTS, SparseQuantizer } from '../quantize/sparse.js';
+import { decodeWhitening, encodeWhitening, isWhitening, whiteningId, type Whitening } from '../quantize/whitening.js';
 import type { ResolvedQuantizer } from './config.js';
+import { MIX_DEFAULT, type CoreOptions } from './core.js';
 import type { BackboneHandle } from './backbone-ref.js';
 import type { Persistence } from './persistence.js';
 
@@ -32,6 +35,11 @@ export async function buildQuantizer(
   backbone: BackboneHandle | null,
   persistence: Persistence | null,
 ): Promise<{ quantizer: Quantizer; state: QuantizerState }> {
+  if (q.kind === 'sparse') {
+    const { whitening, source } = await resolveWhitening(q, dim, persistence);
+    const quantizer = new SparseQuantizer(dim, { ...SPARSE_DEFAULTS, neurons: q.neurons!, k: q.k! }, whitening);
+    return { quantizer, state: describe(quantizer, whitening ? whiteningId(whitening) : 'none', source) };
+  }
   if (q.kind === 'pq') {
     const { codebook, source } = await resolveCodebook(q, dim, backbone, persistence);
     const quantizer = new ProductQuantizer(codebook, q.probes ?? 1);
@@ -103,6 +111,50 @@ async function resolveCodebook(
   }
   await persistence?.writeFile(CODEBOOK_FILE, encodeCodebook(result.codebook));
   return result;
+}
+
+/** How the memory reads a quantizer's codes: the sparse quantizer's class columns by cosine, block by block. */
+export function coreReadOptions(quantizer: Quantizer, mem: { units?: string; counterBits: number }): Pick<CoreOptions, 'read' | 'blocks' | 'mix'> {
+  if (!(quantizer instanceof SparseQuantizer) || (mem.units ?? 'class') !== 'class' || mem.counterBits === 0) return {};
+  return { read: 'cosine', blocks: quantizer.blocks.map(({ begin, neurons, k }) => ({ begin, neurons, k })), mix: MIX_DEFAULT };
+}
+
+/** The whitening a store was built with, beside its snapshots and journal (sparse quantizer). */
+export const WHITENING_FILE = 'whitening.egw';
+
+/**
+ * The sparse quantizer's whitening: the one a store keeps (its codes are never mixed with another's), else
+ * the file given (written into the store), else none: the raw block alone, which needs no data at all.
+ */
+async function resolveWhitening(q: ResolvedQuantizer, dim: number, persistence: Persistence | null): Promise<{ whitening: Whitening | null; source: string }> {
+  const check = (w: Whitening, source: string) => {
+    if (w.dim !== dim) throw new RangeError(`${source}: whitening was fitted on ${w.dim}-d features, the backbone gives ${dim}`);
+    return w;
+  };
+  const stored = persistence ? await persistence.readFile(WHITENING_FILE) : null;
+  if (stored) {
+    const kept = check(decodeWhitening(stored, `store ${WHITENING_FILE}`), `store ${WHITENING_FILE}`);
+    if (q.codebook && whiteningId(readWhiteningFile(q.codebook)) !== whiteningId(kept)) {
+      throw new RangeError(`--codebook ${q.codebook}: differs from the whitening this store was built with (${WHITENING_FILE}); a store never mixes codes of two whitenings`);
+    }
+    return { whitening: kept, source: describeWhitening(kept, `store ${WHITENING_FILE}`) };
+  }
+  if (q.codebook) {
+    const given = check(readWhiteningFile(q.codebook), q.codebook);
+    await persistence?.writeFile(WHITENING_FILE, encodeWhitening(given));
+    return { whitening: given, source: describeWhitening(given, resolve(q.codebook)) };
+  }
+  return { whitening: null, source: 'raw block only (no whitening: fit one with "engram codebook fit")' };
+}
+
+function readWhiteningFile(path: string): Whitening {
+  const bytes = readFileSync(resolve(path));
+  if (!isWhitening(bytes)) throw new RangeError(`--codebook ${path}: not a whitening file; the sparse quantizer takes the output of "engram codebook fit" (a pq codebook needs --quantizer pq)`);
+  return decodeWhitening(bytes, path);
+}
+
+function describeWhitening(w: Whitening, where: string): string {
+  return `whitened block from ${where} (${w.withinClass ? 'within-class' : 'total'} scatter of ${w.samples} images, ${w.d} directions)`;
 }
 
 interface Calibration {

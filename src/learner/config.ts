@@ -1,6 +1,7 @@
 // User-facing learner configuration: validated once, with the defaults documented in docs/learner.md.
 import { bool, int, num, oneOf, options, str } from '../util/validate.js';
 import type { QuantizerKind } from '../quantize/quantizer.js';
+import { SPARSE_DEFAULTS } from '../quantize/sparse.js';
 
 export interface QuantizerOptions {
   kind?: QuantizerKind;
@@ -14,10 +15,13 @@ export interface QuantizerOptions {
   center?: boolean;
   /** pq: L2-normalise (after centring) before encoding. */
   l2?: boolean;
-  /** pq: a codebook file to use instead of fitting one from the backbone's calibration sample. */
+  /** pq: a codebook file to use instead of fitting one from the backbone's calibration sample; sparse: a
+   *  whitening file (engram codebook fit), which adds the whitened block. */
   codebook?: string;
-  /** topk: active neurons per code. */
+  /** topk: active neurons per code; sparse: active neurons of the raw block. */
   k?: number;
+  /** sparse: neurons of the raw block. */
+  neurons?: number;
   /** topk: also activate the k smallest activations (neurons dim..2*dim-1): 2k active out of 2*dim. */
   twoSided?: boolean;
   /** Feature dimension, for a learner fed feature vectors without a backbone. */
@@ -45,15 +49,20 @@ export type ResolvedQuantizer = Required<Pick<QuantizerOptions, 'kind'>> & Quant
 
 // Defaults; see docs/learner.md for the measurements behind them.
 export const QUANTIZER_DEFAULTS = {
+  kind: 'sparse' as QuantizerKind,
   pq: { parts: 32, anchors: 256, probes: 4, center: true, l2: true },
   topk: { k: 32 },
+  sparse: { neurons: SPARSE_DEFAULTS.neurons, k: SPARSE_DEFAULTS.k },
 } as const;
 
 export const MEMORY_DEFAULTS = { counterBits: 4 as 0 | 4 | 8, refine: false, minCount: 1, keepFeatures: false, units: 'class' as 'class' | 'example', vote: 5 };
 
+/** Every quantizer kind, in the order --help lists them. */
+export const QUANTIZER_KINDS = ['sparse', 'pq', 'topk', 'sign'] as const;
+
 export function parseQuantizerOptions(value: unknown): ResolvedQuantizer {
-  const o = options('quantizer', value, ['kind', 'parts', 'anchors', 'probes', 'center', 'l2', 'codebook', 'k', 'twoSided', 'dim']);
-  const kind = o.kind === undefined ? 'pq' : oneOf('quantizer.kind', o.kind, ['pq', 'topk', 'sign'] as const);
+  const o = options('quantizer', value, ['kind', 'parts', 'anchors', 'probes', 'center', 'l2', 'codebook', 'k', 'twoSided', 'dim', 'neurons']);
+  const kind = o.kind === undefined ? QUANTIZER_DEFAULTS.kind : oneOf('quantizer.kind', o.kind, QUANTIZER_KINDS);
   const q: ResolvedQuantizer = { kind };
   if (o.dim !== undefined) q.dim = int('quantizer.dim', o.dim, 1, 1 << 20);
   if (kind === 'pq') {
@@ -66,10 +75,20 @@ export function parseQuantizerOptions(value: unknown): ResolvedQuantizer {
     if (o.codebook !== undefined) q.codebook = str('quantizer.codebook', o.codebook, { nonEmpty: true });
     if (q.parts * q.anchors > 1 << 22) throw new RangeError(`quantizer: parts x anchors must be at most ${1 << 22}, got ${q.parts * q.anchors}`);
   } else {
-    for (const key of ['parts', 'anchors', 'probes', 'center', 'l2', 'codebook'] as const) {
+    for (const key of ['parts', 'anchors', 'probes', 'center', 'l2'] as const) {
       if (o[key] !== undefined) throw new RangeError(`quantizer.${key}: only applies to kind "pq", got kind "${kind}"`);
     }
+    if (o.codebook !== undefined && kind !== 'sparse') throw new RangeError(`quantizer.codebook: only applies to kinds "pq" and "sparse", got kind "${kind}"`);
   }
+  if (kind === 'sparse') {
+    const d = QUANTIZER_DEFAULTS.sparse;
+    q.neurons = o.neurons === undefined ? d.neurons : int('quantizer.neurons', o.neurons, 2, 1 << 20);
+    q.k = o.k === undefined ? Math.min(d.k, Math.floor(q.neurons / 4)) : int('quantizer.k', o.k, 1, q.neurons - 1);
+    if (o.codebook !== undefined) q.codebook = str('quantizer.codebook', o.codebook, { nonEmpty: true });
+    if (o.twoSided !== undefined) throw new RangeError(`quantizer.twoSided: only applies to kind "topk", got kind "sparse"`);
+    return q;
+  }
+  if (o.neurons !== undefined) throw new RangeError(`quantizer.neurons: only applies to kind "sparse", got kind "${kind}"`);
   if (kind === 'topk') {
     q.k = o.k === undefined ? QUANTIZER_DEFAULTS.topk.k : int('quantizer.k', o.k, 1, 1 << 20);
     if (o.twoSided !== undefined && bool('quantizer.twoSided', o.twoSided)) q.twoSided = true;
@@ -81,13 +100,17 @@ export function parseQuantizerOptions(value: unknown): ResolvedQuantizer {
   return q;
 }
 
-export function parseMemoryOptions(value: unknown): Required<Omit<MemoryOptions, 'unknownThreshold' | 'vote'>> & Pick<MemoryOptions, 'unknownThreshold' | 'vote'> {
+/**
+ * Memory options for a learner whose quantizer is `kind`: the sparse quantizer's class columns read counts,
+ * so their counters default to 8 bits (a column halves itself when one reaches 255).
+ */
+export function parseMemoryOptions(value: unknown, kind: QuantizerKind = 'pq'): Required<Omit<MemoryOptions, 'unknownThreshold' | 'vote'>> & Pick<MemoryOptions, 'unknownThreshold' | 'vote'> {
   const o = options('memory', value, ['counterBits', 'refine', 'minCount', 'unknownThreshold', 'keepFeatures', 'units', 'vote']);
   const units = o.units === undefined ? MEMORY_DEFAULTS.units : oneOf('memory.units', o.units, ['class', 'example'] as const);
   const vote = o.vote === undefined ? MEMORY_DEFAULTS.vote : int('memory.vote', o.vote, 1, 255);
   if (units === 'class' && o.vote !== undefined) throw new RangeError('memory.vote: only applies with units "example"');
   // An example unit holds one example: counters, refinement and count thresholds have nothing to count.
-  const defaultBits = units === 'example' ? 0 : MEMORY_DEFAULTS.counterBits;
+  const defaultBits = units === 'example' ? 0 : kind === 'sparse' ? 8 : MEMORY_DEFAULTS.counterBits;
   const counterBits = o.counterBits === undefined ? defaultBits : (int('memory.counterBits', o.counterBits, 0, 8) as 0 | 4 | 8);
   if (![0, 4, 8].includes(counterBits)) throw new RangeError(`memory.counterBits: expected 0, 4 or 8, got number ${counterBits}`);
   const refine = o.refine === undefined ? MEMORY_DEFAULTS.refine : bool('memory.refine', o.refine);

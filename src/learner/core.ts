@@ -27,6 +27,24 @@ export interface CoreOptions {
   units?: Units;
   /** Example units: how many best-matching columns vote for a label (weighted by their scores). */
   vote?: number;
+  /**
+   * How a class column is read. 'overlap' (stores before 0.2): the share of the code's active neurons
+   * connected to the class. 'cosine': per code block, the cosine between the code and the class's counter
+   * column (sum of the counters at the active neurons over the column's norm), blocks mixed by examples.
+   */
+  read?: ReadMode;
+  /** Code blocks (cosine read): neuron ranges read separately; a code lists each block's k indices in turn. */
+  blocks?: CodeBlock[];
+  /** Cosine read: examples at which the second block weighs as much as the first (n / (n + mix)). */
+  mix?: number;
+}
+
+export type ReadMode = 'overlap' | 'cosine';
+
+export interface CodeBlock {
+  begin: number;
+  neurons: number;
+  k: number;
 }
 
 export type Units = 'class' | 'example';
@@ -77,10 +95,19 @@ export class LearnerCore {
    */
   unitLabel: number[] | null;
 
+  /** Cosine read: per class, the norm of its counter column in each block (recomputed, never stored). */
+  private norms: Float64Array[] = [];
+
   constructor(
     readonly options: CoreOptions,
     memory?: BinaryMemory,
   ) {
+    if (options.read === 'cosine') {
+      const blocks = options.blocks ?? [];
+      if (options.units === 'example') throw new RangeError('memory.read: the cosine read applies to class units only');
+      if (options.counterBits === 0) throw new RangeError('memory.read: the cosine read needs counters (counterBits 4 or 8)');
+      if (blocks.length < 1 || blocks.reduce((n, b) => n + b.k, 0) !== options.active) throw new RangeError('memory.blocks: the blocks must cover the code\'s active neurons');
+    }
     this.archive = options.keepFeatures ? new FeatureArchive() : null;
     this.unitLabel = options.units === 'example' ? [] : null;
     this.memory = memory ?? new BinaryMemory({ neurons: options.neurons, counterBits: options.counterBits, active: options.active });
@@ -108,11 +135,13 @@ export class LearnerCore {
       case 'forget':
         out.removed = this.forget(op.label);
         this.archive?.forget(op.label);
+        this.updateAllNorms();
         break;
       case 'prune':
         out.removed = this.prune(op.policy);
         if (op.policy.kind === 'class') this.archive?.forget(op.policy.label);
         else this.archive?.add(op);
+        this.updateAllNorms();
         break;
     }
     return out;
@@ -130,25 +159,29 @@ export class LearnerCore {
     }
     let refined = 0;
     const labels = new Uint32Array(1).fill(id);
+    const cosine = this.options.read === 'cosine';
     for (let r = 0; r < rows; r++) {
       const code = codes.subarray(r * active, (r + 1) * active);
-      const scores = this.scoreRow(code);
+      const scores = this.labelScoresOf(code, 1);
       // Every example of a label new to the memory is, at that moment, a true "unknown" for the others.
       if (isNew) {
-        const other = this.best(scores, id);
-        if (other.id >= 0) this.openset.observeNovel(other.score);
+        const other = bestOf(scores, this.examples, id);
+        if (other >= 0) this.openset.observeNovel(scores[other]);
       }
       if (this.examples[id] > 0) {
-        this.openset.observeKnown(scores[id] / active);
-        const best = this.best(scores, -1);
-        if (this.options.refine && this.options.counterBits > 0 && best.id >= 0 && best.id !== id) {
-          this.memory.adjust(code, best.id, -1);
+        this.openset.observeKnown(scores[id]);
+        const best = bestOf(scores, this.examples, -1);
+        if (this.options.refine && this.options.counterBits > 0 && best >= 0 && best !== id) {
+          this.memory.adjust(code, best, -1);
           this.memory.adjust(code, id, 1);
           refined++;
         }
       }
+      // A counter column that reached its ceiling is halved first, so counts keep their proportions.
+      if (cosine && this.memory.counterMoments(id).max >= this.memory.counterMax) this.memory.halveClass(id);
       this.memory.store(code, labels);
       this.examples[id]++;
+      if (cosine) this.updateNorms(id);
     }
     return { stored: rows, refined };
   }
@@ -166,7 +199,7 @@ export class LearnerCore {
     for (let r = 0; r < rows; r++) {
       const code = codes.subarray(r * active, (r + 1) * active);
       if (this.memory.classCount > 0) {
-        const scores = this.labelScores(this.scoreCodes(code));
+        const scores = this.labelScoresOf(code, 1);
         if (isNew) {
           const other = bestOf(scores, this.examples, id);
           if (other >= 0) this.openset.observeNovel(scores[other]);
@@ -188,6 +221,7 @@ export class LearnerCore {
    */
   private labelScores(row: Int32Array): Float64Array {
     const { active } = this.options;
+    if (this.options.read === 'cosine') throw new Error('labelScores: the cosine read scores through labelScoresOf');
     const out = new Float64Array(this.labels.length);
     const unitLabel = this.unitLabel;
     if (!unitLabel) {
@@ -212,13 +246,58 @@ export class LearnerCore {
     return out;
   }
 
-  predict(codes: Uint32Array, rows: number, top = 3): Prediction[] {
-    const scores = this.scoreCodes(codes);
+  /** Scores (0..1) per label id for `rows` codes: rows x labels, row-major. */
+  labelScoresOf(codes: Uint32Array, rows: number): Float64Array {
+    const L = this.labels.length;
+    const out = new Float64Array(rows * L);
+    if (this.memory.classCount === 0) return out;
+    if (this.options.read !== 'cosine') {
+      const scores = this.scoreCodes(codes);
+      const C = this.memory.classCount;
+      for (let r = 0; r < rows; r++) out.set(this.labelScores(scores.subarray(r * C, (r + 1) * C)), r * L);
+      return out;
+    }
+    const { active } = this.options;
+    const blocks = this.options.blocks!;
     const C = this.memory.classCount;
+    let offset = 0;
+    blocks.forEach((b, bi) => {
+      const sub = new Uint32Array(rows * b.k);
+      for (let r = 0; r < rows; r++) sub.set(codes.subarray(r * active + offset, r * active + offset + b.k), r * b.k);
+      offset += b.k;
+      const sums = this.memory.scoreCounts({ indices: sub, active: b.k });
+      const qn = Math.sqrt(b.k);
+      for (let c = 0; c < C; c++) {
+        const n = this.examples[c];
+        if (n === 0) continue;
+        const norm = this.norms[c]?.[bi] ?? 0;
+        const w = blocks.length === 1 ? 1 : mixWeight(bi, n, this.options.mix ?? MIX_DEFAULT);
+        if (norm === 0 || w === 0) continue;
+        for (let r = 0; r < rows; r++) out[r * L + c] += (w * sums[r * C + c]) / (qn * norm);
+      }
+    });
+    return out;
+  }
+
+  /** Recomputes a class's column norms per block after its counters changed. */
+  private updateNorms(id: number): void {
+    const blocks = this.options.blocks!;
+    this.norms[id] = Float64Array.from(blocks, (b) => (this.examples[id] > 0 ? Math.sqrt(this.memory.counterMoments(id, b.begin, b.begin + b.neurons).sumSq) : 0));
+  }
+
+  /** Cosine read: recomputes every class's norms (after a prune, a forget or a load). */
+  private updateAllNorms(): void {
+    if (this.options.read !== 'cosine') return;
+    for (let c = 0; c < this.memory.classCount; c++) this.updateNorms(c);
+  }
+
+  predict(codes: Uint32Array, rows: number, top = 3): Prediction[] {
+    const L = this.labels.length;
+    const all = this.labelScoresOf(codes, rows);
     const threshold = this.threshold();
     const out: Prediction[] = [];
     for (let r = 0; r < rows; r++) {
-      const row = this.labelScores(scores.subarray(r * C, (r + 1) * C));
+      const row = all.subarray(r * L, (r + 1) * L);
       const ranked: ClassScore[] = [];
       for (let c = 0; c < row.length; c++) if (this.examples[c] > 0) ranked.push({ label: this.labels[c], score: row[c] });
       ranked.sort((a, b) => b.score - a.score || (a.label < b.label ? -1 : 1));
@@ -329,26 +408,9 @@ export class LearnerCore {
     return this.fixedThreshold ?? this.openset.threshold();
   }
 
-  private scoreRow(code: Uint32Array): Int32Array {
-    return this.scoreCodes(code);
-  }
-
   private scoreCodes(codes: Uint32Array): Int32Array {
     // minCount 1 counts every connection: the plain (SIMD) kernel gives the same answer faster.
     return this.options.minCount > 1 ? this.memory.score(codes, { minCount: this.options.minCount }) : this.memory.score(codes);
-  }
-
-  private best(scores: Int32Array, exclude: number): { id: number; score: number } {
-    let id = -1;
-    let s = -1;
-    for (let c = 0; c < scores.length; c++) {
-      if (c === exclude || this.examples[c] === 0) continue;
-      if (scores[c] > s) {
-        s = scores[c];
-        id = c;
-      }
-    }
-    return { id, score: id >= 0 ? s / this.options.active : 0 };
   }
 
   serialize(): Buffer {
@@ -410,8 +472,18 @@ export class LearnerCore {
     }
     const columns = core.unitLabel ? core.unitLabel.length : core.labels.length;
     if (memory.classCount !== columns) throw new Error(`${source}: memory has ${memory.classCount} columns, the ${core.unitLabel ? 'unit' : 'label'} table ${columns}`);
+    core.updateAllNorms();
     return core;
   }
+}
+
+/** Cosine read: examples at which the white block weighs as much as the raw one (docs/learner.md). */
+export const MIX_DEFAULT = 30;
+
+/** Weight of block `block` for a class of n examples: the raw block (0) gives way to the next as n grows. */
+function mixWeight(block: number, n: number, mix: number): number {
+  const a = n / (n + mix);
+  return block === 0 ? 1 - a : a;
 }
 
 /** The label id with the best score, skipping `exclude` and labels with no examples; -1 if none. */

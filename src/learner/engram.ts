@@ -6,7 +6,7 @@ import { LearnerCore, type Prediction } from './core.js';
 import { decodeOp, encodeOp, type LearnerOp } from './ops.js';
 import { parsePrunePolicy, type PrunePolicy } from './prune.js';
 import { parseMemoryOptions, parseQuantizerOptions, type MemoryOptions, type QuantizerOptions, type ResolvedQuantizer } from './config.js';
-import { buildQuantizer, type QuantizerState } from './build-quantizer.js';
+import { buildQuantizer, coreReadOptions, type QuantizerState } from './build-quantizer.js';
 import { DEFAULT_BACKBONE, openBackbone, resolveBackboneRef, type BackboneHandle } from './backbone-ref.js';
 import { openPersistence, type JournalState, type Persistence, type StoreMeta } from './persistence.js';
 import { MAX_CLASSES } from '../memory/codes.js';
@@ -158,13 +158,13 @@ export class Engram {
         throw new Error(`store ${opts.store}: it was built with codebook ${meta.quantizer.codebookId}, this one is ${state.codebookId}`);
       }
 
-      const mem = parseMemoryOptions(meta && opts.memory === undefined ? meta.memory : opts.memory ?? {});
+      const mem = parseMemoryOptions(meta && opts.memory === undefined ? meta.memory : opts.memory ?? {}, qopts.kind);
       if (meta && opts.memory !== undefined) checkSameMemory(meta, mem, opts.store!);
       let core: LearnerCore;
       if (persistence?.snapshot) {
         core = LearnerCore.deserialize(persistence.snapshot, `store ${opts.store} snapshot`);
       } else {
-        core = new LearnerCore({ neurons: quantizer.neurons, active: quantizer.active, counterBits: mem.counterBits, refine: mem.refine, minCount: mem.minCount, keepFeatures: mem.keepFeatures, units: mem.units, vote: mem.vote });
+        core = new LearnerCore({ neurons: quantizer.neurons, active: quantizer.active, counterBits: mem.counterBits, refine: mem.refine, minCount: mem.minCount, keepFeatures: mem.keepFeatures, units: mem.units, vote: mem.vote, ...coreReadOptions(quantizer, mem) });
       }
       if (mem.unknownThreshold !== undefined) core.fixedThreshold = mem.unknownThreshold;
       if (core.options.neurons !== quantizer.neurons || core.options.active !== quantizer.active) {

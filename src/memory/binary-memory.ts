@@ -4,7 +4,7 @@ import type { NativeMemory } from '../native/binding.js';
 import { int, options, rangeError, typeError, typed } from '../util/validate.js';
 import { keepForBytes, keepForDensity, compressedBytes } from './budget.js';
 import { MAX_CLASSES, MAX_NEURONS, normalizeCodes, normalizeLabels, type CodeBatch, type Labels } from './codes.js';
-import { checkDelta, checkPolicy, checkScoreOptions } from './policy.js';
+import { checkDelta, checkHalveArgs, checkMomentsArgs, checkPolicy, checkScoreOptions } from './policy.js';
 import { topK } from './top-k.js';
 import type { BinaryMemoryOptions, CounterBits, MemoryLike, MemoryStats, PrunePolicy, ScoreOptions, TopK } from './types.js';
 
@@ -107,6 +107,25 @@ export class BinaryMemory implements MemoryLike {
     const c = normalizeCodes(codes, this.neurons, this.active);
     if (o.minCount > 1) return this.#native.scoreMinCount(c.indices, c.offsets, c.active, o.minCount);
     return this.#native.score(c.indices, c.offsets, c.active, o.kernel);
+  }
+
+  /** Int32Array [batch x classCount]: the sum of each class's counters over each code's neurons (needs counters). */
+  scoreCounts(codes: CodeBatch, opts?: { kernel?: 'active' | 'scalar' }): Int32Array {
+    const o = checkScoreOptions(opts, this.counterBits);
+    if (this.counterBits === 0) throw new RangeError('scoreCounts: the memory has no counters (counterBits 0)');
+    const c = normalizeCodes(codes, this.neurons, this.active);
+    return this.#native.scoreCounts(c.indices, c.offsets, c.active, o.kernel);
+  }
+
+  /** Halves every counter of a class, rounding up, so no connection disappears (needs counters). */
+  halveClass(classId: number): void {
+    this.#native.halveClass(checkHalveArgs(classId, this.classCount, this.counterBits));
+  }
+
+  /** Sum, sum of squares and largest of a class's counters over neurons [begin, end) (default: all; needs counters). */
+  counterMoments(classId: number, begin?: number, end?: number): { sum: number; sumSq: number; max: number } {
+    const a = checkMomentsArgs(classId, begin, end, this.neurons, this.classCount, this.counterBits);
+    return this.#native.classCounterMoments(a.classId, a.begin, a.end);
   }
 
   /** The k best classes of each row of score()'s output. */

@@ -70,6 +70,23 @@ export function checkScoreOptions(opts: ScoreOptions | undefined, counterBits: n
   return { minCount, kernel };
 }
 
+/** Checks a class id and a neuron range [begin, end) for counterMoments; needs counters. */
+export function checkMomentsArgs(classId: unknown, begin: unknown, end: unknown, neurons: number, classes: number, counterBits: number): { classId: number; begin: number; end: number } {
+  if (counterBits === 0) throw new RangeError(`counterMoments: ${NO_COUNTERS}`);
+  if (classes === 0) throw new RangeError('classId: expected an existing class id (the memory has no classes)');
+  const c = int('classId', classId, 0, classes - 1);
+  const b = begin === undefined ? 0 : int('begin', begin, 0, neurons);
+  const e = end === undefined ? neurons : int('end', end, b, neurons);
+  return { classId: c, begin: b, end: e };
+}
+
+/** Checks the class id of halveClass; needs counters. */
+export function checkHalveArgs(classId: unknown, classes: number, counterBits: number): number {
+  if (counterBits === 0) throw new RangeError(`halveClass: ${NO_COUNTERS}`);
+  if (classes === 0) throw new RangeError('classId: expected an existing class id (the memory has no classes)');
+  return int('classId', classId, 0, classes - 1);
+}
+
 export function checkDelta(delta: unknown): number {
   return int('delta', delta, -255, 255);
 }

@@ -6,7 +6,7 @@ import { int, options, typeError, typed } from '../util/validate.js';
 import { checkMemoryOptions, serializedSize } from './binary-memory.js';
 import { compressedBytes, keepForBytes, keepForDensity } from './budget.js';
 import { MAX_CLASSES, MAX_NEURONS, normalizeCodes, normalizeLabels, type CodeBatch, type Labels, type NormalizedCodes } from './codes.js';
-import { checkDelta, checkPolicy, checkScoreOptions } from './policy.js';
+import { checkDelta, checkHalveArgs, checkMomentsArgs, checkPolicy, checkScoreOptions } from './policy.js';
 import { topK } from './top-k.js';
 import type { BinaryMemoryOptions, CounterBits, MemoryLike, MemoryStats, PrunePolicy, ScoreOptions, TopK } from './types.js';
 
@@ -118,6 +118,44 @@ export class ReferenceMemory implements MemoryLike {
       }
     }
     return out;
+  }
+
+  scoreCounts(codes: CodeBatch, opts?: { kernel?: 'active' | 'scalar' }): Int32Array {
+    checkScoreOptions(opts, this.counterBits);
+    if (this.counterBits === 0) throw new RangeError('scoreCounts: the memory has no counters (counterBits 0)');
+    const c = normalizeCodes(codes, this.neurons, this.active);
+    const C = this.#classes;
+    const out = new Int32Array(c.batch * C);
+    for (let b = 0; b < c.batch; b++) {
+      const [start, end] = bounds(c, b);
+      for (let i = start; i < end; i++) {
+        const row = c.indices[i] * this.#capacity;
+        for (let k = 0; k < C; k++) out[b * C + k] += this.#cells[row + k];
+      }
+    }
+    return out;
+  }
+
+  halveClass(classId: number): void {
+    const c = checkHalveArgs(classId, this.#classes, this.counterBits);
+    for (let n = 0; n < this.neurons; n++) {
+      const v = this.#cells[this.#at(n, c)];
+      if (v > 1) this.#cells[this.#at(n, c)] = (v + 1) >> 1;
+    }
+  }
+
+  counterMoments(classId: number, begin?: number, end?: number): { sum: number; sumSq: number; max: number } {
+    const a = checkMomentsArgs(classId, begin, end, this.neurons, this.#classes, this.counterBits);
+    let sum = 0;
+    let sumSq = 0;
+    let max = 0;
+    for (let n = a.begin; n < a.end; n++) {
+      const v = this.#cells[this.#at(n, a.classId)];
+      sum += v;
+      sumSq += v * v;
+      max = Math.max(max, v);
+    }
+    return { sum, sumSq, max };
   }
 
   topK(scores: Int32Array, k: number): TopK {

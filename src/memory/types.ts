@@ -69,6 +69,12 @@ export interface MemoryLike {
   store(codes: CodeBatch, labels: Labels): void;
   adjust(codes: CodeBatch, labels: Labels, delta: number): { added: number; removed: number };
   score(codes: CodeBatch, options?: ScoreOptions): Int32Array;
+  /** Int32Array [batch x classCount]: the sum of each class's counters over each code's neurons (needs counters). */
+  scoreCounts(codes: CodeBatch, options?: { kernel?: 'active' | 'scalar' }): Int32Array;
+  /** Halves every counter of a class, rounding up, so no connection disappears (needs counters). */
+  halveClass(classId: number): void;
+  /** Sum, sum of squares and largest of a class's counters over neurons [begin, end) (default: all; needs counters). */
+  counterMoments(classId: number, begin?: number, end?: number): { sum: number; sumSq: number; max: number };
   prune(policy: PrunePolicy): number;
   clearClass(classId: number): number;
   stats(): MemoryStats;

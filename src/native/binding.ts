@@ -24,6 +24,12 @@ export interface NativeMemory {
   /** Int32Array [batch x classes]; kernel 'scalar' forces the reference path (tests compare the two). */
   score(codes: Uint32Array, offsets: Uint32Array | null, active: number, kernel?: 'active' | 'scalar'): Int32Array;
   scoreMinCount(codes: Uint32Array, offsets: Uint32Array | null, active: number, minCount: number): Int32Array;
+  /** Int32Array [batch x classes] of counter sums over each code's neurons; needs counters. */
+  scoreCounts(codes: Uint32Array, offsets: Uint32Array | null, active: number, kernel?: 'active' | 'scalar'): Int32Array;
+  /** Halves every counter of one class, rounding up (no connection disappears); needs counters. */
+  halveClass(classId: number): void;
+  /** Sum, sum of squares and largest of one class's counters over neurons [begin, end); needs counters. */
+  classCounterMoments(classId: number, begin: number, end: number): { sum: number; sumSq: number; max: number };
   pruneMinCount(minCount: number): number;
   /** One threshold per class, each in [1, counterMax]; needs counters. Returns connections removed. */
   pruneMinCountPerClass(minCounts: Uint32Array): number;

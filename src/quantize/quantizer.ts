@@ -10,7 +10,7 @@
 import { preprocess, type Codebook } from './codebook.js';
 import { pqEncode } from '../memory/index.js';
 
-export type QuantizerKind = 'pq' | 'topk' | 'sign';
+export type QuantizerKind = 'pq' | 'topk' | 'sign' | 'sparse';
 
 export interface Quantizer {
   readonly kind: QuantizerKind;

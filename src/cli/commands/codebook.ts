@@ -1,48 +1,73 @@
-// engram codebook fit: fit a product-quantizer codebook from unlabelled images a device has seen
-// (or a backbone's calibration sample), so the codes match the domain the device works in.
-import type { Command } from 'commander';
+// engram codebook fit: fit what the quantizer learns from the domain (the sparse quantizer's whitening, or
+// pq anchors) on images a device has seen, so the codes match the domain the device works in.
+import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { UsageError, InputError } from '../errors.js';
-import { expandFiles, chunks } from '../files.js';
+import { expandFiles, chunks, labelFromDir } from '../files.js';
+import { QUANTIZER_DEFAULTS } from '../../learner/config.js';
+import { WHITENING_DEFAULTS } from '../../quantize/whitening.js';
 
 interface FitFlags {
   backbone?: string;
-  parts: string;
-  anchors: string;
-  center?: boolean;
-  l2?: boolean;
+  quantizer?: 'sparse' | 'pq';
+  labelsFrom?: 'dir';
+  directions: string;
+  shrink: string;
+  parts?: string;
+  anchors?: string;
+  center: boolean;
+  l2: boolean;
   seed: string;
   out: string;
 }
 
 export default function register(program: Command, cli: CliContext): void {
-  const codebook = program.command('codebook').description('product-quantizer codebooks: where the codes come from');
+  const codebook = program.command('codebook').description('what the codes are made against: a whitening (sparse quantizer) or a pq codebook');
   registerRefit(codebook, cli);
   codebook
     .command('fit')
-    .description('fit a codebook (k-means anchors per part) on the features of unlabelled images')
-    .argument('<files...>', 'unlabelled image files or folders (at least --anchors of them)')
+    .description("fit the quantizer's data-dependent part on images of the device's domain")
+    .argument('<files...>', 'image files or folders from the domain the device works in')
     .option('-b, --backbone <name|file>', 'backbone whose features are quantized (default: the embedded one)')
-    .option('--parts <P>', 'parts per feature vector (must divide its dimension)', '32')
-    .option('--anchors <K>', 'anchors per part', '256')
-    .option('--center', 'subtract the mean before fitting and encoding')
-    .option('--l2', 'L2-normalise features before fitting and encoding')
-    .option('--seed <n>', 'k-means seed', '1')
-    .requiredOption('-o, --out <file>', 'where to write the codebook (use it with learn --codebook FILE)')
+    .addOption(new Option('--quantizer <kind>', 'sparse (default): a whitening for the whitened block; pq: k-means anchors (implied by --parts or --anchors)').choices(['sparse', 'pq']))
+    .addOption(new Option('--labels-from <source>', 'sparse: labelled images (folder names), so the whitening follows within-class scatter').choices(['dir']))
+    .option('--directions <d>', 'sparse: leading directions whitened one by one', String(WHITENING_DEFAULTS.d))
+    .option('--shrink <s>', 'sparse: shrinkage, a multiple of the mean eigenvalue', String(WHITENING_DEFAULTS.shrink))
+    .option('--parts <P>', `pq: parts per feature vector (must divide its dimension; default ${QUANTIZER_DEFAULTS.pq.parts})`)
+    .option('--anchors <K>', `pq: anchors per part (default ${QUANTIZER_DEFAULTS.pq.anchors})`)
+    .option('--no-center', 'pq: do not subtract the mean before fitting and encoding (learn\'s default centres)')
+    .option('--no-l2', 'pq: do not L2-normalise features (learn\'s default normalises)')
+    .option('--seed <n>', 'seed of the fit', '1')
+    .requiredOption('-o, --out <file>', 'where to write the result (use it with learn --codebook FILE)')
+    .addHelpText(
+      'after',
+      `
+The default (sparse) fits a partial whitening: the leading directions of the features' scatter are rescaled,
+so the whitened block of every code stops spending its neurons on nuisance (light, pose, background). From
+unlabelled images it follows their total scatter; with --labels-from dir (cat/*.jpg, dog/*.jpg ...: any
+classes of the domain, not necessarily the ones you will teach) their within-class scatter, which is better.
+A few hundred images are enough. Then:
+
+  engram learn --store ./mem --codebook site.egw --label mug mug*.jpg`,
+    )
     .action(
       cli.action(async (files: string[], f: FitFlags) => {
-        const parts = whole('parts', f.parts);
-        const anchors = whole('anchors', f.anchors);
         const seed = whole('seed', f.seed);
         const paths = expandFiles(files);
-        if (paths.length < anchors) throw new InputError(`codebook fit: need at least ${anchors} images for ${anchors} anchors, got ${paths.length}`);
         const out = cli.output;
+        const kind = f.quantizer ?? (f.parts !== undefined || f.anchors !== undefined ? 'pq' : 'sparse');
+        const sparse = kind === 'sparse';
+        if (sparse && (f.parts !== undefined || f.anchors !== undefined)) throw new UsageError('--parts and --anchors: only apply to --quantizer pq');
+        const parts = whole('parts', f.parts ?? String(QUANTIZER_DEFAULTS.pq.parts));
+        const anchors = whole('anchors', f.anchors ?? String(QUANTIZER_DEFAULTS.pq.anchors));
+        if (!sparse && f.labelsFrom) throw new UsageError('--labels-from: only applies to --quantizer sparse (pq anchors are fitted without labels)');
+        if (sparse && paths.length < 2) throw new InputError(`codebook fit: need at least 2 images, got ${paths.length}`);
+        if (!sparse && paths.length < anchors) throw new InputError(`codebook fit: need at least ${anchors} images for ${anchors} anchors, got ${paths.length}`);
         const { openBackbone } = await import('../../learner/backbone-ref.js');
-        const { fitCodebook, encodeCodebook, codebookId } = await import('../../quantize/codebook.js');
         const { writeFileSync } = await import('node:fs');
         const backbone = await openBackbone(f.backbone, { onInfo: (m) => out.info(m) });
         try {
-          if (backbone.dim % parts !== 0) throw new UsageError(`--parts: ${parts} does not divide the feature dimension ${backbone.dim}`);
+          if (!sparse && backbone.dim % parts !== 0) throw new UsageError(`--parts: ${parts} does not divide the feature dimension ${backbone.dim}`);
           const feats = new Float32Array(paths.length * backbone.dim);
           const bar = out.progress(paths.length, 'features');
           let row = 0;
@@ -53,12 +78,36 @@ export default function register(program: Command, cli: CliContext): void {
             bar.tick(group.length);
           }
           bar.stop();
+          if (sparse) {
+            const directions = whole('directions', f.directions);
+            const shrink = Number(f.shrink);
+            if (!(shrink > 0) || !Number.isFinite(shrink)) throw new UsageError(`--shrink: expected a positive number, got "${f.shrink}"`);
+            const { fitWhitening, encodeWhitening, whiteningId } = await import('../../quantize/whitening.js');
+            let labels: number[] | null = null;
+            if (f.labelsFrom) {
+              const names = paths.map(labelFromDir);
+              const ids = new Map<string, number>();
+              labels = names.map((n) => ids.get(n) ?? ids.set(n, ids.size).get(n)!);
+              if (ids.size < 2) throw new InputError(`--labels-from dir: the images come from ${ids.size} folder; within-class scatter needs at least 2 labels`);
+              out.info(`fitting a whitening on the within-class scatter of ${paths.length} images of ${ids.size} labels`);
+            } else {
+              out.info(`fitting a whitening on the scatter of ${paths.length} unlabelled images`);
+            }
+            const w = fitWhitening(feats, backbone.dim, labels, { d: directions, shrink, seed });
+            writeFileSync(f.out, encodeWhitening(w));
+            out.result(
+              { file: f.out, id: whiteningId(w), kind: 'whitening', directions: w.d, withinClass: w.withinClass, dim: backbone.dim, images: paths.length, backbone: backbone.name },
+              `wrote ${f.out} (whitening of ${w.d} directions, fitted on ${paths.length} images; use: engram learn --codebook ${f.out} ...)`,
+            );
+            return 0;
+          }
           out.info(`fitting ${parts} x ${anchors} anchors on ${paths.length} feature vectors`);
-          const cb = fitCodebook(feats, backbone.dim, { parts, anchors, center: Boolean(f.center), l2: Boolean(f.l2), seed });
+          const { fitCodebook, encodeCodebook, codebookId } = await import('../../quantize/codebook.js');
+          const cb = fitCodebook(feats, backbone.dim, { parts, anchors, center: f.center, l2: f.l2, seed });
           writeFileSync(f.out, encodeCodebook(cb));
           out.result(
-            { file: f.out, id: codebookId(cb), parts, anchors, dim: backbone.dim, images: paths.length, backbone: backbone.name },
-            `wrote ${f.out} (${parts} x ${anchors}, fitted on ${paths.length} images; use: engram learn --codebook ${f.out} --parts ${parts} --anchors ${anchors}${f.center ? ' --center' : ''}${f.l2 ? ' --l2' : ''} ...)`,
+            { file: f.out, id: codebookId(cb), kind: 'pq', parts, anchors, dim: backbone.dim, images: paths.length, backbone: backbone.name },
+            `wrote ${f.out} (${parts} x ${anchors}, fitted on ${paths.length} images; use: engram learn --quantizer pq --codebook ${f.out} --parts ${parts} --anchors ${anchors}${f.center ? '' : ' --no-center'}${f.l2 ? '' : ' --no-l2'} ...)`,
           );
         } finally {
           await backbone.close();
