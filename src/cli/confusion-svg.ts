@@ -41,7 +41,11 @@ export function confusionSvg(report: EvalReport, opts: ConfusionSvgOptions): str
   const gridH = rows.length * cell;
   const totalW = cell + 8;
   const legendH = 3 * FONT;
-  const width = Math.ceil(Math.max(x0 + gridW + totalW + PAD, PAD * 2 + (Math.max(opts.title.length, opts.subtitle?.length ?? 0) + 2) * CHAR, 420));
+  const legend = ["right answer (a novel label's right answer is unknown)", 'wrong answer; darker = larger share of the row (n images)'];
+  // Rotated column labels run up and to the right: the last one may reach past the grid.
+  const overhang = rotate ? x0 + gridW - cell / 2 + colNames[colNames.length - 1].length * CHAR * Math.SQRT1_2 + FONT : 0;
+  const textW = Math.max(opts.title.length * 1.25, opts.subtitle?.length ?? 0, ...legend.map((l) => l.length + 3)) * CHAR;
+  const width = Math.ceil(Math.max(x0 + gridW + totalW, overhang, textW + PAD) + PAD);
   const height = Math.ceil(y0 + gridH + PAD + legendH + PAD);
 
   const out: string[] = [];
@@ -96,9 +100,9 @@ export function confusionSvg(report: EvalReport, opts: ConfusionSvgOptions): str
   // Legend.
   const ly = y0 + gridH + PAD;
   out.push(`<rect x="${PAD}" y="${f(ly)}" width="${FONT}" height="${FONT}" fill="${shade(BLUE, 0.8)}"/>`);
-  out.push(`<text x="${PAD + FONT + 6}" y="${f(ly + FONT - 2)}" fill="#222222">right answer (a novel label's right answer is unknown)</text>`);
+  out.push(`<text x="${PAD + FONT + 6}" y="${f(ly + FONT - 2)}" fill="#222222">${esc(legend[0])}</text>`);
   out.push(`<rect x="${PAD}" y="${f(ly + FONT + 6)}" width="${FONT}" height="${FONT}" fill="${shade(ORANGE, 0.8)}"/>`);
-  out.push(`<text x="${PAD + FONT + 6}" y="${f(ly + 2 * FONT + 4)}" fill="#222222">wrong answer; darker = larger share of the row (n images)</text>`);
+  out.push(`<text x="${PAD + FONT + 6}" y="${f(ly + 2 * FONT + 4)}" fill="#222222">${esc(legend[1])}</text>`);
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }

@@ -11,10 +11,10 @@ function share(x: number | null): string {
   return x === null ? '-' : `${(100 * x).toFixed(1)}%`;
 }
 
-/** Columns padded to their widest cell; the first left-aligned, the rest right-aligned. */
-function table(rows: string[][]): string[] {
+/** Columns padded to their widest cell: the first `left` left-aligned (text), the rest right-aligned (numbers). */
+function table(rows: string[][], left = 1): string[] {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd());
+  return rows.map((r) => r.map((cell, c) => (c < left ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd());
 }
 
 export function evalText(report: EvalReport, opts: { store: string; mistakes: number }): string {
@@ -68,7 +68,7 @@ export function evalText(report: EvalReport, opts: { store: string; mistakes: nu
       `answered ${m.label ?? `unknown${m.best !== null ? ` (best ${m.best})` : ''}`}`,
       `score ${m.score.toFixed(3)}`,
     ]);
-    lines.push(...table(rowsOut).map((l) => `  ${l}`));
+    lines.push(...table(rowsOut, 3).map((l) => `  ${l}`));
   }
   if (report.failed.length) {
     lines.push('');
