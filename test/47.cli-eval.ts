@@ -224,6 +224,14 @@ Cli('bad inputs give clear errors and exit codes, and create nothing', () => {
     assert.match(r.stderr, message);
     assert.is(r.stdout.includes('confusion matrix'), false, 'no report');
   }
+  const broken = join(work, 'broken');
+  mkdirSync(join(broken, '1'), { recursive: true });
+  writeFileSync(join(broken, '1', 'a.png'), 'not a PNG');
+  writeFileSync(join(broken, '1', 'b.jpg'), 'not a JPEG');
+  const none = engram(['eval', '--store', store, '--labels-from', 'dir', broken]);
+  assert.is(none.status, 2);
+  assert.match(none.stderr, /eval: none of the 2 images could be read; the first: .*a\.png/);
+  assert.is(none.stdout, '');
   const nowhere = join(work, 'nowhere');
   const r = engram(['eval', '--store', nowhere, '--labels-from', 'dir', knownDir]);
   assert.is(r.status, 2);

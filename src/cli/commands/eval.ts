@@ -79,6 +79,10 @@ Examples:
         await engram.close();
       }
       if (cli.signal.aborted) return EXIT_INTERRUPTED;
+      if (report.counts.evaluated === 0) {
+        const [first] = report.failed;
+        throw new InputError(report.counts.items === 1 ? `eval: the one image could not be read: ${first.error}` : `eval: none of the ${report.counts.items} images could be read; the first: ${first.error}`);
+      }
 
       const { evalText, pct } = await import('../eval-report.js');
       if (flags.svg !== undefined) {
