@@ -8,6 +8,7 @@ import { parsePrunePolicy, type PrunePolicy } from './prune.js';
 import { parseMemoryOptions, parseQuantizerOptions, type MemoryOptions, type QuantizerOptions, type ResolvedQuantizer } from './config.js';
 import { buildQuantizer, coreReadOptions, type QuantizerState } from './build-quantizer.js';
 import { DEFAULT_BACKBONE, openBackbone, resolveBackboneRef, type BackboneHandle } from './backbone-ref.js';
+import { evaluate, type EvalItem, type EvalReport, type EvaluateOptions } from './evaluate.js';
 import { openPersistence, type JournalState, type Persistence, type StoreMeta } from './persistence.js';
 import { MAX_CLASSES } from '../memory/codes.js';
 import type { Quantizer } from '../quantize/quantizer.js';
@@ -220,6 +221,15 @@ export class Engram {
     if (!Number.isInteger(top) || top < 1) throw new RangeError(`options.top: expected an integer >= 1, got ${String(o.top)}`);
     const codes = await this.encode(inputs);
     return this.core.predict(codes, inputs.length, top);
+  }
+
+  /**
+   * Predicts labelled test inputs and scores the answers: closed-set top-1, open-set rates, per-class recall and
+   * the confusion matrix. An input predict cannot read is listed in `failed`, not fatal (see evaluate.ts).
+   */
+  async evaluate(items: EvalItem<Input>[], opts: EvaluateOptions = {}): Promise<EvalReport> {
+    this.checkOpen();
+    return evaluate((inputs) => this.predict(inputs, { top: 1 }), this.core.activeLabels(), items, opts);
   }
 
   /** Removes a class and all its connections. */
