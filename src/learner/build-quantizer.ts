@@ -4,7 +4,7 @@
 //   3. the backbone manifest's shipped codebook, when its geometry matches;
 //   4. fitted now (seeded, deterministic) on the backbone's shipped calibration sample.
 // The chosen codebook's sha256 is recorded by the store; see docs/learner.md for why and the numbers.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { codebookId, decodeCodebook, encodeCodebook, fitCodebook, type Codebook } from '../quantize/codebook.js';
@@ -148,6 +148,7 @@ async function resolveWhitening(q: ResolvedQuantizer, dim: number, persistence: 
 }
 
 function readWhiteningFile(path: string): Whitening {
+  if (!existsSync(path)) throw new RangeError(`--codebook ${path}: no such file (make one with "engram codebook fit --out ${path} <images>")`);
   const bytes = readFileSync(resolve(path));
   if (!isWhitening(bytes)) throw new RangeError(`--codebook ${path}: not a whitening file; the sparse quantizer takes the output of "engram codebook fit" (a pq codebook needs --quantizer pq)`);
   return decodeWhitening(bytes, path);

@@ -2,6 +2,7 @@
 // predictions out. Composes a backbone (images -> features), a quantizer (features -> sparse codes),
 // the learner core (codes -> binary associative memory) and, for a store directory, durable persistence.
 import { availableParallelism } from 'node:os';
+import { isAbsentOrEmptyDir, removeCreatedStore } from '../store/fresh.js';
 import { LearnerCore, type Prediction } from './core.js';
 import { decodeOp, encodeOp, type LearnerOp } from './ops.js';
 import { parsePrunePolicy, type PrunePolicy } from './prune.js';
@@ -136,6 +137,8 @@ export class Engram {
     const warn = opts.onWarning ?? (() => {});
     const batchMs = opts.batchMs === undefined ? undefined : int('options.batchMs', opts.batchMs, 1, 60_000);
     if (batchMs !== undefined && opts.durability !== 'batched') throw new RangeError(`options.batchMs: only applies with durability 'batched', got durability ${JSON.stringify(opts.durability ?? 'strict')}`);
+    // A store this call creates is removed again if opening it fails: a failed first learn leaves nothing.
+    const fresh = opts.store !== undefined && isAbsentOrEmptyDir(opts.store);
     const persistence = opts.store ? await openPersistence(opts.store, { durability: opts.durability ?? 'strict', batchMs, create: (opts.create ?? true) && !opts.readOnly, readOnly: opts.readOnly ?? false, onWarning: warn }) : null;
     try {
       const meta = persistence?.meta ?? null;
@@ -188,6 +191,7 @@ export class Engram {
       return engram;
     } catch (err) {
       await persistence?.close();
+      if (fresh && persistence && !persistence.meta) removeCreatedStore(opts.store!);
       throw err;
     }
   }

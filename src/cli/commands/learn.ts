@@ -42,6 +42,8 @@ Examples:
 
       const out = cli.output;
       const { Engram } = await import('../../learner/engram.js');
+      const { isAbsentOrEmptyDir, removeCreatedStore } = await import('../../store/fresh.js');
+      const fresh = isAbsentOrEmptyDir(flags.store);
       const engram = await Engram.open(engramOptions(flags, (m) => out.warn(m), (m) => out.info(m)));
       const failed: { file: string; error: string }[] = [];
       let stored = 0;
@@ -94,6 +96,12 @@ Examples:
       }
       for (const report of deferred) report();
       for (const f of failed) out.error(f.error);
+      if (fresh && stored === 0) {
+        // Nothing was learned into a store this command created: leave no empty store behind.
+        removeCreatedStore(flags.store);
+        out.warn(`nothing was learned, so the new store ${flags.store} was not kept`);
+        return cli.signal.aborted ? EXIT_INTERRUPTED : EXIT_INPUT;
+      }
       const st = engram.stats();
       if (pruned > 0) out.result({ budget: st.budget, pruned, compressedBytes: st.compressedBytes }, `budget pruning removed ${pruned} connections; ${st.compressedBytes} compressed bytes now`);
       if (!out.json) out.info(`stored ${stored}, ${failed.length} failed; ${st.classes} classes, ${st.bytes} bytes of memory (${st.compressedBytes} compressed)`);
