@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { UsageError, InputError } from '../errors.js';
 import { expandFiles, chunks } from '../files.js';
+import { plural } from '../output.js';
 
 interface FitFlags {
   backbone?: string;
@@ -111,7 +112,7 @@ learn and prune is replayed, re-encoded with the new codebook, into --out. Forgo
             },
           },
         );
-        out.result({ ...r }, `refitted ${f.store} into ${r.store}: codebook ${r.parts} x ${r.anchors} fitted on ${r.fittedOn} feature vectors, ${r.classes} classes rebuilt`);
+        out.result({ ...r }, `refitted ${f.store} into ${r.store}: codebook ${r.parts} x ${r.anchors} fitted on ${plural(r.fittedOn, 'feature vector')}, ${plural(r.classes, 'class', 'classes')} rebuilt`);
       }),
     );
 }

@@ -1,8 +1,10 @@
 // engram learn: teach classes from image files. Each batch is acknowledged by the store before the next.
+import { dirname } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { engramOptions, modelOptions, storeOptions, type StoreFlags } from '../learner-options.js';
-import { chunks, expandFiles, labelFromDir } from '../files.js';
+import { chunks, expandFiles, labelFromDir, looksLikeSplitName } from '../files.js';
+import { plural } from '../output.js';
 import { InputError, UsageError, EXIT_INPUT, EXIT_INTERRUPTED } from '../errors.js';
 
 interface LearnFlags extends StoreFlags {
@@ -41,6 +43,11 @@ Examples:
       }
 
       const out = cli.output;
+      if (flags.labelsFrom === 'dir') {
+        for (const [label, list] of byLabel) {
+          if (looksLikeSplitName(label)) out.warn(`label "${label}" (${plural(list.length, 'file')} in ${dirname(list[0])}) looks like the name of a data split, not of a class; learning it as a class (move that folder out of the one you learn from if it is not one)`);
+        }
+      }
       const { Engram } = await import('../../learner/engram.js');
       const engram = await Engram.open(engramOptions(flags, (m) => out.warn(m), (m) => out.info(m)));
       const failed: { file: string; error: string }[] = [];
@@ -93,11 +100,17 @@ Examples:
         await engram.close();
       }
       for (const report of deferred) report();
-      for (const f of failed) out.error(f.error);
+      for (const f of failed) out.error(f.error, { file: f.file });
       const st = engram.stats();
-      if (pruned > 0) out.result({ budget: st.budget, pruned, compressedBytes: st.compressedBytes }, `budget pruning removed ${pruned} connections; ${st.compressedBytes} compressed bytes now`);
-      if (!out.json) out.info(`stored ${stored}, ${failed.length} failed; ${st.classes} classes, ${st.bytes} bytes of memory (${st.compressedBytes} compressed)`);
-      if (cli.signal.aborted) return EXIT_INTERRUPTED;
+      if (pruned > 0) out.result({ budget: st.budget, pruned, compressedBytes: st.compressedBytes }, `budget pruning removed ${plural(pruned, 'connection')}; ${st.compressedBytes} compressed bytes now`);
+      const interrupted = cli.signal.aborted;
+      // With --json the last line sums the run up, so a script need not count the lines before it.
+      if (out.json) {
+        out.result({ summary: true, stored, failed: failed.length, interrupted, classes: st.classes, bytes: st.bytes, compressedBytes: st.compressedBytes, pruned });
+      } else {
+        out.info(`stored ${stored}, ${failed.length} failed; ${plural(st.classes, 'class', 'classes')}, ${st.bytes} bytes of memory (${st.compressedBytes} compressed)`);
+      }
+      if (interrupted) return EXIT_INTERRUPTED;
       return failed.length ? EXIT_INPUT : 0;
     }),
   );
