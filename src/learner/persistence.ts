@@ -1,8 +1,9 @@
 // The learner's view of a store directory (src/store): recovered snapshot + journal records to replay,
 // the store's metadata (which backbone, quantizer and codebook built it), and side files such as the
 // codebook, written atomically. Learner ops are journal records of one type.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { Store, type Durability } from '../store/index.js';
+import { JOURNAL_FILE, SNAPSHOT_FILE } from '../store/format.js';
 import type { ResolvedQuantizer, MemoryOptions } from './config.js';
 
 /** Journal record type of learner ops (type 0 is the store's own metadata). */
@@ -69,6 +70,7 @@ export async function openPersistence(
   if (!opts.create && !existsSync(dir)) {
     throw new Error(`store ${dir} does not exist: create it with "engram learn --store ${dir} ..."`);
   }
+  refuseForeignDir(dir);
   // Read-only opens take no lock, so predict and stats work while a server holds the store.
   const store = await Store.open(dir, { durability: opts.durability, ...(opts.batchMs === undefined ? {} : { batchMs: opts.batchMs }), onWarning: opts.onWarning, readOnly: opts.readOnly, salvage: opts.salvage === true });
   const rawMeta = store.meta;
@@ -123,4 +125,21 @@ function checkMeta(m: Record<string, unknown>, dir: string): StoreMeta {
     throw new Error(`store ${dir}: metadata is not an engram learner's (format ${JSON.stringify(m.format)})`);
   }
   return m as unknown as StoreMeta;
+}
+
+// A directory that holds files but none of a store's is someone else's (a typo, --store /etc): it is neither
+// read as an empty store nor written into, and nobody is told to learn into it.
+function refuseForeignDir(dir: string): void {
+  let names: string[];
+  try {
+    if (!statSync(dir).isDirectory()) throw new Error(`${dir} is a file, not an engram store (a store is a directory)`);
+    names = readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((err as NodeJS.ErrnoException).code) throw new Error(`${dir}: cannot read it as an engram store (${(err as NodeJS.ErrnoException).code})`);
+    throw err;
+  }
+  const own = (n: string) => JOURNAL_FILE.test(n) || SNAPSHOT_FILE.test(n) || n === 'LOCK' || n.endsWith('.egc') || n.endsWith('.damaged');
+  if (names.length === 0 || names.some(own)) return;
+  throw new Error(`${dir} is not an engram store: it holds ${names.length} other entr${names.length === 1 ? 'y' : 'ies'} and no journal or snapshot (a store is a directory engram created; give --store a new or empty one)`);
 }
