@@ -69,7 +69,7 @@ Repair('--dry-run says what would be kept and given up and changes nothing', () 
   const r = engram(['repair', '--store', dir, '--dry-run']);
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /would keep: 1 class, 5 examples \(journal up to record 2\): 0/);
-  assert.match(r.stdout, /would give up: every record after the damage/);
+  assert.match(r.stdout, /would give up: record 3: damaged, unreadable; record 4: learn "2" \(5 examples\)\n/);
   assert.equal(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f)).toString('base64')]), before);
 });
 
@@ -82,6 +82,11 @@ Repair('repair keeps the history before the damage, reports it, sets the damaged
   assert.is(report.lost, true);
   assert.is(report.lastSeq, 2);
   assert.equal(report.examples, { 0: 5 });
+  // What was lost, record by record: the damaged one, and what the intact one after it held.
+  assert.equal((report.givenUp as { seq: number; op: string; label?: string; examples?: number }[]).map(({ seq, op, label, examples }) => ({ seq, op, label, examples })), [
+    { seq: 3, op: 'unreadable', label: undefined, examples: undefined },
+    { seq: 4, op: 'learn', label: '2', examples: 5 },
+  ]);
   const aside = report.setAside as { file: string; bytes: number }[];
   assert.is(aside.length, 1);
   assert.match(aside[0].file, /^journal-\d+\.egj\.damaged$/);
