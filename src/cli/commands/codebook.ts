@@ -22,7 +22,7 @@ export default function register(program: Command, cli: CliContext): void {
   codebook
     .command('fit')
     .description('fit a codebook (k-means anchors per part) on the features of unlabelled images')
-    .argument('<files...>', 'unlabelled image files or folders (at least --anchors of them)')
+    .argument('<files...>', 'unlabelled image files or folders, walked for images with hidden names skipped (at least --anchors of them)')
     .option('-b, --backbone <name|file>', 'backbone whose features are quantized (default: the embedded one)')
     .option('--parts <P>', 'parts per feature vector (must divide its dimension)', '32')
     .option('--anchors <K>', 'anchors per part', '256')

@@ -17,7 +17,7 @@ export default function register(program: Command, cli: CliContext): void {
   const cmd = program
     .command('learn')
     .description('learn image files as examples of a class (a new label becomes a new class)')
-    .argument('<files...>', 'image files (PNG, JPEG, WebP) or folders of them')
+    .argument('<files...>', 'image files (PNG, JPEG, WebP) or folders of them (walked, hidden names such as .x.png and ._x.jpg skipped)')
     .option('-l, --label <label>', 'the class all FILES belong to')
     .addOption(new Option('--labels-from <source>', 'take each file\'s label from its parent folder name').choices(['dir']))
     .option('--batch <n>', 'images per backbone batch', '32');
@@ -27,7 +27,12 @@ export default function register(program: Command, cli: CliContext): void {
 Examples:
   engram learn --store ./mem --label cat photos/cat/*.jpg
   engram learn --store ./mem --labels-from dir photos/      # cat/, dog/ ... become classes
-  engram learn --store ./mem --backbone mobilenetv2-12-int8 --label mug mug1.png mug2.png`);
+  engram learn --store ./mem --backbone mobilenetv2-12-int8 --label mug mug1.png mug2.png
+
+With --labels-from dir every folder under the one given becomes a class named after it: keep test images
+elsewhere (photos/test/ would become a class "test"; a folder named like a data split gets a warning).
+A file that cannot be decoded is reported ({"file","error"} with --json) and the others are learned; the exit
+code is then 2. With --json the last line sums up: {"summary":true,"stored","failed","classes",...}.`);
   cmd.action(
     cli.action(async (files: string[], flags: LearnFlags) => {
       if (!flags.label === !flags.labelsFrom) throw new UsageError('learn: give exactly one of --label <label> or --labels-from dir');

@@ -14,7 +14,7 @@ export default function register(program: Command, cli: CliContext): void {
   const cmd = program
     .command('predict')
     .description('predict the class of image files (one line per file)')
-    .argument('<files...>', 'image files or folders of them')
+    .argument('<files...>', 'image files or folders of them (walked, hidden names skipped)')
     .option('--top <n>', 'how many classes to list per file', '3')
     .option('--batch <n>', 'images per backbone batch', '32');
   storeOptions(cmd);
