@@ -81,18 +81,20 @@ export const FIGURES = {
   'memory.knn_us_100000': ['memory.json', 'query_us_by_stored.knn.100000', 'ms0'],
 };
 
-// npm run bench (bench/results/results.json), MobileNetV2 int8: results.<mnist|fashion>.<method>.<final|bytes>,
-// method as the benchmark names it (ncm, slda, knn5, linear-joint, engram-units-ood, ...).
-const RESULTS_FAMILY = /^results\.(mnist|fashion)\.([\w-]+)\.(final|bytes)$/;
+// npm run bench (bench/results/results.json), Split protocol: results[.glyph].<mnist|fashion>.<method>.<what>,
+// MobileNetV2 int8 unless "glyph" (engram-glyph) is named; method as the benchmark names it (ncm, slda, knn5,
+// linear-joint, engram-units-ood, ...); what: final (accuracy), forgetting (points), bytes, compressed (bytes).
+const RESULTS_FAMILY = /^results\.(?:(glyph)\.)?(mnist|fashion)\.([\w-]+)\.(final|forgetting|bytes|compressed)$/;
+const RESULTS_FIELDS = { final: ['finalAccuracy', 'pct1'], forgetting: ['forgetting', 'pct1'], bytes: ['bytesPerClass', 'int'], compressed: ['compressedBytesPerClass', 'int'] };
 
 /** Where a figure's value comes from: [file, path, format], or null for an unknown name. */
 export function figureSource(name) {
   if (Object.hasOwn(FIGURES, name)) return FIGURES[name];
   const m = RESULTS_FAMILY.exec(name);
   if (m) {
-    const [, set, method, what] = m;
-    const base = `backbones.mobilenetv2-12-int8.${set}.results[name=${method}].split`;
-    return what === 'final' ? ['results.json', `${base}.finalAccuracy`, 'pct1'] : ['results.json', `${base}.bytesPerClass`, 'int'];
+    const [, glyph, set, method, what] = m;
+    const [field, format] = RESULTS_FIELDS[what];
+    return ['results.json', `backbones.${glyph ? 'engram-glyph' : 'mobilenetv2-12-int8'}.${set}.results[name=${method}].split.${field}`, format];
   }
   return null;
 }
