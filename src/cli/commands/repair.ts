@@ -67,7 +67,8 @@ Keep a copy of the directory first if what was learned after the damage matters.
         const givenUp: ReturnType<typeof describeRecord>[] = [];
         if (lost) {
           // Records after the kept history: those still intact say what they held; the gaps are the damage.
-          const last = Math.max(seq, ...intact.keys());
+          let last = seq;
+          for (const s of intact.keys()) if (s > last) last = s;
           for (let s = seq + 1; s <= last; s++) {
             const r = intact.get(s);
             givenUp.push(r ? describeRecord(r) : { seq: s, op: 'unreadable', what: `record ${s}: damaged, unreadable` });
