@@ -248,10 +248,14 @@ async function runBenchmark(b: Benchmark): Promise<{ backbone: string; dataset: 
 
   const t0 = Date.now();
   const calibIdx = draw(pool, Math.ceil(WHITEN_IMAGES / pool.length), 12345);
-  const whitening: Whitening = fitWhitening(pick(train, calibIdx).features, D, null, { seed: 1 });
+  const calib = pick(train, calibIdx);
+  const whitening: Whitening = fitWhitening(calib.features, D, null, { seed: 1 });
+  // The same images with their labels (engram codebook fit --labels-from dir): within-class scatter.
+  const within: Whitening = fitWhitening(calib.features, D, calib.labels, { seed: 1 });
   const variants: [string, SparseQuantizer][] = [
     ['engram', new SparseQuantizer(D, SPARSE_DEFAULTS, null)],
     ['engram-white', new SparseQuantizer(D, SPARSE_DEFAULTS, whitening)],
+    ['engram-white-labelled', new SparseQuantizer(D, SPARSE_DEFAULTS, within)],
   ];
   const codes = new Map<string, { train: Uint32Array; test: Uint32Array }>();
   for (const [name, q] of variants) codes.set(name, { train: q.encode(train.features, train.labels.length), test: q.encode(test.features, test.labels.length) });
@@ -301,6 +305,7 @@ async function runBenchmark(b: Benchmark): Promise<{ backbone: string; dataset: 
     // One 8-bit counter per neuron per class; the whitening (mean, factors, d directions) is shared.
     engram: [variants[0][1].neurons, 0],
     'engram-white': [variants[1][1].neurons, 4 * (D + whitening.d + whitening.d * D)],
+    'engram-white-labelled': [variants[2][1].neurons, 4 * (D + within.d + within.d * D)],
   };
   for (const [name, a] of Object.entries(acc)) {
     const ms = a.map(meanStd);
@@ -326,6 +331,7 @@ const LABELS: Record<string, string> = {
   ridge: 'ridge head (lambda on validation)',
   engram: 'engram, defaults (no whitening)',
   'engram-white': 'engram, whitening from 500 unlabelled images',
+  'engram-white-labelled': 'engram, whitening from the same 500 images labelled',
 };
 const DATASET_NAMES: Record<string, string> = { mnist: 'Split-MNIST', fashion: 'Split-Fashion-MNIST', cifar10: 'Split-CIFAR-10' };
 

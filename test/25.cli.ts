@@ -68,7 +68,7 @@ embed('a bad file among good ones is reported by name, the others are still embe
   assert.equal(ok.map((x) => x.input), [chelsea, coffee]);
   assert.ok(ok.every((x) => x.dim === 4 && x.head.length === 4));
   assert.match(r.err, /broken\.jpg: cannot decode image/);
-  assert.match(r.err, /gone\.png: file not found/);
+  assert.match(r.err, /gone\.png: no such file or folder/);
   assert.match(r.err, /2 of 4 images could not be embedded/);
 });
 

@@ -1,6 +1,6 @@
 // Streaming linear discriminant analysis (deep SLDA): running class means plus one shared within-class
 // covariance, updated exactly batch by batch; a query scores w_c.x + b_c with w_c = P mu_c and
-// b_c = -mu_c.P mu_c / 2, P the inverse of the shrunk covariance (1 - eps) S + eps I.
+// b_c = -mu_c.P mu_c / 2, P the inverse of the shrunk covariance (1 - eps) S + eps (tr S / dim) I.
 import type { Classifier } from './types.js';
 import { checkLabels, normalizeRows, rowsOf } from './vector.js';
 import { int, num } from '../util/validate.js';
@@ -91,11 +91,15 @@ export class StreamingLda implements Classifier {
     const D = this.dim;
     const eps = this.shrinkage;
     const n = Math.max(1, this.#total);
-    // Shrunk covariance, full symmetric, then Cholesky: A = L L^T.
+    // Shrunk covariance, full symmetric, then Cholesky: A = L L^T. The shrinkage target is the identity
+    // scaled to the covariance's mean eigenvalue, so eps means the same whatever the features' scale.
+    let trace = 0;
+    for (let a = 0; a < D; a++) trace += this.#scatter[a * D + a] / n;
+    const scale = trace > 0 ? trace / D : 1;
     const A = new Float64Array(D * D);
     for (let a = 0; a < D; a++) {
       for (let b = a; b < D; b++) {
-        const v = (1 - eps) * (this.#scatter[a * D + b] / n) + (a === b ? eps : 0);
+        const v = (1 - eps) * (this.#scatter[a * D + b] / n) + (a === b ? eps * scale : 0);
         A[a * D + b] = v;
         A[b * D + a] = v;
       }

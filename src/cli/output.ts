@@ -48,8 +48,9 @@ export class Output {
     if (!this.quiet) process.stderr.write(`warning: ${msg}\n`);
   }
 
-  error(msg: string): void {
-    if (this.json) process.stdout.write(`${JSON.stringify({ error: msg })}\n`);
+  /** An error (stderr); with --json also a line on stdout, carrying `fields` such as the `file` it concerns. */
+  error(msg: string, fields: Record<string, unknown> = {}): void {
+    if (this.json) process.stdout.write(`${JSON.stringify({ ...fields, error: msg })}\n`);
     process.stderr.write(`engram: ${msg}\n`);
   }
 
@@ -73,4 +74,9 @@ function formatObject(obj: Record<string, unknown>): string {
   return Object.entries(obj)
     .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
     .join('\n');
+}
+
+/** "1 class", "3 classes": a count and its noun, singular for exactly one. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
 }

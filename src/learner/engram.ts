@@ -56,6 +56,12 @@ export interface EngramOptions {
   readOnly?: boolean;
   /** Create the store if it does not exist (default true); false makes a missing store an error. */
   create?: boolean;
+  /**
+   * Open a store whose journal is damaged where the state needs it by keeping the history before the damage:
+   * later records are given up, the damaged files are set aside as *.damaged, and onWarning says what was lost.
+   * Only on the user's word (the CLI: engram repair); without it such a store is refused.
+   */
+  salvage?: boolean;
 }
 
 export interface EngramStats {
@@ -98,7 +104,7 @@ export interface LearnResult {
   pruned?: { removed: number; compressedBytes: number; budget: MemoryBudget };
 }
 
-const OPTION_KEYS = ['store', 'backbone', 'quantizer', 'memory', 'profile', 'durability', 'batchMs', 'onWarning', 'onInfo', 'create', 'readOnly'] as const;
+const OPTION_KEYS = ['store', 'backbone', 'quantizer', 'memory', 'profile', 'durability', 'batchMs', 'onWarning', 'onInfo', 'create', 'readOnly', 'salvage'] as const;
 
 export class Engram {
   private closed = false;
@@ -137,9 +143,10 @@ export class Engram {
     const warn = opts.onWarning ?? (() => {});
     const batchMs = opts.batchMs === undefined ? undefined : int('options.batchMs', opts.batchMs, 1, 60_000);
     if (batchMs !== undefined && opts.durability !== 'batched') throw new RangeError(`options.batchMs: only applies with durability 'batched', got durability ${JSON.stringify(opts.durability ?? 'strict')}`);
+    if (opts.salvage !== undefined && typeof opts.salvage !== 'boolean') throw typeError('options.salvage', 'a boolean', opts.salvage);
     // A store this call creates is removed again if opening it fails: a failed first learn leaves nothing.
     const fresh = opts.store !== undefined && isAbsentOrEmptyDir(opts.store);
-    const persistence = opts.store ? await openPersistence(opts.store, { durability: opts.durability ?? 'strict', batchMs, create: (opts.create ?? true) && !opts.readOnly, readOnly: opts.readOnly ?? false, onWarning: warn }) : null;
+    const persistence = opts.store ? await openPersistence(opts.store, { durability: opts.durability ?? 'strict', batchMs, create: (opts.create ?? true) && !opts.readOnly, readOnly: opts.readOnly ?? false, salvage: opts.salvage ?? false, onWarning: warn }) : null;
     try {
       const meta = persistence?.meta ?? null;
       const device = await deviceFor(opts.profile, warn);

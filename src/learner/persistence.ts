@@ -1,14 +1,26 @@
 // The learner's view of a store directory (src/store): recovered snapshot + journal records to replay,
 // the store's metadata (which backbone, quantizer and codebook built it), and side files such as the
 // codebook, written atomically. Learner ops are journal records of one type.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { Store, type Durability } from '../store/index.js';
+import { JOURNAL_FILE, SNAPSHOT_FILE } from '../store/format.js';
 import type { ResolvedQuantizer, MemoryOptions } from './config.js';
 
 /** Journal record type of learner ops (type 0 is the store's own metadata). */
 export const OP_RECORD = 1;
-/** Compact the journal into a snapshot once it outgrows this many bytes. */
-const COMPACT_BYTES = 8 * 1024 * 1024;
+/**
+ * When the journal is compacted into a snapshot (one rule for every writer: the API, `engram learn`, the
+ * server): once the records since the last snapshot outgrow that snapshot, replaying them would cost more than
+ * loading a new one, so one is written. Bounded below, so a small store does not snapshot on every learn, and
+ * above, so a large memory still bounds the journal (and what one damaged journal can take).
+ */
+export const COMPACT_MIN_BYTES = 64 * 1024;
+export const COMPACT_MAX_BYTES = 8 * 1024 * 1024;
+
+/** Whether `journalBytes` of records since a snapshot of `snapshotBytes` (0: none yet) call for a new snapshot. */
+export function journalWantsSnapshot(journalBytes: number, snapshotBytes: number): boolean {
+  return journalBytes > Math.min(COMPACT_MAX_BYTES, Math.max(COMPACT_MIN_BYTES, snapshotBytes));
+}
 
 export interface StoreMeta {
   format: 'engram-store/1';
@@ -53,13 +65,14 @@ export interface JournalState {
 
 export async function openPersistence(
   dir: string,
-  opts: { durability: Durability; batchMs?: number; create: boolean; readOnly: boolean; onWarning: (m: string) => void },
+  opts: { durability: Durability; batchMs?: number; create: boolean; readOnly: boolean; salvage?: boolean; onWarning: (m: string) => void },
 ): Promise<Persistence> {
   if (!opts.create && !existsSync(dir)) {
     throw new Error(`store ${dir} does not exist: create it with "engram learn --store ${dir} ..."`);
   }
+  refuseForeignDir(dir);
   // Read-only opens take no lock, so predict and stats work while a server holds the store.
-  const store = await Store.open(dir, { durability: opts.durability, ...(opts.batchMs === undefined ? {} : { batchMs: opts.batchMs }), onWarning: opts.onWarning, readOnly: opts.readOnly });
+  const store = await Store.open(dir, { durability: opts.durability, ...(opts.batchMs === undefined ? {} : { batchMs: opts.batchMs }), onWarning: opts.onWarning, readOnly: opts.readOnly, salvage: opts.salvage === true });
   const rawMeta = store.meta;
   const meta = Object.keys(rawMeta).length ? checkMeta(rawMeta, dir) : null;
   if (!meta && !opts.create) {
@@ -73,6 +86,7 @@ export async function openPersistence(
   const snapshot = recovered?.snapshot ?? null;
   store.releaseRecovered();
   let sinceSnapshot = records.reduce((n, r) => n + r.length, 0);
+  let snapshotBytes = snapshot?.length ?? 0;
 
   return {
     dir,
@@ -94,10 +108,11 @@ export async function openPersistence(
       const i = store.info();
       return { durability: i.durability, batchMs: i.batchMs, lastSeq: i.lastSeq, durableSeq: i.durableSeq };
     },
-    wantsSnapshot: () => sinceSnapshot > COMPACT_BYTES,
+    wantsSnapshot: () => journalWantsSnapshot(sinceSnapshot, snapshotBytes),
     async writeSnapshot(bytes, uptoSeq) {
       await store.writeSnapshot(bytes, uptoSeq);
       sinceSnapshot = 0;
+      snapshotBytes = bytes.byteLength;
     },
     readFile: (name) => store.readFile(name),
     writeFile: (name, bytes) => store.writeFile(name, bytes),
@@ -110,4 +125,21 @@ function checkMeta(m: Record<string, unknown>, dir: string): StoreMeta {
     throw new Error(`store ${dir}: metadata is not an engram learner's (format ${JSON.stringify(m.format)})`);
   }
   return m as unknown as StoreMeta;
+}
+
+// A directory that holds files but none of a store's is someone else's (a typo, --store /etc): it is neither
+// read as an empty store nor written into, and nobody is told to learn into it.
+function refuseForeignDir(dir: string): void {
+  let names: string[];
+  try {
+    if (!statSync(dir).isDirectory()) throw new Error(`${dir} is a file, not an engram store (a store is a directory)`);
+    names = readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((err as NodeJS.ErrnoException).code) throw new Error(`${dir}: cannot read it as an engram store (${(err as NodeJS.ErrnoException).code})`);
+    throw err;
+  }
+  const own = (n: string) => JOURNAL_FILE.test(n) || SNAPSHOT_FILE.test(n) || n === 'LOCK' || n.endsWith('.egc') || n.endsWith('.damaged');
+  if (names.length === 0 || names.some(own)) return;
+  throw new Error(`${dir} is not an engram store: it holds ${names.length} other entr${names.length === 1 ? 'y' : 'ies'} and no journal or snapshot (a store is a directory engram created; give --store a new or empty one)`);
 }

@@ -169,8 +169,8 @@ function corrupt(dir: string, what: string, damagedSnapshots: string[]): StoreEr
   return new StoreError(
     'ECORRUPT',
     `store ${dir}: ${what}${also}; the acknowledged history cannot be rebuilt, so nothing was loaded. ` +
-      'Keep a copy of the directory for inspection; to keep the history before the damage and go on, open it ' +
-      'with { salvage: true } (records after the damage are then given up).',
+      `Keep a copy of the directory for inspection; to keep the history before the damage and go on, run ` +
+      `"engram repair --store ${dir}" (from code: open it with { salvage: true }); records after the damage are then given up.`,
   );
 }
 

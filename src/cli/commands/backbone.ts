@@ -134,15 +134,31 @@ export default function register(program: Command, cli: CliContext): void {
     }));
 
   addSessionFlags(backbone
-    .command('embed <manifest> <images...>')
+    .command('embed <backbone> <images...>')
     .description('feature vectors for image files (a bad file is reported and the rest are still embedded)')
     .option('--batch <n>', 'images per model call', '8')
     .option('--full', 'print whole vectors (default: dimension, L2 norm and the first values)'))
-    .action(cli.action(async (path: string, images: string[], f: SessionFlags & { batch: string; full?: boolean }) => {
+    .addHelpText('after', `
+BACKBONE is what "engram learn --backbone" takes: a catalogue name (engram-glyph, or a pulled model such as
+mobilenetv2-12-int8), a manifest .json, or an .onnx with its manifest beside it. IMAGES are files or folders,
+walked as "learn" walks them (.png, .jpg, .jpeg, .webp; hidden names skipped). A missing or undecodable file is
+reported ({"file","error"} with --json) and the others are still embedded; the exit code is then 2.`)
+    .action(cli.action(async (path: string, args: string[], f: SessionFlags & { batch: string; full?: boolean }) => {
       const { Backbone } = await import('../../backbone/backbone.js');
+      const { resolveBackboneRef } = await import('../../learner/backbone-ref.js');
+      const { expandFiles } = await import('../files.js');
       const batchSize = integer('--batch', f.batch)!;
-      const b = await Backbone.open(path, sessionOptions(f, (l) => cli.output.info(l)));
       let failed = 0;
+      let missing = 0;
+      const images = expandFiles(args, {
+        onMissing: (file, message) => {
+          failed += 1;
+          missing += 1;
+          cli.output.error(message, { file });
+        },
+      });
+      if (images.length === 0) throw new InputError(failed ? `none of the ${failed} paths exists` : 'backbone embed: no image files found in the given paths');
+      const b = await Backbone.open(resolveBackboneRef(path).manifestPath, sessionOptions(f, (l) => cli.output.info(l)));
       const bar = cli.output.progress(images.length, 'embedding');
       try {
         for (let start = 0; start < images.length && !cli.signal.aborted; start += batchSize) {
@@ -159,7 +175,7 @@ export default function register(program: Command, cli: CliContext): void {
             const input = chunk[k];
             if (r instanceof Error) {
               failed += 1;
-              cli.output.error(r.message);
+              cli.output.error(r.message, { file: input });
               return;
             }
             const norm = Math.sqrt(r.reduce((s, x) => s + x * x, 0));
@@ -175,7 +191,7 @@ export default function register(program: Command, cli: CliContext): void {
         bar.stop();
         await b.close();
       }
-      if (failed) throw new InputError(`${failed} of ${images.length} images could not be embedded`);
+      if (failed) throw new InputError(`${failed} of ${images.length + missing} images could not be embedded`);
       return 0;
     }));
 }

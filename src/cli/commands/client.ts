@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { InputError, UsageError } from '../errors.js';
 import type { LinkClient, WirePrunePolicy } from '../../link/index.js';
+import { plural } from '../output.js';
 
 interface ClientFlags {
   serial: string;
@@ -79,7 +80,7 @@ Examples:
       cli.action((label: string, file: string, flags: InputFlags) =>
         withClient(async (c) => {
           const r = await c.learn(label, readInput(file, flags));
-          out().result({ ...r }, `learned ${r.label}: ${r.stored} stored, ${r.classes} classes`);
+          out().result({ ...r }, `learned ${r.label}: ${r.stored} stored, ${plural(r.classes, 'class', 'classes')}`);
         }),
       ),
     );
@@ -108,7 +109,7 @@ Examples:
       cli.action((label: string) =>
         withClient(async (c) => {
           const r = await c.forget(label);
-          out().result({ ...r }, `forgot ${r.label}: ${r.removed} connections removed`);
+          out().result({ ...r }, `forgot ${r.label}: ${plural(r.removed, 'connection')} removed`);
         }),
       ),
     );
@@ -125,7 +126,7 @@ Examples:
       cli.action((flags: { maxBytes?: string; maxDensity?: string; fanin?: string; minCount?: string; class?: string }) =>
         withClient(async (c) => {
           const r = await c.prune(prunePolicy(flags));
-          out().result({ ...r }, `pruned ${r.removed} connections; memory is ${r.bytes} bytes`);
+          out().result({ ...r }, `pruned ${plural(r.removed, 'connection')}; memory is ${r.bytes} bytes`);
         }),
       ),
     );

@@ -4,6 +4,7 @@ import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { UsageError, InputError } from '../errors.js';
 import { expandFiles, chunks, labelFromDir } from '../files.js';
+import { plural } from '../output.js';
 import { QUANTIZER_DEFAULTS } from '../../learner/config.js';
 import { WHITENING_DEFAULTS } from '../../quantize/whitening.js';
 
@@ -27,7 +28,7 @@ export default function register(program: Command, cli: CliContext): void {
   codebook
     .command('fit')
     .description("fit the quantizer's data-dependent part on images of the device's domain")
-    .argument('<files...>', 'image files or folders from the domain the device works in')
+    .argument('<files...>', 'image files or folders from the domain the device works in (hidden names skipped)')
     .option('-b, --backbone <name|file>', 'backbone whose features are quantized (default: the embedded one)')
     .addOption(new Option('--quantizer <kind>', 'sparse (default): a whitening for the whitened block; pq: k-means anchors (implied by --parts or --anchors)').choices(['sparse', 'pq']))
     .addOption(new Option('--labels-from <source>', 'sparse: labelled images (folder names), so the whitening follows within-class scatter').choices(['dir']))
@@ -160,7 +161,7 @@ learn and prune is replayed, re-encoded with the new codebook, into --out. Forgo
             },
           },
         );
-        out.result({ ...r }, `refitted ${f.store} into ${r.store}: codebook ${r.parts} x ${r.anchors} fitted on ${r.fittedOn} feature vectors, ${r.classes} classes rebuilt`);
+        out.result({ ...r }, `refitted ${f.store} into ${r.store}: codebook ${r.parts} x ${r.anchors} fitted on ${plural(r.fittedOn, 'feature vector')}, ${plural(r.classes, 'class', 'classes')} rebuilt`);
       }),
     );
 }

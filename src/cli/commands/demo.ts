@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { UsageError, EXIT_INTERRUPTED } from '../errors.js';
 import { Rng } from '../../util/rng.js';
+import { plural } from '../output.js';
 
 interface DemoFlags {
   shots: string;
@@ -87,10 +88,10 @@ With --json the last line is one JSON object with these keys and more.`)
             const s = engram.stats();
             rows.push({ classes: s.classes, top1: top1 / total, openSet: openSet / total, unknown: unknown / total, bytes: s.compressedBytes, storeUs, queryUs, embedMs });
             const line =
-              `learned digit ${c} from ${shots} examples: top-1 accuracy on ${s.classes} classes ${(100 * correct / total).toFixed(1)}%` +
+              `learned digit ${c} from ${shots} examples: top-1 accuracy on ${plural(s.classes, 'class', 'classes')} ${(100 * correct / total).toFixed(1)}%` +
               ` (open set ${(100 * openSet / total).toFixed(1)}%, ${(100 * unknown / total).toFixed(1)}% unknown), ${s.compressedBytes} compressed bytes, store ${storeUs.toFixed(0)} us, query ${queryUs.toFixed(0)} us per image (backbone ${embedMs.toFixed(2)} ms)`;
             // On a terminal the bar carries the running accuracy; the table at the end has every row.
-            bar.tick(1, `digit ${c}: ${(100 * correct / total).toFixed(1)}% on ${s.classes} classes`);
+            bar.tick(1, `digit ${c}: ${(100 * correct / total).toFixed(1)}% on ${plural(s.classes, 'class', 'classes')}`);
             if (!bar.active) out.info(line);
           }
         } finally {
@@ -129,8 +130,8 @@ With --json the last line is one JSON object with these keys and more.`)
           seconds: Math.round((performance.now() - started) / 100) / 10,
         };
         out.text(
-          `\n${summary.classes} classes: top-1 accuracy ${pct(summary.top1_accuracy)} (closed set); open set ${pct(summary.open_set_accuracy)} correct, ${pct(summary.unknown_rate)} answered unknown` +
-            `\nper class: ${summary.connections_per_class} connections, ${summary.compressed_bytes_per_class} bytes compressed, ${summary.serialized_bytes_per_class} bytes serialized;` +
+          `\n${plural(summary.classes, 'class', 'classes')}: top-1 accuracy ${pct(summary.top1_accuracy)} (closed set); open set ${pct(summary.open_set_accuracy)} correct, ${pct(summary.unknown_rate)} answered unknown` +
+            `\nper class: ${plural(summary.connections_per_class, 'connection')}, ${summary.compressed_bytes_per_class} bytes compressed, ${summary.serialized_bytes_per_class} bytes serialized;` +
             ` ${summary.resident_bytes} bytes resident for the whole memory (${summary.neurons} neurons x class capacity); ${summary.seconds} s`,
         );
         if (out.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

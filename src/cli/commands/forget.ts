@@ -1,6 +1,7 @@
 // engram forget: remove a class and all its connections; other classes are untouched.
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { plural } from '../output.js';
 import { engramOptions, storeOptions, type StoreFlags } from '../learner-options.js';
 
 export default function register(program: Command, cli: CliContext): void {
@@ -17,7 +18,7 @@ export default function register(program: Command, cli: CliContext): void {
       try {
         const r = await engram.forget(label);
         const s = engram.stats();
-        out.result({ label, removed: r.removed, classes: s.classes, bytes: s.bytes }, `forgot "${label}": ${r.removed} connections removed; ${s.classes} classes left`);
+        out.result({ label, removed: r.removed, classes: s.classes, bytes: s.bytes }, `forgot "${label}": ${plural(r.removed, 'connection')} removed; ${plural(s.classes, 'class', 'classes')} left`);
       } finally {
         await engram.close();
       }

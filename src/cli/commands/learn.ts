@@ -1,8 +1,10 @@
 // engram learn: teach classes from image files. Each batch is acknowledged by the store before the next.
+import { dirname } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { engramOptions, modelOptions, storeOptions, type StoreFlags } from '../learner-options.js';
-import { chunks, expandFiles, labelFromDir } from '../files.js';
+import { chunks, expandFiles, labelFromDir, looksLikeSplitName } from '../files.js';
+import { plural } from '../output.js';
 import { InputError, UsageError, EXIT_INPUT, EXIT_INTERRUPTED } from '../errors.js';
 
 interface LearnFlags extends StoreFlags {
@@ -15,7 +17,7 @@ export default function register(program: Command, cli: CliContext): void {
   const cmd = program
     .command('learn')
     .description('learn image files as examples of a class (a new label becomes a new class)')
-    .argument('<files...>', 'image files (PNG, JPEG, WebP) or folders of them')
+    .argument('<files...>', 'image files (PNG, JPEG, WebP) or folders of them (walked, hidden names such as .x.png and ._x.jpg skipped)')
     .option('-l, --label <label>', 'the class all FILES belong to')
     .addOption(new Option('--labels-from <source>', 'take each file\'s label from its parent folder name').choices(['dir']))
     .option('--batch <n>', 'images per backbone batch', '32');
@@ -25,7 +27,12 @@ export default function register(program: Command, cli: CliContext): void {
 Examples:
   engram learn --store ./mem --label cat photos/cat/*.jpg
   engram learn --store ./mem --labels-from dir photos/      # cat/, dog/ ... become classes
-  engram learn --store ./mem --backbone mobilenetv2-12-int8 --label mug mug1.png mug2.png`);
+  engram learn --store ./mem --backbone mobilenetv2-12-int8 --label mug mug1.png mug2.png
+
+With --labels-from dir every folder under the one given becomes a class named after it: keep test images
+elsewhere (photos/test/ would become a class "test"; a folder named like a data split gets a warning).
+A file that cannot be decoded is reported ({"file","error"} with --json) and the others are learned; the exit
+code is then 2. With --json the last line sums up: {"summary":true,"stored","failed","classes",...}.`);
   cmd.action(
     cli.action(async (files: string[], flags: LearnFlags) => {
       if (!flags.label === !flags.labelsFrom) throw new UsageError('learn: give exactly one of --label <label> or --labels-from dir');
@@ -41,6 +48,11 @@ Examples:
       }
 
       const out = cli.output;
+      if (flags.labelsFrom === 'dir') {
+        for (const [label, list] of byLabel) {
+          if (looksLikeSplitName(label)) out.warn(`label "${label}" (${plural(list.length, 'file')} in ${dirname(list[0])}) looks like the name of a data split, not of a class; learning it as a class (move that folder out of the one you learn from if it is not one)`);
+        }
+      }
       const { Engram } = await import('../../learner/engram.js');
       const { isAbsentOrEmptyDir, removeCreatedStore } = await import('../../store/fresh.js');
       const fresh = isAbsentOrEmptyDir(flags.store);
@@ -95,7 +107,7 @@ Examples:
         await engram.close();
       }
       for (const report of deferred) report();
-      for (const f of failed) out.error(f.error);
+      for (const f of failed) out.error(f.error, { file: f.file });
       if (fresh && stored === 0) {
         // Nothing was learned into a store this command created: leave no empty store behind.
         removeCreatedStore(flags.store);
@@ -103,9 +115,15 @@ Examples:
         return cli.signal.aborted ? EXIT_INTERRUPTED : EXIT_INPUT;
       }
       const st = engram.stats();
-      if (pruned > 0) out.result({ budget: st.budget, pruned, compressedBytes: st.compressedBytes }, `budget pruning removed ${pruned} connections; ${st.compressedBytes} compressed bytes now`);
-      if (!out.json) out.info(`stored ${stored}, ${failed.length} failed; ${st.classes} classes, ${st.bytes} bytes of memory (${st.compressedBytes} compressed)`);
-      if (cli.signal.aborted) return EXIT_INTERRUPTED;
+      if (pruned > 0) out.result({ budget: st.budget, pruned, compressedBytes: st.compressedBytes }, `budget pruning removed ${plural(pruned, 'connection')}; ${st.compressedBytes} compressed bytes now`);
+      const interrupted = cli.signal.aborted;
+      // With --json the last line sums the run up, so a script need not count the lines before it.
+      if (out.json) {
+        out.result({ summary: true, stored, failed: failed.length, interrupted, classes: st.classes, bytes: st.bytes, compressedBytes: st.compressedBytes, pruned });
+      } else {
+        out.info(`stored ${stored}, ${failed.length} failed; ${plural(st.classes, 'class', 'classes')}, ${st.bytes} bytes of memory (${st.compressedBytes} compressed)`);
+      }
+      if (interrupted) return EXIT_INTERRUPTED;
       return failed.length ? EXIT_INPUT : 0;
     }),
   );

@@ -14,26 +14,38 @@ export default function register(program: Command, cli: CliContext): void {
   const cmd = program
     .command('predict')
     .description('predict the class of image files (one line per file)')
-    .argument('<files...>', 'image files or folders of them')
+    .argument('<files...>', 'image files or folders of them (walked, hidden names skipped)')
     .option('--top <n>', 'how many classes to list per file', '3')
     .option('--batch <n>', 'images per backbone batch', '32');
   storeOptions(cmd);
   cmd.addHelpText('after', `
 Output per file: file, label ("unknown" when the best score is under the calibrated threshold), score
 (share of the code's active neurons connected to the class, 0..1) and margin (best minus second best).
-With --json: {"file","label","score","margin","top":[{"label","score"}...]}, label null for unknown.`);
+With --json: {"file","label","score","margin","top":[{"label","score"}...]}, label null for unknown.
+A file that is missing or cannot be decoded is reported ({"file","error"} with --json) and the others are
+still answered; the exit code is then 2. Folders are walked for .png, .jpg, .jpeg and .webp files, skipping
+hidden names (".x.png", macOS "._x.jpg" copies, ".git/").`);
   cmd.action(
     cli.action(async (files: string[], flags: PredictFlags) => {
       const top = Number(flags.top);
       const batch = Number(flags.batch);
       if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top: expected a whole number >= 1, got "${flags.top}"`);
       if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch: expected a whole number >= 1, got "${flags.batch}"`);
-      const paths = expandFiles(files);
-      if (paths.length === 0) throw new InputError('predict: no image files found in the given paths');
       const out = cli.output;
+      // A path that is not there is reported like a file that cannot be decoded, and the others are answered.
+      let failed = 0;
+      const paths = expandFiles(files, {
+        onMissing: (file, message) => {
+          failed++;
+          out.error(message, { file });
+        },
+      });
+      if (paths.length === 0) {
+        if (failed) return EXIT_INPUT;
+        throw new InputError('predict: no image files found in the given paths');
+      }
       const { Engram } = await import('../../learner/engram.js');
       const engram = await Engram.open({ ...engramOptions(flags, (m) => out.warn(m)), readOnly: true });
-      let failed = 0;
       // When the answers scroll on the terminal they are the progress; a bar is for output sent elsewhere.
       const bar = out.progress(process.stdout.isTTY ? 0 : paths.length, 'predicting');
       try {
@@ -52,7 +64,7 @@ With --json: {"file","label","score","margin","top":[{"label","score"}...]}, lab
                 [p] = await engram.predict([group[i]], { top });
               } catch (e) {
                 failed++;
-                out.error(e instanceof Error ? e.message : String(e));
+                out.error(e instanceof Error ? e.message : String(e), { file: group[i] });
                 continue;
               }
             }

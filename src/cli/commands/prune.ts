@@ -1,6 +1,7 @@
 // engram prune: apply connection-pruning policies, in the order given.
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { plural } from '../output.js';
 import { engramOptions, storeOptions, type StoreFlags } from '../learner-options.js';
 import { UsageError } from '../errors.js';
 import type { PrunePolicy } from '../../learner/prune.js';
@@ -45,7 +46,7 @@ When to use which (docs/learner.md has the measurements):
           const r = await engram.prune(policy);
           out.result(
             { policy, removed: r.removed, connections: r.connections, density: r.density, compressedBytes: r.compressedBytes, bytes: r.bytes },
-            `${describe(policy)}: removed ${r.removed} connections`,
+            `${describe(policy)}: removed ${plural(r.removed, 'connection')}`,
           );
         }
         const after = engram.stats();

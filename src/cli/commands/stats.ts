@@ -1,6 +1,7 @@
 // engram stats: what a store holds.
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { plural } from '../output.js';
 import { engramOptions, storeOptions, type StoreFlags } from '../learner-options.js';
 
 export default function register(program: Command, cli: CliContext): void {
@@ -18,8 +19,8 @@ export default function register(program: Command, cli: CliContext): void {
           `backbone: ${s.backbone ?? 'none (feature vectors)'}`,
           `quantizer: ${s.quantizer.kind}, ${s.active} active of ${s.neurons} neurons (${s.quantizer.codebookSource})`,
           `classes: ${s.classes}`,
-          ...s.labels.map((l) => `  ${l}: ${s.examples[l]} examples`),
-          `memory: ${s.bytes} bytes in RAM (${s.compressedBytes} compressed), ${s.connections} connections, density ${s.density.toFixed(4)}`,
+          ...s.labels.map((l) => `  ${l}: ${plural(s.examples[l], 'example')}`),
+          `memory: ${s.bytes} bytes in RAM (${s.compressedBytes} compressed), ${plural(s.connections, 'connection')}, density ${s.density.toFixed(4)}`,
           `budget: ${s.budget ? `${s.budget.bytes} compressed bytes (device profile ${s.budget.profile}); a learn that goes over prunes back to it` : 'none (no device profile)'}`,
           `unknown threshold: ${s.threshold.toFixed(3)}`,
         ];

@@ -1,0 +1,182 @@
+#!/usr/bin/env node
+// Keeps the figures quoted in README.md and docs/*.md equal to the committed benchmark results
+// (bench/results/*.json), so no figure is copied by hand. In the Markdown a quoted figure sits between markers
+// that render as nothing:
+//
+//   top-1 **<!-- n:demo.top1 -->94.2<!-- /n -->%**
+//
+// and FIGURES (or a family below it) says which result file, which value in it and how it is written.
+//   node tools/docs-numbers.mjs           rewrite every marked figure from the results (npm run docs:numbers)
+//   node tools/docs-numbers.mjs --check   change nothing; list each figure that differs and exit 1
+// A marker whose name is unknown, or whose value is missing from the results, is an error: a typo cannot
+// leave a figure unchecked. After re-running a benchmark: npm run bench:demo (or bench, ...) && npm run docs:numbers.
+import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+// How a value is written. Percentages stored as fractions (0..1) use pct1; stored as percent, num1.
+const FORMATS = {
+  pct1: (v) => (100 * v).toFixed(1),
+  pct0: (v) => (100 * v).toFixed(0),
+  num1: (v) => v.toFixed(1),
+  num2: (v) => v.toFixed(2),
+  num3: (v) => v.toFixed(3),
+  int: (v) => Math.round(v).toLocaleString('en-US'),
+  kb: (v) => `${Math.round(v / 1000)} KB`,
+  mb2: (v) => `${(v / 1e6).toFixed(2)} MB`,
+  ms0: (v) => `${Math.round(v / 1000).toLocaleString('en-US')} ms`,
+  us0: (v) => `${Math.round(v)} us`,
+  // Below 1 ms two decimals say something; above, one is plenty.
+  ms: (v) => (v < 1 ? v.toFixed(2) : v.toFixed(1)),
+};
+
+/** name -> [results file under bench/results, path in it, format]. */
+export const FIGURES = {
+  // engram demo --json, written by npm run bench:demo.
+  'demo.top1': ['demo.json', 'top1_accuracy', 'pct1'],
+  'demo.open_set': ['demo.json', 'open_set_accuracy', 'pct1'],
+  'demo.unknown': ['demo.json', 'unknown_rate', 'pct1'],
+  'demo.connections': ['demo.json', 'connections_per_class', 'int'],
+  'demo.compressed_bytes': ['demo.json', 'compressed_bytes_per_class', 'int'],
+  'demo.serialized_bytes': ['demo.json', 'serialized_bytes_per_class', 'int'],
+  'demo.resident_bytes': ['demo.json', 'resident_bytes', 'int'],
+  'demo.seconds': ['demo.json', 'seconds', 'int'],
+  'demo.top1_two_classes': ['demo.json', 'top1_accuracy_by_classes.1', 'pct0'],
+  // npm run bench:default-backbone.
+  'glyph.ncm1': ['default-backbone.json', 'glyph.ncm.1', 'num1'],
+  'glyph.ncm5': ['default-backbone.json', 'glyph.ncm.5', 'num1'],
+  'glyph.ncm10': ['default-backbone.json', 'glyph.ncm.10', 'num1'],
+  'glyph.memory100': ['default-backbone.json', 'glyph.memory.codebookFromShippedCalibration.accuracy', 'num1'],
+  'glyph.ms_batch32': ['default-backbone.json', 'msPerImageBatch32.glyph', 'ms'],
+  'glyph.file': ['default-backbone.json', 'glyph.bytes', 'kb'],
+  'mobilenet.ncm1': ['default-backbone.json', 'mobilenet.ncm.1', 'num1'],
+  'mobilenet.ncm5': ['default-backbone.json', 'mobilenet.ncm.5', 'num1'],
+  'mobilenet.ncm10': ['default-backbone.json', 'mobilenet.ncm.10', 'num1'],
+  'mobilenet.memory100': ['default-backbone.json', 'mobilenet.memory.codebookFromMnistTrain.accuracy', 'num1'],
+  'mobilenet.ms_batch32': ['default-backbone.json', 'msPerImageBatch32.mobilenet', 'ms'],
+  'mobilenet.file': ['default-backbone.json', 'mobilenet.bytes', 'mb2'],
+  'glyph.memory100_mnist_codebook': ['default-backbone.json', 'glyph.memory.codebookFromMnistTrain.accuracy', 'num1'],
+  'glyph.bytes': ['default-backbone.json', 'glyph.bytes', 'int'],
+  'mobilenet.bytes': ['default-backbone.json', 'mobilenet.bytes', 'int'],
+  'mobilenet.cut_bytes': ['default-backbone.json', 'mobilenet.cutBytes', 'int'],
+  'glyph.smaller_by': ['default-backbone.json', 'versusMobilenet.smallerBy', 'num1'],
+  'glyph.smaller_than_cut_by': ['default-backbone.json', 'versusMobilenet.smallerThanCutBy', 'num1'],
+  'glyph.faster_by': ['default-backbone.json', 'versusMobilenet.fasterBy', 'num1'],
+  // npm run bench:memory.
+  'memory.score_speedup': ['memory.json', 'score_speedup_native_vs_reference', 'num1'],
+  'memory.score_us_native': ['memory.json', 'score_us_c1000.native', 'num1'],
+  'memory.score_us_scalar': ['memory.json', 'score_us_c1000.native_scalar', 'num1'],
+  'memory.score_us_reference': ['memory.json', 'score_us_c1000.reference', 'int'],
+  'memory.simd_speedup': ['memory.json', 'simd_speedup_vs_scalar_c1000', 'num2'],
+  'memory.query_us_100': ['memory.json', 'query_us_by_stored.memory.100', 'num2'],
+  'memory.query_us_1000': ['memory.json', 'query_us_by_stored.memory.1000', 'num2'],
+  'memory.query_us_10000': ['memory.json', 'query_us_by_stored.memory.10000', 'num2'],
+  'memory.query_us_100000': ['memory.json', 'query_us_by_stored.memory.100000', 'num2'],
+  'memory.query_flatness': ['memory.json', 'memory_query_max_ratio_over_sizes', 'num3'],
+  'memory.knn_growth': ['memory.json', 'knn_query_growth_first_to_last', 'int'],
+  'memory.resident_bytes': ['memory.json', 'bytes_by_stored.memory.100', 'int'],
+  'memory.knn_us_100': ['memory.json', 'query_us_by_stored.knn.100', 'us0'],
+  'memory.knn_us_100000': ['memory.json', 'query_us_by_stored.knn.100000', 'ms0'],
+};
+
+// npm run bench (bench/results/results.json), Split protocol: results[.glyph].<mnist|fashion>.<method>.<what>,
+// MobileNetV2 int8 unless "glyph" (engram-glyph) is named; method as the benchmark names it (ncm, slda, knn5,
+// linear-joint, engram-units-ood, ...); what: final (accuracy), forgetting (points), bytes, compressed (bytes).
+const RESULTS_FAMILY = /^results\.(?:(glyph)\.)?(mnist|fashion)\.([\w-]+)\.(final|forgetting|bytes|compressed)$/;
+const RESULTS_FIELDS = { final: ['finalAccuracy', 'pct1'], forgetting: ['forgetting', 'pct1'], bytes: ['bytesPerClass', 'int'], compressed: ['compressedBytesPerClass', 'int'] };
+
+/** Where a figure's value comes from: [file, path, format], or null for an unknown name. */
+export function figureSource(name) {
+  if (Object.hasOwn(FIGURES, name)) return FIGURES[name];
+  const m = RESULTS_FAMILY.exec(name);
+  if (m) {
+    const [, glyph, set, method, what] = m;
+    const [field, format] = RESULTS_FIELDS[what];
+    return ['results.json', `backbones.${glyph ? 'engram-glyph' : 'mobilenetv2-12-int8'}.${set}.results[name=${method}].split.${field}`, format];
+  }
+  return null;
+}
+
+/** Follows a path of keys, array indices and [field=value] selectors. */
+export function lookup(obj, path) {
+  let cur = obj;
+  for (const part of path.split('.')) {
+    const sel = /^([^[]*)\[(\w+)=([^\]]+)\]$/.exec(part);
+    if (sel) {
+      if (sel[1]) cur = cur?.[sel[1]];
+      cur = Array.isArray(cur) ? cur.find((x) => String(x?.[sel[2]]) === sel[3]) : undefined;
+    } else {
+      cur = cur?.[part];
+    }
+    if (cur === undefined) return undefined;
+  }
+  return cur;
+}
+
+/** The text a figure should read, from the results under `resultsDir`. Throws naming what is missing. */
+export function figureText(name, resultsDir, cache = new Map()) {
+  const src = figureSource(name);
+  if (!src) throw new Error(`unknown figure "${name}" (add it to FIGURES in tools/docs-numbers.mjs)`);
+  const [file, path, format] = src;
+  if (!cache.has(file)) {
+    const p = join(resultsDir, file);
+    if (!existsSync(p)) throw new Error(`figure "${name}": ${relative(ROOT, p)} does not exist (run the benchmark that writes it)`);
+    cache.set(file, JSON.parse(readFileSync(p, 'utf8')));
+  }
+  const v = lookup(cache.get(file), path);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`figure "${name}": ${file} has no number at ${path} (found ${JSON.stringify(v)})`);
+  return FORMATS[format](v);
+}
+
+const MARKER = /<!-- n:([\w.-]+) -->(.*?)<!-- \/n -->/g;
+
+/** Rewrites the marked figures of one Markdown text; returns the new text and what changed. */
+export function rewrite(text, resultsDir, cache = new Map()) {
+  const changes = [];
+  const out = text.replace(MARKER, (_all, name, was) => {
+    const now = figureText(name, resultsDir, cache);
+    if (now !== was) changes.push({ name, was, now });
+    return `<!-- n:${name} -->${now}<!-- /n -->`;
+  });
+  return { text: out, changes, markers: [...text.matchAll(MARKER)].length };
+}
+
+/** README.md and every docs/*.md under `root`. */
+export function markdownFiles(root = ROOT) {
+  const docs = join(root, 'docs');
+  return [join(root, 'README.md'), ...(existsSync(docs) ? readdirSync(docs).filter((f) => f.endsWith('.md')).sort().map((f) => join(docs, f)) : [])];
+}
+
+/** Checks (write = false) or rewrites every Markdown file; returns the differences found, file by file. */
+export function run({ root = ROOT, resultsDir = join(root, 'bench', 'results'), write = false } = {}) {
+  const cache = new Map();
+  const report = [];
+  for (const file of markdownFiles(root)) {
+    const text = readFileSync(file, 'utf8');
+    const r = rewrite(text, resultsDir, cache);
+    if (r.changes.length) report.push({ file: relative(root, file), changes: r.changes });
+    if (write && r.text !== text) writeFileSync(file, r.text);
+  }
+  return report;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const check = process.argv.includes('--check');
+  try {
+    const report = run({ write: !check });
+    for (const { file, changes } of report) {
+      for (const c of changes) console.log(`${file}: ${c.name}: ${c.was} -> ${c.now}${check ? ' (differs)' : ''}`);
+    }
+    if (check && report.length) {
+      console.error('docs quote figures that differ from bench/results: run "npm run docs:numbers"');
+      process.exitCode = 1;
+    } else if (!report.length) {
+      console.log('every quoted figure matches bench/results');
+    }
+  } catch (err) {
+    console.error(`docs-numbers: ${err.message}`);
+    process.exitCode = 1;
+  }
+}
