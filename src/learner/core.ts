@@ -163,8 +163,10 @@ export class LearnerCore {
     for (let r = 0; r < rows; r++) {
       const code = codes.subarray(r * active, (r + 1) * active);
       const scores = this.labelScoresOf(code, 1);
-      // Every example of a label new to the memory is, at that moment, a true "unknown" for the others.
-      if (isNew) {
+      // Every example of a label new to the memory is, at that moment, a true "unknown" for the others. With
+      // the cosine read every example is: its best score among the other classes is what an image of a
+      // class the memory never saw gets, so examples arriving one at a time calibrate as batches do.
+      if (isNew || cosine) {
         const other = bestOf(scores, this.examples, id);
         if (other >= 0) this.openset.observeNovel(scores[other]);
       }
