@@ -12,7 +12,8 @@ const COMPACT_BYTES = 8 * 1024 * 1024;
 
 export interface StoreMeta {
   format: 'engram-store/1';
-  backbone: { ref: string; name: string; sha256: string; dim: number } | null;
+  /** `conventions`: whether images got the manifest's input conventions; absent in stores made before them (off). */
+  backbone: { ref: string; name: string; sha256: string; dim: number; conventions?: 'auto' | 'off' } | null;
   quantizer: { options: ResolvedQuantizer; codebookId: string };
   memory: MemoryOptions;
 }

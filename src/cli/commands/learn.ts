@@ -1,7 +1,7 @@
 // engram learn: teach classes from image files. Each batch is acknowledged by the store before the next.
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { engramOptions, modelOptions, storeOptions, type StoreFlags } from '../learner-options.js';
+import { conventionsOption, engramOptions, modelOptions, storeOptions, type StoreFlags } from '../learner-options.js';
 import { chunks, expandFiles, labelFromDir } from '../files.js';
 import { InputError, UsageError, EXIT_INPUT, EXIT_INTERRUPTED } from '../errors.js';
 
@@ -21,6 +21,7 @@ export default function register(program: Command, cli: CliContext): void {
     .option('--batch <n>', 'images per backbone batch', '32');
   storeOptions(cmd);
   modelOptions(cmd);
+  conventionsOption(cmd);
   cmd.addHelpText('after', `
 Examples:
   engram learn --store ./mem --label cat photos/cat/*.jpg
