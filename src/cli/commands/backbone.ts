@@ -126,9 +126,11 @@ export default function register(program: Command, cli: CliContext): void {
         const m = b.manifest;
         cli.output.result(
           { name: m.name, id: b.id, model: m.modelPath, manifest: m.manifestPath, dim: b.dim, precision: m.precision,
-            input: m.input, output: m.output, provider: b.provider, session: line, license: m.license, source: m.source },
+            input: m.input, output: m.output, polarity: m.polarity ?? null, framing: m.framing ?? null,
+            provider: b.provider, session: line, license: m.license, source: m.source },
           [`${m.name} (${m.precision}, ${m.license})`, `  id       ${b.id}`, `  model    ${m.modelPath}`,
             `  input    ${m.input.name} ${m.input.layout} ${m.input.width}x${m.input.height}x${m.input.channels} ${m.input.colorOrder}`,
+            ...(m.polarity || m.framing ? [`  images   ${[m.polarity, m.framing ? `${m.framing.kind} framing, ink fills ${m.framing.fill} of the frame, centred by ${m.framing.centre}` : ''].filter(Boolean).join('; ')}`] : []),
             `  output   ${m.output.name} [N, ${b.dim}]`, `  session  ${line}`].join('\n'),
         );
       } finally {
