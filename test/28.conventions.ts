@@ -41,8 +41,11 @@ plan('dark ink on light paper: inverted for a light-on-dark model, ink box found
   assert.ok(Math.abs(p.window!.width - 40 / 0.714) < 1e-9);
   assert.ok(Math.abs(p.window!.x + p.window!.width / 2 - 75) < 1e-9, 'centred on the bar (its centre of mass)');
   assert.ok(Math.abs(p.window!.y + p.window!.height / 2 - 40) < 1e-9);
-  assert.is(p.levels[230], 0, 'paper becomes the model\'s black');
-  assert.is(p.levels[30], 255, 'ink becomes the model\'s white');
+  // Levels are indexed by a pixel's departure from its local background: none is the model's black, the ink's full.
+  assert.is(p.depth![0], 0, 'paper: no departure');
+  assert.is(p.depth![(30) * 120 + 75], 200, 'ink: 200 levels under the paper');
+  assert.is(p.levels[0], 0, 'paper becomes the model\'s black');
+  assert.is(p.levels[200], 255, 'ink becomes the model\'s white');
 });
 
 plan('an MNIST digit as the data set renders it is light on dark: not inverted, its box is the digit\'s', () => {
@@ -58,7 +61,8 @@ plan('an MNIST digit as the data set renders it is light on dark: not inverted, 
 plan('paper grain, light falling off across the page and a speck of dust do not move the ink box', () => {
   const digit = imageAt(loadMnist('test'), 1);
   const clean = inkPage(digit.data, 7, { grain: 0, falloff: 0 });
-  const rough = inkPage(digit.data, 7, { grain: 8, falloff: 40 });
+  // The far corner of the page is 140 levels darker than the near one, the ink only 47 darker than it.
+  const rough = inkPage(digit.data, 7, { grain: 8, falloff: 140 });
   rough.data[5 * rough.width + 5] = 20; // dust in a corner, far from the digit
   const a = planInk({ ...clean, data: Buffer.from(clean.data), channels: 1 }, CONV, 32, 32);
   const b = planInk({ ...rough, data: Buffer.from(rough.data), channels: 1 }, CONV, 32, 32);

@@ -4,15 +4,17 @@
 // or scanned, is dark on light and small on a large page; a stroke model sees it the way it was trained.
 //
 // Everything is read from the image itself, on 8-bit grey pixels at a modest size:
-// - the background level is the median of a ring along the border, its noise the ring's median absolute
-//   deviation (so paper texture, JPEG ringing and a little uneven light do not count as ink);
+// - the background level is the median of a ring along the border, the noise the median difference between
+//   neighbouring pixels of the ring (so paper grain and JPEG ringing do not count as ink, and light falling
+//   off across the page does not count as noise);
 // - the ink is what departs from the background by more than the noise allows; its side (darker or lighter)
 //   is the image's polarity, and the image is inverted when that is not the model's;
-// - framing: the ink's bounding box (pixels past half the ink's level, the extreme 0.5% of them trimmed
-//   on each side, so a speck of dust does not stretch it), levels stretched so background is 0 and ink 255
-//   (the model's training images were clean), the box cut out, and a window around it of the size that
-//   makes the ink fill the model's framing, centred on the ink's centre of mass. Past the image's edges
-//   the window holds background.
+// - framing: each pixel's departure from its local background (a percentile on the paper's side of each cell
+//   of a coarse grid, interpolated), so uneven light and shadows are not ink; the ink's bounding box (pixels
+//   past 40% of the ink's level, the extreme 0.5% of them trimmed on each side, so a speck of dust does not
+//   stretch it); levels stretched so background is 0 and ink 255 (the model's training images were clean);
+//   the box cut out, and a window around it of the size that makes the ink fill the model's framing,
+//   centred on the ink's centre of mass. Past the image's edges the window holds background.
 import type { Pixels } from './decode.js';
 import type { Framing, Polarity } from '../backbone/manifest.js';
 
@@ -46,8 +48,13 @@ export interface Applied {
 export interface InkPlan {
   polarity: Polarity | null;
   inverted: boolean;
-  /** Grey level -> level the model is fed (inversion, and for framing the levels stretch). */
+  /**
+   * Without framing: grey level -> level the model is fed (the inversion). With framing: ink depth (a pixel's
+   * departure from its local background, `depth`) -> level the model is fed (the levels stretch, in its polarity).
+   */
   levels: Uint8Array;
+  /** Framing: each pixel's departure from its local background on the ink's side, 0..255. */
+  depth?: Uint8Array;
   /** Framing: the ink box and the window around it, in the analysed image's pixels; null: not framed. */
   ink: Box | null;
   window: Box | null;
@@ -105,9 +112,21 @@ export function planInk(grey: Pixels, conv: Conventions, modelWidth: number, mod
     }
   }
   const background = percentile(border, ringCount, 0.5);
-  const deviations = new Uint32Array(256);
-  for (let v = 0; v < 256; v++) deviations[Math.abs(v - background)] += border[v];
-  const noise = 1.4826 * percentile(deviations, ringCount, 0.5);
+  // The noise from differences between neighbours along the ring's rows (light falling off across the page
+  // changes little from one pixel to the next): for Gaussian grain of deviation s their median is 0.954 s.
+  const steps = new Uint32Array(256);
+  let stepCount = 0;
+  for (let y = 0; y < h; y++) {
+    const row = y * w;
+    const edge = y < ring || y >= h - ring;
+    for (let x = 0; x + 1 < w; x++) {
+      if (edge || x + 1 < ring || x >= w - ring) {
+        steps[Math.abs(data[row + x + 1] - data[row + x])]++;
+        stepCount++;
+      }
+    }
+  }
+  const noise = stepCount ? percentile(steps, stepCount, 0.5) / 0.954 : 0;
   const contrast = Math.max(MIN_CONTRAST, NOISE_DEVIATIONS * noise);
 
   // Which side the ink is on: the larger departure past the noise, weighted by how far it goes.
@@ -126,21 +145,20 @@ export function planInk(grey: Pixels, conv: Conventions, modelWidth: number, mod
   const inverted = conv.polarity !== undefined && conv.polarity !== polarity;
   if (!conv.framing) return { ...none, polarity, inverted, levels: inverted ? INVERT : IDENTITY };
 
-  // Ink level per grey level: how far past the background, on the ink's side.
-  const inkOf = (v: number) => Math.max(0, polarity === 'dark-on-light' ? background - v : v - background);
-  const strong = new Uint32Array(256);
+  // Framing reads ink against the local background: light that falls off across a page (or a shadow) would
+  // otherwise pass for ink on its dark side. `depth` is each pixel's departure from its background, ink side.
+  const depth = inkDepth(data, w, h, polarity);
+  const flat = new Uint32Array(256);
+  for (let i = 0; i < depth.length; i++) flat[depth[i]]++;
+  const floor = Math.round(contrast);
   let strongCount = 0;
-  for (let v = 0; v < 256; v++) {
-    const i = inkOf(v);
-    if (i > contrast) {
-      strong[i] += all[v];
-      strongCount += all[v];
-    }
-  }
+  for (let d = floor + 1; d < 256; d++) strongCount += flat[d];
+  const none2 = { ...none, polarity, inverted, levels: inverted ? INVERT : IDENTITY };
+  if (strongCount < MIN_INK_PIXELS) return none2;
+  const strong = flat.slice();
+  strong.fill(0, 0, floor + 1);
   const peak = percentile(strong, strongCount, 0.99);
-  const threshold = Math.max(contrast, Math.round(BOX_LEVEL * peak));
-  const isInk = new Uint8Array(256);
-  for (let v = 0; v < 256; v++) isInk[v] = inkOf(v) > threshold ? 1 : 0;
+  const threshold = Math.max(floor, Math.round(BOX_LEVEL * peak));
 
   const columns = new Uint32Array(w);
   const rows = new Uint32Array(h);
@@ -149,7 +167,7 @@ export function planInk(grey: Pixels, conv: Conventions, modelWidth: number, mod
     const row = y * w;
     let n = 0;
     for (let x = 0; x < w; x++) {
-      if (isInk[data[row + x]]) {
+      if (depth[row + x] > threshold) {
         columns[x]++;
         n++;
       }
@@ -157,21 +175,22 @@ export function planInk(grey: Pixels, conv: Conventions, modelWidth: number, mod
     rows[y] = n;
     inkCount += n;
   }
-  if (inkCount < MIN_INK_PIXELS) return { ...none, polarity, inverted, levels: inverted ? INVERT : IDENTITY };
+  if (inkCount < MIN_INK_PIXELS) return none2;
   const trim = Math.floor(inkCount * BOX_TRIM);
   const [x0, x1] = trimmedSpan(columns, trim);
   const [y0, y1] = trimmedSpan(rows, trim);
 
   // Levels: the noise floor to 0, the ink's typical level (its median) and above to full, in the model's polarity.
-  const inkLevels = new Uint32Array(256);
-  for (let v = 0; v < 256; v++) if (isInk[v]) inkLevels[inkOf(v)] += all[v];
+  const inkLevels = flat.slice();
+  inkLevels.fill(0, 0, threshold + 1);
   const lo = Math.min(Math.round(2 * noise), threshold - 1);
   const hi = Math.max(lo + 16, percentile(inkLevels, inkCount, 0.5));
   const wantLight = (conv.polarity ?? polarity) === 'light-on-dark';
   const levels = new Uint8Array(256);
-  for (let v = 0; v < 256; v++) {
-    const s = Math.min(255, Math.max(0, Math.round(((inkOf(v) - lo) * 255) / (hi - lo))));
-    levels[v] = wantLight ? s : 255 - s;
+  const strength = new Uint8Array(256);
+  for (let d = 0; d < 256; d++) {
+    strength[d] = Math.min(255, Math.max(0, Math.round(((d - lo) * 255) / (hi - lo))));
+    levels[d] = wantLight ? strength[d] : 255 - strength[d];
   }
 
   // Centre: the ink's centre of mass (its stretched levels) inside the box, or the box's centre.
@@ -183,10 +202,10 @@ export function planInk(grey: Pixels, conv: Conventions, modelWidth: number, mod
     for (let y = y0; y <= y1; y++) {
       const row = y * w;
       for (let x = x0; x <= x1; x++) {
-        const s = wantLight ? levels[data[row + x]] : 255 - levels[data[row + x]];
-        m += s;
-        mx += s * x;
-        my += s * y;
+        const v = strength[depth[row + x]];
+        m += v;
+        mx += v * x;
+        my += v * y;
       }
     }
     if (m > 0) {
@@ -199,7 +218,61 @@ export function planInk(grey: Pixels, conv: Conventions, modelWidth: number, mod
   const ww = modelWidth * perPixel;
   const wh = modelHeight * perPixel;
   const window: Box = { x: cx - ww / 2, y: cy - wh / 2, width: ww, height: wh };
-  return { polarity, inverted, levels, ink, window, undersampled: 1 / perPixel };
+  return { polarity, inverted, levels, depth, ink, window, undersampled: 1 / perPixel };
+}
+
+// The background is estimated on a grid of cells about this share of the shorter side.
+const CELL = 1 / 6;
+// In each cell, the background is this percentile on the paper's side (a quarter of a cell may be ink).
+const CELL_PAPER = 0.75;
+
+/**
+ * Each pixel's departure from its local background on the ink's side (0 on the paper's side), 0..255: the
+ * background is a percentile of each grid cell on the paper's side, interpolated bilinearly between cell centres.
+ */
+function inkDepth(data: Uint8Array, w: number, h: number, polarity: Polarity): Uint8Array {
+  const side = Math.max(8, Math.round(Math.min(w, h) * CELL));
+  const gx = Math.max(1, Math.round(w / side));
+  const gy = Math.max(1, Math.round(h / side));
+  const dark = polarity === 'dark-on-light';
+  const cells = new Float64Array(gx * gy);
+  const hist = new Uint32Array(256);
+  for (let j = 0; j < gy; j++) {
+    const ya = Math.floor((j * h) / gy);
+    const yb = Math.floor(((j + 1) * h) / gy);
+    for (let i = 0; i < gx; i++) {
+      const xa = Math.floor((i * w) / gx);
+      const xb = Math.floor(((i + 1) * w) / gx);
+      hist.fill(0);
+      for (let y = ya; y < yb; y++) for (let x = xa, p = y * w + xa; x < xb; x++, p++) hist[data[p]]++;
+      cells[j * gx + i] = percentile(hist, (yb - ya) * (xb - xa), dark ? CELL_PAPER : 1 - CELL_PAPER);
+    }
+  }
+  // For each column, the two cells it lies between and the weight of the right one (cell centres at (i + 0.5) * w / gx).
+  const left = new Int32Array(w);
+  const weight = new Float64Array(w);
+  for (let x = 0; x < w; x++) {
+    const u = Math.min(gx - 1, Math.max(0, ((x + 0.5) * gx) / w - 0.5));
+    left[x] = Math.min(gx - 2, Math.floor(u));
+    weight[x] = gx === 1 ? 0 : u - left[x];
+    if (gx === 1) left[x] = 0;
+  }
+  const out = new Uint8Array(w * h);
+  const line = new Float64Array(gx);
+  for (let y = 0; y < h; y++) {
+    const v = Math.min(gy - 1, Math.max(0, ((y + 0.5) * gy) / h - 0.5));
+    const top = gy === 1 ? 0 : Math.min(gy - 2, Math.floor(v));
+    const f = gy === 1 ? 0 : v - top;
+    for (let i = 0; i < gx; i++) line[i] = cells[top * gx + i] * (1 - f) + (gy === 1 ? 0 : cells[(top + 1) * gx + i] * f);
+    const row = y * w;
+    for (let x = 0; x < w; x++) {
+      const l = left[x];
+      const b = gx === 1 ? line[0] : line[l] * (1 - weight[x]) + line[l + 1] * weight[x];
+      const d = dark ? b - data[row + x] : data[row + x] - b;
+      out[row + x] = d <= 0 ? 0 : d >= 255 ? 255 : Math.round(d);
+    }
+  }
+  return out;
 }
 
 /** First and last index of a histogram after dropping `trim` counts from each end. */
@@ -230,7 +303,7 @@ export function mapLevels(px: Pixels, levels: Uint8Array): Pixels {
 }
 
 /**
- * The framed image: the ink box (with a pixel of margin) through the plan's levels, on background, over
+ * The framed image: the ink box (with a pixel of margin), its depths through the plan's levels, on background, over
  * the plan's window; and the window in the returned image's pixels, for the resampler.
  */
 export function framed(grey: Pixels, plan: InkPlan): { px: Pixels; window: Box } {
@@ -240,8 +313,9 @@ export function framed(grey: Pixels, plan: InkPlan): { px: Pixels; window: Box }
   const Y0 = Math.floor(win.y);
   const cw = Math.max(1, Math.ceil(win.x + win.width) - X0);
   const ch = Math.max(1, Math.ceil(win.y + win.height) - Y0);
-  const out = Buffer.alloc(cw * ch, plan.levels[backgroundLevel(plan)]);
-  const { width: w, height: h, data } = grey;
+  const out = Buffer.alloc(cw * ch, plan.levels[0]);
+  const { width: w, height: h } = grey;
+  const data = plan.depth!;
   const xa = Math.max(0, ink.x - 1, X0);
   const xb = Math.min(w, ink.x + ink.width + 1, X0 + cw);
   const ya = Math.max(0, ink.y - 1, Y0);
@@ -253,13 +327,6 @@ export function framed(grey: Pixels, plan: InkPlan): { px: Pixels; window: Box }
     for (let x = xa; x < xb; x++) out[to + x] = levels[data[from + x]];
   }
   return { px: { data: out, width: cw, height: ch, channels: 1 }, window: { x: win.x - X0, y: win.y - Y0, width: win.width, height: win.height } };
-}
-
-/** A grey level that maps to the model's background (its level in the table is 0 or 255 after the stretch). */
-function backgroundLevel(plan: InkPlan): number {
-  // The table is monotonic from the background outwards; level 0 and 255 sit at its two ends. The end whose
-  // mapped value is the model's background (the same as the mapped background) is the one to fill with.
-  return plan.polarity === 'dark-on-light' ? 255 : 0;
 }
 
 /** A box in the analysed image's pixels, scaled to the full-size image and rounded outwards (ink) or to 0.1 px. */
