@@ -4,7 +4,7 @@
 // conventions, or with them turned off, feeds images exactly as before.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { planInk, type Conventions } from '../src/images/conventions.js';
 import { affineFor } from '../src/images/normalize.js';
@@ -156,6 +156,19 @@ routes('a large JPEG is read at a DCT scale and decoded again larger when the in
   // Framed from the 1/8 decode, the digit would be enlarged from about 5x2 pixels (mean difference about 0.2).
   assert.ok(meanDiff(tinyJpeg.out, tinyRaw.out) < 0.05, `small digit, JPEG vs raw: mean difference ${meanDiff(tinyJpeg.out, tinyRaw.out)}`);
   assert.ok(Math.abs(tinyJpeg.conventions!.crop!.width - tinyRaw.conventions!.crop!.width) < 4);
+});
+
+routes('a bad input fails with the same message as on the plain path', async () => {
+  const damaged = join(dir, 'damaged.jpg');
+  const good = readFileSync(join(dir, 'small.jpg'));
+  writeFileSync(damaged, good.subarray(0, 40));
+  writeFileSync(join(dir, 'empty.png'), '');
+  for (const input of [join(dir, 'missing.png'), join(dir, 'empty.png'), damaged, dir, { data: new Uint8Array(5), width: 2, height: 2, channels: 1 as const }]) {
+    let plain: Error | undefined;
+    await imageIntoTensor(input, TARGET, SPEC, AFFINE, new Float32Array(1024), 0, 'x').catch((e: Error) => { plain = e; });
+    assert.ok(plain, `the plain path refuses ${String(input)}`);
+    await rejects(into(input), new RegExp(plain!.message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  }
 });
 
 const backbone = suite('Backbone: conventions on and off');

@@ -53,7 +53,10 @@ export interface InkPlan {
    * departure from its local background, `depth`) -> level the model is fed (the levels stretch, in its polarity).
    */
   levels: Uint8Array;
-  /** Framing: each pixel's departure from its local background on the ink's side, 0..255. */
+  /**
+   * Framing: each pixel's departure from its local background on the ink's side, 0..255. A view of a buffer
+   * reused by the next planInk: use the plan (framed) before planning another image.
+   */
   depth?: Uint8Array;
   /** Framing: the ink box and the window around it, in the analysed image's pixels; null: not framed. */
   ink: Box | null;
@@ -221,6 +224,10 @@ export function planInk(grey: Pixels, conv: Conventions, modelWidth: number, mod
   return { polarity, inverted, levels, depth, ink, window, undersampled: 1 / perPixel };
 }
 
+// inkDepth's result: a new array per image costs more than computing it (its memory is allocated outside
+// the JavaScript heap), so one is reused, valid until the next planInk.
+let depthScratch = new Uint8Array(0);
+
 // The background is estimated on a grid of cells about this share of the shorter side.
 const CELL = 1 / 6;
 // In each cell, the background is this percentile on the paper's side (a quarter of a cell may be ink).
@@ -248,28 +255,32 @@ function inkDepth(data: Uint8Array, w: number, h: number, polarity: Polarity): U
       cells[j * gx + i] = percentile(hist, (yb - ya) * (xb - xa), dark ? CELL_PAPER : 1 - CELL_PAPER);
     }
   }
-  // For each column, the two cells it lies between and the weight of the right one (cell centres at (i + 0.5) * w / gx).
+  // For each column, the two cells it lies between and the right one's weight in 1/256 (cell centres at
+  // (i + 0.5) * w / gx); integer arithmetic from here on, in 1/256 of a grey level.
   const left = new Int32Array(w);
-  const weight = new Float64Array(w);
+  const weight = new Int32Array(w);
   for (let x = 0; x < w; x++) {
     const u = Math.min(gx - 1, Math.max(0, ((x + 0.5) * gx) / w - 0.5));
-    left[x] = Math.min(gx - 2, Math.floor(u));
-    weight[x] = gx === 1 ? 0 : u - left[x];
-    if (gx === 1) left[x] = 0;
+    left[x] = gx === 1 ? 0 : Math.min(gx - 2, Math.floor(u));
+    weight[x] = gx === 1 ? 0 : Math.round((u - left[x]) * 256);
   }
-  const out = new Uint8Array(w * h);
-  const line = new Float64Array(gx);
+  if (depthScratch.length < w * h) depthScratch = new Uint8Array(Math.max(w * h, 2 * depthScratch.length));
+  const out = depthScratch.subarray(0, w * h);
+  const line = new Int32Array(gx + 1);
   for (let y = 0; y < h; y++) {
     const v = Math.min(gy - 1, Math.max(0, ((y + 0.5) * gy) / h - 0.5));
     const top = gy === 1 ? 0 : Math.min(gy - 2, Math.floor(v));
     const f = gy === 1 ? 0 : v - top;
-    for (let i = 0; i < gx; i++) line[i] = cells[top * gx + i] * (1 - f) + (gy === 1 ? 0 : cells[(top + 1) * gx + i] * f);
+    for (let i = 0; i < gx; i++) line[i] = Math.round(256 * (cells[top * gx + i] * (1 - f) + (gy === 1 ? 0 : cells[(top + 1) * gx + i] * f)));
+    line[gx] = line[gx - 1];
     const row = y * w;
     for (let x = 0; x < w; x++) {
       const l = left[x];
-      const b = gx === 1 ? line[0] : line[l] * (1 - weight[x]) + line[l + 1] * weight[x];
-      const d = dark ? b - data[row + x] : data[row + x] - b;
-      out[row + x] = d <= 0 ? 0 : d >= 255 ? 255 : Math.round(d);
+      const k = weight[x];
+      const b = (line[l] * (256 - k) + line[l + 1] * k) >> 8;
+      const level = data[row + x] << 8;
+      const d = dark ? b - level : level - b;
+      out[row + x] = d <= 0 ? 0 : d >= 65280 ? 255 : (d + 128) >> 8;
     }
   }
   return out;

@@ -224,10 +224,9 @@ export async function inkIntoTensor(input: ImageInput, target: DecodeTarget, con
   if (plan.window && plan.undersampled > 1 && source.again) {
     const f = Math.min(plan.undersampled, source.fullWidth / px.width);
     const larger = await source.again(Math.ceil(px.width * f), Math.ceil(px.height * f));
-    if (larger && larger.width > px.width) {
-      px = larger;
-      plan = planInk(px, conv, target.width, target.height);
-    }
+    if (larger && larger.width > px.width) px = larger;
+    // Planned again after the await in any case: other images were planned meanwhile (plan.depth is shared).
+    plan = planInk(luma(px), conv, target.width, target.height);
   }
   const sx = source.fullWidth / px.width;
   const sy = source.fullHeight / px.height;
