@@ -25,14 +25,15 @@ validate('accepts the documented example and keeps every field', () => {
   assert.is(m.input.fit, undefined);
 });
 
-validate('accepts the optional fields: grey input, polarity, fit, codebook, calibration, cut, description', () => {
+validate('accepts the optional fields: grey input, polarity, framing, fit, codebook, calibration, cut, description', () => {
   const g = valid();
   Object.assign(g.input, { channels: 1, colorOrder: 'gray', mean: [0.1], std: [0.3], fit: 'cover' });
-  Object.assign(g, { polarity: 'light-on-dark', codebook: { m: 8 }, calibration: { file: 'x.f32' }, description: 'd',
-    cut: { from: 'm.onnx', fromSha256: SHA, at: '464_quantized' } });
+  Object.assign(g, { polarity: 'light-on-dark', framing: { kind: 'stroke', fill: 0.714, centre: 'mass' }, codebook: { m: 8 },
+    calibration: { file: 'x.f32' }, description: 'd', cut: { from: 'm.onnx', fromSha256: SHA, at: '464_quantized' } });
   const m = validateManifest(g);
   assert.is(m.input.channels, 1);
   assert.is(m.polarity, 'light-on-dark');
+  assert.equal(m.framing, { kind: 'stroke', fill: 0.714, centre: 'mass' });
   assert.equal(m.codebook, { m: 8 });
   assert.is(m.cut?.at, '464_quantized');
 });
@@ -61,6 +62,12 @@ const broken: [string, (m: Record<string, any>) => void, RegExp][] = [
   ['empty license', (m) => { m.license = ''; }, /m\.json\.license: expected a non-empty string/],
   ['codebook not an object', (m) => { m.codebook = [1, 2]; }, /m\.json\.codebook: expected an object, got an array/],
   ['bad polarity', (m) => { m.polarity = 'inverted'; }, /m\.json\.polarity: expected one of light-on-dark, dark-on-light/],
+  ['framing not an object', (m) => { m.framing = 'stroke'; }, /m\.json\.framing: expected an object, got string "stroke"/],
+  ['framing of an unknown kind', (m) => { m.framing = { kind: 'photo', fill: 0.7, centre: 'mass' }; }, /m\.json\.framing\.kind: expected one of stroke, got string "photo"/],
+  ['framing fill 0', (m) => { m.framing = { kind: 'stroke', fill: 0, centre: 'mass' }; }, /m\.json\.framing\.fill: expected a number in \(0, 1\], got number 0/],
+  ['framing fill over 1', (m) => { m.framing = { kind: 'stroke', fill: 1.5, centre: 'mass' }; }, /m\.json\.framing\.fill: expected a number in \(0, 1\], got number 1\.5/],
+  ['framing without centre', (m) => { m.framing = { kind: 'stroke', fill: 0.7 }; }, /m\.json\.framing\.centre: required field is missing/],
+  ['framing centre misspelt', (m) => { m.framing = { kind: 'stroke', fill: 0.7, center: 'mass' }; }, /m\.json\.framing: unknown field "center" \(known: kind, fill, centre\)/],
   ['input not an object', (m) => { m.input = 'NCHW'; }, /m\.json\.input: expected an object, got string "NCHW"/],
 ];
 for (const [what, breakIt, message] of broken) {

@@ -7,7 +7,8 @@ import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { int, oneOf, options, rangeError, typed, typeError } from '../util/validate.js';
 import { inputLabel, type ImageInput } from '../images/decode.js';
 import { affineFor, type Affine } from '../images/normalize.js';
-import { imageIntoTensor, type Preprocess } from '../images/tensor.js';
+import { imageIntoTensor, inkIntoTensor, type PreparedImage, type Preprocess } from '../images/tensor.js';
+import type { Conventions } from '../images/conventions.js';
 import { loadManifest, validateManifest, withPaths, type LoadedManifest, type Manifest } from './manifest.js';
 import { openSession, resolveSessionConfig, SESSION_KEYS, type SessionConfig } from './session.js';
 
@@ -29,6 +30,18 @@ export interface BackboneOpenOptions extends SessionConfig {
    * resized and normalised in one pass; everything else through sharp. 'sharp': every image through sharp.
    */
   preprocess?: Preprocess;
+  /**
+   * 'auto' (default): apply the manifest's input conventions to every image: invert it when its polarity is
+   * not the model's (`polarity`), cut out and frame its ink as the training images were (`framing`).
+   * 'off': feed images as they are. A manifest with neither field is unaffected.
+   */
+  conventions?: 'auto' | 'off';
+}
+
+/** Feature vectors and, per image, what it went through on the way (see PreparedImage). */
+export interface EmbedDetailed {
+  vectors: Float32Array[];
+  images: PreparedImage[];
 }
 
 /** A manifest path, an .onnx path with a sidecar manifest, or a manifest object. */
@@ -61,11 +74,13 @@ export class Backbone {
   private readonly fixedBatch: number | undefined;
   private readonly perImage: number;
   private readonly preprocess: Preprocess;
+  /** The manifest's input conventions when they are applied; null: images are fed as they are. */
+  readonly conventions: Conventions | null;
   // Tensors embed() has finished with. A fresh tensor costs a page fault per 4 KiB the first time it is
   // written (about 0.15 ms of CPU per 224x224x3 image on the development VM), a reused one nothing.
   private spare: Float32Array[] = [];
 
-  private constructor(manifest: LoadedManifest, ort: typeof import('onnxruntime-node'), opened: { session: InferenceSession; provider: string; summary: string }, fixedBatch: number | undefined, preprocess: Preprocess) {
+  private constructor(manifest: LoadedManifest, ort: typeof import('onnxruntime-node'), opened: { session: InferenceSession; provider: string; summary: string }, fixedBatch: number | undefined, preprocess: Preprocess, conventions: 'auto' | 'off') {
     this.manifest = manifest;
     this.dim = manifest.output.dim;
     this.identity = Object.freeze({ name: manifest.name, sha256: manifest.sha256 });
@@ -79,6 +94,10 @@ export class Backbone {
     const i = manifest.input;
     this.perImage = i.width * i.height * i.channels;
     this.preprocess = preprocess;
+    const has = manifest.polarity !== undefined || manifest.framing !== undefined;
+    this.conventions = conventions === 'auto' && has
+      ? Object.freeze({ ...(manifest.polarity ? { polarity: manifest.polarity } : {}), ...(manifest.framing ? { framing: manifest.framing } : {}) })
+      : null;
   }
 
   /**
@@ -86,9 +105,10 @@ export class Backbone {
    * threads / providers / optimisation (see SessionConfig), and checks the model's tensors against the manifest.
    */
   static async open(source: BackboneSource, opts?: BackboneOpenOptions): Promise<Backbone> {
-    const o = options('Backbone.open options', opts, [...SESSION_KEYS, 'baseDir', 'preprocess'] as const);
-    const { baseDir, preprocess, ...sessionOpts } = o;
+    const o = options('Backbone.open options', opts, [...SESSION_KEYS, 'baseDir', 'preprocess', 'conventions'] as const);
+    const { baseDir, preprocess, conventions, ...sessionOpts } = o;
     const prep = preprocess === undefined ? 'fast' : oneOf('Backbone.open options.preprocess', preprocess, ['fast', 'sharp'] as const);
+    const conv = conventions === undefined ? 'auto' : oneOf('Backbone.open options.conventions', conventions, ['auto', 'off'] as const);
     const cfg = resolveSessionConfig(sessionOpts, 'Backbone.open options');
     const manifest = resolveSource(source, baseDir);
     const label = manifest.modelPath;
@@ -108,7 +128,7 @@ export class Backbone {
     const opened = await openSession(bytes, cfg, `backbone ${manifest.name}`);
     try {
       const fixedBatch = checkTensors(opened.session, manifest, label);
-      const backbone = new Backbone(manifest, ort, opened, fixedBatch, prep);
+      const backbone = new Backbone(manifest, ort, opened, fixedBatch, prep, conv);
       if (cfg.log) cfg.log(opened.summary);
       // Nobody is listening, but a provider that was asked for did not start: say so rather than run slower silently.
       else if (opened.provider !== cfg.executionProviders[0]) process.stderr.write(`engram: ${opened.summary}\n`);
@@ -129,15 +149,21 @@ export class Backbone {
    * normalised per the manifest; an input that is not a usable image rejects with an error naming it.
    */
   async embed(inputs: readonly ImageInput[], opts?: EmbedOptions): Promise<Float32Array[]> {
+    return (await this.embedDetailed(inputs, opts)).vectors;
+  }
+
+  /** As embed, and per image what it went through: the decode path and the input conventions applied. */
+  async embedDetailed(inputs: readonly ImageInput[], opts?: EmbedOptions): Promise<EmbedDetailed> {
     if (!Array.isArray(inputs)) throw typeError('inputs', 'an array of images (paths, Buffers or raw pixels)', inputs);
     const o = options('embed options', opts, ['batchSize'] as const);
     const batchSize = this.fixedBatch ?? (o.batchSize === undefined ? DEFAULT_BATCH : int('embed options.batchSize', o.batchSize, 1, 4096));
     this.session0();
     const out: Float32Array[] = [];
+    const images: PreparedImage[] = [];
     const rows = this.fixedBatch ?? Math.min(batchSize, inputs.length);
     const batch = (start: number) => {
       const tensor = this.spareTensor(rows * this.perImage);
-      const prepared = this.prepare(inputs.slice(start, start + batchSize), start, tensor);
+      const prepared = this.prepareDetailed(inputs.slice(start, start + batchSize), start, tensor);
       prepared.catch(() => this.giveBack(tensor)); // a failed batch gives its tensor back
       return prepared;
     };
@@ -149,12 +175,13 @@ export class Backbone {
       next = following < inputs.length ? batch(following) : undefined;
       next?.catch(() => undefined); // surfaced when awaited; stops an unhandled rejection if this batch fails first
       const count = Math.min(batchSize, inputs.length - start);
-      const tensor = await current;
+      const { tensor, images: prepared } = await current;
+      images.push(...prepared);
       out.push(...(await this.forward(tensor, count)));
       // forward() copied the vectors out and onnxruntime no longer reads the input: the tensor can be reused.
       this.giveBack(tensor);
     }
-    return out;
+    return { vectors: out, images };
   }
 
   /** A tensor of `length` values: the most recently returned spare that is large enough, else a new one. */
@@ -178,6 +205,11 @@ export class Backbone {
    * result is then a view of its first batch x image values.
    */
   async prepare(inputs: readonly ImageInput[], firstIndex = 0, into?: Float32Array): Promise<Float32Array> {
+    return (await this.prepareDetailed(inputs, firstIndex, into)).tensor;
+  }
+
+  /** As prepare, and per image what it went through (see PreparedImage). */
+  async prepareDetailed(inputs: readonly ImageInput[], firstIndex = 0, into?: Float32Array): Promise<{ tensor: Float32Array; images: PreparedImage[] }> {
     const i = this.manifest.input;
     const rows = this.fixedBatch ?? inputs.length;
     const length = rows * this.perImage;
@@ -194,11 +226,15 @@ export class Backbone {
     const target = { width: i.width, height: i.height, channels: i.channels, resize: i.resize, fit: i.fit };
     // Every image settles before prepare does, failed batch or not: no decode still running may write into
     // the tensor afterwards (embed hands a failed batch's tensor to the next batch, a caller reuses `into`).
-    const settled = await Promise.allSettled(inputs.map((input, k) =>
-      imageIntoTensor(input, target, i, this.affine, data, k * this.perImage, inputLabel(input, firstIndex + k), this.preprocess)));
+    const conv = this.conventions;
+    const settled = await Promise.allSettled(inputs.map(async (input, k): Promise<PreparedImage> => {
+      const label = inputLabel(input, firstIndex + k);
+      if (conv) return inkIntoTensor(input, target, conv, i, this.affine, data, k * this.perImage, label, this.preprocess);
+      return { by: await imageIntoTensor(input, target, i, this.affine, data, k * this.perImage, label, this.preprocess), conventions: null };
+    }));
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    return data;
+    return { tensor: data, images: settled.map((r) => (r as PromiseFulfilledResult<PreparedImage>).value) };
   }
 
   /** Runs the model on a prepared tensor holding `count` images; returns `count` vectors of length `dim`. */

@@ -13,6 +13,17 @@ export type FitMode = 'fill' | 'cover';
 export type Precision = 'int8' | 'fp32' | 'fp16' | 'uint8';
 export type Polarity = 'light-on-dark' | 'dark-on-light';
 
+/**
+ * How the training images framed their subject. 'stroke': one glyph (a digit, a letter, a sketch) scaled so
+ * that the longer side of its ink box is `fill` of the input's shorter side, and centred by its centre of
+ * mass ('mass', MNIST's convention) or by its box ('box').
+ */
+export interface Framing {
+  kind: 'stroke';
+  fill: number;
+  centre: 'mass' | 'box';
+}
+
 export interface ManifestInput {
   name: string;
   layout: Layout;
@@ -40,8 +51,10 @@ export interface Manifest {
   precision: Precision;
   license: string;
   source: string;
-  /** Optional: which strokes-on-background the model was trained on (so callers can invert photos). */
+  /** Optional: which strokes-on-background the model was trained on; images of the other kind are inverted. */
   polarity?: Polarity;
+  /** Optional: how the training images framed their subject; stroke images are framed the same way. */
+  framing?: Framing;
   /** Optional: free text for people. */
   description?: string;
   /** Optional: written by `engram backbone cut`: the classifier it came from and the tensor exposed. */
@@ -61,11 +74,12 @@ export interface LoadedManifest extends Manifest {
 }
 
 const TOP_KEYS = ['format', 'name', 'file', 'sha256', 'input', 'output', 'precision', 'license', 'source',
-  'polarity', 'description', 'cut', 'codebook', 'calibration'] as const;
+  'polarity', 'framing', 'description', 'cut', 'codebook', 'calibration'] as const;
 const INPUT_KEYS = ['name', 'layout', 'width', 'height', 'channels', 'colorOrder', 'range', 'mean', 'std',
   'resize', 'dtype', 'fit'] as const;
 const OUTPUT_KEYS = ['name', 'dim'] as const;
 const CUT_KEYS = ['from', 'fromSha256', 'at'] as const;
+const FRAMING_KEYS = ['kind', 'fill', 'centre'] as const;
 
 function object(name: string, value: unknown): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw typeError(name, 'an object', value);
@@ -159,6 +173,18 @@ export function validateManifest(value: unknown, where = 'manifest'): Manifest {
     source: str(`${where}.source`, m.source, { nonEmpty: true }),
   };
   if (m.polarity !== undefined) manifest.polarity = oneOf(`${where}.polarity`, m.polarity, ['light-on-dark', 'dark-on-light'] as const);
+  if (m.framing !== undefined) {
+    const f = object(`${where}.framing`, m.framing);
+    known(`${where}.framing`, f, FRAMING_KEYS);
+    required(`${where}.framing`, f, FRAMING_KEYS);
+    const fill = num(`${where}.framing.fill`, f.fill);
+    if (!(fill > 0 && fill <= 1)) throw rangeError(`${where}.framing.fill`, 'a number in (0, 1]', f.fill);
+    manifest.framing = {
+      kind: oneOf(`${where}.framing.kind`, f.kind, ['stroke'] as const),
+      fill,
+      centre: oneOf(`${where}.framing.centre`, f.centre, ['mass', 'box'] as const),
+    };
+  }
   if (m.description !== undefined) manifest.description = str(`${where}.description`, m.description);
   if (m.cut !== undefined) {
     const c = object(`${where}.cut`, m.cut);

@@ -25,6 +25,15 @@ export interface StoreFlags {
   units?: 'class' | 'example';
   vote?: string;
   twoSided?: boolean;
+  conventions?: 'auto' | 'off';
+}
+
+export const CONVENTIONS_HELP = "the backbone's input conventions: auto inverts dark-on-light images and frames strokes as its " +
+  'manifest says (polarity, framing), per image; off feeds images as they are';
+
+/** --conventions auto|off: given at the first learn and remembered by the store; other commands may repeat it. */
+export function conventionsOption(cmd: Command): Command {
+  return cmd.addOption(new Option('--conventions <mode>', `${CONVENTIONS_HELP} (default: auto; a store keeps its own)`).choices(['auto', 'off']));
 }
 
 /** --store (required) and --profile, for every learner command. */
@@ -121,6 +130,7 @@ export function engramOptions(flags: StoreFlags, onWarning: (m: string) => void,
   }
   const opts: EngramOptions = { store: flags.store, onWarning, ...(onInfo ? { onInfo } : {}) };
   if (flags.backbone !== undefined) opts.backbone = flags.backbone;
+  if (flags.conventions !== undefined) opts.conventions = flags.conventions;
   if (Object.keys(q).length) opts.quantizer = q;
   if (flags.profile) opts.profile = flags.profile;
   if (flags.durability) opts.durability = flags.durability;

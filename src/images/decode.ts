@@ -154,3 +154,33 @@ export async function decodeImage(input: ImageInput, target: DecodeTarget, label
   }
   return { data: out.data, width: info.width, height: info.height, channels: target.channels };
 }
+
+/**
+ * Decodes one input at its own size (EXIF orientation applied, alpha dropped, grey when `channels` is 1),
+ * shrunk to fit `maxSide` x `maxSide` when larger; with the displayed size of the whole image. For reading
+ * an image before deciding what part of it a model sees (src/images/conventions.ts).
+ */
+export async function decodeWhole(input: ImageInput, channels: 1 | 3, maxSide: number, label = inputLabel(input)): Promise<{ px: Pixels; fullWidth: number; fullHeight: number }> {
+  const img = await open(input, label);
+  let meta;
+  try {
+    meta = await img.metadata();
+  } catch (err) {
+    throw new ImageError(label, `cannot decode image (${(err as Error).message.replace(/\s+/g, ' ').trim()})`);
+  }
+  const swap = (meta.orientation ?? 1) >= 5;
+  const fullWidth = (swap ? meta.height : meta.width) ?? 0;
+  const fullHeight = (swap ? meta.width : meta.height) ?? 0;
+  img.rotate().removeAlpha();
+  if (channels === 1) img.greyscale();
+  img.resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true, kernel: 'linear' });
+  let out: { data: Buffer; info: { width: number; height: number; channels: number } };
+  try {
+    out = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    throw new ImageError(label, `cannot decode image (${(err as Error).message.replace(/\s+/g, ' ').trim()})`);
+  }
+  const { info } = out;
+  if (info.channels !== channels) throw new ImageError(label, `decoded to ${info.channels} channels, expected ${channels}`);
+  return { px: { data: out.data, width: info.width, height: info.height, channels }, fullWidth: fullWidth || info.width, fullHeight: fullHeight || info.height };
+}

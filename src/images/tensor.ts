@@ -6,10 +6,12 @@
 // colour-managed JPEGs, damaged files, a build without libjpeg) takes the general sharp path, which also
 // produces every error message, so both paths fail the same way on bad input.
 import { readFileSync, statSync } from 'node:fs';
-import { decodeImage, isRaw, validateRaw, type DecodeTarget, type ImageInput, type Pixels, type Resize } from './decode.js';
+import { decodeImage, decodeWhole, isRaw, validateRaw, type DecodeTarget, type ImageInput, type Pixels, type Resize } from './decode.js';
 import { writeNormalized, type Affine, type NormalizeSpec } from './normalize.js';
 import { decodePng, isPng, pngSize } from './png.js';
 import { fitWindow, resampleInto, tapsFor, type SourceWindow } from './resample.js';
+import { framed, luma, mapLevels, planInk, scaleBox, type Applied, type Conventions } from './conventions.js';
+import { orient } from './orient.js';
 import type { NativeBinding } from '../native/binding.js';
 import { optionalBinding } from '../native/loader.js';
 
@@ -131,4 +133,113 @@ export async function imageIntoTensor(input: ImageInput, target: DecodeTarget, s
   const { window, resize } = resizePlan(px.width, px.height, target);
   resampleInto(px, window, target.width, target.height, resize, spec, affine, out, offset);
   return fast.by;
+}
+
+/** What one image went through on its way into the tensor. */
+export interface PreparedImage {
+  by: PreparedBy;
+  /** The input conventions applied (null: the model has none, or they were turned off). */
+  conventions: Applied | null;
+}
+
+// Images are read for their ink at no less than this many times the model's input size (where they are that
+// large), so that a small glyph on a large page still has pixels enough after it is cut out.
+const INK_READ_FACTOR = 4;
+// Images decoded by sharp for their ink are shrunk to fit this side at most (or the read size, if larger).
+const INK_MAX_SIDE = 1024;
+
+/** An image decoded for reading its ink: pixels, the size of the whole image as displayed, and the path taken. */
+interface InkSource {
+  px: Pixels;
+  fullWidth: number;
+  fullHeight: number;
+  by: PreparedBy;
+  /** A JPEG decoded at a DCT scale: decode it again at least minWidth x minHeight. */
+  again?: (minWidth: number, minHeight: number) => Promise<Pixels | null>;
+}
+
+async function jpegSource(bytes: Buffer, channels: 1 | 3, minWidth: number, minHeight: number): Promise<InkSource | null> {
+  const addon = nativeJpeg();
+  if (!addon) return null;
+  const whole = addon.jpegPlan(bytes, 65535, 65535, channels);
+  if (!whole) return null;
+  const decode = async (mw: number, mh: number): Promise<Pixels | null> => {
+    const r = await addon.decodeJpeg(bytes, Math.min(mw, 65535), Math.min(mh, 65535), channels);
+    return r && orient({ data: r.data, width: r.width, height: r.height, channels: r.channels }, r.orientation);
+  };
+  const px = await decode(minWidth, minHeight);
+  if (!px) return null;
+  return { px, fullWidth: whole.width, fullHeight: whole.height, by: 'jpeg', again: px.width < whole.width ? decode : undefined };
+}
+
+/** The input decoded for reading its ink: by the fast decoders where they apply, else by sharp. */
+async function inkSource(input: ImageInput, channels: 1 | 3, target: DecodeTarget, label: string, preprocess: Preprocess): Promise<InkSource> {
+  const read = Math.max(target.width, target.height) * INK_READ_FACTOR;
+  if (preprocess === 'fast') {
+    if (isRaw(input)) {
+      const raw = validateRaw(label, input);
+      const px: Pixels = { data: Buffer.from(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength), width: raw.width, height: raw.height, channels: raw.channels };
+      return { px: channels === 1 ? luma(px) : px, fullWidth: raw.width, fullHeight: raw.height, by: 'raw' };
+    }
+    let bytes: Buffer | undefined;
+    try {
+      if (Buffer.isBuffer(input)) bytes = input;
+      else if (typeof input === 'string' && statSync(input).isFile()) bytes = readFileSync(input);
+    } catch {
+      bytes = undefined; // sharp names the problem
+    }
+    if (bytes && isJpeg(bytes)) {
+      const s = await jpegSource(bytes, channels, read, read);
+      if (s) return s;
+    } else if (bytes && isPng(bytes)) {
+      const { width, height } = pngSize(bytes);
+      const px = width * height <= SMALL_PNG_PIXELS ? decodePng(bytes) : null;
+      if (px) return { px: channels === 1 ? luma(px) : px.channels === 1 ? greyToRgb(px) : px, fullWidth: px.width, fullHeight: px.height, by: 'png' };
+    }
+  }
+  const { px, fullWidth, fullHeight } = await decodeWhole(input, channels, Math.max(INK_MAX_SIDE, read), label);
+  return { px, fullWidth, fullHeight, by: preprocess === 'fast' ? 'decode' : 'sharp' };
+}
+
+function greyToRgb(px: Pixels): Pixels {
+  const n = px.width * px.height;
+  const out = Buffer.allocUnsafe(n * 3);
+  for (let p = 0; p < n; p++) out[3 * p] = out[3 * p + 1] = out[3 * p + 2] = px.data[p];
+  return { data: out, width: px.width, height: px.height, channels: 3 };
+}
+
+/**
+ * Like imageIntoTensor, for a model with input conventions (a polarity, a framing): the image is read for
+ * its ink, inverted when its polarity is not the model's, and (framing) its ink cut out and framed as the
+ * model's training images were, then resized and normalised into `out` at `offset`.
+ */
+export async function inkIntoTensor(input: ImageInput, target: DecodeTarget, conv: Conventions, spec: NormalizeSpec, affine: Affine,
+  out: Float32Array, offset: number, label: string, preprocess: Preprocess = 'fast'): Promise<PreparedImage> {
+  // Framing works on grey pixels (stroke models are grey; a 3-channel one gets the grey repeated).
+  const channels: 1 | 3 = conv.framing ? 1 : target.channels;
+  const source = await inkSource(input, channels, target, label, preprocess);
+  let { px } = source;
+  let plan = planInk(luma(px), conv, target.width, target.height);
+  // The ink is too small in this decode to fill the model's input without enlarging it: decode larger.
+  if (plan.window && plan.undersampled > 1 && source.again) {
+    const f = Math.min(plan.undersampled, source.fullWidth / px.width);
+    const larger = await source.again(Math.ceil(px.width * f), Math.ceil(px.height * f));
+    if (larger && larger.width > px.width) px = larger;
+    // Planned again after the await in any case: other images were planned meanwhile (plan.depth is shared).
+    plan = planInk(luma(px), conv, target.width, target.height);
+  }
+  const sx = source.fullWidth / px.width;
+  const sy = source.fullHeight / px.height;
+  const applied: Applied = { polarity: plan.polarity, inverted: plan.inverted, ink: null, crop: null };
+  if (plan.window && plan.ink) {
+    const { px: framedPx, window } = framed(px, plan);
+    resampleInto(framedPx, window, target.width, target.height, target.resize, spec, affine, out, offset);
+    applied.ink = scaleBox(plan.ink, sx, sy, true);
+    applied.crop = scaleBox(plan.window, sx, sy, false);
+  } else {
+    const fed = plan.inverted ? mapLevels(px, plan.levels) : px;
+    const { window, resize } = resizePlan(fed.width, fed.height, target);
+    resampleInto(fed, window, target.width, target.height, resize, spec, affine, out, offset);
+  }
+  return { by: source.by, conventions: applied };
 }

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { Backbone, manifestPathFor, type LoadedManifest, type SessionConfig } from '../backbone/index.js';
 import { defaultModelsDir, findEntry, loadCatalogue, manifestLocation } from '../backbone/catalogue.js';
-import type { ImageInput } from '../backbone/index.js';
+import type { ImageInput, PreparedImage } from '../backbone/index.js';
 
 /** The backbone that ships with engram (models/), used when none is named. */
 export const DEFAULT_BACKBONE = 'engram-glyph';
@@ -17,8 +17,10 @@ export interface BackboneHandle {
   dim: number;
   manifest: LoadedManifest;
   manifestPath: string;
-  /** Features for images, row-major [n x dim]. */
-  embed(inputs: ImageInput[]): Promise<Float32Array>;
+  /** Whether images get the manifest's input conventions (polarity, framing) applied. */
+  conventions: 'auto' | 'off';
+  /** Features for images, row-major [n x dim]; `images`, when given, receives what each image went through. */
+  embed(inputs: ImageInput[], images?: PreparedImage[]): Promise<Float32Array>;
   close(): Promise<void>;
 }
 
@@ -42,11 +44,12 @@ export function resolveBackboneRef(ref: string | undefined): { manifestPath: str
 /** `onInfo` receives the line saying which execution provider runs the model and why (else `onWarning`). */
 export async function openBackbone(
   ref: string | undefined,
-  opts: { session?: SessionConfig; onInfo?: (m: string) => void; onWarning?: (m: string) => void },
+  opts: { session?: SessionConfig; onInfo?: (m: string) => void; onWarning?: (m: string) => void; conventions?: 'auto' | 'off' },
 ): Promise<BackboneHandle> {
   const log = opts.onInfo ?? opts.onWarning;
   const resolved = resolveBackboneRef(ref);
-  const backbone = await Backbone.open(resolved.manifestPath, { ...(opts.session ?? {}), ...(log ? { log } : {}) });
+  const conventions = opts.conventions ?? 'auto';
+  const backbone = await Backbone.open(resolved.manifestPath, { ...(opts.session ?? {}), ...(log ? { log } : {}), conventions });
   const m = backbone.manifest;
   return {
     ref: resolved.name ?? resolved.manifestPath,
@@ -55,8 +58,10 @@ export async function openBackbone(
     dim: backbone.dim,
     manifest: m,
     manifestPath: m.manifestPath,
-    embed: async (inputs) => {
-      const rows = await backbone.embed(inputs);
+    conventions,
+    embed: async (inputs, images) => {
+      const { vectors: rows, images: prepared } = await backbone.embedDetailed(inputs);
+      images?.push(...prepared);
       const out = new Float32Array(rows.length * backbone.dim);
       rows.forEach((r, i) => out.set(r, i * backbone.dim));
       return out;

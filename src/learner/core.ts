@@ -1,5 +1,6 @@
 // The learner's deterministic heart: a BinaryMemory plus the label table, refinement and open-set
 // calibration. It sees only codes (never images), so replaying the journal's ops reproduces it exactly.
+import type { Applied } from '../images/conventions.js';
 import { BinaryMemory } from '../memory/index.js';
 import { compressedBytes } from '../memory/budget.js';
 import { OpenSetCalibration } from './openset.js';
@@ -62,6 +63,8 @@ export interface Prediction {
   /** Best score minus the second best (0..1). */
   margin: number;
   top: ClassScore[];
+  /** For an image input: the input conventions applied to it (null: none; see Backbone.embedDetailed). */
+  conventions?: Applied | null;
 }
 
 export interface OpOutcome {

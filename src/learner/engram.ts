@@ -14,9 +14,9 @@ import { openPersistence, type JournalState, type Persistence, type StoreMeta } 
 import { MAX_CLASSES } from '../memory/codes.js';
 import type { Quantizer } from '../quantize/quantizer.js';
 import { sessionConfigFromProfile, type SessionConfig } from '../backbone/session.js';
-import type { ImageInput } from '../backbone/index.js';
+import type { Applied, ImageInput, PreparedImage } from '../backbone/index.js';
 import type { DeviceProfile } from '../devices/index.js';
-import { int, options, str, typeError } from '../util/validate.js';
+import { int, oneOf, options, str, typeError } from '../util/validate.js';
 
 export type { Prediction } from './core.js';
 export type { JournalState } from './persistence.js';
@@ -62,6 +62,12 @@ export interface EngramOptions {
    * Only on the user's word (the CLI: engram repair); without it such a store is refused.
    */
   salvage?: boolean;
+  /**
+   * 'auto' (default for a new store): images get the backbone manifest's input conventions (inverted to the
+   * model's polarity, strokes framed as its training images were); 'off': images are fed as they are. A store
+   * keeps the choice it was made with (stores made before conventions existed: 'off') and refuses the other.
+   */
+  conventions?: 'auto' | 'off';
 }
 
 export interface EngramStats {
@@ -104,7 +110,7 @@ export interface LearnResult {
   pruned?: { removed: number; compressedBytes: number; budget: MemoryBudget };
 }
 
-const OPTION_KEYS = ['store', 'backbone', 'quantizer', 'memory', 'profile', 'durability', 'batchMs', 'onWarning', 'onInfo', 'create', 'readOnly', 'salvage'] as const;
+const OPTION_KEYS = ['store', 'backbone', 'quantizer', 'memory', 'profile', 'durability', 'batchMs', 'onWarning', 'onInfo', 'create', 'readOnly', 'salvage', 'conventions'] as const;
 
 export class Engram {
   private closed = false;
@@ -153,7 +159,8 @@ export class Engram {
       const wantBackbone = opts.backbone !== undefined;
       // An existing store keeps its backbone; a new learner takes the device profile's.
       const backboneRef = wantBackbone ? opts.backbone ?? null : meta ? meta.backbone?.ref ?? null : profileBackbone(device, warn);
-      const backbone = backboneRef === null ? null : await openBackbone(backboneRef, { session: device.session, onInfo: opts.onInfo });
+      const conventions = resolveConventions(opts.conventions, meta, opts.store);
+      const backbone = backboneRef === null ? null : await openBackbone(backboneRef, { session: device.session, onInfo: opts.onInfo, conventions });
       if (meta) checkSameBackbone(meta, backbone, opts.store!);
 
       // A store's quantizer options are recorded without the codebook's path: the codebook itself is kept in the store.
@@ -186,7 +193,7 @@ export class Engram {
       if (persistence && !meta) {
         storeMeta = {
           format: 'engram-store/1',
-          backbone: backbone ? { ref: backbone.ref, name: backbone.name, sha256: backbone.sha256, dim: backbone.dim } : null,
+          backbone: backbone ? { ref: backbone.ref, name: backbone.name, sha256: backbone.sha256, dim: backbone.dim, conventions: backbone.conventions } : null,
           quantizer: { options: withoutPath(qopts), codebookId: state.codebookId },
           memory: mem,
         };
@@ -230,8 +237,13 @@ export class Engram {
     const o = options('options', opts, ['top']);
     const top = o.top === undefined ? 3 : (o.top as number);
     if (!Number.isInteger(top) || top < 1) throw new RangeError(`options.top: expected an integer >= 1, got ${String(o.top)}`);
-    const codes = await this.encode(inputs);
-    return this.core.predict(codes, inputs.length, top);
+    const applied: (Applied | null)[] = [];
+    const feats = await this.features(inputs, applied);
+    const predictions = this.core.predict(this.quantizer.encode(feats, inputs.length), inputs.length, top);
+    inputs.forEach((input, i) => {
+      if (!(input instanceof Float32Array)) predictions[i].conventions = applied[i] ?? null;
+    });
+    return predictions;
   }
 
   /**
@@ -318,7 +330,7 @@ export class Engram {
   }
 
   /** Feature vectors for inputs: Float32Arrays pass through, images go through the backbone. */
-  async features(inputs: Input[]): Promise<Float32Array> {
+  async features(inputs: Input[], applied?: (Applied | null)[]): Promise<Float32Array> {
     if (!Array.isArray(inputs)) throw typeError('inputs', 'an array of images or feature vectors', inputs);
     if (inputs.length === 0) throw new RangeError('inputs: expected at least one input, got an array of length 0');
     const dim = this.quantizer.dim;
@@ -336,15 +348,14 @@ export class Engram {
     });
     if (images.length) {
       if (!this.backbone) throw new RangeError(`inputs[${images[0].index}]: this learner has no backbone, so it takes feature vectors (Float32Array) only`);
-      const feats = await this.backbone.embed(images.map(({ input }) => (input instanceof Uint8Array && !Buffer.isBuffer(input) ? Buffer.from(input.buffer, input.byteOffset, input.byteLength) : (input as ImageInput))));
-      images.forEach((x, j) => out.set(feats.subarray(j * dim, (j + 1) * dim), x.index * dim));
+      const prepared: PreparedImage[] = [];
+      const feats = await this.backbone.embed(images.map(({ input }) => (input instanceof Uint8Array && !Buffer.isBuffer(input) ? Buffer.from(input.buffer, input.byteOffset, input.byteLength) : (input as ImageInput))), prepared);
+      images.forEach((x, j) => {
+        out.set(feats.subarray(j * dim, (j + 1) * dim), x.index * dim);
+        if (applied) applied[x.index] = prepared[j]?.conventions ?? null;
+      });
     }
     return out;
-  }
-
-  private async encode(inputs: Input[]): Promise<Uint32Array> {
-    const feats = await this.features(inputs);
-    return this.quantizer.encode(feats, inputs.length);
   }
 
   /**
@@ -445,6 +456,17 @@ function profileBackbone(device: Device, warn: (m: string) => void): string | un
     warn(`device profile ${id} (detected) uses backbone "${backbone}" by default, but ${why}. Using ${DEFAULT_BACKBONE}, which ships with engram; a store keeps the backbone it was created with`);
     return DEFAULT_BACKBONE;
   }
+}
+
+/** The conventions a learner feeds images with: the store's (older stores: off), or the option (default auto). */
+function resolveConventions(asked: unknown, meta: StoreMeta | null, store: string | undefined): 'auto' | 'off' {
+  const want = asked === undefined ? undefined : oneOf('options.conventions', asked, ['auto', 'off'] as const);
+  if (!meta?.backbone) return want ?? 'auto';
+  const had = meta.backbone.conventions ?? 'off';
+  if (want !== undefined && want !== had) {
+    throw new Error(`store ${store} was built with input conventions ${had}; refusing ${want}: images prepared differently give features that cannot be mixed. Use --conventions ${had} (or leave it out) or a new store.`);
+  }
+  return had;
 }
 
 function checkSameBackbone(meta: StoreMeta, backbone: BackboneHandle | null, store: string): void {

@@ -24,7 +24,8 @@ export function journalWantsSnapshot(journalBytes: number, snapshotBytes: number
 
 export interface StoreMeta {
   format: 'engram-store/1';
-  backbone: { ref: string; name: string; sha256: string; dim: number } | null;
+  /** `conventions`: whether images got the manifest's input conventions; absent in stores made before them (off). */
+  backbone: { ref: string; name: string; sha256: string; dim: number; conventions?: 'auto' | 'off' } | null;
   quantizer: { options: ResolvedQuantizer; codebookId: string };
   memory: MemoryOptions;
 }

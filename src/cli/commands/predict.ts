@@ -1,7 +1,7 @@
 // engram predict: name the class of each image file, or "unknown" when nothing stored is close enough.
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { engramOptions, storeOptions, type StoreFlags } from '../learner-options.js';
+import { conventionsOption, engramOptions, storeOptions, type StoreFlags } from '../learner-options.js';
 import { chunks, expandFiles } from '../files.js';
 import { EXIT_INPUT, EXIT_INTERRUPTED, InputError, UsageError } from '../errors.js';
 
@@ -18,10 +18,14 @@ export default function register(program: Command, cli: CliContext): void {
     .option('--top <n>', 'how many classes to list per file', '3')
     .option('--batch <n>', 'images per backbone batch', '32');
   storeOptions(cmd);
+  conventionsOption(cmd);
   cmd.addHelpText('after', `
 Output per file: file, label ("unknown" when the best score is under the calibrated threshold), score
 (share of the code's active neurons connected to the class, 0..1) and margin (best minus second best).
-With --json: {"file","label","score","margin","top":[{"label","score"}...]}, label null for unknown.
+With --json: {"file","label","score","margin","top":[{"label","score"}...],"conventions"}, label null for
+unknown; "conventions" says what the backbone's input conventions did to the image (null when none apply):
+{"polarity","inverted","ink","crop"}, polarity as detected, ink the ink's box and crop the region the model
+saw ({"x","y","width","height"} in the image's pixels; null when not framed).
 A file that is missing or cannot be decoded is reported ({"file","error"} with --json) and the others are
 still answered; the exit code is then 2. Folders are walked for .png, .jpg, .jpeg and .webp files, skipping
 hidden names (".x.png", macOS "._x.jpg" copies, ".git/").`);
@@ -70,7 +74,7 @@ hidden names (".x.png", macOS "._x.jpg" copies, ".git/").`);
             }
             const file = group[i];
             out.result(
-              { file, label: p.label, score: round(p.score), margin: round(p.margin), top: p.top.map((t) => ({ label: t.label, score: round(t.score) })) },
+              { file, label: p.label, score: round(p.score), margin: round(p.margin), top: p.top.map((t) => ({ label: t.label, score: round(t.score) })), conventions: p.conventions ?? null },
               `${file}\t${p.label ?? 'unknown'}\tscore ${p.score.toFixed(3)}\tmargin ${p.margin.toFixed(3)}`,
             );
           }
