@@ -222,6 +222,14 @@ OpenSet('threshold separates novel from known scores, and is 0 before enough sam
   assert.equal(OpenSetCalibration.fromJSON(c.toJSON()).threshold(), t);
 });
 
+OpenSet('near-duplicate known scores (frames of one camera) put the threshold in the middle of the gap, not at their lowest', () => {
+  const c = new OpenSetCalibration();
+  for (const s of [1, 0.995, 0.999, 0.998, 1, 0.997]) c.observeKnown(s);
+  for (const s of [0.3, 0.45, 0.4, 0.5, 0.35]) c.observeNovel(s);
+  const t = c.threshold();
+  assert.ok(Math.abs(t - (0.5 + 0.995) / 2) < 1e-9, `threshold ${t}`);
+});
+
 Core.run();
 Records.run();
 OpenSet.run();

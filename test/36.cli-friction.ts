@@ -176,7 +176,7 @@ Compact('engram learn writes a snapshot once the journal outgrows the rule, and 
   assert.is(s.status, 0, s.stderr);
   assert.equal(s.lines[0].examples, { 0: PER, 1: PER, 2: PER, 3: PER });
   const p = engram(['predict', '--store', dir, join(digits, '1'), '--json']);
-  assert.ok(p.lines.filter((l) => l.label === '1').length >= PER - 3, 'the reopened store still knows what it learned');
+  assert.ok(p.lines.filter((l) => (l.top as { label: string }[])[0]?.label === '1').length >= PER - 3, 'the reopened store still knows what it learned');
 });
 
 Scan.run();

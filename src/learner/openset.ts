@@ -19,23 +19,34 @@ export class OpenSetCalibration {
     push(this.novel, score);
   }
 
-  /** Scores below this (normalised, 0..1) are answered "unknown"; 0 until enough samples exist. */
+  /**
+   * Scores below this (normalised, 0..1) are answered "unknown"; 0 until enough samples exist. Of the cuts
+   * with the best balanced accuracy, the middle one: near-duplicate examples (frames of one camera) give
+   * known scores near 1, and a cut at the lowest of them would turn away anything not pixel-identical.
+   */
   threshold(): number {
     if (this.known.length < MIN_SAMPLES || this.novel.length < MIN_SAMPLES) return 0;
-    const candidates = [...new Set([...this.known, ...this.novel])].sort((a, b) => a - b);
-    let best = 0;
+    const values = [...new Set([...this.known, ...this.novel])].sort((a, b) => a - b);
+    // Cuts: below everything, between neighbouring values, above everything.
+    const cuts = [values[0] - 1e-6, ...values.slice(1).map((v, i) => (v + values[i]) / 2), values[values.length - 1] + 1e-6];
+    const known = [...this.known].sort((a, b) => a - b);
+    const novel = [...this.novel].sort((a, b) => a - b);
     let bestAcc = -1;
-    for (const t of candidates) {
+    let first = 0;
+    let last = 0;
+    cuts.forEach((t, i) => {
       // Accept as known when score >= t.
-      const tpr = this.known.filter((s) => s >= t).length / this.known.length;
-      const tnr = this.novel.filter((s) => s < t).length / this.novel.length;
+      const tpr = 1 - below(known, t) / known.length;
+      const tnr = below(novel, t) / novel.length;
       const acc = (tpr + tnr) / 2;
-      if (acc > bestAcc) {
+      if (acc > bestAcc + 1e-12) {
         bestAcc = acc;
-        best = t;
+        first = last = i;
+      } else if (Math.abs(acc - bestAcc) <= 1e-12 && last === i - 1) {
+        last = i;
       }
-    }
-    return best;
+    });
+    return Math.max(0, (cuts[first] + cuts[last]) / 2);
   }
 
   toJSON(): { known: number[]; novel: number[] } {
@@ -48,6 +59,18 @@ export class OpenSetCalibration {
     c.novel = o.novel.slice(-KEEP);
     return c;
   }
+}
+
+/** How many of the sorted values are below t. */
+function below(sorted: number[], t: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function push(a: number[], v: number): void {
