@@ -1,0 +1,190 @@
+// engram watch: predict (or learn) frames from a camera, a stream, a video file or stdin as they arrive,
+// decoded by ffmpeg. Frames the learner has no time for are dropped and counted, never queued.
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { EXIT_INTERRUPTED, InputError, UsageError } from '../errors.js';
+import { engramOptions, modelOptions, storeOptions, type StoreFlags } from '../learner-options.js';
+import type { SourceOptions, StdinFormat } from '../../live/source.js';
+
+interface WatchFlags extends StoreFlags {
+  label?: string;
+  frames?: string;
+  every: string;
+  top: string;
+  fps?: string;
+  size: string;
+  crop?: string;
+  grey?: boolean;
+  realtime?: boolean;
+  loop?: boolean;
+  inputFormat?: string;
+  inputSize?: string;
+  maxFrames?: string;
+}
+
+export default function register(program: Command, cli: CliContext): void {
+  const cmd = program
+    .command('watch')
+    .description('predict, or learn, the frames of a camera, stream, video file or stdin as they arrive (decoded by ffmpeg)')
+    .argument('<source>', 'a camera (/dev/video0), a stream URL (rtsp://, http://), a video file, or "-" for frames on stdin')
+    .option('--label <label>', 'learn mode: capture frames as examples of this label')
+    .option('--frames <n>', 'learn mode: how many frames to capture (default 10)')
+    .option('--every <k>', 'use one frame in k (predict: every k-th frame; learn: examples k frames apart)', '1')
+    .option('--top <n>', 'predict: how many classes to list per frame', '3')
+    .option('--fps <rate>', 'frames per second taken from the source (default: its own rate)')
+    .option('--size <WxH>', 'frame size: the source is scaled to fit, aspect kept, padded with black', '320x240')
+    .option('--crop <WxH+X+Y>', 'region of interest in source pixels, cut before scaling (e.g. 400x400+120+40)')
+    .option('--grey', 'decode to one grey channel instead of RGB')
+    .option('--realtime', 'video file: read at its own frame rate, as a camera delivers it (frames may then be dropped)')
+    .option('--loop', 'video file: start again at its end, until interrupted or --max-frames')
+    .option('--input-format <fmt>', 'stdin: mjpeg (concatenated JPEGs, default), gray or rgb24 (raw frames of --input-size)')
+    .option('--input-size <WxH>', 'stdin: the size of raw frames')
+    .option('--max-frames <n>', 'stop after answering n frames (predict mode)');
+  storeOptions(cmd);
+  modelOptions(cmd);
+  cmd.addHelpText('after', `
+Predict mode prints one line per answered frame: frame number, time in the source (s), label ("unknown"
+when nothing stored is close enough), score, margin, latency from decoded frame to answer, and the frames
+dropped so far because the learner was busy. With --json: {"frame","time","label","score","margin","top",
+"latency_ms","dropped"}, label null for unknown. A summary ends the run: frames decoded, answered, dropped,
+answers per second and latency percentiles.
+
+Learn mode (--label) stores --frames frames as examples, each acknowledged only once it is durable (as
+engram learn), then stops.
+
+A camera or stream drops the frames the learner has no time for; a video file is read as fast as the learner
+goes and nothing is dropped, unless --realtime.
+
+Examples:
+  engram watch /dev/video0 --store ./mem --label mug --frames 20 --every 5
+  engram watch /dev/video0 --store ./mem --fps 10
+  engram watch rtsp://camera.local/stream --store ./mem --crop 480x480+80+0 --json
+  engram watch clip.mp4 --store ./mem --every 3
+  some-camera-tool --mjpeg | engram watch - --store ./mem`);
+  cmd.action(
+    cli.action(async (source: string, flags: WatchFlags) => {
+      const out = cli.output;
+      const learnMode = flags.label !== undefined;
+      if (!learnMode && flags.frames !== undefined) throw new UsageError('--frames: only applies with --label (learn mode)');
+      if (learnMode && flags.maxFrames !== undefined) throw new UsageError('--max-frames: applies to predict mode; learn mode stops after --frames');
+      if (learnMode && flags.label === '') throw new UsageError('--label: expected a non-empty label');
+      const every = whole('--every', flags.every, 1);
+      const top = whole('--top', flags.top, 1);
+      const frames = flags.frames === undefined ? 10 : whole('--frames', flags.frames, 1, 1000);
+      const maxFrames = flags.maxFrames === undefined ? undefined : whole('--max-frames', flags.maxFrames, 1);
+      const srcOpts = sourceOptions(source, flags);
+
+      const { FrameSource } = await import('../../live/source.js');
+      const { LiveLoop } = await import('../../live/loop.js');
+      const { Engram } = await import('../../learner/engram.js');
+      const opts = engramOptions(flags, (m) => out.warn(m), (m) => out.info(m));
+      const engram = await Engram.open(learnMode ? opts : { ...opts, readOnly: true });
+      let frameSource;
+      try {
+        try {
+          frameSource = new FrameSource(srcOpts);
+        } catch (err) {
+          throw new InputError(err instanceof Error ? err.message : String(err));
+        }
+        const loop = new LiveLoop(engram, frameSource, { every, top, predict: !learnMode });
+        const stop = new AbortController();
+        const onAbort = () => stop.abort();
+        cli.signal.addEventListener('abort', onAbort, { once: true });
+        let answered = 0;
+        loop.on('prediction', (p) => {
+          out.result(
+            { frame: p.frame, time: p.time, label: p.label, score: p.score, margin: p.margin, top: p.top, latency_ms: p.latencyMs, dropped: p.dropped },
+            `frame ${p.frame}\t${p.time.toFixed(3)} s\t${p.label ?? 'unknown'}\tscore ${p.score.toFixed(3)}\tmargin ${p.margin.toFixed(3)}\t${p.latencyMs.toFixed(1)} ms\tdropped ${p.dropped}`,
+          );
+          answered++;
+          if (maxFrames !== undefined && answered >= maxFrames) stop.abort();
+        });
+        loop.on('learned', (l) => {
+          out.result(
+            { event: 'learned', label: l.label, frame: l.frame, time: l.time, example: l.example, of: l.of, latency_ms: l.latencyMs },
+            `learned frame ${l.frame} (${l.time.toFixed(3)} s) as ${l.label}: ${l.example}/${l.of}`,
+          );
+        });
+        const running = loop.run(stop.signal);
+        let captureError: Error | null = null;
+        if (learnMode) {
+          loop
+            .capture({ label: flags.label!, frames, every })
+            .then(() => stop.abort())
+            .catch((e: Error) => {
+              captureError = e;
+            });
+        }
+        let summary;
+        try {
+          summary = await running;
+        } catch (err) {
+          throw new InputError(err instanceof Error ? err.message : String(err));
+        } finally {
+          cli.signal.removeEventListener('abort', onAbort);
+        }
+        await new Promise((r) => setImmediate(r)); // let a capture settle
+        out.result(
+          { event: 'summary', decoded: summary.decoded, predicted: summary.predicted, learned: summary.learned, dropped: summary.dropped, seconds: summary.seconds, fps: summary.fps, latency_ms: summary.latencyMs },
+          `${summary.decoded} frames decoded, ${summary.predicted} predicted, ${summary.learned} learned, ${summary.dropped} dropped in ${summary.seconds} s (${summary.fps} per second)` +
+            (summary.latencyMs ? `; latency p50 ${summary.latencyMs.p50} ms, p95 ${summary.latencyMs.p95} ms` : ''),
+        );
+        if (cli.signal.aborted) return EXIT_INTERRUPTED;
+        if (captureError) throw new InputError((captureError as Error).message);
+        if (summary.decoded === 0) throw new InputError(`watch: ${source} gave no frames`);
+      } finally {
+        frameSource?.stop();
+        await frameSource?.closed();
+        await engram.close();
+      }
+      return 0;
+    }),
+  );
+}
+
+function sourceOptions(source: string, flags: WatchFlags): SourceOptions {
+  const [width, height] = size('--size', flags.size);
+  const o: SourceOptions = { input: source, width, height, channels: flags.grey ? 1 : 3 };
+  if (flags.fps !== undefined) {
+    const fps = Number(flags.fps);
+    if (!/^\d+(\.\d+)?$/.test(flags.fps) || !(fps > 0) || fps > 1000) throw new UsageError(`--fps: expected a rate above 0 and at most 1000, got "${flags.fps}"`);
+    o.fps = fps;
+  }
+  if (flags.crop !== undefined) {
+    const m = /^(\d+)x(\d+)\+(\d+)\+(\d+)$/.exec(flags.crop);
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UsageError(`--crop: expected WxH+X+Y in source pixels (e.g. 400x400+120+40), got "${flags.crop}"`);
+    o.crop = { width: Number(m[1]), height: Number(m[2]), x: Number(m[3]), y: Number(m[4]) };
+  }
+  const stdin = source === '-';
+  if (flags.realtime) o.realtime = true;
+  if (flags.loop) o.loop = true;
+  if ((flags.realtime || flags.loop) && (stdin || /^\/dev\/|:\/\//.test(source))) throw new UsageError('--realtime and --loop apply to video files only');
+  if (flags.inputFormat !== undefined || flags.inputSize !== undefined) {
+    if (!stdin) throw new UsageError('--input-format and --input-size apply to frames on stdin ("-") only');
+    const fmt = flags.inputFormat ?? 'mjpeg';
+    if (!['mjpeg', 'gray', 'rgb24'].includes(fmt)) throw new UsageError(`--input-format: expected mjpeg, gray or rgb24, got "${fmt}"`);
+    o.stdinFormat = fmt as StdinFormat;
+    if (fmt !== 'mjpeg') {
+      if (flags.inputSize === undefined) throw new UsageError(`--input-size: raw ${fmt} frames on stdin need their size (WxH)`);
+      const [w, h] = size('--input-size', flags.inputSize);
+      o.stdinSize = { width: w, height: h };
+    } else if (flags.inputSize !== undefined) {
+      throw new UsageError('--input-size: MJPEG frames carry their own size; it applies to --input-format gray or rgb24');
+    }
+  }
+  return o;
+}
+
+function size(flag: string, v: string): [number, number] {
+  const m = /^(\d+)x(\d+)$/.exec(v);
+  const ok = m && [m[1], m[2]].every((s) => Number(s) >= 8 && Number(s) <= 4096 && Number(s) % 2 === 0);
+  if (!ok) throw new UsageError(`${flag}: expected WxH with even sides from 8 to 4096 pixels (e.g. 320x240), got "${v}"`);
+  return [Number(m![1]), Number(m![2])];
+}
+
+function whole(flag: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new UsageError(`${flag}: expected a whole number ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, got "${v}"`);
+  }
+  return Number(v);
+}
