@@ -116,7 +116,8 @@ export class LiveLoop extends EventEmitter {
 
   /** Runs until the source ends or `signal` aborts; a learner or decoder failure rejects. */
   async run(signal?: AbortSignal): Promise<LoopSummary> {
-    const t0 = performance.now();
+    // Timed from the first frame: starting the decoder and the backbone's first run are not frame rate.
+    let t0 = 0;
     const onAbort = () => this.source.stop();
     signal?.addEventListener('abort', onAbort, { once: true });
     this.running = true;
@@ -126,6 +127,7 @@ export class LiveLoop extends EventEmitter {
       for (;;) {
         const frame = await this.source.take();
         if (!frame) break;
+        if (t0 === 0) t0 = performance.now();
         const cap = this.captures[0];
         if (cap && frame.index - cap.last >= cap.every) {
           await this.learnFrame(cap, frame);
@@ -145,7 +147,7 @@ export class LiveLoop extends EventEmitter {
       this.source.stop();
       for (const c of this.captures.splice(0)) c.reject(new Error(`capture of ${c.label}: the live source ended after ${c.taken.length} of ${c.frames} frames`));
     }
-    const seconds = (performance.now() - t0) / 1000;
+    const seconds = t0 === 0 ? 0 : (performance.now() - t0) / 1000;
     const answered = this.predicted + this.learned;
     return {
       decoded: this.source.counters.decoded,

@@ -64,6 +64,8 @@ export interface SourceCounters {
 }
 
 export const DEFAULT_WIDTH = 320;
+/** Frames a file source decodes ahead of the consumer. */
+const READ_AHEAD = 4;
 export const DEFAULT_HEIGHT = 240;
 
 /** What kind of input a name is. */
@@ -130,7 +132,8 @@ export class FrameSource {
   private readonly start = performance.now();
   private partial: Buffer[] = [];
   private partialBytes = 0;
-  private pending: Frame | null = null;
+  /** Decoded frames not yet taken: at most one for a live source, READ_AHEAD for a file. */
+  private pending: Frame[] = [];
   private waiter: ((f: Frame | null) => void) | null = null;
   private failure: Error | null = null;
   private failWaiter: ((e: Error) => void) | null = null;
@@ -166,7 +169,7 @@ export class FrameSource {
         return;
       }
       this.ended = true;
-      if (this.waiter && !this.pending) {
+      if (this.waiter && this.pending.length === 0) {
         const w = this.waiter;
         this.waiter = null;
         w(null);
@@ -183,11 +186,10 @@ export class FrameSource {
   /** The next frame, null at the end of the input. */
   take(): Promise<Frame | null> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.pending) {
-      const f = this.pending;
-      this.pending = null;
+    const f = this.pending.shift();
+    if (f) {
       this.counters.taken++;
-      if (!this.drops) this.proc.stdout!.resume();
+      if (!this.drops && this.pending.length < READ_AHEAD) this.proc.stdout!.resume();
       return Promise.resolve(f);
     }
     if (this.ended || this.stopped) return Promise.resolve(null);
@@ -248,10 +250,15 @@ export class FrameSource {
       w(frame);
       return;
     }
-    if (this.pending) this.counters.dropped++;
-    this.pending = frame;
-    // A file read as fast as possible waits for the consumer instead of dropping (ffmpeg blocks on the pipe).
-    if (!this.drops) this.proc.stdout!.pause();
+    if (this.drops) {
+      if (this.pending.length) this.counters.dropped++;
+      this.pending = [frame];
+      return;
+    }
+    // A file read as fast as possible waits for the consumer instead of dropping (ffmpeg blocks on the pipe),
+    // a few frames ahead, so decoding the next frames overlaps the learner's work on this one.
+    this.pending.push(frame);
+    if (this.pending.length >= READ_AHEAD) this.proc.stdout!.pause();
   }
 
   private fail(err: Error): void {
