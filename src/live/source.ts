@@ -99,7 +99,8 @@ export function ffmpegArgs(o: SourceOptions): string[] {
     case 'stdin': {
       const fmt = o.stdinFormat ?? 'mjpeg';
       // Frames are passed on as they come: no probing ahead (seconds of a slow camera) before the first one.
-      args.push('-fflags', 'nobuffer', '-probesize', '32', '-analyzeduration', '0');
+      // (-fflags nobuffer would lose the first frame.)
+      args.push('-probesize', '32', '-analyzeduration', '0');
       if (fmt === 'mjpeg') args.push('-f', 'mjpeg');
       else args.push('-f', 'rawvideo', '-pix_fmt', fmt, '-video_size', `${o.stdinSize!.width}x${o.stdinSize!.height}`);
       args.push('-i', 'pipe:0');

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { EXIT_INTERRUPTED, InputError, UsageError } from '../errors.js';
 import { engramOptions, modelOptions, storeOptions, type StoreFlags } from '../learner-options.js';
-import { sourceFlags, sourceOptions, whole, type SourceFlags } from '../live-options.js';
+import { DEFAULT_SIZE, sourceFlags, sourceOptions, whole, type SourceFlags } from '../live-options.js';
 
 interface WatchFlags extends StoreFlags, SourceFlags {
   label?: string;
@@ -18,7 +18,7 @@ export default function register(program: Command, cli: CliContext): void {
   const cmd = program
     .command('watch')
     .description('predict, or learn, the frames of a camera, stream, video file or stdin as they arrive (decoded by ffmpeg)')
-    .argument('<source>', 'a camera (/dev/video0), a stream URL (rtsp://, http://), a video file, or "-" for frames on stdin')
+    .argument('[source]', 'a camera (/dev/video0), a stream URL (rtsp://, http://), a video file, or "-" for frames on stdin (default: the device profile\'s camera)')
     .option('--label <label>', 'learn mode: capture frames as examples of this label')
     .option('--frames <n>', 'learn mode: how many frames to capture (default 10)')
     .option('--every <k>', 'use one frame in k (predict: every k-th frame; learn: examples k frames apart)', '1')
@@ -47,8 +47,9 @@ Examples:
   engram watch clip.mp4 --store ./mem --every 3
   some-camera-tool --mjpeg | engram watch - --store ./mem`);
   cmd.action(
-    cli.action(async (source: string, flags: WatchFlags) => {
+    cli.action(async (sourceArg: string | undefined, flags: WatchFlags) => {
       const out = cli.output;
+      const source = await profileCamera(sourceArg, flags);
       const learnMode = flags.label !== undefined;
       if (!learnMode && flags.frames !== undefined) throw new UsageError('--frames: only applies with --label (learn mode)');
       if (learnMode && flags.maxFrames !== undefined) throw new UsageError('--max-frames: applies to predict mode; learn mode stops after --frames');
@@ -125,4 +126,16 @@ Examples:
       return 0;
     }),
   );
+}
+
+/** The source named on the command line, else the device profile's camera (its size and rate unless given). */
+async function profileCamera(source: string | undefined, flags: SourceFlags & { profile?: string }): Promise<string> {
+  if (source !== undefined) return source;
+  const { resolveProfile } = await import('../../devices/index.js');
+  const { profile } = resolveProfile({ profile: flags.profile });
+  const camera = profile?.camera;
+  if (!camera) throw new UsageError(`watch: no source given and ${profile ? `device profile ${profile.id} names no camera` : 'no device profile matched'}; name one (e.g. /dev/video0)`);
+  if (camera.size && flags.size === DEFAULT_SIZE) flags.size = camera.size;
+  if (camera.fps !== undefined && flags.fps === undefined) flags.fps = String(camera.fps);
+  return camera.source;
 }
