@@ -22,6 +22,8 @@ export interface DeviceProfile {
   /** Default backbone (catalogue name). */
   backbone: string;
   serial: { path: string; baudRate: number; dataBits?: 7 | 8; stopBits?: 1 | 2; parity?: 'none' | 'even' | 'odd'; rtscts?: boolean };
+  /** The board's camera, for engram watch and serve --watch when no source is named. */
+  camera?: { source: string; size?: string; fps?: number };
   notes?: string[];
 }
 

@@ -1,11 +1,21 @@
-// engram serve: answer a field controller over a serial line (protocol in docs/protocol.md) until
-// interrupted; a port that goes away is reopened when it comes back.
+// engram serve: answer a field controller over a serial line (protocol in docs/protocol.md), and/or other
+// programs and a browser over HTTP (docs/http.md), until interrupted; both share one learner. A serial port
+// that goes away is reopened when it comes back.
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { UsageError } from '../errors.js';
+import { InputError, UsageError } from '../errors.js';
+import { join } from 'node:path';
 import { engramOptions, modelOptions, storeOptions, type StoreFlags } from '../learner-options.js';
+import { sourceFlags, sourceOptions, whole, type SourceFlags } from '../live-options.js';
 
-interface ServeFlags extends StoreFlags {
+interface ServeFlags extends StoreFlags, SourceFlags {
+  http?: string;
+  tokenFile?: string;
+  maxBody: string;
+  rate: string;
+  maxConcurrent: string;
+  watch?: string;
+  every: string;
   serial?: string;
   baud?: string;
   features?: string;
@@ -15,15 +25,29 @@ interface ServeFlags extends StoreFlags {
 export default function register(program: Command, cli: CliContext): void {
   const cmd = program
     .command('serve')
-    .description('serve the learner to a controller over a serial port (framed protocol, see docs/protocol.md)')
+    .description('serve the learner over a serial port (framed protocol, docs/protocol.md) and/or HTTP with a web page (docs/http.md)')
     .option('--serial <path>', "serial device (default: the device profile's port)")
     .option('--baud <rate>', "line rate in bits per second (default: the device profile's, else 115200)")
     .option('--features <dim>', 'no backbone: accept feature vectors of this length instead of images')
-    .option('--idle-timeout <ms>', 'drop a partial frame after this long without a byte', '1000');
+    .option('--idle-timeout <ms>', 'drop a partial frame after this long without a byte', '1000')
+    .option('--http <[host:]port>', 'serve the HTTP API and the web page here (host default 127.0.0.1; 0 picks a free port)')
+    .option('--token-file <file>', 'HTTP: the token that changes need (made at first start, mode 0600; default <store>/http-token)')
+    .option('--max-body <bytes>', 'HTTP: most bytes in one request body', String(8 * 1024 * 1024))
+    .option('--rate <n>', 'HTTP: requests per second one client may make (bursts of twice that)', '100')
+    .option('--max-concurrent <n>', 'HTTP: requests handled at once (256 more wait, then 503)', '16')
+    .option('--watch <source>', 'HTTP: predict the frames of this camera, stream, video file or "-" live (see engram watch)')
+    .option('--every <k>', '--watch: predict one frame in k', '1');
+  sourceFlags(cmd);
   storeOptions(cmd);
   modelOptions(cmd);
   cmd.addHelpText('after', `
+Without --http, the serial port is the device profile's unless --serial names one; with --http, serial is
+served too only when --serial is given. Every HTTP call that changes the memory needs the token, which is
+printed once, when it is made, and kept in --token-file.
+
 Examples:
+  engram serve --http 8080 --store ./mem --watch /dev/video0      # then open http://127.0.0.1:8080/
+  engram serve --http 0.0.0.0:8080 --serial /dev/ttyUSB0 --store ./mem
   engram serve --serial /dev/ttyUSB0 --baud 921600 --store ./mem
   engram serve --serial /dev/serial0 --store ./mem --features 1280 --quantizer topk --topk 32`);
   cmd.action(
@@ -33,13 +57,22 @@ Examples:
       const idleTimeoutMs = wholeNumber('--idle-timeout', flags.idleTimeout);
       const featureDim = flags.features === undefined ? undefined : wholeNumber('--features', flags.features);
 
+      const http = flags.http === undefined ? undefined : hostPort(flags.http);
+      const maxBodyBytes = wholeNumber('--max-body', flags.maxBody);
+      const rate = wholeNumber('--rate', flags.rate);
+      const maxConcurrent = wholeNumber('--max-concurrent', flags.maxConcurrent);
+      const every = whole('--every', flags.every, 1);
+      if (flags.watch !== undefined && !http) throw new UsageError('--watch: the live stream is served over HTTP; add --http [host:]port');
+      const source = flags.watch === undefined ? undefined : sourceOptions(flags.watch, flags);
+
       const { resolveProfile } = await import('../../devices/index.js');
-      const { profile, source, detection } = resolveProfile({ profile: flags.profile });
+      const { profile, source: profileSource, detection } = resolveProfile({ profile: flags.profile });
       for (const w of detection.warnings) out.warn(w);
+      const serialWanted = flags.serial !== undefined || !http;
       const path = flags.serial ?? profile?.serial.path;
-      if (!path) throw new UsageError('serve: no --serial given and no device profile matched to supply one');
+      if (serialWanted && !path) throw new UsageError('serve: no --serial given and no device profile matched to supply one (or serve --http only)');
       const baudRate = baudFlag ?? profile?.serial.baudRate ?? 115200;
-      if (profile) out.info(`device profile ${profile.id} (${source})`);
+      if (profile) out.info(`device profile ${profile.id} (${profileSource})`);
 
       const opts = engramOptions(flags, (m) => out.warn(m));
       if (featureDim !== undefined) {
@@ -47,30 +80,86 @@ Examples:
         opts.quantizer = { kind: 'topk', ...opts.quantizer, dim: featureDim };
       }
       const { Engram } = await import('../../learner/engram.js');
-      const { LinkServer, serveSerial } = await import('../../link/index.js');
       const engram = await Engram.open(opts);
+      const stops: (() => Promise<void>)[] = [];
       try {
-        const info = engram.stats();
-        const server = new LinkServer(engram, {
-          featureDim: engram.quantizer.dim,
-          images: info.backbone !== null,
-          device: profile?.id ?? '',
-          idleTimeoutMs,
-          log: (line) => out.info(line),
-        });
-        const serial = profile && !flags.serial ? { ...profile.serial, baudRate } : { path, baudRate };
-        await serveSerial(server, serial, {
-          signal: cli.signal,
-          status: (line) => out.info(line),
-          onOpen: (reopened) => out.result({ event: reopened ? 'reconnected' : 'listening', serial: path, baud: baudRate, store: flags.store }, reopened ? `reconnected to ${path}` : `listening on ${path} at ${baudRate} baud (store ${flags.store})`),
-        });
-        out.result({ event: 'stopped', ...server.counters }, `stopped: ${server.counters.acks} requests answered, ${server.counters.errors} errors`);
+        let live = null;
+        if (source) {
+          const { FrameSource } = await import('../../live/source.js');
+          const { LiveLoop } = await import('../../live/loop.js');
+          let frames;
+          try {
+            frames = new FrameSource(source);
+          } catch (err) {
+            throw new InputError(err instanceof Error ? err.message : String(err));
+          }
+          live = new LiveLoop(engram, frames, { every });
+          const running = live.run(cli.signal).then(
+            (s) => out.info(`live source ${flags.watch} ended: ${s.decoded} frames, ${s.predicted} predicted, ${s.dropped} dropped`),
+            (err: Error) => out.warn(`live source ${flags.watch} stopped: ${err.message}`),
+          );
+          stops.push(async () => {
+            frames.stop();
+            await running;
+            await frames.closed();
+          });
+        }
+        const waits: Promise<unknown>[] = [];
+        if (http) {
+          const { HttpService } = await import('../../http/server.js');
+          const { loadToken } = await import('../../http/token.js');
+          const token = loadToken(flags.tokenFile ?? join(flags.store, 'http-token'));
+          if (token.tightened) out.warn(`token file ${token.file} could be read by other users; its mode is now 0600`);
+          const service = new HttpService(engram, { host: http.host, port: http.port, token: token.value, maxBodyBytes, rate, maxConcurrent, live, log: (l) => out.warn(l) });
+          const addr = await service.listen();
+          stops.unshift(() => service.close());
+          const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+          const url = `http://${host}:${addr.port}/`;
+          out.result(
+            { event: 'listening', http: url, store: flags.store, token_file: token.file, ...(token.created ? { token: token.value } : {}), watch: flags.watch ?? null },
+            `serving ${url} (store ${flags.store})` +
+              (token.created ? `\ntoken for changes, shown only this once (kept in ${token.file}, mode 0600): ${token.value}\nopen ${url}#token=${token.value} to teach from the page` : `\ntoken for changes: in ${token.file}`),
+          );
+          waits.push(new Promise((done) => (cli.signal.aborted ? done(null) : cli.signal.addEventListener('abort', done, { once: true }))));
+        }
+        let server = null;
+        if (serialWanted) {
+          const { LinkServer, serveSerial } = await import('../../link/index.js');
+          const info = engram.stats();
+          server = new LinkServer(engram, {
+            featureDim: engram.quantizer.dim,
+            images: info.backbone !== null,
+            device: profile?.id ?? '',
+            idleTimeoutMs,
+            log: (line) => out.info(line),
+          });
+          const serial = profile && !flags.serial ? { ...profile.serial, baudRate } : { path: path!, baudRate };
+          waits.push(
+            serveSerial(server, serial, {
+              signal: cli.signal,
+              status: (line) => out.info(line),
+              onOpen: (reopened) => out.result({ event: reopened ? 'reconnected' : 'listening', serial: path, baud: baudRate, store: flags.store }, reopened ? `reconnected to ${path}` : `listening on ${path} at ${baudRate} baud (store ${flags.store})`),
+            }),
+          );
+        }
+        await Promise.all(waits);
+        if (server) out.result({ event: 'stopped', ...server.counters }, `stopped: ${server.counters.acks} requests answered, ${server.counters.errors} errors`);
+        else out.result({ event: 'stopped' }, 'stopped');
       } finally {
+        for (const stop of stops) await stop().catch(() => {});
         await engram.close();
       }
       return 0;
     }),
   );
+}
+
+/** "8080", ":8080", "0.0.0.0:8080", "[::1]:8080" -> host (default 127.0.0.1) and port. */
+function hostPort(v: string): { host: string; port: number } {
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):)?(\d{1,5})$/.exec(v);
+  if (!m || Number(m[2]) > 65535) throw new UsageError(`--http: expected [host:]port (e.g. 8080, 127.0.0.1:8080, [::1]:8080), got "${v}"`);
+  const host = m[1] ? m[1].replace(/^\[|\]$/g, '') : '127.0.0.1';
+  return { host, port: Number(m[2]) };
 }
 
 function wholeNumber(flag: string, v: string): number {
