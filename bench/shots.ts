@@ -347,13 +347,24 @@ function markdown(results: Awaited<ReturnType<typeof runBenchmark>>[]): string {
   return lines.join('\n');
 }
 
+/** The same accuracies keyed backbone -> dataset -> method -> shots, for the figures quoted in the docs. */
+export function shotsTable(rs: { backbone: string; dataset: string; shots: number[]; methods: Record<string, MethodCurve> }[]): Record<string, Record<string, Record<string, Record<string, number>>>> {
+  const t: Record<string, Record<string, Record<string, Record<string, number>>>> = {};
+  for (const r of rs) {
+    for (const [name, m] of Object.entries(r.methods)) {
+      ((t[r.backbone] ??= {})[r.dataset] ??= {})[name] = Object.fromEntries(r.shots.map((s, i) => [String(s), m.accuracy[i]]));
+    }
+  }
+  return t;
+}
+
 const t0 = Date.now();
 const list = await benchmarks();
 const results = [];
 for (const b of list) results.push(await runBenchmark(b));
 mkdirSync(OUT, { recursive: true });
 const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), arch: arch(), platform: platform(), node: process.version };
-const doc = { generated: new Date().toISOString(), quick, machine, seconds: Math.round((Date.now() - t0) / 1000), whitenImages: WHITEN_IMAGES, draws: DRAWS, results };
+const doc = { generated: new Date().toISOString(), quick, machine, seconds: Math.round((Date.now() - t0) / 1000), whitenImages: WHITEN_IMAGES, draws: DRAWS, results, table: shotsTable(results) };
 writeFileSync(join(OUT, 'shots.json'), `${JSON.stringify(doc, null, 1)}\n`);
 writeFileSync(join(OUT, 'shots.md'), markdown(results));
 for (const r of results) {

@@ -87,9 +87,15 @@ export const FIGURES = {
 const RESULTS_FAMILY = /^results\.(?:(glyph)\.)?(mnist|fashion)\.([\w-]+)\.(final|forgetting|bytes|compressed)$/;
 const RESULTS_FIELDS = { final: ['finalAccuracy', 'pct1'], forgetting: ['forgetting', 'pct1'], bytes: ['bytesPerClass', 'int'], compressed: ['compressedBytesPerClass', 'int'] };
 
+// npm run bench (bench/shots.ts): shots.[glyph.](mnist|fashion|cifar10).<method>.<examples per class>, final
+// top-1 in percent; MobileNetV2 int8 unless "glyph" is named.
+const SHOTS_FAMILY = /^shots\.(?:(glyph)\.)?(mnist|fashion|cifar10)\.([\w-]+)\.(\d+)$/;
+
 /** Where a figure's value comes from: [file, path, format], or null for an unknown name. */
 export function figureSource(name) {
   if (Object.hasOwn(FIGURES, name)) return FIGURES[name];
+  const s = SHOTS_FAMILY.exec(name);
+  if (s) return ['shots.json', `table.${s[1] ? 'engram-glyph' : 'mobilenetv2-12-int8'}.${s[2]}.${s[3]}.${s[4]}`, 'num1'];
   const m = RESULTS_FAMILY.exec(name);
   if (m) {
     const [, glyph, set, method, what] = m;
