@@ -187,6 +187,31 @@ export class LinkClient {
     return run;
   }
 
+  /**
+   * Discards whatever arrives until the line has been quiet for `quietMs` (at most `maxMs`): answers and error
+   * frames left over from before this client (line noise, another controller) would otherwise be taken as
+   * engram's reaction to the first request. Resolves with the bytes discarded.
+   */
+  async discardInput(quietMs = 50, maxMs = 5000): Promise<number> {
+    let discarded = 0;
+    let last = Date.now();
+    const t0 = last;
+    const onData = (chunk: Buffer) => {
+      discarded += chunk.length;
+      last = Date.now();
+    };
+    this.port.off('data', this.onData);
+    this.port.on('data', onData);
+    try {
+      while (Date.now() - last < quietMs && Date.now() - t0 < maxMs) await new Promise((r) => setTimeout(r, Math.max(5, quietMs / 5)));
+    } finally {
+      this.port.off('data', onData);
+      if (!this.closed) this.port.on('data', this.onData);
+      this.reader.reset();
+    }
+    return discarded;
+  }
+
   /** Stops listening; a request in flight fails with CLOSED. The port itself is the caller's. */
   close(): void {
     if (this.closed) return;

@@ -75,6 +75,8 @@ Examples:
     const onAbort = () => c.close();
     cli.signal.addEventListener('abort', onAbort, { once: true });
     try {
+      // Whatever engram sent before this invocation (answers to an earlier one, errors about line noise) is not ours.
+      await c.discardInput(50);
       const hello = await c.hello();
       await fn(c, hello);
     } finally {
