@@ -5,8 +5,9 @@
 // second. Afterwards a controller reads again and sends requests that must all be answered right, then, with
 // noise flowing and nobody reading, SIGINT must end serve within a second. Last line: one JSON object.
 // Usage: node dist/bench/serial-soak.js [--minutes 10] [--phase-seconds 30] [--baud 921600] [--out FILE]
+//        node dist/bench/serial-soak.js --render FILE.json [--update-doc docs/protocol.md]   (the paragraph the docs quote)
 import { parseArgs } from 'node:util';
-import { constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,8 @@ const { values } = parseArgs({
     baud: { type: 'string', default: '921600' },
     'rss-bound-mb': { type: 'string', default: '160' },
     out: { type: 'string' },
+    render: { type: 'string' },
+    'update-doc': { type: 'string' },
   },
 });
 const MINUTES = Number(values.minutes);
@@ -242,6 +245,51 @@ async function main(): Promise<void> {
   }
 }
 
+type Result = {
+  machine: { cpus: number; model?: string };
+  commit: string | null;
+  baud: number;
+  soakSeconds: number;
+  rssStartMb: number;
+  rssMaxMb: number;
+  rssBoundMb: number;
+  afterwards: { requests: number; answered: number; right: number };
+  sigint: { exitCode: number | null; ms: number | null };
+  serve: { frames?: number; faults?: number; dropped?: number; acks?: number };
+  phases: Phase[];
+};
+
+/** The paragraph docs/protocol.md quotes, from a result. */
+function render(r: Result): string {
+  const phase = (traffic: Traffic, reading: boolean) => {
+    const ps = r.phases.filter((p) => p.traffic === traffic && p.reading === reading);
+    return { max: Math.max(...ps.map((p) => p.rssMaxMb)), sent: ps.reduce((n, p) => n + p.bytesSent, 0) };
+  };
+  const rows = (['garbage', 'requests'] as const).flatMap((t) => [true, false].map((reading) => {
+    const p = phase(t, reading);
+    return `| ${t === 'garbage' ? 'garbage' : 'valid requests'} | ${reading ? 'reads' : 'never reads'} | ${(p.sent / 1e6).toFixed(1)} MB | ${p.max} MB |`;
+  }));
+  return [
+    `${Math.round(r.soakSeconds / 60)} minutes at ${r.baud} baud on a ${r.machine.cpus}-core ${r.machine.model ?? ''} machine (commit ${r.commit}):`,
+    '',
+    '| traffic | peer | sent | serve resident memory, max |',
+    '|---|---|---|---|',
+    ...rows,
+    '',
+    `Resident memory: ${r.rssStartMb} MB at the start, at most ${r.rssMaxMb} MB (bound checked: ${r.rssBoundMb} MB). serve read ` +
+      `${r.serve.frames} frames and ${r.serve.faults} unreadable blocks, and dropped ${r.serve.dropped} error frames nobody read. ` +
+      `Afterwards ${r.afterwards.answered} of ${r.afterwards.requests} requests were answered, ${r.afterwards.right} of them right; ` +
+      `SIGINT with noise flowing and nobody reading: exit ${r.sigint.exitCode} after ${r.sigint.ms} ms.`,
+  ].join('\n');
+}
+
+function updateDoc(path: string, text: string): void {
+  const doc = readFileSync(path, 'utf8');
+  const re = /(<!-- serial-soak:begin -->\n)[\s\S]*?(\n<!-- serial-soak:end -->)/;
+  if (!re.test(doc)) throw new Error(`${path}: no <!-- serial-soak:begin --> ... <!-- serial-soak:end --> markers`);
+  writeFileSync(path, doc.replace(re, (_m, a: string, b: string) => a + text + b));
+}
+
 function gitCommit(): string | null {
   try {
     return execSync('git rev-parse --short HEAD', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -250,4 +298,8 @@ function gitCommit(): string | null {
   }
 }
 
-await main();
+if (values.render) {
+  const text = render(JSON.parse(readFileSync(values.render, 'utf8')) as Result);
+  if (values['update-doc']) updateDoc(values['update-doc'], text);
+  console.log(text);
+} else await main();

@@ -173,8 +173,12 @@ export class LinkServer {
       const seen = this.history.find((r) => r.id === frame.id && r.type === frame.type && r.crc === crc && r.length === frame.body.length && now - r.at < RETRANSMIT_WINDOW_MS);
       if (seen) {
         this.counters.retransmits++;
-        // Still running: its answer is on the way. Done: send the same answer again.
-        if (seen.reply) outbox.offer(seen.reply);
+        // Still running: its answer is on the way. Done: send the same answer again, within the same bound
+        // as answers (a replayed frame sent over and over gets its answer dropped, not stored).
+        if (seen.reply) {
+          if (outbox.answersWaiting < this.maxQueue) outbox.answer(seen.reply);
+          else outbox.offer(seen.reply);
+        }
         return;
       }
       if (frame.version < MIN_PROTOCOL_VERSION || frame.version > PROTOCOL_VERSION) {

@@ -88,9 +88,13 @@ Examples:
   /** The file as the board should get it: a feature vector, or an image reduced to the board's input. */
   const prepare = async (file: string, flags: InputFlags, hello: HelloReply, labelBytes: number): Promise<ClientInput> => {
     const raw = readInput(file, flags);
-    if (raw instanceof Float32Array || !flags.reduce) return raw;
     const { reduceImage, ReduceError, REQUEST_OVERHEAD_BYTES } = await import('../../link/reduce.js');
     const room = hello.maxFrame - 8 - Math.max(REQUEST_OVERHEAD_BYTES, labelBytes + 48);
+    if (raw instanceof Float32Array) return raw;
+    if (!flags.reduce) {
+      if (raw.length > room) throw new InputError(`${file}: ${raw.length} bytes do not fit in one request (at most ${room} bytes of image); leave out --no-reduce to have it reduced`);
+      return raw;
+    }
     try {
       const r = await reduceImage(raw, hello.link?.input ?? null, room, file);
       if (r.note) cli.output.info(r.note);
