@@ -137,6 +137,8 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
+  // The code measured is the code at the start (the tree may move on during a long run).
+  const commit = gitCommit();
   const dir = mkdtempSync(join(os.tmpdir(), 'engram-serial-soak-'));
   const pair = await startSocat(dir);
   let serve: ServeProc | null = null;
@@ -220,7 +222,7 @@ async function main(): Promise<void> {
     const result = {
       bench: 'serial-soak',
       machine: { cpus: os.cpus().length, arch: process.arch, node: process.version, model: os.cpus()[0]?.model },
-      commit: gitCommit(),
+      commit,
       baud: BAUD,
       soakSeconds,
       phaseSeconds: PHASE_S,
@@ -292,7 +294,9 @@ function updateDoc(path: string, text: string): void {
 
 function gitCommit(): string | null {
   try {
-    return execSync('git rev-parse --short HEAD', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const head = execSync('git rev-parse --short HEAD', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execSync('git status --porcelain --untracked-files=no', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return dirty ? `${head}+changes` : head;
   } catch {
     return null;
   }

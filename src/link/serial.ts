@@ -60,7 +60,7 @@ export function closeSerial(port: SerialPort): Promise<void> {
 }
 
 /** How long a stopping server waits for a peer to read the answers already sent. */
-export const DRAIN_ON_EXIT_MS = 300;
+export const DRAIN_ON_EXIT_MS = 200;
 
 export interface ServeSerialOptions {
   signal: AbortSignal;

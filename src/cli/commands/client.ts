@@ -86,19 +86,20 @@ Examples:
     }
   };
   /** The file as the board should get it: a feature vector, or an image reduced to the board's input. */
-  const prepare = async (file: string, flags: InputFlags, hello: HelloReply, labelBytes: number): Promise<ClientInput> => {
+  const prepare = async (file: string, flags: InputFlags, hello: HelloReply, labelBytes: number): Promise<{ input: ClientInput; reduced: string | null }> => {
     const raw = readInput(file, flags);
     const { reduceImage, ReduceError, REQUEST_OVERHEAD_BYTES } = await import('../../link/reduce.js');
     const room = hello.maxFrame - 8 - Math.max(REQUEST_OVERHEAD_BYTES, labelBytes + 48);
-    if (raw instanceof Float32Array) return raw;
+    if (raw instanceof Float32Array) return { input: raw, reduced: null };
     if (!flags.reduce) {
       if (raw.length > room) throw new InputError(`${file}: ${raw.length} bytes do not fit in one request (at most ${room} bytes of image); leave out --no-reduce to have it reduced`);
-      return raw;
+      return { input: raw, reduced: null };
     }
     try {
       const r = await reduceImage(raw, hello.link?.input ?? null, room, file);
       if (r.note) cli.output.info(r.note);
-      return r.input.kind === 'image' ? r.input.bytes : { data: r.input.data, width: r.input.width, height: r.input.height, channels: r.input.channels };
+      const input = r.input.kind === 'image' ? r.input.bytes : { data: r.input.data, width: r.input.width, height: r.input.height, channels: r.input.channels };
+      return { input, reduced: r.note };
     } catch (err) {
       if (err instanceof ReduceError) throw new InputError(err.message);
       throw err;
@@ -136,8 +137,9 @@ Examples:
     .action(
       cli.action((label: string, file: string, flags: InputFlags) =>
         withClient(async (c, hello) => {
-          const r = await c.learn(label, await prepare(file, flags, hello, Buffer.byteLength(label)));
-          out().result({ ...r }, `learned ${r.label}: ${r.stored} stored, ${r.classes} classes`);
+          const { input, reduced } = await prepare(file, flags, hello, Buffer.byteLength(label));
+          const r = await c.learn(label, input);
+          out().result({ ...r, ...(reduced ? { reduced } : {}) }, `learned ${r.label}: ${r.stored} stored, ${r.classes} classes`);
         }),
       ),
     );
@@ -152,9 +154,10 @@ Examples:
     .action(
       cli.action((file: string, flags: InputFlags & { top: string }) =>
         withClient(async (c, hello) => {
-          const r = await c.predict(await prepare(file, flags, hello, 0), { top: wholeNumber('--top', flags.top) });
+          const { input, reduced } = await prepare(file, flags, hello, 0);
+          const r = await c.predict(input, { top: wholeNumber('--top', flags.top) });
           const head = r.label === null ? `unknown (best score ${r.score.toFixed(3)})` : `${r.label} (score ${r.score.toFixed(3)}, margin ${r.margin.toFixed(3)})`;
-          out().result({ ...r }, [head, ...r.top.map((t) => `  ${t.label}: ${t.score.toFixed(3)}`)].join('\n'));
+          out().result({ ...r, ...(reduced ? { reduced } : {}) }, [head, ...r.top.map((t) => `  ${t.label}: ${t.score.toFixed(3)}`)].join('\n'));
         }),
       ),
     );
