@@ -123,7 +123,7 @@ keyed.after(async () => {
   rmSync(ctx.dir, { recursive: true, force: true });
 });
 
-keyed('only a client with the key changes the memory; a bad key file is named', async () => {
+keyed('only a client with the key changes the memory; a bad key file and a bad --allow are named', async () => {
   const key = join(ctx.dir, 'board.key');
   writeFileSync(key, 'a1'.repeat(32) + '\n');
   chmodSync(key, 0o600);
@@ -148,6 +148,12 @@ keyed('only a client with the key changes the memory; a bad key file is named', 
     const hello = client('hello', '--json');
     assert.is((hello.json!.link as { keyRequired: boolean }).keyRequired, true);
   });
+  const unknown = engram(['serve', '--serial', ctx.pair.ptys[0], '--store', store, '--allow', 'learn,bogus']);
+  assert.is(unknown.status, 1);
+  assert.match(unknown.stderr, /--allow: unknown request "bogus"; choose from hello, learn, predict, forget, prune, stats, save/);
+  const conflict = engram(['serve', '--serial', ctx.pair.ptys[0], '--store', store, '--read-only', '--allow', 'predict,learn']);
+  assert.is(conflict.status, 1);
+  assert.match(conflict.stderr, /--read-only conflicts with --allow learn/);
   const loose = join(ctx.dir, 'loose.key');
   writeFileSync(loose, 'zz');
   const r = engram(['client', '--serial', ctx.pair.ptys[1], '--key-file', loose, 'hello']);
