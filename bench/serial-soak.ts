@@ -265,17 +265,17 @@ type Result = {
 function render(r: Result): string {
   const phase = (traffic: Traffic, reading: boolean) => {
     const ps = r.phases.filter((p) => p.traffic === traffic && p.reading === reading);
-    return { max: Math.max(...ps.map((p) => p.rssMaxMb)), sent: ps.reduce((n, p) => n + p.bytesSent, 0) };
+    return { max: Math.max(...ps.map((p) => p.rssMaxMb)), sent: ps.reduce((n, p) => n + p.bytesSent, 0), taken: ps.reduce((n, p) => n + p.bytesTaken, 0) };
   };
   const rows = (['garbage', 'requests'] as const).flatMap((t) => [true, false].map((reading) => {
     const p = phase(t, reading);
-    return `| ${t === 'garbage' ? 'garbage' : 'valid requests'} | ${reading ? 'reads' : 'never reads'} | ${(p.sent / 1e6).toFixed(1)} MB | ${p.max} MB |`;
+    return `| ${t === 'garbage' ? 'garbage' : 'valid requests'} | ${reading ? 'reads' : 'never reads'} | ${(p.sent / 1e6).toFixed(1)} MB | ${(p.taken / 1e6).toFixed(1)} MB | ${p.max} MB |`;
   }));
   return [
     `${Math.round(r.soakSeconds / 60)} minutes at ${r.baud} baud on a ${r.machine.cpus}-core ${r.machine.model ?? ''} machine (commit ${r.commit}):`,
     '',
-    '| traffic | peer | sent | serve resident memory, max |',
-    '|---|---|---|---|',
+    '| traffic | peer | sent at line rate | taken in (the rest was lost while serve, blocked on output, did not read) | serve resident memory, max |',
+    '|---|---|---|---|---|',
     ...rows,
     '',
     `Resident memory: ${r.rssStartMb} MB at the start, at most ${r.rssMaxMb} MB (bound checked: ${r.rssBoundMb} MB). serve read ` +
