@@ -65,7 +65,7 @@ function refused(type: number, body: number[] | Buffer, code: ErrorCode, pattern
 }
 
 requests('malformed bodies are refused with the field named', () => {
-  refused(0x42, [], ErrorCode.UNKNOWN_TYPE, /unknown request type 0x42/);
+  refused(0x3e, [], ErrorCode.UNKNOWN_TYPE, /unknown request type 0x3e/);
   refused(MessageType.ACK, [], ErrorCode.UNKNOWN_TYPE, /unknown request type 0x80/);
   refused(MessageType.HELLO, [1], ErrorCode.BAD_REQUEST, /HELLO: maxVersion needs 1 bytes/);
   refused(MessageType.LEARN, [0, 2, 0, 0, 0x80, 0x3f], ErrorCode.BAD_REQUEST, /LEARN: label is empty/);
@@ -112,7 +112,7 @@ replies('every ACK survives encode then decode', () => {
 
 replies('a long label list is cut to fit the frame, and says so', () => {
   const labels = Array.from({ length: 3000 }, (_, i) => `class-${String(i).padStart(5, '0')}-${'x'.repeat(20)}`);
-  const body = encodeAck({ type: 'stats', classes: 3000, examples: 3000, bytes: 1, density: 0.1, labelsTotal: 3000, labels }, 65528);
+  const body = encodeAck({ type: 'stats', classes: 3000, examples: 3000, bytes: 1, density: 0.1, labelsTotal: 3000, labels }, { maxBody: 65528 });
   assert.ok(body.length <= 65528, `body of ${body.length} bytes fits`);
   const back = decodeAck(body);
   assert.ok(back.type === 'stats');

@@ -22,7 +22,16 @@ dispatch('every request gets its ACK with the learner results', async () => {
   const client = new LinkClient(pair.b, { timeoutMs: 2000 });
 
   const hello = await client.hello();
-  assert.equal(hello, { type: 'hello', version: 1, maxFrame: 65536, featureDim: 4, images: true, engram: hello.engram, device: 'test-board' });
+  assert.equal(hello, {
+    type: 'hello',
+    version: 2,
+    maxFrame: 65536,
+    featureDim: 4,
+    images: true,
+    engram: hello.engram,
+    device: 'test-board',
+    link: { replyFrame: 65536, keyRequired: false, allowed: ['hello', 'learn', 'predict', 'forget', 'prune', 'stats', 'save'], session: server.session, nextSeq: 1, input: { width: 0, height: 0, channels: 0 } },
+  });
   assert.match(hello.engram, /^\d+\.\d+\.\d+/);
 
   const v = Float32Array.from([1, 2, 3, 4]);
@@ -39,7 +48,7 @@ dispatch('every request gets its ACK with the learner results', async () => {
   assert.equal(learner.calls.at(-1)!.args[1], { top: 2 });
 
   assert.equal(await client.forget('dog'), { type: 'forget', label: 'dog', removed: 10 } as never);
-  assert.equal(await client.prune({ kind: 'count', minCount: 2 }), { type: 'prune', removed: 3, bytes: 1000 } as never);
+  assert.equal(await client.prune({ kind: 'count', minCount: 2 }), { type: 'prune', removed: 3, bytes: 1000, compressedBytes: 400 } as never);
   assert.equal(learner.calls.at(-1)!.args, [{ kind: 'count', minCount: 2 }]);
   const s = await client.stats();
   assert.equal([s.classes, s.examples, s.labels], [2, 2, ['cat', 'px']]);
@@ -253,12 +262,12 @@ robust('a malformed body gets BAD_REQUEST naming the field', async () => {
 
 robust('another protocol version gets UNSUPPORTED_VERSION, in the header or in HELLO', async () => {
   const r = await rig();
-  const head = asError((await r.send(encodeFrame({ version: 2, type: MessageType.STATS, id: 9 })))[0]);
+  const head = asError((await r.send(encodeFrame({ version: 3, type: MessageType.STATS, id: 9 })))[0]);
   assert.equal([head.code, head.id], [ErrorCode.UNSUPPORTED_VERSION, 9]);
-  const { type, body } = encodeRequest({ type: 'hello', minVersion: 2, maxVersion: 4 });
+  const { type, body } = encodeRequest({ type: 'hello', minVersion: 3, maxVersion: 4 });
   const hello = asError((await r.send(encodeFrame({ version: 1, type, id: 10, body })))[0]);
   assert.is(hello.code, ErrorCode.UNSUPPORTED_VERSION);
-  assert.match(hello.message, /controller speaks versions 2..4; engram speaks 1/);
+  assert.match(hello.message, /controller speaks versions 3..4; engram speaks 1..2/);
   await r.close();
 });
 

@@ -70,7 +70,7 @@ pty.after(async () => {
 
 pty('HELLO reports the version, limits and what the learner accepts', async () => {
   const h = await ctx.client.hello();
-  assert.equal([h.version, h.maxFrame, h.featureDim, h.images, h.device], [1, 65536, LINK_DIM, false, 'test-bench']);
+  assert.equal([h.version, h.maxFrame, h.featureDim, h.images, h.device], [2, 65536, LINK_DIM, false, 'test-bench']);
 });
 
 pty('LEARN, PREDICT, STATS, PRUNE, FORGET and SAVE round-trip with real results', async () => {

@@ -87,7 +87,7 @@ cli.after(async () => {
 cli('hello, learn, predict, stats, prune, forget and save from the command line', () => {
   const hello = client('hello', '--json');
   assert.is(hello.status, 0, hello.stderr);
-  assert.equal([hello.json!.version, hello.json!.featureDim, hello.json!.images], [1, LINK_DIM, false]);
+  assert.equal([hello.json!.version, hello.json!.featureDim, hello.json!.images], [2, LINK_DIM, false]);
 
   for (let c = 0; c < 3; c++) {
     const r = client('learn', `c${c}`, '--features', vectorFile(`c${c}`, classVector(c, 1), c % 2 ? 'f32' : 'json'), '--json');
@@ -117,9 +117,12 @@ cli('errors are clear: refused input, missing port, bad usage', () => {
   const wrong = client('learn', 'x', '--features', vectorFile('short', new Float32Array(3), 'json'));
   assert.is(wrong.status, 2);
   assert.match(wrong.stderr, /engram: INVALID_ARGUMENT: inputs\[0\]: expected a feature vector of length 32/);
-  const r = spawnSync(process.execPath, [join('bin', 'engram.js'), 'client', '--serial', join(ctx.dir, 'no-such-tty'), 'hello'], { encoding: 'utf8' });
-  assert.is(r.status, 2);
-  assert.match(r.stderr, /serial port .*no-such-tty: cannot open at 115200 baud: .*\(the device does not exist: check the cable and the path\)/);
+  // Without --baud the client takes the board's profile's rate, as serve does.
+  for (const [profile, baud] of [['raspberry-pi-4', 115200], ['raspberry-pi-5', 921600]] as const) {
+    const r = spawnSync(process.execPath, [join('bin', 'engram.js'), 'client', '--serial', join(ctx.dir, 'no-such-tty'), '--profile', profile, 'hello'], { encoding: 'utf8' });
+    assert.is(r.status, 2);
+    assert.match(r.stderr, new RegExp(`serial port .*no-such-tty: cannot open at ${baud} baud: .*\\(the device does not exist: check the cable and the path\\)`));
+  }
   const usage = client('prune');
   assert.is(usage.status, 1);
   assert.match(usage.stderr, /prune: give one policy/);

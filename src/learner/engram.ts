@@ -289,6 +289,13 @@ export class Engram {
     return this.persistence?.journal() ?? null;
   }
 
+  /** The backbone's input size (what images are resized to), or null without a backbone. */
+  get input(): { width: number; height: number; channels: 1 | 3 } | null {
+    if (!this.backbone) return null;
+    const { width, height, channels } = this.backbone.manifest.input;
+    return { width, height, channels };
+  }
+
   stats(): EngramStats {
     const s = this.core.memory.stats();
     const examples: Record<string, number> = {};

@@ -1,9 +1,13 @@
 // The controller end of the link, for hosts and tests: one request at a time (stop-and-wait),
 // each matched to its ACK or ERROR by request id, each bounded by a timeout.
 import { FrameReader, encodeFrame, type Frame } from './frame.js';
+import { signRequest } from './auth.js';
+import { CHANGING_REQUESTS } from './server.js';
 import {
   ErrorCode,
   MAX_TOP,
+  MIN_PROTOCOL_VERSION,
+  MIN_REPLY_FRAME,
   MessageType,
   PROTOCOL_VERSION,
   decodeAck,
@@ -18,7 +22,7 @@ import {
 } from './protocol.js';
 import type { ByteStream } from './server.js';
 import { writeChunked } from './write.js';
-import { int, options, str, typeError } from '../util/validate.js';
+import { int, options, str, typed, typeError } from '../util/validate.js';
 
 /** An ERROR frame from engram (code set), or a local failure: TIMEOUT, CLOSED, BAD_REPLY. */
 export class LinkError extends Error {
@@ -43,9 +47,15 @@ export interface LinkClientOptions {
   firstId?: number;
   /** Line rate used to add wire time to the timeout (bits per second, 10 bits per byte). */
   baudRate?: number;
+  /** Largest frame this client can receive, told to engram by hello() (default 65536). */
+  maxFrame?: number;
+  /** Pre-shared key: requests that change the memory are tagged with it (a HELLO is sent first if none was). */
+  key?: Uint8Array | null;
 }
 
 export const DEFAULT_TIMEOUT_MS = 5000;
+/** SAVE writes and fsyncs a snapshot of the whole memory: it gets this long at least. */
+export const SAVE_TIMEOUT_MS = 30_000;
 export const DEFAULT_RETRIES = 2;
 
 export type ClientInput = Buffer | Float32Array | { data: Uint8Array; width: number; height: number; channels: 1 | 3 };
@@ -67,6 +77,14 @@ export class LinkClient {
   private readonly baudRate: number;
   private readonly retries: number;
   private nextId: number;
+  private readonly maxFrame: number | undefined;
+  private readonly key: Buffer | null;
+  /** Protocol version of the frames sent: 1 until hello() agrees on another. */
+  private version = MIN_PROTOCOL_VERSION;
+  /** Session and next sequence number for tagged requests, from the last HELLO. */
+  private auth: { session: Buffer; nextSeq: number } | null = null;
+  /** The last HELLO answer. */
+  helloReply: HelloReply | null = null;
   private timer: NodeJS.Timeout | undefined;
   private pending: Pending | null = null;
   private chain: Promise<unknown> = Promise.resolve();
@@ -77,7 +95,9 @@ export class LinkClient {
     private readonly port: ByteStream,
     opts: LinkClientOptions = {},
   ) {
-    const o = options('LinkClient options', opts, ['timeoutMs', 'baudRate', 'retries', 'firstId']);
+    const o = options('LinkClient options', opts, ['timeoutMs', 'baudRate', 'retries', 'firstId', 'maxFrame', 'key']);
+    this.maxFrame = o.maxFrame === undefined ? undefined : int('maxFrame', o.maxFrame, MIN_REPLY_FRAME, 0xffffffff);
+    this.key = o.key === undefined || o.key === null ? null : Buffer.from(typed('key', o.key, Uint8Array));
     this.retries = o.retries === undefined ? DEFAULT_RETRIES : int('retries', o.retries, 0, 100);
     this.nextId = o.firstId === undefined ? 1 + Math.floor(Math.random() * 0xffff) : int('firstId', o.firstId, 1, 0xffff);
     this.timeoutMs = o.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : int('timeoutMs', o.timeoutMs, 1, 3_600_000);
@@ -85,9 +105,29 @@ export class LinkClient {
     port.on('data', this.onData);
   }
 
-  /** Negotiates the protocol version; engram answers with its limits and what it accepts. */
+  /**
+   * Negotiates the protocol version (the highest both speak) and tells engram the largest frame this client
+   * can receive; engram answers with its limits, what it accepts and, in version 2, what a tag needs. An engram
+   * that speaks only version 1 refuses the longer HELLO (BAD_REQUEST): the short one is sent then.
+   */
   async hello(): Promise<HelloReply> {
-    return (await this.request({ type: 'hello', minVersion: PROTOCOL_VERSION, maxVersion: PROTOCOL_VERSION })) as HelloReply;
+    let reply: Reply;
+    try {
+      reply = await this.request({ type: 'hello', minVersion: MIN_PROTOCOL_VERSION, maxVersion: PROTOCOL_VERSION, maxFrame: this.maxFrame ?? 65536 });
+    } catch (err) {
+      if (!(err instanceof LinkError && err.code === ErrorCode.BAD_REQUEST)) throw err;
+      reply = await this.request({ type: 'hello', minVersion: MIN_PROTOCOL_VERSION, maxVersion: PROTOCOL_VERSION });
+    }
+    const hello = pick(reply, 'hello');
+    this.version = hello.version;
+    this.helloReply = hello;
+    this.auth = hello.link ? { session: hello.link.session, nextSeq: hello.link.nextSeq } : null;
+    return hello;
+  }
+
+  /** The protocol version agreed by the last hello() (1 before any). */
+  get protocolVersion(): number {
+    return this.version;
   }
 
   /** Stores one example; resolves once engram has made it durable. */
@@ -114,12 +154,26 @@ export class LinkClient {
     return pick(await this.request({ type: 'forget', label }), 'forget');
   }
 
-  async prune(policy: WirePrunePolicy): Promise<{ removed: number; bytes: number }> {
+  async prune(policy: WirePrunePolicy): Promise<Extract<Reply, { type: 'prune' }>> {
     return pick(await this.request({ type: 'prune', policy }), 'prune');
   }
 
-  async stats(): Promise<{ classes: number; examples: number; bytes: number; density: number; labelsTotal: number; labels: string[] }> {
-    return pick(await this.request({ type: 'stats' }), 'stats');
+  /** Counts and sizes, and the labels that fit in one answer from `first` on (`first` needs version 2). */
+  async stats(opts: { first?: number } = {}): Promise<Extract<Reply, { type: 'stats' }>> {
+    const o = options('stats options', opts, ['first']);
+    const first = o.first === undefined ? undefined : int('first', o.first, 0, 0xffff);
+    if (first !== undefined && this.version < 2) throw new RangeError('first: paging through labels needs protocol version 2 (call hello() first)');
+    return pick(await this.request(first === undefined ? { type: 'stats' } : { type: 'stats', first }), 'stats');
+  }
+
+  /** Every label, over as many STATS requests as it takes (version 2). */
+  async labels(): Promise<string[]> {
+    const all: string[] = [];
+    for (;;) {
+      const s = await this.stats(this.version >= 2 ? { first: all.length } : {});
+      all.push(...s.labels);
+      if (this.version < 2 || s.labels.length === 0 || all.length >= s.labelsTotal) return all;
+    }
   }
 
   async save(): Promise<void> {
@@ -133,6 +187,31 @@ export class LinkClient {
     return run;
   }
 
+  /**
+   * Discards whatever arrives until the line has been quiet for `quietMs` (at most `maxMs`): answers and error
+   * frames left over from before this client (line noise, another controller) would otherwise be taken as
+   * engram's reaction to the first request. Resolves with the bytes discarded.
+   */
+  async discardInput(quietMs = 50, maxMs = 5000): Promise<number> {
+    let discarded = 0;
+    let last = Date.now();
+    const t0 = last;
+    const onData = (chunk: Buffer) => {
+      discarded += chunk.length;
+      last = Date.now();
+    };
+    this.port.off('data', this.onData);
+    this.port.on('data', onData);
+    try {
+      while (Date.now() - last < quietMs && Date.now() - t0 < maxMs) await new Promise((r) => setTimeout(r, Math.max(5, quietMs / 5)));
+    } finally {
+      this.port.off('data', onData);
+      if (!this.closed) this.port.on('data', this.onData);
+      this.reader.reset();
+    }
+    return discarded;
+  }
+
   /** Stops listening; a request in flight fails with CLOSED. The port itself is the caller's. */
   close(): void {
     if (this.closed) return;
@@ -141,15 +220,43 @@ export class LinkClient {
     this.fail(new LinkError(null, 'CLOSED', 'link client closed'));
   }
 
-  private exchange(req: Request): Promise<Reply> {
+  private async exchange(req: Request): Promise<Reply> {
+    const signed = this.key !== null && CHANGING_REQUESTS.includes(req.type);
+    if (signed && !this.auth) {
+      await this.exchangeOnce({ type: 'hello', minVersion: MIN_PROTOCOL_VERSION, maxVersion: PROTOCOL_VERSION, maxFrame: this.maxFrame ?? 65536 }).then((r) => {
+        const h = pick(r, 'hello');
+        this.version = h.version;
+        this.helloReply = h;
+        this.auth = h.link ? { session: h.link.session, nextSeq: h.link.nextSeq } : null;
+      });
+      if (!this.auth) throw new LinkError(null, 'NO_AUTH', 'engram speaks protocol version 1, which has no authentication; it cannot take a key');
+    }
+    try {
+      return await this.exchangeOnce(req);
+    } catch (err) {
+      // engram restarted (a new session) or another controller used sequence numbers: ask again, once.
+      if (!signed || !(err instanceof LinkError) || (err.code !== ErrorCode.STALE_SEQUENCE && err.code !== ErrorCode.AUTH_FAILED)) throw err;
+      const h = pick(await this.exchangeOnce({ type: 'hello', minVersion: MIN_PROTOCOL_VERSION, maxVersion: PROTOCOL_VERSION, maxFrame: this.maxFrame ?? 65536 }), 'hello');
+      if (!h.link || (Buffer.compare(h.link.session, this.auth!.session) === 0 && err.code === ErrorCode.AUTH_FAILED)) throw err;
+      this.auth = { session: h.link.session, nextSeq: h.link.nextSeq };
+      return this.exchangeOnce(req);
+    }
+  }
+
+  private exchangeOnce(req: Request): Promise<Reply> {
     if (this.closed) return Promise.reject(new LinkError(null, 'CLOSED', 'link client closed'));
-    const { type, body } = encodeRequest(req);
+    let { type, body } = encodeRequest(req);
     const id = this.nextId;
     this.nextId = this.nextId === 0xffff ? 1 : this.nextId + 1; // 0 is reserved for unattributable errors
-    const bytes = encodeFrame({ version: PROTOCOL_VERSION, type, id, body });
+    const version = this.version;
+    if (this.key !== null && this.auth && CHANGING_REQUESTS.includes(req.type)) {
+      const seq = this.auth.nextSeq++;
+      ({ type, body } = signRequest(this.key, this.auth.session, seq, { version, type, id, body }));
+    }
+    const bytes = encodeFrame({ version, type, id, body });
     // Wire time both ways: the request, and a reply that may be as large as a frame.
     const wireMs = this.baudRate ? Math.ceil(((bytes.length + 300) * 10 * 1000) / this.baudRate) : 0;
-    const limit = this.timeoutMs + wireMs;
+    const limit = (req.type === 'save' ? Math.max(this.timeoutMs, SAVE_TIMEOUT_MS) : this.timeoutMs) + wireMs;
     return new Promise<Reply>((resolve, reject) => {
       let attempt = 0;
       const name = `${req.type.toUpperCase()} (id ${id})`;
@@ -208,7 +315,7 @@ export class LinkClient {
     }
     try {
       if (frame.type === MessageType.ACK) {
-        const reply = decodeAck(frame.body);
+        const reply = decodeAck(frame.body, frame.version);
         this.done(p);
         p.resolve(reply);
       } else if (frame.type === MessageType.ERROR) {

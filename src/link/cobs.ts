@@ -1,9 +1,12 @@
 // Consistent Overhead Byte Stuffing: rewrites a frame so it contains no 0x00 byte, which then
 // delimits frames on the wire. Overhead is at most one byte per 254 bytes, plus one.
 
-/** Largest encoded size of `n` input bytes. */
+/**
+ * Largest encoded size of `n` input bytes, exactly: each zero of the input becomes a code byte, plus one code
+ * byte at the start and one per 254 non-zero bytes that are not at the end: n + 1 + floor((n - 1) / 254).
+ */
 export function cobsMaxEncodedLength(n: number): number {
-  return n + Math.ceil(n / 254) + 1;
+  return n + Math.max(1, Math.ceil(n / 254));
 }
 
 /** Encodes `data`; the result contains no zero byte (the delimiter is not included). */

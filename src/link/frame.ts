@@ -62,6 +62,9 @@ export function decodeBlock(block: Uint8Array): ReadEvent {
   if (raw.length < HEADER_BYTES + CRC_BYTES) {
     return fault(ErrorCode.BAD_FRAME, 0, 0, `frame of ${raw.length} bytes is shorter than header and CRC (8 bytes)`);
   }
+  if (raw.length > MAX_FRAME_BYTES) {
+    return fault(ErrorCode.TOO_LARGE, 0, 0, `frame decodes to ${raw.length} bytes, more than ${MAX_FRAME_BYTES}`);
+  }
   const end = raw.length - CRC_BYTES;
   const expected = raw.readUInt32LE(end);
   const actual = crc32(raw.subarray(0, end));
@@ -132,7 +135,7 @@ export class FrameReader {
     if (part.length === 0 || this.discarding) return;
     if (this.size + part.length > this.maxEncoded) {
       // Report once, then drop everything up to the next delimiter.
-      events.push(fault(ErrorCode.TOO_LARGE, 0, 0, `frame exceeds ${this.maxEncoded} encoded bytes (limit ${MAX_FRAME_BYTES} decoded)`));
+      events.push(fault(ErrorCode.TOO_LARGE, 0, 0, `more than ${this.maxEncoded} bytes without a delimiter (a frame decodes to at most ${MAX_FRAME_BYTES})`));
       this.chunks = [];
       this.size = 0;
       this.discarding = true;

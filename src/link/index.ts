@@ -4,6 +4,9 @@ export { cobsEncode, cobsDecode } from './cobs.js';
 export { encodeFrame, FrameReader, MAX_FRAME_BYTES, MAX_BODY_BYTES, type Frame, type FrameFault } from './frame.js';
 export {
   PROTOCOL_VERSION,
+  MIN_PROTOCOL_VERSION,
+  MIN_REPLY_FRAME,
+  AUTH_FLAG,
   MessageType,
   ErrorCode,
   InputKind,
@@ -19,11 +22,13 @@ export {
   type Request,
   type Reply,
   type HelloReply,
+  type HelloLink,
   type ErrorReply,
   type WireInput,
   type WirePrunePolicy,
 } from './protocol.js';
 export type { LinkLearner, LinkInput, LinkPrediction } from './learner.js';
-export { LinkServer, type LinkServerOptions, type ByteStream } from './server.js';
+export { LinkServer, REQUEST_NAMES, READ_ONLY_REQUESTS, CHANGING_REQUESTS, type LinkServerOptions, type ByteStream, type RequestName } from './server.js';
+export { readKeyFile, requestTag, signRequest } from './auth.js';
 export { LinkClient, LinkError, type LinkClientOptions, type ClientInput } from './client.js';
 export { openSerial, closeSerial, serveSerial, parseSerialSettings, type SerialSettings } from './serial.js';

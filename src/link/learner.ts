@@ -16,11 +16,12 @@ export interface LinkLearner {
   learn(label: string, inputs: LinkInput[]): Promise<{ label: string; stored: number; classes: number; seq?: number }>;
   predict(inputs: LinkInput[], opts?: { top?: number }): Promise<LinkPrediction[]>;
   forget(label: string): Promise<{ label: string; removed: number; seq?: number }>;
-  prune(policy: WirePrunePolicy): Promise<{ removed: number; bytes: number; seq?: number }>;
+  /** `bytes`: resident size after; `compressedBytes`: the compressed size of the connection bits, what maxBytes limits. */
+  prune(policy: WirePrunePolicy): Promise<{ removed: number; bytes: number; compressedBytes?: number; seq?: number }>;
   /** Resolves once journal record `seq` is on stable storage; absent for a learner that keeps nothing. */
   whenDurable?(seq: number): Promise<void>;
   /** `examples` is a total or a count per label (Engram gives the latter). */
-  stats(): { classes: number; labels: string[]; bytes: number; density: number; examples: number | Record<string, number> };
+  stats(): { classes: number; labels: string[]; bytes: number; compressedBytes?: number; density: number; examples: number | Record<string, number> };
   save(): Promise<void>;
 }
 

@@ -4,7 +4,14 @@
 // echoing the request id.
 import { int, num } from '../util/validate.js';
 
-export const PROTOCOL_VERSION = 1;
+/** Highest protocol version engram speaks; it also answers version 1 frames in version 1's layouts. */
+export const PROTOCOL_VERSION = 2;
+export const MIN_PROTOCOL_VERSION = 1;
+/** Set in a request's type byte (version 2): the body ends with a u32 sequence number and an HMAC-SHA256 tag. */
+export const AUTH_FLAG = 0x40;
+export const AUTH_TRAILER_BYTES = 4 + 32;
+/** Smallest reply frame a controller may ask for in HELLO (header + an ERROR with a short message + CRC). */
+export const MIN_REPLY_FRAME = 64;
 
 export enum MessageType {
   HELLO = 0x01,
@@ -36,6 +43,12 @@ export enum ErrorCode {
   BUSY = 9,
   /** The learner or the store failed; the request had no effect that was acknowledged. */
   INTERNAL = 10,
+  /** The request type is switched off on this engram (serve --read-only or --allow). */
+  NOT_ALLOWED = 11,
+  /** engram holds a key and the request changes the memory but carries no valid tag (or a tag engram cannot check). */
+  AUTH_FAILED = 12,
+  /** The tag is valid but its sequence number is not above the last one accepted (a replay); HELLO gives the next. */
+  STALE_SEQUENCE = 13,
 }
 
 export enum InputKind {
@@ -68,13 +81,31 @@ export type WirePrunePolicy =
   | { kind: 'class'; label: string };
 
 export type Request =
-  | { type: 'hello'; minVersion: number; maxVersion: number }
+  /** `maxFrame`: largest decoded frame the controller can receive (version 2; absent = 65536). */
+  | { type: 'hello'; minVersion: number; maxVersion: number; maxFrame?: number }
   | { type: 'learn'; label: string; input: WireInput }
   | { type: 'predict'; top: number; input: WireInput }
   | { type: 'forget'; label: string }
   | { type: 'prune'; policy: WirePrunePolicy }
-  | { type: 'stats' }
+  /** `first`: index of the first label to list (version 2 paging; absent = 0). */
+  | { type: 'stats'; first?: number }
   | { type: 'save' };
+
+/** What a version 2 HELLO answer adds: limits, what is allowed, and what authentication needs. */
+export interface HelloLink {
+  /** Largest decoded frame engram will send this controller (the smaller of 65536 and HELLO's maxFrame). */
+  replyFrame: number;
+  /** Requests that change the memory (LEARN, FORGET, PRUNE, SAVE) must carry a tag made with the key. */
+  keyRequired: boolean;
+  /** Request types this engram runs (HELLO is always among them). */
+  allowed: Request['type'][];
+  /** 8 random bytes drawn when engram started; every tag covers them, so no tag outlives the process. */
+  session: Buffer;
+  /** Lowest sequence number engram accepts in the next tagged request. */
+  nextSeq: number;
+  /** The backbone's input (0 x 0 x 0 without a backbone): a client reduces images to it before sending. */
+  input: { width: number; height: number; channels: number };
+}
 
 export interface HelloReply {
   type: 'hello';
@@ -87,15 +118,21 @@ export interface HelloReply {
   images: boolean;
   engram: string;
   device: string;
+  /** Present when the negotiated version is 2 or more. */
+  link?: HelloLink;
 }
 
+/**
+ * `bytes` is the memory's resident size (version 1's only size); `compressedBytes` (version 2) is the size of
+ * its connection bits when compressed, what PRUNE's maxBytes and a device's memory budget limit.
+ */
 export type Reply =
   | HelloReply
   | { type: 'learn'; label: string; stored: number; classes: number }
   | { type: 'predict'; label: string | null; score: number; margin: number; top: { label: string; score: number }[] }
   | { type: 'forget'; label: string; removed: number }
-  | { type: 'prune'; removed: number; bytes: number }
-  | { type: 'stats'; classes: number; examples: number; bytes: number; density: number; labelsTotal: number; labels: string[] }
+  | { type: 'prune'; removed: number; bytes: number; compressedBytes?: number }
+  | { type: 'stats'; classes: number; examples: number; bytes: number; compressedBytes?: number; density: number; labelsTotal: number; first?: number; labels: string[] }
   | { type: 'save' };
 
 export interface ErrorReply {
@@ -177,6 +214,12 @@ class BodyWriter {
     return this;
   }
 
+  get size(): number {
+    let n = 0;
+    for (const p of this.parts) n += p.length;
+    return n;
+  }
+
   done(): Buffer {
     return Buffer.concat(this.parts);
   }
@@ -234,6 +277,13 @@ class BodyReader {
     const s = b.toString('utf8');
     if (!Buffer.from(s, 'utf8').equals(b)) throw new ProtocolError(ErrorCode.BAD_REQUEST, `${this.what}: ${field} is not valid UTF-8`);
     return s;
+  }
+
+  bytes(n: number, field: string): Buffer {
+    this.need(n, field);
+    const b = this.body.subarray(this.at, this.at + n);
+    this.at += n;
+    return b;
   }
 
   rest(): Buffer {
@@ -312,6 +362,7 @@ export function encodeRequest(req: Request): { type: MessageType; body: Buffer }
   switch (req.type) {
     case 'hello':
       w.u8(int('minVersion', req.minVersion, 1, 255)).u8(int('maxVersion', req.maxVersion, 1, 255));
+      if (req.maxFrame !== undefined) w.u32(int('maxFrame', req.maxFrame, MIN_REPLY_FRAME, 0xffffffff));
       break;
     case 'learn':
       w.str('label', req.label);
@@ -328,6 +379,8 @@ export function encodeRequest(req: Request): { type: MessageType; body: Buffer }
       writePolicy(w, req.policy);
       break;
     case 'stats':
+      if (req.first !== undefined) w.u16(int('first', req.first, 0, 0xffff));
+      break;
     case 'save':
       break;
   }
@@ -362,12 +415,19 @@ function readPolicy(r: BodyReader): WirePrunePolicy {
       const maxDensity = r.f32('maxDensity');
       // 0 means "not set" for both; at least one must be set.
       if (maxBytes === 0 && maxDensity === 0) r.fail('budget policy needs maxBytes or maxDensity (both are 0)');
+      if (!(maxDensity >= 0 && maxDensity <= 1)) r.fail(`maxDensity must be in (0, 1] (0 = not set), got ${maxDensity}`);
       return { kind: 'budget', ...(maxBytes ? { maxBytes } : {}), ...(maxDensity ? { maxDensity } : {}) };
     }
-    case PruneKind.FANIN:
-      return { kind: 'fanin', maxClasses: r.u32('maxClasses') };
-    case PruneKind.COUNT:
-      return { kind: 'count', minCount: r.u32('minCount') };
+    case PruneKind.FANIN: {
+      const maxClasses = r.u32('maxClasses');
+      if (maxClasses === 0) r.fail('maxClasses must be at least 1, got 0');
+      return { kind: 'fanin', maxClasses };
+    }
+    case PruneKind.COUNT: {
+      const minCount = r.u32('minCount');
+      if (minCount === 0) r.fail('minCount must be at least 1, got 0');
+      return { kind: 'count', minCount };
+    }
     case PruneKind.CLASS:
       return { kind: 'class', label: r.str('label') };
     default:
@@ -375,8 +435,11 @@ function readPolicy(r: BodyReader): WirePrunePolicy {
   }
 }
 
-/** Decodes a request body of message `type`; throws ProtocolError (UNKNOWN_TYPE or BAD_REQUEST). */
-export function decodeRequest(type: number, body: Buffer): Request {
+/**
+ * Decodes a request body of message `type` (without the authentication flag or trailer) as protocol `version`
+ * lays it out; throws ProtocolError (UNKNOWN_TYPE or BAD_REQUEST).
+ */
+export function decodeRequest(type: number, body: Buffer, version = 1): Request {
   const name = requestNameOf(type);
   if (name === null) {
     throw new ProtocolError(ErrorCode.UNKNOWN_TYPE, `unknown request type 0x${type.toString(16).padStart(2, '0')}`);
@@ -384,9 +447,17 @@ export function decodeRequest(type: number, body: Buffer): Request {
   const r = new BodyReader(body, name.toUpperCase());
   let req: Request;
   switch (name) {
-    case 'hello':
+    case 'hello': {
       req = { type: name, minVersion: r.u8('minVersion'), maxVersion: r.u8('maxVersion') };
+      // The longer form (a version 2 controller) adds the largest frame it can receive; HELLO itself always
+      // travels with header version 1, so the form is told by its length.
+      if (r.left === 4) {
+        const maxFrame = r.u32('maxFrame');
+        if (maxFrame < MIN_REPLY_FRAME) r.fail(`maxFrame must be at least ${MIN_REPLY_FRAME} bytes, got ${maxFrame}`);
+        req.maxFrame = maxFrame;
+      }
       break;
+    }
     case 'learn': {
       const label = r.str('label');
       if (label.length === 0) r.fail('label is empty');
@@ -409,6 +480,8 @@ export function decodeRequest(type: number, body: Buffer): Request {
       req = { type: name, policy: readPolicy(r) };
       break;
     case 'stats':
+      req = version >= 2 && r.left === 2 ? { type: name, first: r.u16('first') } : { type: name };
+      break;
     case 'save':
       req = { type: name };
       break;
@@ -419,60 +492,96 @@ export function decodeRequest(type: number, body: Buffer): Request {
 
 // ---- replies ----
 
-/** Encodes an ACK body; the first byte repeats the request type so the ACK is self-describing. */
-export function encodeAck(reply: Reply, maxBody = Infinity): Buffer {
+const ALLOWED_ORDER: Request['type'][] = ['hello', 'learn', 'predict', 'forget', 'prune', 'stats', 'save'];
+
+/**
+ * Encodes an ACK body in protocol `version`'s layout, within `maxBody` bytes: lists (PREDICT's top classes,
+ * STATS's labels) are cut to fit, and an answer whose fixed part cannot fit is a TOO_LARGE ProtocolError.
+ * The first byte repeats the request type so the ACK is self-describing.
+ */
+export function encodeAck(reply: Reply, opts: { version?: number; maxBody?: number } = {}): Buffer {
+  const version = opts.version ?? 1;
+  const maxBody = opts.maxBody ?? Infinity;
   const w = new BodyWriter().u8(TYPE_NAMES[reply.type]);
   switch (reply.type) {
     case 'hello':
       w.u8(reply.version).u32(reply.maxFrame).u16(reply.featureDim).u8(reply.images ? 1 : 0);
       w.str('engram', reply.engram).str('device', reply.device);
+      if (reply.version >= 2) {
+        const l = reply.link;
+        if (!l) throw new TypeError('reply.link: a version 2 HELLO answer needs its link fields');
+        let mask = 0;
+        for (const t of l.allowed) mask |= 1 << (TYPE_NAMES[t] - 1);
+        if (l.session.length !== 8) throw new RangeError(`reply.link.session: expected 8 bytes, got ${l.session.length}`);
+        w.u32(l.replyFrame).u8(l.keyRequired ? 1 : 0).u8(mask).put(l.session).u32(l.nextSeq);
+        w.u16(l.input.width).u16(l.input.height).u8(l.input.channels);
+      }
       break;
     case 'learn':
       w.str('label', reply.label).u32(reply.stored).u32(reply.classes);
       break;
     case 'predict': {
       w.u8(reply.label === null ? 0 : 1).str('label', reply.label ?? '').f32(reply.score).f32(reply.margin);
-      w.u8(reply.top.length);
-      for (const t of reply.top) w.str('top.label', t.label).f32(t.score);
+      // As many of the best classes as fit; n tells the controller how many came.
+      let size = w.size + 1;
+      const fit: { label: string; score: number }[] = [];
+      for (const t of reply.top) {
+        const n = 1 + Buffer.byteLength(t.label, 'utf8') + 4;
+        if (size + n > maxBody) break;
+        size += n;
+        fit.push(t);
+      }
+      w.u8(fit.length);
+      for (const t of fit) w.str('top.label', t.label).f32(t.score);
       break;
     }
     case 'forget':
       w.str('label', reply.label).u32(reply.removed);
       break;
     case 'prune':
-      w.u32(reply.removed).u32(reply.bytes);
+      w.u32(reply.removed);
+      if (version >= 2) w.u32(reply.compressedBytes ?? 0);
+      w.u32(reply.bytes);
       break;
     case 'stats': {
-      w.u32(reply.classes).u32(reply.examples).u32(reply.bytes).f32(reply.density);
+      w.u32(reply.classes).u32(reply.examples);
+      if (version >= 2) w.u32(reply.compressedBytes ?? 0);
+      w.u32(reply.bytes).f32(reply.density);
+      const first = version >= 2 ? Math.min(reply.first ?? 0, reply.labels.length) : 0;
       // As many labels as fit in one frame; labelsTotal tells the controller when the list is cut.
-      let size = 1 + 16 + 4;
+      let size = w.size + (version >= 2 ? 6 : 4);
       const fit: Buffer[] = [];
-      for (const label of reply.labels.slice(0, 0xffff)) {
+      for (const label of reply.labels.slice(first, 0xffff)) {
         const b = Buffer.from(label, 'utf8');
         if (b.length > 255 || size + 1 + b.length > maxBody) break;
         size += 1 + b.length;
         fit.push(b);
       }
-      w.u16(Math.min(reply.labelsTotal, 0xffff)).u16(fit.length);
+      w.u16(Math.min(reply.labelsTotal, 0xffff));
+      if (version >= 2) w.u16(first);
+      w.u16(fit.length);
       for (const b of fit) w.u8(b.length).put(b);
       break;
     }
     case 'save':
       break;
   }
+  if (w.size > maxBody) {
+    throw new ProtocolError(ErrorCode.TOO_LARGE, `the ${reply.type.toUpperCase()} answer needs ${w.size + 8} bytes, more than the ${maxBody + 8}-byte frame the controller accepts`);
+  }
   return w.done();
 }
 
-/** Decodes an ACK body (client side). */
-export function decodeAck(body: Buffer): Reply {
+/** Decodes an ACK body laid out as protocol `version` (client side). */
+export function decodeAck(body: Buffer, version = 1): Reply {
   const r = new BodyReader(body, 'ACK');
   const type = r.u8('request type');
   const name = requestNameOf(type);
   if (name === null) r.fail(`acknowledges unknown request type ${type}`);
   let reply: Reply;
   switch (name) {
-    case 'hello':
-      reply = {
+    case 'hello': {
+      const hello: HelloReply = {
         type: name,
         version: r.u8('version'),
         maxFrame: r.u32('maxFrame'),
@@ -481,7 +590,19 @@ export function decodeAck(body: Buffer): Reply {
         engram: r.str('engram'),
         device: r.str('device'),
       };
+      if (hello.version >= 2) {
+        const replyFrame = r.u32('replyFrame');
+        const keyRequired = r.u8('keyRequired') === 1;
+        const mask = r.u8('allowed');
+        const session = Buffer.from(r.bytes(8, 'session'));
+        const nextSeq = r.u32('nextSeq');
+        const input = { width: r.u16('input width'), height: r.u16('input height'), channels: r.u8('input channels') };
+        const allowed = ALLOWED_ORDER.filter((t) => mask & (1 << (TYPE_NAMES[t] - 1)));
+        hello.link = { replyFrame, keyRequired, allowed, session, nextSeq, input };
+      }
+      reply = hello;
       break;
+    }
     case 'learn':
       reply = { type: name, label: r.str('label'), stored: r.u32('stored'), classes: r.u32('classes') };
       break;
@@ -500,18 +621,24 @@ export function decodeAck(body: Buffer): Reply {
       reply = { type: name, label: r.str('label'), removed: r.u32('removed') };
       break;
     case 'prune':
-      reply = { type: name, removed: r.u32('removed'), bytes: r.u32('bytes') };
+      reply = version >= 2
+        ? { type: name, removed: r.u32('removed'), compressedBytes: r.u32('compressedBytes'), bytes: r.u32('bytes') }
+        : { type: name, removed: r.u32('removed'), bytes: r.u32('bytes') };
       break;
     case 'stats': {
       const classes = r.u32('classes');
       const examples = r.u32('examples');
+      const compressedBytes = version >= 2 ? r.u32('compressedBytes') : undefined;
       const bytes = r.u32('bytes');
       const density = r.f32('density');
       const labelsTotal = r.u16('labelsTotal');
+      const first = version >= 2 ? r.u16('first') : undefined;
       const n = r.u16('labels count');
       const labels: string[] = [];
       for (let i = 0; i < n; i++) labels.push(r.str('label'));
       reply = { type: name, classes, examples, bytes, density, labelsTotal, labels };
+      if (compressedBytes !== undefined) reply.compressedBytes = compressedBytes;
+      if (first !== undefined) reply.first = first;
       break;
     }
     case 'save':
@@ -524,11 +651,12 @@ export function decodeAck(body: Buffer): Reply {
   return reply;
 }
 
-export function encodeError(e: ErrorReply): Buffer {
-  // Cut the message to 255 bytes without splitting a UTF-8 sequence.
+/** Encodes an ERROR body; the message is cut (at a character boundary) to 255 bytes and to `maxBody`. */
+export function encodeError(e: ErrorReply, maxBody = Infinity): Buffer {
+  const room = Math.max(0, Math.min(255, maxBody - 3));
   let msg = Buffer.from(e.message, 'utf8');
-  if (msg.length > 255) {
-    let cut = 255;
+  if (msg.length > room) {
+    let cut = room;
     while (cut > 0 && (msg[cut] & 0xc0) === 0x80) cut--;
     msg = msg.subarray(0, cut);
   }

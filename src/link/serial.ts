@@ -59,6 +59,9 @@ export function closeSerial(port: SerialPort): Promise<void> {
   return new Promise((resolve) => port.close(() => resolve()));
 }
 
+/** How long a stopping server waits for a peer to read the answers already sent. */
+export const DRAIN_ON_EXIT_MS = 200;
+
 export interface ServeSerialOptions {
   signal: AbortSignal;
   /** Pause between attempts to reopen a port that went away. */
@@ -115,8 +118,10 @@ export async function serveSerial(server: LinkServer, settings: SerialSettings, 
       current.once('close', onClose);
     });
     if (reason === 'aborted') {
-      // Let requests already received finish and be answered (a LEARN in flight gets its ACK).
+      // Let requests already received finish and be answered (a LEARN in flight gets its ACK), but do not
+      // wait long on a peer that is not reading.
       await server.idle();
+      await server.drain(DRAIN_ON_EXIT_MS);
       detach();
       await closeSerial(current);
       break;

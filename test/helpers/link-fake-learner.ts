@@ -39,12 +39,12 @@ export class FakeLearner implements LinkLearner {
 
   async prune(policy: WirePrunePolicy) {
     this.enter('prune', policy);
-    return { removed: 3, bytes: 1000 };
+    return { removed: 3, bytes: 1000, compressedBytes: 400 };
   }
 
   stats() {
     this.enter('stats');
-    return { classes: this.labels.size, labels: [...this.labels.keys()], bytes: 1000, density: 0.125, examples: Object.fromEntries(this.labels) };
+    return { classes: this.labels.size, labels: [...this.labels.keys()], bytes: 1000, compressedBytes: 400, density: 0.125, examples: Object.fromEntries(this.labels) };
   }
 
   async save() {

@@ -4,17 +4,21 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { InputError, UsageError } from '../errors.js';
-import type { LinkClient, WirePrunePolicy } from '../../link/index.js';
+import type { ClientInput, HelloReply, LinkClient, WirePrunePolicy } from '../../link/index.js';
 import { plural } from '../output.js';
 
 interface ClientFlags {
   serial: string;
-  baud: string;
+  baud?: string;
+  profile?: string;
   timeout: string;
+  keyFile?: string;
+  maxFrame?: string;
 }
 
 interface InputFlags {
   features?: boolean;
+  reduce: boolean;
 }
 
 export default function register(program: Command, cli: CliContext): void {
@@ -22,37 +26,84 @@ export default function register(program: Command, cli: CliContext): void {
     .command('client')
     .description('send one request to an engram serve over a serial port')
     .requiredOption('--serial <path>', 'serial device connected to the board')
-    .option('--baud <rate>', 'line rate in bits per second', '115200')
-    .option('--timeout <ms>', 'time allowed for an answer, on top of the time on the wire', '5000');
+    .option('--baud <rate>', "line rate in bits per second (default: the device profile's, as serve uses, else 115200)")
+    .option('--profile <name|file.json>', "device profile of the board, for its baud rate (default: detected on this machine)")
+    .option('--timeout <ms>', 'time allowed for an answer, on top of the time on the wire (SAVE: at least 30 s)', '5000')
+    .option('--key-file <file>', 'pre-shared key (hex) that serve --key-file holds: tags requests that change the memory')
+    .option('--max-frame <bytes>', 'largest answer frame to accept (as a small controller would say in HELLO)');
   client.addHelpText('after', `
+Every invocation starts with HELLO (protocol version, limits, the board's input size), then sends one request.
+An image larger than the board's backbone input is reduced before it is sent (oriented, scaled to cover the
+input, sent as raw pixels, PNG or JPEG, whichever fits a frame) and a line says so; --no-reduce sends the file
+as it is.
+
 Examples:
   engram client --serial /dev/ttyUSB0 hello
   engram client --serial /dev/ttyUSB0 learn mug mug1.jpg
   engram client --serial /dev/ttyUSB0 predict --top 3 photo.png --json
   engram client --serial /dev/ttyUSB0 learn cat --features cat-features.json
-  engram client --serial /dev/ttyUSB0 prune --max-density 0.2`);
+  engram client --serial /dev/ttyUSB0 --key-file board.key prune --max-density 0.2`);
 
-  /** Opens the port, runs `fn` with a client, closes the port whatever happens. */
-  const withClient = async (fn: (c: LinkClient) => Promise<void>) => {
+  /** Opens the port, says HELLO, runs `fn` with a client, closes the port whatever happens. */
+  const withClient = async (fn: (c: LinkClient, hello: HelloReply) => Promise<void>) => {
     const flags = client.opts<ClientFlags>();
-    const baudRate = wholeNumber('--baud', flags.baud);
     const timeoutMs = wholeNumber('--timeout', flags.timeout);
-    const { LinkClient, openSerial, closeSerial } = await import('../../link/index.js');
+    const maxFrame = flags.maxFrame === undefined ? undefined : wholeNumber('--max-frame', flags.maxFrame);
+    let baudRate: number;
+    if (flags.baud !== undefined) baudRate = wholeNumber('--baud', flags.baud);
+    else {
+      const { resolveProfile } = await import('../../devices/index.js');
+      const { profile } = resolveProfile({ profile: flags.profile });
+      baudRate = profile?.serial.baudRate ?? 115200;
+    }
+    const { LinkClient, openSerial, closeSerial, readKeyFile, MIN_REPLY_FRAME } = await import('../../link/index.js');
+    if (maxFrame !== undefined && maxFrame < MIN_REPLY_FRAME) throw new UsageError(`--max-frame: expected at least ${MIN_REPLY_FRAME} bytes, got ${maxFrame}`);
+    let key: Buffer | null = null;
+    if (flags.keyFile !== undefined) {
+      try {
+        key = readKeyFile(flags.keyFile, (w) => cli.output.warn(w));
+      } catch (err) {
+        throw new InputError((err as Error).message);
+      }
+    }
     let port;
     try {
       port = await openSerial({ path: flags.serial, baudRate });
     } catch (err) {
       throw new InputError((err as Error).message);
     }
-    const c = new LinkClient(port, { timeoutMs, baudRate });
+    const c = new LinkClient(port, { timeoutMs, baudRate, key, ...(maxFrame !== undefined ? { maxFrame } : {}) });
     const onAbort = () => c.close();
     cli.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      await fn(c);
+      // Whatever engram sent before this invocation (answers to an earlier one, errors about line noise) is not ours.
+      await c.discardInput(50);
+      const hello = await c.hello();
+      await fn(c, hello);
     } finally {
       cli.signal.removeEventListener('abort', onAbort);
       c.close();
       await closeSerial(port);
+    }
+  };
+  /** The file as the board should get it: a feature vector, or an image reduced to the board's input. */
+  const prepare = async (file: string, flags: InputFlags, hello: HelloReply, labelBytes: number): Promise<{ input: ClientInput; reduced: string | null }> => {
+    const raw = readInput(file, flags);
+    const { reduceImage, ReduceError, REQUEST_OVERHEAD_BYTES } = await import('../../link/reduce.js');
+    const room = hello.maxFrame - 8 - Math.max(REQUEST_OVERHEAD_BYTES, labelBytes + 48);
+    if (raw instanceof Float32Array) return { input: raw, reduced: null };
+    if (!flags.reduce) {
+      if (raw.length > room) throw new InputError(`${file}: ${raw.length} bytes do not fit in one request (at most ${room} bytes of image); leave out --no-reduce to have it reduced`);
+      return { input: raw, reduced: null };
+    }
+    try {
+      const r = await reduceImage(raw, hello.link?.input ?? null, room, file);
+      if (r.note) cli.output.info(r.note);
+      const input = r.input.kind === 'image' ? r.input.bytes : { data: r.input.data, width: r.input.width, height: r.input.height, channels: r.input.channels };
+      return { input, reduced: r.note };
+    } catch (err) {
+      if (err instanceof ReduceError) throw new InputError(err.message);
+      throw err;
     }
   };
   const out = () => cli.output;
@@ -62,10 +113,17 @@ Examples:
     .description('handshake: protocol version, limits, what the board accepts')
     .action(
       cli.action(() =>
-        withClient(async (c) => {
-          const r = await c.hello();
-          out().result({ ...r }, `engram ${r.engram} on ${r.device || 'an unprofiled device'}: protocol ${r.version}, frames up to ${r.maxFrame} bytes, ` +
-            `${r.images ? 'images and ' : ''}${r.featureDim ? `${r.featureDim}-d feature vectors` : 'no feature vectors'}`);
+        withClient(async (_c, r) => {
+          const link = r.link ? { ...r.link, session: r.link.session.toString('hex') } : undefined;
+          const lines = [
+            `engram ${r.engram} on ${r.device || 'an unprofiled device'}: protocol ${r.version}, frames up to ${r.maxFrame} bytes, ` +
+              `${r.images ? 'images and ' : ''}${r.featureDim ? `${r.featureDim}-d feature vectors` : 'no feature vectors'}`,
+          ];
+          if (link) {
+            if (link.input.width) lines.push(`backbone input ${link.input.width}x${link.input.height}x${link.input.channels}`);
+            lines.push(`allowed: ${link.allowed.join(', ')}${link.keyRequired ? '; changes need the key (--key-file)' : ''}`);
+          }
+          out().result({ ...r, ...(link ? { link } : {}) }, lines.join('\n'));
         }),
       ),
     );
@@ -76,11 +134,13 @@ Examples:
     .argument('<label>', 'the class')
     .argument('<file>', 'an image file, or with --features a feature vector (.json array or raw float32 .f32)')
     .option('--features', 'FILE is a feature vector')
+    .option('--no-reduce', 'send the image file as it is, however large')
     .action(
       cli.action((label: string, file: string, flags: InputFlags) =>
-        withClient(async (c) => {
-          const r = await c.learn(label, readInput(file, flags));
-          out().result({ ...r }, `learned ${r.label}: ${r.stored} stored, ${plural(r.classes, 'class', 'classes')}`);
+        withClient(async (c, hello) => {
+          const { input, reduced } = await prepare(file, flags, hello, Buffer.byteLength(label));
+          const r = await c.learn(label, input);
+          out().result({ ...r, ...(reduced ? { reduced } : {}) }, `learned ${r.label}: ${r.stored} stored, ${plural(r.classes, 'class', 'classes')}`);
         }),
       ),
     );
@@ -91,12 +151,14 @@ Examples:
     .argument('<file>', 'an image file, or with --features a feature vector')
     .option('--features', 'FILE is a feature vector')
     .option('--top <n>', 'classes to list', '3')
+    .option('--no-reduce', 'send the image file as it is, however large')
     .action(
       cli.action((file: string, flags: InputFlags & { top: string }) =>
-        withClient(async (c) => {
-          const r = await c.predict(readInput(file, flags), { top: wholeNumber('--top', flags.top) });
+        withClient(async (c, hello) => {
+          const { input, reduced } = await prepare(file, flags, hello, 0);
+          const r = await c.predict(input, { top: wholeNumber('--top', flags.top) });
           const head = r.label === null ? `unknown (best score ${r.score.toFixed(3)})` : `${r.label} (score ${r.score.toFixed(3)}, margin ${r.margin.toFixed(3)})`;
-          out().result({ ...r }, [head, ...r.top.map((t) => `  ${t.label}: ${t.score.toFixed(3)}`)].join('\n'));
+          out().result({ ...r, ...(reduced ? { reduced } : {}) }, [head, ...r.top.map((t) => `  ${t.label}: ${t.score.toFixed(3)}`)].join('\n'));
         }),
       ),
     );
@@ -117,7 +179,7 @@ Examples:
   client
     .command('prune')
     .description('apply one pruning policy')
-    .option('--max-bytes <n>', 'budget: keep the memory within this many bytes')
+    .option('--max-bytes <n>', 'budget: keep the connection bits within n bytes when compressed (as engram prune --max-bytes)')
     .option('--max-density <d>', 'budget: keep the connection density at or below d (0..1)')
     .option('--fanin <n>', 'drop connections of code neurons shared by more than n classes')
     .option('--min-count <n>', 'drop connections seen fewer than n times')
@@ -126,7 +188,8 @@ Examples:
       cli.action((flags: { maxBytes?: string; maxDensity?: string; fanin?: string; minCount?: string; class?: string }) =>
         withClient(async (c) => {
           const r = await c.prune(prunePolicy(flags));
-          out().result({ ...r }, `pruned ${plural(r.removed, 'connection')}; memory is ${r.bytes} bytes`);
+          const size = r.compressedBytes === undefined ? `${r.bytes} bytes` : `${r.compressedBytes} bytes compressed (${r.bytes} resident)`;
+          out().result({ ...r }, `pruned ${plural(r.removed, 'connection')}; memory is ${size}`);
         }),
       ),
     );
@@ -138,8 +201,11 @@ Examples:
       cli.action(() =>
         withClient(async (c) => {
           const r = await c.stats();
+          // Version 2 pages through a label list longer than one answer.
+          if (c.protocolVersion >= 2 && r.labels.length < r.labelsTotal) r.labels = await c.labels();
           const more = r.labelsTotal > r.labels.length ? ` (first ${r.labels.length} of ${r.labelsTotal})` : '';
-          out().result({ ...r }, `classes: ${r.classes}${r.labels.length ? `: ${r.labels.join(', ')}${more}` : ''}\nexamples: ${r.examples}\nmemory: ${r.bytes} bytes, density ${r.density.toFixed(4)}`);
+          const size = r.compressedBytes === undefined ? `${r.bytes} bytes` : `${r.compressedBytes} bytes compressed (${r.bytes} resident)`;
+          out().result({ ...r }, `classes: ${r.classes}${r.labels.length ? `: ${r.labels.join(', ')}${more}` : ''}\nexamples: ${r.examples}\nmemory: ${size}, density ${r.density.toFixed(4)}`);
         }),
       ),
     );

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { InputError, UsageError } from '../errors.js';
 import { join } from 'node:path';
+import type { RequestName } from '../../link/index.js';
 import { engramOptions, modelOptions, storeOptions, type StoreFlags } from '../learner-options.js';
 import { sourceFlags, sourceOptions, whole, type SourceFlags } from '../live-options.js';
 
@@ -20,6 +21,9 @@ interface ServeFlags extends StoreFlags, SourceFlags {
   baud?: string;
   features?: string;
   idleTimeout: string;
+  readOnly?: boolean;
+  allow?: string;
+  keyFile?: string;
 }
 
 export default function register(program: Command, cli: CliContext): void {
@@ -38,6 +42,10 @@ export default function register(program: Command, cli: CliContext): void {
     .option('--watch <source>', 'HTTP: predict the frames of this camera, stream, video file or "-" live (see engram watch)')
     .option('--every <k>', '--watch: predict one frame in k', '1');
   sourceFlags(cmd);
+  cmd
+    .option('--read-only', 'answer only HELLO, PREDICT and STATS; the store is opened read-only')
+    .option('--allow <ops>', 'comma-separated requests to run, others are refused NOT_ALLOWED: hello,learn,predict,forget,prune,stats,save')
+    .option('--key-file <file>', 'pre-shared key (hex, e.g. from openssl rand -hex 32): LEARN, FORGET, PRUNE and SAVE must carry its tag');
   storeOptions(cmd);
   modelOptions(cmd);
   cmd.addHelpText('after', `
@@ -49,13 +57,38 @@ Examples:
   engram serve --http 8080 --store ./mem --watch /dev/video0      # then open http://127.0.0.1:8080/
   engram serve --http 0.0.0.0:8080 --serial /dev/ttyUSB0 --store ./mem
   engram serve --serial /dev/ttyUSB0 --baud 921600 --store ./mem
-  engram serve --serial /dev/serial0 --store ./mem --features 1280 --quantizer topk --topk 32`);
+  engram serve --serial /dev/serial0 --store ./mem --features 1280 --quantizer topk --topk 32
+  engram serve --serial /dev/ttyAMA0 --store ./mem --read-only
+  engram serve --serial /dev/ttyAMA0 --store ./mem --allow predict,stats,learn --key-file /etc/engram/link.key
+
+Anyone who can write to the serial port can otherwise teach, prune and wipe the store: see the threat model
+in docs/protocol.md.`);
   cmd.action(
     cli.action(async (flags: ServeFlags) => {
       const out = cli.output;
       const baudFlag = flags.baud === undefined ? undefined : wholeNumber('--baud', flags.baud);
       const idleTimeoutMs = wholeNumber('--idle-timeout', flags.idleTimeout);
       const featureDim = flags.features === undefined ? undefined : wholeNumber('--features', flags.features);
+      const { REQUEST_NAMES, READ_ONLY_REQUESTS, readKeyFile } = await import('../../link/index.js');
+      let allow: RequestName[] | undefined;
+      if (flags.allow !== undefined) {
+        allow = flags.allow.split(',').map((a) => a.trim().toLowerCase()).filter(Boolean) as RequestName[];
+        const bad = allow.filter((a) => !REQUEST_NAMES.includes(a));
+        if (bad.length || allow.length === 0) throw new UsageError(`--allow: unknown request ${bad.map((b) => `"${b}"`).join(', ') || '(none given)'}; choose from ${REQUEST_NAMES.join(', ')}`);
+      }
+      if (flags.readOnly) {
+        const writes = (allow ?? []).filter((a) => !READ_ONLY_REQUESTS.includes(a));
+        if (writes.length) throw new UsageError(`--read-only conflicts with --allow ${writes.join(',')}`);
+        allow = allow ?? [...READ_ONLY_REQUESTS];
+      }
+      let key: Buffer | null = null;
+      if (flags.keyFile !== undefined) {
+        try {
+          key = readKeyFile(flags.keyFile, (w) => out.warn(w));
+        } catch (err) {
+          throw new InputError((err as Error).message);
+        }
+      }
 
       const http = flags.http === undefined ? undefined : hostPort(flags.http);
       const maxBodyBytes = wholeNumber('--max-body', flags.maxBody);
@@ -75,11 +108,13 @@ Examples:
       if (profile) out.info(`device profile ${profile.id} (${profileSource})`);
 
       const opts = engramOptions(flags, (m) => out.warn(m));
+      if (flags.readOnly) opts.readOnly = true;
       if (featureDim !== undefined) {
         opts.backbone = null;
         opts.quantizer = { kind: 'topk', ...opts.quantizer, dim: featureDim };
       }
       const { Engram } = await import('../../learner/engram.js');
+      if (!allow && !key && (flags.serial !== undefined || !http)) out.warn('serve: any device that can write to the serial port can change or wipe the store; --read-only, --allow and --key-file limit that (docs/protocol.md, threat model)');
       const engram = await Engram.open(opts);
       const stops: (() => Promise<void>)[] = [];
       try {
@@ -129,7 +164,10 @@ Examples:
           server = new LinkServer(engram, {
             featureDim: engram.quantizer.dim,
             images: info.backbone !== null,
+            input: engram.input,
             device: profile?.id ?? '',
+            ...(allow ? { allow } : {}),
+            key,
             idleTimeoutMs,
             log: (line) => out.info(line),
           });
