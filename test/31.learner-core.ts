@@ -194,9 +194,10 @@ Records('prune policies are validated', () => {
 });
 
 Records('quantizer and memory options have defaults and reject misspellings', () => {
-  assert.equal(parseQuantizerOptions({}), { kind: 'sparse', neurons: 3072, k: 768 });
+  assert.equal(parseQuantizerOptions({}), { kind: 'sparse', neurons: 3072, k: 768, whiten: 'auto' });
   assert.equal(parseQuantizerOptions({ kind: 'pq' }), { kind: 'pq', parts: 32, anchors: 256, probes: 4, center: true, l2: true });
-  assert.equal(parseQuantizerOptions({ kind: 'sparse', neurons: 1024 }), { kind: 'sparse', neurons: 1024, k: 256 });
+  assert.equal(parseQuantizerOptions({ kind: 'sparse', neurons: 1024 }), { kind: 'sparse', neurons: 1024, k: 256, whiten: 'auto' });
+  assert.throws(() => parseQuantizerOptions({ kind: 'sparse', whiten: 'yes' }), /quantizer\.whiten/);
   assert.throws(() => parseQuantizerOptions({ kind: 'sparse', parts: 8 }), /quantizer\.parts: only applies to kind "pq"/);
   assert.throws(() => parseQuantizerOptions({ kind: 'topk', neurons: 8 }), /quantizer\.neurons: only applies to kind "sparse"/);
   assert.throws(() => parseQuantizerOptions({ kind: 'sparse', neurons: 64, k: 64 }), /quantizer\.k: expected an integer in \[1, 63\]/);

@@ -18,6 +18,7 @@ export interface StoreFlags {
   topk?: string;
   neurons?: string;
   active?: string;
+  whiten?: 'auto' | 'off';
   profile?: string;
   durability?: 'strict' | 'batched';
   batchMs?: string;
@@ -50,6 +51,7 @@ export function modelOptions(cmd: Command): Command {
     .addOption(new Option('--quantizer <kind>', 'feature -> code quantizer (default sparse: works with any backbone, no data needed)').choices([...QUANTIZER_KINDS]))
     .option('--neurons <N>', 'sparse: neurons of the raw block (default 3072)')
     .option('--active <k>', 'sparse: active neurons of the raw block per code (default 768)')
+    .addOption(new Option('--whiten <mode>', "sparse: auto (default) fits a whitening on a new store's first learn when it brings 64+ examples; off keeps the raw block alone").choices(['auto', 'off']))
     .option('--parts <P>', 'pq: parts per feature vector')
     .option('--anchors <K>', 'pq: anchors per part')
     .option('--probes <n>', 'pq: anchors activated per part (multi-probe)')
@@ -114,11 +116,12 @@ export function engramOptions(flags: StoreFlags, onWarning: (m: string) => void,
   if (!q.kind && flags.codebook && isPqCodebookFile(flags.codebook)) q.kind = 'pq';
   const neurons = intFlag('neurons', flags.neurons);
   const active = intFlag('active', flags.active);
-  if (neurons !== undefined || active !== undefined) {
-    if (q.kind !== undefined && q.kind !== 'sparse') throw new UsageError(`--neurons and --active: only apply to --quantizer sparse, got --quantizer ${q.kind}`);
+  if (neurons !== undefined || active !== undefined || flags.whiten !== undefined) {
+    if (q.kind !== undefined && q.kind !== 'sparse') throw new UsageError(`--neurons, --active and --whiten: only apply to --quantizer sparse, got --quantizer ${q.kind}`);
     q.kind = 'sparse';
     if (neurons !== undefined) q.neurons = neurons;
     if (active !== undefined) q.k = active;
+    if (flags.whiten !== undefined) q.whiten = flags.whiten;
   }
   if (topk !== undefined) {
     q.kind ??= 'topk';

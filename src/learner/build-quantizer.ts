@@ -10,7 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { codebookId, decodeCodebook, encodeCodebook, fitCodebook, type Codebook } from '../quantize/codebook.js';
 import { ProductQuantizer, SignQuantizer, TopKQuantizer, featureStats, type Quantizer } from '../quantize/quantizer.js';
 import { SPARSE_DEFAULTS, SparseQuantizer } from '../quantize/sparse.js';
-import { decodeWhitening, encodeWhitening, isWhitening, whiteningId, type Whitening } from '../quantize/whitening.js';
+import { decodeWhitening, encodeWhitening, fitWhitening, isWhitening, whiteningId, type Whitening } from '../quantize/whitening.js';
 import type { ResolvedQuantizer } from './config.js';
 import { MIX_DEFAULT, type CoreOptions } from './core.js';
 import type { BackboneHandle } from './backbone-ref.js';
@@ -34,9 +34,12 @@ export async function buildQuantizer(
   dim: number,
   backbone: BackboneHandle | null,
   persistence: Persistence | null,
+  /** The codebook id the store's metadata records (null for a new store). */
+  recorded: string | null = null,
 ): Promise<{ quantizer: Quantizer; state: QuantizerState }> {
   if (q.kind === 'sparse') {
-    const { whitening, source } = await resolveWhitening(q, dim, persistence);
+    // A store recorded without a whitening ignores a whitening file left by a first learn that never finished.
+    const { whitening, source } = await resolveWhitening(q, dim, recorded === 'none' ? null : persistence);
     const quantizer = new SparseQuantizer(dim, { ...SPARSE_DEFAULTS, neurons: q.neurons!, k: q.k! }, whitening);
     return { quantizer, state: describe(quantizer, whitening ? whiteningId(whitening) : 'none', source) };
   }
@@ -117,6 +120,25 @@ async function resolveCodebook(
 export function coreReadOptions(quantizer: Quantizer, mem: { units?: string; counterBits: number }): Pick<CoreOptions, 'read' | 'blocks' | 'mix'> {
   if (!(quantizer instanceof SparseQuantizer) || (mem.units ?? 'class') !== 'class' || mem.counterBits === 0) return {};
   return { read: 'cosine', blocks: quantizer.blocks.map(({ begin, neurons, k }) => ({ begin, neurons, k })), mix: MIX_DEFAULT };
+}
+
+/** Examples the first learn of a new store must bring for the sparse quantizer to fit its own whitening. */
+export const SELF_WHITEN_MIN = 64;
+
+/**
+ * The whitening a new store fits on its first learn ('auto'): the scatter of that learn's feature vectors (one
+ * label's examples: their within-class scatter, the nuisance of the domain), or null when there are too few.
+ */
+export function selfWhitening(features: Float32Array, rows: number, dim: number): Whitening | null {
+  if (rows < SELF_WHITEN_MIN) return null;
+  return fitWhitening(features, dim, null, { seed: 1 });
+}
+
+/** The sparse quantizer with a whitening added, and the state a store records for it. */
+export async function withWhitening(q: ResolvedQuantizer, dim: number, whitening: Whitening, persistence: Persistence | null, source: string): Promise<{ quantizer: SparseQuantizer; state: QuantizerState }> {
+  await persistence?.writeFile(WHITENING_FILE, encodeWhitening(whitening));
+  const quantizer = new SparseQuantizer(dim, { ...SPARSE_DEFAULTS, neurons: q.neurons!, k: q.k! }, whitening);
+  return { quantizer, state: describe(quantizer, whiteningId(whitening), describeWhitening(whitening, source)) };
 }
 
 /** The whitening a store was built with, beside its snapshots and journal (sparse quantizer). */

@@ -22,6 +22,11 @@ export interface QuantizerOptions {
   k?: number;
   /** sparse: neurons of the raw block. */
   neurons?: number;
+  /**
+   * sparse: 'auto' (default) fits a whitening on the first learn of a new store when it brings at least 64
+   * examples (their scatter: the nuisance of the domain) and adds the whitened block; 'off' keeps the raw block.
+   */
+  whiten?: 'auto' | 'off';
   /** topk: also activate the k smallest activations (neurons dim..2*dim-1): 2k active out of 2*dim. */
   twoSided?: boolean;
   /** Feature dimension, for a learner fed feature vectors without a backbone. */
@@ -61,7 +66,7 @@ export const MEMORY_DEFAULTS = { counterBits: 4 as 0 | 4 | 8, refine: false, min
 export const QUANTIZER_KINDS = ['sparse', 'pq', 'topk', 'sign'] as const;
 
 export function parseQuantizerOptions(value: unknown): ResolvedQuantizer {
-  const o = options('quantizer', value, ['kind', 'parts', 'anchors', 'probes', 'center', 'l2', 'codebook', 'k', 'twoSided', 'dim', 'neurons']);
+  const o = options('quantizer', value, ['kind', 'parts', 'anchors', 'probes', 'center', 'l2', 'codebook', 'k', 'twoSided', 'dim', 'neurons', 'whiten']);
   const kind = o.kind === undefined ? QUANTIZER_DEFAULTS.kind : oneOf('quantizer.kind', o.kind, QUANTIZER_KINDS);
   const q: ResolvedQuantizer = { kind };
   if (o.dim !== undefined) q.dim = int('quantizer.dim', o.dim, 1, 1 << 20);
@@ -86,9 +91,11 @@ export function parseQuantizerOptions(value: unknown): ResolvedQuantizer {
     q.k = o.k === undefined ? Math.min(d.k, Math.floor(q.neurons / 4)) : int('quantizer.k', o.k, 1, q.neurons - 1);
     if (o.codebook !== undefined) q.codebook = str('quantizer.codebook', o.codebook, { nonEmpty: true });
     if (o.twoSided !== undefined) throw new RangeError(`quantizer.twoSided: only applies to kind "topk", got kind "sparse"`);
+    q.whiten = o.whiten === undefined ? 'auto' : oneOf('quantizer.whiten', o.whiten, ['auto', 'off'] as const);
     return q;
   }
   if (o.neurons !== undefined) throw new RangeError(`quantizer.neurons: only applies to kind "sparse", got kind "${kind}"`);
+  if (o.whiten !== undefined) throw new RangeError(`quantizer.whiten: only applies to kind "sparse", got kind "${kind}"`);
   if (kind === 'topk') {
     q.k = o.k === undefined ? QUANTIZER_DEFAULTS.topk.k : int('quantizer.k', o.k, 1, 1 << 20);
     if (o.twoSided !== undefined && bool('quantizer.twoSided', o.twoSided)) q.twoSided = true;

@@ -7,7 +7,8 @@ import { LearnerCore, type Prediction } from './core.js';
 import { decodeOp, encodeOp, type LearnerOp } from './ops.js';
 import { parsePrunePolicy, type PrunePolicy } from './prune.js';
 import { parseMemoryOptions, parseQuantizerOptions, type MemoryOptions, type QuantizerOptions, type ResolvedQuantizer } from './config.js';
-import { buildQuantizer, coreReadOptions, type QuantizerState } from './build-quantizer.js';
+import { buildQuantizer, coreReadOptions, selfWhitening, withWhitening, type QuantizerState } from './build-quantizer.js';
+import { SparseQuantizer } from '../quantize/sparse.js';
 import { DEFAULT_BACKBONE, openBackbone, resolveBackboneRef, type BackboneHandle } from './backbone-ref.js';
 import { evaluate, type EvalItem, type EvalReport, type EvaluateOptions } from './evaluate.js';
 import { openPersistence, type JournalState, type Persistence, type StoreMeta } from './persistence.js';
@@ -119,14 +120,17 @@ export class Engram {
   /** The journal seq the in-memory state includes (what a snapshot of it covers). */
   private appliedSeq = 0;
 
+  /** The quantizer options this learner was opened with (for the first learn's own whitening). */
+  private qopts: ResolvedQuantizer | null = null;
+
   private constructor(
-    readonly core: LearnerCore,
-    readonly quantizer: Quantizer,
-    readonly quantizerState: QuantizerState,
+    public core: LearnerCore,
+    public quantizer: Quantizer,
+    public quantizerState: QuantizerState,
     private readonly backbone: BackboneHandle | null,
     private readonly persistence: Persistence | null,
     /** What the store records about how it was built (null in memory). */
-    readonly storeMeta: StoreMeta | null,
+    public storeMeta: StoreMeta | null,
     readonly readOnly: boolean,
     readonly budget: MemoryBudget | null,
   ) {}
@@ -171,7 +175,7 @@ export class Engram {
       if (backbone && qopts.dim !== undefined && qopts.dim !== backbone.dim) {
         throw new RangeError(`quantizer.dim: the backbone gives ${backbone.dim}-d features, got number ${qopts.dim}`);
       }
-      const { quantizer, state } = await buildQuantizer(qopts, dim, backbone, persistence);
+      const { quantizer, state } = await buildQuantizer(qopts, dim, backbone, persistence, meta?.quantizer.codebookId ?? null);
       if (meta && meta.quantizer.codebookId !== state.codebookId) {
         throw new Error(`store ${opts.store}: it was built with codebook ${meta.quantizer.codebookId}, this one is ${state.codebookId}`);
       }
@@ -201,6 +205,7 @@ export class Engram {
       }
       const budget = device.profile ? { profile: device.profile.id, bytes: device.profile.memoryBudgetBytes } : null;
       const engram = new Engram(core, quantizer, state, backbone, persistence, storeMeta, opts.readOnly ?? false, budget);
+      engram.qopts = qopts;
       engram.appliedSeq = persistence?.journal().lastSeq ?? 0;
       return engram;
     } catch (err) {
@@ -218,6 +223,7 @@ export class Engram {
     this.checkWritable();
     str('label', label, { nonEmpty: true, maxLength: 1024 });
     const features = await this.features(inputs);
+    await this.selfWhiten(features, inputs.length);
     const codes = this.quantizer.encode(features, inputs.length);
     const op: LearnerOp = { op: 'learn', label, codes, rows: inputs.length, active: this.quantizer.active };
     if (this.core.archive) Object.assign(op, { features, dim: this.quantizer.dim });
@@ -229,6 +235,30 @@ export class Engram {
       result.pruned = { removed, compressedBytes, budget: this.budget! };
     }
     return result;
+  }
+
+  /**
+   * The first learn of a new store with the sparse quantizer (whiten 'auto', no whitening given) fits a
+   * whitening on its own examples when they are enough, and the store keeps it: the whitened block then codes
+   * every example from the first on (docs/learner.md).
+   */
+  private async selfWhiten(features: Float32Array, rows: number): Promise<void> {
+    const q = this.quantizer;
+    const qopts = this.qopts;
+    if (!(q instanceof SparseQuantizer) || q.whitening || !qopts || qopts.kind !== 'sparse' || qopts.whiten !== 'auto') return;
+    if (this.core.labels.length > 0 || this.core.options.read !== 'cosine') return;
+    const whitening = selfWhitening(features, rows, q.dim);
+    if (!whitening) return;
+    const { quantizer, state } = await withWhitening(qopts, q.dim, whitening, this.persistence, `the first ${rows} examples learned`);
+    if (this.storeMeta && this.persistence) {
+      this.storeMeta = { ...this.storeMeta, quantizer: { ...this.storeMeta.quantizer, codebookId: state.codebookId } };
+      await this.persistence.writeMeta(this.storeMeta);
+    }
+    const fixed = this.core.fixedThreshold;
+    this.core = new LearnerCore({ ...this.core.options, neurons: quantizer.neurons, active: quantizer.active, ...coreReadOptions(quantizer, this.core.options) });
+    this.core.fixedThreshold = fixed;
+    this.quantizer = quantizer;
+    this.quantizerState = state;
   }
 
   /** Predicts each input: the best classes with scores (0..1), a margin, and null for "unknown". */
