@@ -23,9 +23,9 @@ export default function register(program: Command, cli: CliContext): void {
 Output per file: file, label ("unknown" when the best score is under the calibrated threshold), score
 (share of the code's active neurons connected to the class, 0..1) and margin (best minus second best).
 With --json: {"file","label","score","margin","top":[{"label","score"}...],"conventions"}, label null for
-unknown; "conventions" says what the backbone's input conventions did to the image (null when none apply):
-{"polarity","inverted","ink","crop"}, polarity as detected, ink the ink's box and crop the region the model
-saw ({"x","y","width","height"} in the image's pixels; null when not framed).
+unknown; "conventions" says what the backbone's input conventions did to the image (null when none apply),
+as {"polarity","inverted","ink","crop"}: polarity as detected, ink the ink's box and crop the region the
+model saw ({"x","y","width","height"} in the image's pixels; null when not framed).
 A file that is missing or cannot be decoded is reported ({"file","error"} with --json) and the others are
 still answered; the exit code is then 2. Folders are walked for .png, .jpg, .jpeg and .webp files, skipping
 hidden names (".x.png", macOS "._x.jpg" copies, ".git/").`);
