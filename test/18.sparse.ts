@@ -136,6 +136,8 @@ Codes('near vectors (cosine 0.99) share more active neurons than unrelated ones 
 Codes('bad input is refused with a message naming the problem', () => {
   const q = new SparseQuantizer(10, { ...SMALL, neurons: 32, k: 4 });
   assert.throws(() => q.encode(new Float32Array(19), 2), /features: expected 2 x 10 = 20 values, got Float32Array of length 19/);
+  assert.throws(() => q.encode(new Float32Array(5), 0.5), /rows: expected an integer in \[0, \d+\], got number 0.5/);
+  assert.throws(() => q.encode(new Float32Array(0), -1), /rows: expected an integer in \[0, \d+\], got number -1/);
   const nan = new Float32Array(20);
   nan[13] = NaN;
   assert.throws(() => q.encode(nan, 2), /features: value 13 is not finite \(NaN\)/);
