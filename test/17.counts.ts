@@ -4,6 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BinaryMemory, ReferenceMemory, type CounterBits, type MemoryLike } from '../src/memory/index.js';
+import { loadBinding } from '../src/native/loader.js';
 import { below, randomCodes, rng, seedFor } from './helpers/memory-random.js';
 
 const seed = seedFor('17.counts');
@@ -206,6 +207,34 @@ Moments('bad arguments throw with messages naming the parameter', () => {
   }
 });
 
+// The addon checks again, with the same messages, so a bad call that bypasses the TypeScript layer never
+// reaches the core unchecked.
+const Boundary = suite('native boundary');
+
+Boundary('the addon refuses bad arguments itself, naming the parameter', () => {
+  const { Memory } = loadBinding();
+  const bare = new Memory(16, 0, 2);
+  const m = new Memory(16, 8, 2);
+  const one = Uint32Array.of(1, 2);
+  const cases: [string, () => unknown, RegExp][] = [
+    ['halve without counters', () => bare.halveClass(0), /halveClass: the memory has no counting plane/],
+    ['halve class out of range', () => m.halveClass(2), /classId: expected an integer in \[0, 1\], got number 2/],
+    ['halve class of wrong type', () => m.halveClass('a' as never), /classId: expected an integer in \[0, 1\], got string "a"/],
+    ['halve without classes', () => new Memory(16, 8, 0).halveClass(0), /classId: expected an existing class id \(the memory has no classes\)/],
+    ['moments without counters', () => bare.classCounterMoments(0, 0, 16), /classCounterMoments: the memory has no counting plane/],
+    ['moments begin > end', () => m.classCounterMoments(0, 5, 4), /end: expected an integer in \[5, 16\], got number 4/],
+    ['moments end > neurons', () => m.classCounterMoments(0, 0, 17), /end: expected an integer in \[0, 16\], got number 17/],
+    ['moments class out of range', () => m.classCounterMoments(2, 0, 1), /classId: expected an integer in \[0, 1\], got number 2/],
+    ['counts without counters', () => bare.scoreCounts(one, null, 2), /scoreCounts: the memory has no counting plane/],
+    ['counts with an unknown kernel', () => m.scoreCounts(one, null, 2, 'x' as never), /kernel: expected one of active, scalar, got string "x"/],
+    ['counts with an index out of range', () => m.scoreCounts(Uint32Array.of(1, 20), null, 2), /codes: expected neuron indices below 16, got number 20 at index 1/],
+  ];
+  for (const [what, fn, message] of cases) assert.throws(fn, message, what);
+  // Nothing refused changed the memory.
+  assert.equal(m.classCounterMoments(0, 0, 16), { sum: 0, sumSq: 0, max: 0 });
+});
+
 Counts.run();
 Halve.run();
 Moments.run();
+Boundary.run();
