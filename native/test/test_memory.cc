@@ -1,4 +1,5 @@
 // Core memory: geometry, store/score, growth, counters, adjust, pruning, statistics, merge.
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -296,4 +297,177 @@ TEST("clone is independent") {
   CHECK_OK(b->store(fixed(code, 1), l0.data()));
   CHECK_EQ(a->counter(3, 0), 1u);
   CHECK_EQ(b->counter(3, 0), 2u);
+}
+
+// A memory of `bits`-bit counters with random values in [0, max], about a quarter of them saturated, so
+// a code's counter sums pass 65535 (the 16-bit lanes of the SIMD count kernels) when it has > 257 rows.
+static std::unique_ptr<Memory> random_counters(uint32_t neurons, uint32_t bits, uint32_t classes, std::mt19937& gen) {
+  auto m = make(neurons, bits, classes);
+  const uint32_t max = m->counter_max();
+  std::vector<uint32_t> code(1), label(1);
+  for (uint32_t n = 0; n < neurons; ++n) {
+    for (uint32_t c = 0; c < classes; ++c) {
+      const uint32_t r = gen() % 8;
+      const uint32_t v = r < 2 ? 0 : r < 4 ? max : 1 + gen() % max;
+      if (v == 0) continue;
+      code[0] = n;
+      label[0] = c;
+      engram::eg_adjust_result res{};
+      if (m->adjust(fixed(code, 1), label.data(), int32_t(v), &res) != eg_status::ok) std::abort();
+    }
+  }
+  return m;
+}
+
+// The sums as the definition reads, through counter() alone.
+static std::vector<int32_t> counts_by_definition(const Memory& m, const std::vector<uint32_t>& idx, uint32_t active) {
+  std::vector<int32_t> out(idx.size() / active * m.classes(), 0);
+  for (size_t b = 0; b < idx.size() / active; ++b) {
+    for (size_t i = b * active; i < (b + 1) * active; ++i) {
+      for (uint32_t c = 0; c < m.classes(); ++c) out[b * m.classes() + c] += int32_t(m.counter(idx[i], c));
+    }
+  }
+  return out;
+}
+
+TEST("score_counts: scalar, active and SIMD kernels equal the definition, across the 16-bit flush") {
+  std::mt19937 gen(20261203);
+  const engram::eg_kernels* simd = engram::eg_kernels_simd();
+  if (!simd) std::printf("    no SIMD kernels on this build/CPU: checking the scalar kernel only\n");
+  const uint32_t class_counts[] = {1, 15, 16, 17, 31, 32, 33, 100, 1000};
+  const uint32_t actives[] = {1, 40, 257, 258, 600};
+  for (uint32_t bits : {4u, 8u}) {
+    for (uint32_t classes : class_counts) {
+      const uint32_t neurons = classes >= 1000 ? 700 : 1200;
+      auto m = random_counters(neurons, bits, classes, gen);
+      for (uint32_t active : actives) {
+        const uint32_t batch = 3;
+        std::vector<uint32_t> idx(batch * active);
+        for (auto& v : idx) v = gen() % neurons;  // repeats allowed: a row listed twice counts twice
+        const auto want = counts_by_definition(*m, idx, active);
+        std::vector<int32_t> scalar(want.size()), active_out(want.size()), simd_out(want.size());
+        CHECK_OK(m->score_counts_with(engram::eg_kernels_scalar(), fixed(idx, active), scalar.data()));
+        CHECK_OK(m->score_counts(fixed(idx, active), active_out.data()));
+        CHECK(scalar == want);
+        CHECK(active_out == want);
+        if (simd) {
+          CHECK_OK(m->score_counts_with(*simd, fixed(idx, active), simd_out.data()));
+          CHECK(simd_out == want);
+        }
+        if (scalar != want || active_out != want) {
+          std::printf("    bits %u classes %u active %u differ\n", bits, classes, active);
+        }
+      }
+    }
+  }
+}
+
+TEST("score_counts: all-saturated rows sum past 65535 exactly") {
+  auto m = make(700, 8, 33);
+  std::vector<uint32_t> all(700), labels(700);
+  for (uint32_t n = 0; n < 700; ++n) all[n] = n;
+  for (uint32_t c = 0; c < 33; ++c) {
+    std::fill(labels.begin(), labels.end(), c);
+    engram::eg_adjust_result res{};
+    CHECK_OK(m->adjust(fixed(all, 1), labels.data(), 255, &res));
+  }
+  std::vector<int32_t> out(33);
+  CHECK_OK(m->score_counts(fixed(all, 700), out.data()));
+  for (uint32_t c = 0; c < 33; ++c) CHECK_EQ(out[c], 700 * 255);
+  if (const engram::eg_kernels* simd = engram::eg_kernels_simd()) {
+    CHECK_OK(m->score_counts_with(*simd, fixed(all, 700), out.data()));
+    for (uint32_t c = 0; c < 33; ++c) CHECK_EQ(out[c], 700 * 255);
+  }
+}
+
+TEST("score_counts refuses a memory without counters and indices out of range") {
+  auto bare = make(16, 0, 2);
+  std::vector<uint32_t> code = {1, 2};
+  std::vector<int32_t> out(2);
+  CHECK_EQ(int(bare->score_counts(fixed(code, 2), out.data())), int(eg_status::no_counters));
+  auto m = make(16, 8, 2);
+  std::vector<uint32_t> bad = {1, 16};
+  CHECK_EQ(int(m->score_counts(fixed(bad, 2), out.data())), int(eg_status::bad_index));
+}
+
+TEST("halve_class rounds up, touches one class only and keeps every connection") {
+  std::mt19937 gen(77);
+  for (uint32_t bits : {4u, 8u}) {
+    auto m = random_counters(300, bits, 37, gen);
+    std::unique_ptr<Memory> before;
+    CHECK_OK(m->clone(&before));
+    const uint64_t connections = m->connections();
+    CHECK_OK(m->halve_class(5));
+    CHECK_EQ(m->connections(), connections);
+    bool same = true;
+    for (uint32_t n = 0; n < 300; ++n) {
+      for (uint32_t c = 0; c < 37; ++c) {
+        const uint32_t v = before->counter(n, c);
+        const uint32_t want = c == 5 ? (v + 1) >> 1 : v;
+        same = same && m->counter(n, c) == want && m->has(n, c) == (want > 0);
+      }
+    }
+    CHECK(same);
+    // Halving until every counter is 1 loses nothing either.
+    for (int i = 0; i < 8; ++i) CHECK_OK(m->halve_class(5));
+    CHECK_EQ(m->connections(), connections);
+    uint64_t s = 0, q = 0;
+    uint32_t mx = 0;
+    CHECK_OK(m->class_counter_moments(5, 0, 300, &s, &q, &mx));
+    CHECK_EQ(mx, 1u);
+  }
+  auto bare = make(8, 0, 2);
+  CHECK_EQ(int(bare->halve_class(0)), int(eg_status::no_counters));
+  auto m = make(8, 4, 2);
+  CHECK_EQ(int(m->halve_class(2)), int(eg_status::bad_label));
+}
+
+TEST("class_counter_moments equals the definition on sub-ranges and checks its range") {
+  std::mt19937 gen(91);
+  for (uint32_t bits : {4u, 8u}) {
+    auto m = random_counters(257, bits, 19, gen);
+    for (int trial = 0; trial < 50; ++trial) {
+      const uint32_t cls = gen() % 19;
+      uint32_t begin = gen() % 258, end = gen() % 258;
+      if (begin > end) std::swap(begin, end);
+      uint64_t ws = 0, wq = 0;
+      uint32_t wm = 0;
+      for (uint32_t n = begin; n < end; ++n) {
+        const uint32_t v = m->counter(n, cls);
+        ws += v;
+        wq += uint64_t(v) * v;
+        wm = std::max(wm, v);
+      }
+      uint64_t s = 1, q = 1;
+      uint32_t mx = 1;
+      CHECK_OK(m->class_counter_moments(cls, begin, end, &s, &q, &mx));
+      CHECK_EQ(s, ws);
+      CHECK_EQ(q, wq);
+      CHECK_EQ(mx, wm);
+    }
+    uint64_t s = 0, q = 0;
+    uint32_t mx = 0;
+    CHECK_EQ(int(m->class_counter_moments(19, 0, 1, &s, &q, &mx)), int(eg_status::bad_label));
+    CHECK_EQ(int(m->class_counter_moments(0, 5, 4, &s, &q, &mx)), int(eg_status::bad_index));
+    CHECK_EQ(int(m->class_counter_moments(0, 0, 258, &s, &q, &mx)), int(eg_status::bad_index));
+  }
+  auto bare = make(8, 0, 1);
+  uint64_t s = 0, q = 0;
+  uint32_t mx = 0;
+  CHECK_EQ(int(bare->class_counter_moments(0, 0, 8, &s, &q, &mx)), int(eg_status::no_counters));
+}
+
+TEST("a halved memory serializes and parses back to the same counters") {
+  std::mt19937 gen(5);
+  auto m = random_counters(64, 4, 9, gen);
+  CHECK_OK(m->halve_class(3));
+  std::vector<uint8_t> bytes(m->serialized_size());
+  CHECK_OK(m->serialize(bytes.data(), bytes.size()));
+  std::unique_ptr<Memory> back;
+  CHECK_OK(Memory::deserialize(bytes.data(), bytes.size(), &back));
+  bool same = true;
+  for (uint32_t n = 0; n < 64; ++n) {
+    for (uint32_t c = 0; c < 9; ++c) same = same && back->counter(n, c) == m->counter(n, c);
+  }
+  CHECK(same);
 }

@@ -4,7 +4,7 @@ import type { NativeMemory } from '../native/binding.js';
 import { int, options, rangeError, typeError, typed } from '../util/validate.js';
 import { keepForBytes, keepForDensity, compressedBytes } from './budget.js';
 import { MAX_CLASSES, MAX_NEURONS, normalizeCodes, normalizeLabels, type CodeBatch, type Labels } from './codes.js';
-import { checkDelta, checkHalveArgs, checkMomentsArgs, checkPolicy, checkScoreOptions } from './policy.js';
+import { checkCountOptions, checkDelta, checkHalveArgs, checkMomentsArgs, checkPolicy, checkScoreOptions } from './policy.js';
 import { topK } from './top-k.js';
 import type { BinaryMemoryOptions, CounterBits, MemoryLike, MemoryStats, PrunePolicy, ScoreOptions, TopK } from './types.js';
 
@@ -111,7 +111,7 @@ export class BinaryMemory implements MemoryLike {
 
   /** Int32Array [batch x classCount]: the sum of each class's counters over each code's neurons (needs counters). */
   scoreCounts(codes: CodeBatch, opts?: { kernel?: 'active' | 'scalar' }): Int32Array {
-    const o = checkScoreOptions(opts, this.counterBits);
+    const o = checkCountOptions(opts);
     if (this.counterBits === 0) throw new RangeError('scoreCounts: the memory has no counters (counterBits 0)');
     const c = normalizeCodes(codes, this.neurons, this.active);
     return this.#native.scoreCounts(c.indices, c.offsets, c.active, o.kernel);

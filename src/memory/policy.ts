@@ -70,6 +70,12 @@ export function checkScoreOptions(opts: ScoreOptions | undefined, counterBits: n
   return { minCount, kernel };
 }
 
+/** Checks scoreCounts' options: the kernel only (minCount is score()'s and would be ignored here). */
+export function checkCountOptions(opts: { kernel?: 'active' | 'scalar' } | undefined): { kernel: 'active' | 'scalar' } {
+  const o = options('options', opts, ['kernel'] as const);
+  return { kernel: o.kernel === undefined ? 'active' : oneOf('options.kernel', o.kernel, ['active', 'scalar'] as const) };
+}
+
 /** Checks a class id and a neuron range [begin, end) for counterMoments; needs counters. */
 export function checkMomentsArgs(classId: unknown, begin: unknown, end: unknown, neurons: number, classes: number, counterBits: number): { classId: number; begin: number; end: number } {
   if (counterBits === 0) throw new RangeError(`counterMoments: ${NO_COUNTERS}`);

@@ -6,7 +6,7 @@ import { int, options, typeError, typed } from '../util/validate.js';
 import { checkMemoryOptions, serializedSize } from './binary-memory.js';
 import { compressedBytes, keepForBytes, keepForDensity } from './budget.js';
 import { MAX_CLASSES, MAX_NEURONS, normalizeCodes, normalizeLabels, type CodeBatch, type Labels, type NormalizedCodes } from './codes.js';
-import { checkDelta, checkHalveArgs, checkMomentsArgs, checkPolicy, checkScoreOptions } from './policy.js';
+import { checkCountOptions, checkDelta, checkHalveArgs, checkMomentsArgs, checkPolicy, checkScoreOptions } from './policy.js';
 import { topK } from './top-k.js';
 import type { BinaryMemoryOptions, CounterBits, MemoryLike, MemoryStats, PrunePolicy, ScoreOptions, TopK } from './types.js';
 
@@ -121,7 +121,7 @@ export class ReferenceMemory implements MemoryLike {
   }
 
   scoreCounts(codes: CodeBatch, opts?: { kernel?: 'active' | 'scalar' }): Int32Array {
-    checkScoreOptions(opts, this.counterBits);
+    checkCountOptions(opts);
     if (this.counterBits === 0) throw new RangeError('scoreCounts: the memory has no counters (counterBits 0)');
     const c = normalizeCodes(codes, this.neurons, this.active);
     const C = this.#classes;

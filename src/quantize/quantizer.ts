@@ -9,6 +9,7 @@
 //          (thresholds = calibration medians, or 0 without calibration).
 import { preprocess, type Codebook } from './codebook.js';
 import { pqEncode } from '../memory/index.js';
+import { int } from '../util/validate.js';
 
 export type QuantizerKind = 'pq' | 'topk' | 'sign' | 'sparse';
 
@@ -24,7 +25,9 @@ export interface Quantizer {
   encode(features: Float32Array, rows: number): Uint32Array;
 }
 
-function checkFeatures(q: Quantizer, features: Float32Array, rows: number): void {
+/** Checks a batch of feature rows for any quantizer: a whole row count, the right length, finite values. */
+export function checkFeatures(q: Quantizer, features: Float32Array, rows: number): void {
+  int('rows', rows);
   if (features.length !== rows * q.dim) {
     throw new RangeError(`features: expected ${rows} x ${q.dim} = ${rows * q.dim} values, got Float32Array of length ${features.length}`);
   }

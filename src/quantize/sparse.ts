@@ -8,7 +8,7 @@
 // block's, each ascending. The memory reads each block on its own (docs/learner.md).
 import { Rng } from '../util/rng.js';
 import { applyWhitening, type Whitening } from './whitening.js';
-import type { Quantizer } from './quantizer.js';
+import { checkFeatures, type Quantizer } from './quantizer.js';
 
 export interface SparseBlock {
   name: 'raw' | 'white';
@@ -157,8 +157,7 @@ export class SparseQuantizer implements Quantizer {
 
   encode(features: Float32Array, rows: number): Uint32Array {
     const { dim } = this;
-    if (features.length !== rows * dim) throw new RangeError(`features: expected ${rows} x ${dim} = ${rows * dim} values, got Float32Array of length ${features.length}`);
-    for (let i = 0; i < features.length; i++) if (!Number.isFinite(features[i])) throw new RangeError(`features: value ${i} is not finite (${features[i]})`);
+    checkFeatures(this, features, rows);
     const out = new Uint32Array(rows * this.active);
     const widest = Math.max(...this.blocks.map((b) => b.neurons));
     const values = new Float64Array(widest);

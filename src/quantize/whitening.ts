@@ -53,8 +53,9 @@ export function fitWhitening(features: Float32Array, dim: number, labels: ArrayL
   if (!Number.isInteger(n) || n < 2) throw new RangeError(`calibration: expected at least 2 feature rows of dimension ${dim}, got ${features.length / dim}`);
   if (labels && labels.length !== n) throw new RangeError(`labels: expected ${n} labels (one per row), got ${labels.length}`);
   const shrink = num('shrink', opts.shrink ?? WHITENING_DEFAULTS.shrink, 1e-3, 1e3);
-  // The default is capped by the dimension; an explicit d must fit it.
-  const d = Math.min(opts.d === undefined ? Math.min(WHITENING_DEFAULTS.d, dim) : int('d', opts.d, 1, dim), n - 1);
+  // Capped, not refused: the default (128) must serve a backbone of fewer dimensions too.
+  const d = Math.min(int('d', opts.d ?? WHITENING_DEFAULTS.d, 1, 1 << 20), dim, n - 1);
+  for (let i = 0; i < features.length; i++) if (!Number.isFinite(features[i])) throw new RangeError(`features: value ${i} is not finite (${features[i]})`);
   const mean = new Float64Array(dim);
   for (let r = 0; r < n; r++) for (let t = 0; t < dim; t++) mean[t] += features[r * dim + t] / n;
   // Residuals: from the label's mean (within-class) or the overall mean.
