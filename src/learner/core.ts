@@ -303,9 +303,21 @@ export class LearnerCore {
     const out: Prediction[] = [];
     for (let r = 0; r < rows; r++) {
       const row = all.subarray(r * L, (r + 1) * L);
+      // The best max(top, 2) classes by insertion into a short sorted list: O(C * top), not a sort of all C.
+      const keep = Math.max(top, 2);
       const ranked: ClassScore[] = [];
-      for (let c = 0; c < row.length; c++) if (this.examples[c] > 0) ranked.push({ label: this.labels[c], score: row[c] });
-      ranked.sort((a, b) => b.score - a.score || (a.label < b.label ? -1 : 1));
+      const before = (a: ClassScore, b: ClassScore) => a.score > b.score || (a.score === b.score && a.label < b.label);
+      for (let c = 0; c < row.length; c++) {
+        if (this.examples[c] === 0) continue;
+        const cand = { label: this.labels[c], score: row[c] };
+        if (ranked.length === keep && !before(cand, ranked[keep - 1])) continue;
+        let i = ranked.length === keep ? keep - 1 : ranked.length;
+        while (i > 0 && before(cand, ranked[i - 1])) {
+          ranked[i] = ranked[i - 1];
+          i--;
+        }
+        ranked[i] = cand;
+      }
       const first = ranked[0];
       const second = ranked[1];
       const score = first ? first.score : 0;

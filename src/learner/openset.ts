@@ -10,13 +10,17 @@ const MIN_SAMPLES = 5;
 export class OpenSetCalibration {
   known: number[] = [];
   novel: number[] = [];
+  /** threshold() until the next observation (every query asks for it). */
+  #cached: number | null = null;
 
   observeKnown(score: number): void {
     push(this.known, score);
+    this.#cached = null;
   }
 
   observeNovel(score: number): void {
     push(this.novel, score);
+    this.#cached = null;
   }
 
   /**
@@ -25,6 +29,11 @@ export class OpenSetCalibration {
    * known scores near 1, and a cut at the lowest of them would turn away anything not pixel-identical.
    */
   threshold(): number {
+    this.#cached ??= this.#compute();
+    return this.#cached;
+  }
+
+  #compute(): number {
     if (this.known.length < MIN_SAMPLES || this.novel.length < MIN_SAMPLES) return 0;
     const values = [...new Set([...this.known, ...this.novel])].sort((a, b) => a - b);
     // Cuts: below everything, between neighbouring values, above everything.
