@@ -17,6 +17,9 @@ import { accuracy, pick, splitTasks, type Rows } from './lib/protocol.js';
 import { renderChart } from './lib/svg.js';
 import { KNearest, NearestClassMean, RidgeHead, StreamingLda } from '../src/baselines/index.js';
 import { SparseQuantizer, SPARSE_DEFAULTS } from '../src/quantize/sparse.js';
+import { ProductQuantizer, SignQuantizer, TopKQuantizer, type Quantizer } from '../src/quantize/quantizer.js';
+import { fitCodebook } from '../src/quantize/codebook.js';
+import { parseMemoryOptions, QUANTIZER_DEFAULTS } from '../src/learner/config.js';
 import { fitWhitening, type Whitening } from '../src/quantize/whitening.js';
 import { LearnerCore } from '../src/learner/core.js';
 import { coreReadOptions, selfWhitening } from '../src/learner/build-quantizer.js';
@@ -172,13 +175,14 @@ class EngramLearner {
   queries = 0;
 
   constructor(
-    readonly q: SparseQuantizer,
+    readonly q: Quantizer,
     /** Codes of every row of the benchmark's train and test sets, encoded once. */
     readonly trainCodes: Uint32Array,
     readonly testCodes: Uint32Array,
   ) {
-    const mem = { units: 'class' as const, counterBits: 8 as const };
-    this.core = new LearnerCore({ neurons: q.neurons, active: q.active, counterBits: 8, refine: false, minCount: 1, ...coreReadOptions(q, mem) });
+    // The memory options a new store gets with this quantizer (parseMemoryOptions' defaults).
+    const mem = parseMemoryOptions({}, q.kind);
+    this.core = new LearnerCore({ neurons: q.neurons, active: q.active, counterBits: mem.counterBits, refine: mem.refine, minCount: mem.minCount, ...coreReadOptions(q, mem) });
     this.core.fixedThreshold = 0;
   }
 
@@ -203,7 +207,7 @@ class EngramLearner {
   }
 }
 
-function engramRun(q: SparseQuantizer, trainCodes: Uint32Array, testCodes: Uint32Array, train: Rows, test: Rows, idx: number[]): { acc: number; micros: number } {
+function engramRun(q: Quantizer, trainCodes: Uint32Array, testCodes: Uint32Array, train: Rows, test: Rows, idx: number[]): { acc: number; micros: number } {
   const m = new EngramLearner(q, trainCodes, testCodes);
   // Split order: tasks of two classes.
   const tasks = splitTasks([...new Set(Array.from(train.labels))].sort((a, b) => a - b), 2);
@@ -253,10 +257,15 @@ async function runBenchmark(b: Benchmark): Promise<{ backbone: string; dataset: 
   const whitening: Whitening = fitWhitening(calib.features, D, null, { seed: 1 });
   // The same images with their labels (engram codebook fit --labels-from dir): within-class scatter.
   const within: Whitening = fitWhitening(calib.features, D, calib.labels, { seed: 1 });
-  const variants: [string, SparseQuantizer][] = [
+  const variants: [string, Quantizer][] = [
     ['engram-raw', new SparseQuantizer(D, SPARSE_DEFAULTS, null)],
     ['engram-white', new SparseQuantizer(D, SPARSE_DEFAULTS, whitening)],
     ['engram-white-labelled', new SparseQuantizer(D, SPARSE_DEFAULTS, within)],
+    // The quantizers a user could pick by hand before (issue #14): the old pq default with a codebook fitted on
+    // the same 500 unlabelled images (README's former photo recipe, P=32 K=64, 4 probes), two-sided top-k, sign.
+    ['pq', new ProductQuantizer(fitCodebook(calib.features, D, { parts: 32, anchors: 64, center: true, l2: true, seed: 1 }), 4)],
+    ['topk', TopKQuantizer.twoSided(D, QUANTIZER_DEFAULTS.topk.k, null)],
+    ['sign', new SignQuantizer(D)],
   ];
   const codes = new Map<string, { train: Uint32Array; test: Uint32Array }>();
   for (const [name, q] of variants) codes.set(name, { train: q.encode(train.features, train.labels.length), test: q.encode(test.features, test.labels.length) });
@@ -323,6 +332,9 @@ async function runBenchmark(b: Benchmark): Promise<{ backbone: string; dataset: 
     ridge: [4 * D, (4 * D * (D + 1)) / 2],
     // One 8-bit counter per neuron per class; the whitening (mean, factors, d directions) is shared.
     'engram-raw': [variants[0][1].neurons, 0],
+    pq: [(variants[3][1].neurons * 5) / 8, 4 * (D + 64 * D)],
+    topk: [(variants[4][1].neurons * 5) / 8, 0],
+    sign: [(variants[5][1].neurons * 5) / 8, 0],
     engram: [variants[1][1].neurons, selfBytes],
     'engram-white': [variants[1][1].neurons, 4 * (D + whitening.d + whitening.d * D)],
     'engram-white-labelled': [variants[2][1].neurons, 4 * (D + within.d + within.d * D)],
@@ -351,6 +363,9 @@ const LABELS: Record<string, string> = {
   ridge: 'ridge head (lambda on validation)',
   engram: 'engram, defaults (own whitening from the first learn of 64+ examples)',
   'engram-raw': 'engram, raw block only (--whiten off)',
+  pq: 'pq P=32 K=64, 4 probes, codebook from the 500 images (the former recipe)',
+  topk: 'two-sided top-k, k=32 (--quantizer topk --two-sided)',
+  sign: 'sign (--quantizer sign)',
   'engram-white': 'engram, whitening from 500 unlabelled images',
   'engram-white-labelled': 'engram, whitening from the same 500 images labelled',
 };
