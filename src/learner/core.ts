@@ -140,6 +140,10 @@ export class LearnerCore {
         this.archive?.forget(op.label);
         this.updateAllNorms();
         break;
+      case 'threshold':
+        if (op.value !== null && !(op.value >= 0 && op.value <= 1)) throw new RangeError(`threshold: expected a number in [0, 1] or null, got ${op.value}`);
+        this.fixedThreshold = op.value;
+        break;
       case 'prune':
         out.removed = this.prune(op.policy);
         if (op.policy.kind === 'class') this.archive?.forget(op.policy.label);

@@ -17,7 +17,7 @@ import type { Quantizer } from '../quantize/quantizer.js';
 import { sessionConfigFromProfile, type SessionConfig } from '../backbone/session.js';
 import type { Applied, ImageInput, PreparedImage } from '../backbone/index.js';
 import type { DeviceProfile } from '../devices/index.js';
-import { int, oneOf, options, str, typeError } from '../util/validate.js';
+import { int, num, oneOf, options, str, typeError } from '../util/validate.js';
 
 export type { Prediction } from './core.js';
 export type { JournalState } from './persistence.js';
@@ -88,6 +88,10 @@ export interface EngramStats {
   neurons: number;
   active: number;
   threshold: number;
+  /** 'fixed' (engram threshold --set, memory.unknownThreshold) or 'calibrated' while learning. */
+  thresholdSource: 'fixed' | 'calibrated';
+  /** Scores the calibration holds: of known examples and of novel ones (the last 512 of each). */
+  calibration: { known: number; novel: number };
   backbone: string | null;
   quantizer: QuantizerState;
   /** The device profile's memory budget (compressed bytes) this learner keeps to, null without a profile. */
@@ -285,6 +289,17 @@ export class Engram {
     return evaluate((inputs) => this.predict(inputs, { top: 1 }), this.core.activeLabels(), items, opts);
   }
 
+  /**
+   * Fixes the open-set threshold at `value` (0..1: a best score below it is answered unknown), or with null
+   * returns to the threshold calibrated while learning. Journaled like a learn, so it survives a restart.
+   */
+  async setThreshold(value: number | null): Promise<{ threshold: number; source: 'fixed' | 'calibrated'; seq: number }> {
+    this.checkWritable();
+    if (value !== null) num('threshold', value, 0, 1);
+    const { seq } = await this.commit({ op: 'threshold', value });
+    return { threshold: this.core.threshold(), source: this.core.fixedThreshold === null ? 'calibrated' : 'fixed', seq };
+  }
+
   /** Removes a class and all its connections. */
   async forget(label: string): Promise<{ label: string; removed: number; seq: number }> {
     this.checkWritable();
@@ -343,6 +358,8 @@ export class Engram {
       neurons: this.quantizer.neurons,
       active: this.quantizer.active,
       threshold: this.core.threshold(),
+      thresholdSource: this.core.fixedThreshold === null ? 'calibrated' : 'fixed',
+      calibration: { known: this.core.openset.known.length, novel: this.core.openset.novel.length },
       backbone: this.backbone ? this.backbone.name : null,
       quantizer: this.quantizerState,
       budget: this.budget,
@@ -441,6 +458,8 @@ function refusal(core: LearnerCore, op: LearnerOp): Error | null {
       return null;
     case 'forget':
       return stored(op.label) ? null : new RangeError(`label: no class named ${JSON.stringify(op.label)} is stored`);
+    case 'threshold':
+      return op.value === null || (typeof op.value === 'number' && op.value >= 0 && op.value <= 1) ? null : new RangeError(`threshold: expected a number in [0, 1] or null (calibrated), got ${String(op.value)}`);
     case 'prune': {
       const p = op.policy;
       const refused = core.refusePolicy(p);

@@ -3,18 +3,22 @@
 // learn with features (stores made with keepFeatures): u8 4 | same as learn | u32 dim | f32[rows*dim]
 // forget: u8 2 | u16 label bytes | label utf8
 // prune:  u8 3 | u32 json bytes | policy json
+// threshold: u8 5 | u8 fixed (1) or calibrated (0) | f64 value (0 when calibrated)
 import type { PrunePolicy } from './prune.js';
 import { parsePrunePolicy } from './prune.js';
 
 export type LearnerOp =
   | { op: 'learn'; label: string; codes: Uint32Array; rows: number; active: number; features?: Float32Array; dim?: number }
   | { op: 'forget'; label: string }
-  | { op: 'prune'; policy: PrunePolicy };
+  | { op: 'prune'; policy: PrunePolicy }
+  /** The open-set threshold fixed at `value` (0..1), or back to calibration with null. */
+  | { op: 'threshold'; value: number | null };
 
 const LEARN = 1;
 const FORGET = 2;
 const PRUNE = 3;
 const LEARN_FEATURES = 4;
+const THRESHOLD = 5;
 
 export function encodeOp(op: LearnerOp): Buffer {
   switch (op.op) {
@@ -41,6 +45,13 @@ export function encodeOp(op: LearnerOp): Buffer {
       buf.writeUInt8(FORGET, 0);
       buf.writeUInt16LE(label.length, 1);
       label.copy(buf, 3);
+      return buf;
+    }
+    case 'threshold': {
+      const buf = Buffer.alloc(10);
+      buf.writeUInt8(THRESHOLD, 0);
+      buf.writeUInt8(op.value === null ? 0 : 1, 1);
+      buf.writeDoubleLE(op.value ?? 0, 2);
       return buf;
     }
     case 'prune': {
@@ -95,6 +106,13 @@ export function decodeOp(bytes: Uint8Array): LearnerOp {
     const n = buf.readUInt32LE(1);
     if (buf.length !== 5 + n) fail('prune length mismatch');
     return { op: 'prune', policy: parsePrunePolicy(JSON.parse(buf.toString('utf8', 5))) };
+  }
+  if (type === THRESHOLD) {
+    if (buf.length !== 10) fail('threshold record length');
+    const fixed = buf.readUInt8(1);
+    const value = buf.readDoubleLE(2);
+    if (fixed > 1 || !(value >= 0 && value <= 1)) fail('threshold record out of range');
+    return { op: 'threshold', value: fixed ? value : null };
   }
   return fail(`unknown type ${type}`);
 }
