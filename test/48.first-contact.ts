@@ -60,5 +60,24 @@ test('an empty folder given as a new store is removed again, not left half-made'
   assert.not.ok(existsSync(store));
 });
 
+test('codebook fit and learn share their defaults; a pq codebook that says the opposite of the options is refused', () => {
+  const plain = join(work, 'plain.egc');
+  let r = run(['codebook', 'fit', '--backbone', 'engram-glyph', '--parts', '8', '--anchors', '4', '--no-center', '-o', plain, join(work, 'train'), '--json']);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.lines[0].kind, 'pq');
+  const store = join(work, 'f');
+  r = run(['learn', '--store', store, '--backbone', 'engram-glyph', '--codebook', plain, '--parts', '8', '--anchors', '4', '--label', '0', join(work, 'train', '0')]);
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /fitted with center=false l2=true, the options say center=true l2=true; pass --no-center --l2/);
+  assert.not.ok(existsSync(store), 'the refused first learn left no store');
+  r = run(['learn', '--store', store, '--backbone', 'engram-glyph', '--codebook', plain, '--parts', '8', '--anchors', '4', '--no-center', '--label', '0', join(work, 'train', '0'), '--json']);
+  assert.is(r.status, 0, r.stderr);
+  const both = join(work, 'both.egc');
+  r = run(['codebook', 'fit', '--backbone', 'engram-glyph', '--parts', '8', '--anchors', '4', '-o', both, join(work, 'train')]);
+  assert.is(r.status, 0, r.stderr);
+  r = run(['learn', '--store', join(work, 'g'), '--backbone', 'engram-glyph', '--codebook', both, '--parts', '8', '--anchors', '4', '--label', '0', join(work, 'train', '0')]);
+  assert.is(r.status, 0, 'a codebook fitted with the defaults needs no flags at learn');
+});
+
 test.after(() => rmSync(work, { recursive: true, force: true }));
 test.run();
