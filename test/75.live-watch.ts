@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, engram } from './helpers/learner-files.js';
+import { BIN, engram, sharedModels } from './helpers/learner-files.js';
 import { haveFfmpeg, mjpegBytes, rawGreyBytes, sequenceVideo, shapeVideo, sideBySideVideo } from './helpers/live-media.js';
 import { ffmpegArgs, sourceKind } from '../src/live/source.js';
 
@@ -135,15 +135,32 @@ Watch('--crop picks the region of interest before scaling', () => {
 });
 
 Watch('a source faster than the learner drops frames and counts them; nothing queues', () => {
-  // 400 frames per second, delivered in real time as a camera would, at 640x480.
+  // 400 frames per second, delivered in real time as a camera would, at 160x120 (small frames, so the pipe from
+  // ffmpeg keeps up with 400 per second). The learner must be slower
+  // than that on any machine: MobileNetV2 (CI has it) takes several ms a frame; the embedded backbone is fast
+  // enough that a loaded machine's ffmpeg may not outrun it, so without MobileNetV2 only the accounting is checked.
   const fast = shapeVideo(work, 'hbar', { seconds: 2, fps: 400, name: 'fast.avi' });
-  const r = watch([fast, '--store', store, '--realtime', '--size', '640x480']);
+  const models = sharedModels();
+  let slowStore = store;
+  if (models) {
+    slowStore = join(work, 'mobilenet-store');
+    const env = { ENGRAM_MODELS_DIR: join(work, 'mobilenet-models') };
+    const p = engram(['models', 'pull', 'mobilenetv2-12-int8', '--from', join(models, 'mobilenetv2-12-int8.onnx')], env);
+    assert.is(p.status, 0, p.stderr);
+    process.env.ENGRAM_MODELS_DIR = env.ENGRAM_MODELS_DIR;
+    const taught = watch([videos.hbar, '--store', slowStore, '--backbone', 'mobilenetv2-12-int8', '--label', 'hbar', '--frames', '2']);
+    assert.is(taught.status, 0, taught.stderr);
+  } else {
+    console.log('SKIP 75.live-watch, frames dropped > 0: MobileNetV2 not found (set ENGRAM_SHARED_MODELS); the embedded backbone may keep up with ffmpeg, so only the frame accounting is checked');
+  }
+  const r = watch([fast, '--store', slowStore, '--realtime', '--size', '160x120']);
+  process.env.ENGRAM_MODELS_DIR = join(work, 'no-models');
   assert.is(r.status, 0, r.stderr);
   const s = r.summary!;
-  assert.ok((s.dropped as number) > 0, `dropped ${s.dropped}`);
+  if (models) assert.ok((s.dropped as number) > 0, `dropped ${s.dropped}`);
   assert.is((s.predicted as number) + (s.dropped as number), s.decoded, 'every decoded frame is answered or counted as dropped');
   const last = r.frames[r.frames.length - 1];
-  assert.ok((last.dropped as number) > 0);
+  if (models) assert.ok((last.dropped as number) > 0);
   // Frames are answered fresh: even the slow tail never waits behind a queue of old frames.
   assert.ok(((s.latency_ms as { p95: number }).p95) < 1000);
 });

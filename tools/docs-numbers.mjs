@@ -66,6 +66,11 @@ export const FIGURES = {
   'glyph.faster_by': ['default-backbone.json', 'versusMobilenet.fasterBy', 'num1'],
   // npm run bench:memory.
   'memory.score_speedup': ['memory.json', 'score_speedup_native_vs_reference', 'num1'],
+  // The default learner's read (cosine over counters), one query, codes in.
+  'memory.cosine_us_c10': ['memory.json', 'cosine_read_query_us.byClasses.10', 'num1'],
+  'memory.cosine_us_c1000': ['memory.json', 'cosine_read_query_us.byClasses.1000', 'num1'],
+  'memory.cosine_us_100_stored': ['memory.json', 'cosine_read_query_us.byStoredExamplesAt10Classes.100', 'num1'],
+  'memory.cosine_us_100000_stored': ['memory.json', 'cosine_read_query_us.byStoredExamplesAt10Classes.100000', 'num1'],
   'memory.score_us_native': ['memory.json', 'score_us_c1000.native', 'num1'],
   'memory.score_us_scalar': ['memory.json', 'score_us_c1000.native_scalar', 'num1'],
   'memory.score_us_reference': ['memory.json', 'score_us_c1000.reference', 'int'],
