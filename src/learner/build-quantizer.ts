@@ -91,10 +91,12 @@ async function resolveCodebook(
     const given = check(decodeCodebook(readFileSync(path), path), path);
     // The store records the quantizer options: they must say what the codebook does, never the opposite.
     const centred = given.codebook.mean !== null;
-    if (q.center !== centred || q.l2 !== given.codebook.l2) {
+    if ((q.center !== undefined && q.center !== centred) || (q.l2 !== undefined && q.l2 !== given.codebook.l2)) {
       const flags = `${centred ? '--center' : '--no-center'} ${given.codebook.l2 ? '--l2' : '--no-l2'}`;
-      throw new RangeError(`--codebook ${q.codebook}: fitted with center=${centred} l2=${given.codebook.l2}, the options say center=${q.center} l2=${q.l2}; pass ${flags} (codebook fit and learn share their defaults: centred and L2-normalised)`);
+      throw new RangeError(`quantizer.codebook ${q.codebook}: fitted with center=${centred} l2=${given.codebook.l2}, the options say center=${q.center ?? centred} l2=${q.l2 ?? given.codebook.l2}; leave them out or give ${flags}`);
     }
+    q.center = centred;
+    q.l2 = given.codebook.l2;
     await persistence?.writeFile(CODEBOOK_FILE, encodeCodebook(given.codebook));
     return given;
   }

@@ -75,8 +75,11 @@ export function parseQuantizerOptions(value: unknown): ResolvedQuantizer {
     q.parts = o.parts === undefined ? d.parts : int('quantizer.parts', o.parts, 1, 4096);
     q.anchors = o.anchors === undefined ? d.anchors : int('quantizer.anchors', o.anchors, 2, 65536);
     q.probes = o.probes === undefined ? d.probes : int('quantizer.probes', o.probes, 1, q.anchors);
-    q.center = o.center === undefined ? d.center : bool('quantizer.center', o.center);
-    q.l2 = o.l2 === undefined ? d.l2 : bool('quantizer.l2', o.l2);
+    // With a codebook file, preprocessing not given is the codebook's own (build-quantizer fills it in).
+    if (o.center !== undefined) q.center = bool('quantizer.center', o.center);
+    else if (o.codebook === undefined) q.center = d.center;
+    if (o.l2 !== undefined) q.l2 = bool('quantizer.l2', o.l2);
+    else if (o.codebook === undefined) q.l2 = d.l2;
     if (o.codebook !== undefined) q.codebook = str('quantizer.codebook', o.codebook, { nonEmpty: true });
     if (q.parts * q.anchors > 1 << 22) throw new RangeError(`quantizer: parts x anchors must be at most ${1 << 22}, got ${q.parts * q.anchors}`);
   } else {

@@ -549,7 +549,11 @@ function withoutPath(q: ResolvedQuantizer): ResolvedQuantizer {
 }
 
 function checkSameQuantizer(meta: StoreMeta, q: ResolvedQuantizer, store: string): void {
-  const a = JSON.stringify(withoutPath(meta.quantizer.options));
-  const b = JSON.stringify(withoutPath(q));
-  if (a !== b) throw new Error(`store ${store} was built with quantizer ${a}; refusing ${b}. Use the same quantizer options or a new store.`);
+  const recorded = withoutPath(meta.quantizer.options);
+  // Preprocessing left out next to a codebook file means "the codebook's own", which the store recorded.
+  const given = withoutPath({ ...q, ...(q.codebook && q.center === undefined ? { center: recorded.center } : {}), ...(q.codebook && q.l2 === undefined ? { l2: recorded.l2 } : {}) });
+  const canonical = (o: object) => JSON.stringify(Object.fromEntries(Object.entries(o).sort(([x], [y]) => (x < y ? -1 : 1))));
+  const a = JSON.stringify(recorded);
+  const b = JSON.stringify(given);
+  if (canonical(recorded) !== canonical(given)) throw new Error(`store ${store} was built with quantizer ${a}; refusing ${b}. Use the same quantizer options or a new store.`);
 }
