@@ -5,13 +5,13 @@
 // resize, raw pixels without any decoder. Everything else (WebP, GIF, TIFF, large PNGs, CMYK or
 // colour-managed JPEGs, damaged files, a build without libjpeg) takes the general sharp path, which also
 // produces every error message, so both paths fail the same way on bad input.
-import { readFileSync, statSync } from 'node:fs';
 import { decodeImage, isRaw, validateRaw, type DecodeTarget, type ImageInput, type Pixels, type Resize } from './decode.js';
 import { writeNormalized, type Affine, type NormalizeSpec } from './normalize.js';
 import { decodePng, isPng, pngSize } from './png.js';
 import { fitWindow, resampleInto, tapsFor, type SourceWindow } from './resample.js';
 import type { NativeBinding } from '../native/binding.js';
 import { optionalBinding } from '../native/loader.js';
+import { readFileChecked } from '../util/read-file.js';
 
 /** 'fast' uses the fast path where it applies; 'sharp' always decodes and resizes with sharp. */
 export type Preprocess = 'fast' | 'sharp';
@@ -88,8 +88,7 @@ async function fastSource(input: ImageInput, target: DecodeTarget, label: string
   try {
     // A synchronous read: for an image file it costs a third of the CPU of fs/promises' four thread-pool
     // round trips (open, stat, read, close). Only regular files: a FIFO could block the event loop.
-    if (typeof input === 'string' && !statSync(input).isFile()) return null;
-    bytes = typeof input === 'string' ? readFileSync(input) : input;
+    bytes = typeof input === 'string' ? readFileChecked(input, 'image') : input;
   } catch {
     return null; // the general path names the problem (missing file, a directory, no permission)
   }

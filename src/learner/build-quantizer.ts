@@ -4,7 +4,6 @@
 //   3. the backbone manifest's shipped codebook, when its geometry matches;
 //   4. fitted now (seeded, deterministic) on the backbone's shipped calibration sample.
 // The chosen codebook's sha256 is recorded by the store; see docs/learner.md for why and the numbers.
-import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { codebookId, decodeCodebook, encodeCodebook, fitCodebook, type Codebook } from '../quantize/codebook.js';
@@ -12,6 +11,7 @@ import { ProductQuantizer, SignQuantizer, TopKQuantizer, featureStats, type Quan
 import type { ResolvedQuantizer } from './config.js';
 import type { BackboneHandle } from './backbone-ref.js';
 import type { Persistence } from './persistence.js';
+import { readFileChecked } from '../util/read-file.js';
 
 /** The codebook a store was built with, beside its snapshots and journal. */
 export const CODEBOOK_FILE = 'codebook.egc';
@@ -70,14 +70,14 @@ async function resolveCodebook(
   const stored = persistence ? await persistence.readFile(CODEBOOK_FILE) : null;
   if (stored) {
     const kept = check(decodeCodebook(stored, `store ${CODEBOOK_FILE}`), `store ${CODEBOOK_FILE}`);
-    if (q.codebook && codebookId(decodeCodebook(readFileSync(resolve(q.codebook)), q.codebook)) !== codebookId(kept.codebook)) {
+    if (q.codebook && codebookId(decodeCodebook(readFileChecked(resolve(q.codebook), 'codebook'), q.codebook)) !== codebookId(kept.codebook)) {
       throw new RangeError(`quantizer.codebook: ${q.codebook} differs from the codebook this store was built with (${CODEBOOK_FILE})`);
     }
     return kept;
   }
   if (q.codebook) {
     const path = resolve(q.codebook);
-    const given = check(decodeCodebook(readFileSync(path), path), path);
+    const given = check(decodeCodebook(readFileChecked(path, 'codebook'), path), path);
     await persistence?.writeFile(CODEBOOK_FILE, encodeCodebook(given.codebook));
     return given;
   }
@@ -86,7 +86,7 @@ async function resolveCodebook(
   const shipped = backbone?.manifest.codebook as { file?: string; parts?: number; anchors?: number } | undefined;
   if (backbone && shipped?.file && shipped.parts === q.parts && shipped.anchors === q.anchors) {
     const path = resolve(dirname(backbone.manifestPath), shipped.file);
-    result = check(decodeCodebook(readFileSync(path), path), `shipped codebook ${shipped.file}`);
+    result = check(decodeCodebook(readFileChecked(path, 'codebook'), path), `shipped codebook ${shipped.file}`);
   } else if (backbone) {
     const calib = loadCalibration(backbone);
     if (!calib) {
@@ -117,7 +117,7 @@ export function loadCalibration(backbone: BackboneHandle): Calibration | null {
   const c = backbone.manifest.calibration as { file?: string; sha256?: string; count?: number; dim?: number; source?: string } | undefined;
   if (!c || typeof c.file !== 'string') return null;
   const path = resolve(dirname(backbone.manifestPath), c.file);
-  const bytes = readFileSync(path);
+  const bytes = readFileChecked(path, 'calibration');
   const sha = createHash('sha256').update(bytes).digest('hex');
   if (c.sha256 && c.sha256 !== sha) throw new Error(`${path}: sha256 ${sha} does not match the manifest's ${c.sha256}`);
   const dim = backbone.dim;

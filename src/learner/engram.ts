@@ -15,6 +15,7 @@ import { sessionConfigFromProfile, type SessionConfig } from '../backbone/sessio
 import type { ImageInput } from '../backbone/index.js';
 import type { DeviceProfile } from '../devices/index.js';
 import { int, options, str, typeError } from '../util/validate.js';
+import { checkLabel } from '../util/label.js';
 
 export type { Prediction } from './core.js';
 export type { JournalState } from './persistence.js';
@@ -197,7 +198,7 @@ export class Engram {
    */
   async learn(label: string, inputs: Input[]): Promise<LearnResult> {
     this.checkWritable();
-    str('label', label, { nonEmpty: true, maxLength: 1024 });
+    checkLabel('label', label);
     const features = await this.features(inputs);
     const codes = this.quantizer.encode(features, inputs.length);
     const op: LearnerOp = { op: 'learn', label, codes, rows: inputs.length, active: this.quantizer.active };
@@ -225,7 +226,7 @@ export class Engram {
   /** Removes a class and all its connections. */
   async forget(label: string): Promise<{ label: string; removed: number; seq: number }> {
     this.checkWritable();
-    str('label', label, { nonEmpty: true });
+    checkLabel('label', label);
     const { removed, seq } = await this.commit({ op: 'forget', label });
     return { label, removed, seq };
   }

@@ -3,6 +3,7 @@
 // controller to engram; engram answers each one with ACK (result) or ERROR (code + message),
 // echoing the request id.
 import { int, num } from '../util/validate.js';
+import { LABEL_RULE, labelProblem } from '../util/label.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -389,7 +390,8 @@ export function decodeRequest(type: number, body: Buffer): Request {
       break;
     case 'learn': {
       const label = r.str('label');
-      if (label.length === 0) r.fail('label is empty');
+      const problem = labelProblem(label);
+      if (problem) r.fail(`label ${problem} (a label is ${LABEL_RULE})`);
       req = { type: name, label, input: readInput(r) };
       break;
     }
@@ -401,7 +403,8 @@ export function decodeRequest(type: number, body: Buffer): Request {
     }
     case 'forget': {
       const label = r.str('label');
-      if (label.length === 0) r.fail('label is empty');
+      const problem = labelProblem(label);
+      if (problem) r.fail(`label ${problem} (a label is ${LABEL_RULE})`);
       req = { type: name, label };
       break;
     }
