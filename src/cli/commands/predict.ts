@@ -2,10 +2,11 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { engramOptions, storeOptions, type StoreFlags } from '../learner-options.js';
-import { chunks, expandFiles } from '../files.js';
+import { chunks, expandFiles, fileArguments } from '../files.js';
 import { EXIT_INPUT, EXIT_INTERRUPTED, InputError, UsageError } from '../errors.js';
 
 interface PredictFlags extends StoreFlags {
+  filesFrom?: string;
   top: string;
   batch: string;
 }
@@ -14,7 +15,8 @@ export default function register(program: Command, cli: CliContext): void {
   const cmd = program
     .command('predict')
     .description('predict the class of image files (one line per file)')
-    .argument('<files...>', 'image files or folders of them')
+    .argument('[files...]', 'image files or folders of them')
+    .option('--files-from <file>', 'also predict the files and folders listed in FILE, one per line (- reads standard input; NUL-separated lists too)')
     .option('--top <n>', 'how many classes to list per file', '3')
     .option('--batch <n>', 'images per backbone batch', '32');
   storeOptions(cmd);
@@ -28,9 +30,9 @@ With --json: {"file","label","score","margin","top":[{"label","score"}...]}, lab
       const batch = Number(flags.batch);
       if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top: expected a whole number >= 1, got "${flags.top}"`);
       if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch: expected a whole number >= 1, got "${flags.batch}"`);
-      const paths = expandFiles(files);
-      if (paths.length === 0) throw new InputError('predict: no image files found in the given paths');
       const out = cli.output;
+      const paths = expandFiles(fileArguments('predict', files, flags.filesFrom), (m) => out.warn(m));
+      if (paths.length === 0) throw new InputError('predict: no image files found in the given paths');
       const { Engram } = await import('../../learner/engram.js');
       const engram = await Engram.open({ ...engramOptions(flags, (m) => out.warn(m)), readOnly: true });
       let failed = 0;
