@@ -9,7 +9,7 @@ import { affineFor, type Affine } from '../images/normalize.js';
 import { imageIntoTensor, type Preprocess } from '../images/tensor.js';
 import { loadManifest, validateManifest, withPaths, type LoadedManifest, type Manifest } from './manifest.js';
 import { openSession, resolveSessionConfig, SESSION_KEYS, type SessionConfig } from './session.js';
-import { readFileCheckedAsync } from '../util/read-file.js';
+import { FileReadError, readFileCheckedAsync } from '../util/read-file.js';
 
 export interface BackboneIdentity {
   name: string;
@@ -98,7 +98,8 @@ export class Backbone {
       bytes = await readFileCheckedAsync(manifest.modelPath, 'model');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new Error(`${label}: cannot read model file named by ${manifest.manifestPath} (${code === 'ENOENT' ? 'file not found' : code ?? (err as Error).message})`);
+      const why = code === 'ENOENT' ? 'file not found' : err instanceof FileReadError ? err.detail : code ?? (err as Error).message;
+      throw new Error(`${label}: cannot read model file named by ${manifest.manifestPath} (${why})`);
     }
     const actual = sha256Hex(bytes);
     if (actual !== manifest.sha256) {

@@ -11,7 +11,7 @@ import {
 } from './onnx-model.js';
 import { writeFileAtomic } from '../util/durable-files.js';
 import type { Preprocessing } from './catalogue.js';
-import { readFileCheckedAsync } from '../util/read-file.js';
+import { FileReadError, readFileCheckedAsync } from '../util/read-file.js';
 
 export interface CutOptions extends Preprocessing {
   /** The inner tensor to expose. */
@@ -174,7 +174,8 @@ export async function cutModel(modelPath: string, opts: CutOptions): Promise<Cut
     original = await readFileCheckedAsync(modelPath, 'model');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`${label}: cannot read model (${code === 'ENOENT' ? 'file not found' : code ?? (err as Error).message})`);
+    const why = code === 'ENOENT' ? 'file not found' : err instanceof FileReadError ? err.detail : code ?? (err as Error).message;
+    throw new Error(`${label}: cannot read model (${why})`);
   }
   const model = decodeModel(original, label);
   const g = model.graph;

@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertSupportedSchema, checkSchema, type JsonSchema } from './schema.js';
 import { str } from '../util/validate.js';
-import { readTextChecked } from '../util/read-file.js';
+import { FileReadError, readTextChecked } from '../util/read-file.js';
 
 export type Arch = 'arm' | 'arm64' | 'x64' | 'ia32' | 'riscv64';
 export type ExecutionProvider = 'tensorrt' | 'cuda' | 'webgpu' | 'xnnpack' | 'cpu';
@@ -86,7 +86,7 @@ export function loadProfileFile(file: string, schema?: JsonSchema): DeviceProfil
   try {
     text = readTextChecked(file, 'profile');
   } catch (err) {
-    throw new Error(`device profile ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new Error(`device profile ${file}: cannot read (${err instanceof FileReadError ? err.detail : (err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   let parsed: unknown;
   try {
