@@ -108,6 +108,14 @@ cli('--profile', async () => {
 });
 
 cli('backbone manifest and model files', () => {
+  for (const [path, what] of kinds('manifest')) {
+    const link = join(work, `manifest-${what.split(' ')[1]}.json`);
+    symlinkSync(path, link);
+    refused(['backbone', 'info', link], new RegExp(`${link}: expected a regular file \\(manifest\\), got ${what}`));
+  }
+  const modelDir = join(work, 'dir.onnx');
+  mkdirSync(modelDir);
+  refused(['backbone', 'cut', modelDir, '--at', 'x', '--out', join(work, 'cut.onnx')], /dir\.onnx: cannot read model \(expected a regular file \(model\), got a directory\)/);
   refused(['backbone', 'info', oversized('big.features.json', FILE_LIMITS.manifest)], /big\.features\.json: the manifest is 4194305 bytes, more than the 4194304-byte limit/);
   refused(['backbone', 'cut', '/dev/zero', '--at', 'x', '--out', join(work, 'cut.onnx')], /\/dev\/zero: cannot read model \(expected a regular file \(model\), got a character device\)/);
   refused(['backbone', 'cut', fifo, '--at', 'x', '--out', join(work, 'cut.onnx')], /fifo: cannot read model \(expected a regular file \(model\), got a FIFO/);

@@ -1,6 +1,6 @@
 // The backbone manifest: the JSON beside an .onnx file that says how to feed it and what comes out.
 // Validation is strict (unknown keys are errors) so a typo never silently changes preprocessing.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, resolve, basename } from 'node:path';
 import { int, num, oneOf, str, typeError, rangeError } from '../util/validate.js';
 import { readTextChecked } from '../util/read-file.js';
@@ -196,7 +196,6 @@ export function manifestPathFor(path: string): string {
 export function loadManifest(path: string): LoadedManifest {
   const manifestPath = manifestPathFor(path);
   if (!existsSync(manifestPath)) throw new Error(`${manifestPath}: manifest file not found`);
-  if (!statSync(manifestPath).isFile()) throw new Error(`${manifestPath}: manifest is not a file`);
   const text = readTextChecked(manifestPath, 'manifest');
   let parsed: unknown;
   try {

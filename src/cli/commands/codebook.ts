@@ -34,7 +34,7 @@ export default function register(program: Command, cli: CliContext): void {
         const parts = whole('parts', f.parts);
         const anchors = whole('anchors', f.anchors);
         const seed = whole('seed', f.seed);
-        const paths = expandFiles(files);
+        const paths = expandFiles(files, (m) => cli.output.warn(m));
         if (paths.length < anchors) throw new InputError(`codebook fit: need at least ${anchors} images for ${anchors} anchors, got ${paths.length}`);
         const out = cli.output;
         const { openBackbone } = await import('../../learner/backbone-ref.js');
