@@ -53,7 +53,7 @@ Api('bad input is refused with errors that name it, and nothing learned is lost'
   const e = await Engram.memory({ backbone: null, quantizer: { kind: 'topk', k: 4, dim: DIM } });
   await e.learn('a', sets[0]);
   const before = e.stats();
-  await assertRejects(() => e.learn('', sets[1]), /label: expected a non-empty string/);
+  await assertRejects(() => e.learn('', sets[1]), /^label: expected a label of 1 to 255 bytes of valid UTF-8 without control characters, got string "", which is empty$/);
   await assertRejects(() => e.learn('b', []), /inputs: expected at least one input/);
   await assertRejects(() => e.learn('b', [new Float32Array(DIM - 1)]), /inputs\[0\]: expected a feature vector of length 32/);
   await assertRejects(() => e.learn('b', [Float32Array.from({ length: DIM }, () => NaN)]), /not finite/);

@@ -13,6 +13,23 @@
 
 namespace engram_addon {
 
+inline const char* typed_array_name(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int8_array: return "Int8Array";
+    case napi_uint8_array: return "Uint8Array";
+    case napi_uint8_clamped_array: return "Uint8ClampedArray";
+    case napi_int16_array: return "Int16Array";
+    case napi_uint16_array: return "Uint16Array";
+    case napi_int32_array: return "Int32Array";
+    case napi_uint32_array: return "Uint32Array";
+    case napi_float32_array: return "Float32Array";
+    case napi_float64_array: return "Float64Array";
+    case napi_bigint64_array: return "BigInt64Array";
+    case napi_biguint64_array: return "BigUint64Array";
+    default: return "a typed array";
+  }
+}
+
 inline std::string describe(const Napi::Value& v) {
   if (v.IsNull()) return "null";
   if (v.IsUndefined()) return "undefined";
@@ -30,9 +47,10 @@ inline std::string describe(const Napi::Value& v) {
   if (v.IsFunction()) return "a function";
   if (v.IsArray()) return "an array of length " + std::to_string(v.As<Napi::Array>().Length());
   if (v.IsTypedArray()) {
+    // Named from the element type, not from .constructor.name: a getter there is the caller's code, which
+    // could throw, return a non-object or detach buffers in the middle of a check.
     Napi::TypedArray t = v.As<Napi::TypedArray>();
-    std::string name = t.Get("constructor").As<Napi::Object>().Get("name").ToString().Utf8Value();
-    return name + " of length " + std::to_string(t.ElementLength());
+    return std::string(typed_array_name(t.TypedArrayType())) + " of length " + std::to_string(t.ElementLength());
   }
   if (v.IsArrayBuffer()) return "ArrayBuffer of " + std::to_string(v.As<Napi::ArrayBuffer>().ByteLength()) + " bytes";
   return "an object";

@@ -1,5 +1,5 @@
-// N-API functions decodeJpeg and jpeg: the JPEG fast path (native/image) on the libuv thread pool, so decoding
-// the next images overlaps a model run on the main thread. Built without libjpeg, decodeJpeg checks its
+// N-API functions decodeJpeg, decodeJpegInto, jpegPlan and jpeg: the JPEG fast path (native/image) on the libuv
+// thread pool, so decoding the next images overlaps a model run on the main thread. Built without libjpeg, decodeJpeg checks its
 // arguments the same way and always resolves null ("not handled": the caller decodes with sharp).
 #include <napi.h>
 
@@ -28,15 +28,26 @@ constexpr double kMaxSide = 65535;
 
 #ifdef ENGRAM_HAVE_JPEG
 
-// Borrows the caller's bytes (referenced until the promise settles) and hands the pixels to JS without a copy.
+// Why the workers copy instead of borrowing: a reference keeps the typed array object alive, not its memory.
+// While a job runs on the thread pool the caller can still detach the ArrayBuffer (transfer it to a worker,
+// structuredClone(ab, { transfer: [ab] })) or shrink a resizable one, and the memory is freed under the job.
+// N-API offers no way to pin a backing store, so a job reads its own copy of the JPEG bytes (taken on the main
+// thread, a few microseconds next to the decode) and writes into its own buffer; the main thread copies that
+// into the caller's tensor once the job is done, after checking the tensor is still there.
+
+/** The caller's bytes, copied while we are still on the main thread (see above). */
+inline std::vector<uint8_t> own_copy(const Napi::Uint8Array& data) {
+  return std::vector<uint8_t>(data.Data(), data.Data() + data.ByteLength());
+}
+
+// Decodes a private copy of the caller's bytes and hands the pixels to JS without a further copy.
 class DecodeJpegWorker : public Napi::AsyncWorker {
  public:
-  DecodeJpegWorker(Napi::Env env, Napi::Uint8Array data, uint32_t min_width, uint32_t min_height, uint32_t channels)
+  DecodeJpegWorker(Napi::Env env, std::vector<uint8_t> bytes, uint32_t min_width, uint32_t min_height,
+                   uint32_t channels)
       : Napi::AsyncWorker(env, "engram:decodeJpeg"),
         deferred_(Napi::Promise::Deferred::New(env)),
-        input_(Napi::Persistent(data)),
-        bytes_(data.Data()),
-        size_(data.ByteLength()),
+        bytes_(std::move(bytes)),
         min_width_(min_width),
         min_height_(min_height),
         channels_(channels) {}
@@ -44,7 +55,7 @@ class DecodeJpegWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
   void Execute() override {
-    status_ = engram::eg_jpeg_decode(bytes_, size_, min_width_, min_height_, channels_, &image_);
+    status_ = engram::eg_jpeg_decode(bytes_.data(), bytes_.size(), min_width_, min_height_, channels_, &image_);
     if (status_ == engram::eg_jpeg_status::no_memory) SetError("decodeJpeg: out of memory");
   }
 
@@ -71,27 +82,24 @@ class DecodeJpegWorker : public Napi::AsyncWorker {
 
  private:
   Napi::Promise::Deferred deferred_;
-  Napi::Reference<Napi::Uint8Array> input_;
-  const uint8_t* bytes_;
-  size_t size_;
+  std::vector<uint8_t> bytes_;
   uint32_t min_width_, min_height_, channels_;
   engram::eg_jpeg_status status_ = engram::eg_jpeg_status::failed;
   engram::eg_jpeg_image image_;
 };
 
-// Decodes, orients and resamples one JPEG straight into a slot of the caller's batch tensor, all on the thread
-// pool: nothing of the image's preparation waits for the main thread, which a model run may be holding.
+// Decodes, orients and resamples one JPEG into a slot-sized buffer of its own, all on the thread pool: nothing
+// of the image's preparation waits for the main thread, which a model run may be holding. The main thread then
+// copies the slot into the caller's tensor (a memcpy), or rejects when the tensor was detached or shrunk.
 class DecodeJpegIntoWorker : public Napi::AsyncWorker {
  public:
-  DecodeJpegIntoWorker(Napi::Env env, Napi::Uint8Array data, uint32_t min_width, uint32_t min_height, uint32_t channels,
-                       uint32_t expect_width, uint32_t expect_height, SlotArgs args, Napi::Float32Array out)
+  DecodeJpegIntoWorker(Napi::Env env, std::vector<uint8_t> bytes, uint32_t min_width, uint32_t min_height,
+                       uint32_t channels, uint32_t expect_width, uint32_t expect_height, SlotArgs args,
+                       Napi::Float32Array out)
       : Napi::AsyncWorker(env, "engram:decodeJpegInto"),
         deferred_(Napi::Promise::Deferred::New(env)),
-        input_(Napi::Persistent(data)),
         output_(Napi::Persistent(out)),
-        bytes_(data.Data()),
-        size_(data.ByteLength()),
-        out_(out.Data()),
+        bytes_(std::move(bytes)),
         min_width_(min_width),
         min_height_(min_height),
         channels_(channels),
@@ -106,8 +114,8 @@ class DecodeJpegIntoWorker : public Napi::AsyncWorker {
     thread_local std::vector<uint8_t> decoded, turned;
     thread_local std::vector<int16_t> scratch;
     engram::eg_jpeg_image image;
-    if (engram::eg_jpeg_decode_reuse(bytes_, size_, min_width_, min_height_, channels_, &decoded, &image) !=
-        engram::eg_jpeg_status::ok) {
+    if (engram::eg_jpeg_decode_reuse(bytes_.data(), bytes_.size(), min_width_, min_height_, channels_, &decoded,
+                                     &image) != engram::eg_jpeg_status::ok) {
       return;  // not handled: the caller takes the general path
     }
     const bool transposed = image.orientation >= 5;
@@ -122,29 +130,47 @@ class DecodeJpegIntoWorker : public Napi::AsyncWorker {
         pixels = turned.data();
       }
       scratch.resize(std::max(scratch.size(), args_.scratch(image.channels)));
+      result_.resize(args_.slot_values());
     } catch (const std::bad_alloc&) {
       return SetError("decodeJpegInto: out of memory");
     }
     done_ = engram::eg_resample_into(pixels, dw, dh, image.channels, args_.h(), args_.v(), scratch.data(),
-                                     scratch.size(), args_.slot(out_)) == engram::eg_status::ok;
+                                     scratch.size(), args_.slot_at(result_.data())) == engram::eg_status::ok;
     // A very large photo should not stay pinned in every thread's buffers.
     constexpr size_t kKeep = size_t(16) << 20;
     if (decoded.capacity() > kKeep) std::vector<uint8_t>().swap(decoded);
     if (turned.capacity() > kKeep) std::vector<uint8_t>().swap(turned);
   }
 
-  void OnOK() override { deferred_.Resolve(Napi::Boolean::New(Env(), done_)); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (!done_) {
+      deferred_.Resolve(Napi::Boolean::New(env, false));
+      return;
+    }
+    // A fresh look at the tensor: its length is 0 once detached, smaller once a resizable buffer shrank.
+    Napi::Float32Array out = output_.Value();
+    const size_t need = args_.offset + result_.size();
+    if (out.ElementLength() < need || out.Data() == nullptr) {
+      deferred_.Reject(Napi::Error::New(env, "out: the Float32Array was detached or shrunk while decodeJpegInto ran "
+                                             "(it holds " + std::to_string(out.ElementLength()) + " values, the slot "
+                                             "needs " + std::to_string(need) + "); nothing was written")
+                           .Value());
+      return;
+    }
+    std::copy(result_.begin(), result_.end(), out.Data() + args_.offset);
+    deferred_.Resolve(Napi::Boolean::New(env, true));
+  }
+
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
   Napi::Promise::Deferred deferred_;
-  Napi::Reference<Napi::Uint8Array> input_;
   Napi::Reference<Napi::Float32Array> output_;
-  const uint8_t* bytes_;
-  size_t size_;
-  float* out_;
+  std::vector<uint8_t> bytes_;
   uint32_t min_width_, min_height_, channels_, expect_width_, expect_height_;
   SlotArgs args_;
+  std::vector<float> result_;
   bool done_ = false;
 };
 
@@ -220,7 +246,7 @@ Napi::Value DecodeJpegInto(const Napi::CallbackInfo& info) {
     SlotArgs slot = parse_slot_args(info, 6, sw, sh, &out);
     if (a.channels == 3 && slot.channels == 1) range_error(env, "channels", "1 for a 1-channel model", info[3]);
 #ifdef ENGRAM_HAVE_JPEG
-    auto* worker = new DecodeJpegIntoWorker(env, a.data, a.min_width, a.min_height, a.channels, sw, sh, std::move(slot), out);
+    auto* worker = new DecodeJpegIntoWorker(env, own_copy(a.data), a.min_width, a.min_height, a.channels, sw, sh, std::move(slot), out);
     Napi::Promise promise = worker->Promise();
     worker->Queue();  // the worker deletes itself after OnOK / OnError
     return promise;
@@ -237,7 +263,7 @@ Napi::Value DecodeJpeg(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const JpegArgs a = parse_jpeg_args(info);
 #ifdef ENGRAM_HAVE_JPEG
-    auto* worker = new DecodeJpegWorker(env, a.data, a.min_width, a.min_height, a.channels);
+    auto* worker = new DecodeJpegWorker(env, own_copy(a.data), a.min_width, a.min_height, a.channels);
     Napi::Promise promise = worker->Promise();
     worker->Queue();  // the worker deletes itself after OnOK / OnError
     return promise;

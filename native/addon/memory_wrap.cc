@@ -21,42 +21,60 @@ constexpr double kMaxSafe = 9007199254740991.0;
 class MemoryWrap : public Napi::ObjectWrap<MemoryWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Memory",
-                       {
-                           InstanceAccessor<&MemoryWrap::Neurons>("neurons"),
-                           InstanceAccessor<&MemoryWrap::Classes>("classes"),
-                           InstanceAccessor<&MemoryWrap::CounterBits>("counterBits"),
-                           InstanceAccessor<&MemoryWrap::Capacity>("capacity"),
-                           InstanceMethod<&MemoryWrap::AddClasses>("addClasses"),
-                           InstanceMethod<&MemoryWrap::Store>("store"),
-                           InstanceMethod<&MemoryWrap::Adjust>("adjust"),
-                           InstanceMethod<&MemoryWrap::Score>("score"),
-                           InstanceMethod<&MemoryWrap::ScoreMinCount>("scoreMinCount"),
-                           InstanceMethod<&MemoryWrap::ScoreCounts>("scoreCounts"),
-                           InstanceMethod<&MemoryWrap::HalveClass>("halveClass"),
-                           InstanceMethod<&MemoryWrap::ClassCounterMoments>("classCounterMoments"),
-                           InstanceMethod<&MemoryWrap::PruneMinCount>("pruneMinCount"),
-                           InstanceMethod<&MemoryWrap::PruneMinCountPerClass>("pruneMinCountPerClass"),
-                           InstanceMethod<&MemoryWrap::PruneFanIn>("pruneFanIn"),
-                           InstanceMethod<&MemoryWrap::PruneTo>("pruneTo"),
-                           InstanceMethod<&MemoryWrap::ClearClass>("clearClass"),
-                           InstanceMethod<&MemoryWrap::Connections>("connections"),
-                           InstanceMethod<&MemoryWrap::ConnectionsPerClass>("connectionsPerClass"),
-                           InstanceMethod<&MemoryWrap::FanInHistogram>("fanInHistogram"),
-                           InstanceMethod<&MemoryWrap::ResidentBytes>("residentBytes"),
-                           InstanceMethod<&MemoryWrap::Merge>("merge"),
-                           InstanceMethod<&MemoryWrap::Clone>("clone"),
-                           InstanceMethod<&MemoryWrap::Serialize>("serialize"),
-                           StaticMethod<&MemoryWrap::Deserialize>("deserialize"),
-                       });
+    return DefineClass(env, "Memory", {StaticMethod<&MemoryWrap::Deserialize>("deserialize")});
   }
 
-  // new Memory(neurons, counterBits, classes), or internally with an External holding a ready core.
+  /**
+   * Methods and getters, on the prototype. Not ObjectWrap's: their `this` check ends in V8's "Illegal
+   * invocation" (a method) or a bare "Invalid argument" (a getter) for a call on anything but a Memory
+   * (Object.create(Memory.prototype), another object); these name the member and say what `this` should be.
+   */
+  static void DefineMembers(Napi::Env env, Napi::Function ctor) {
+    Napi::Object proto = ctor.Get("prototype").As<Napi::Object>();
+    const auto method = [&](const char* name, Napi::Value (*cb)(const Napi::CallbackInfo&)) {
+      return Napi::PropertyDescriptor::Function(env, proto, name, cb, napi_default_method, const_cast<char*>(name));
+    };
+    const auto getter = [&](const char* name, Napi::Value (*cb)(const Napi::CallbackInfo&)) {
+      return Napi::PropertyDescriptor::Accessor(env, proto, name, cb, napi_configurable, const_cast<char*>(name));
+    };
+    proto.DefineProperties({
+        getter("neurons", Member<&MemoryWrap::Neurons>),
+        getter("classes", Member<&MemoryWrap::Classes>),
+        getter("counterBits", Member<&MemoryWrap::CounterBits>),
+        getter("capacity", Member<&MemoryWrap::Capacity>),
+        method("addClasses", Member<&MemoryWrap::AddClasses>),
+        method("store", Member<&MemoryWrap::Store>),
+        method("adjust", Member<&MemoryWrap::Adjust>),
+        method("score", Member<&MemoryWrap::Score>),
+        method("scoreMinCount", Member<&MemoryWrap::ScoreMinCount>),
+        method("scoreCounts", Member<&MemoryWrap::ScoreCounts>),
+        method("halveClass", Member<&MemoryWrap::HalveClass>),
+        method("classCounterMoments", Member<&MemoryWrap::ClassCounterMoments>),
+        method("pruneMinCount", Member<&MemoryWrap::PruneMinCount>),
+        method("pruneMinCountPerClass", Member<&MemoryWrap::PruneMinCountPerClass>),
+        method("pruneFanIn", Member<&MemoryWrap::PruneFanIn>),
+        method("pruneTo", Member<&MemoryWrap::PruneTo>),
+        method("clearClass", Member<&MemoryWrap::ClearClass>),
+        method("connections", Member<&MemoryWrap::Connections>),
+        method("connectionsPerClass", Member<&MemoryWrap::ConnectionsPerClass>),
+        method("fanInHistogram", Member<&MemoryWrap::FanInHistogram>),
+        method("residentBytes", Member<&MemoryWrap::ResidentBytes>),
+        method("merge", Member<&MemoryWrap::Merge>),
+        method("clone", Member<&MemoryWrap::Clone>),
+        method("serialize", Member<&MemoryWrap::Serialize>),
+    });
+  }
+
+  // new Memory(neurons, counterBits, classes), or from Adopt with an External holding a ready core. Only the
+  // External Adopt is passing right now is taken: any other External (another addon's) is refused, not cast.
   explicit MemoryWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MemoryWrap>(info) {
     Napi::Env env = info.Env();
     if (info.Length() == 1 && info[0].IsExternal()) {
       std::unique_ptr<Memory>* adopted = info[0].As<Napi::External<std::unique_ptr<Memory>>>().Data();
+      if (adopted == nullptr || adopted != adopting_) type_error(env, "neurons", "an integer in [1, 16777216]", info[0]);
+      adopting_ = nullptr;
       core_ = std::move(*adopted);
+      Tag(info);
       return;
     }
     const uint32_t neurons = uint32_t(integer(info[0], "neurons", 1, Memory::kMaxNeurons));
@@ -67,15 +85,56 @@ class MemoryWrap : public Napi::ObjectWrap<MemoryWrap> {
     const uint32_t classes = uint32_t(integer(info[2], "classes", 0, Memory::kMaxClasses));
     const eg_status s = Memory::create(neurons, uint32_t(b), classes, &core_);
     if (s != eg_status::ok) status_error(env, "BinaryMemory", s);
+    Tag(info);
+  }
+
+  static void Tag(const Napi::CallbackInfo& info) {
+    if (napi_type_tag_object(info.Env(), info.This(), &kTag) != napi_ok) {
+      throw Napi::Error::New(info.Env(), "BinaryMemory: could not mark the new object as a Memory");
+    }
   }
 
   static Napi::Object Adopt(Napi::Env env, std::unique_ptr<Memory> core) {
     Napi::Function ctor = env.GetInstanceData<Napi::FunctionReference>()->Value();
     auto external = Napi::External<std::unique_ptr<Memory>>::New(env, &core);
-    return ctor.New({external});  // the constructor moves the core out of `core`
+    adopting_ = &core;
+    Napi::Object made = ctor.New({external});  // the constructor moves the core out of `core`
+    adopting_ = nullptr;
+    return made;
   }
 
  private:
+  // The core Adopt is handing to the constructor (main thread only), so the constructor can tell it from a
+  // stranger's External.
+  static inline std::unique_ptr<Memory>* adopting_ = nullptr;
+
+  // Marks every Memory this addon constructs, so an object wrapped by another addon (whose pointer means
+  // something else) is never taken for one, whatever its prototype says.
+  static constexpr napi_type_tag kTag = {0x656e6772616d4d65ULL, 0x6d6f72795772617dULL};
+
+  /** The MemoryWrap behind v, or nullptr when v is not a Memory made by this addon. */
+  static MemoryWrap* FromValue(const Napi::Value& v) {
+    if (!v.IsObject()) return nullptr;
+    bool tagged = false;
+    if (napi_check_object_type_tag(v.Env(), v, &kTag, &tagged) != napi_ok || !tagged) return nullptr;
+    void* self = nullptr;
+    if (napi_unwrap(v.Env(), v, &self) != napi_ok) return nullptr;
+    return static_cast<MemoryWrap*>(self);
+  }
+
+  // Calls a member on `this` once it is known to be a Memory; info.Data() is the member's name.
+  template <Napi::Value (MemoryWrap::*M)(const Napi::CallbackInfo&)>
+  static Napi::Value Member(const Napi::CallbackInfo& info) {
+    MemoryWrap* wrap = FromValue(info.This());
+    if (wrap == nullptr || !wrap->core_) {
+      const Napi::Value that = info.This();
+      throw Napi::TypeError::New(info.Env(), std::string(static_cast<const char*>(info.Data())) +
+                                                 ": expected `this` to be a Memory, got " +
+                                                 (that.IsObject() ? std::string("an object that is not one") : describe(that)));
+    }
+    return guarded(info.Env(), [&]() -> Napi::Value { return (wrap->*M)(info); });
+  }
+
   Napi::Value Neurons(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), core_->neurons()); }
   Napi::Value Classes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), core_->classes()); }
   Napi::Value CounterBits(const Napi::CallbackInfo& info) {
@@ -342,11 +401,8 @@ class MemoryWrap : public Napi::ObjectWrap<MemoryWrap> {
   Napi::Value Merge(const Napi::CallbackInfo& info) {
     return guarded(info.Env(), [&]() -> Napi::Value {
       Napi::Env env = info.Env();
-      Napi::Function ctor = env.GetInstanceData<Napi::FunctionReference>()->Value();
-      if (!info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(ctor)) {
-        type_error(env, "other", "a BinaryMemory", info[0]);
-      }
-      const MemoryWrap* other = MemoryWrap::Unwrap(info[0].As<Napi::Object>());
+      const MemoryWrap* other = FromValue(info[0]);
+      if (other == nullptr || !other->core_) type_error(env, "other", "a BinaryMemory", info[0]);
       if (other->core_->neurons() != core_->neurons() || other->core_->counter_bits() != core_->counter_bits()) {
         throw Napi::RangeError::New(env, "other: expected a memory with neurons " + std::to_string(core_->neurons()) +
                                              " and counterBits " + std::to_string(core_->counter_bits()) +
@@ -401,6 +457,7 @@ class MemoryWrap : public Napi::ObjectWrap<MemoryWrap> {
 
 void eg_register_memory(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = MemoryWrap::Define(env);
+  MemoryWrap::DefineMembers(env, ctor);
   env.SetInstanceData(new Napi::FunctionReference(Napi::Persistent(ctor)));
   exports.Set("Memory", ctor);
 }

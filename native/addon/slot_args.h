@@ -26,6 +26,10 @@ struct SlotArgs {
   engram::eg_tensor_slot slot(float* out) const {
     return {width, height, channels, nchw, scale, bias, source, out + offset};
   }
+  /** The slot written at the start of `dst` (no offset): where an async job puts its result first. */
+  engram::eg_tensor_slot slot_at(float* dst) const { return {width, height, channels, nchw, scale, bias, source, dst}; }
+  /** Floats in one slot: width * height * channels. */
+  size_t slot_values() const { return width * height * channels; }
   /** int16 values of scratch eg_resample_into needs for a source with `src_channels`. */
   size_t scratch(size_t src_channels) const { return engram::eg_resample_scratch(h(), width, src_channels); }
 };

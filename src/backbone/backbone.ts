@@ -2,7 +2,6 @@
 // The model file is checked against the manifest's sha256 before the runtime sees it, and the model's
 // input/output tensors against the manifest, so a wrong file fails at open with a message naming it.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { int, oneOf, options, rangeError, typed, typeError } from '../util/validate.js';
 import { inputLabel, type ImageInput } from '../images/decode.js';
@@ -11,6 +10,7 @@ import { imageIntoTensor, inkIntoTensor, type PreparedImage, type Preprocess } f
 import type { Conventions } from '../images/conventions.js';
 import { loadManifest, validateManifest, withPaths, type LoadedManifest, type Manifest } from './manifest.js';
 import { openSession, resolveSessionConfig, SESSION_KEYS, type SessionConfig } from './session.js';
+import { FileReadError, readFileCheckedAsync } from '../util/read-file.js';
 
 export interface BackboneIdentity {
   name: string;
@@ -115,10 +115,11 @@ export class Backbone {
 
     let bytes: Buffer;
     try {
-      bytes = await readFile(manifest.modelPath);
+      bytes = await readFileCheckedAsync(manifest.modelPath, 'model');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new Error(`${label}: cannot read model file named by ${manifest.manifestPath} (${code === 'ENOENT' ? 'file not found' : code ?? (err as Error).message})`);
+      const why = code === 'ENOENT' ? 'file not found' : err instanceof FileReadError ? err.detail : code ?? (err as Error).message;
+      throw new Error(`${label}: cannot read model file named by ${manifest.manifestPath} (${why})`);
     }
     const actual = sha256Hex(bytes);
     if (actual !== manifest.sha256) {

@@ -1,12 +1,13 @@
 // The model catalogue (models/catalogue.json): backbones engram knows by name. A downloadable entry says
 // where the official file lives, its size and sha256, and how to cut it into a feature extractor; a
 // built-in entry names a manifest shipped in the package's models/ folder.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { int, num, oneOf, str, typeError } from '../util/validate.js';
 import { isSha256, loadManifest, type ColorOrder, type LoadedManifest, type ResizeMode } from './manifest.js';
+import { readTextChecked } from '../util/read-file.js';
 
 export const CATALOGUE_FORMAT = 'engram-catalogue/1';
 
@@ -153,7 +154,7 @@ export function validateCatalogue(value: unknown, where = 'catalogue'): Catalogu
 export function loadCatalogue(path = join(packageModelsDir(), 'catalogue.json')): Catalogue {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readTextChecked(path, 'catalogue');
   } catch (err) {
     throw new Error(`${path}: cannot read model catalogue (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }

@@ -1,7 +1,6 @@
 // Cutting a classifier into a feature extractor: expose an inner tensor as the only graph output
 // (dequantized when it is a quantized tensor, flattened to [N, D]), drop the nodes nothing needs any more,
 // run the result once to check it and to learn D, then write the model and its manifest.
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { oneOf, options, str, num, typeError } from '../util/validate.js';
 import { sha256Hex } from './backbone.js';
@@ -12,6 +11,7 @@ import {
 } from './onnx-model.js';
 import { writeFileAtomic } from '../util/durable-files.js';
 import type { Preprocessing } from './catalogue.js';
+import { FileReadError, readFileCheckedAsync } from '../util/read-file.js';
 
 export interface CutOptions extends Preprocessing {
   /** The inner tensor to expose. */
@@ -171,10 +171,11 @@ export async function cutModel(modelPath: string, opts: CutOptions): Promise<Cut
   const label = modelPath;
   let original: Buffer;
   try {
-    original = await readFile(modelPath);
+    original = await readFileCheckedAsync(modelPath, 'model');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`${label}: cannot read model (${code === 'ENOENT' ? 'file not found' : code ?? (err as Error).message})`);
+    const why = code === 'ENOENT' ? 'file not found' : err instanceof FileReadError ? err.detail : code ?? (err as Error).message;
+    throw new Error(`${label}: cannot read model (${why})`);
   }
   const model = decodeModel(original, label);
   const g = model.graph;

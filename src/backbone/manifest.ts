@@ -1,8 +1,9 @@
 // The backbone manifest: the JSON beside an .onnx file that says how to feed it and what comes out.
 // Validation is strict (unknown keys are errors) so a typo never silently changes preprocessing.
-import { readFileSync, existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, resolve, basename } from 'node:path';
 import { int, num, oneOf, str, typeError, rangeError } from '../util/validate.js';
+import { readTextChecked } from '../util/read-file.js';
 
 export const MANIFEST_FORMAT = 'engram-backbone/1';
 
@@ -221,10 +222,10 @@ export function manifestPathFor(path: string): string {
 export function loadManifest(path: string): LoadedManifest {
   const manifestPath = manifestPathFor(path);
   if (!existsSync(manifestPath)) throw new Error(`${manifestPath}: manifest file not found`);
-  if (!statSync(manifestPath).isFile()) throw new Error(`${manifestPath}: manifest is not a file`);
+  const text = readTextChecked(manifestPath, 'manifest');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (err) {
     throw new Error(`${manifestPath}: not valid JSON (${(err as Error).message})`);
   }

@@ -147,12 +147,18 @@ async function download(url: string, part: string, entry: DownloadEntry, o: Pull
 /** Copies a local file into `part` (always from the start: a local copy is cheap). */
 async function copyLocal(path: string, part: string, o: PullOptions, total: number): Promise<number> {
   let size: number;
+  let regular: boolean;
   try {
-    size = (await stat(path)).size;
+    const st = await stat(path);
+    size = st.size;
+    regular = st.isFile();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(`${path}: cannot read --from file (${code === 'ENOENT' ? 'file not found' : code ?? (err as Error).message})`);
   }
+  // Streamed, not read whole, so the file reader's one-buffer read does not fit; its type check does: a FIFO
+  // would block and /dev/zero never end.
+  if (!regular) throw new Error(`${path}: cannot read --from file (expected a regular file (model), got something else: a directory, FIFO or device)`);
   const handle = await open(part, 'w');
   let copied = 0;
   try {

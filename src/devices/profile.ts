@@ -1,10 +1,11 @@
 // Device profiles: one JSON file per board in the package's devices/ folder, each checked against
 // devices/schema.json plus the rules a schema cannot say (cpu last, id equals file name).
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertSupportedSchema, checkSchema, type JsonSchema } from './schema.js';
 import { str } from '../util/validate.js';
+import { FileReadError, readTextChecked } from '../util/read-file.js';
 
 export type Arch = 'arm' | 'arm64' | 'x64' | 'ia32' | 'riscv64';
 export type ExecutionProvider = 'tensorrt' | 'cuda' | 'webgpu' | 'xnnpack' | 'cpu';
@@ -52,7 +53,7 @@ export function loadSchema(dir = devicesDir()): JsonSchema {
   let schema = schemas.get(file);
   if (!schema) {
     if (!existsSync(file)) throw new Error(`device profile schema ${file} is missing; the package is incomplete`);
-    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    const parsed: unknown = JSON.parse(readTextChecked(file, 'profile'));
     assertSupportedSchema(parsed);
     schema = parsed;
     schemas.set(file, schema);
@@ -85,9 +86,9 @@ export function validateProfile(value: unknown, source = 'inline', schema: JsonS
 export function loadProfileFile(file: string, schema?: JsonSchema): DeviceProfile {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextChecked(file, 'profile');
   } catch (err) {
-    throw new Error(`device profile ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new Error(`device profile ${file}: cannot read (${err instanceof FileReadError && (err.code === 'ENOTREG' || err.code === 'EFBIG') ? err.detail : (err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   let parsed: unknown;
   try {

@@ -1,9 +1,9 @@
 // Image decoding with sharp: any supported file or buffer (JPEG, PNG, WebP, ...) or raw grey/RGB pixels
 // becomes interleaved 8-bit pixels of exactly the size and channel count a model wants.
 // EXIF orientation is applied first, so a phone photo reaches the model the way a person sees it.
-import { stat } from 'node:fs/promises';
 import type { Sharp, SharpOptions, KernelEnum } from 'sharp';
 import { int, typeError, rangeError } from '../util/validate.js';
+import { FileReadError, readFileCheckedAsync } from '../util/read-file.js';
 
 /** Raw pixels, row-major, channels interleaved (grey: 1, RGB: 3). */
 export interface RawImage {
@@ -99,18 +99,15 @@ async function open(input: ImageInput, label: string): Promise<Sharp> {
   const sharp = await loadSharp();
   const base: SharpOptions = { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' };
   if (typeof input === 'string') {
-    let size: number;
+    let bytes: Buffer;
     try {
-      const s = await stat(input);
-      if (!s.isFile()) throw new ImageError(label, 'not a file');
-      size = s.size;
+      bytes = await readFileCheckedAsync(input, 'image');
     } catch (err) {
-      if (err instanceof ImageError) throw err;
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new ImageError(label, code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? (err as Error).message})`);
+      if (!(err instanceof FileReadError)) throw err;
+      throw new ImageError(label, err.code === 'ENOENT' ? 'file not found' : err.code === 'ENOTREG' ? `not a file: ${err.detail}` : err.detail);
     }
-    if (size === 0) throw new ImageError(label, 'empty file (0 bytes)');
-    return sharp(input, base);
+    if (bytes.length === 0) throw new ImageError(label, 'empty file (0 bytes)');
+    return sharp(bytes, base);
   }
   if (Buffer.isBuffer(input)) {
     if (input.length === 0) throw new ImageError(label, 'empty buffer (0 bytes)');

@@ -5,7 +5,6 @@
 // resize, raw pixels without any decoder. Everything else (WebP, GIF, TIFF, large PNGs, CMYK or
 // colour-managed JPEGs, damaged files, a build without libjpeg) takes the general sharp path, which also
 // produces every error message, so both paths fail the same way on bad input.
-import { readFileSync, statSync } from 'node:fs';
 import { decodeImage, decodeWhole, isRaw, validateRaw, type DecodeTarget, type ImageInput, type Pixels, type Resize } from './decode.js';
 import { writeNormalized, type Affine, type NormalizeSpec } from './normalize.js';
 import { decodePng, isPng, pngSize } from './png.js';
@@ -14,6 +13,7 @@ import { framed, luma, mapLevels, planInk, scaleBox, type Applied, type Conventi
 import { orient } from './orient.js';
 import type { NativeBinding } from '../native/binding.js';
 import { optionalBinding } from '../native/loader.js';
+import { readFileChecked } from '../util/read-file.js';
 
 /** 'fast' uses the fast path where it applies; 'sharp' always decodes and resizes with sharp. */
 export type Preprocess = 'fast' | 'sharp';
@@ -90,8 +90,7 @@ async function fastSource(input: ImageInput, target: DecodeTarget, label: string
   try {
     // A synchronous read: for an image file it costs a third of the CPU of fs/promises' four thread-pool
     // round trips (open, stat, read, close). Only regular files: a FIFO could block the event loop.
-    if (typeof input === 'string' && !statSync(input).isFile()) return null;
-    bytes = typeof input === 'string' ? readFileSync(input) : input;
+    bytes = typeof input === 'string' ? readFileChecked(input, 'image') : input;
   } catch {
     return null; // the general path names the problem (missing file, a directory, no permission)
   }
@@ -184,7 +183,7 @@ async function inkSource(input: ImageInput, channels: 1 | 3, target: DecodeTarge
     let bytes: Buffer | undefined;
     try {
       if (Buffer.isBuffer(input)) bytes = input;
-      else if (typeof input === 'string' && statSync(input).isFile()) bytes = readFileSync(input);
+      else if (typeof input === 'string') bytes = readFileChecked(input, 'image');
     } catch {
       bytes = undefined; // sharp names the problem
     }

@@ -4,7 +4,7 @@
 //   3. the backbone manifest's shipped codebook, when its geometry matches;
 //   4. fitted now (seeded, deterministic) on the backbone's shipped calibration sample.
 // The chosen codebook's sha256 is recorded by the store; see docs/learner.md for why and the numbers.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { codebookId, decodeCodebook, encodeCodebook, fitCodebook, type Codebook } from '../quantize/codebook.js';
@@ -15,6 +15,7 @@ import type { ResolvedQuantizer } from './config.js';
 import { MIX_DEFAULT, type CoreOptions } from './core.js';
 import type { BackboneHandle } from './backbone-ref.js';
 import type { Persistence } from './persistence.js';
+import { readFileChecked } from '../util/read-file.js';
 
 /** The codebook a store was built with, beside its snapshots and journal. */
 export const CODEBOOK_FILE = 'codebook.egc';
@@ -81,14 +82,14 @@ async function resolveCodebook(
   const stored = persistence ? await persistence.readFile(CODEBOOK_FILE) : null;
   if (stored) {
     const kept = check(decodeCodebook(stored, `store ${CODEBOOK_FILE}`), `store ${CODEBOOK_FILE}`);
-    if (q.codebook && codebookId(decodeCodebook(readFileSync(resolve(q.codebook)), q.codebook)) !== codebookId(kept.codebook)) {
+    if (q.codebook && codebookId(decodeCodebook(readFileChecked(resolve(q.codebook), 'codebook'), q.codebook)) !== codebookId(kept.codebook)) {
       throw new RangeError(`quantizer.codebook: ${q.codebook} differs from the codebook this store was built with (${CODEBOOK_FILE})`);
     }
     return kept;
   }
   if (q.codebook) {
     const path = resolve(q.codebook);
-    const given = check(decodeCodebook(readFileSync(path), path), path);
+    const given = check(decodeCodebook(readFileChecked(path, 'codebook'), path), path);
     // The store records the quantizer options: they must say what the codebook does, never the opposite.
     const centred = given.codebook.mean !== null;
     if ((q.center !== undefined && q.center !== centred) || (q.l2 !== undefined && q.l2 !== given.codebook.l2)) {
@@ -105,7 +106,7 @@ async function resolveCodebook(
   const shipped = backbone?.manifest.codebook as { file?: string; parts?: number; anchors?: number } | undefined;
   if (backbone && shipped?.file && shipped.parts === q.parts && shipped.anchors === q.anchors) {
     const path = resolve(dirname(backbone.manifestPath), shipped.file);
-    result = check(decodeCodebook(readFileSync(path), path), `shipped codebook ${shipped.file}`);
+    result = check(decodeCodebook(readFileChecked(path, 'codebook'), path), `shipped codebook ${shipped.file}`);
   } else if (backbone) {
     const calib = loadCalibration(backbone);
     if (!calib) {
@@ -179,7 +180,7 @@ async function resolveWhitening(q: ResolvedQuantizer, dim: number, persistence: 
 
 function readWhiteningFile(path: string): Whitening {
   if (!existsSync(path)) throw new RangeError(`--codebook ${path}: no such file (make one with "engram codebook fit --out ${path} <images>")`);
-  const bytes = readFileSync(resolve(path));
+  const bytes = readFileChecked(resolve(path), 'codebook');
   if (!isWhitening(bytes)) throw new RangeError(`--codebook ${path}: not a whitening file; the sparse quantizer takes the output of "engram codebook fit" (a pq codebook needs --quantizer pq)`);
   return decodeWhitening(bytes, path);
 }
@@ -200,7 +201,7 @@ export function loadCalibration(backbone: BackboneHandle): Calibration | null {
   const c = backbone.manifest.calibration as { file?: string; sha256?: string; count?: number; dim?: number; source?: string } | undefined;
   if (!c || typeof c.file !== 'string') return null;
   const path = resolve(dirname(backbone.manifestPath), c.file);
-  const bytes = readFileSync(path);
+  const bytes = readFileChecked(path, 'calibration');
   const sha = createHash('sha256').update(bytes).digest('hex');
   if (c.sha256 && c.sha256 !== sha) throw new Error(`${path}: sha256 ${sha} does not match the manifest's ${c.sha256}`);
   const dim = backbone.dim;

@@ -18,6 +18,7 @@ import { sessionConfigFromProfile, type SessionConfig } from '../backbone/sessio
 import type { Applied, ImageInput, PreparedImage } from '../backbone/index.js';
 import type { DeviceProfile } from '../devices/index.js';
 import { int, num, oneOf, options, str, typeError } from '../util/validate.js';
+import { checkLabel } from '../util/label.js';
 
 export type { Prediction } from './core.js';
 export type { JournalState } from './persistence.js';
@@ -225,7 +226,7 @@ export class Engram {
    */
   async learn(label: string, inputs: Input[]): Promise<LearnResult> {
     this.checkWritable();
-    str('label', label, { nonEmpty: true, maxLength: 1024 });
+    checkLabel('label', label);
     const features = await this.features(inputs);
     await this.selfWhiten(features, inputs.length);
     const codes = this.quantizer.encode(features, inputs.length);
@@ -303,7 +304,7 @@ export class Engram {
   /** Removes a class and all its connections. */
   async forget(label: string): Promise<{ label: string; removed: number; seq: number }> {
     this.checkWritable();
-    str('label', label, { nonEmpty: true });
+    checkLabel('label', label);
     const { removed, seq } = await this.commit({ op: 'forget', label });
     return { label, removed, seq };
   }

@@ -3,6 +3,7 @@
 // controller to engram; engram answers each one with ACK (result) or ERROR (code + message),
 // echoing the request id.
 import { int, num } from '../util/validate.js';
+import { LABEL_RULE, labelProblem } from '../util/label.js';
 
 /** Highest protocol version engram speaks; it also answers version 1 frames in version 1's layouts. */
 export const PROTOCOL_VERSION = 2;
@@ -460,7 +461,8 @@ export function decodeRequest(type: number, body: Buffer, version = 1): Request 
     }
     case 'learn': {
       const label = r.str('label');
-      if (label.length === 0) r.fail('label is empty');
+      const problem = labelProblem(label);
+      if (problem) r.fail(`label ${problem} (a label is ${LABEL_RULE})`);
       req = { type: name, label, input: readInput(r) };
       break;
     }
@@ -472,7 +474,8 @@ export function decodeRequest(type: number, body: Buffer, version = 1): Request 
     }
     case 'forget': {
       const label = r.str('label');
-      if (label.length === 0) r.fail('label is empty');
+      const problem = labelProblem(label);
+      if (problem) r.fail(`label ${problem} (a label is ${LABEL_RULE})`);
       req = { type: name, label };
       break;
     }

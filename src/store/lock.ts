@@ -4,6 +4,7 @@ import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, sta
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { StoreError } from './errors.js';
+import { readTextChecked } from '../util/read-file.js';
 
 export const LOCK_FILE = 'LOCK';
 
@@ -87,7 +88,7 @@ export class StoreLock {
       if (createExclusive(path, body)) return new StoreLock(path, me);
       let text: string;
       try {
-        text = readFileSync(path, 'utf8');
+        text = readTextChecked(path, 'lock file');
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile
         throw err;
@@ -121,7 +122,7 @@ export class StoreLock {
   /** Removes the lock file if it is still ours. */
   release(): void {
     try {
-      if (parseHolder(readFileSync(this.path, 'utf8'))?.pid !== this.holder.pid) return;
+      if (parseHolder(readTextChecked(this.path, 'lock file'))?.pid !== this.holder.pid) return;
       unlinkSync(this.path);
     } catch {
       // Already gone: nothing to release.
@@ -173,7 +174,7 @@ function breakLock(path: string, staleText: string): boolean {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;
   }
-  const moved = readFileSync(aside, 'utf8');
+  const moved = readTextChecked(aside, 'lock file');
   if (moved !== staleText) {
     try {
       linkSync(aside, path);

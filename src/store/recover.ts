@@ -1,7 +1,7 @@
 // Turns the files of a store directory into one trustworthy state: the newest intact snapshot plus
 // every journal record after it. Damage that recovery may route around is reported as a warning;
 // damage that would lose or reorder acknowledged records is an ECORRUPT error, never a silent load.
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from './errors.js';
 import {
@@ -15,6 +15,7 @@ import {
   type JournalRecord,
   type SegmentScan,
 } from './format.js';
+import { readFileCheckedAsync } from '../util/read-file.js';
 
 export interface SnapshotEntry {
   file: string;
@@ -79,7 +80,7 @@ export async function recover(dir: string, opts: { salvage?: boolean } = {}): Pr
   const snapshotNames = names.filter((n) => SNAPSHOT_FILE.test(n)).sort();
   const segments: ScannedSegment[] = [];
   for (const file of names.filter((n) => JOURNAL_FILE.test(n)).sort()) {
-    const buf = await readFile(join(dir, file));
+    const buf = await readFileCheckedAsync(join(dir, file), 'store file');
     let scan = scanSegment(buf);
     const nameSeq = Number(JOURNAL_FILE.exec(file)![1]);
     if (!(scan instanceof FormatDamage) && scan.baseSeq !== nameSeq) {
@@ -93,7 +94,7 @@ export async function recover(dir: string, opts: { salvage?: boolean } = {}): Pr
   const snapshots: SnapshotEntry[] = [];
   let chosen: { file: string; seq: number; payload: Buffer; meta: Record<string, unknown> } | null = null;
   for (const file of [...snapshotNames].reverse()) {
-    const buf = await readFile(join(dir, file));
+    const buf = await readFileCheckedAsync(join(dir, file), 'store file');
     const decoded = decodeSnapshot(buf);
     const nameSeq = Number(SNAPSHOT_FILE.exec(file)![1]);
     const damage =

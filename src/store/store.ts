@@ -24,6 +24,7 @@ import {
 } from './format.js';
 import { LOCK_FILE, StoreLock, type LockHolder } from './lock.js';
 import { recover, type MetaChange, type SegmentEntry, type SnapshotEntry } from './recover.js';
+import { readFileCheckedAsync } from '../util/read-file.js';
 
 export type Durability = 'strict' | 'batched';
 
@@ -346,7 +347,7 @@ export class Store {
     checkSideName(name);
     let raw: Buffer;
     try {
-      raw = await readFile(join(this.dir, name));
+      raw = await readFileCheckedAsync(join(this.dir, name), 'store file');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;

@@ -54,7 +54,7 @@ A few hundred images are enough. Then:
     .action(
       cli.action(async (files: string[], f: FitFlags) => {
         const seed = whole('seed', f.seed);
-        const paths = expandFiles(files);
+        const paths = expandFiles(files, (m) => cli.output.warn(m));
         const out = cli.output;
         const kind = f.quantizer ?? (f.parts !== undefined || f.anchors !== undefined ? 'pq' : 'sparse');
         const sparse = kind === 'sparse';

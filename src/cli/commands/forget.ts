@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { plural } from '../output.js';
 import { engramOptions, storeOptions, type StoreFlags } from '../learner-options.js';
+import { UsageError } from '../errors.js';
+import { checkLabel } from '../../util/label.js';
 
 export default function register(program: Command, cli: CliContext): void {
   const cmd = program
@@ -12,6 +14,11 @@ export default function register(program: Command, cli: CliContext): void {
   storeOptions(cmd);
   cmd.action(
     cli.action(async (label: string, flags: StoreFlags) => {
+      try {
+        checkLabel('label', label);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
       const out = cli.output;
       const { Engram } = await import('../../learner/engram.js');
       const engram = await Engram.open({ ...engramOptions(flags, (m) => out.warn(m)), create: false });

@@ -3,12 +3,14 @@ import { dirname } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { conventionsOption, engramOptions, modelOptions, storeOptions, type StoreFlags } from '../learner-options.js';
-import { chunks, expandFiles, labelFromDir, looksLikeSplitName } from '../files.js';
+import { chunks, expandFiles, fileArguments, labelFromDir, looksLikeSplitName } from '../files.js';
 import { plural } from '../output.js';
+import { checkLabel, LABEL_RULE } from '../../util/label.js';
 import { InputError, UsageError, EXIT_INPUT, EXIT_INTERRUPTED } from '../errors.js';
 
 interface LearnFlags extends StoreFlags {
   label?: string;
+  filesFrom?: string;
   labelsFrom?: 'dir';
   batch: string;
 }
@@ -17,8 +19,9 @@ export default function register(program: Command, cli: CliContext): void {
   const cmd = program
     .command('learn')
     .description('learn image files as examples of a class (a new label becomes a new class)')
-    .argument('<files...>', 'image files (PNG, JPEG, WebP) or folders of them (walked, hidden names such as .x.png and ._x.jpg skipped)')
-    .option('-l, --label <label>', 'the class all FILES belong to')
+    .argument('[files...]', 'image files (PNG, JPEG, WebP) or folders of them (walked, hidden names such as .x.png and ._x.jpg skipped)')
+    .option('--files-from <file>', 'also learn the files and folders listed in FILE, one per line (- reads standard input; NUL-separated lists too)')
+    .option('-l, --label <label>', `the class all FILES belong to (${LABEL_RULE})`)
     .addOption(new Option('--labels-from <source>', 'take each file\'s label from its parent folder name').choices(['dir']))
     .option('--batch <n>', 'images per backbone batch', '32');
   storeOptions(cmd);
@@ -28,6 +31,7 @@ export default function register(program: Command, cli: CliContext): void {
 Examples:
   engram learn --store ./mem --label cat photos/cat/*.jpg
   engram learn --store ./mem --labels-from dir photos/      # cat/, dog/ ... become classes
+  find photos -name '*.jpg' | engram learn --store ./mem --labels-from dir --files-from -
   engram learn --store ./mem --backbone mobilenetv2-12-int8 --label mug mug1.png mug2.png
 
 With --labels-from dir every folder under the one given becomes a class named after it: keep test images
@@ -39,16 +43,33 @@ code is then 2. With --json the last line sums up: {"summary":true,"stored","fai
       if (!flags.label === !flags.labelsFrom) throw new UsageError('learn: give exactly one of --label <label> or --labels-from dir');
       const batch = Number(flags.batch);
       if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch: expected a whole number >= 1, got "${flags.batch}"`);
-      const paths = expandFiles(files);
+      // Every label is checked before the backbone loads: a bad one costs nothing and stores nothing.
+      if (flags.label !== undefined) {
+        try {
+          checkLabel('--label', flags.label);
+        } catch (err) {
+          throw new UsageError((err as Error).message);
+        }
+      }
+      const out = cli.output;
+      const paths = expandFiles(fileArguments('learn', files, flags.filesFrom), (m) => out.warn(m));
       if (paths.length === 0) throw new InputError('learn: no image files found in the given paths');
       const byLabel = new Map<string, string[]>();
       for (const p of paths) {
         const label = flags.label ?? labelFromDir(p);
-        if (!byLabel.has(label)) byLabel.set(label, []);
+        if (!byLabel.has(label)) {
+          if (flags.label === undefined) {
+            try {
+              checkLabel(`--labels-from dir: the folder of ${p}`, label);
+            } catch (err) {
+              throw new InputError((err as Error).message);
+            }
+          }
+          byLabel.set(label, []);
+        }
         byLabel.get(label)!.push(p);
       }
 
-      const out = cli.output;
       if (flags.labelsFrom === 'dir') {
         for (const [label, list] of byLabel) {
           if (looksLikeSplitName(label)) out.warn(`label "${label}" (${plural(list.length, 'file')} in ${dirname(list[0])}) looks like the name of a data split, not of a class; learning it as a class (move that folder out of the one you learn from if it is not one)`);

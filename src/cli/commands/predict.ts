@@ -2,10 +2,11 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { conventionsOption, engramOptions, storeOptions, type StoreFlags } from '../learner-options.js';
-import { chunks, expandFiles } from '../files.js';
+import { chunks, expandFiles, fileArguments } from '../files.js';
 import { EXIT_INPUT, EXIT_INTERRUPTED, InputError, UsageError } from '../errors.js';
 
 interface PredictFlags extends StoreFlags {
+  filesFrom?: string;
   top: string;
   batch: string;
 }
@@ -14,7 +15,8 @@ export default function register(program: Command, cli: CliContext): void {
   const cmd = program
     .command('predict')
     .description('predict the class of image files (one line per file)')
-    .argument('<files...>', 'image files or folders of them (walked, hidden names skipped)')
+    .argument('[files...]', 'image files or folders of them (walked, hidden names skipped)')
+    .option('--files-from <file>', 'also predict the files and folders listed in FILE, one per line (- reads standard input; NUL-separated lists too)')
     .option('--top <n>', 'how many classes to list per file', '3')
     .option('--batch <n>', 'images per backbone batch', '32');
   storeOptions(cmd);
@@ -38,7 +40,8 @@ hidden names (".x.png", macOS "._x.jpg" copies, ".git/").`);
       const out = cli.output;
       // A path that is not there is reported like a file that cannot be decoded, and the others are answered.
       let failed = 0;
-      const paths = expandFiles(files, {
+      const paths = expandFiles(fileArguments('predict', files, flags.filesFrom), {
+        onSkip: (m) => out.warn(m),
         onMissing: (file, message) => {
           failed++;
           out.error(message, { file });
