@@ -3,7 +3,7 @@
 // forgets what joint training keeps, and bad input is refused with a clear error.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { KNearest, LinearSoftmax, NearestClassMean, StreamingLda, type Classifier } from '../src/baselines/index.js';
+import { KNearest, LinearSoftmax, NearestClassMean, RidgeHead, StreamingLda, type Classifier } from '../src/baselines/index.js';
 import { Rng } from '../src/util/rng.js';
 import { blobs, centres } from './helpers/bench-blobs.js';
 
@@ -20,6 +20,7 @@ function accuracy(c: Classifier, x: Float32Array, y: ArrayLike<number>): number 
 const makers: [string, (dim: number) => Classifier][] = [
   ['ncm', (d) => new NearestClassMean(d)],
   ['slda', (d) => new StreamingLda(d)],
+  ['ridge', (d) => new RidgeHead(d)],
   ['knn1', (d) => new KNearest(d, 1)],
   ['knn5', (d) => new KNearest(d, 5)],
   ['linear', (d) => new LinearSoftmax(d, { epochs: 40, seed: SEED })],
@@ -108,6 +109,43 @@ Lda('learning in batches gives the same model as learning at once', () => {
   assert.equal(Array.from(parts.predict(probe)), Array.from(once.predict(probe)));
 });
 
+const Ridge = suite('ridge head');
+
+Ridge('decorrelates: beats NCM when classes differ along a low-variance direction', () => {
+  const rng = new Rng(SEED + 4);
+  const c = [
+    [5, 5.0, 5],
+    [5, 5.6, 5],
+  ];
+  const scale = [8, 0.1, 0.1];
+  const train = blobs(rng, c, 200, 0.5, scale);
+  const test = blobs(rng, c, 200, 0.5, scale);
+  const ncm = new NearestClassMean(3);
+  const ridge = new RidgeHead(3, 1e-4);
+  ncm.learn(train.features, train.labels);
+  ridge.learn(train.features, train.labels);
+  const a = accuracy(ridge, test.features, test.labels);
+  const b = accuracy(ncm, test.features, test.labels);
+  assert.ok(a > 0.9 && a > b + 0.1, `ridge ${a} vs ncm ${b}`);
+});
+
+Ridge('setLambda refits without relearning; batches give the model of one learn; bad values refused', () => {
+  const rng = new Rng(SEED + 5);
+  const data = blobs(rng, centres(rng, 3, 6, 1), 20, 0.3);
+  const probe = blobs(rng, centres(rng, 3, 6, 1), 20, 2).features;
+  const once = new RidgeHead(6, 0.1);
+  once.learn(data.features, data.labels);
+  const parts = new RidgeHead(6, 10);
+  for (let s = 0; s < 60; s += 7) parts.learn(data.features.subarray(s * 6, Math.min(60, s + 7) * 6), data.labels.subarray(s, Math.min(60, s + 7)));
+  parts.setLambda(0.1);
+  assert.equal(Array.from(parts.predict(probe)), Array.from(once.predict(probe)));
+  assert.equal(Array.from(new RidgeHead(6).predict(probe.subarray(0, 12))), [-1, -1], 'nothing learned: -1');
+  assert.throws(() => parts.setLambda(-1), /lambda/);
+  assert.throws(() => new RidgeHead(0), /dim/);
+  assert.is(once.bytesPerClass(), 24);
+  assert.is(once.sharedBytes(), (4 * 6 * 7) / 2);
+});
+
 const Knn = suite('kNN');
 
 Knn('k=1 recalls every stored example exactly', () => {
@@ -189,5 +227,6 @@ Linear('rejects misspelled and out-of-range options', () => {
 Learn.run();
 Bytes.run();
 Lda.run();
+Ridge.run();
 Knn.run();
 Linear.run();

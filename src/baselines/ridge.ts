@@ -4,6 +4,7 @@
 // RanPAC's tables (McDonnell et al. 2023) without the random projection.
 import type { Classifier } from './types.js';
 import { checkLabels, normalizeRows, rowsOf } from './vector.js';
+import { cholesky, choleskySolve } from './cholesky.js';
 import { int, num } from '../util/validate.js';
 
 export class RidgeHead implements Classifier {
@@ -67,16 +68,14 @@ export class RidgeHead implements Classifier {
     }
     const ridge = (this.lambda * trace) / D || 1e-9;
     for (let a = 0; a < D; a++) A[a * D + a] += ridge;
-    cholesky(A, D);
+    cholesky(A, D, () => 'ridge: the regularised Gram matrix is not positive definite');
     const classes = [...this.#classSums.keys()].sort((p, q) => p - q);
     const w = new Float64Array(classes.length * D);
     const b = new Float64Array(classes.length);
     classes.forEach((c, k) => {
       const s = this.#classSums.get(c)!;
       const nc = this.#classCounts.get(c)!;
-      const rhs = Float64Array.from(s, (v, t) => v - nc * mean[t]);
-      solveCholesky(A, D, rhs);
-      w.set(rhs, k * D);
+      w.set(choleskySolve(A, D, Float64Array.from(s, (v, t) => v - nc * mean[t])), k * D);
       b[k] = nc / n;
     });
     return { classes, w, b, mean };
@@ -123,35 +122,5 @@ export class RidgeHead implements Classifier {
   /** The shared Gram matrix, stored as float32 upper triangle. */
   sharedBytes(): number {
     return (4 * this.dim * (this.dim + 1)) / 2;
-  }
-}
-
-/** In-place lower Cholesky factor of a symmetric positive definite D x D matrix (row-major). */
-function cholesky(A: Float64Array, D: number): void {
-  for (let j = 0; j < D; j++) {
-    let d = A[j * D + j];
-    for (let k = 0; k < j; k++) d -= A[j * D + k] * A[j * D + k];
-    if (!(d > 0)) throw new Error('ridge: the regularised Gram matrix is not positive definite');
-    const ljj = Math.sqrt(d);
-    A[j * D + j] = ljj;
-    for (let i = j + 1; i < D; i++) {
-      let s = A[i * D + j];
-      for (let k = 0; k < j; k++) s -= A[i * D + k] * A[j * D + k];
-      A[i * D + j] = s / ljj;
-    }
-  }
-}
-
-/** Solves L L^T x = b in place, L the lower factor from cholesky(). */
-function solveCholesky(L: Float64Array, D: number, b: Float64Array): void {
-  for (let i = 0; i < D; i++) {
-    let s = b[i];
-    for (let k = 0; k < i; k++) s -= L[i * D + k] * b[k];
-    b[i] = s / L[i * D + i];
-  }
-  for (let i = D - 1; i >= 0; i--) {
-    let s = b[i];
-    for (let k = i + 1; k < D; k++) s -= L[k * D + i] * b[k];
-    b[i] = s / L[i * D + i];
   }
 }

@@ -3,6 +3,7 @@
 // b_c = -mu_c.P mu_c / 2, P the inverse of the shrunk covariance (1 - eps) S + eps (tr S / dim) I.
 import type { Classifier } from './types.js';
 import { checkLabels, normalizeRows, rowsOf } from './vector.js';
+import { cholesky, choleskySolve } from './cholesky.js';
 import { int, num } from '../util/validate.js';
 
 export class StreamingLda implements Classifier {
@@ -104,7 +105,7 @@ export class StreamingLda implements Classifier {
         A[b * D + a] = v;
       }
     }
-    cholesky(A, D);
+    cholesky(A, D, (j) => `slda: covariance is not positive definite at row ${j}; raise shrinkage`);
     const classes = [...this.#means.keys()];
     const w = new Float64Array(classes.length * D);
     const b = new Float64Array(classes.length);
@@ -134,36 +135,4 @@ export class StreamingLda implements Classifier {
   sharedBytes(): number {
     return (4 * this.dim * (this.dim + 1)) / 2;
   }
-}
-
-/** In-place lower Cholesky factor of a symmetric positive definite D x D matrix. */
-function cholesky(A: Float64Array, D: number): void {
-  for (let j = 0; j < D; j++) {
-    let s = A[j * D + j];
-    for (let k = 0; k < j; k++) s -= A[j * D + k] * A[j * D + k];
-    if (!(s > 0)) throw new RangeError(`slda: covariance is not positive definite at row ${j}; raise shrinkage`);
-    const l = Math.sqrt(s);
-    A[j * D + j] = l;
-    for (let i = j + 1; i < D; i++) {
-      let v = A[i * D + j];
-      for (let k = 0; k < j; k++) v -= A[i * D + k] * A[j * D + k];
-      A[i * D + j] = v / l;
-    }
-  }
-}
-
-function choleskySolve(L: Float64Array, D: number, rhs: Float64Array): Float64Array {
-  const y = new Float64Array(D);
-  for (let i = 0; i < D; i++) {
-    let s = rhs[i];
-    for (let k = 0; k < i; k++) s -= L[i * D + k] * y[k];
-    y[i] = s / L[i * D + i];
-  }
-  const x = new Float64Array(D);
-  for (let i = D - 1; i >= 0; i--) {
-    let s = y[i];
-    for (let k = i + 1; k < D; k++) s -= L[k * D + i] * x[k];
-    x[i] = s / L[i * D + i];
-  }
-  return x;
 }
