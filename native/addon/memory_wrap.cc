@@ -234,20 +234,24 @@ class MemoryWrap : public Napi::ObjectWrap<MemoryWrap> {
     });
   }
 
+  // The kernels a score call asks for: "active" (default, undefined) or "scalar" (tests compare the two).
+  static const engram::eg_kernels& KernelsArg(Napi::Env env, const Napi::Value& v) {
+    if (v.IsUndefined()) return engram::eg_kernels_active();
+    if (!v.IsString()) type_error(env, "kernel", "one of active, scalar", v);
+    const std::string k = v.As<Napi::String>().Utf8Value();
+    if (k == "scalar") return engram::eg_kernels_scalar();
+    if (k != "active") range_error(env, "kernel", "one of active, scalar", v);
+    return engram::eg_kernels_active();
+  }
+
   // score(codes, offsets, active, kernel) -> Int32Array [batch x classes]; kernel "active" or "scalar".
   Napi::Value Score(const Napi::CallbackInfo& info) {
     return guarded(info.Env(), [&]() -> Napi::Value {
       Napi::Env env = info.Env();
       const eg_codes codes = Codes(info, 0);
-      const engram::eg_kernels* kernels = &engram::eg_kernels_active();
-      if (!info[3].IsUndefined()) {
-        if (!info[3].IsString()) type_error(env, "kernel", "one of active, scalar", info[3]);
-        const std::string k = info[3].As<Napi::String>().Utf8Value();
-        if (k == "scalar") kernels = &engram::eg_kernels_scalar();
-        else if (k != "active") range_error(env, "kernel", "one of active, scalar", info[3]);
-      }
+      const engram::eg_kernels& kernels = KernelsArg(env, info[3]);
       Napi::Int32Array out = Napi::Int32Array::New(env, codes.batch * core_->classes());
-      const eg_status s = core_->score_with(*kernels, codes, out.Data());
+      const eg_status s = core_->score_with(kernels, codes, out.Data());
       if (s != eg_status::ok) status_error(env, "score", s);
       return out;
     });
@@ -271,15 +275,9 @@ class MemoryWrap : public Napi::ObjectWrap<MemoryWrap> {
     return guarded(info.Env(), [&]() -> Napi::Value {
       Napi::Env env = info.Env();
       const eg_codes codes = Codes(info, 0);
-      const engram::eg_kernels* kernels = &engram::eg_kernels_active();
-      if (!info[3].IsUndefined()) {
-        if (!info[3].IsString()) type_error(env, "kernel", "one of active, scalar", info[3]);
-        const std::string k = info[3].As<Napi::String>().Utf8Value();
-        if (k == "scalar") kernels = &engram::eg_kernels_scalar();
-        else if (k != "active") range_error(env, "kernel", "one of active, scalar", info[3]);
-      }
+      const engram::eg_kernels& kernels = KernelsArg(env, info[3]);
       Napi::Int32Array out = Napi::Int32Array::New(env, codes.batch * core_->classes());
-      const eg_status s = core_->score_counts_with(*kernels, codes, out.Data());
+      const eg_status s = core_->score_counts_with(kernels, codes, out.Data());
       if (s != eg_status::ok) status_error(env, "scoreCounts", s);
       return out;
     });
