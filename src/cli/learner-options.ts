@@ -1,5 +1,5 @@
 // Options shared by the learner commands, declared once and parsed once into EngramOptions.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { UsageError } from './errors.js';
 import type { EngramOptions } from '../learner/engram.js';
@@ -72,6 +72,8 @@ export function modelOptions(cmd: Command): Command {
 /** True when the file starts like a pq codebook ("EGCB"); unreadable files are left to the learner to report. */
 function isPqCodebookFile(path: string): boolean {
   try {
+    // Only a regular file is peeked at: opening a FIFO would wait for a writer (the file reader refuses it later).
+    if (!statSync(path).isFile()) return false;
     const fd = openSync(path, 'r');
     try {
       const head = Buffer.alloc(4);
