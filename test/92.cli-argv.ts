@@ -100,7 +100,7 @@ loops('a link to an ancestor and a link to itself are skipped with a warning nam
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stderr, new RegExp(`${join(root, 'train', '5', 'up')}: skipped, a symbolic link loop \\(back to ${join(root, 'train')}\\)`));
   assert.match(r.stderr, new RegExp(`${join(root, 'train', '6', 'self')}: skipped, a symbolic link loop`));
-  assert.equal(r.lines.filter((x) => 'stored' in x), [{ label: '5', stored: 2 }, { label: '6', stored: 2 }]);
+  assert.equal(r.lines.filter((x) => 'label' in x && 'stored' in x), [{ label: '5', stored: 2 }, { label: '6', stored: 2 }]);
   const direct = engram(['learn', '--store', store, '--label', 'x', join(root, 'train', '6', 'self')]);
   assert.is(direct.status, 2);
   assert.match(direct.stderr, /self: a symbolic link loop/);
