@@ -108,29 +108,24 @@ export class ReferenceMemory implements MemoryLike {
     const o = checkScoreOptions(opts, this.counterBits);
     const c = normalizeCodes(codes, this.neurons, this.active);
     const min = Math.max(1, o.minCount);
-    const C = this.#classes;
-    const out = new Int32Array(c.batch * C);
-    for (let b = 0; b < c.batch; b++) {
-      const [start, end] = bounds(c, b);
-      for (let i = start; i < end; i++) {
-        const row = c.indices[i] * this.#capacity;
-        for (let k = 0; k < C; k++) if (this.#cells[row + k] >= min) out[b * C + k]++;
-      }
-    }
-    return out;
+    return this.#sumRows(c, (v) => (v >= min ? 1 : 0));
   }
 
   scoreCounts(codes: CodeBatch, opts?: { kernel?: 'active' | 'scalar' }): Int32Array {
     checkCountOptions(opts);
     if (this.counterBits === 0) throw new RangeError('scoreCounts: the memory has no counters (counterBits 0)');
-    const c = normalizeCodes(codes, this.neurons, this.active);
+    return this.#sumRows(normalizeCodes(codes, this.neurons, this.active), (v) => v);
+  }
+
+  /** out[b * classes + k] = sum over code b's neurons of value(counter of that neuron and class k). */
+  #sumRows(c: NormalizedCodes, value: (counter: number) => number): Int32Array {
     const C = this.#classes;
     const out = new Int32Array(c.batch * C);
     for (let b = 0; b < c.batch; b++) {
       const [start, end] = bounds(c, b);
       for (let i = start; i < end; i++) {
         const row = c.indices[i] * this.#capacity;
-        for (let k = 0; k < C; k++) out[b * C + k] += this.#cells[row + k];
+        for (let k = 0; k < C; k++) out[b * C + k] += value(this.#cells[row + k]);
       }
     }
     return out;
