@@ -3,7 +3,7 @@
 import type { Applied } from '../images/conventions.js';
 import { BinaryMemory } from '../memory/index.js';
 import { compressedBytes } from '../memory/budget.js';
-import { OpenSetCalibration } from './openset.js';
+import { CalibrationProbes, OpenSetCalibration } from './openset.js';
 import { FeatureArchive } from './archive.js';
 import type { LearnerOp } from './ops.js';
 import type { PrunePolicy } from './prune.js';
@@ -80,7 +80,8 @@ export interface LearnOutcome {
 }
 
 const SNAPSHOT_MAGIC = 'EGLS';
-const SNAPSHOT_VERSION = 1;
+// 2: calibration probes after the archive (version 1 snapshots have none and are read as before).
+const SNAPSHOT_VERSION = 2;
 
 export class LearnerCore {
   readonly memory: BinaryMemory;
@@ -88,6 +89,8 @@ export class LearnerCore {
   /** Examples stored per class id; 0 for a forgotten class. */
   examples: number[] = [];
   openset = new OpenSetCalibration();
+  /** Codes of recent calibration examples, to recompute the calibration after a prune or a forget. */
+  probes: CalibrationProbes;
   /** A fixed threshold overriding calibration (null = calibrated). */
   fixedThreshold: number | null = null;
   /** Learn ops with their features, when options.keepFeatures. */
@@ -113,6 +116,7 @@ export class LearnerCore {
     }
     this.archive = options.keepFeatures ? new FeatureArchive() : null;
     this.unitLabel = options.units === 'example' ? [] : null;
+    this.probes = new CalibrationProbes(options.neurons);
     this.memory = memory ?? new BinaryMemory({ neurons: options.neurons, counterBits: options.counterBits, active: options.active });
   }
 
@@ -139,6 +143,7 @@ export class LearnerCore {
         out.removed = this.forget(op.label);
         this.archive?.forget(op.label);
         this.updateAllNorms();
+        this.recalibrate();
         break;
       case 'threshold':
         if (op.value !== null && !(op.value >= 0 && op.value <= 1)) throw new RangeError(`threshold: expected a number in [0, 1] or null, got ${op.value}`);
@@ -149,6 +154,7 @@ export class LearnerCore {
         if (op.policy.kind === 'class') this.archive?.forget(op.policy.label);
         else this.archive?.add(op);
         this.updateAllNorms();
+        this.recalibrate();
         break;
     }
     return out;
@@ -177,6 +183,7 @@ export class LearnerCore {
         const other = bestOf(scores, this.examples, id);
         if (other >= 0) this.openset.observeNovel(scores[other]);
       }
+      this.probes.add({ label: id, column: id, novel: isNew || cosine, known: this.examples[id] > 0 }, code);
       if (this.examples[id] > 0) {
         this.openset.observeKnown(scores[id]);
         const best = bestOf(scores, this.examples, -1);
@@ -216,6 +223,7 @@ export class LearnerCore {
         if (this.examples[id] > 0) this.openset.observeKnown(scores[id]);
       }
       const column = this.memory.addClass();
+      this.probes.add({ label: id, column, novel: isNew, known: this.examples[id] > 0 }, code);
       unitLabel[column] = id;
       this.memory.store(code, Uint32Array.of(column));
       this.examples[id]++;
@@ -349,6 +357,7 @@ export class LearnerCore {
       removed = this.memory.clearClass(id);
     }
     this.examples[id] = 0;
+    this.probes.unstoreLabel(id);
     return removed;
   }
 
@@ -391,6 +400,7 @@ export class LearnerCore {
       connections -= cleared;
       live--;
       unitLabel[u] = -1;
+      this.probes.unstoreColumn(u);
       this.examples[label]--;
     }
     return removed;
@@ -424,6 +434,94 @@ export class LearnerCore {
     }
   }
 
+  /**
+   * Recomputes the open-set calibration from the kept probes against the memory as it is now (after a prune or
+   * a forget changed what scores look like). A novel sample is a probe's best score among the other live
+   * labels; a known sample its score on its own label as if it had never been stored (leave-one-out): with
+   * counters its own counts are taken away from the column (cosine: sums and norm exactly; overlap: connections
+   * seen by at least one other example), with example units its own column is left out. Without counters a
+   * stored example cannot be taken away, so class units without counters keep their known samples.
+   */
+  recalibrate(): void {
+    const probes = this.probes.probes;
+    if (probes.length === 0) return;
+    const { active } = this.options;
+    const rows = probes.length;
+    const L = this.labels.length;
+    const codes = this.probes.codes(active);
+    const scores = this.labelScoresOf(codes, rows);
+    const cosine = this.options.read === 'cosine';
+    const novel: number[] = [];
+    const known: number[] = [];
+    const loo = this.heldOutScores(codes, rows);
+    probes.forEach((p, r) => {
+      const row = scores.subarray(r * L, (r + 1) * L);
+      if (p.novel || cosine) {
+        const other = bestOf(row, this.examples, p.label);
+        if (other >= 0) novel.push(row[other]);
+      }
+      if ((p.known || cosine) && this.examples[p.label] > 0 && loo) {
+        const s = p.column < 0 ? row[p.label] : loo(r, p);
+        if (s !== null) known.push(s);
+      }
+    });
+    this.openset.replace(loo ? known : this.openset.known, novel);
+  }
+
+  /** Leave-one-out scorer of stored probes on their own label, or null where none can be computed. */
+  private heldOutScores(codes: Uint32Array, rows: number): ((r: number, p: { label: number; column: number }) => number | null) | null {
+    const { active } = this.options;
+    const unitLabel = this.unitLabel;
+    if (unitLabel) {
+      const C = this.memory.classCount;
+      const all = this.scoreCodes(codes);
+      return (r, p) => {
+        const row = Int32Array.from(all.subarray(r * C, (r + 1) * C));
+        const saved = unitLabel[p.column];
+        unitLabel[p.column] = -1;
+        try {
+          return this.labelScores(row)[p.label];
+        } finally {
+          unitLabel[p.column] = saved;
+        }
+      };
+    }
+    if (this.options.counterBits === 0) return null;
+    if (this.options.read !== 'cosine') {
+      const counted = this.memory.score(codes, { minCount: this.options.minCount + 1 });
+      const C = this.memory.classCount;
+      return (r, p) => counted[r * C + p.label] / active;
+    }
+    const blocks = this.options.blocks!;
+    const C = this.memory.classCount;
+    // Per block: counter sums and connections present at each probe's neurons, per class.
+    let offset = 0;
+    const perBlock = blocks.map((b) => {
+      const sub = new Uint32Array(rows * b.k);
+      for (let r = 0; r < rows; r++) sub.set(codes.subarray(r * active + offset, r * active + offset + b.k), r * b.k);
+      offset += b.k;
+      return { sums: this.memory.scoreCounts({ indices: sub, active: b.k }), present: this.memory.score({ indices: sub, active: b.k }) };
+    });
+    const moments = new Map<number, { sum: number; sumSq: number }[]>();
+    return (r, p) => {
+      const n = this.examples[p.label] - 1;
+      if (n < 1) return null;
+      let m = moments.get(p.label);
+      if (!m) moments.set(p.label, (m = blocks.map((b) => this.memory.counterMoments(p.label, b.begin, b.begin + b.neurons))));
+      let score = 0;
+      blocks.forEach((b, bi) => {
+        const i = r * C + p.label;
+        const sum = perBlock[bi].sums[i];
+        const present = perBlock[bi].present[i];
+        // Taking one count away from each counter this example set: (c - 1)^2 = c^2 - 2c + 1.
+        const sq = m![bi].sumSq - 2 * sum + present;
+        const w = blocks.length === 1 ? 1 : mixWeight(bi, n, this.options.mix ?? MIX_DEFAULT);
+        if (sq > 0 && w > 0) score += (w * (sum - present)) / (Math.sqrt(b.k) * Math.sqrt(sq));
+      });
+      return score;
+    };
+  }
+
   /** Normalised threshold below which predict answers unknown. */
   threshold(): number {
     return this.fixedThreshold ?? this.openset.threshold();
@@ -437,6 +535,7 @@ export class LearnerCore {
   serialize(): Buffer {
     const mem = this.memory.serialize();
     const archive = this.archive ? this.archive.serialize() : Buffer.alloc(0);
+    const probes = this.probes.serialize();
     const head = Buffer.from(
       JSON.stringify({
         options: this.options,
@@ -447,17 +546,19 @@ export class LearnerCore {
         ...(this.unitLabel ? { unitLabel: this.unitLabel } : {}),
         memoryBytes: mem.length,
         archiveBytes: archive.length,
+        probes: probes.meta,
+        probeBytes: probes.bytes.length,
       }),
       'utf8',
     );
-    return Buffer.concat([Buffer.from(SNAPSHOT_MAGIC, 'latin1'), u32(SNAPSHOT_VERSION), u32(head.length), head, mem, archive]);
+    return Buffer.concat([Buffer.from(SNAPSHOT_MAGIC, 'latin1'), u32(SNAPSHOT_VERSION), u32(head.length), head, mem, archive, probes.bytes]);
   }
 
   static deserialize(bytes: Uint8Array, source = 'snapshot'): LearnerCore {
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (buf.length < 12 || buf.toString('latin1', 0, 4) !== SNAPSHOT_MAGIC) throw new Error(`${source}: not an engram learner snapshot`);
     const version = buf.readUInt32LE(4);
-    if (version !== SNAPSHOT_VERSION) throw new Error(`${source}: learner snapshot version ${version} is not supported`);
+    if (version !== SNAPSHOT_VERSION && version !== 1) throw new Error(`${source}: learner snapshot version ${version} is not supported`);
     const n = buf.readUInt32LE(8);
     if (12 + n > buf.length) throw new Error(`${source}: truncated learner snapshot`);
     let head: {
@@ -469,6 +570,8 @@ export class LearnerCore {
       unitLabel?: number[];
       memoryBytes: number;
       archiveBytes: number;
+      probes?: unknown;
+      probeBytes?: number;
     };
     try {
       head = JSON.parse(buf.toString('utf8', 12, 12 + n));
@@ -476,7 +579,9 @@ export class LearnerCore {
       throw new Error(`${source}: damaged learner snapshot header`);
     }
     const memEnd = 12 + n + head.memoryBytes;
-    if (!Number.isInteger(head.memoryBytes) || !Number.isInteger(head.archiveBytes) || memEnd + head.archiveBytes !== buf.length) {
+    const probeBytes = version === 1 ? 0 : head.probeBytes;
+    const archiveEnd = memEnd + head.archiveBytes;
+    if (!Number.isInteger(head.memoryBytes) || !Number.isInteger(head.archiveBytes) || !Number.isInteger(probeBytes) || archiveEnd + probeBytes! !== buf.length) {
       throw new Error(`${source}: truncated learner snapshot (sizes do not add up)`);
     }
     const memory = BinaryMemory.deserialize(buf.subarray(12 + n, memEnd), { active: head.options.active });
@@ -485,7 +590,8 @@ export class LearnerCore {
     core.examples = head.examples;
     core.openset = OpenSetCalibration.fromJSON(head.openset);
     core.fixedThreshold = head.fixedThreshold;
-    if (core.archive) core.archive = FeatureArchive.deserialize(buf.subarray(memEnd), source);
+    if (core.archive) core.archive = FeatureArchive.deserialize(buf.subarray(memEnd, archiveEnd), source);
+    if (version > 1) core.probes = CalibrationProbes.deserialize(head.options.neurons, head.options.active, head.probes, buf.subarray(archiveEnd), source);
     if (core.unitLabel) {
       const units = head.unitLabel;
       if (!Array.isArray(units) || units.some((l) => !Number.isInteger(l) || l < -1 || l >= core.labels.length)) throw new Error(`${source}: damaged example-unit table`);

@@ -90,6 +90,12 @@ export interface EvalReport {
     known: { right: Rate; wrong: Rate; unknown: Rate };
     /** Items of labels the learner does not know: answered unknown (right), or with a label (wrong). */
     novel: { unknown: Rate; labelled: Rate };
+    /**
+     * Area under the ROC curve of the best score, known items against novel ones: the chance that a known
+     * item scores above a novel one, whatever the threshold (1 = a threshold can separate them all, 0.5 =
+     * chance). Null without both kinds of items.
+     */
+    auroc: number | null;
   };
   /** Per true label: known labels first, then novel ones, each in natural order. */
   classes: EvalClass[];
@@ -231,10 +237,27 @@ export function report(storeLabels: readonly string[], answers: EvalAnswer[], fa
       accuracy: rate(knownRight + novelUnknown, answers.length),
       known: { right: rate(knownRight, nKnown), wrong: rate(nKnown - knownRight - knownUnknown, nKnown), unknown: rate(knownUnknown, nKnown) },
       novel: { unknown: rate(novelUnknown, nNovel), labelled: rate(nNovel - novelUnknown, nNovel) },
+      auroc: nKnown > 0 && nNovel > 0 ? auroc(answers.filter((a) => known.has(a.truth)).map((a) => a.score), answers.filter((a) => !known.has(a.truth)).map((a) => a.score)) : null,
     },
     classes,
     confusion: { rows, columns, counts },
     mistakes: answers.filter((a) => a.label !== (known.has(a.truth) ? a.truth : null)).sort((a, b) => a.index - b.index),
     failed: failed.sort((a, b) => a.index - b.index),
   };
+}
+
+/** P(a known score > a novel one), ties counting half (the Mann-Whitney statistic), by one sort: O(n log n). */
+export function auroc(known: readonly number[], novel: readonly number[]): number {
+  if (known.length === 0 || novel.length === 0) throw new RangeError('auroc: needs at least one known and one novel score');
+  const all = [...known.map((s) => ({ s, k: 1 })), ...novel.map((s) => ({ s, k: 0 }))].sort((a, b) => a.s - b.s);
+  let rankSum = 0;
+  for (let i = 0; i < all.length; ) {
+    let j = i;
+    while (j < all.length && all[j].s === all[i].s) j++;
+    // Tied scores share the mean of their ranks (1-based).
+    const rank = (i + 1 + j) / 2;
+    for (let t = i; t < j; t++) if (all[t].k === 1) rankSum += rank;
+    i = j;
+  }
+  return (rankSum - (known.length * (known.length + 1)) / 2) / (known.length * novel.length);
 }

@@ -1,0 +1,335 @@
+// Open-set quality (issue #16): how well "unknown" separates classes the learner never saw from the ones it
+// knows, and whether it stays right after the memory changes.
+//
+// 1. Scores (cached frozen features, as bench/shots.ts): 5 known classes learned with k shots, held-out images of
+//    the 5 known and the 5 other classes asked. Per benchmark and shot count: AUROC of the best score (known
+//    against novel), and at the threshold the learner chose itself, the share of novel images answered unknown
+//    and of known images answered right. Against the obvious peer on float features: maximum cosine to the
+//    class means, its threshold calibrated the same way (OpenSetCalibration on the same kind of samples).
+// 2. Through the CLI, as a user would: a store learned from image files, then each prune (and a forget, and a
+//    device budget) applied to a copy; `engram eval` on held-out known and novel images before and after.
+//
+// Usage: node dist/bench/openset.js [--quick] [--no-cli] [--out DIR]
+// Writes openset.json and openset.md; prints one JSON summary as the last line of stdout.
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import sharp from 'sharp';
+import { BACKBONES, REPO, features, sharedModelsDir, type BackboneEntry } from './lib/features.js';
+import { pick, type Rows } from './lib/protocol.js';
+import { loadCifar } from './lib/cifar.js';
+import { SparseQuantizer, SPARSE_DEFAULTS } from '../src/quantize/sparse.js';
+import { parseMemoryOptions } from '../src/learner/config.js';
+import { LearnerCore } from '../src/learner/core.js';
+import { coreReadOptions, selfWhitening } from '../src/learner/build-quantizer.js';
+import { OpenSetCalibration } from '../src/learner/openset.js';
+import { auroc } from '../src/learner/evaluate.js';
+import { loadFashionMnist, loadMnist, indicesByClass, imageAt, type ImageSet } from '../src/datasets/idx.js';
+import { readFileSync } from 'node:fs';
+import { Rng } from '../src/util/rng.js';
+import { VERSION } from '../src/version.js';
+
+const quick = process.argv.includes('--quick');
+const noCli = process.argv.includes('--no-cli');
+const outArg = process.argv.indexOf('--out');
+const OUT = outArg > 0 ? resolve(process.argv[outArg + 1]) : join(REPO, 'bench', 'results', quick ? 'quick' : '');
+const log = (m: string) => process.stderr.write(`${m}\n`);
+const KNOWN = [0, 1, 2, 3, 4];
+const NOVEL = [5, 6, 7, 8, 9];
+const SHOTS = quick ? [5, 20] : [5, 20, 100];
+const DRAWS = quick ? 1 : 3;
+const TEST_PER_CLASS = 100;
+const SEED = 7;
+
+interface Rates {
+  auroc: number;
+  /** Novel images answered unknown at the chosen threshold. */
+  novelUnknown: number;
+  /** Known images answered with their right label / answered unknown. */
+  knownRight: number;
+  knownUnknown: number;
+  threshold: number;
+}
+
+interface ScoreRow {
+  benchmark: string;
+  shots: number;
+  engram: Rates;
+  peer: Rates;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 1. Scores on cached features
+
+function rowsOfClass(rows: Rows, c: number): number[] {
+  const out: number[] = [];
+  Array.from(rows.labels).forEach((l, i) => {
+    if (l === c) out.push(i);
+  });
+  return out;
+}
+
+function rates(known: { score: number; right: boolean; answered: boolean }[], novel: { score: number; answered: boolean }[], threshold: number): Rates {
+  return {
+    auroc: auroc(
+      known.map((k) => k.score),
+      novel.map((n) => n.score),
+    ),
+    novelUnknown: novel.filter((n) => !n.answered).length / novel.length,
+    knownRight: known.filter((k) => k.right && k.answered).length / known.length,
+    knownUnknown: known.filter((k) => !k.answered).length / known.length,
+    threshold,
+  };
+}
+
+/** engram's learner as a user gets it: sparse quantizer, own whitening on the first learn if big enough, cosine read. */
+function runEngram(train: Rows, test: Rows, idx: number[][]): Rates {
+  const first = pick(train, idx[0]);
+  const whitening = selfWhitening(first.features, idx[0].length, train.dim);
+  const q = new SparseQuantizer(train.dim, SPARSE_DEFAULTS, whitening ?? undefined);
+  const mem = parseMemoryOptions({}, 'sparse');
+  const core = new LearnerCore({ neurons: q.neurons, active: q.active, counterBits: mem.counterBits, refine: mem.refine, minCount: mem.minCount, units: mem.units, ...coreReadOptions(q, mem) });
+  KNOWN.forEach((c, ci) => {
+    const rows = pick(train, idx[ci]);
+    core.learn(String(c), q.encode(rows.features, idx[ci].length), idx[ci].length);
+  });
+  if (process.env.RECAL) core.recalibrate();
+  const preds = core.predict(q.encode(test.features, test.labels.length), test.labels.length, 1);
+  const known: { score: number; right: boolean; answered: boolean }[] = [];
+  const novel: { score: number; answered: boolean }[] = [];
+  preds.forEach((p, i) => {
+    const truth = test.labels[i];
+    if (KNOWN.includes(truth)) known.push({ score: p.score, right: p.top[0]?.label === String(truth), answered: p.label !== null });
+    else novel.push({ score: p.score, answered: p.label !== null });
+  });
+  return rates(known, novel, core.threshold());
+}
+
+/**
+ * The peer: class means of L2-normalised features, a query's score its maximum cosine to them. Calibrated as
+ * engram is: every example, before it joins its class, gives a novel sample (its best cosine to the other
+ * classes' means) and, when its class has examples, a known sample (its cosine to its own class's mean).
+ */
+function runPeer(train: Rows, test: Rows, idx: number[][]): Rates {
+  const dim = train.dim;
+  const unit = (v: Float32Array) => {
+    let n = 0;
+    for (const x of v) n += x * x;
+    n = Math.sqrt(n) || 1;
+    return Float64Array.from(v, (x) => x / n);
+  };
+  const sums = KNOWN.map(() => new Float64Array(dim));
+  const counts = KNOWN.map(() => 0);
+  const cos = (v: Float64Array, c: number) => {
+    let d = 0;
+    let n = 0;
+    for (let j = 0; j < dim; j++) {
+      d += v[j] * sums[c][j];
+      n += sums[c][j] * sums[c][j];
+    }
+    return n === 0 ? 0 : d / Math.sqrt(n);
+  };
+  const cal = new OpenSetCalibration();
+  KNOWN.forEach((_, ci) => {
+    for (const i of idx[ci]) {
+      const v = unit(train.features.subarray(i * dim, (i + 1) * dim));
+      let other = -Infinity;
+      for (let c = 0; c < KNOWN.length; c++) if (c !== ci && counts[c] > 0) other = Math.max(other, cos(v, c));
+      if (other > -Infinity) cal.observeNovel(other);
+      if (counts[ci] > 0) cal.observeKnown(cos(v, ci));
+      for (let j = 0; j < dim; j++) sums[ci][j] += v[j];
+      counts[ci]++;
+    }
+  });
+  const threshold = cal.threshold();
+  const known: { score: number; right: boolean; answered: boolean }[] = [];
+  const novel: { score: number; answered: boolean }[] = [];
+  Array.from(test.labels).forEach((truth, i) => {
+    const v = unit(test.features.subarray(i * dim, (i + 1) * dim));
+    let best = 0;
+    let score = -Infinity;
+    for (let c = 0; c < KNOWN.length; c++) {
+      const s = cos(v, c);
+      if (s > score) [best, score] = [c, s];
+    }
+    const answered = score >= threshold;
+    if (KNOWN.includes(truth)) known.push({ score, right: KNOWN[best] === truth, answered });
+    else novel.push({ score, answered });
+  });
+  return { ...rates(known, novel, threshold), threshold };
+}
+
+function mean(list: Rates[]): Rates {
+  const m = (f: (r: Rates) => number) => list.reduce((s, r) => s + f(r), 0) / list.length;
+  return { auroc: m((r) => r.auroc), novelUnknown: m((r) => r.novelUnknown), knownRight: m((r) => r.knownRight), knownUnknown: m((r) => r.knownUnknown), threshold: m((r) => r.threshold) };
+}
+
+async function scoreBenchmarks(): Promise<ScoreRow[]> {
+  const out: ScoreRow[] = [];
+  const sets: { name: string; train: Rows; test: Rows }[] = [];
+  for (const bb of BACKBONES) {
+    for (const ds of ['mnist', 'fashion'] as const) {
+      const train = await features(bb, ds, 'train', 500, SEED, log);
+      const test = train && (await features(bb, ds, 'test', TEST_PER_CLASS, SEED, log));
+      if (!train || !test) {
+        log(`${bb.name}: not available here, its benchmarks skipped`);
+        break;
+      }
+      sets.push({ name: `${bb.name} ${ds}`, train, test });
+    }
+    if (bb.name === 'mobilenetv2-12-int8') {
+      const c = await loadCifar(bb as BackboneEntry, log);
+      if (c) sets.push({ name: `${bb.name} cifar10`, ...c });
+    }
+  }
+  for (const s of sets) {
+    for (const shots of SHOTS) {
+      const eng: Rates[] = [];
+      const peer: Rates[] = [];
+      for (let d = 0; d < DRAWS; d++) {
+        const rng = new Rng(SEED + 100 * d + shots);
+        const idx = KNOWN.map((c) => {
+          const all = rowsOfClass(s.train, c);
+          rng.shuffle(all);
+          return all.slice(0, shots);
+        });
+        eng.push(runEngram(s.train, s.test, idx));
+        peer.push(runPeer(s.train, s.test, idx));
+      }
+      const row = { benchmark: s.name, shots, engram: mean(eng), peer: mean(peer) };
+      log(`${s.name} ${shots} shots: engram ${fmt(row.engram)} | peer ${fmt(row.peer)}`);
+      out.push(row);
+    }
+  }
+  return out;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const fmt = (r: Rates) => `AUROC ${r.auroc.toFixed(3)}, novel unknown ${pct(r.novelUnknown)}, known right ${pct(r.knownRight)} (unknown ${pct(r.knownUnknown)})`;
+
+// ---------------------------------------------------------------------------------------------------------
+// 2. Through the CLI: eval before and after each change to the memory
+
+interface CliCase {
+  change: string;
+  threshold: number;
+  knownUnknown: number;
+  knownRight: number;
+  novelUnknown: number;
+  openSetAccuracy: number;
+  auroc: number | null;
+}
+
+interface CliStore {
+  store: string;
+  backbone: string;
+  shots: number;
+  cases: CliCase[];
+}
+
+async function writeImages(dir: string, set: ImageSet, classes: number[], from: number, count: number): Promise<void> {
+  const by = indicesByClass(set);
+  for (const c of classes) {
+    const folder = join(dir, String(c));
+    mkdirSync(folder, { recursive: true });
+    for (const i of by.get(c)!.slice(from, from + count)) {
+      const im = imageAt(set, i);
+      await sharp(Buffer.from(im.data), { raw: { width: im.width, height: im.height, channels: 1 } })
+        .png()
+        .toFile(join(folder, `${i}.png`));
+    }
+  }
+}
+
+function cli(args: string[], env: NodeJS.ProcessEnv): Record<string, unknown>[] {
+  const r = spawnSync(process.execPath, [join(REPO, 'bin', 'engram.js'), ...args, '--json', '--quiet'], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 256 << 20 });
+  if (r.status !== 0) throw new Error(`engram ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+async function cliStore(work: string, name: string, set: { train: ImageSet; test: ImageSet }, backbone: string, shots: number, changes: { change: string; args: string[] }[], env: NodeJS.ProcessEnv): Promise<CliStore> {
+  const dir = join(work, name);
+  await writeImages(join(dir, 'train'), set.train, KNOWN, 0, shots);
+  await writeImages(join(dir, 'held'), set.test, [...KNOWN, ...NOVEL], 0, quick ? 20 : 50);
+  const base = join(dir, 'store');
+  cli(['learn', '--store', base, '--backbone', backbone, '--labels-from', 'dir', join(dir, 'train')], env);
+  // A device whose memory budget is half of what the store holds: the next learn prunes back to it.
+  const half = Math.max(1024, Math.round((cli(['stats', '--store', base], env)[0] as { compressedBytes: number }).compressedBytes / 2));
+  const profile = join(dir, 'tight.json');
+  writeFileSync(profile, JSON.stringify({ ...JSON.parse(readFileSync(join(REPO, 'devices', 'generic-x86_64.json'), 'utf8')), $schema: undefined, id: 'tight', memoryBudgetBytes: half }));
+  const cases: CliCase[] = [];
+  for (const c of [...changes, { change: `device budget ${half} bytes (next learn)`, args: ['learn', '--profile', profile, '--label', '0', join(dir, 'train', '0')] }]) {
+    const store = join(dir, `store-${cases.length}`);
+    cpSync(base, store, { recursive: true });
+    if (c.args.length) cli([...c.args, '--store', store], env);
+    const r = cli(['eval', '--store', store, '--labels-from', 'dir', join(dir, 'held')], env).at(-1) as { openSet: { accuracy: { rate: number }; known: { right: { rate: number }; unknown: { rate: number } }; novel: { unknown: { rate: number } }; auroc: number | null } };
+    const t = cli(['threshold', '--store', store], env)[0] as { threshold: number };
+    const o = r.openSet;
+    const row = { change: c.change, threshold: t.threshold, knownUnknown: o.known.unknown.rate, knownRight: o.known.right.rate, novelUnknown: o.novel.unknown.rate, openSetAccuracy: o.accuracy.rate, auroc: o.auroc };
+    log(`${name} ${c.change}: threshold ${row.threshold.toFixed(3)}, known unknown ${pct(row.knownUnknown)}, known right ${pct(row.knownRight)}, novel unknown ${pct(row.novelUnknown)}, open-set accuracy ${pct(row.openSetAccuracy)}`);
+    cases.push(row);
+  }
+  return { store: name, backbone, shots, cases };
+}
+
+const CHANGES = [
+  { change: 'as learned', args: [] },
+  { change: 'prune --min-count 2', args: ['prune', '--min-count', '2'] },
+  { change: 'prune --share 0.1', args: ['prune', '--share', '0.1'] },
+  { change: 'prune --max-bytes 1000', args: ['prune', '--max-bytes', '1000'] },
+  { change: 'prune --max-classes 3', args: ['prune', '--max-classes', '3'] },
+  { change: 'forget 4', args: ['forget', '4'] },
+];
+
+async function cliBenchmarks(): Promise<CliStore[]> {
+  const work = mkdtempSync(join(tmpdir(), 'engram-openset-'));
+  const env = { ENGRAM_MODELS_DIR: join(work, 'models') };
+  const out: CliStore[] = [];
+  try {
+    const digits = { train: loadMnist('train'), test: loadMnist('test') };
+    out.push(await cliStore(work, 'digits', digits, 'engram-glyph', 20, CHANGES, env));
+    const models = sharedModelsDir();
+    if (!models) log('MobileNetV2 stores skipped: mobilenetv2-12-int8.onnx not found (set ENGRAM_SHARED_MODELS)');
+    else if (!existsSync('/usr/share/datasets/fashion-mnist') && !process.env.ENGRAM_FASHION_MNIST) log('Fashion-MNIST store skipped: dataset-fashion-mnist not installed');
+    else {
+      cli(['models', 'pull', 'mobilenetv2-12-int8', '--from', join(models, 'mobilenetv2-12-int8.onnx')], env);
+      const fashion = { train: loadFashionMnist('train'), test: loadFashionMnist('test') };
+      out.push(await cliStore(work, 'fashion', fashion, 'mobilenetv2-12-int8', 20, CHANGES, env));
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+function markdown(scores: ScoreRow[], stores: CliStore[]): string {
+  const lines = ['# Open-set quality', '', `${SHOTS.join('/')} shots of 5 known classes, ${TEST_PER_CLASS} held-out images per class of the 5 known and the 5 novel ones, mean of ${DRAWS} draws.`, '', '| benchmark | shots | engram AUROC | novel unknown | known right | peer AUROC | novel unknown | known right |', '|---|---|---|---|---|---|---|---|'];
+  for (const r of scores) lines.push(`| ${r.benchmark} | ${r.shots} | ${r.engram.auroc.toFixed(3)} | ${pct(r.engram.novelUnknown)} | ${pct(r.engram.knownRight)} | ${r.peer.auroc.toFixed(3)} | ${pct(r.peer.novelUnknown)} | ${pct(r.peer.knownRight)} |`);
+  for (const s of stores) {
+    lines.push('', `## Through the CLI: ${s.store} (${s.backbone}, ${s.shots} shots), engram eval after each change`, '', '| change | threshold | known unknown | known right | novel unknown | open-set accuracy | AUROC |', '|---|---|---|---|---|---|---|');
+    for (const c of s.cases) lines.push(`| ${c.change} | ${c.threshold.toFixed(3)} | ${pct(c.knownUnknown)} | ${pct(c.knownRight)} | ${pct(c.novelUnknown)} | ${pct(c.openSetAccuracy)} | ${c.auroc === null ? '-' : c.auroc.toFixed(3)} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const started = Date.now();
+const scores = await scoreBenchmarks();
+const stores = noCli ? [] : await cliBenchmarks();
+const result = {
+  scores,
+  cli: stores,
+  options: { quick, shots: SHOTS, draws: DRAWS, testPerClass: TEST_PER_CLASS, known: KNOWN, novel: NOVEL },
+  machine: { cpu: cpus()[0]?.model.trim() ?? 'unknown', cores: availableParallelism(), node: process.version, engram: VERSION },
+  seconds: Math.round((Date.now() - started) / 1000),
+  date: new Date().toISOString(),
+};
+mkdirSync(OUT, { recursive: true });
+writeFileSync(join(OUT, 'openset.json'), `${JSON.stringify(result, null, 2)}\n`);
+writeFileSync(join(OUT, 'openset.md'), markdown(scores, stores));
+console.log(JSON.stringify({ scores: scores.length, stores: stores.length, seconds: result.seconds }));
