@@ -8,7 +8,8 @@
 // Prints progress on stderr and one JSON summary as the last line of stdout.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem, arch, platform } from 'node:os';
-import { execSync } from 'node:child_process';
+import { execSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { BACKBONES, REPO, features, type BackboneEntry, type FeatureSet } from './lib/features.js';
 import { sizes } from './lib/config.js';
@@ -301,4 +302,8 @@ report.seconds = Math.round((Date.now() - started) / 1000);
 report.plots = plots;
 writeFileSync(join(OUT, 'results.json'), `${JSON.stringify(report, null, 1)}\n`);
 writeFileSync(join(OUT, 'results.md'), markdownReport(report));
+// Open-set quality (AUROC and the rates at the learner's own threshold) writes openset.json and .md beside these.
+log('open set (bench/openset.ts)');
+const openset = spawnSync(process.execPath, [fileURLToPath(new URL('./openset.js', import.meta.url)), ...(quick ? ['--quick'] : []), '--out', OUT], { stdio: ['ignore', 'ignore', 'inherit'] });
+if (openset.status !== 0) log(`bench/openset.ts exited ${openset.status}: its results are missing`);
 console.log(JSON.stringify({ out: OUT, seconds: report.seconds, backbones: Object.keys(report.backbones as object), plots }));

@@ -94,7 +94,6 @@ function runEngram(train: Rows, test: Rows, idx: number[][]): Rates {
     const rows = pick(train, idx[ci]);
     core.learn(String(c), q.encode(rows.features, idx[ci].length), idx[ci].length);
   });
-  if (process.env.RECAL) core.recalibrate();
   const preds = core.predict(q.encode(test.features, test.labels.length), test.labels.length, 1);
   const known: { score: number; right: boolean; answered: boolean }[] = [];
   const novel: { score: number; answered: boolean }[] = [];
@@ -255,6 +254,7 @@ async function cliStore(work: string, name: string, set: { train: ImageSet; test
   const dir = join(work, name);
   await writeImages(join(dir, 'train'), set.train, KNOWN, 0, shots);
   await writeImages(join(dir, 'held'), set.test, [...KNOWN, ...NOVEL], 0, quick ? 20 : 50);
+  await writeImages(join(dir, 'more'), set.train, [0], shots, shots);
   const base = join(dir, 'store');
   cli(['learn', '--store', base, '--backbone', backbone, '--labels-from', 'dir', join(dir, 'train')], env);
   // A device whose memory budget is half of what the store holds: the next learn prunes back to it.
@@ -262,7 +262,7 @@ async function cliStore(work: string, name: string, set: { train: ImageSet; test
   const profile = join(dir, 'tight.json');
   writeFileSync(profile, JSON.stringify({ ...JSON.parse(readFileSync(join(REPO, 'devices', 'generic-x86_64.json'), 'utf8')), $schema: undefined, id: 'tight', memoryBudgetBytes: half }));
   const cases: CliCase[] = [];
-  for (const c of [...changes, { change: `device budget ${half} bytes (next learn)`, args: ['learn', '--profile', profile, '--label', '0', join(dir, 'train', '0')] }]) {
+  for (const c of [...changes, { change: `device budget ${half} bytes (next learn)`, args: ['learn', '--profile', profile, '--label', '0', join(dir, 'more', '0')] }]) {
     const store = join(dir, `store-${cases.length}`);
     cpSync(base, store, { recursive: true });
     if (c.args.length) cli([...c.args, '--store', store], env);

@@ -2,6 +2,7 @@
 // calibration. It sees only codes (never images), so replaying the journal's ops reproduces it exactly.
 import type { Applied } from '../images/conventions.js';
 import { BinaryMemory } from '../memory/index.js';
+import { MAX_CLASSES } from '../memory/codes.js';
 import { compressedBytes } from '../memory/budget.js';
 import { CalibrationProbes, OpenSetCalibration } from './openset.js';
 import { FeatureArchive } from './archive.js';
@@ -130,9 +131,54 @@ export class LearnerCore {
     return this.labels.filter((_, i) => this.examples[i] > 0);
   }
 
-  /** Applies one op (journal replay and live calls alike); a rejected op changes nothing. */
+  /**
+   * Why `op` would be refused, or null: the one place that decides whether an operation is allowed (apply
+   * throws what it returns; Engram checks it before journaling, so the journal never holds a refused op).
+   */
+  check(op: LearnerOp): Error | null {
+    switch (op.op) {
+      case 'learn':
+        if (this.archive && !op.features) return new RangeError('op: this learner keeps features; a learn op must carry them');
+        if (this.unitLabel && this.memory.classCount + op.rows > MAX_CLASSES) return new RangeError(`label: the memory holds at most ${MAX_CLASSES} example units`);
+        if (!this.unitLabel && this.classOf(op.label) < 0 && this.memory.classCount >= MAX_CLASSES) return new RangeError(`label: the memory holds its maximum of ${MAX_CLASSES} classes`);
+        return null;
+      case 'forget':
+        return this.checkStored(op.label);
+      case 'threshold':
+        return op.value === null || (typeof op.value === 'number' && op.value >= 0 && op.value <= 1) ? null : new RangeError(`threshold: expected a number in [0, 1] or null (calibrated), got ${String(op.value)}`);
+      case 'prune':
+        return this.checkPolicy(op.policy);
+    }
+  }
+
+  /** Why `policy` cannot apply to this learner (its units, its counters, its classes), or null. */
+  checkPolicy(policy: PrunePolicy): Error | null {
+    if (this.unitLabel) {
+      if (policy.kind === 'count' || policy.kind === 'share' || policy.kind === 'fanin') return new RangeError(`policy: ${policy.kind} pruning does not apply to example units (each column holds one example); use a byte budget or forget`);
+      if (policy.kind === 'budget' && policy.maxDensity !== undefined) return new RangeError('policy.maxDensity: every example unit has the same density; use policy.maxBytes with example units');
+    }
+    switch (policy.kind) {
+      case 'class':
+        return this.checkStored(policy.label);
+      case 'count':
+      case 'share':
+        return this.options.counterBits === 0 ? new RangeError(`policy: ${policy.kind} pruning needs counters (counterBits > 0)`) : null;
+      case 'fanin':
+        return policy.maxClasses > MAX_CLASSES ? new RangeError(`policy.maxClasses: expected an integer <= ${MAX_CLASSES}, got number ${policy.maxClasses}`) : null;
+      case 'budget':
+        return null;
+    }
+  }
+
+  private checkStored(label: string): Error | null {
+    const id = this.classOf(label);
+    return id >= 0 && this.examples[id] > 0 ? null : new RangeError(`label: no class named ${JSON.stringify(label)} is stored`);
+  }
+
+  /** Applies one op (journal replay and live calls alike); a refused op (see check) changes nothing. */
   apply(op: LearnerOp): OpOutcome {
-    if (this.archive && op.op === 'learn' && !op.features) throw new RangeError('op: this learner keeps features; a learn op must carry them');
+    const refused = this.check(op);
+    if (refused) throw refused;
     const out: OpOutcome = { stored: 0, refined: 0, removed: 0 };
     switch (op.op) {
       case 'learn':
@@ -142,19 +188,14 @@ export class LearnerCore {
       case 'forget':
         out.removed = this.forget(op.label);
         this.archive?.forget(op.label);
-        this.updateAllNorms();
-        this.recalibrate();
         break;
       case 'threshold':
-        if (op.value !== null && !(op.value >= 0 && op.value <= 1)) throw new RangeError(`threshold: expected a number in [0, 1] or null, got ${op.value}`);
         this.fixedThreshold = op.value;
         break;
       case 'prune':
         out.removed = this.prune(op.policy);
         if (op.policy.kind === 'class') this.archive?.forget(op.policy.label);
         else this.archive?.add(op);
-        this.updateAllNorms();
-        this.recalibrate();
         break;
     }
     return out;
@@ -343,9 +384,16 @@ export class LearnerCore {
     return out;
   }
 
+  /** Removes a class and its connections; the calibration follows. Returns the connections removed. */
   forget(label: string): number {
-    const id = this.classOf(label);
-    if (id < 0 || this.examples[id] === 0) throw new RangeError(`label: no class named ${JSON.stringify(label)} is stored`);
+    const refused = this.checkStored(label);
+    if (refused) throw refused;
+    const removed = this.clearLabel(this.classOf(label));
+    this.memoryChanged();
+    return removed;
+  }
+
+  private clearLabel(id: number): number {
     let removed = 0;
     if (this.unitLabel) {
       for (let u = 0; u < this.unitLabel.length; u++) {
@@ -361,20 +409,18 @@ export class LearnerCore {
     return removed;
   }
 
+  /** After connections went away: the cosine read's norms and the open-set calibration follow the memory. */
+  private memoryChanged(): void {
+    this.updateAllNorms();
+    this.recalibrate();
+  }
+
   /** Entropy bound of the connection bits (what the byte budget limits), over live columns only. */
   compressedBytes(): number {
     const s = this.memory.stats();
     if (!this.unitLabel) return s.compressedBytes;
     const live = this.unitLabel.reduce((n, l) => n + (l >= 0 ? 1 : 0), 0);
     return live === 0 ? 0 : compressedBytes(this.memory.neurons, live, s.connections);
-  }
-
-  /** Why `policy` does not apply to this learner's units, or null. */
-  refusePolicy(policy: PrunePolicy): string | null {
-    if (!this.unitLabel) return null;
-    if (policy.kind === 'count' || policy.kind === 'share' || policy.kind === 'fanin') return `policy: ${policy.kind} pruning does not apply to example units (each column holds one example); use a byte budget or forget`;
-    if (policy.kind === 'budget' && policy.maxDensity !== undefined) return 'policy.maxDensity: every example unit has the same density; use policy.maxBytes with example units';
-    return null;
   }
 
   /**
@@ -406,18 +452,23 @@ export class LearnerCore {
     return removed;
   }
 
+  /** Applies a prune policy (refused as checkPolicy says); the calibration follows. Returns the connections removed. */
   prune(policy: PrunePolicy): number {
-    const refused = this.refusePolicy(policy);
-    if (refused) throw new RangeError(refused);
+    const refused = this.checkPolicy(policy);
+    if (refused) throw refused;
+    const removed = this.pruneMemory(policy);
+    this.memoryChanged();
+    return removed;
+  }
+
+  private pruneMemory(policy: PrunePolicy): number {
     if (this.unitLabel && policy.kind === 'budget') return this.evictTo(this.unitLabel, policy.maxBytes ?? Infinity);
     switch (policy.kind) {
       case 'class':
-        return this.forget(policy.label);
+        return this.clearLabel(this.classOf(policy.label));
       case 'count':
-        if (this.options.counterBits === 0) throw new RangeError('policy: count pruning needs counters (counterBits > 0)');
         return this.memory.prune({ minCount: policy.minCount });
       case 'share': {
-        if (this.options.counterBits === 0) throw new RangeError('policy: share pruning needs counters (counterBits > 0)');
         const max = this.memory.counterMax;
         // A saturated counter stands for "at least counterMax": the threshold never asks for more.
         const minCountPerClass = Uint32Array.from(this.examples, (n) => Math.min(max, Math.max(1, Math.round(policy.share * n))));

@@ -12,7 +12,6 @@ import { SparseQuantizer } from '../quantize/sparse.js';
 import { DEFAULT_BACKBONE, openBackbone, resolveBackboneRef, type BackboneHandle } from './backbone-ref.js';
 import { evaluate, type EvalItem, type EvalReport, type EvaluateOptions } from './evaluate.js';
 import { openPersistence, type JournalState, type Persistence, type StoreMeta } from './persistence.js';
-import { MAX_CLASSES } from '../memory/codes.js';
 import type { Quantizer } from '../quantize/quantizer.js';
 import { sessionConfigFromProfile, type SessionConfig } from '../backbone/session.js';
 import type { Applied, ImageInput, PreparedImage } from '../backbone/index.js';
@@ -421,7 +420,7 @@ export class Engram {
   private commit(op: LearnerOp): Promise<ReturnType<LearnerCore['apply']> & { seq: number }> {
     const run = this.turn.then(async () => {
       // A journaled op that memory refuses would be refused by every replay too: check first.
-      const refused = refusal(this.core, op);
+      const refused = this.core.check(op);
       if (refused) throw refused;
       if (!this.persistence) return { ...this.core.apply(op), seq: 0 };
       const { seq, done } = this.persistence.append(encodeOp(op));
@@ -442,35 +441,6 @@ export class Engram {
   private checkWritable(): void {
     this.checkOpen();
     if (this.readOnly) throw new Error('engram: this learner was opened read-only');
-  }
-}
-
-/** Why `core` would refuse `op` (mirrors LearnerCore.apply's checks), or null. */
-function refusal(core: LearnerCore, op: LearnerOp): Error | null {
-  const stored = (label: string) => {
-    const id = core.classOf(label);
-    return id >= 0 && core.examples[id] > 0;
-  };
-  switch (op.op) {
-    case 'learn':
-      if (core.archive && !op.features) return new RangeError('op: this learner keeps features; a learn op must carry them');
-      if (core.unitLabel && core.memory.classCount + op.rows > MAX_CLASSES) return new RangeError(`label: the memory holds at most ${MAX_CLASSES} example units`);
-      if (!core.unitLabel && core.classOf(op.label) < 0 && core.memory.classCount >= MAX_CLASSES) return new RangeError(`label: the memory holds its maximum of ${MAX_CLASSES} classes`);
-      return null;
-    case 'forget':
-      return stored(op.label) ? null : new RangeError(`label: no class named ${JSON.stringify(op.label)} is stored`);
-    case 'threshold':
-      return op.value === null || (typeof op.value === 'number' && op.value >= 0 && op.value <= 1) ? null : new RangeError(`threshold: expected a number in [0, 1] or null (calibrated), got ${String(op.value)}`);
-    case 'prune': {
-      const p = op.policy;
-      const refused = core.refusePolicy(p);
-      if (refused) return new RangeError(refused);
-      if (p.kind === 'class' && !stored(p.label)) return new RangeError(`label: no class named ${JSON.stringify(p.label)} is stored`);
-      if (p.kind === 'count' && core.options.counterBits === 0) return new RangeError('policy: count pruning needs counters (counterBits > 0)');
-      if (p.kind === 'share' && core.options.counterBits === 0) return new RangeError('policy: share pruning needs counters (counterBits > 0)');
-      if (p.kind === 'fanin' && p.maxClasses > MAX_CLASSES) return new RangeError(`policy.maxClasses: expected an integer <= ${MAX_CLASSES}, got number ${p.maxClasses}`);
-      return null;
-    }
   }
 }
 

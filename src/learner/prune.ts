@@ -1,4 +1,6 @@
-// Connection pruning policies, as users name them. Each maps to one memory operation:
+// Connection pruning policies, as users name them: the one vocabulary the API (Engram.prune), the journal, the
+// CLI (engram prune and engram client prune, through cli/prune-flags.ts) and the serial link (link/protocol.ts)
+// share. Each maps to memory operations (memory/types.ts MemoryPrune) in LearnerCore.prune:
 //   budget - keep the memory within a byte size or a connection density (drops the least-seen connections)
 //   fanin  - drop connections of code neurons shared by more than `maxClasses` classes (not discriminative)
 //   count  - drop connections seen fewer than `minCount` times (needs the counters)
@@ -14,10 +16,14 @@ export type PrunePolicy =
   | { kind: 'share'; share: number }
   | { kind: 'class'; label: string };
 
-/** Validates a policy object coming from the API, the CLI or a journal record. */
+export type PruneKind = PrunePolicy['kind'];
+
+export const PRUNE_KINDS: readonly PruneKind[] = ['budget', 'fanin', 'count', 'share', 'class'];
+
+/** Validates a policy object coming from the API, the CLI, the link or a journal record. */
 export function parsePrunePolicy(p: unknown): PrunePolicy {
   if (p === null || typeof p !== 'object') throw typeError('policy', 'a prune policy object', p);
-  const kind = oneOf('policy.kind', (p as { kind?: unknown }).kind, ['budget', 'fanin', 'count', 'share', 'class'] as const);
+  const kind = oneOf('policy.kind', (p as { kind?: unknown }).kind, PRUNE_KINDS);
   switch (kind) {
     case 'budget': {
       const o = options('policy', p, ['kind', 'maxBytes', 'maxDensity']);
@@ -48,5 +54,21 @@ export function parsePrunePolicy(p: unknown): PrunePolicy {
       const o = options('policy', p, ['kind', 'label']);
       return { kind, label: str('policy.label', o.label, { nonEmpty: true }) };
     }
+  }
+}
+
+/** One line saying what a policy does, for the CLI's output. */
+export function describePolicy(p: PrunePolicy): string {
+  switch (p.kind) {
+    case 'class':
+      return `forget "${p.label}"`;
+    case 'count':
+      return `min count ${p.minCount}`;
+    case 'share':
+      return `share ${p.share} of each class's examples`;
+    case 'fanin':
+      return `max ${p.maxClasses} classes per neuron`;
+    case 'budget':
+      return p.maxBytes !== undefined ? `budget ${p.maxBytes} bytes` : `density budget ${p.maxDensity}`;
   }
 }

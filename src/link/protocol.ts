@@ -3,6 +3,7 @@
 // controller to engram; engram answers each one with ACK (result) or ERROR (code + message),
 // echoing the request id.
 import { int, num } from '../util/validate.js';
+import type { PrunePolicy } from '../learner/prune.js';
 import { LABEL_RULE, labelProblem } from '../util/label.js';
 
 /** Highest protocol version engram speaks; it also answers version 1 frames in version 1's layouts. */
@@ -61,11 +62,13 @@ export enum InputKind {
   PIXELS = 3,
 }
 
+/** The wire code of each prune policy kind (learner/prune.ts names the policies). */
 export enum PruneKind {
   BUDGET = 1,
   FANIN = 2,
   COUNT = 3,
   CLASS = 4,
+  SHARE = 5,
 }
 
 export const MAX_TOP = 32;
@@ -75,11 +78,8 @@ export type WireInput =
   | { kind: 'features'; vector: Float32Array }
   | { kind: 'pixels'; data: Uint8Array; width: number; height: number; channels: 1 | 3 };
 
-export type WirePrunePolicy =
-  | { kind: 'budget'; maxBytes?: number; maxDensity?: number }
-  | { kind: 'fanin'; maxClasses: number }
-  | { kind: 'count'; minCount: number }
-  | { kind: 'class'; label: string };
+/** The link carries the learner's prune policies as they are (learner/prune.ts). */
+export type WirePrunePolicy = PrunePolicy;
 
 export type Request =
   /** `maxFrame`: largest decoded frame the controller can receive (version 2; absent = 65536). */
@@ -405,6 +405,9 @@ function writePolicy(w: BodyWriter, p: WirePrunePolicy): void {
     case 'class':
       w.u8(PruneKind.CLASS).str('policy.label', p.label);
       return;
+    case 'share':
+      w.u8(PruneKind.SHARE).f32(num('policy.share', p.share, Number.MIN_VALUE, 1));
+      return;
   }
 }
 
@@ -431,8 +434,14 @@ function readPolicy(r: BodyReader): WirePrunePolicy {
     }
     case PruneKind.CLASS:
       return { kind: 'class', label: r.str('label') };
+    case PruneKind.SHARE: {
+      const share = r.f32('share');
+      if (!(share > 0 && share <= 1)) r.fail(`share must be in (0, 1], got ${share}`);
+      // A float32 of 0.1 is 0.10000000149...: six decimals give back what the controller meant.
+      return { kind: 'share', share: Math.min(1, Math.max(1e-6, Math.round(share * 1e6) / 1e6)) };
+    }
     default:
-      return r.fail(`unknown prune kind ${kind} (1 budget, 2 fanin, 3 count, 4 class)`);
+      return r.fail(`unknown prune kind ${kind} (1 budget, 2 fanin, 3 count, 4 class, 5 share)`);
   }
 }
 

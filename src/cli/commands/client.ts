@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { InputError, UsageError } from '../errors.js';
-import type { ClientInput, HelloReply, LinkClient, WirePrunePolicy } from '../../link/index.js';
+import type { ClientInput, HelloReply, LinkClient } from '../../link/index.js';
+import { parsePrunePolicy, type PrunePolicy } from '../../learner/prune.js';
+import { policiesFromFlags, pruneOptions, PRUNE_FLAG_NAMES, type PruneFlags } from '../prune-flags.js';
 import { plural } from '../output.js';
 
 interface ClientFlags {
@@ -176,16 +178,10 @@ Examples:
       ),
     );
 
-  client
-    .command('prune')
-    .description('apply one pruning policy')
-    .option('--max-bytes <n>', 'budget: keep the connection bits within n bytes when compressed (as engram prune --max-bytes)')
-    .option('--max-density <d>', 'budget: keep the connection density at or below d (0..1)')
-    .option('--fanin <n>', 'drop connections of code neurons shared by more than n classes')
-    .option('--min-count <n>', 'drop connections seen fewer than n times')
-    .option('--class <label>', 'forget one class')
+  pruneOptions(client.command('prune').description('apply one pruning policy (the flags of engram prune; --max-bytes with --max-density make one budget)'), { fanin: true })
+    .addHelpText('after', '\n--fanin, the old name of --max-classes, is still taken.')
     .action(
-      cli.action((flags: { maxBytes?: string; maxDensity?: string; fanin?: string; minCount?: string; class?: string }) =>
+      cli.action((flags: PruneFlags) =>
         withClient(async (c) => {
           const r = await c.prune(prunePolicy(flags));
           const size = r.compressedBytes === undefined ? `${r.bytes} bytes` : `${r.compressedBytes} bytes compressed (${r.bytes} resident)`;
@@ -255,18 +251,13 @@ function readInput(file: string, flags: InputFlags): Buffer | Float32Array {
   return vec;
 }
 
-function prunePolicy(f: { maxBytes?: string; maxDensity?: string; fanin?: string; minCount?: string; class?: string }): WirePrunePolicy {
-  const given = [f.maxBytes !== undefined || f.maxDensity !== undefined, f.fanin !== undefined, f.minCount !== undefined, f.class !== undefined].filter(Boolean).length;
-  if (given !== 1) throw new UsageError('prune: give one policy: --max-bytes/--max-density, --fanin, --min-count or --class');
-  if (f.fanin !== undefined) return { kind: 'fanin', maxClasses: wholeNumber('--fanin', f.fanin) };
-  if (f.minCount !== undefined) return { kind: 'count', minCount: wholeNumber('--min-count', f.minCount) };
-  if (f.class !== undefined) return { kind: 'class', label: f.class };
-  const policy: WirePrunePolicy = { kind: 'budget' };
-  if (f.maxBytes !== undefined) policy.maxBytes = wholeNumber('--max-bytes', f.maxBytes);
-  if (f.maxDensity !== undefined) {
-    const d = Number(f.maxDensity);
-    if (!/^(0|1|0?\.\d+)$/.test(f.maxDensity) || d <= 0 || d > 1) throw new UsageError(`--max-density: expected a number in (0, 1], got "${f.maxDensity}"`);
-    policy.maxDensity = d;
+/** Exactly one policy: the link takes one per PRUNE request. */
+function prunePolicy(f: PruneFlags): PrunePolicy {
+  const policies = policiesFromFlags(f, { oneBudget: true });
+  if (policies.length !== 1) throw new UsageError(`prune: give one policy: ${PRUNE_FLAG_NAMES} (--max-bytes with --max-density make one budget)`);
+  try {
+    return parsePrunePolicy(policies[0]);
+  } catch (err) {
+    throw new UsageError(`prune: ${(err as Error).message}`);
   }
-  return policy;
 }

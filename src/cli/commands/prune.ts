@@ -4,27 +4,13 @@ import type { CliContext } from '../context.js';
 import { plural } from '../output.js';
 import { engramOptions, storeOptions, type StoreFlags } from '../learner-options.js';
 import { UsageError } from '../errors.js';
-import type { PrunePolicy } from '../../learner/prune.js';
+import { describePolicy } from '../../learner/prune.js';
+import { policiesFromFlags, pruneOptions, PRUNE_FLAG_NAMES, type PruneFlags } from '../prune-flags.js';
 
-interface PruneFlags extends StoreFlags {
-  maxBytes?: string;
-  maxDensity?: string;
-  maxClasses?: string;
-  minCount?: string;
-  share?: string;
-  class?: string;
-}
+interface Flags extends StoreFlags, PruneFlags {}
 
 export default function register(program: Command, cli: CliContext): void {
-  const cmd = program
-    .command('prune')
-    .description('remove connections: keep a budget, drop shared or rarely seen ones, or a whole class')
-    .option('--max-bytes <n>', 'budget: keep the connection bits within n bytes when compressed (drops the least-seen first)')
-    .option('--max-density <d>', 'budget: keep the share of connections switched on at most d (0..1)')
-    .option('--max-classes <m>', 'fan-in: drop connections of code neurons shared by more than m classes')
-    .option('--min-count <t>', 'count: drop connections seen fewer than t times')
-    .option('--share <s>', "share: per class, drop connections seen in less than s (0..1] of that class's examples")
-    .option('--class <label>', 'forget one class');
+  const cmd = pruneOptions(program.command('prune').description('remove connections: keep a budget, drop shared or rarely seen ones, or a whole class'));
   storeOptions(cmd);
   cmd.addHelpText('after', `
 When to use which (docs/learner.md has the measurements):
@@ -34,9 +20,9 @@ When to use which (docs/learner.md has the measurements):
   --max-classes   when many classes share neurons and scores tie
   --class   to remove a class entirely (same as engram forget)`);
   cmd.action(
-    cli.action(async (flags: PruneFlags) => {
-      const policies = policiesFrom(flags);
-      if (policies.length === 0) throw new UsageError('prune: give at least one of --max-bytes, --max-density, --max-classes, --min-count, --share, --class');
+    cli.action(async (flags: Flags) => {
+      const policies = policiesFromFlags(flags);
+      if (policies.length === 0) throw new UsageError(`prune: give at least one of ${PRUNE_FLAG_NAMES}`);
       const out = cli.output;
       const { Engram } = await import('../../learner/engram.js');
       const engram = await Engram.open({ ...engramOptions(flags, (m) => out.warn(m)), create: false });
@@ -46,7 +32,7 @@ When to use which (docs/learner.md has the measurements):
           const r = await engram.prune(policy);
           out.result(
             { policy, removed: r.removed, connections: r.connections, density: r.density, compressedBytes: r.compressedBytes, bytes: r.bytes },
-            `${describe(policy)}: removed ${plural(r.removed, 'connection')}`,
+            `${describePolicy(policy)}: removed ${plural(r.removed, 'connection')}`,
           );
         }
         const after = engram.stats();
@@ -60,38 +46,4 @@ When to use which (docs/learner.md has the measurements):
       }
     }),
   );
-}
-
-function num(name: string, v: string, int: boolean): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || (int && !Number.isInteger(n)) || n < 0) {
-    throw new UsageError(`--${name}: expected a ${int ? 'whole ' : ''}number >= 0, got "${v}"`);
-  }
-  return n;
-}
-
-function policiesFrom(f: PruneFlags): PrunePolicy[] {
-  const p: PrunePolicy[] = [];
-  if (f.class !== undefined) p.push({ kind: 'class', label: f.class });
-  if (f.minCount !== undefined) p.push({ kind: 'count', minCount: num('min-count', f.minCount, true) });
-  if (f.share !== undefined) p.push({ kind: 'share', share: num('share', f.share, false) });
-  if (f.maxClasses !== undefined) p.push({ kind: 'fanin', maxClasses: num('max-classes', f.maxClasses, true) });
-  if (f.maxDensity !== undefined) p.push({ kind: 'budget', maxDensity: num('max-density', f.maxDensity, false) });
-  if (f.maxBytes !== undefined) p.push({ kind: 'budget', maxBytes: num('max-bytes', f.maxBytes, true) });
-  return p;
-}
-
-function describe(p: PrunePolicy): string {
-  switch (p.kind) {
-    case 'class':
-      return `forget "${p.label}"`;
-    case 'count':
-      return `min count ${p.minCount}`;
-    case 'share':
-      return `share ${p.share} of each class's examples`;
-    case 'fanin':
-      return `max ${p.maxClasses} classes per neuron`;
-    case 'budget':
-      return p.maxBytes !== undefined ? `budget ${p.maxBytes} bytes` : `density budget ${p.maxDensity}`;
-  }
 }
