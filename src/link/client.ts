@@ -158,12 +158,17 @@ export class LinkClient {
     return pick(await this.request({ type: 'prune', policy }), 'prune');
   }
 
-  /** Counts and sizes, and the labels that fit in one answer from `first` on (`first` needs version 2). */
-  async stats(opts: { first?: number } = {}): Promise<Extract<Reply, { type: 'stats' }>> {
-    const o = options('stats options', opts, ['first']);
+  /**
+   * Counts and sizes, and the labels that fit in one answer from `first` on; with `threshold`, the open-set
+   * threshold and how it was set (both need version 2).
+   */
+  async stats(opts: { first?: number; threshold?: boolean } = {}): Promise<Extract<Reply, { type: 'stats' }>> {
+    const o = options('stats options', opts, ['first', 'threshold']);
     const first = o.first === undefined ? undefined : int('first', o.first, 0, 0xffff);
     if (first !== undefined && this.version < 2) throw new RangeError('first: paging through labels needs protocol version 2 (call hello() first)');
-    return pick(await this.request(first === undefined ? { type: 'stats' } : { type: 'stats', first }), 'stats');
+    if (o.threshold !== undefined && typeof o.threshold !== 'boolean') throw new TypeError(`threshold: expected a boolean, got ${typeof o.threshold}`);
+    if (o.threshold && this.version < 2) throw new RangeError('threshold: reading the threshold needs protocol version 2 (call hello() first)');
+    return pick(await this.request({ type: 'stats', ...(first !== undefined ? { first } : {}), ...(o.threshold ? { threshold: true } : {}) }), 'stats');
   }
 
   /** Every label, over as many STATS requests as it takes (version 2). */

@@ -21,7 +21,18 @@ export interface LinkLearner {
   /** Resolves once journal record `seq` is on stable storage; absent for a learner that keeps nothing. */
   whenDurable?(seq: number): Promise<void>;
   /** `examples` is a total or a count per label (Engram gives the latter). */
-  stats(): { classes: number; labels: string[]; bytes: number; compressedBytes?: number; density: number; examples: number | Record<string, number> };
+  stats(): {
+    classes: number;
+    labels: string[];
+    bytes: number;
+    compressedBytes?: number;
+    density: number;
+    examples: number | Record<string, number>;
+    /** The open-set threshold and how it was set, where the learner has one (STATS gives it when asked). */
+    threshold?: number;
+    thresholdSource?: 'calibrated' | 'fixed';
+    calibration?: { known: number; novel: number };
+  };
   save(): Promise<void>;
 }
 

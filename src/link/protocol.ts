@@ -88,8 +88,11 @@ export type Request =
   | { type: 'predict'; top: number; input: WireInput }
   | { type: 'forget'; label: string }
   | { type: 'prune'; policy: WirePrunePolicy }
-  /** `first`: index of the first label to list (version 2 paging; absent = 0). */
-  | { type: 'stats'; first?: number }
+  /**
+   * `first`: index of the first label to list (version 2 paging; absent = 0). `threshold` (version 2): the
+   * answer also gives the open-set threshold and how it was set.
+   */
+  | { type: 'stats'; first?: number; threshold?: boolean }
   | { type: 'save' };
 
 /** What a version 2 HELLO answer adds: limits, what is allowed, and what authentication needs. */
@@ -133,8 +136,21 @@ export type Reply =
   | { type: 'predict'; label: string | null; score: number; margin: number; top: { label: string; score: number }[] }
   | { type: 'forget'; label: string; removed: number }
   | { type: 'prune'; removed: number; bytes: number; compressedBytes?: number }
-  | { type: 'stats'; classes: number; examples: number; bytes: number; compressedBytes?: number; density: number; labelsTotal: number; first?: number; labels: string[] }
+  | { type: 'stats'; classes: number; examples: number; bytes: number; compressedBytes?: number; density: number; labelsTotal: number; first?: number; labels: string[]; threshold?: WireThreshold }
   | { type: 'save' };
+
+/** The open-set threshold as STATS gives it when asked (version 2): a best score below `value` is "unknown". */
+export interface WireThreshold {
+  value: number;
+  /** 'fixed' by the user, or 'calibrated' while learning (and after each prune or forget). */
+  source: 'calibrated' | 'fixed';
+  /** Calibration samples held: scores of known examples and of novel ones. */
+  known: number;
+  novel: number;
+}
+
+/** Bytes a STATS answer's threshold takes: f32 value, u8 source, u16 known, u16 novel. */
+const THRESHOLD_BYTES = 9;
 
 export interface ErrorReply {
   /** The type of the request that failed (0 when the frame could not be read). */
@@ -380,7 +396,8 @@ export function encodeRequest(req: Request): { type: MessageType; body: Buffer }
       writePolicy(w, req.policy);
       break;
     case 'stats':
-      if (req.first !== undefined) w.u16(int('first', req.first, 0, 0xffff));
+      if (req.first !== undefined || req.threshold) w.u16(int('first', req.first ?? 0, 0, 0xffff));
+      if (req.threshold) w.u8(1);
       break;
     case 'save':
       break;
@@ -492,7 +509,15 @@ export function decodeRequest(type: number, body: Buffer, version = 1): Request 
       req = { type: name, policy: readPolicy(r) };
       break;
     case 'stats':
-      req = version >= 2 && r.left === 2 ? { type: name, first: r.u16('first') } : { type: name };
+      if (version >= 2 && (r.left === 2 || r.left === 3)) {
+        const hasFlags = r.left === 3;
+        req = { type: name, first: r.u16('first') };
+        if (hasFlags) {
+          const flags = r.u8('flags');
+          if (flags !== 1) r.fail(`STATS flags must be 1 (give the threshold), got ${flags}`);
+          req.threshold = true;
+        }
+      } else req = { type: name };
       break;
     case 'save':
       req = { type: name };
@@ -561,7 +586,8 @@ export function encodeAck(reply: Reply, opts: { version?: number; maxBody?: numb
       w.u32(reply.bytes).f32(reply.density);
       const first = version >= 2 ? Math.min(reply.first ?? 0, reply.labels.length) : 0;
       // As many labels as fit in one frame; labelsTotal tells the controller when the list is cut.
-      let size = w.size + (version >= 2 ? 6 : 4);
+      const withThreshold = version >= 2 && reply.threshold !== undefined;
+      let size = w.size + (version >= 2 ? 6 : 4) + (withThreshold ? THRESHOLD_BYTES : 0);
       const fit: Buffer[] = [];
       for (const label of reply.labels.slice(first, 0xffff)) {
         const b = Buffer.from(label, 'utf8');
@@ -573,6 +599,10 @@ export function encodeAck(reply: Reply, opts: { version?: number; maxBody?: numb
       if (version >= 2) w.u16(first);
       w.u16(fit.length);
       for (const b of fit) w.u8(b.length).put(b);
+      if (withThreshold) {
+        const t = reply.threshold!;
+        w.f32(t.value).u8(t.source === 'fixed' ? 1 : 0).u16(Math.min(t.known, 0xffff)).u16(Math.min(t.novel, 0xffff));
+      }
       break;
     }
     case 'save':
@@ -651,6 +681,12 @@ export function decodeAck(body: Buffer, version = 1): Reply {
       reply = { type: name, classes, examples, bytes, density, labelsTotal, labels };
       if (compressedBytes !== undefined) reply.compressedBytes = compressedBytes;
       if (first !== undefined) reply.first = first;
+      if (version >= 2 && r.left === THRESHOLD_BYTES) {
+        const value = r.f32('threshold');
+        const source = r.u8('threshold source');
+        if (source > 1) r.fail(`threshold source must be 0 (calibrated) or 1 (fixed), got ${source}`);
+        reply.threshold = { value, source: source === 1 ? 'fixed' : 'calibrated', known: r.u16('calibration known'), novel: r.u16('calibration novel') };
+      }
       break;
     }
     case 'save':

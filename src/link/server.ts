@@ -382,6 +382,7 @@ export class LinkServer {
           labelsTotal: s.labels.length,
           first: req.first ?? 0,
           labels: s.labels,
+          ...(req.threshold && s.threshold !== undefined ? { threshold: { value: s.threshold, source: s.thresholdSource ?? 'calibrated', known: s.calibration?.known ?? 0, novel: s.calibration?.novel ?? 0 } } : {}),
         };
       }
       case 'save':

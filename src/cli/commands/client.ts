@@ -196,12 +196,15 @@ Examples:
     .action(
       cli.action(() =>
         withClient(async (c) => {
-          const r = await c.stats();
+          // Version 2 also gives the open-set threshold (an engram older than that answer refuses the flag).
+          const r = c.protocolVersion >= 2 ? await c.stats({ threshold: true }).catch(() => c.stats()) : await c.stats();
           // Version 2 pages through a label list longer than one answer.
           if (c.protocolVersion >= 2 && r.labels.length < r.labelsTotal) r.labels = await c.labels();
           const more = r.labelsTotal > r.labels.length ? ` (first ${r.labels.length} of ${r.labelsTotal})` : '';
           const size = r.compressedBytes === undefined ? `${r.bytes} bytes` : `${r.compressedBytes} bytes compressed (${r.bytes} resident)`;
-          out().result({ ...r }, `classes: ${r.classes}${r.labels.length ? `: ${r.labels.join(', ')}${more}` : ''}\nexamples: ${r.examples}\nmemory: ${size}, density ${r.density.toFixed(4)}`);
+          const t = r.threshold;
+          const threshold = t ? `\nunknown threshold: ${t.value.toFixed(3)}, ${t.source}${t.source === 'calibrated' ? ` (from ${t.known} known and ${t.novel} novel samples)` : ''}` : '';
+          out().result({ ...r }, `classes: ${r.classes}${r.labels.length ? `: ${r.labels.join(', ')}${more}` : ''}\nexamples: ${r.examples}\nmemory: ${size}, density ${r.density.toFixed(4)}${threshold}`);
         }),
       ),
     );
