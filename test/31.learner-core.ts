@@ -121,6 +121,36 @@ Core('count pruning drops connections seen once and keeps the repeated ones', ()
   assert.is(core.predict(codes([ideal(proto)]), 1)[0].score, 1, 'every prototype connection was seen often enough to stay');
 });
 
+Core('a prune or a forget recalibrates "unknown" from the kept probe codes; snapshots keep the probes', () => {
+  const rng = new Rng(SEED + 9);
+  const core = new LearnerCore({ ...OPTS, refine: false });
+  const protos = Array.from({ length: 4 }, () => makeClass(rng));
+  protos.forEach((proto, c) => {
+    const rows = Array.from({ length: 12 }, () => example(rng, proto, 0.7));
+    core.learn(`c${c}`, codes(rows), rows.length);
+  });
+  assert.is(core.probes.probes.length, 48);
+  const before = core.threshold();
+  assert.ok(before > 0);
+  // Fan-in 1 keeps only neurons no two classes share: every score drops, and so must the threshold.
+  core.prune({ kind: 'fanin', maxClasses: 1 });
+  const after = core.threshold();
+  assert.ok(after < before, `threshold ${before} -> ${after}`);
+  const held = protos.map((proto) => example(rng, proto, 0.7));
+  const answered = core.predict(codes(held), held.length).filter((p, i) => p.label === `c${i}`).length;
+  assert.ok(answered >= 3, `known examples answered right after the prune: ${answered} of 4`);
+  const back = LearnerCore.deserialize(core.serialize());
+  assert.is(back.threshold(), after);
+  assert.equal(back.probes.probes, core.probes.probes);
+  back.forget('c0');
+  core.forget('c0');
+  assert.is(back.threshold(), core.threshold(), 'a reloaded core recalibrates as the live one does');
+  assert.ok(core.probes.probes.filter((p) => p.label === 0).every((p) => p.column === -1), 'the forgotten class\'s probes are no longer stored');
+  const damaged = core.serialize();
+  damaged[damaged.length - 1] ^= 0x01;
+  assert.throws(() => LearnerCore.deserialize(damaged), /damaged calibration probe/);
+});
+
 Core('refinement weakens a wrong winner when an example is misclassified at learn time', () => {
   const core = new LearnerCore(OPTS);
   const shared = Array.from({ length: P }, (_, p) => p * K);
