@@ -1,7 +1,6 @@
 // Engram: the learner users touch. Images (or feature vectors) in, classes learned incrementally,
 // predictions out. Composes a backbone (images -> features), a quantizer (features -> sparse codes),
 // the learner core (codes -> binary associative memory) and, for a store directory, durable persistence.
-import { availableParallelism } from 'node:os';
 import { isAbsentOrEmptyDir, removeCreatedStore } from '../store/fresh.js';
 import { LearnerCore, type Prediction } from './core.js';
 import { decodeOp, encodeOp, type LearnerOp } from './ops.js';
@@ -9,13 +8,14 @@ import { parsePrunePolicy, type PrunePolicy } from './prune.js';
 import { parseMemoryOptions, parseQuantizerOptions, type MemoryOptions, type QuantizerOptions, type ResolvedQuantizer } from './config.js';
 import { buildQuantizer, coreReadOptions, selfWhitening, withWhitening, type QuantizerState } from './build-quantizer.js';
 import { SparseQuantizer } from '../quantize/sparse.js';
-import { DEFAULT_BACKBONE, openBackbone, resolveBackboneRef, type BackboneHandle } from './backbone-ref.js';
+import { openBackbone, type BackboneHandle } from './backbone-ref.js';
+import { deviceFor, profileBackbone } from './device.js';
+import { checkSameBackbone, checkSameMemory, checkSameQuantizer, resolveConventions, withoutPath } from './store-compat.js';
+import { budgetOf, budgetPrune, type MemoryBudget } from './budget.js';
 import { evaluate, type EvalItem, type EvalReport, type EvaluateOptions } from './evaluate.js';
 import { openPersistence, type JournalState, type Persistence, type StoreMeta } from './persistence.js';
 import type { Quantizer } from '../quantize/quantizer.js';
-import { sessionConfigFromProfile, type SessionConfig } from '../backbone/session.js';
 import type { Applied, ImageInput, PreparedImage } from '../backbone/index.js';
-import type { DeviceProfile } from '../devices/index.js';
 import { int, num, oneOf, options, str, typeError } from '../util/validate.js';
 import { checkLabel } from '../util/label.js';
 
@@ -98,11 +98,7 @@ export interface EngramStats {
   budget: MemoryBudget | null;
 }
 
-/** A device profile's memoryBudgetBytes: after a learn takes compressedBytes over it, the memory is pruned back. */
-export interface MemoryBudget {
-  profile: string;
-  bytes: number;
-}
+export type { MemoryBudget } from './budget.js';
 
 export interface LearnResult {
   label: string;
@@ -207,7 +203,7 @@ export class Engram {
         };
         await persistence.writeMeta(storeMeta);
       }
-      const budget = device.profile ? { profile: device.profile.id, bytes: device.profile.memoryBudgetBytes } : null;
+      const budget = budgetOf(device.profile);
       const engram = new Engram(core, quantizer, state, backbone, persistence, storeMeta, opts.readOnly ?? false, budget);
       engram.qopts = qopts;
       engram.appliedSeq = persistence?.journal().lastSeq ?? 0;
@@ -233,9 +229,9 @@ export class Engram {
     if (this.core.archive) Object.assign(op, { features, dim: this.quantizer.dim });
     const { stored, refined, seq } = await this.commit(op);
     const result: LearnResult = { label, stored, refined, classes: this.core.activeLabels().length, seq };
-    const over = this.budget && this.core.compressedBytes() > this.budget.bytes;
+    const over = budgetPrune(this.budget, this.core.compressedBytes());
     if (over) {
-      const { removed, compressedBytes } = await this.prune({ kind: 'budget', maxBytes: this.budget!.bytes });
+      const { removed, compressedBytes } = await this.prune(over);
       result.pruned = { removed, compressedBytes, budget: this.budget! };
     }
     return result;
@@ -442,89 +438,4 @@ export class Engram {
     this.checkOpen();
     if (this.readOnly) throw new Error('engram: this learner was opened read-only');
   }
-}
-
-interface Device {
-  profile: DeviceProfile | null;
-  /** override: named by the caller; detected: chosen for this machine. */
-  source: 'override' | 'detected' | 'none';
-  /** onnxruntime session settings from the profile. */
-  session?: SessionConfig;
-}
-
-/** The named device profile, else the detected one (devices/), and the session settings it gives. */
-async function deviceFor(profile: string | undefined, warn: (m: string) => void): Promise<Device> {
-  const { resolveProfile } = await import('../devices/index.js');
-  const resolved = resolveProfile(profile === undefined ? {} : { profile });
-  for (const w of resolved.detection.warnings) warn(w);
-  if (!resolved.profile) return { profile: null, source: resolved.source };
-  const session = sessionConfigFromProfile(resolved.profile);
-  // A generic profile's thread count must not oversubscribe a smaller machine.
-  if (session.threads !== undefined) session.threads = Math.min(session.threads, availableParallelism());
-  return { profile: resolved.profile, source: resolved.source, session };
-}
-
-/**
- * The backbone of a new learner when none is named: the device profile's. When it is not installed, a profile
- * the caller named is an error (they asked for that device's setup); a detected one falls back to the embedded
- * backbone with one warning, so that a first run works offline.
- */
-function profileBackbone(device: Device, warn: (m: string) => void): string | undefined {
-  if (!device.profile) return undefined;
-  const { id, backbone } = device.profile;
-  try {
-    resolveBackboneRef(backbone);
-    return backbone;
-  } catch (err) {
-    const why = (err as Error).message;
-    if (device.source === 'override') {
-      throw new Error(`device profile ${id} uses backbone "${backbone}" by default, but ${why}; or name a backbone (--backbone ${DEFAULT_BACKBONE} ships with engram)`);
-    }
-    warn(`device profile ${id} (detected) uses backbone "${backbone}" by default, but ${why}. Using ${DEFAULT_BACKBONE}, which ships with engram; a store keeps the backbone it was created with`);
-    return DEFAULT_BACKBONE;
-  }
-}
-
-/** The conventions a learner feeds images with: the store's (older stores: off), or the option (default auto). */
-function resolveConventions(asked: unknown, meta: StoreMeta | null, store: string | undefined): 'auto' | 'off' {
-  const want = asked === undefined ? undefined : oneOf('options.conventions', asked, ['auto', 'off'] as const);
-  if (!meta?.backbone) return want ?? 'auto';
-  const had = meta.backbone.conventions ?? 'off';
-  if (want !== undefined && want !== had) {
-    throw new Error(`store ${store} was built with input conventions ${had}; refusing ${want}: images prepared differently give features that cannot be mixed. Use --conventions ${had} (or leave it out) or a new store.`);
-  }
-  return had;
-}
-
-function checkSameBackbone(meta: StoreMeta, backbone: BackboneHandle | null, store: string): void {
-  const had = meta.backbone;
-  if (!had && !backbone) return;
-  if (!had || !backbone || had.sha256 !== backbone.sha256) {
-    const was = had ? `${had.name} (sha256 ${had.sha256.slice(0, 12)})` : 'no backbone (feature vectors)';
-    const now = backbone ? `${backbone.name} (sha256 ${backbone.sha256.slice(0, 12)})` : 'no backbone';
-    throw new Error(`store ${store} was built with backbone ${was}; refusing ${now}: features from different backbones cannot be mixed. Use the same backbone or a new store.`);
-  }
-}
-
-function checkSameMemory(meta: StoreMeta, m: ReturnType<typeof parseMemoryOptions>, store: string): void {
-  // Everything but the query-time unknown threshold decides how the journal replays.
-  const had = parseMemoryOptions(meta.memory);
-  for (const key of ['units', 'vote', 'counterBits', 'refine', 'minCount', 'keepFeatures'] as const) {
-    if (had[key] !== m[key]) throw new Error(`store ${store} was built with memory.${key} = ${had[key]}; refusing ${m[key]}. Use a new store to change it.`);
-  }
-}
-
-function withoutPath(q: ResolvedQuantizer): ResolvedQuantizer {
-  const { codebook: _path, ...rest } = q;
-  return rest;
-}
-
-function checkSameQuantizer(meta: StoreMeta, q: ResolvedQuantizer, store: string): void {
-  const recorded = withoutPath(meta.quantizer.options);
-  // Preprocessing left out next to a codebook file means "the codebook's own", which the store recorded.
-  const given = withoutPath({ ...q, ...(q.codebook && q.center === undefined ? { center: recorded.center } : {}), ...(q.codebook && q.l2 === undefined ? { l2: recorded.l2 } : {}) });
-  const canonical = (o: object) => JSON.stringify(Object.fromEntries(Object.entries(o).sort(([x], [y]) => (x < y ? -1 : 1))));
-  const a = JSON.stringify(recorded);
-  const b = JSON.stringify(given);
-  if (canonical(recorded) !== canonical(given)) throw new Error(`store ${store} was built with quantizer ${a}; refusing ${b}. Use the same quantizer options or a new store.`);
 }
