@@ -53,6 +53,8 @@ interface Rates {
 }
 
 interface ScoreRow {
+  /** backbone-dataset-shots, e.g. mobilenetv2-12-int8-fashion-20 (what docs-numbers selects by). */
+  id: string;
   benchmark: string;
   shots: number;
   engram: Rates;
@@ -196,7 +198,7 @@ async function scoreBenchmarks(): Promise<ScoreRow[]> {
         eng.push(runEngram(s.train, s.test, idx));
         peer.push(runPeer(s.train, s.test, idx));
       }
-      const row = { benchmark: s.name, shots, engram: mean(eng), peer: mean(peer) };
+      const row = { id: `${s.name.replace(' ', '-')}-${shots}`, benchmark: s.name, shots, engram: mean(eng), peer: mean(peer) };
       log(`${s.name} ${shots} shots: engram ${fmt(row.engram)} | peer ${fmt(row.peer)}`);
       out.push(row);
     }
@@ -211,6 +213,8 @@ const fmt = (r: Rates) => `AUROC ${r.auroc.toFixed(3)}, novel unknown ${pct(r.no
 // 2. Through the CLI: eval before and after each change to the memory
 
 interface CliCase {
+  /** A short name for docs-numbers: as-learned, min-count, share, max-bytes, max-classes, forget, budget. */
+  id: string;
   change: string;
   threshold: number;
   knownUnknown: number;
@@ -250,7 +254,7 @@ function cli(args: string[], env: NodeJS.ProcessEnv): Record<string, unknown>[] 
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-async function cliStore(work: string, name: string, set: { train: ImageSet; test: ImageSet }, backbone: string, shots: number, changes: { change: string; args: string[] }[], env: NodeJS.ProcessEnv): Promise<CliStore> {
+async function cliStore(work: string, name: string, set: { train: ImageSet; test: ImageSet }, backbone: string, shots: number, changes: { id: string; change: string; args: string[] }[], env: NodeJS.ProcessEnv): Promise<CliStore> {
   const dir = join(work, name);
   await writeImages(join(dir, 'train'), set.train, KNOWN, 0, shots);
   await writeImages(join(dir, 'held'), set.test, [...KNOWN, ...NOVEL], 0, quick ? 20 : 50);
@@ -262,14 +266,14 @@ async function cliStore(work: string, name: string, set: { train: ImageSet; test
   const profile = join(dir, 'tight.json');
   writeFileSync(profile, JSON.stringify({ ...JSON.parse(readFileSync(join(REPO, 'devices', 'generic-x86_64.json'), 'utf8')), $schema: undefined, id: 'tight', memoryBudgetBytes: half }));
   const cases: CliCase[] = [];
-  for (const c of [...changes, { change: `device budget ${half} bytes (next learn)`, args: ['learn', '--profile', profile, '--label', '0', join(dir, 'more', '0')] }]) {
+  for (const c of [...changes, { id: 'budget', change: `device budget ${half} bytes (next learn)`, args: ['learn', '--profile', profile, '--label', '0', join(dir, 'more', '0')] }]) {
     const store = join(dir, `store-${cases.length}`);
     cpSync(base, store, { recursive: true });
     if (c.args.length) cli([...c.args, '--store', store], env);
     const r = cli(['eval', '--store', store, '--labels-from', 'dir', join(dir, 'held')], env).at(-1) as { openSet: { accuracy: { rate: number }; known: { right: { rate: number }; unknown: { rate: number } }; novel: { unknown: { rate: number } }; auroc: number | null } };
     const t = cli(['threshold', '--store', store], env)[0] as { threshold: number };
     const o = r.openSet;
-    const row = { change: c.change, threshold: t.threshold, knownUnknown: o.known.unknown.rate, knownRight: o.known.right.rate, novelUnknown: o.novel.unknown.rate, openSetAccuracy: o.accuracy.rate, auroc: o.auroc };
+    const row = { id: c.id, change: c.change, threshold: t.threshold, knownUnknown: o.known.unknown.rate, knownRight: o.known.right.rate, novelUnknown: o.novel.unknown.rate, openSetAccuracy: o.accuracy.rate, auroc: o.auroc };
     log(`${name} ${c.change}: threshold ${row.threshold.toFixed(3)}, known unknown ${pct(row.knownUnknown)}, known right ${pct(row.knownRight)}, novel unknown ${pct(row.novelUnknown)}, open-set accuracy ${pct(row.openSetAccuracy)}`);
     cases.push(row);
   }
@@ -277,12 +281,12 @@ async function cliStore(work: string, name: string, set: { train: ImageSet; test
 }
 
 const CHANGES = [
-  { change: 'as learned', args: [] },
-  { change: 'prune --min-count 2', args: ['prune', '--min-count', '2'] },
-  { change: 'prune --share 0.1', args: ['prune', '--share', '0.1'] },
-  { change: 'prune --max-bytes 1000', args: ['prune', '--max-bytes', '1000'] },
-  { change: 'prune --max-classes 3', args: ['prune', '--max-classes', '3'] },
-  { change: 'forget 4', args: ['forget', '4'] },
+  { id: 'as-learned', change: 'as learned', args: [] },
+  { id: 'min-count', change: 'prune --min-count 2', args: ['prune', '--min-count', '2'] },
+  { id: 'share', change: 'prune --share 0.1', args: ['prune', '--share', '0.1'] },
+  { id: 'max-bytes', change: 'prune --max-bytes 1000', args: ['prune', '--max-bytes', '1000'] },
+  { id: 'max-classes', change: 'prune --max-classes 3', args: ['prune', '--max-classes', '3'] },
+  { id: 'forget', change: 'forget 4', args: ['forget', '4'] },
 ];
 
 async function cliBenchmarks(): Promise<CliStore[]> {

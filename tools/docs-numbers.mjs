@@ -96,9 +96,27 @@ const RESULTS_FIELDS = { final: ['finalAccuracy', 'pct1'], forgetting: ['forgett
 // top-1 in percent; MobileNetV2 int8 unless "glyph" is named.
 const SHOTS_FAMILY = /^shots\.(?:(glyph)\.)?(mnist|fashion|cifar10)\.([\w-]+)\.(\d+)$/;
 
+// npm run bench:openset (bench/openset.ts): openset.[glyph.](mnist|fashion|cifar10).<shots>.(engram|peer).<what>
+// (auroc, novel: novel answered unknown, right: known answered right, unknown: known answered unknown), and
+// openset.cli.(digits|fashion).<change>.<what> for a store after a change made through the CLI.
+const OPENSET_FAMILY = /^openset\.(?:(glyph)\.)?(mnist|fashion|cifar10)\.(\d+)\.(engram|peer)\.(auroc|novel|right|unknown)$/;
+const OPENSET_FIELDS = { auroc: ['auroc', 'num3'], novel: ['novelUnknown', 'pct1'], right: ['knownRight', 'pct1'], unknown: ['knownUnknown', 'pct1'] };
+const OPENSET_CLI = /^openset\.cli\.(digits|fashion)\.([\w-]+)\.(threshold|known_unknown|known_right|novel_unknown|accuracy|auroc)$/;
+const OPENSET_CLI_FIELDS = { threshold: ['threshold', 'num3'], known_unknown: ['knownUnknown', 'pct1'], known_right: ['knownRight', 'pct1'], novel_unknown: ['novelUnknown', 'pct1'], accuracy: ['openSetAccuracy', 'pct1'], auroc: ['auroc', 'num3'] };
+
 /** Where a figure's value comes from: [file, path, format], or null for an unknown name. */
 export function figureSource(name) {
   if (Object.hasOwn(FIGURES, name)) return FIGURES[name];
+  const o = OPENSET_FAMILY.exec(name);
+  if (o) {
+    const [field, format] = OPENSET_FIELDS[o[5]];
+    return ['openset.json', `scores[id=${o[1] ? 'engram-glyph' : 'mobilenetv2-12-int8'}-${o[2]}-${o[3]}].${o[4]}.${field}`, format];
+  }
+  const c = OPENSET_CLI.exec(name);
+  if (c) {
+    const [field, format] = OPENSET_CLI_FIELDS[c[3]];
+    return ['openset.json', `cli[store=${c[1]}].cases[id=${c[2]}].${field}`, format];
+  }
   const s = SHOTS_FAMILY.exec(name);
   if (s) return ['shots.json', `table.${s[1] ? 'engram-glyph' : 'mobilenetv2-12-int8'}.${s[2]}.${s[3]}.${s[4]}`, 'num1'];
   const m = RESULTS_FAMILY.exec(name);
