@@ -3,8 +3,8 @@
 import type { Applied } from '../images/conventions.js';
 import { BinaryMemory } from '../memory/index.js';
 import { MAX_CLASSES } from '../memory/codes.js';
-import { compressedBytes } from '../memory/budget.js';
 import { CalibrationProbes, OpenSetCalibration } from './openset.js';
+import { bestOf, ClassColumns, ExampleColumns } from './columns.js';
 import { FeatureArchive } from './archive.js';
 import type { LearnerOp } from './ops.js';
 import type { PrunePolicy } from './prune.js';
@@ -100,7 +100,12 @@ export class LearnerCore {
    * Example units: the label id of each memory column, -1 once forgotten or evicted. Null with class units,
    * where column c is label c.
    */
-  unitLabel: number[] | null;
+  get unitLabel(): number[] | null {
+    return this.columns instanceof ExampleColumns ? this.columns.unitLabel : null;
+  }
+
+  /** What a memory column stands for: one class, or one stored example (learner/columns.ts). */
+  columns: ClassColumns | ExampleColumns;
 
   /** Cosine read: per class, the norm of its counter column in each block (recomputed, never stored). */
   private norms: Float64Array[] = [];
@@ -116,7 +121,7 @@ export class LearnerCore {
       if (blocks.length < 1 || blocks.reduce((n, b) => n + b.k, 0) !== options.active) throw new RangeError('memory.blocks: the blocks must cover the code\'s active neurons');
     }
     this.archive = options.keepFeatures ? new FeatureArchive() : null;
-    this.unitLabel = options.units === 'example' ? [] : null;
+    this.columns = options.units === 'example' ? new ExampleColumns(this) : new ClassColumns(this);
     this.probes = new CalibrationProbes(options.neurons);
     this.memory = memory ?? new BinaryMemory({ neurons: options.neurons, counterBits: options.counterBits, active: options.active });
   }
@@ -139,9 +144,7 @@ export class LearnerCore {
     switch (op.op) {
       case 'learn':
         if (this.archive && !op.features) return new RangeError('op: this learner keeps features; a learn op must carry them');
-        if (this.unitLabel && this.memory.classCount + op.rows > MAX_CLASSES) return new RangeError(`label: the memory holds at most ${MAX_CLASSES} example units`);
-        if (!this.unitLabel && this.classOf(op.label) < 0 && this.memory.classCount >= MAX_CLASSES) return new RangeError(`label: the memory holds its maximum of ${MAX_CLASSES} classes`);
-        return null;
+        return this.columns.refuseLearn(op.label, op.rows);
       case 'forget':
         return this.checkStored(op.label);
       case 'threshold':
@@ -153,10 +156,8 @@ export class LearnerCore {
 
   /** Why `policy` cannot apply to this learner (its units, its counters, its classes), or null. */
   checkPolicy(policy: PrunePolicy): Error | null {
-    if (this.unitLabel) {
-      if (policy.kind === 'count' || policy.kind === 'share' || policy.kind === 'fanin') return new RangeError(`policy: ${policy.kind} pruning does not apply to example units (each column holds one example); use a byte budget or forget`);
-      if (policy.kind === 'budget' && policy.maxDensity !== undefined) return new RangeError('policy.maxDensity: every example unit has the same density; use policy.maxBytes with example units');
-    }
+    const refused = this.columns.refusePolicy(policy);
+    if (refused) return refused;
     switch (policy.kind) {
       case 'class':
         return this.checkStored(policy.label);
@@ -201,107 +202,16 @@ export class LearnerCore {
     return out;
   }
 
+  /** Learns `rows` codes as examples of `label` (a new label becomes a new class). */
   learn(label: string, codes: Uint32Array, rows: number): LearnOutcome {
-    if (this.unitLabel) return this.learnExamples(this.unitLabel, label, codes, rows);
-    const { active } = this.options;
     let id = this.classOf(label);
     const isNew = id < 0 || this.examples[id] === 0;
     if (id < 0) {
-      id = this.memory.addClass();
+      id = this.columns.newLabel();
       this.labels[id] = label;
       this.examples[id] = 0;
     }
-    let refined = 0;
-    const labels = new Uint32Array(1).fill(id);
-    const cosine = this.options.read === 'cosine';
-    for (let r = 0; r < rows; r++) {
-      const code = codes.subarray(r * active, (r + 1) * active);
-      const scores = this.labelScoresOf(code, 1);
-      // Every example of a label new to the memory is, at that moment, a true "unknown" for the others. With
-      // the cosine read every example is: its best score among the other classes is what an image of a
-      // class the memory never saw gets, so examples arriving one at a time calibrate as batches do.
-      if (isNew || cosine) {
-        const other = bestOf(scores, this.examples, id);
-        if (other >= 0) this.openset.observeNovel(scores[other]);
-      }
-      this.probes.add({ label: id, column: id, novel: isNew || cosine, known: this.examples[id] > 0 }, code);
-      if (this.examples[id] > 0) {
-        this.openset.observeKnown(scores[id]);
-        const best = bestOf(scores, this.examples, -1);
-        if (this.options.refine && this.options.counterBits > 0 && best >= 0 && best !== id) {
-          this.memory.adjust(code, best, -1);
-          this.memory.adjust(code, id, 1);
-          refined++;
-        }
-      }
-      // A counter column that reached its ceiling is halved first, so counts keep their proportions.
-      if (cosine && this.memory.counterMoments(id).max >= this.memory.counterMax) this.memory.halveClass(id);
-      this.memory.store(code, labels);
-      this.examples[id]++;
-      if (cosine) this.updateNorms(id);
-    }
-    return { stored: rows, refined };
-  }
-
-  /** Example units: each example gets a column of its own; the open-set statistics are kept as with classes. */
-  private learnExamples(unitLabel: number[], label: string, codes: Uint32Array, rows: number): LearnOutcome {
-    const { active } = this.options;
-    let id = this.classOf(label);
-    const isNew = id < 0 || this.examples[id] === 0;
-    if (id < 0) {
-      id = this.labels.length;
-      this.labels[id] = label;
-      this.examples[id] = 0;
-    }
-    for (let r = 0; r < rows; r++) {
-      const code = codes.subarray(r * active, (r + 1) * active);
-      if (this.memory.classCount > 0) {
-        const scores = this.labelScoresOf(code, 1);
-        if (isNew) {
-          const other = bestOf(scores, this.examples, id);
-          if (other >= 0) this.openset.observeNovel(scores[other]);
-        }
-        if (this.examples[id] > 0) this.openset.observeKnown(scores[id]);
-      }
-      const column = this.memory.addClass();
-      this.probes.add({ label: id, column, novel: isNew, known: this.examples[id] > 0 }, code);
-      unitLabel[column] = id;
-      this.memory.store(code, Uint32Array.of(column));
-      this.examples[id]++;
-    }
-    return { stored: rows, refined: 0 };
-  }
-
-  /**
-   * Scores (0..1) per label id from one row of column scores. Class units: the column's share of the code's
-   * active neurons. Example units: the sum of those shares over the label's columns among the `vote` best
-   * live columns, divided by `vote` (a score-weighted k-nearest vote).
-   */
-  private labelScores(row: Int32Array): Float64Array {
-    const { active } = this.options;
-    if (this.options.read === 'cosine') throw new Error('labelScores: the cosine read scores through labelScoresOf');
-    const out = new Float64Array(this.labels.length);
-    const unitLabel = this.unitLabel;
-    if (!unitLabel) {
-      for (let c = 0; c < out.length; c++) out[c] = row[c] / active;
-      return out;
-    }
-    const k = this.options.vote ?? 1;
-    // The k best live columns, kept sorted best first (k is small).
-    const best: number[] = [];
-    for (let u = 0; u < row.length; u++) {
-      if (unitLabel[u] < 0) continue;
-      const s = row[u];
-      if (best.length === k && s <= row[best[k - 1]]) continue;
-      let i = best.length === k ? k - 1 : best.length;
-      while (i > 0 && row[best[i - 1]] < s) {
-        best[i] = best[i - 1];
-        i--;
-      }
-      best[i] = u;
-    }
-    for (const u of best) out[unitLabel[u]] += row[u] / (active * k);
-    return out;
+    return this.columns.learn(id, isNew, codes, rows);
   }
 
   /** Scores (0..1) per label id for `rows` codes: rows x labels, row-major. */
@@ -312,7 +222,7 @@ export class LearnerCore {
     if (this.options.read !== 'cosine') {
       const scores = this.scoreCodes(codes);
       const C = this.memory.classCount;
-      for (let r = 0; r < rows; r++) out.set(this.labelScores(scores.subarray(r * C, (r + 1) * C)), r * L);
+      for (let r = 0; r < rows; r++) out.set(this.columns.labelScores(scores.subarray(r * C, (r + 1) * C)), r * L);
       return out;
     }
     const { active } = this.options;
@@ -337,8 +247,8 @@ export class LearnerCore {
     return out;
   }
 
-  /** Recomputes a class's column norms per block after its counters changed. */
-  private updateNorms(id: number): void {
+  /** Recomputes a class's column norms per block after its counters changed (the cosine read). */
+  updateNorms(id: number): void {
     const blocks = this.options.blocks!;
     this.norms[id] = Float64Array.from(blocks, (b) => (this.examples[id] > 0 ? Math.sqrt(this.memory.counterMoments(id, b.begin, b.begin + b.neurons).sumSq) : 0));
   }
@@ -394,16 +304,7 @@ export class LearnerCore {
   }
 
   private clearLabel(id: number): number {
-    let removed = 0;
-    if (this.unitLabel) {
-      for (let u = 0; u < this.unitLabel.length; u++) {
-        if (this.unitLabel[u] !== id) continue;
-        removed += this.memory.clearClass(u);
-        this.unitLabel[u] = -1;
-      }
-    } else {
-      removed = this.memory.clearClass(id);
-    }
+    const removed = this.columns.clear(id);
     this.examples[id] = 0;
     this.probes.unstoreLabel(id);
     return removed;
@@ -417,39 +318,7 @@ export class LearnerCore {
 
   /** Entropy bound of the connection bits (what the byte budget limits), over live columns only. */
   compressedBytes(): number {
-    const s = this.memory.stats();
-    if (!this.unitLabel) return s.compressedBytes;
-    const live = this.unitLabel.reduce((n, l) => n + (l >= 0 ? 1 : 0), 0);
-    return live === 0 ? 0 : compressedBytes(this.memory.neurons, live, s.connections);
-  }
-
-  /**
-   * Example units over a byte budget: evicts the oldest column of the label holding the most columns until
-   * the entropy bound fits, never a label's last column. Returns the connections removed.
-   */
-  private evictTo(unitLabel: number[], maxBytes: number): number {
-    let removed = 0;
-    const columns = new Map<number, number[]>();
-    unitLabel.forEach((l, u) => {
-      if (l >= 0) (columns.get(l) ?? columns.set(l, []).get(l)!).push(u);
-    });
-    // Connections and live columns are tracked here rather than recounted by stats() after every eviction.
-    let connections = this.memory.stats().connections;
-    let live = [...columns.values()].reduce((n, us) => n + us.length, 0);
-    while (live > 0 && compressedBytes(this.memory.neurons, live, connections) > maxBytes) {
-      let label = -1;
-      for (const [l, us] of columns) if (us.length > 1 && (label < 0 || us.length > columns.get(label)!.length)) label = l;
-      if (label < 0) break;
-      const u = columns.get(label)!.shift()!;
-      const cleared = this.memory.clearClass(u);
-      removed += cleared;
-      connections -= cleared;
-      live--;
-      unitLabel[u] = -1;
-      this.probes.unstoreColumn(u);
-      this.examples[label]--;
-    }
-    return removed;
+    return this.columns.compressedBytes();
   }
 
   /** Applies a prune policy (refused as checkPolicy says); the calibration follows. Returns the connections removed. */
@@ -462,7 +331,7 @@ export class LearnerCore {
   }
 
   private pruneMemory(policy: PrunePolicy): number {
-    if (this.unitLabel && policy.kind === 'budget') return this.evictTo(this.unitLabel, policy.maxBytes ?? Infinity);
+    if (this.columns instanceof ExampleColumns && policy.kind === 'budget') return this.columns.evictTo(policy.maxBytes ?? Infinity);
     switch (policy.kind) {
       case 'class':
         return this.clearLabel(this.classOf(policy.label));
@@ -522,20 +391,11 @@ export class LearnerCore {
   /** Leave-one-out scorer of stored probes on their own label, or null where none can be computed. */
   private heldOutScores(codes: Uint32Array, rows: number): ((r: number, p: { label: number; column: number }) => number | null) | null {
     const { active } = this.options;
-    const unitLabel = this.unitLabel;
-    if (unitLabel) {
+    const columns = this.columns;
+    if (columns instanceof ExampleColumns) {
       const C = this.memory.classCount;
       const all = this.scoreCodes(codes);
-      return (r, p) => {
-        const row = Int32Array.from(all.subarray(r * C, (r + 1) * C));
-        const saved = unitLabel[p.column];
-        unitLabel[p.column] = -1;
-        try {
-          return this.labelScores(row)[p.label];
-        } finally {
-          unitLabel[p.column] = saved;
-        }
-      };
+      return (r, p) => columns.labelScores(all.subarray(r * C, (r + 1) * C), p.column)[p.label];
     }
     if (this.options.counterBits === 0) return null;
     if (this.options.read !== 'cosine') {
@@ -578,7 +438,7 @@ export class LearnerCore {
     return this.fixedThreshold ?? this.openset.threshold();
   }
 
-  private scoreCodes(codes: Uint32Array): Int32Array {
+  scoreCodes(codes: Uint32Array): Int32Array {
     // minCount 1 counts every connection: the plain (SIMD) kernel gives the same answer faster.
     return this.options.minCount > 1 ? this.memory.score(codes, { minCount: this.options.minCount }) : this.memory.score(codes);
   }
@@ -643,13 +503,13 @@ export class LearnerCore {
     core.fixedThreshold = head.fixedThreshold;
     if (core.archive) core.archive = FeatureArchive.deserialize(buf.subarray(memEnd, archiveEnd), source);
     if (version > 1) core.probes = CalibrationProbes.deserialize(head.options.neurons, head.options.active, head.probes, buf.subarray(archiveEnd), source);
-    if (core.unitLabel) {
+    if (core.columns instanceof ExampleColumns) {
       const units = head.unitLabel;
       if (!Array.isArray(units) || units.some((l) => !Number.isInteger(l) || l < -1 || l >= core.labels.length)) throw new Error(`${source}: damaged example-unit table`);
-      core.unitLabel = units;
+      core.columns.unitLabel = units;
     }
-    const columns = core.unitLabel ? core.unitLabel.length : core.labels.length;
-    if (memory.classCount !== columns) throw new Error(`${source}: memory has ${memory.classCount} columns, the ${core.unitLabel ? 'unit' : 'label'} table ${columns}`);
+    const columns = core.columns.columnCount();
+    if (memory.classCount !== columns) throw new Error(`${source}: memory has ${memory.classCount} columns, the ${core.columns.kind === 'example' ? 'unit' : 'label'} table ${columns}`);
     core.updateAllNorms();
     return core;
   }
@@ -664,15 +524,6 @@ function mixWeight(block: number, n: number, mix: number): number {
   return block === 0 ? 1 - a : a;
 }
 
-/** The label id with the best score, skipping `exclude` and labels with no examples; -1 if none. */
-function bestOf(scores: Float64Array, examples: number[], exclude: number): number {
-  let id = -1;
-  for (let c = 0; c < scores.length; c++) {
-    if (c === exclude || examples[c] === 0) continue;
-    if (id < 0 || scores[c] > scores[id]) id = c;
-  }
-  return id;
-}
 
 function u32(v: number): Buffer {
   const b = Buffer.alloc(4);
