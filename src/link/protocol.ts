@@ -425,6 +425,11 @@ function writePolicy(w: BodyWriter, p: WirePrunePolicy): void {
     case 'share':
       w.u8(PruneKind.SHARE).f32(num('policy.share', p.share, Number.MIN_VALUE, 1));
       return;
+    default: {
+      // A policy added to learner/prune.ts needs a wire kind here: the compiler says so.
+      const missing: never = p;
+      throw new RangeError(`policy.kind: ${JSON.stringify((missing as { kind: unknown }).kind)} has no wire encoding`);
+    }
   }
 }
 
