@@ -38,6 +38,7 @@ export function evalText(report: EvalReport, opts: { store: string; mistakes: nu
     summary.push(['novel labels answered with a label', pct(openSet.novel.labelled), of(openSet.novel.labelled)]);
   }
   summary.push(['open set (known right + novel unknown)', pct(openSet.accuracy), of(openSet.accuracy)]);
+  if (openSet.auroc !== null) summary.push(['AUROC of the best score (known vs novel; 0.5 = chance)', openSet.auroc.toFixed(3), '']);
   lines.push(...table(summary));
 
   lines.push('');
