@@ -6,7 +6,7 @@ import { keepForBytes, keepForDensity, compressedBytes } from './budget.js';
 import { MAX_CLASSES, MAX_NEURONS, normalizeCodes, normalizeLabels, type CodeBatch, type Labels } from './codes.js';
 import { checkCountOptions, checkDelta, checkHalveArgs, checkMomentsArgs, checkPolicy, checkScoreOptions } from './policy.js';
 import { topK } from './top-k.js';
-import type { BinaryMemoryOptions, CounterBits, MemoryLike, MemoryStats, PrunePolicy, ScoreOptions, TopK } from './types.js';
+import type { BinaryMemoryOptions, CounterBits, MemoryLike, MemoryStats, MemoryPrune, ScoreOptions, TopK } from './types.js';
 
 const OPTION_KEYS = ['neurons', 'counterBits', 'classes', 'active'] as const;
 
@@ -134,7 +134,7 @@ export class BinaryMemory implements MemoryLike {
   }
 
   /** Removes connections by one policy and returns how many were removed. */
-  prune(policy: PrunePolicy): number {
+  prune(policy: MemoryPrune): number {
     const p = checkPolicy(policy, this.classCount, this.counterBits);
     switch (p.kind) {
       case 'minCount':

@@ -8,7 +8,7 @@ import { compressedBytes, keepForBytes, keepForDensity } from './budget.js';
 import { MAX_CLASSES, MAX_NEURONS, normalizeCodes, normalizeLabels, type CodeBatch, type Labels, type NormalizedCodes } from './codes.js';
 import { checkCountOptions, checkDelta, checkHalveArgs, checkMomentsArgs, checkPolicy, checkScoreOptions } from './policy.js';
 import { topK } from './top-k.js';
-import type { BinaryMemoryOptions, CounterBits, MemoryLike, MemoryStats, PrunePolicy, ScoreOptions, TopK } from './types.js';
+import type { BinaryMemoryOptions, CounterBits, MemoryLike, MemoryStats, MemoryPrune, ScoreOptions, TopK } from './types.js';
 
 const MAGIC = [0x45, 0x47, 0x42, 0x4d]; // "EGBM"
 const FORMAT_VERSION = 1;
@@ -157,7 +157,7 @@ export class ReferenceMemory implements MemoryLike {
     return topK(scores, this.#classes, k);
   }
 
-  prune(policy: PrunePolicy): number {
+  prune(policy: MemoryPrune): number {
     const p = checkPolicy(policy, this.#classes, this.counterBits);
     switch (p.kind) {
       case 'minCount':

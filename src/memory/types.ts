@@ -15,8 +15,11 @@ export interface BinaryMemoryOptions {
   active?: number;
 }
 
-/** Exactly one policy per call. */
-export type PrunePolicy =
+/**
+ * One memory operation per prune call, keyed by what it limits. These are the memory's own operations, not the
+ * policies users name: those (budget, fanin, count, share, class) live in learner/prune.ts and map onto these.
+ */
+export type MemoryPrune =
   | { minCount: number }
   /** One threshold per class (length classCount, each 1 .. counterMax; 1 keeps the class whole); needs counters. */
   | { minCountPerClass: Uint32Array | readonly number[] }
@@ -24,6 +27,9 @@ export type PrunePolicy =
   | { maxBytes: number }
   | { maxDensity: number }
   | { classId: number };
+
+/** @deprecated The memory operation's old name: use MemoryPrune (users' policies are learner/prune.ts's PrunePolicy). */
+export type PrunePolicy = MemoryPrune;
 
 export interface ScoreOptions {
   /** Count only connections whose counter is >= minCount (needs counters; scalar path). */
@@ -75,7 +81,7 @@ export interface MemoryLike {
   halveClass(classId: number): void;
   /** Sum, sum of squares and largest of a class's counters over neurons [begin, end) (default: all; needs counters). */
   counterMoments(classId: number, begin?: number, end?: number): { sum: number; sumSq: number; max: number };
-  prune(policy: PrunePolicy): number;
+  prune(policy: MemoryPrune): number;
   clearClass(classId: number): number;
   stats(): MemoryStats;
   serialize(): Buffer;
