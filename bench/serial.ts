@@ -5,6 +5,7 @@
 // baud is set, so the time the same bytes need on a real line at that baud is reported beside each
 // measurement (computed, 10 bits per byte), with the round trip it implies. Last line: one JSON object.
 // Usage: node dist/bench/serial.js [--quick]
+import { Rng } from '../src/util/rng.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -29,11 +30,8 @@ const DIMS = [1280, 64];
 const topk = (dim: number) => (dim >= 320 ? 32 : 4);
 
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 0x100000000;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 function vector(dim: number, cls: number, r: () => number): Float32Array {

@@ -2,7 +2,8 @@
 // the parameter, and nothing reaches the core unchecked (no call here may crash the process).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BinaryMemory, ReferenceMemory, pqEncode } from '../src/memory/index.js';
+import { BinaryMemory, ReferenceMemory } from '../src/memory/index.js';
+import { pqEncode } from '../src/quantize/pq-encode.js';
 import { loadBinding } from '../src/native/index.js';
 
 const native = loadBinding();

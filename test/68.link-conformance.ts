@@ -12,7 +12,7 @@ import { LinkServer, type LinkServerOptions } from '../src/link/server.js';
 import { LinkClient, LinkError } from '../src/link/client.js';
 import { FrameReader, MAX_ENCODED_BYTES, MAX_FRAME_BYTES, encodeFrame, type Frame } from '../src/link/frame.js';
 import { cobsEncode } from '../src/link/cobs.js';
-import { crc32 } from '../src/link/crc32.js';
+import { crc32 } from '../src/util/crc32.js';
 import { requestTag, signRequest } from '../src/link/auth.js';
 import { ErrorCode, MessageType, decodeAck, decodeError, encodeAck, encodeRequest, type Request } from '../src/link/protocol.js';
 import { Engram } from '../src/learner/engram.js';

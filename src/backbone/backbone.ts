@@ -130,9 +130,7 @@ export class Backbone {
     try {
       const fixedBatch = checkTensors(opened.session, manifest, label);
       const backbone = new Backbone(manifest, ort, opened, fixedBatch, prep, conv);
-      if (cfg.log) cfg.log(opened.summary);
-      // Nobody is listening, but a provider that was asked for did not start: say so rather than run slower silently.
-      else if (opened.provider !== cfg.executionProviders[0]) process.stderr.write(`engram: ${opened.summary}\n`);
+      cfg.log?.(opened.summary, opened.provider !== cfg.executionProviders[0]);
       return backbone;
     } catch (err) {
       await opened.session.release();

@@ -19,17 +19,12 @@ import type { Applied, ImageInput, PreparedImage } from '../backbone/index.js';
 import type { DeviceProfile } from '../devices/index.js';
 import { int, num, oneOf, options, str, typeError } from '../util/validate.js';
 import { checkLabel } from '../util/label.js';
+import type { RawImage } from '../images/decode.js';
 
 export type { Prediction } from './core.js';
 export type { JournalState } from './persistence.js';
 
-/** Raw pixels, row-major, interleaved channels. */
-export interface RawImage {
-  data: Uint8Array;
-  width: number;
-  height: number;
-  channels: 1 | 3;
-}
+export type { RawImage };
 
 /** An image file path, encoded image bytes, raw pixels, or a feature vector of the backbone's dimension. */
 export type Input = string | Uint8Array | RawImage | Float32Array;
@@ -169,7 +164,7 @@ export class Engram {
       // An existing store keeps its backbone; a new learner takes the device profile's.
       const backboneRef = wantBackbone ? opts.backbone ?? null : meta ? meta.backbone?.ref ?? null : profileBackbone(device, warn);
       const conventions = resolveConventions(opts.conventions, meta, opts.store);
-      const backbone = backboneRef === null ? null : await openBackbone(backboneRef, { session: device.session, onInfo: opts.onInfo, conventions });
+      const backbone = backboneRef === null ? null : await openBackbone(backboneRef, { session: device.session, onInfo: opts.onInfo, onWarning: warn, conventions });
       if (meta) checkSameBackbone(meta, backbone, opts.store!);
 
       // A store's quantizer options are recorded without the codebook's path: the codebook itself is kept in the store.

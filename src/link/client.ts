@@ -21,6 +21,7 @@ import {
   type WirePrunePolicy,
 } from './protocol.js';
 import type { ByteStream } from './server.js';
+import type { LinkInput } from './learner.js';
 import { writeChunked } from './write.js';
 import { int, options, str, typed, typeError } from '../util/validate.js';
 
@@ -58,7 +59,8 @@ export const DEFAULT_TIMEOUT_MS = 5000;
 export const SAVE_TIMEOUT_MS = 30_000;
 export const DEFAULT_RETRIES = 2;
 
-export type ClientInput = Buffer | Float32Array | { data: Uint8Array; width: number; height: number; channels: 1 | 3 };
+/** What a client sends: the same inputs the link hands the learner. */
+export type ClientInput = LinkInput;
 
 interface Pending {
   id: number;

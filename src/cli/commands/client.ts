@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { InputError, UsageError } from '../errors.js';
 import type { ClientInput, HelloReply, LinkClient, WirePrunePolicy } from '../../link/index.js';
+import { decimalNumber, wholeNumber } from '../numbers.js';
 import { plural } from '../output.js';
 
 interface ClientFlags {
@@ -47,10 +48,10 @@ Examples:
   /** Opens the port, says HELLO, runs `fn` with a client, closes the port whatever happens. */
   const withClient = async (fn: (c: LinkClient, hello: HelloReply) => Promise<void>) => {
     const flags = client.opts<ClientFlags>();
-    const timeoutMs = wholeNumber('--timeout', flags.timeout);
-    const maxFrame = flags.maxFrame === undefined ? undefined : wholeNumber('--max-frame', flags.maxFrame);
+    const timeoutMs = wholeNumber('--timeout', flags.timeout, { min: 1 });
+    const maxFrame = flags.maxFrame === undefined ? undefined : wholeNumber('--max-frame', flags.maxFrame, { min: 1 });
     let baudRate: number;
-    if (flags.baud !== undefined) baudRate = wholeNumber('--baud', flags.baud);
+    if (flags.baud !== undefined) baudRate = wholeNumber('--baud', flags.baud, { min: 1 });
     else {
       const { resolveProfile } = await import('../../devices/index.js');
       const { profile } = resolveProfile({ profile: flags.profile });
@@ -156,7 +157,7 @@ Examples:
       cli.action((file: string, flags: InputFlags & { top: string }) =>
         withClient(async (c, hello) => {
           const { input, reduced } = await prepare(file, flags, hello, 0);
-          const r = await c.predict(input, { top: wholeNumber('--top', flags.top) });
+          const r = await c.predict(input, { top: wholeNumber('--top', flags.top, { min: 1 }) });
           const head = r.label === null ? `unknown (best score ${r.score.toFixed(3)})` : `${r.label} (score ${r.score.toFixed(3)}, margin ${r.margin.toFixed(3)})`;
           out().result({ ...r, ...(reduced ? { reduced } : {}) }, [head, ...r.top.map((t) => `  ${t.label}: ${t.score.toFixed(3)}`)].join('\n'));
         }),
@@ -223,10 +224,6 @@ Examples:
     );
 }
 
-function wholeNumber(flag: string, v: string): number {
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${flag}: expected a whole number >= 1, got "${v}"`);
-  return Number(v);
-}
 
 /** An image file as its bytes, or a feature vector from JSON or raw little-endian float32. */
 function readInput(file: string, flags: InputFlags): Buffer | Float32Array {
@@ -258,15 +255,13 @@ function readInput(file: string, flags: InputFlags): Buffer | Float32Array {
 function prunePolicy(f: { maxBytes?: string; maxDensity?: string; fanin?: string; minCount?: string; class?: string }): WirePrunePolicy {
   const given = [f.maxBytes !== undefined || f.maxDensity !== undefined, f.fanin !== undefined, f.minCount !== undefined, f.class !== undefined].filter(Boolean).length;
   if (given !== 1) throw new UsageError('prune: give one policy: --max-bytes/--max-density, --fanin, --min-count or --class');
-  if (f.fanin !== undefined) return { kind: 'fanin', maxClasses: wholeNumber('--fanin', f.fanin) };
-  if (f.minCount !== undefined) return { kind: 'count', minCount: wholeNumber('--min-count', f.minCount) };
+  if (f.fanin !== undefined) return { kind: 'fanin', maxClasses: wholeNumber('--fanin', f.fanin, { min: 1 }) };
+  if (f.minCount !== undefined) return { kind: 'count', minCount: wholeNumber('--min-count', f.minCount, { min: 1 }) };
   if (f.class !== undefined) return { kind: 'class', label: f.class };
   const policy: WirePrunePolicy = { kind: 'budget' };
-  if (f.maxBytes !== undefined) policy.maxBytes = wholeNumber('--max-bytes', f.maxBytes);
+  if (f.maxBytes !== undefined) policy.maxBytes = wholeNumber('--max-bytes', f.maxBytes, { min: 1 });
   if (f.maxDensity !== undefined) {
-    const d = Number(f.maxDensity);
-    if (!/^(0|1|0?\.\d+)$/.test(f.maxDensity) || d <= 0 || d > 1) throw new UsageError(`--max-density: expected a number in (0, 1], got "${f.maxDensity}"`);
-    policy.maxDensity = d;
+    policy.maxDensity = decimalNumber('--max-density', f.maxDensity, { above: 0, max: 1 });
   }
   return policy;
 }

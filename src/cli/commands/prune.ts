@@ -4,6 +4,7 @@ import type { CliContext } from '../context.js';
 import { plural } from '../output.js';
 import { engramOptions, storeOptions, type StoreFlags } from '../learner-options.js';
 import { UsageError } from '../errors.js';
+import { decimalNumber, wholeNumber } from '../numbers.js';
 import type { PrunePolicy } from '../../learner/prune.js';
 
 interface PruneFlags extends StoreFlags {
@@ -62,22 +63,14 @@ When to use which (docs/learner.md has the measurements):
   );
 }
 
-function num(name: string, v: string, int: boolean): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || (int && !Number.isInteger(n)) || n < 0) {
-    throw new UsageError(`--${name}: expected a ${int ? 'whole ' : ''}number >= 0, got "${v}"`);
-  }
-  return n;
-}
-
 function policiesFrom(f: PruneFlags): PrunePolicy[] {
   const p: PrunePolicy[] = [];
   if (f.class !== undefined) p.push({ kind: 'class', label: f.class });
-  if (f.minCount !== undefined) p.push({ kind: 'count', minCount: num('min-count', f.minCount, true) });
-  if (f.share !== undefined) p.push({ kind: 'share', share: num('share', f.share, false) });
-  if (f.maxClasses !== undefined) p.push({ kind: 'fanin', maxClasses: num('max-classes', f.maxClasses, true) });
-  if (f.maxDensity !== undefined) p.push({ kind: 'budget', maxDensity: num('max-density', f.maxDensity, false) });
-  if (f.maxBytes !== undefined) p.push({ kind: 'budget', maxBytes: num('max-bytes', f.maxBytes, true) });
+  if (f.minCount !== undefined) p.push({ kind: 'count', minCount: wholeNumber('--min-count', f.minCount) });
+  if (f.share !== undefined) p.push({ kind: 'share', share: decimalNumber('--share', f.share, { min: 0 }) });
+  if (f.maxClasses !== undefined) p.push({ kind: 'fanin', maxClasses: wholeNumber('--max-classes', f.maxClasses) });
+  if (f.maxDensity !== undefined) p.push({ kind: 'budget', maxDensity: decimalNumber('--max-density', f.maxDensity, { min: 0, max: 1 }) });
+  if (f.maxBytes !== undefined) p.push({ kind: 'budget', maxBytes: wholeNumber('--max-bytes', f.maxBytes) });
   return p;
 }
 
