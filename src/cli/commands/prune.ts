@@ -69,7 +69,7 @@ function policiesFrom(f: PruneFlags): PrunePolicy[] {
   if (f.minCount !== undefined) p.push({ kind: 'count', minCount: wholeNumber('--min-count', f.minCount) });
   if (f.share !== undefined) p.push({ kind: 'share', share: decimalNumber('--share', f.share, { min: 0 }) });
   if (f.maxClasses !== undefined) p.push({ kind: 'fanin', maxClasses: wholeNumber('--max-classes', f.maxClasses) });
-  if (f.maxDensity !== undefined) p.push({ kind: 'budget', maxDensity: decimalNumber('--max-density', f.maxDensity, { min: 0, max: 1 }) });
+  if (f.maxDensity !== undefined) p.push({ kind: 'budget', maxDensity: decimalNumber('--max-density', f.maxDensity, { min: 0 }) });
   if (f.maxBytes !== undefined) p.push({ kind: 'budget', maxBytes: wholeNumber('--max-bytes', f.maxBytes) });
   return p;
 }
