@@ -62,6 +62,9 @@ A few hundred images are enough. Then:
         if (sparse && (f.parts !== undefined || f.anchors !== undefined)) throw new UsageError('--parts and --anchors: only apply to --quantizer pq');
         const parts = wholeNumber('--parts', f.parts ?? String(QUANTIZER_DEFAULTS.pq.parts), { min: 1 });
         const anchors = wholeNumber('--anchors', f.anchors ?? String(QUANTIZER_DEFAULTS.pq.anchors), { min: 1 });
+        // Every flag is checked before any image is read.
+        const directions = wholeNumber('--directions', f.directions, { min: 1 });
+        const shrink = decimalNumber('--shrink', f.shrink, { above: 0 });
         if (!sparse && f.labelsFrom) throw new UsageError('--labels-from: only applies to --quantizer sparse (pq anchors are fitted without labels)');
         if (sparse && paths.length < 2) throw new InputError(`codebook fit: need at least 2 images, got ${paths.length}`);
         if (!sparse && paths.length < anchors) throw new InputError(`codebook fit: need at least ${anchors} images for ${anchors} anchors, got ${paths.length}`);
@@ -81,8 +84,6 @@ A few hundred images are enough. Then:
           }
           bar.stop();
           if (sparse) {
-            const directions = wholeNumber('--directions', f.directions, { min: 1 });
-            const shrink = decimalNumber('--shrink', f.shrink, { above: 0 });
             const { fitWhitening, encodeWhitening, whiteningId } = await import('../../quantize/whitening.js');
             let labels: number[] | null = null;
             if (f.labelsFrom) {
