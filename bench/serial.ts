@@ -56,7 +56,7 @@ async function startServe(pty: string, baud: number, store: string, dim: number)
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  proc.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   const t0 = Date.now();
   while (!/"event":"listening"/.test(out)) {
     if (proc.exitCode !== null || Date.now() - t0 > 20000) throw new Error(`engram serve did not start: ${out}`);

@@ -167,7 +167,7 @@ routes('a bad input fails with the same message as on the plain path', async () 
     let plain: Error | undefined;
     await imageIntoTensor(input, TARGET, SPEC, AFFINE, new Float32Array(1024), 0, 'x').catch((e: Error) => { plain = e; });
     assert.ok(plain, `the plain path refuses ${String(input)}`);
-    await rejects(into(input), new RegExp(plain!.message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    await rejects(into(input), new RegExp(plain.message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
   }
 });
 

@@ -117,9 +117,9 @@ frames('the reader returns the frame whole, whatever the chunking', () => {
   const wire = encodeFrame(sample);
   const whole = only(new FrameReader().push(wire));
   assert.ok(whole.frame);
-  assert.is(whole.frame!.id, 0x1234);
-  assert.is(whole.frame!.type, 0x03);
-  assert.equal(whole.frame!.body, sample.body);
+  assert.is(whole.frame.id, 0x1234);
+  assert.is(whole.frame.type, 0x03);
+  assert.equal(whole.frame.body, sample.body);
 
   const reader = new FrameReader();
   const events: ReadEvent[] = [];
@@ -133,7 +133,7 @@ frames('garbage before a frame is reported once and the frame still arrives', ()
   const events = new FrameReader().push(Buffer.concat([garbage, encodeFrame(sample)]));
   assert.is(events.length, 2);
   assert.ok(events[0].fault);
-  assert.ok([ErrorCode.BAD_FRAME, ErrorCode.BAD_CRC].includes(events[0].fault!.code));
+  assert.ok([ErrorCode.BAD_FRAME, ErrorCode.BAD_CRC].includes(events[0].fault.code));
   assert.equal(events[1].frame!.body, sample.body);
 });
 

@@ -279,7 +279,7 @@ export class Backbone {
 function resolveSource(source: BackboneSource, baseDir: unknown): LoadedManifest {
   if (typeof source === 'string') return loadManifest(source);
   if (source && typeof source === 'object' && 'modelPath' in source && 'manifestPath' in source) {
-    return withPaths(validateManifest(source, 'manifest'), (source as LoadedManifest).manifestPath);
+    return withPaths(validateManifest(source, 'manifest'), (source).manifestPath);
   }
   if (source && typeof source === 'object') {
     if (typeof baseDir !== 'string') {

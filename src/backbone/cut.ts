@@ -132,10 +132,10 @@ function imageInput(model: OnnxModel, label: string): InputShape {
   if (dims.length !== 4) throw new Error(`${label}: input tensor ${v.name} has shape ${show}, expected 4 dimensions (NCHW or NHWC)`);
   const batch = dims[0] > 0 ? { batch: dims[0] } : {};
   if ((dims[1] === 1 || dims[1] === 3) && dims[2] > 0 && dims[3] > 0) {
-    return { name: v.name, layout: 'NCHW', channels: dims[1] as 1 | 3, height: dims[2], width: dims[3], ...batch };
+    return { name: v.name, layout: 'NCHW', channels: dims[1], height: dims[2], width: dims[3], ...batch };
   }
   if ((dims[3] === 1 || dims[3] === 3) && dims[1] > 0 && dims[2] > 0) {
-    return { name: v.name, layout: 'NHWC', channels: dims[3] as 1 | 3, height: dims[1], width: dims[2], ...batch };
+    return { name: v.name, layout: 'NHWC', channels: dims[3], height: dims[1], width: dims[2], ...batch };
   }
   throw new Error(`${label}: input tensor ${v.name} has shape ${show}; need fixed height, width and 1 or 3 channels`);
 }

@@ -63,7 +63,7 @@ export function decodeModel(bytes: Uint8Array, label: string): OnnxModel {
 }
 
 export function encodeModel(model: OnnxModel): Uint8Array {
-  return type().encode(type().fromObject(model as unknown as Record<string, unknown>)).finish();
+  return type().encode(type().fromObject(model)).finish();
 }
 
 /** Builds a message of the given ONNX type from a plain object (e.g. 'onnx.NodeProto'). */

@@ -66,5 +66,5 @@ export function size(flag: string, v: string): [number, number] {
   const m = /^(\d+)x(\d+)$/.exec(v);
   const ok = m && [m[1], m[2]].every((s) => Number(s) >= 8 && Number(s) <= 4096 && Number(s) % 2 === 0);
   if (!ok) throw new UsageError(`${flag}: expected WxH with even sides from 8 to 4096 pixels (e.g. 320x240), got "${v}"`);
-  return [Number(m![1]), Number(m![2])];
+  return [Number(m[1]), Number(m[2])];
 }

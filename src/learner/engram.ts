@@ -139,14 +139,14 @@ export class Engram {
   static async open(opts: EngramOptions): Promise<Engram> {
     const o = options('options', opts, OPTION_KEYS);
     const store = str('options.store', o.store, { nonEmpty: true });
-    return Engram.create({ ...(opts as EngramOptions), store });
+    return Engram.create({ ...(opts), store });
   }
 
   /** An in-memory learner: nothing is written to disk. */
   static async memory(opts: Omit<EngramOptions, 'store' | 'durability' | 'batchMs' | 'create'> = {}): Promise<Engram> {
     const o = options('options', opts, OPTION_KEYS);
     if (o.store !== undefined) throw new RangeError('options.store: Engram.memory keeps nothing on disk; use Engram.open for a store');
-    return Engram.create(opts as EngramOptions);
+    return Engram.create(opts);
   }
 
   private static async create(opts: EngramOptions): Promise<Engram> {
@@ -231,8 +231,8 @@ export class Engram {
     const result: LearnResult = { label, stored, refined, classes: this.core.activeLabels().length, seq };
     const over = this.budget && this.core.compressedBytes() > this.budget.bytes;
     if (over) {
-      const { removed, compressedBytes } = await this.prune({ kind: 'budget', maxBytes: this.budget!.bytes });
-      result.pruned = { removed, compressedBytes, budget: this.budget! };
+      const { removed, compressedBytes } = await this.prune({ kind: 'budget', maxBytes: this.budget.bytes });
+      result.pruned = { removed, compressedBytes, budget: this.budget };
     }
     return result;
   }
@@ -391,7 +391,7 @@ export class Engram {
         if (input.length !== dim) throw new RangeError(`inputs[${i}]: expected a feature vector of length ${dim}, got Float32Array of length ${input.length}`);
         out.set(input, i * dim);
       } else if (typeof input === 'string' || input instanceof Uint8Array || (input !== null && typeof input === 'object')) {
-        images.push({ index: i, input: input as Exclude<Input, Float32Array> });
+        images.push({ index: i, input: input });
       } else {
         throw typeError(`inputs[${i}]`, 'a file path, image bytes, raw pixels or a Float32Array', input);
       }
@@ -399,7 +399,7 @@ export class Engram {
     if (images.length) {
       if (!this.backbone) throw new RangeError(`inputs[${images[0].index}]: this learner has no backbone, so it takes feature vectors (Float32Array) only`);
       const prepared: PreparedImage[] = [];
-      const feats = await this.backbone.embed(images.map(({ input }) => (input instanceof Uint8Array && !Buffer.isBuffer(input) ? Buffer.from(input.buffer, input.byteOffset, input.byteLength) : (input as ImageInput))), prepared);
+      const feats = await this.backbone.embed(images.map(({ input }) => (input instanceof Uint8Array && !Buffer.isBuffer(input) ? Buffer.from(input.buffer, input.byteOffset, input.byteLength) : (input))), prepared);
       images.forEach((x, j) => {
         out.set(feats.subarray(j * dim, (j + 1) * dim), x.index * dim);
         if (applied) applied[x.index] = prepared[j]?.conventions ?? null;

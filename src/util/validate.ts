@@ -22,7 +22,7 @@ export function describe(value: unknown): string {
     return `${value.constructor.name} of length ${(value as unknown as { length?: number }).length ?? value.byteLength}`;
   }
   if (value instanceof ArrayBuffer) return `ArrayBuffer of ${value.byteLength} bytes`;
-  const name = (value as object).constructor?.name;
+  const name = (value).constructor?.name;
   return name && name !== 'Object' ? `a ${name}` : 'an object';
 }
 
@@ -95,5 +95,5 @@ export function options<K extends string>(name: string, value: unknown, known: r
       throw new RangeError(`${name}: unknown option "${key}" (known: ${known.join(', ')})`);
     }
   }
-  return value as Partial<Record<K, unknown>>;
+  return value;
 }
