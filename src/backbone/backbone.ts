@@ -103,6 +103,11 @@ export class Backbone {
   /**
    * Opens a backbone: reads the manifest, checks the model's sha256, starts a session with the given
    * threads / providers / optimisation (see SessionConfig), and checks the model's tensors against the manifest.
+   * @example
+   * const b = await Backbone.open('model.features.json', { threads: 2, log: (line) => console.error(line) });
+   * @throws {TypeError | RangeError} an unknown or invalid option, naming it.
+   * @throws {Error} a manifest that does not validate, a model file that cannot be read, a sha256 that does not
+   *   match the manifest, or tensors that disagree with it; each message names the file.
    */
   static async open(source: BackboneSource, opts?: BackboneOpenOptions): Promise<Backbone> {
     const o = options('Backbone.open options', opts, [...SESSION_KEYS, 'baseDir', 'preprocess', 'conventions'] as const);
@@ -146,6 +151,10 @@ export class Backbone {
   /**
    * One feature vector (length `dim`) per input, in order. Inputs are decoded, oriented, resized and
    * normalised per the manifest; an input that is not a usable image rejects with an error naming it.
+   * @example
+   * const [a, b2] = await b.embed(['photo.jpg', { data: grey, width: 28, height: 28, channels: 1 }]);
+   * @throws {ImageError} an input that cannot be read or decoded (the message starts with its label).
+   * @throws {Error} the backbone was closed.
    */
   async embed(inputs: readonly ImageInput[], opts?: EmbedOptions): Promise<Float32Array[]> {
     return (await this.embedDetailed(inputs, opts)).vectors;
