@@ -115,7 +115,7 @@ async function measure(baud: number, dim: number, dir: string): Promise<Run> {
     client.close();
 
     // Pipelined: keep WINDOW requests outstanding, count answers per second.
-    const frames = queries.map((q, i) => {
+    const frames = queries.map((q) => {
       const e = encodeRequest({ type: 'predict', top: 3, input: { kind: 'features', vector: q } });
       return (id: number) => encodeFrame({ version: PROTOCOL_VERSION, type: e.type, id, body: e.body });
     });

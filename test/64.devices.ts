@@ -15,7 +15,6 @@ import {
   planProviders,
   resolveProfile,
   validateProfile,
-  type DeviceProfile,
 } from '../src/devices/index.js';
 import { fakeRoot } from './helpers/link-fake-root.js';
 

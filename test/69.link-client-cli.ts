@@ -26,7 +26,7 @@ const missing = socatMissing();
 function engram(args: string[], env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120000, env: { ...process.env, ...env } });
   const lines = r.stdout.trim().split('\n').filter(Boolean);
-  let json: Record<string, unknown> | null = null;
+  let json: Record<string, unknown> | null;
   try {
     json = lines.length ? JSON.parse(lines.at(-1)!) : null;
   } catch {

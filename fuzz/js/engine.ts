@@ -57,7 +57,7 @@ export class Coverage {
       error = err;
       out = result;
     });
-    if (error) throw error;
+    if (error) throw error as Error;
     return out;
   }
 

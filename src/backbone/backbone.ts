@@ -124,7 +124,7 @@ export class Backbone {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const why = code === 'ENOENT' ? 'file not found' : err instanceof FileReadError ? err.detail : code ?? (err as Error).message;
-      throw new Error(`${label}: cannot read model file named by ${manifest.manifestPath} (${why})`);
+      throw new Error(`${label}: cannot read model file named by ${manifest.manifestPath} (${why})`, { cause: err });
     }
     const actual = sha256Hex(bytes);
     if (actual !== manifest.sha256) {

@@ -121,7 +121,7 @@ export async function openSession(model: Uint8Array, cfg: ResolvedSessionConfig,
       return { session, provider: ep, summary };
     } catch (err) {
       const reason = firstLine((err as Error).message);
-      if (ep === 'cpu') throw new Error(`${label}: onnxruntime cannot load the model (${reason})${skipped.length ? `; skipped ${skipped.join('; ')}` : ''}`);
+      if (ep === 'cpu') throw new Error(`${label}: onnxruntime cannot load the model (${reason})${skipped.length ? `; skipped ${skipped.join('; ')}` : ''}`, { cause: err });
       skipped.push(`${ep}: ${reason}`);
     }
   }

@@ -15,7 +15,7 @@ import { openPersistence, type JournalState, type Persistence, type StoreMeta } 
 import { MAX_CLASSES } from '../memory/codes.js';
 import type { Quantizer } from '../quantize/quantizer.js';
 import { sessionConfigFromProfile, type SessionConfig } from '../backbone/session.js';
-import type { Applied, ImageInput, PreparedImage } from '../backbone/index.js';
+import type { Applied, PreparedImage } from '../backbone/index.js';
 import type { DeviceProfile } from '../devices/index.js';
 import { int, num, oneOf, options, str, typeError } from '../util/validate.js';
 import { checkLabel } from '../util/label.js';
@@ -564,7 +564,7 @@ function profileBackbone(device: Device, warn: (m: string) => void): string | un
   } catch (err) {
     const why = (err as Error).message;
     if (device.source === 'override') {
-      throw new Error(`device profile ${id} uses backbone "${backbone}" by default, but ${why}; or name a backbone (--backbone ${DEFAULT_BACKBONE} ships with engram)`);
+      throw new Error(`device profile ${id} uses backbone "${backbone}" by default, but ${why}; or name a backbone (--backbone ${DEFAULT_BACKBONE} ships with engram)`, { cause: err });
     }
     warn(`device profile ${id} (detected) uses backbone "${backbone}" by default, but ${why}. Using ${DEFAULT_BACKBONE}, which ships with engram; a store keeps the backbone it was created with`);
     return DEFAULT_BACKBONE;

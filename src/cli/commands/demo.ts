@@ -4,7 +4,7 @@
 // (the demo ignores the device profile's backbone so that its numbers are the same on every machine).
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { UsageError, EXIT_INTERRUPTED } from '../errors.js';
+import { EXIT_INTERRUPTED } from '../errors.js';
 import { wholeNumber } from '../numbers.js';
 import { Rng } from '../../util/rng.js';
 import { plural } from '../output.js';

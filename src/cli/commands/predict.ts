@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { conventionsOption, engramOptions, storeOptions, type StoreFlags } from '../learner-options.js';
 import { chunks, expandFiles, fileArguments } from '../files.js';
-import { EXIT_INPUT, EXIT_INTERRUPTED, InputError, UsageError } from '../errors.js';
+import { EXIT_INPUT, EXIT_INTERRUPTED, InputError } from '../errors.js';
 import { wholeNumber } from '../numbers.js';
 
 interface PredictFlags extends StoreFlags {

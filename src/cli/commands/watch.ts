@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { EXIT_INTERRUPTED, InputError, UsageError } from '../errors.js';
 import { wholeNumber } from '../numbers.js';
+import type { LiveLearned, LivePrediction } from '../../live/loop.js';
 import { engramOptions, modelOptions, storeOptions, type StoreFlags } from '../learner-options.js';
 import { DEFAULT_SIZE, sourceFlags, sourceOptions, type SourceFlags } from '../live-options.js';
 
@@ -78,7 +79,7 @@ Examples:
         const onAbort = () => stop.abort();
         cli.signal.addEventListener('abort', onAbort, { once: true });
         let answered = 0;
-        loop.on('prediction', (p) => {
+        loop.on('prediction', (p: LivePrediction) => {
           out.result(
             { frame: p.frame, time: p.time, label: p.label, score: p.score, margin: p.margin, top: p.top, latency_ms: p.latencyMs, dropped: p.dropped },
             `frame ${p.frame}\t${p.time.toFixed(3)} s\t${p.label ?? 'unknown'}\tscore ${p.score.toFixed(3)}\tmargin ${p.margin.toFixed(3)}\t${p.latencyMs.toFixed(1)} ms\tdropped ${p.dropped}`,
@@ -86,7 +87,7 @@ Examples:
           answered++;
           if (maxFrames !== undefined && answered >= maxFrames) stop.abort();
         });
-        loop.on('learned', (l) => {
+        loop.on('learned', (l: LiveLearned) => {
           out.result(
             { event: 'learned', label: l.label, frame: l.frame, time: l.time, example: l.example, of: l.of, latency_ms: l.latencyMs },
             `learned frame ${l.frame} (${l.time.toFixed(3)} s) as ${l.label}: ${l.example}/${l.of}`,
