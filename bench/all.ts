@@ -140,7 +140,7 @@ function geometrySweep(bb: BackboneEntry, ds: string, train: Rows, test: Rows, t
 
 /** N-way k-shot over the 20 classes of MNIST (0-9) and Fashion-MNIST (10-19). */
 function benchEpisodes(bb: BackboneEntry, mnist: { train: Rows; test: Rows }, fashion: { train: Rows; test: Rows }) {
-  const shift = (r: Rows, by: number): Rows => ({ ...r, labels: Int32Array.from(r.labels as ArrayLike<number>, (c) => c + by) });
+  const shift = (r: Rows, by: number): Rows => ({ ...r, labels: Int32Array.from(r.labels, (c) => c + by) });
   const cat = (a: Rows, b: Rows): Rows => {
     const f = new Float32Array(a.features.length + b.features.length);
     f.set(a.features);
@@ -233,7 +233,7 @@ const report: Record<string, unknown> = {
     tinyTopK: { k: 'D/20, two-sided, standardised', counterBits: 8, share: TINY_SHARE },
     linear: LINEAR,
   },
-  backbones: {} as Record<string, unknown>,
+  backbones: {},
 };
 mkdirSync(OUT, { recursive: true });
 const plots: string[] = [];
@@ -255,8 +255,8 @@ for (const bb of BACKBONES.filter((b) => !ONLY || ONLY.includes(b.name))) {
     const other = ds === 'mnist' ? data.fashion.train : data.mnist.train;
     const r = await benchDataset(bb, ds, data[ds].train, data[ds].test, other);
     entry[ds] = r;
-    (entry as Record<string, unknown>).codebook = engramCodebook(data[ds].train.dim);
-    (entry as Record<string, unknown>).tinyCodebook = tinyCodebook(data[ds].train.dim);
+    (entry).codebook = engramCodebook(data[ds].train.dim);
+    (entry).tinyCodebook = tinyCodebook(data[ds].train.dim);
     const classesPlot = renderChart({
       title: `Split-${ds === 'mnist' ? 'MNIST' : 'Fashion-MNIST'} (class-incremental), ${bb.name}`,
       xLabel: 'classes learned',

@@ -1,7 +1,9 @@
 // bench:memory: speed of the binary memory, native vs the TypeScript reference, and query time as the number
 // of stored examples grows, side by side with a float kNN baseline. Medians of repeated runs; the last line
 // printed is one JSON object. Usage: node dist/bench/memory.js [--quick]
-import { BinaryMemory, ReferenceMemory, pqEncode, pqEncodeReference } from '../src/memory/index.js';
+import { Rng } from '../src/util/rng.js';
+import { BinaryMemory, ReferenceMemory } from '../src/memory/index.js';
+import { pqEncode, pqEncodeReference } from '../src/quantize/pq-encode.js';
 import { loadBinding } from '../src/native/index.js';
 import { LearnerCore } from '../src/learner/core.js';
 import os from 'node:os';
@@ -14,16 +16,8 @@ const K = NEURONS / PARTS; // 256 anchors per part
 const ACTIVE = PARTS;
 
 // Deterministic data: the numbers measure time, not accuracy, but runs must be repeatable.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const r = rng(20261127);
+const seeded = new Rng(20261127);
+const r = (): number => seeded.next();
 
 /** `count` PQ-shaped codes: one active neuron per part, as pqEncode produces. */
 function pqCodes(count: number): Uint32Array {

@@ -6,6 +6,7 @@
 // noise flowing and nobody reading, SIGINT must end serve within a second. Last line: one JSON object.
 // Usage: node dist/bench/serial-soak.js [--minutes 10] [--phase-seconds 30] [--baud 921600] [--out FILE]
 //        node dist/bench/serial-soak.js --render FILE.json [--update-doc docs/protocol.md]   (the paragraph the docs quote)
+import { Rng } from '../src/util/rng.js';
 import { parseArgs } from 'node:util';
 import { constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -60,11 +61,8 @@ const mb = (b: number) => Math.round((b / 1048576) * 10) / 10;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 0x100000000;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 const rand = rng(20261203);
 

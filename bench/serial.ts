@@ -5,6 +5,7 @@
 // baud is set, so the time the same bytes need on a real line at that baud is reported beside each
 // measurement (computed, 10 bits per byte), with the round trip it implies. Last line: one JSON object.
 // Usage: node dist/bench/serial.js [--quick]
+import { Rng } from '../src/util/rng.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -29,11 +30,8 @@ const DIMS = [1280, 64];
 const topk = (dim: number) => (dim >= 320 ? 32 : 4);
 
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 0x100000000;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 function vector(dim: number, cls: number, r: () => number): Float32Array {
@@ -58,7 +56,7 @@ async function startServe(pty: string, baud: number, store: string, dim: number)
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  proc.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   const t0 = Date.now();
   while (!/"event":"listening"/.test(out)) {
     if (proc.exitCode !== null || Date.now() - t0 > 20000) throw new Error(`engram serve did not start: ${out}`);
@@ -117,7 +115,7 @@ async function measure(baud: number, dim: number, dir: string): Promise<Run> {
     client.close();
 
     // Pipelined: keep WINDOW requests outstanding, count answers per second.
-    const frames = queries.map((q, i) => {
+    const frames = queries.map((q) => {
       const e = encodeRequest({ type: 'predict', top: 3, input: { kind: 'features', vector: q } });
       return (id: number) => encodeFrame({ version: PROTOCOL_VERSION, type: e.type, id, body: e.body });
     });

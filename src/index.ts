@@ -2,6 +2,7 @@
 export { VERSION } from './version.js';
 export * from './backbone/index.js';
 export * from './memory/index.js';
+export { pqEncode, pqEncodeReference, type PqShape } from './quantize/pq-encode.js';
 export * from './native/index.js';
 export * from './store/index.js';
 export * from './link/index.js';

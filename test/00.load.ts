@@ -6,10 +6,12 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadBinding, bindingPath, addonCandidates, packageRoot } from '../src/native/index.js';
+import { VERSION } from '../src/version.js';
 
 test('loads the addon and reports its version and kernels', () => {
   const b = loadBinding();
-  assert.is(b.version(), '0.1.0');
+  // The addon's version string must follow package.json's (the one place the version is written).
+  assert.is(b.version(), VERSION);
   const simd = b.simd();
   assert.ok(['scalar', 'avx2', 'neon'].includes(simd.active), `active kernels: ${simd.active}`);
   if (process.arch === 'x64' || process.arch === 'arm64') assert.ok(simd.simd !== null, 'a SIMD path exists on this arch');

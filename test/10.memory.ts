@@ -36,7 +36,7 @@ test('codes as packed bit sets score like the same codes as indices', () => {
   assert.equal(Array.from(m.score(codes([5, 6, 7]))), [0, 1]);
   assert.throws(() => m.score({ bitset: new Uint32Array(3) }), /codes.bitset: expected a length that is a multiple of 2/);
   assert.throws(() => m.score({ bitset: new Uint32Array([0, 1 << 8]) }), /codes.bitset: expected no bits at or above neuron 40, got some in code 0/);
-  assert.throws(() => m.score({ bitset: new Uint32Array(2), active: 3 } as never), /codes: expected bitset alone/);
+  assert.throws(() => m.score({ bitset: new Uint32Array(2), active: 3 }), /codes: expected bitset alone/);
 });
 
 test('codes and labels given as views at a byte offset are read at their offset', () => {

@@ -2,7 +2,8 @@
 // the parameter, and nothing reaches the core unchecked (no call here may crash the process).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BinaryMemory, ReferenceMemory, pqEncode } from '../src/memory/index.js';
+import { BinaryMemory, ReferenceMemory } from '../src/memory/index.js';
+import { pqEncode } from '../src/quantize/pq-encode.js';
 import { loadBinding } from '../src/native/index.js';
 
 const native = loadBinding();
@@ -63,7 +64,7 @@ test('wrapper-only checks: options, policies and score options', () => {
   assert.throws(() => new BinaryMemory(undefined as never), /options: expected an object with neurons, got undefined/);
   const m = new BinaryMemory({ neurons: 10, classes: 2, active: 2 });
   assert.throws(() => m.prune({} as never), /policy: expected exactly one of minCount, minCountPerClass, maxFanIn, maxBytes, maxDensity, classId, got none/);
-  assert.throws(() => m.prune({ maxFanIn: 1, minCount: 2 } as never), /policy: expected exactly one of .* got maxFanIn, minCount/);
+  assert.throws(() => m.prune({ maxFanIn: 1, minCount: 2 }), /policy: expected exactly one of .* got maxFanIn, minCount/);
   assert.throws(() => m.prune({ minCount: 2 }), /policy.minCount: the memory has no counting plane/);
   const m8 = new BinaryMemory({ neurons: 10, counterBits: 8, classes: 2, active: 2 });
   assert.throws(() => m8.prune({ minCountPerClass: [2, 256] }), (e: Error) => e instanceof RangeError && /^policy\.minCountPerClass: expected integers in \[1, 255\], got number 256 at index 1$/.test(e.message));
@@ -78,7 +79,7 @@ test('wrapper-only checks: options, policies and score options', () => {
   assert.throws(() => m.store(u32(1, 2), -1), /labels: expected an integer in \[0, 1\], got number -1/);
   assert.throws(() => m.store(u32(1, 2), ['0'] as never), /labels\[0\]: expected an integer .* got string "0"/);
   assert.throws(() => new BinaryMemory({ neurons: 4 }).store(u32(1), 0), /codes: expected a \{ indices, active \} or \{ indices, offsets \} batch \(this memory has no active option\)/);
-  assert.throws(() => m.store({ indices: u32(1, 2), active: 2, offsets: u32(0, 2) } as never, 0), /codes: expected either active or offsets, got both/);
+  assert.throws(() => m.store({ indices: u32(1, 2), active: 2, offsets: u32(0, 2) }, 0), /codes: expected either active or offsets, got both/);
   assert.throws(() => m.topK(new Int32Array(3), 1), /scores: expected a length that is a multiple of classes \(2\)/);
   assert.throws(() => m.topK(new Int32Array(2), 0), /k: expected an integer in \[1, 1048576\], got number 0/);
 });

@@ -109,7 +109,7 @@ test(`${SEQUENCES} random operation sequences agree (native vs reference)`, () =
       } else if (op <= 3) {
         const codes = randomBatch(r, neurons, active);
         const labels = randomLabels(r, batchSize(codes, neurons), C);
-        same(log, `store ${JSON.stringify(codes, (_, v) => (ArrayBuffer.isView(v) ? Array.from(v as Uint32Array) : v))} -> ${labels}`, pair, (m) => m.store(codes, labels));
+        same(log, `store ${JSON.stringify(codes, (_, v) => (ArrayBuffer.isView(v) ? Array.from(v as Uint32Array) : v))} -> ${String(labels)}`, pair, (m) => m.store(codes, labels));
       } else if (op === 4) {
         const codes = randomBatch(r, neurons, active);
         const delta = below(r, 21) - 10;

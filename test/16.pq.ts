@@ -1,7 +1,7 @@
 // pqEncode: the native encoder equals its TypeScript reference on random data, including ties.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { pqEncode, pqEncodeReference } from '../src/memory/index.js';
+import { pqEncode, pqEncodeReference } from '../src/quantize/pq-encode.js';
 import { below, rng, seedFor } from './helpers/memory-random.js';
 
 const seed = seedFor('16.pq');

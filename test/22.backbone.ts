@@ -249,7 +249,7 @@ withModel(sessions, 'an unavailable provider falls back to CPU with one line say
 withModel(sessions, 'without a log callback, a fallback is still reported once on stderr', async () => {
   const written: string[] = [];
   const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string | Uint8Array) => { written.push(String(chunk)); return true; }) as typeof process.stderr.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => { written.push(String(chunk)); return true; });
   let b: Backbone | undefined;
   try {
     b = await Backbone.open(classifier, { executionProviders: ['tensorrt'] });

@@ -29,7 +29,7 @@ function meanDiff(a: Uint8Array, c: Uint8Array): number {
 async function decoded(jpeg: Uint8Array, minWidth: number, minHeight: number, channels: 1 | 3) {
   const r = await b.decodeJpeg(jpeg, minWidth, minHeight, channels);
   assert.ok(r, 'decodeJpeg handled the file');
-  return r!;
+  return r;
 }
 
 /** chelsea.png as a 640x480 JPEG: the size of a typical camera frame. */

@@ -188,7 +188,7 @@ async function assertRejects(fn: () => Promise<unknown>, re: RegExp): Promise<vo
     error = err;
   }
   assert.ok(error instanceof Error, `expected a rejection matching ${re}`);
-  assert.match((error as Error).message, re);
+  assert.match((error).message, re);
 }
 
 Api.run();

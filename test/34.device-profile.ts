@@ -34,7 +34,7 @@ async function rejects(fn: () => Promise<unknown>, re: RegExp): Promise<void> {
     err = e;
   }
   assert.ok(err instanceof Error, `expected an error matching ${re}`);
-  assert.match((err as Error).message, re);
+  assert.match((err).message, re);
 }
 
 const Budget = suite('memoryBudgetBytes');
@@ -50,11 +50,11 @@ Budget('a learn that takes the memory over the budget prunes it back, and says s
   const before = e.stats().connections;
   const r = await e.learn('c4', vectors(rng, 6));
   assert.ok(r.pruned, 'the fifth class goes over 1024 bytes');
-  assert.ok(r.pruned!.removed > 0);
-  assert.ok(r.pruned!.compressedBytes <= BUDGET, `${r.pruned!.compressedBytes} bytes after pruning`);
-  assert.equal(r.pruned!.budget, { profile: 'tiny-budget', bytes: BUDGET });
+  assert.ok(r.pruned.removed > 0);
+  assert.ok(r.pruned.compressedBytes <= BUDGET, `${r.pruned.compressedBytes} bytes after pruning`);
+  assert.equal(r.pruned.budget, { profile: 'tiny-budget', bytes: BUDGET });
   const s = e.stats();
-  assert.is(s.compressedBytes, r.pruned!.compressedBytes);
+  assert.is(s.compressedBytes, r.pruned.compressedBytes);
   assert.ok(s.connections < before + 2048, 'connections were removed');
   assert.is(s.classes, 5);
   await e.close();

@@ -114,7 +114,7 @@ Errors('backbone embed takes a catalogue name and folders, as learn does, and re
   assert.is(r.status, 2, r.stderr);
   const vectors = r.lines.filter((l) => 'dim' in l);
   assert.is(vectors.length, PER);
-  assert.ok(vectors.every((l) => l.dim === 128 && typeof l.norm === 'number' && (l.norm as number) > 0));
+  assert.ok(vectors.every((l) => l.dim === 128 && typeof l.norm === 'number' && (l.norm) > 0));
   assert.equal(r.lines.filter((l) => 'error' in l && 'file' in l).map((l) => l.file), [missing]);
   const ok = engram(['backbone', 'embed', 'engram-glyph', join(digits, '2')]);
   assert.is(ok.status, 0, ok.stderr);

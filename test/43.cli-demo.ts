@@ -39,7 +39,7 @@ test('--json ends with a summary naming both accuracies and honest sizes', () =>
 test('a bad count is a usage error', () => {
   const r = engram(['demo', '--test', '0']);
   assert.is(r.status, 1);
-  assert.match(r.stderr, /--test: expected a whole number in \[1, 800\], got "0"/);
+  assert.match(r.stderr, /--test: expected a whole number from 1 to 800, got "0"/);
 });
 
 test.run();

@@ -249,7 +249,7 @@ async function assertRejects(fn: () => Promise<unknown>, re: RegExp): Promise<vo
     error = err;
   }
   assert.ok(error instanceof Error, `expected a rejection matching ${re}, nothing was thrown`);
-  assert.match((error as Error).message, re);
+  assert.match((error).message, re);
 }
 
 Api.run();

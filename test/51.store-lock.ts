@@ -25,7 +25,7 @@ function startChild(mode: string, dir: string): Child {
   const lines: string[] = [];
   const listeners: (() => void)[] = [];
   let partial = '';
-  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+  proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     const parts = (partial + chunk).split('\n');
     partial = parts.pop()!;
     lines.push(...parts);

@@ -120,7 +120,7 @@ async function judge(dir: string, readOnly: boolean, what: string, salvage = fal
     store = await Store.open(dir, { readOnly, salvage, onWarning: (w) => warnings.push(w) });
   } catch (err) {
     if (!(err instanceof StoreError) || err.code !== 'ECORRUPT') {
-      throw new Error(`${what}: open failed with something other than a clear store error: ${(err as Error).stack}`);
+      throw new Error(`${what}: open failed with something other than a clear store error: ${(err as Error).stack}`, { cause: err });
     }
     assert.ok(err.message.includes(`store ${dir}`), `${what}: the error names the store`);
     assert.match(err.message, /\.eg[sj]/, `${what}: the error names the file`);

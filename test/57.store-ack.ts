@@ -155,7 +155,7 @@ const ViaCli = suite('CLI durability options');
 function parse(args: string[]): StoreFlags {
   const cmd = modelOptions(storeOptions(new Command('learn').exitOverride()));
   cmd.parse(args, { from: 'user' });
-  return cmd.opts() as StoreFlags;
+  return cmd.opts<StoreFlags>();
 }
 
 ViaCli('strict unless --durability batched is given; --batch-ms reaches EngramOptions', () => {

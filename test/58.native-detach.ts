@@ -61,8 +61,8 @@ else {
       assert.is(bytes.byteLength, 0, 'detached');
       const got = await job;
       assert.ok(got, `round ${round}: decoded`);
-      assert.equal([got!.width, got!.height], [expected.width, expected.height]);
-      assert.ok(Buffer.compare(got!.data, expected.data) === 0, `round ${round}: same pixels as an undisturbed decode`);
+      assert.equal([got.width, got.height], [expected.width, expected.height]);
+      assert.ok(Buffer.compare(got.data, expected.data) === 0, `round ${round}: same pixels as an undisturbed decode`);
     }
   });
 

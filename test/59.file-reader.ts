@@ -70,7 +70,7 @@ function refused(args: string[], pattern: RegExp): void {
   assert.ok(Date.now() - t0 < 60_000, 'no hang');
 }
 
-const kinds = (name: string) => [
+const kinds = (_name: string) => [
   [dir, 'a directory'],
   [fifo, 'a FIFO \\(named pipe\\)'],
   ['/dev/zero', 'a character device'],

@@ -35,7 +35,7 @@ dispatch('every request gets its ACK with the learner results', async () => {
   assert.match(hello.engram, /^\d+\.\d+\.\d+/);
 
   const v = Float32Array.from([1, 2, 3, 4]);
-  assert.equal(await client.learn('cat', v), { type: 'learn', label: 'cat', stored: 1, classes: 1 } as never);
+  assert.equal(await client.learn('cat', v), { type: 'learn', label: 'cat', stored: 1, classes: 1 });
   assert.equal(learner.calls.at(-1)!.args, ['cat', [v]]);
   await client.learn('dog', Buffer.from('jpeg bytes'));
   assert.ok(Buffer.isBuffer((learner.calls.at(-1)!.args[1] as unknown[])[0]), 'image bytes reach the learner as a Buffer');
@@ -47,8 +47,8 @@ dispatch('every request gets its ACK with the learner results', async () => {
   assert.equal(p.top.map((t) => t.label), ['cat', 'dog']);
   assert.equal(learner.calls.at(-1)!.args[1], { top: 2 });
 
-  assert.equal(await client.forget('dog'), { type: 'forget', label: 'dog', removed: 10 } as never);
-  assert.equal(await client.prune({ kind: 'count', minCount: 2 }), { type: 'prune', removed: 3, bytes: 1000, compressedBytes: 400 } as never);
+  assert.equal(await client.forget('dog'), { type: 'forget', label: 'dog', removed: 10 });
+  assert.equal(await client.prune({ kind: 'count', minCount: 2 }), { type: 'prune', removed: 3, bytes: 1000, compressedBytes: 400 });
   assert.equal(learner.calls.at(-1)!.args, [{ kind: 'count', minCount: 2 }]);
   const s = await client.stats();
   assert.equal([s.classes, s.examples, s.labels], [2, 2, ['cat', 'px']]);

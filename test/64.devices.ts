@@ -15,7 +15,6 @@ import {
   planProviders,
   resolveProfile,
   validateProfile,
-  type DeviceProfile,
 } from '../src/devices/index.js';
 import { fakeRoot } from './helpers/link-fake-root.js';
 
@@ -170,7 +169,7 @@ detect.run();
 const providers = suite('execution provider plan');
 
 providers('preferred providers are tried in order and cpu is the fallback', () => {
-  const jetson = getProfile('jetson-nano') as DeviceProfile;
+  const jetson = getProfile('jetson-nano');
   const armBuild = [{ name: 'cpu', bundled: true }];
   assert.equal(
     planProviders(jetson, armBuild, 'linux/arm64').map((s) => [s.provider, s.status]),

@@ -27,8 +27,8 @@ function startServe(extra: string[] = []): Promise<void> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   ctx.serve = proc;
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (ctx.stdout += d));
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (ctx.stderr += d));
+  proc.stdout.setEncoding('utf8').on('data', (d: string) => (ctx.stdout += d));
+  proc.stderr.setEncoding('utf8').on('data', (d: string) => (ctx.stderr += d));
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
     const poll = setInterval(() => {

@@ -12,7 +12,7 @@ import { LinkServer, type LinkServerOptions } from '../src/link/server.js';
 import { LinkClient, LinkError } from '../src/link/client.js';
 import { FrameReader, MAX_ENCODED_BYTES, MAX_FRAME_BYTES, encodeFrame, type Frame } from '../src/link/frame.js';
 import { cobsEncode } from '../src/link/cobs.js';
-import { crc32 } from '../src/link/crc32.js';
+import { crc32 } from '../src/util/crc32.js';
 import { requestTag, signRequest } from '../src/link/auth.js';
 import { ErrorCode, MessageType, decodeAck, decodeError, encodeAck, encodeRequest, type Request } from '../src/link/protocol.js';
 import { Engram } from '../src/learner/engram.js';
@@ -79,7 +79,7 @@ const text = readFileSync(join(root, 'docs', 'protocol.md'), 'utf8');
 function example(name: string): Buffer {
   const m = new RegExp(`<!-- example: ${name} -->\\n\`\`\`\\n([0-9a-f \\n]+)\`\`\``).exec(text);
   assert.ok(m, `docs/protocol.md has example ${name}`);
-  return Buffer.from(m![1].replace(/\s+/g, ''), 'hex');
+  return Buffer.from(m[1].replace(/\s+/g, ''), 'hex');
 }
 const KEY = Buffer.from([...Array(32).keys()]);
 const SESSION = Buffer.from('0123456789abcdef', 'hex');
@@ -95,7 +95,7 @@ doc('HELLO v2 and its ACK', () => {
   assert.is(hex(encodeFrame({ version: 1, type: MessageType.ACK, id: 1, body: ack })), hex(wire));
   const back = decodeAck(frames(wire)[0].body, 1);
   assert.ok(back.type === 'hello' && back.link);
-  if (back.type === 'hello') assert.equal(back.link!.allowed, ['hello', 'learn', 'predict', 'stats']);
+  if (back.type === 'hello') assert.equal(back.link.allowed, ['hello', 'learn', 'predict', 'stats']);
 });
 
 doc('STATS v2 paging and its ACK', () => {

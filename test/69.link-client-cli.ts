@@ -26,7 +26,7 @@ const missing = socatMissing();
 function engram(args: string[], env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120000, env: { ...process.env, ...env } });
   const lines = r.stdout.trim().split('\n').filter(Boolean);
-  let json: Record<string, unknown> | null = null;
+  let json: Record<string, unknown> | null;
   try {
     json = lines.length ? JSON.parse(lines.at(-1)!) : null;
   } catch {
@@ -94,7 +94,7 @@ photo('chelsea.png (one frame is not enough) is reduced to the embedded backbone
 if (mobilenet) photo('with MobileNetV2 (224x224x3) the photo goes as a PNG or JPEG that fits a frame', async () => {
   const models = join(ctx.dir, 'models');
   const env = { ENGRAM_MODELS_DIR: models };
-  assert.is(engram(['models', 'pull', 'mobilenetv2-12-int8', '--from', mobilenet!, '--dir', models, '--quiet']).status, 0);
+  assert.is(engram(['models', 'pull', 'mobilenetv2-12-int8', '--from', mobilenet, '--dir', models, '--quiet']).status, 0);
   const store = join(ctx.dir, 'mobilenet');
   for (const [label, file] of [['cat', chelsea], ['coffee', coffee]]) {
     const r = engram(['learn', '--store', store, '--backbone', 'mobilenetv2-12-int8', '--quantizer', 'topk', '--label', label, file, '--quiet'], env);

@@ -157,7 +157,7 @@ Watch('a source faster than the learner drops frames and counts them; nothing qu
   process.env.ENGRAM_MODELS_DIR = join(work, 'no-models');
   assert.is(r.status, 0, r.stderr);
   const s = r.summary!;
-  if (models) assert.ok((s.dropped as number) > 0, `dropped ${s.dropped}`);
+  if (models) assert.ok((s.dropped as number) > 0, `dropped ${String(s.dropped)}`);
   assert.is((s.predicted as number) + (s.dropped as number), s.decoded, 'every decoded frame is answered or counted as dropped');
   const last = r.frames[r.frames.length - 1];
   if (models) assert.ok((last.dropped as number) > 0);

@@ -21,7 +21,7 @@ const H: Bytes = ready ? new Uint8Array(shapeJpeg('hbar')) : new Uint8Array(0);
 const V: Bytes = ready ? new Uint8Array(shapeJpeg('vbar')) : new Uint8Array(0);
 let srv: Served;
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;  
 
 async function call(path: string, init: RequestInit & { auth?: boolean | string } = {}): Promise<{ status: number; body: Json; headers: Headers }> {
   const headers = new Headers(init.headers);

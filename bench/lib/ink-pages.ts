@@ -29,7 +29,7 @@ export function inkPage(digit: Uint8Array, seed: number, o: InkPageOptions = {})
   const rng = new Rng(seed);
   const size = 28 * zoom;
   // Off-centre: anywhere on the page that keeps the digit's frame inside it, away from the middle.
-  let x = 0, y = 0;
+  let x: number, y: number;
   do {
     x = Math.floor(rng.next() * (width - size));
     y = Math.floor(rng.next() * (height - size));

@@ -34,7 +34,7 @@ export function markdownReport(r: Record<string, unknown>): string {
   const m = r.machine as Record<string, string | number>;
   const out: string[] = [];
   out.push(`# engram benchmark results${r.quick ? ' (--quick)' : ''}`, '');
-  out.push(`${r.date}, seed ${r.seed}, ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), ${m.os}, Node ${m.node}, onnxruntime-node ${m.onnxruntime}, engram ${m.engram} (${m.commit}); ${r.seconds} s.`);
+  out.push(`${String(r.date)}, seed ${String(r.seed)}, ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), ${m.os}, Node ${m.node}, onnxruntime-node ${m.onnxruntime}, engram ${m.engram} (${m.commit}); ${String(r.seconds)} s.`);
   const sz = r.sizes as Record<string, number>;
   out.push('', `Samples: ${sz.train} training and ${sz.test} test images per class (seeded), ${sz.episodes} episodes per few-shot setting. Engram: ${JSON.stringify(r.engram)}.`);
   for (const [bb, v] of Object.entries(r.backbones as Record<string, Record<string, unknown>>)) {
@@ -42,7 +42,7 @@ export function markdownReport(r: Record<string, unknown>): string {
       const d = v[ds] as DatasetResult | undefined;
       if (!d) continue;
       const title = ds === 'mnist' ? 'MNIST' : 'Fashion-MNIST';
-      out.push('', `## ${title}, ${bb} (${v.dim}-d features)`, '');
+      out.push('', `## ${title}, ${bb} (${String(v.dim)}-d features)`, '');
       out.push('Split = class-incremental, 5 tasks of 2 classes: final accuracy on all 10 classes, average forgetting, accuracy on all classes seen after each task. Stream = classes one at a time with n examples each, final accuracy.', '');
       out.push('| method | Split final | forgetting | after each task | bytes/class | compressed | learn us/ex | query us/ex | stream 1 | 5 | 10 | 50 | all |');
       out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');

@@ -3,6 +3,7 @@
 // the counters of engram's modules (dist/src) are read and reset; an input that reaches a block, or a block a
 // new number of times (bucketed as libFuzzer does: 1, 2, 3, 4-7, 8-15, 16-31, 32-127, 128+), joins the corpus
 // and is mutated further. A target throws only the errors it documents; anything else is a crash.
+import { Rng } from '../../src/util/rng.js';
 import { Session } from 'node:inspector';
 
 export interface Target {
@@ -56,7 +57,7 @@ export class Coverage {
       error = err;
       out = result;
     });
-    if (error) throw error;
+    if (error) throw error as Error;
     return out;
   }
 
@@ -77,17 +78,10 @@ export class Coverage {
   }
 }
 
-/** A seeded xorshift generator: a run is replayed by its seed. */
+/** The project's seeded generator (util/rng.ts): a run is replayed by its seed. */
 export function generator(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0xfe, 0x20, 0x0a];

@@ -99,7 +99,7 @@ const link: Target = {
     const mid = input.length >> 1;
     for (const part of [input.subarray(0, mid), input.subarray(mid), Buffer.from([0])]) {
       for (const ev of reader.push(part)) {
-        if (ev.frame) only((e) => e instanceof ProtocolError, () => decodeRequest(ev.frame!.type, ev.frame!.body));
+        if (ev.frame) only((e) => e instanceof ProtocolError, () => decodeRequest(ev.frame.type, ev.frame.body));
       }
     }
   },

@@ -103,6 +103,11 @@ export class Backbone {
   /**
    * Opens a backbone: reads the manifest, checks the model's sha256, starts a session with the given
    * threads / providers / optimisation (see SessionConfig), and checks the model's tensors against the manifest.
+   * @example
+   * const b = await Backbone.open('model.features.json', { threads: 2, log: (line) => console.error(line) });
+   * @throws {TypeError | RangeError} an unknown or invalid option, naming it.
+   * @throws {Error} a manifest that does not validate, a model file that cannot be read, a sha256 that does not
+   *   match the manifest, or tensors that disagree with it; each message names the file.
    */
   static async open(source: BackboneSource, opts?: BackboneOpenOptions): Promise<Backbone> {
     const o = options('Backbone.open options', opts, [...SESSION_KEYS, 'baseDir', 'preprocess', 'conventions'] as const);
@@ -119,7 +124,7 @@ export class Backbone {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const why = code === 'ENOENT' ? 'file not found' : err instanceof FileReadError ? err.detail : code ?? (err as Error).message;
-      throw new Error(`${label}: cannot read model file named by ${manifest.manifestPath} (${why})`);
+      throw new Error(`${label}: cannot read model file named by ${manifest.manifestPath} (${why})`, { cause: err });
     }
     const actual = sha256Hex(bytes);
     if (actual !== manifest.sha256) {
@@ -130,9 +135,7 @@ export class Backbone {
     try {
       const fixedBatch = checkTensors(opened.session, manifest, label);
       const backbone = new Backbone(manifest, ort, opened, fixedBatch, prep, conv);
-      if (cfg.log) cfg.log(opened.summary);
-      // Nobody is listening, but a provider that was asked for did not start: say so rather than run slower silently.
-      else if (opened.provider !== cfg.executionProviders[0]) process.stderr.write(`engram: ${opened.summary}\n`);
+      cfg.log?.(opened.summary, opened.provider !== cfg.executionProviders[0]);
       return backbone;
     } catch (err) {
       await opened.session.release();
@@ -148,6 +151,10 @@ export class Backbone {
   /**
    * One feature vector (length `dim`) per input, in order. Inputs are decoded, oriented, resized and
    * normalised per the manifest; an input that is not a usable image rejects with an error naming it.
+   * @example
+   * const [a, b2] = await b.embed(['photo.jpg', { data: grey, width: 28, height: 28, channels: 1 }]);
+   * @throws {ImageError} an input that cannot be read or decoded (the message starts with its label).
+   * @throws {Error} the backbone was closed.
    */
   async embed(inputs: readonly ImageInput[], opts?: EmbedOptions): Promise<Float32Array[]> {
     return (await this.embedDetailed(inputs, opts)).vectors;
@@ -281,7 +288,7 @@ export class Backbone {
 function resolveSource(source: BackboneSource, baseDir: unknown): LoadedManifest {
   if (typeof source === 'string') return loadManifest(source);
   if (source && typeof source === 'object' && 'modelPath' in source && 'manifestPath' in source) {
-    return withPaths(validateManifest(source, 'manifest'), (source as LoadedManifest).manifestPath);
+    return withPaths(validateManifest(source, 'manifest'), (source).manifestPath);
   }
   if (source && typeof source === 'object') {
     if (typeof baseDir !== 'string') {

@@ -156,13 +156,13 @@ export function loadCatalogue(path = join(packageModelsDir(), 'catalogue.json'))
   try {
     text = readTextChecked(path, 'catalogue');
   } catch (err) {
-    throw new Error(`${path}: cannot read model catalogue (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new Error(`${path}: cannot read model catalogue (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${path}: not valid JSON (${(err as Error).message})`);
+    throw new Error(`${path}: not valid JSON (${(err as Error).message})`, { cause: err });
   }
   return validateCatalogue(parsed, path);
 }

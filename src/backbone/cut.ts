@@ -99,7 +99,7 @@ function quantParams(model: OnnxModel, tensor: string, label: string): { scale: 
 function prune(model: OnnxModel, output: string): void {
   const g = model.graph;
   const needed = new Set<string>([output]);
-  const keep: boolean[] = new Array(g.node.length).fill(false);
+  const keep: boolean[] = new Array<boolean>(g.node.length).fill(false);
   for (let i = g.node.length - 1; i >= 0; i--) {
     const n = g.node[i];
     if (n.output.some((o) => needed.has(o))) {
@@ -132,10 +132,10 @@ function imageInput(model: OnnxModel, label: string): InputShape {
   if (dims.length !== 4) throw new Error(`${label}: input tensor ${v.name} has shape ${show}, expected 4 dimensions (NCHW or NHWC)`);
   const batch = dims[0] > 0 ? { batch: dims[0] } : {};
   if ((dims[1] === 1 || dims[1] === 3) && dims[2] > 0 && dims[3] > 0) {
-    return { name: v.name, layout: 'NCHW', channels: dims[1] as 1 | 3, height: dims[2], width: dims[3], ...batch };
+    return { name: v.name, layout: 'NCHW', channels: dims[1], height: dims[2], width: dims[3], ...batch };
   }
   if ((dims[3] === 1 || dims[3] === 3) && dims[1] > 0 && dims[2] > 0) {
-    return { name: v.name, layout: 'NHWC', channels: dims[3] as 1 | 3, height: dims[1], width: dims[2], ...batch };
+    return { name: v.name, layout: 'NHWC', channels: dims[3], height: dims[1], width: dims[2], ...batch };
   }
   throw new Error(`${label}: input tensor ${v.name} has shape ${show}; need fixed height, width and 1 or 3 channels`);
 }
@@ -175,7 +175,7 @@ export async function cutModel(modelPath: string, opts: CutOptions): Promise<Cut
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'file not found' : err instanceof FileReadError ? err.detail : code ?? (err as Error).message;
-    throw new Error(`${label}: cannot read model (${why})`);
+    throw new Error(`${label}: cannot read model (${why})`, { cause: err });
   }
   const model = decodeModel(original, label);
   const g = model.graph;
@@ -263,7 +263,7 @@ async function checkRun(bytes: Uint8Array, shape: InputShape, output: string, la
   try {
     session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 4 });
   } catch (err) {
-    throw new Error(`${label}: the cut model does not load in onnxruntime (${(err as Error).message.split('\n')[0]})`);
+    throw new Error(`${label}: the cut model does not load in onnxruntime (${(err as Error).message.split('\n')[0]})`, { cause: err });
   }
   try {
     const rows = shape.batch ?? 1;
@@ -277,7 +277,7 @@ async function checkRun(bytes: Uint8Array, shape: InputShape, output: string, la
     return y.dims[1];
   } catch (err) {
     if ((err as Error).message.startsWith(label)) throw err;
-    throw new Error(`${label}: the cut model fails to run (${(err as Error).message.split('\n').slice(0, 2).join(' ').trim()})`);
+    throw new Error(`${label}: the cut model fails to run (${(err as Error).message.split('\n').slice(0, 2).join(' ').trim()})`, { cause: err });
   } finally {
     await session.release();
   }

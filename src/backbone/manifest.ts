@@ -227,7 +227,7 @@ export function loadManifest(path: string): LoadedManifest {
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${manifestPath}: not valid JSON (${(err as Error).message})`);
+    throw new Error(`${manifestPath}: not valid JSON (${(err as Error).message})`, { cause: err });
   }
   return withPaths(validateManifest(parsed, basename(manifestPath)), manifestPath);
 }

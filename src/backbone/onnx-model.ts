@@ -54,7 +54,7 @@ export function decodeModel(bytes: Uint8Array, label: string): OnnxModel {
   try {
     m = type().decode(bytes) as unknown as OnnxModel;
   } catch (err) {
-    throw new Error(`${label}: not an ONNX model (${(err as Error).message})`);
+    throw new Error(`${label}: not an ONNX model (${(err as Error).message})`, { cause: err });
   }
   if (!m.graph || !Array.isArray(m.graph.node) || m.graph.node.length === 0) {
     throw new Error(`${label}: not an ONNX model (no graph nodes)`);
@@ -63,7 +63,7 @@ export function decodeModel(bytes: Uint8Array, label: string): OnnxModel {
 }
 
 export function encodeModel(model: OnnxModel): Uint8Array {
-  return type().encode(type().fromObject(model as unknown as Record<string, unknown>)).finish();
+  return type().encode(type().fromObject(model)).finish();
 }
 
 /** Builds a message of the given ONNX type from a plain object (e.g. 'onnx.NodeProto'). */

@@ -87,7 +87,7 @@ async function download(url: string, part: string, entry: DownloadEntry, o: Pull
   } catch (err) {
     if (o.signal?.aborted) throw err;
     const cause = (err as { cause?: Error }).cause;
-    throw new Error(`${url}: cannot connect (${cause?.message ?? (err as Error).message})`);
+    throw new Error(`${url}: cannot connect (${cause?.message ?? (err as Error).message})`, { cause: err });
   }
   let append = false;
   if (res.status === 206 && have > 0) {
@@ -154,7 +154,7 @@ async function copyLocal(path: string, part: string, o: PullOptions, total: numb
     regular = st.isFile();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`${path}: cannot read --from file (${code === 'ENOENT' ? 'file not found' : code ?? (err as Error).message})`);
+    throw new Error(`${path}: cannot read --from file (${code === 'ENOENT' ? 'file not found' : code ?? (err as Error).message})`, { cause: err });
   }
   // Streamed, not read whole, so the file reader's one-buffer read does not fit; its type check does: a FIFO
   // would block and /dev/zero never end.

@@ -15,17 +15,17 @@ export interface SessionConfig {
   /** onnxruntime graph optimisation level (default 'all'). */
   graphOptimization?: GraphOptimization;
   /**
-   * Receives the one line that says which provider is used and why. Without it, the line goes to stderr
-   * only when a requested provider could not start.
+   * Receives the one line that says which provider is used and why; `fallback` is true when the first
+   * provider asked for did not start. engram never writes to stderr itself: without `log` the line is dropped.
    */
-  log?: (line: string) => void;
+  log?: (line: string, fallback: boolean) => void;
 }
 
 export interface ResolvedSessionConfig {
   threads: number;
   executionProviders: string[];
   graphOptimization: GraphOptimization;
-  log?: (line: string) => void;
+  log?: (line: string, fallback: boolean) => void;
 }
 
 export interface OpenedSession {
@@ -55,7 +55,7 @@ export function resolveSessionConfig(value: unknown, name = 'options'): Resolved
   }
   const graphOptimization = o.graphOptimization === undefined ? 'all' : oneOf(`${name}.graphOptimization`, o.graphOptimization, GRAPH_OPTIMIZATIONS);
   if (o.log !== undefined && typeof o.log !== 'function') throw typeError(`${name}.log`, 'a function (line: string) => void', o.log);
-  return { threads, executionProviders: eps, graphOptimization, log: o.log as ((line: string) => void) | undefined };
+  return { threads, executionProviders: eps, graphOptimization, log: o.log as ResolvedSessionConfig['log'] };
 }
 
 /**
@@ -121,7 +121,7 @@ export async function openSession(model: Uint8Array, cfg: ResolvedSessionConfig,
       return { session, provider: ep, summary };
     } catch (err) {
       const reason = firstLine((err as Error).message);
-      if (ep === 'cpu') throw new Error(`${label}: onnxruntime cannot load the model (${reason})${skipped.length ? `; skipped ${skipped.join('; ')}` : ''}`);
+      if (ep === 'cpu') throw new Error(`${label}: onnxruntime cannot load the model (${reason})${skipped.length ? `; skipped ${skipped.join('; ')}` : ''}`, { cause: err });
       skipped.push(`${ep}: ${reason}`);
     }
   }

@@ -74,7 +74,7 @@ export class LinearSoftmax implements Classifier {
     this.#grow(labels);
     if (this.standardize && !this.#stats) this.#stats = statsOf(features, this.dim);
     const x = this.#input(features);
-    const target = Int32Array.from(labels as ArrayLike<number>, (c) => this.#classes.indexOf(c));
+    const target = Int32Array.from(labels, (c) => this.#classes.indexOf(c));
     const order = Array.from({ length: rows }, (_, i) => i);
     const C = this.#classes.length;
     const D = this.dim;

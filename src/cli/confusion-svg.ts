@@ -120,6 +120,7 @@ function f(x: number): string {
 /** Text safe inside an XML element or attribute; characters XML 1.0 forbids become U+FFFD. */
 function esc(s: string): string {
   return s
+    // eslint-disable-next-line no-control-regex -- replacing the control characters XML forbids is the point
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\ufffd')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')

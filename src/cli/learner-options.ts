@@ -2,6 +2,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { UsageError } from './errors.js';
+import { optionalWhole, wholeNumber } from './numbers.js';
 import type { EngramOptions } from '../learner/engram.js';
 import { QUANTIZER_KINDS, type QuantizerOptions } from '../learner/config.js';
 
@@ -87,15 +88,13 @@ function isPqCodebookFile(path: string): boolean {
 }
 
 function intFlag(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) throw new UsageError(`--${name}: expected a whole number, got "${v}"`);
-  return Number(v);
+  return optionalWhole(`--${name}`, v, { min: 1 });
 }
 
 function batchMsFlag(v: string, durability: StoreFlags['durability']): number {
-  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 60_000) throw new UsageError(`--batch-ms: expected a whole number of milliseconds from 1 to 60000, got "${v}"`);
+  const ms = wholeNumber('--batch-ms', v, { min: 1, max: 60_000, unit: 'milliseconds' });
   if (durability !== 'batched') throw new UsageError(`--batch-ms: only applies with --durability batched (durability is ${durability ?? 'strict'})`);
-  return Number(v);
+  return ms;
 }
 
 /** Parses the flags into EngramOptions; only what the user gave is set, so a store's remembered choice wins. */

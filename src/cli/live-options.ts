@@ -2,6 +2,7 @@
 // source's options.
 import type { Command } from 'commander';
 import { UsageError } from './errors.js';
+import { decimalNumber } from './numbers.js';
 import type { SourceOptions, StdinFormat } from '../live/source.js';
 
 export interface SourceFlags {
@@ -34,9 +35,7 @@ export function sourceOptions(source: string, flags: SourceFlags): SourceOptions
   const [width, height] = size('--size', flags.size);
   const o: SourceOptions = { input: source, width, height, channels: flags.grey ? 1 : 3 };
   if (flags.fps !== undefined) {
-    const fps = Number(flags.fps);
-    if (!/^\d+(\.\d+)?$/.test(flags.fps) || !(fps > 0) || fps > 1000) throw new UsageError(`--fps: expected a rate above 0 and at most 1000, got "${flags.fps}"`);
-    o.fps = fps;
+    o.fps = decimalNumber('--fps', flags.fps, { above: 0, max: 1000 });
   }
   if (flags.crop !== undefined) {
     const m = /^(\d+)x(\d+)\+(\d+)\+(\d+)$/.exec(flags.crop);
@@ -67,12 +66,5 @@ export function size(flag: string, v: string): [number, number] {
   const m = /^(\d+)x(\d+)$/.exec(v);
   const ok = m && [m[1], m[2]].every((s) => Number(s) >= 8 && Number(s) <= 4096 && Number(s) % 2 === 0);
   if (!ok) throw new UsageError(`${flag}: expected WxH with even sides from 8 to 4096 pixels (e.g. 320x240), got "${v}"`);
-  return [Number(m![1]), Number(m![2])];
-}
-
-export function whole(flag: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
-    throw new UsageError(`${flag}: expected a whole number ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, got "${v}"`);
-  }
-  return Number(v);
+  return [Number(m[1]), Number(m[2])];
 }

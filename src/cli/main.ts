@@ -10,16 +10,29 @@ import { VERSION } from '../version.js';
 
 export type RegisterCommand = (program: Command, cli: CliContext) => void;
 
-export async function main(argv: string[]): Promise<number> {
-  const program = new Command('engram')
+/** The whole command tree: the root's options and every command file's registration (also read by docs:cli). */
+export async function buildProgram(cli: CliContext, program: Command = new Command('engram')): Promise<Command> {
+  program
     .description('On-device continual learning: teach a device new image classes from a few examples, offline.')
     .version(VERSION)
     .option('--json', 'print one JSON object per line on stdout', false)
     .option('-q, --quiet', 'no progress or notes on stderr', false)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  const dir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
+  const files = (existsSync(dir) ? readdirSync(dir) : []).filter((f) => f.endsWith('.js')).sort();
+  for (const f of files) {
+    const mod = (await import(pathToFileURL(join(dir, f)).href)) as { default?: RegisterCommand };
+    if (typeof mod.default === 'function') mod.default(program, cli);
+  }
+  for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError('(run with --help for usage)');
+  return program;
+}
 
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('engram');
   const cli = new CliContext(() => program.opts<{ json: boolean; quiet: boolean }>());
+  await buildProgram(cli, program);
   let interrupts = 0;
   const onSignal = () => {
     interrupts += 1;
@@ -28,14 +41,6 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-
-  const dir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
-  const files = (existsSync(dir) ? readdirSync(dir) : []).filter((f) => f.endsWith('.js')).sort();
-  for (const f of files) {
-    const mod = (await import(pathToFileURL(join(dir, f)).href)) as { default?: RegisterCommand };
-    if (typeof mod.default === 'function') mod.default(program, cli);
-  }
-  for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError('(run with --help for usage)');
 
   try {
     await program.parseAsync(argv);

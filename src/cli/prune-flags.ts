@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import type { PrunePolicy } from '../learner/prune.js';
 import { UsageError } from './errors.js';
+import { decimalNumber, wholeNumber } from './numbers.js';
 
 export interface PruneFlags {
   maxBytes?: string;
@@ -31,11 +32,7 @@ export function pruneOptions(cmd: Command, { fanin = false } = {}): Command {
 }
 
 function num(name: string, v: string, int: boolean): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || (int && !Number.isInteger(n)) || n < 0) {
-    throw new UsageError(`--${name}: expected a ${int ? 'whole ' : ''}number >= 0, got "${v}"`);
-  }
-  return n;
+  return int ? wholeNumber(`--${name}`, v) : decimalNumber(`--${name}`, v, { min: 0 });
 }
 
 /**

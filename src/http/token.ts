@@ -25,7 +25,7 @@ export function loadToken(file: string): Token {
     }
     return { value, file, created: true, tightened: false };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`token file ${file}: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`token file ${file}: ${(err as Error).message}`, { cause: err });
   }
   const value = readFileSync(file, 'utf8').trim();
   if (!/^[A-Za-z0-9._~+/=-]{16,256}$/.test(value)) {

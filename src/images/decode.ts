@@ -4,6 +4,7 @@
 import type { Sharp, SharpOptions, KernelEnum } from 'sharp';
 import { int, typeError, rangeError } from '../util/validate.js';
 import { FileReadError, readFileCheckedAsync } from '../util/read-file.js';
+import { ImageError } from './errors.js';
 
 /** Raw pixels, row-major, channels interleaved (grey: 1, RGB: 3). */
 export interface RawImage {
@@ -35,13 +36,7 @@ export interface Pixels {
   channels: 1 | 3;
 }
 
-/** Thrown for an input that cannot become an image; the message starts with the input's label. */
-export class ImageError extends Error {
-  override name = 'ImageError';
-  constructor(readonly label: string, message: string) {
-    super(`${label}: ${message}`);
-  }
-}
+export { ImageError };
 
 const KERNELS: Record<Resize, keyof KernelEnum> = {
   bilinear: 'linear',

@@ -2,7 +2,8 @@
 // profile and no EXIF. For small images (digits, crops, icons) a call into libvips costs far more than the
 // pixels do; zlib and the row filters are cheap. Anything else, and anything damaged, is left to sharp
 // (decodePng returns null), which also writes the error message a user sees.
-import { crc32, inflateSync } from 'node:zlib';
+import { inflateSync } from 'node:zlib';
+import { crc32 } from '../util/crc32.js';
 import type { Pixels } from './decode.js';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];

@@ -108,7 +108,7 @@ async function fastSource(input: ImageInput, target: DecodeTarget, label: string
       if (target.channels === 1) img.greyscale();
       const { data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
       if ((info.channels !== 1 && info.channels !== target.channels) || data.length !== info.width * info.height * info.channels) return null;
-      return { px: { data, width: info.width, height: info.height, channels: info.channels as 1 | 3 }, by: 'decode' };
+      return { px: { data, width: info.width, height: info.height, channels: info.channels }, by: 'decode' };
     } catch {
       return null;
     }

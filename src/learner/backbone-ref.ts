@@ -41,12 +41,17 @@ export function resolveBackboneRef(ref: string | undefined): { manifestPath: str
   return { manifestPath, name: r };
 }
 
-/** `onInfo` receives the line saying which execution provider runs the model and why (else `onWarning`). */
+/**
+ * `onInfo` receives the line saying which execution provider runs the model and why; without it, `onWarning`
+ * receives that line when a provider that was asked for did not start (so it is not lost, nor printed past
+ * the caller's logger).
+ */
 export async function openBackbone(
   ref: string | undefined,
   opts: { session?: SessionConfig; onInfo?: (m: string) => void; onWarning?: (m: string) => void; conventions?: 'auto' | 'off' },
 ): Promise<BackboneHandle> {
-  const log = opts.onInfo ?? opts.onWarning;
+  const { onInfo, onWarning } = opts;
+  const log = onInfo ? (line: string) => onInfo(line) : onWarning ? (line: string, fallback: boolean) => (fallback ? onWarning(line) : undefined) : undefined;
   const resolved = resolveBackboneRef(ref);
   const conventions = opts.conventions ?? 'auto';
   const backbone = await Backbone.open(resolved.manifestPath, { ...(opts.session ?? {}), ...(log ? { log } : {}), conventions });

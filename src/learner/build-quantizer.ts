@@ -102,7 +102,7 @@ async function resolveCodebook(
     return given;
   }
 
-  let result: { codebook: Codebook; source: string } | null = null;
+  let result: { codebook: Codebook; source: string };
   const shipped = backbone?.manifest.codebook as { file?: string; parts?: number; anchors?: number } | undefined;
   if (backbone && shipped?.file && shipped.parts === q.parts && shipped.anchors === q.anchors) {
     const path = resolve(dirname(backbone.manifestPath), shipped.file);

@@ -1,6 +1,8 @@
 // User-facing learner configuration: validated once, with the defaults documented in docs/learner.md.
 import { bool, int, num, oneOf, options, str } from '../util/validate.js';
-import type { QuantizerKind } from '../quantize/quantizer.js';
+import { QUANTIZER_KINDS, type QuantizerKind } from '../quantize/quantizer.js';
+
+export { QUANTIZER_KINDS };
 import { SPARSE_DEFAULTS } from '../quantize/sparse.js';
 
 export interface QuantizerOptions {
@@ -61,9 +63,6 @@ export const QUANTIZER_DEFAULTS = {
 } as const;
 
 export const MEMORY_DEFAULTS = { counterBits: 4 as 0 | 4 | 8, refine: false, minCount: 1, keepFeatures: false, units: 'class' as 'class' | 'example', vote: 5 };
-
-/** Every quantizer kind, in the order --help lists them. */
-export const QUANTIZER_KINDS = ['sparse', 'pq', 'topk', 'sign'] as const;
 
 export function parseQuantizerOptions(value: unknown): ResolvedQuantizer {
   const o = options('quantizer', value, ['kind', 'parts', 'anchors', 'probes', 'center', 'l2', 'codebook', 'k', 'twoSided', 'dim', 'neurons', 'whiten']);

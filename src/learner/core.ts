@@ -485,7 +485,7 @@ export class LearnerCore {
       probeBytes?: number;
     };
     try {
-      head = JSON.parse(buf.toString('utf8', 12, 12 + n));
+      head = JSON.parse(buf.toString('utf8', 12, 12 + n)) as typeof head;
     } catch {
       throw new Error(`${source}: damaged learner snapshot header`);
     }

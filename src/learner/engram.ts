@@ -15,20 +15,15 @@ import { budgetOf, budgetPrune, type MemoryBudget } from './budget.js';
 import { evaluate, type EvalItem, type EvalReport, type EvaluateOptions } from './evaluate.js';
 import { openPersistence, type JournalState, type Persistence, type StoreMeta } from './persistence.js';
 import type { Quantizer } from '../quantize/quantizer.js';
-import type { Applied, ImageInput, PreparedImage } from '../backbone/index.js';
+import type { Applied, PreparedImage } from '../backbone/index.js';
 import { int, num, oneOf, options, str, typeError } from '../util/validate.js';
 import { checkLabel } from '../util/label.js';
+import type { RawImage } from '../images/decode.js';
 
 export type { Prediction } from './core.js';
 export type { JournalState } from './persistence.js';
 
-/** Raw pixels, row-major, interleaved channels. */
-export interface RawImage {
-  data: Uint8Array;
-  width: number;
-  height: number;
-  channels: 1 | 3;
-}
+export type { RawImage };
 
 /** An image file path, encoded image bytes, raw pixels, or a feature vector of the backbone's dimension. */
 export type Input = string | Uint8Array | RawImage | Float32Array;
@@ -135,18 +130,34 @@ export class Engram {
     readonly budget: MemoryBudget | null,
   ) {}
 
-  /** Opens (or creates) a learner persisted in a store directory. */
+  /**
+   * Opens (or creates) a learner persisted in a store directory.
+   * @example
+   * const e = await Engram.open({ store: './mem' });                        // the embedded backbone
+   * const p = await Engram.open({ store: './mem', backbone: 'mobilenetv2-12-int8', readOnly: true });
+   * @throws {TypeError | RangeError} an option of the wrong type or out of range, naming it (`opts.batchMs: ...`).
+   * @throws {StoreError} `ELOCKED` when another process holds the store, `ENOSTORE` for a missing store opened
+   *   read-only or with `create: false`, `ECORRUPT` for damage recovery may not skip (see `salvage`),
+   *   `EVERSION` for a store written by a newer engram.
+   * @throws {Error} a backbone or quantizer other than the store's, or a backbone that is not installed
+   *   (the message says `engram models pull ...`).
+   */
   static async open(opts: EngramOptions): Promise<Engram> {
     const o = options('options', opts, OPTION_KEYS);
     const store = str('options.store', o.store, { nonEmpty: true });
-    return Engram.create({ ...(opts as EngramOptions), store });
+    return Engram.create({ ...(opts), store });
   }
 
-  /** An in-memory learner: nothing is written to disk. */
+  /**
+   * An in-memory learner: nothing is written to disk.
+   * @example
+   * const e = await Engram.memory({ backbone: null, quantizer: { kind: 'topk', dim: 64, k: 8 } });  // fed feature vectors
+   * @throws {TypeError | RangeError} an option of the wrong type or out of range, naming it.
+   */
   static async memory(opts: Omit<EngramOptions, 'store' | 'durability' | 'batchMs' | 'create'> = {}): Promise<Engram> {
     const o = options('options', opts, OPTION_KEYS);
     if (o.store !== undefined) throw new RangeError('options.store: Engram.memory keeps nothing on disk; use Engram.open for a store');
-    return Engram.create(opts as EngramOptions);
+    return Engram.create(opts);
   }
 
   private static async create(opts: EngramOptions): Promise<Engram> {
@@ -164,7 +175,7 @@ export class Engram {
       // An existing store keeps its backbone; a new learner takes the device profile's.
       const backboneRef = wantBackbone ? opts.backbone ?? null : meta ? meta.backbone?.ref ?? null : profileBackbone(device, warn);
       const conventions = resolveConventions(opts.conventions, meta, opts.store);
-      const backbone = backboneRef === null ? null : await openBackbone(backboneRef, { session: device.session, onInfo: opts.onInfo, conventions });
+      const backbone = backboneRef === null ? null : await openBackbone(backboneRef, { session: device.session, onInfo: opts.onInfo, onWarning: warn, conventions });
       if (meta) checkSameBackbone(meta, backbone, opts.store!);
 
       // A store's quantizer options are recorded without the codebook's path: the codebook itself is kept in the store.
@@ -218,6 +229,14 @@ export class Engram {
   /**
    * Learns `inputs` as examples of `label` (a new label becomes a new class). Resolves as the durability mode
    * promises (strict: fsynced); `seq` is the journal record (0 in memory), for whenDurable.
+   * @example
+   * const r = await e.learn('mug', ['mug1.jpg', 'mug2.jpg']);   // { label: 'mug', stored: 2, classes, seq }
+   * await e.learn('cup', [{ data: pixels, width: 64, height: 64, channels: 3 }]);   // raw RGB pixels
+   * @throws {RangeError} a label that breaks the label rule (1 to 255 bytes of UTF-8, no control characters),
+   *   a feature vector of the wrong length, or a memory already at its class limit.
+   * @throws {ImageError} an input that cannot be read or decoded as an image (the message names it).
+   * @throws {StoreError} the journal could not be written (nothing was learned); `EREADONLY` / an Error for a
+   *   learner opened read-only or closed.
    */
   async learn(label: string, inputs: Input[]): Promise<LearnResult> {
     this.checkWritable();
@@ -261,7 +280,14 @@ export class Engram {
     this.quantizerState = state;
   }
 
-  /** Predicts each input: the best classes with scores (0..1), a margin, and null for "unknown". */
+  /**
+   * Predicts each input: the best classes with scores (0..1), a margin, and null for "unknown".
+   * @example
+   * const [p] = await e.predict(['photo.jpg'], { top: 3 });
+   * console.log(p.label ?? 'unknown', p.score, p.margin, p.top);
+   * @throws {RangeError} `opts.top` out of range, or a feature vector of the wrong length.
+   * @throws {ImageError} an input that cannot be read or decoded as an image.
+   */
   async predict(inputs: Input[], opts: { top?: number } = {}): Promise<Prediction[]> {
     this.checkOpen();
     const o = options('options', opts, ['top']);
@@ -279,6 +305,10 @@ export class Engram {
   /**
    * Predicts labelled test inputs and scores the answers: closed-set top-1, open-set rates, per-class recall and
    * the confusion matrix. An input predict cannot read is listed in `failed`, not fatal (see evaluate.ts).
+   * @example
+   * const r = await e.evaluate([{ input: 'mug9.jpg', label: 'mug' }, { input: 'cat.jpg', label: 'cat' }]);
+   * console.log(r.top1.rate, r.openSet, r.confusion);
+   * @throws {TypeError | RangeError} items that are not `{ input, label }` objects, or bad options.
    */
   async evaluate(items: EvalItem<Input>[], opts: EvaluateOptions = {}): Promise<EvalReport> {
     this.checkOpen();
@@ -288,6 +318,10 @@ export class Engram {
   /**
    * Fixes the open-set threshold at `value` (0..1: a best score below it is answered unknown), or with null
    * returns to the threshold calibrated while learning. Journaled like a learn, so it survives a restart.
+   * @example
+   * await e.setThreshold(0.6);    // fixed
+   * await e.setThreshold(null);   // back to calibration
+   * @throws {RangeError} a value outside [0, 1] that is not null.
    */
   async setThreshold(value: number | null): Promise<{ threshold: number; source: 'fixed' | 'calibrated'; seq: number }> {
     this.checkWritable();
@@ -296,7 +330,12 @@ export class Engram {
     return { threshold: this.core.threshold(), source: this.core.fixedThreshold === null ? 'calibrated' : 'fixed', seq };
   }
 
-  /** Removes a class and all its connections. */
+  /**
+   * Removes a class and all its connections.
+   * @example
+   * await e.forget('mug');
+   * @throws {RangeError} no class of that label is stored.
+   */
   async forget(label: string): Promise<{ label: string; removed: number; seq: number }> {
     this.checkWritable();
     checkLabel('label', label);
@@ -307,6 +346,11 @@ export class Engram {
   /**
    * Applies a pruning policy; returns the connections removed and the memory's size after: resident bytes
    * (fixed by neurons and class capacity, so pruning leaves them unchanged) and compressed bytes (what shrinks).
+   * @example
+   * await e.prune({ kind: 'budget', maxBytes: 64 * 1024 });   // keep the connection bits within 64 KiB compressed
+   * await e.prune({ kind: 'share', share: 0.02 });
+   * @throws {TypeError | RangeError} a policy of an unknown kind or with values out of range, naming the field;
+   *   `class` of a label that is not stored; `count` / `share` on a memory without counters.
    */
   async prune(policy: PrunePolicy): Promise<{ removed: number; bytes: number; compressedBytes: number; connections: number; density: number; seq: number }> {
     this.checkWritable();
@@ -319,6 +363,11 @@ export class Engram {
   /**
    * Resolves once journal record `seq` (from learn, forget or prune) is on stable storage: at once in strict
    * mode, at the next group commit in batched mode, at once in memory (nothing to wait for).
+   * @example
+   * const { seq } = await e.learn('mug', frames);
+   * await e.whenDurable(seq);   // now a power cut cannot take it
+   * @throws {RangeError} a `seq` the store has not written.
+   * @throws {StoreError} `EFAILED` when an earlier write or fsync failed (the store must be reopened).
    */
   whenDurable(seq: number): Promise<void> {
     int('seq', seq, 0);
@@ -362,13 +411,20 @@ export class Engram {
     };
   }
 
-  /** Writes a snapshot and compacts the journal (a store); a no-op in memory. */
+  /**
+   * Writes a snapshot and compacts the journal (a store); a no-op in memory.
+   * @throws {StoreError} `EWRITE` when the snapshot could not be written (the store stays usable).
+   */
   async save(): Promise<void> {
     this.checkWritable();
     await this.persistence?.writeSnapshot(this.core.serialize(), this.appliedSeq);
   }
 
-  /** Flushes what was acknowledged and releases the store lock and the backbone session. */
+  /**
+   * Flushes what was acknowledged and releases the store lock and the backbone session. Safe to call twice.
+   * @example
+   * try { await e.learn('mug', files); } finally { await e.close(); }
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -391,7 +447,7 @@ export class Engram {
         if (input.length !== dim) throw new RangeError(`inputs[${i}]: expected a feature vector of length ${dim}, got Float32Array of length ${input.length}`);
         out.set(input, i * dim);
       } else if (typeof input === 'string' || input instanceof Uint8Array || (input !== null && typeof input === 'object')) {
-        images.push({ index: i, input: input as Exclude<Input, Float32Array> });
+        images.push({ index: i, input: input });
       } else {
         throw typeError(`inputs[${i}]`, 'a file path, image bytes, raw pixels or a Float32Array', input);
       }
@@ -399,7 +455,7 @@ export class Engram {
     if (images.length) {
       if (!this.backbone) throw new RangeError(`inputs[${images[0].index}]: this learner has no backbone, so it takes feature vectors (Float32Array) only`);
       const prepared: PreparedImage[] = [];
-      const feats = await this.backbone.embed(images.map(({ input }) => (input instanceof Uint8Array && !Buffer.isBuffer(input) ? Buffer.from(input.buffer, input.byteOffset, input.byteLength) : (input as ImageInput))), prepared);
+      const feats = await this.backbone.embed(images.map(({ input }) => (input instanceof Uint8Array && !Buffer.isBuffer(input) ? Buffer.from(input.buffer, input.byteOffset, input.byteLength) : (input))), prepared);
       images.forEach((x, j) => {
         out.set(feats.subarray(j * dim, (j + 1) * dim), x.index * dim);
         if (applied) applied[x.index] = prepared[j]?.conventions ?? null;

@@ -137,7 +137,7 @@ function refuseForeignDir(dir: string): void {
     names = readdirSync(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    if ((err as NodeJS.ErrnoException).code) throw new Error(`${dir}: cannot read it as an engram store (${(err as NodeJS.ErrnoException).code})`);
+    if ((err as NodeJS.ErrnoException).code) throw new Error(`${dir}: cannot read it as an engram store (${(err as NodeJS.ErrnoException).code})`, { cause: err });
     throw err;
   }
   const own = (n: string) => JOURNAL_FILE.test(n) || SNAPSHOT_FILE.test(n) || n === 'LOCK' || n.endsWith('.egc') || n.endsWith('.damaged');

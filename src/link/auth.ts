@@ -52,7 +52,7 @@ export function readKeyFile(path: string, warn: (line: string) => void = () => {
   try {
     st = statSync(path);
   } catch (err) {
-    throw new Error(`key file ${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new Error(`key file ${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
   }
   if (!st.isFile()) throw new Error(`key file ${path}: not a regular file`);
   if (st.size > 4096) throw new Error(`key file ${path}: ${st.size} bytes; a key file holds at most ${MAX_KEY_BYTES * 2} hex digits`);

@@ -21,6 +21,7 @@ import {
   type WirePrunePolicy,
 } from './protocol.js';
 import type { ByteStream } from './server.js';
+import type { LinkInput } from './learner.js';
 import { writeChunked } from './write.js';
 import { int, options, str, typed, typeError } from '../util/validate.js';
 
@@ -58,7 +59,8 @@ export const DEFAULT_TIMEOUT_MS = 5000;
 export const SAVE_TIMEOUT_MS = 30_000;
 export const DEFAULT_RETRIES = 2;
 
-export type ClientInput = Buffer | Float32Array | { data: Uint8Array; width: number; height: number; channels: 1 | 3 };
+/** What a client sends: the same inputs the link hands the learner. */
+export type ClientInput = LinkInput;
 
 interface Pending {
   id: number;
@@ -71,6 +73,21 @@ interface Pending {
   written: boolean;
 }
 
+/**
+ * A controller's side of the serial link (docs/protocol.md), over any duplex byte stream: requests are framed,
+ * retried on silence or a damaged frame, and answered in order.
+ * @example
+ * const port = await openSerial({ path: '/dev/ttyUSB0', baudRate: 921600 });
+ * const c = new LinkClient(port);
+ * const hello = await c.hello();
+ * await c.learn('mug', await readFile('mug1.jpg'));
+ * const answer = await c.predict(await readFile('photo.png'), { top: 3 });
+ * c.close();
+ * await closeSerial(port);   // the port is the caller's
+ * @throws {LinkError} from every request: an ERROR frame from engram (`code` set, e.g. BAD_REQUEST, NOT_ALLOWED),
+ *   or TIMEOUT, CLOSED or BAD_REPLY on this side.
+ * @throws {TypeError | RangeError} invalid options or inputs, naming them, before anything is sent.
+ */
 export class LinkClient {
   private readonly reader = new FrameReader();
   private readonly timeoutMs: number;

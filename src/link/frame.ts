@@ -3,7 +3,7 @@
 // FrameReader turns an arbitrary byte stream back into frames or framing errors, and resyncs at
 // the next zero byte whatever arrived before it.
 import { cobsDecode, cobsEncode, cobsMaxEncodedLength } from './cobs.js';
-import { crc32 } from './crc32.js';
+import { crc32 } from '../util/crc32.js';
 import { ErrorCode } from './protocol.js';
 import { int, typed } from '../util/validate.js';
 

@@ -1,5 +1,5 @@
 // The field link: a framed, checksummed serial protocol between a controller and engram.
-export { crc32 } from './crc32.js';
+export { crc32 } from '../util/crc32.js';
 export { cobsEncode, cobsDecode } from './cobs.js';
 export { encodeFrame, FrameReader, MAX_FRAME_BYTES, MAX_BODY_BYTES, type Frame, type FrameFault } from './frame.js';
 export {

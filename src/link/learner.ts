@@ -1,8 +1,10 @@
 // The one seam between the link and the learner: the subset of Engram's public API the server
 // drives. Engram satisfies it as is; tests of the framing and dispatch may pass a small stand-in.
 import type { WireInput, WirePrunePolicy } from './protocol.js';
+import type { RawImage } from '../images/decode.js';
 
-export type LinkInput = Buffer | Float32Array | { data: Uint8Array; width: number; height: number; channels: 1 | 3 };
+/** What the link hands the learner: encoded image bytes, a feature vector, or raw pixels. */
+export type LinkInput = Buffer | Float32Array | RawImage;
 
 export interface LinkPrediction {
   label: string | null;

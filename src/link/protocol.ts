@@ -366,7 +366,7 @@ function readInput(r: BodyReader): WireInput {
       const data = Buffer.from(r.rest());
       const want = width * height * channels;
       if (data.length !== want) r.fail(`${width}x${height}x${channels} pixels need ${want} bytes, got ${data.length}`);
-      return { kind: 'pixels', data, width, height, channels: channels as 1 | 3 };
+      return { kind: 'pixels', data, width, height, channels: channels };
     }
     default:
       return r.fail(`unknown input kind ${kind} (1 image, 2 features, 3 pixels)`);

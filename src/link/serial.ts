@@ -33,7 +33,7 @@ export async function openSerial(settings: SerialSettings): Promise<SerialPort> 
   try {
     mod = await import('serialport');
   } catch (err) {
-    throw new Error(`serial port support is not available (${(err as Error).message}); reinstall engram so serialport builds for this platform`);
+    throw new Error(`serial port support is not available (${(err as Error).message}); reinstall engram so serialport builds for this platform`, { cause: err });
   }
   return new Promise((resolve, reject) => {
     const port = new mod.SerialPort(

@@ -4,7 +4,7 @@
 // resyncs at the next delimiter, and at most maxQueue requests are admitted at once.
 import { randomBytes } from 'node:crypto';
 import { FrameReader, HEADER_BYTES, CRC_BYTES, MAX_FRAME_BYTES, encodeFrame, type Frame, type FrameFault } from './frame.js';
-import { crc32 } from './crc32.js';
+import { crc32 } from '../util/crc32.js';
 import { Outbox } from './outbox.js';
 import { requestTag, splitTagged, tagMatches } from './auth.js';
 import { toLearnerInput, totalExamples, type LinkLearner } from './learner.js';
@@ -24,6 +24,7 @@ import {
   type Request,
 } from './protocol.js';
 import { VERSION } from '../version.js';
+import { ImageError } from '../images/errors.js';
 import { int, oneOf, options, typed } from '../util/validate.js';
 
 /** What the server needs from a port: serialport streams and Node duplex streams fit. */
@@ -396,8 +397,7 @@ export class LinkServer {
 function classify(err: unknown): [ErrorCode, string] {
   if (err instanceof ProtocolError) return [err.code, err.message];
   if (err instanceof TypeError || err instanceof RangeError) return [ErrorCode.INVALID_ARGUMENT, err.message];
-  // An image that does not decode is the controller's input, not our failure (matched by name so the
-  // link does not load the image decoder).
-  if (err instanceof Error && err.name === 'ImageError') return [ErrorCode.INVALID_ARGUMENT, err.message];
+  // An image that does not decode is the controller's input, not our failure.
+  if (err instanceof ImageError) return [ErrorCode.INVALID_ARGUMENT, err.message];
   return [ErrorCode.INTERNAL, err instanceof Error ? err.message : String(err)];
 }

@@ -31,11 +31,23 @@ function checkCounterBits(v: unknown): CounterBits {
 // public constructor signature stays (options) only.
 let adopting: NativeMemory | undefined;
 
+/**
+ * The binary associative memory: code neurons x classes of connection bits, with optional counters, in the
+ * native addon. Every method validates its arguments first and throws a TypeError (wrong type) or RangeError
+ * (out of range) that names the parameter, what was expected and what arrived.
+ * @example
+ * const m = new BinaryMemory({ neurons: 1024, counterBits: 4, active: 8 });
+ * m.ensureClasses(2);
+ * m.store(codes, [0, 1]);                       // codes: Uint32Array of 2 x 8 neuron ids
+ * const best = m.topK(m.score(query), 1);       // the best class per query code
+ * const copy = BinaryMemory.deserialize(m.serialize(), { active: 8 });
+ */
 export class BinaryMemory implements MemoryLike {
   readonly #native: NativeMemory;
   /** Active neurons per code when codes are a bare Uint32Array. */
   readonly active: number | undefined;
 
+  /** @throws {TypeError | RangeError} `neurons`, `counterBits` (0, 4 or 8), `classes` or `active` invalid. */
   constructor(opts: BinaryMemoryOptions) {
     const native = adopting;
     adopting = undefined;
@@ -49,7 +61,11 @@ export class BinaryMemory implements MemoryLike {
     return new BinaryMemory({ neurons: native.neurons, counterBits: native.counterBits as CounterBits, active });
   }
 
-  /** Rebuilds a memory from serialize()'s output; a damaged or foreign buffer throws an Error. */
+  /**
+   * Rebuilds a memory from serialize()'s output.
+   * @throws {TypeError} `buffer` is not a Uint8Array.
+   * @throws {Error} a damaged or foreign buffer (bad magic, version, length or checksum), saying which.
+   */
   static deserialize(buffer: Uint8Array, opts: { active?: number } = {}): BinaryMemory {
     typed('buffer', buffer, Uint8Array);
     const o = options('options', opts, ['active'] as const);
@@ -84,7 +100,11 @@ export class BinaryMemory implements MemoryLike {
     return this.classCount;
   }
 
-  /** Connects every active neuron of each code to its label (counter +1, saturating). */
+  /**
+   * Connects every active neuron of each code to its label (counter +1, saturating).
+   * @throws {TypeError | RangeError} codes that are not a Uint32Array batch of neuron ids below `neurons`, or
+   *   labels that are not one existing class id per code.
+   */
   store(codes: CodeBatch, labels: Labels): void {
     const c = normalizeCodes(codes, this.neurons, this.active);
     const l = normalizeLabels(labels, c.batch, this.classCount);
@@ -101,7 +121,10 @@ export class BinaryMemory implements MemoryLike {
     return this.#native.adjust(c.indices, c.offsets, c.active, l, checkDelta(delta));
   }
 
-  /** Int32Array [batch x classCount]: how many active neurons of each code connect to each class. */
+  /**
+   * Int32Array [batch x classCount]: how many active neurons of each code connect to each class.
+   * @throws {TypeError | RangeError} codes as for store(), or `opts.minCount` above the counters' range.
+   */
   score(codes: CodeBatch, opts?: ScoreOptions): Int32Array {
     const o = checkScoreOptions(opts, this.counterBits);
     const c = normalizeCodes(codes, this.neurons, this.active);
@@ -133,7 +156,12 @@ export class BinaryMemory implements MemoryLike {
     return topK(scores, this.classCount, k);
   }
 
-  /** Removes connections by one policy and returns how many were removed. */
+  /**
+   * Removes connections by one policy and returns how many were removed.
+   * @example
+   * m.prune({ maxDensity: 0.2 });   // or { minCount: 2 }, { maxBytes: 4096 }, { maxFanIn: 3 }, { classId: 1 }
+   * @throws {TypeError | RangeError} not exactly one known policy field, or its value out of range.
+   */
   prune(policy: MemoryPrune): number {
     const p = checkPolicy(policy, this.classCount, this.counterBits);
     switch (p.kind) {
@@ -177,7 +205,11 @@ export class BinaryMemory implements MemoryLike {
     };
   }
 
-  /** ORs other's connections into this memory and adds its counters (saturating); grows classes. */
+  /**
+   * ORs other's connections into this memory and adds its counters (saturating); grows classes.
+   * @throws {TypeError} `other` is not a BinaryMemory.
+   * @throws {RangeError} `other` has other neurons or counterBits.
+   */
   merge(other: BinaryMemory): void {
     if (!(other instanceof BinaryMemory)) throw typeError('other', 'a BinaryMemory', other);
     if (other.neurons !== this.neurons || other.counterBits !== this.counterBits) {

@@ -1,7 +1,7 @@
 // ReferenceMemory: the same memory in plain TypeScript, written for clarity rather than speed. Property tests
 // run random operation sequences on it and on BinaryMemory and require identical scores, stats and bytes.
 // One byte per (neuron, class) cell holds the counter (0/1 without a counting plane).
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../util/crc32.js';
 import { int, options, typeError, typed } from '../util/validate.js';
 import { checkMemoryOptions, serializedSize } from './binary-memory.js';
 import { compressedBytes, keepForBytes, keepForDensity } from './budget.js';

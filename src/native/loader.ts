@@ -25,7 +25,12 @@ function looksLikeBinding(value: unknown): value is NativeBinding {
   return !!b && typeof b.version === 'function' && typeof b.Memory === 'function' && typeof b.pqEncode === 'function';
 }
 
-/** Loads (once) and returns the addon; throws one Error listing every path tried on failure. */
+/**
+ * Loads (once) and returns the addon: ENGRAM_ADDON when set, else the built binary.
+ * @example
+ * console.log(loadBinding().simd());   // { active: 'avx2', simd: 'avx2' }
+ * @throws {Error} one error listing every path tried, why each failed and how to build the addon.
+ */
 export function loadBinding(): NativeBinding {
   if (loaded) return loaded.binding;
   const tried: string[] = [];

@@ -20,7 +20,7 @@ export function kmeans(x: Float32Array, n: number, d: number, opts: KMeansOption
   const dist = new Float64Array(n).fill(Infinity);
 
   // k-means++: each next centroid drawn with probability proportional to squared distance.
-  let first = rng.int(n);
+  const first = rng.int(n);
   c.set(x.subarray(first * d, first * d + d), 0);
   for (let j = 1; j < k; j++) {
     let total = 0;

@@ -1,5 +1,6 @@
 // Quantizers turn a feature vector into a sparse binary code: a fixed number of active neuron indices
-// out of `neurons`. Three kinds:
+// out of `neurons`. The kinds are listed once, in QUANTIZER_KINDS; sparse (the default: a seeded random
+// rotation, optionally whitened, whose largest outputs stay active) lives in sparse.ts, the others here:
 //   pq   - product quantization: P parts, each replaced by its nearest of K anchors (plus `probes`-1
 //          next-nearest with multi-probe); neuron p*K + k. The hot loop runs in the native addon.
 //   topk - the indices of the k largest activations (optionally standardised by calibration statistics);
@@ -8,10 +9,12 @@
 //   sign - one neuron per dimension and sign: dimension i above its threshold -> 2i, else 2i+1
 //          (thresholds = calibration medians, or 0 without calibration).
 import { preprocess, type Codebook } from './codebook.js';
-import { pqEncode } from '../memory/index.js';
+import { pqEncode } from './pq-encode.js';
 import { int } from '../util/validate.js';
 
-export type QuantizerKind = 'pq' | 'topk' | 'sign' | 'sparse';
+/** Every quantizer kind, the default first: the API, the CLI's --quantizer choices and the store use this list. */
+export const QUANTIZER_KINDS = ['sparse', 'pq', 'topk', 'sign'] as const;
+export type QuantizerKind = (typeof QUANTIZER_KINDS)[number];
 
 export interface Quantizer {
   readonly kind: QuantizerKind;

@@ -60,7 +60,6 @@ export function fitWhitening(features: Float32Array, dim: number, labels: ArrayL
   for (let r = 0; r < n; r++) for (let t = 0; t < dim; t++) mean[t] += features[r * dim + t] / n;
   // Residuals: from the label's mean (within-class) or the overall mean.
   const resid = new Float64Array(n * dim);
-  let groups = 1;
   if (labels) {
     const sums = new Map<number, { sum: Float64Array; count: number }>();
     for (let r = 0; r < n; r++) {
@@ -68,7 +67,7 @@ export function fitWhitening(features: Float32Array, dim: number, labels: ArrayL
       for (let t = 0; t < dim; t++) g.sum[t] += features[r * dim + t];
       g.count++;
     }
-    groups = sums.size;
+    const groups = sums.size;
     if (n - groups < 1) throw new RangeError(`calibration: within-class scatter needs more rows than labels, got ${n} rows of ${groups} labels`);
     for (let r = 0; r < n; r++) {
       const g = sums.get(labels[r])!;

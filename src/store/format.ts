@@ -1,6 +1,6 @@
 // Byte layout of the store's files (format version 1, all integers little-endian).
 // docs/store-format.md is the prose version of this file; keep the two in step.
-import * as zlib from 'node:zlib';
+import { crc32 } from '../util/crc32.js';
 
 export const FORMAT_VERSION = 1;
 
@@ -29,13 +29,9 @@ export const journalName = (baseSeq: number) => `journal-${String(baseSeq).padSt
 export const SNAPSHOT_FILE = /^snapshot-(\d{16})\.egs$/;
 export const JOURNAL_FILE = /^journal-(\d{16})\.egj$/;
 
-// zlib.crc32 arrived in Node 20.15; a namespace import keeps older runtimes able to load the package and
-// tells them what is missing only when a store is actually used.
-const crc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
-
+/** The CRC-32 of a record or snapshot body. */
 export function checksum(bytes: Uint8Array): number {
-  if (crc32 === undefined) throw new Error(`engram store: needs Node.js >= 20.15 (zlib.crc32), this is ${process.version}`);
-  return crc32(bytes) >>> 0;
+  return crc32(bytes);
 }
 
 /** Why a file or a record could not be read; `at` is a byte offset in the file. */

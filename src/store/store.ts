@@ -1,7 +1,7 @@
 // A durable store directory: snapshots plus an append-only journal, one writer at a time.
 // Open recovers the newest trustworthy state; append acknowledges per the durability mode;
 // writeSnapshot compacts the journal. See docs/store-format.md for the files and guarantees.
-import { copyFile, mkdir, open, readFile, readdir, rename, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rename, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { int, oneOf, options as checkOptions, typeError, rangeError } from '../util/validate.js';
 import { StoreError } from './errors.js';
@@ -476,7 +476,7 @@ export class Store {
       }
     } catch (err) {
       this.fail(err);
-      throw this.failure;
+      throw this.failure ?? err;
     }
     if (!sync && this.durableSeq < this.writtenSeq) this.armSync();
   }

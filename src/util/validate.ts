@@ -22,7 +22,7 @@ export function describe(value: unknown): string {
     return `${value.constructor.name} of length ${(value as unknown as { length?: number }).length ?? value.byteLength}`;
   }
   if (value instanceof ArrayBuffer) return `ArrayBuffer of ${value.byteLength} bytes`;
-  const name = (value as object).constructor?.name;
+  const name = (value).constructor?.name;
   return name && name !== 'Object' ? `a ${name}` : 'an object';
 }
 
@@ -78,12 +78,12 @@ type TypedArrayCtor<T> = { new (...args: never[]): T; name: string };
 
 /** An instance of a specific TypedArray class, optionally with an exact length. */
 export function typed<T extends ArrayBufferView>(name: string, value: unknown, ctor: TypedArrayCtor<T>, length?: number): T {
-  if (!(value instanceof (ctor as unknown as Function))) throw typeError(name, `a ${ctor.name}`, value);
+  if (!(value instanceof (ctor as unknown as abstract new (...args: never[]) => T))) throw typeError(name, `a ${ctor.name}`, value);
   const len = (value as unknown as { length: number }).length;
   if (length !== undefined && len !== length) {
     throw rangeError(name, `a ${ctor.name} of length ${length}`, value);
   }
-  return value as T;
+  return value;
 }
 
 /** A plain options object whose keys are all known: a misspelled option is an error. */
@@ -95,5 +95,5 @@ export function options<K extends string>(name: string, value: unknown, known: r
       throw new RangeError(`${name}: unknown option "${key}" (known: ${known.join(', ')})`);
     }
   }
-  return value as Partial<Record<K, unknown>>;
+  return value;
 }

@@ -29,8 +29,8 @@ export async function startServe(args: string[], timeoutMs = 20000): Promise<Ser
   const proc = spawn(process.execPath, [bin, 'serve', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-20000)));
+  proc.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  proc.stderr.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-20000)));
   const t0 = Date.now();
   while (!/"event":"listening"/.test(out)) {
     if (proc.exitCode !== null || Date.now() - t0 > timeoutMs) {

@@ -33,8 +33,8 @@ function launch(a: string, b: string): Promise<{ proc: ChildProcess; ptys: [stri
   return new Promise((resolve, reject) => {
     let err = '';
     const timer = setTimeout(() => reject(new Error(`socat did not report two ptys within 5 s; stderr:\n${err}`)), 5000);
-    proc.stderr!.setEncoding('utf8');
-    proc.stderr!.on('data', (chunk: string) => {
+    proc.stderr.setEncoding('utf8');
+    proc.stderr.on('data', (chunk: string) => {
       err += chunk;
       const ptys = [...err.matchAll(/PTY is (\S+)/g)].map((m) => m[1]);
       if (ptys.length === 2 && /starting data transfer loop/.test(err)) {

@@ -1,16 +1,12 @@
 // Seeded randomness for the memory tests: every randomised suite prints its seed so a failure can be
 // replayed with ENGRAM_SEED=<seed>.
 
-/** mulberry32: small, fast, good enough for test data. */
+import { Rng } from '../../src/util/rng.js';
+
+/** The project's seeded generator (util/rng.ts, mulberry32) as a function returning [0, 1). */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 /** The seed for this run: ENGRAM_SEED when set, else time-based; printed once per suite. */

@@ -17,8 +17,8 @@ export function runAndKill(script: string, args: string[], delayMs: number): Pro
     const run: KilledRun = { readySeq: -1, acked: [], durable: [], snapshots: 0, warnings: [] };
     let out = '';
     let err = '';
-    proc.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
-    proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    proc.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+    proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       const wasReady = run.readySeq >= 0;
       out += chunk;
       const lines = out.split('\n');

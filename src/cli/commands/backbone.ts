@@ -5,6 +5,7 @@ import type { PreparedImage } from '../../images/tensor.js';
 import { CONVENTIONS_HELP } from '../learner-options.js';
 import type { CliContext } from '../context.js';
 import { InputError, UsageError } from '../errors.js';
+import { numberList, wholeNumber } from '../numbers.js';
 import type { GraphOptimization } from '../../backbone/session.js';
 
 interface CutFlags {
@@ -31,26 +32,11 @@ interface SessionFlags {
   conventions?: 'auto' | 'off';
 }
 
-function numberList(flag: string, value: string | undefined): number[] | undefined {
-  if (value === undefined) return undefined;
-  const parts = value.split(',').map((s) => s.trim());
-  const nums = parts.map(Number);
-  if (parts.some((p) => p === '') || nums.some((n) => !Number.isFinite(n))) {
-    throw new UsageError(`${flag}: expected comma-separated numbers, got ${JSON.stringify(value)}`);
-  }
-  return nums;
-}
-
-function integer(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new UsageError(`${flag}: expected a positive integer, got ${JSON.stringify(value)}`);
-  return Number(value);
-}
 
 /** Session flags -> Backbone.open options (validated again by the API). */
 function sessionOptions(f: SessionFlags, log: (line: string) => void) {
   return {
-    ...(f.threads !== undefined ? { threads: integer('--threads', f.threads) } : {}),
+    ...(f.threads !== undefined ? { threads: wholeNumber('--threads', f.threads, { min: 1 }) } : {}),
     ...(f.providers !== undefined ? { executionProviders: f.providers.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
     ...(f.optimization !== undefined ? { graphOptimization: f.optimization as GraphOptimization } : {}),
     ...(f.conventions !== undefined ? { conventions: f.conventions } : {}),
@@ -87,7 +73,7 @@ export default function register(program: Command, cli: CliContext): void {
     .option('--source <url>', 'where the source model comes from, written to the manifest')
     .action(cli.action(async (model: string, f: CutFlags) => {
       const { cutModel } = await import('../../backbone/cut.js');
-      const range = numberList('--range', f.range);
+      const range = f.range === undefined ? undefined : numberList('--range', f.range);
       if (range && range.length !== 2) throw new UsageError(`--range: expected two numbers lo,hi, got ${JSON.stringify(f.range)}`);
       const r = await cutModel(model, {
         at: f.at,
@@ -158,7 +144,7 @@ model saw, {"x","y","width","height"} in the image's pixels.`))
       const { Backbone } = await import('../../backbone/backbone.js');
       const { resolveBackboneRef } = await import('../../learner/backbone-ref.js');
       const { expandFiles } = await import('../files.js');
-      const batchSize = integer('--batch', f.batch)!;
+      const batchSize = wholeNumber('--batch', f.batch, { min: 1 });
       let failed = 0;
       let missing = 0;
       const images = expandFiles(args, {

@@ -7,6 +7,7 @@ import { InputError, UsageError } from '../errors.js';
 import type { ClientInput, HelloReply, LinkClient } from '../../link/index.js';
 import { parsePrunePolicy, type PrunePolicy } from '../../learner/prune.js';
 import { policiesFromFlags, pruneOptions, PRUNE_FLAG_NAMES, type PruneFlags } from '../prune-flags.js';
+import { wholeNumber } from '../numbers.js';
 import { plural } from '../output.js';
 
 interface ClientFlags {
@@ -49,10 +50,10 @@ Examples:
   /** Opens the port, says HELLO, runs `fn` with a client, closes the port whatever happens. */
   const withClient = async (fn: (c: LinkClient, hello: HelloReply) => Promise<void>) => {
     const flags = client.opts<ClientFlags>();
-    const timeoutMs = wholeNumber('--timeout', flags.timeout);
-    const maxFrame = flags.maxFrame === undefined ? undefined : wholeNumber('--max-frame', flags.maxFrame);
+    const timeoutMs = wholeNumber('--timeout', flags.timeout, { min: 1 });
+    const maxFrame = flags.maxFrame === undefined ? undefined : wholeNumber('--max-frame', flags.maxFrame, { min: 1 });
     let baudRate: number;
-    if (flags.baud !== undefined) baudRate = wholeNumber('--baud', flags.baud);
+    if (flags.baud !== undefined) baudRate = wholeNumber('--baud', flags.baud, { min: 1 });
     else {
       const { resolveProfile } = await import('../../devices/index.js');
       const { profile } = resolveProfile({ profile: flags.profile });
@@ -158,7 +159,7 @@ Examples:
       cli.action((file: string, flags: InputFlags & { top: string }) =>
         withClient(async (c, hello) => {
           const { input, reduced } = await prepare(file, flags, hello, 0);
-          const r = await c.predict(input, { top: wholeNumber('--top', flags.top) });
+          const r = await c.predict(input, { top: wholeNumber('--top', flags.top, { min: 1 }) });
           const head = r.label === null ? `unknown (best score ${r.score.toFixed(3)})` : `${r.label} (score ${r.score.toFixed(3)}, margin ${r.margin.toFixed(3)})`;
           out().result({ ...r, ...(reduced ? { reduced } : {}) }, [head, ...r.top.map((t) => `  ${t.label}: ${t.score.toFixed(3)}`)].join('\n'));
         }),
@@ -222,10 +223,6 @@ Examples:
     );
 }
 
-function wholeNumber(flag: string, v: string): number {
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${flag}: expected a whole number >= 1, got "${v}"`);
-  return Number(v);
-}
 
 /** An image file as its bytes, or a feature vector from JSON or raw little-endian float32. */
 function readInput(file: string, flags: InputFlags): Buffer | Float32Array {

@@ -3,6 +3,7 @@
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { UsageError, InputError } from '../errors.js';
+import { decimalNumber, wholeNumber } from '../numbers.js';
 import { expandFiles, chunks, labelFromDir } from '../files.js';
 import { plural } from '../output.js';
 import { QUANTIZER_DEFAULTS } from '../../learner/config.js';
@@ -53,14 +54,17 @@ A few hundred images are enough. Then:
     )
     .action(
       cli.action(async (files: string[], f: FitFlags) => {
-        const seed = whole('seed', f.seed);
+        const seed = wholeNumber('--seed', f.seed);
         const paths = expandFiles(files, (m) => cli.output.warn(m));
         const out = cli.output;
         const kind = f.quantizer ?? (f.parts !== undefined || f.anchors !== undefined ? 'pq' : 'sparse');
         const sparse = kind === 'sparse';
         if (sparse && (f.parts !== undefined || f.anchors !== undefined)) throw new UsageError('--parts and --anchors: only apply to --quantizer pq');
-        const parts = whole('parts', f.parts ?? String(QUANTIZER_DEFAULTS.pq.parts));
-        const anchors = whole('anchors', f.anchors ?? String(QUANTIZER_DEFAULTS.pq.anchors));
+        const parts = wholeNumber('--parts', f.parts ?? String(QUANTIZER_DEFAULTS.pq.parts), { min: 1 });
+        const anchors = wholeNumber('--anchors', f.anchors ?? String(QUANTIZER_DEFAULTS.pq.anchors), { min: 1 });
+        // Every flag is checked before any image is read.
+        const directions = wholeNumber('--directions', f.directions, { min: 1 });
+        const shrink = decimalNumber('--shrink', f.shrink, { above: 0 });
         if (!sparse && f.labelsFrom) throw new UsageError('--labels-from: only applies to --quantizer sparse (pq anchors are fitted without labels)');
         if (sparse && paths.length < 2) throw new InputError(`codebook fit: need at least 2 images, got ${paths.length}`);
         if (!sparse && paths.length < anchors) throw new InputError(`codebook fit: need at least ${anchors} images for ${anchors} anchors, got ${paths.length}`);
@@ -80,9 +84,6 @@ A few hundred images are enough. Then:
           }
           bar.stop();
           if (sparse) {
-            const directions = whole('directions', f.directions);
-            const shrink = Number(f.shrink);
-            if (!(shrink > 0) || !Number.isFinite(shrink)) throw new UsageError(`--shrink: expected a positive number, got "${f.shrink}"`);
             const { fitWhitening, encodeWhitening, whiteningId } = await import('../../quantize/whitening.js');
             let labels: number[] | null = null;
             if (f.labelsFrom) {
@@ -151,7 +152,7 @@ learn and prune is replayed, re-encoded with the new codebook, into --out. Forgo
         const r = await refitStore(
           f.store,
           f.out,
-          { parts: whole('parts', f.parts), anchors: whole('anchors', f.anchors), probes: whole('probes', f.probes), center: Boolean(f.center), l2: Boolean(f.l2), seed: whole('seed', f.seed) },
+          { parts: wholeNumber('--parts', f.parts, { min: 1 }), anchors: wholeNumber('--anchors', f.anchors, { min: 1 }), probes: wholeNumber('--probes', f.probes, { min: 1 }), center: Boolean(f.center), l2: Boolean(f.l2), seed: wholeNumber('--seed', f.seed) },
           {
             onWarning: (m) => out.warn(m),
             onProgress: (done, total) => {
@@ -164,9 +165,4 @@ learn and prune is replayed, re-encoded with the new codebook, into --out. Forgo
         out.result({ ...r }, `refitted ${f.store} into ${r.store}: codebook ${r.parts} x ${r.anchors} fitted on ${plural(r.fittedOn, 'feature vector')}, ${plural(r.classes, 'class', 'classes')} rebuilt`);
       }),
     );
-}
-
-function whole(name: string, v: string): number {
-  if (!/^\d+$/.test(v)) throw new UsageError(`--${name}: expected a whole number, got "${v}"`);
-  return Number(v);
 }

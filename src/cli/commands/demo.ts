@@ -4,7 +4,8 @@
 // (the demo ignores the device profile's backbone so that its numbers are the same on every machine).
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { UsageError, EXIT_INTERRUPTED } from '../errors.js';
+import { EXIT_INTERRUPTED } from '../errors.js';
+import { wholeNumber } from '../numbers.js';
 import { Rng } from '../../util/rng.js';
 import { plural } from '../output.js';
 import { CONVENTIONS_HELP } from '../learner-options.js';
@@ -37,9 +38,9 @@ Sizes per class: connections (bits set), compressed bytes (entropy bound of the 
 With --json the last line is one JSON object with these keys and more.`)
     .action(
       cli.action(async (flags: DemoFlags) => {
-        const shots = whole('shots', flags.shots, 1, 5000);
-        const testPer = whole('test', flags.test, 1, 800);
-        const seed = whole('seed', flags.seed, 0, 2 ** 31);
+        const shots = wholeNumber('--shots', flags.shots, { min: 1, max: 5000 });
+        const testPer = wholeNumber('--test', flags.test, { min: 1, max: 800 });
+        const seed = wholeNumber('--seed', flags.seed, { min: 0, max: 2 ** 31 });
         const out = cli.output;
         const { loadMnist, indicesByClass, imageAt } = await import('../../datasets/idx.js');
         const { Engram } = await import('../../learner/engram.js');
@@ -141,12 +142,6 @@ With --json the last line is one JSON object with these keys and more.`)
         return cli.signal.aborted ? EXIT_INTERRUPTED : 0;
       }),
     );
-}
-
-function whole(name: string, v: string, min: number, max: number): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < min || n > max) throw new UsageError(`--${name}: expected a whole number in [${min}, ${max}], got "${v}"`);
-  return n;
 }
 
 function pct(x: number): string {

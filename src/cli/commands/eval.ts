@@ -7,6 +7,7 @@ import type { CliContext } from '../context.js';
 import { engramOptions, storeOptions, type StoreFlags } from '../learner-options.js';
 import { expandFiles, labelFromDir } from '../files.js';
 import { EXIT_INPUT, EXIT_INTERRUPTED, InputError, UsageError } from '../errors.js';
+import { wholeNumber } from '../numbers.js';
 
 interface EvalFlags extends StoreFlags {
   label?: string;
@@ -49,10 +50,8 @@ Examples:
   cmd.action(
     cli.action(async (files: string[], flags: EvalFlags) => {
       if (!flags.label === !flags.labelsFrom) throw new UsageError('eval: give exactly one of --labels-from dir or --label <label>, so that each image has a true label');
-      const batch = Number(flags.batch);
-      if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch: expected a whole number >= 1, got "${flags.batch}"`);
-      if (!/^\d+$/.test(flags.mistakes)) throw new UsageError(`--mistakes: expected a whole number >= 0, got "${flags.mistakes}"`);
-      const mistakes = Number(flags.mistakes);
+      const batch = wholeNumber('--batch', flags.batch, { min: 1 });
+      const mistakes = wholeNumber('--mistakes', flags.mistakes);
       if (flags.svg !== undefined) checkWritable(flags.svg);
       const paths = expandFiles(files);
       if (paths.length === 0) throw new InputError(`eval: no image files found in ${files.join(', ')}`);

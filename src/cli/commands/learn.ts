@@ -7,6 +7,7 @@ import { chunks, expandFiles, fileArguments, labelFromDir, looksLikeSplitName } 
 import { plural } from '../output.js';
 import { checkLabel, LABEL_RULE } from '../../util/label.js';
 import { InputError, UsageError, EXIT_INPUT, EXIT_INTERRUPTED } from '../errors.js';
+import { wholeNumber } from '../numbers.js';
 
 interface LearnFlags extends StoreFlags {
   label?: string;
@@ -41,8 +42,7 @@ code is then 2. With --json the last line sums up: {"summary":true,"stored","fai
   cmd.action(
     cli.action(async (files: string[], flags: LearnFlags) => {
       if (!flags.label === !flags.labelsFrom) throw new UsageError('learn: give exactly one of --label <label> or --labels-from dir');
-      const batch = Number(flags.batch);
-      if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch: expected a whole number >= 1, got "${flags.batch}"`);
+      const batch = wholeNumber('--batch', flags.batch, { min: 1 });
       // Every label is checked before the backbone loads: a bad one costs nothing and stores nothing.
       if (flags.label !== undefined) {
         try {

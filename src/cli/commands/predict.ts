@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { conventionsOption, engramOptions, storeOptions, type StoreFlags } from '../learner-options.js';
 import { chunks, expandFiles, fileArguments } from '../files.js';
-import { EXIT_INPUT, EXIT_INTERRUPTED, InputError, UsageError } from '../errors.js';
+import { EXIT_INPUT, EXIT_INTERRUPTED, InputError } from '../errors.js';
+import { wholeNumber } from '../numbers.js';
 
 interface PredictFlags extends StoreFlags {
   filesFrom?: string;
@@ -33,10 +34,8 @@ still answered; the exit code is then 2. Folders are walked for .png, .jpg, .jpe
 hidden names (".x.png", macOS "._x.jpg" copies, ".git/").`);
   cmd.action(
     cli.action(async (files: string[], flags: PredictFlags) => {
-      const top = Number(flags.top);
-      const batch = Number(flags.batch);
-      if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top: expected a whole number >= 1, got "${flags.top}"`);
-      if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch: expected a whole number >= 1, got "${flags.batch}"`);
+      const top = wholeNumber('--top', flags.top, { min: 1 });
+      const batch = wholeNumber('--batch', flags.batch, { min: 1 });
       const out = cli.output;
       // A path that is not there is reported like a file that cannot be decoded, and the others are answered.
       let failed = 0;

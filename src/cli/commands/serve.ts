@@ -7,7 +7,8 @@ import { InputError, UsageError } from '../errors.js';
 import { join } from 'node:path';
 import type { RequestName } from '../../link/index.js';
 import { engramOptions, modelOptions, storeOptions, type StoreFlags } from '../learner-options.js';
-import { sourceFlags, sourceOptions, whole, type SourceFlags } from '../live-options.js';
+import { sourceFlags, sourceOptions, type SourceFlags } from '../live-options.js';
+import { wholeNumber } from '../numbers.js';
 
 interface ServeFlags extends StoreFlags, SourceFlags {
   http?: string;
@@ -66,9 +67,9 @@ in docs/protocol.md.`);
   cmd.action(
     cli.action(async (flags: ServeFlags) => {
       const out = cli.output;
-      const baudFlag = flags.baud === undefined ? undefined : wholeNumber('--baud', flags.baud);
-      const idleTimeoutMs = wholeNumber('--idle-timeout', flags.idleTimeout);
-      const featureDim = flags.features === undefined ? undefined : wholeNumber('--features', flags.features);
+      const baudFlag = flags.baud === undefined ? undefined : wholeNumber('--baud', flags.baud, { min: 1 });
+      const idleTimeoutMs = wholeNumber('--idle-timeout', flags.idleTimeout, { min: 1 });
+      const featureDim = flags.features === undefined ? undefined : wholeNumber('--features', flags.features, { min: 1 });
       const { REQUEST_NAMES, READ_ONLY_REQUESTS, readKeyFile } = await import('../../link/index.js');
       let allow: RequestName[] | undefined;
       if (flags.allow !== undefined) {
@@ -91,10 +92,10 @@ in docs/protocol.md.`);
       }
 
       const http = flags.http === undefined ? undefined : hostPort(flags.http);
-      const maxBodyBytes = wholeNumber('--max-body', flags.maxBody);
-      const rate = wholeNumber('--rate', flags.rate);
-      const maxConcurrent = wholeNumber('--max-concurrent', flags.maxConcurrent);
-      const every = whole('--every', flags.every, 1);
+      const maxBodyBytes = wholeNumber('--max-body', flags.maxBody, { min: 1 });
+      const rate = wholeNumber('--rate', flags.rate, { min: 1 });
+      const maxConcurrent = wholeNumber('--max-concurrent', flags.maxConcurrent, { min: 1 });
+      const every = wholeNumber('--every', flags.every, { min: 1 });
       if (flags.watch !== undefined && !http) throw new UsageError('--watch: the live stream is served over HTTP; add --http [host:]port');
       const source = flags.watch === undefined ? undefined : sourceOptions(flags.watch, flags);
 
@@ -200,7 +201,3 @@ function hostPort(v: string): { host: string; port: number } {
   return { host, port: Number(m[2]) };
 }
 
-function wholeNumber(flag: string, v: string): number {
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${flag}: expected a whole number >= 1, got "${v}"`);
-  return Number(v);
-}

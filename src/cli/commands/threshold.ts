@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
+import { decimalNumber } from '../numbers.js';
 import { engramOptions, storeOptions, type StoreFlags } from '../learner-options.js';
 
 interface ThresholdFlags extends StoreFlags {
@@ -35,8 +36,7 @@ Examples:
       if (flags.set !== undefined && flags.auto) throw new UsageError('threshold: give --set <t> or --auto, not both');
       let value: number | null | undefined;
       if (flags.set !== undefined) {
-        value = Number(flags.set);
-        if (!/^\s*[0-9.]+\s*$/.test(flags.set) || !(value >= 0 && value <= 1)) throw new UsageError(`--set: expected a number from 0 to 1, got "${flags.set}"`);
+        value = decimalNumber('--set', flags.set, { min: 0, max: 1 });
       } else if (flags.auto) {
         value = null;
       }

@@ -3,8 +3,10 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { EXIT_INTERRUPTED, InputError, UsageError } from '../errors.js';
+import { wholeNumber } from '../numbers.js';
+import type { LiveLearned, LivePrediction } from '../../live/loop.js';
 import { engramOptions, modelOptions, storeOptions, type StoreFlags } from '../learner-options.js';
-import { DEFAULT_SIZE, sourceFlags, sourceOptions, whole, type SourceFlags } from '../live-options.js';
+import { DEFAULT_SIZE, sourceFlags, sourceOptions, type SourceFlags } from '../live-options.js';
 
 interface WatchFlags extends StoreFlags, SourceFlags {
   label?: string;
@@ -54,10 +56,10 @@ Examples:
       if (!learnMode && flags.frames !== undefined) throw new UsageError('--frames: only applies with --label (learn mode)');
       if (learnMode && flags.maxFrames !== undefined) throw new UsageError('--max-frames: applies to predict mode; learn mode stops after --frames');
       if (learnMode && flags.label === '') throw new UsageError('--label: expected a non-empty label');
-      const every = whole('--every', flags.every, 1);
-      const top = whole('--top', flags.top, 1);
-      const frames = flags.frames === undefined ? 10 : whole('--frames', flags.frames, 1, 1000);
-      const maxFrames = flags.maxFrames === undefined ? undefined : whole('--max-frames', flags.maxFrames, 1);
+      const every = wholeNumber('--every', flags.every, { min: 1 });
+      const top = wholeNumber('--top', flags.top, { min: 1 });
+      const frames = flags.frames === undefined ? 10 : wholeNumber('--frames', flags.frames, { min: 1, max: 1000 });
+      const maxFrames = flags.maxFrames === undefined ? undefined : wholeNumber('--max-frames', flags.maxFrames, { min: 1 });
       const srcOpts = sourceOptions(source, flags);
 
       const { FrameSource } = await import('../../live/source.js');
@@ -77,7 +79,7 @@ Examples:
         const onAbort = () => stop.abort();
         cli.signal.addEventListener('abort', onAbort, { once: true });
         let answered = 0;
-        loop.on('prediction', (p) => {
+        loop.on('prediction', (p: LivePrediction) => {
           out.result(
             { frame: p.frame, time: p.time, label: p.label, score: p.score, margin: p.margin, top: p.top, latency_ms: p.latencyMs, dropped: p.dropped },
             `frame ${p.frame}\t${p.time.toFixed(3)} s\t${p.label ?? 'unknown'}\tscore ${p.score.toFixed(3)}\tmargin ${p.margin.toFixed(3)}\t${p.latencyMs.toFixed(1)} ms\tdropped ${p.dropped}`,
@@ -85,7 +87,7 @@ Examples:
           answered++;
           if (maxFrames !== undefined && answered >= maxFrames) stop.abort();
         });
-        loop.on('learned', (l) => {
+        loop.on('learned', (l: LiveLearned) => {
           out.result(
             { event: 'learned', label: l.label, frame: l.frame, time: l.time, example: l.example, of: l.of, latency_ms: l.latencyMs },
             `learned frame ${l.frame} (${l.time.toFixed(3)} s) as ${l.label}: ${l.example}/${l.of}`,
