@@ -53,6 +53,12 @@ pack('the prebuilt addons match the sources (built here when they do not)', () =
   }
   assert.is(check.status, 0, show(check));
   assert.match(check.stdout, /ok: linux-x64, linux-arm64 built from the current sources/);
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'prebuilds', 'manifest.json'), 'utf8')) as { targets: Record<string, { machine: string; needs: string[] }> };
+  assert.match(manifest.targets['linux-x64'].machine, /X86-64/);
+  assert.match(manifest.targets['linux-arm64'].machine, /AArch64/);
+  for (const t of ['linux-x64', 'linux-arm64']) {
+    assert.not.ok(manifest.targets[t].needs.some((lib) => /libstdc\+\+|libgcc_s/.test(lib)), `${t} carries its C++ runtime: ${manifest.targets[t].needs.join(', ')}`);
+  }
 });
 
 pack('npm pack refuses prebuilds built from other sources', () => {
