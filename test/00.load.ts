@@ -53,6 +53,7 @@ test('a missing addon gives one error listing every path tried and the fix', () 
   assert.match(r.stderr, /\/nonexistent\/engram\.node: not found/);
   assert.match(r.stderr, /build\/Release\/engram\.node: not found/);
   assert.match(r.stderr, /build\/gyp\/build\/Release\/engram\.node: not found/);
+  assert.ok(r.stderr.includes(`prebuilds/${process.platform}-${process.arch}/engram.node: not found`), r.stderr);
   assert.match(r.stderr, /npm run build:native/);
 });
 

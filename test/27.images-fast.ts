@@ -143,26 +143,29 @@ parity('give bit-identical tensors on the loops chosen by table shape: copies, m
   }
 });
 
-parity('the addon refuses tap tables that point outside the image, weights past a count, and heavy tables', async () => {
+parity('the addon refuses tap tables that point outside the image, weights past a count, heavy tables and unknown options', async () => {
   const { loadBinding } = await import('../src/native/loader.js');
   const b = loadBinding();
   const one = new Int16Array([1 << TAP_BITS]);
-  const unit = new Float32Array([1]);
-  const call = (first: number, hWeights = one, hTaps = 1) => b.resampleInto(new Uint8Array(4), 2, 2, 1, new Int32Array([first]), new Int32Array([1]), hWeights, hTaps,
-    new Int32Array([0]), new Int32Array([1]), one, 1, 1, 1, 1, true, unit, new Float32Array([0]), new Uint8Array([0]), new Float32Array(1), 0);
+  const src = { data: new Uint8Array(4), width: 2, height: 2, channels: 1 };
+  const axis = (first: number, weights: Int16Array = one, taps = 1, count = 1) => ({ first: new Int32Array([first]), count: new Int32Array([count]), weights, taps });
+  const slot = () => ({ width: 1, height: 1, channels: 1, nchw: true, scale: new Float32Array([1]), bias: new Float32Array([0]), source: new Uint8Array([0]), out: new Float32Array(1), offset: 0 });
+  const call = (first: number, hWeights: Int16Array = one, hTaps = 1) => b.resampleInto(src, { h: axis(first, hWeights, hTaps), v: axis(0) }, slot());
   call(1);
-  assert.throws(() => call(2), /hFirst: tap 0 reads outside the 2-pixel source/);
-  assert.throws(() => call(-1), /hFirst: tap 0 reads outside the 2-pixel source/);
-  assert.throws(() => call(0, new Int16Array([1 << TAP_BITS, 8192]), 2), /hWeights: tap 1 of output 0 is past its count but weighs 8192/);
+  assert.throws(() => call(2), /taps\.h\.first: tap 0 reads outside the 2-pixel source/);
+  assert.throws(() => call(-1), /taps\.h\.first: tap 0 reads outside the 2-pixel source/);
+  assert.throws(() => call(0, new Int16Array([1 << TAP_BITS, 8192]), 2), /taps\.h\.weights: tap 1 of output 0 is past its count but weighs 8192/);
   call(0, new Int16Array([32767]));
-  assert.throws(() => b.resampleInto(new Uint8Array(4), 2, 2, 1, new Int32Array([0]), new Int32Array([2]), new Int16Array([30000, -3000]), 2,
-    new Int32Array([0]), new Int32Array([1]), one, 1, 1, 1, 1, true, unit, new Float32Array([0]), new Uint8Array([0]), new Float32Array(1), 0),
-  /hWeights: the weights of output 0 add up to 33000 in absolute value \(the most is 32767, with 1 as 16384\)/);
-  assert.throws(() => b.resampleInto(new Uint8Array(4), 2, 2, 1, new Int32Array([0]), new Int32Array([1]), new Float32Array([1]) as unknown as Int16Array, 1,
-    new Int32Array([0]), new Int32Array([1]), one, 1, 1, 1, 1, true, unit, new Float32Array([0]), new Uint8Array([0]), new Float32Array(1), 0),
-  /hWeights: expected a Int16Array|hWeights: expected an Int16Array/);
-  assert.throws(() => b.resampleInto(new Uint8Array(3), 2, 2, 1, new Int32Array([0]), new Int32Array([1]), one, 1,
-    new Int32Array([0]), new Int32Array([1]), one, 1, 1, 1, 1, true, unit, new Float32Array([0]), new Uint8Array([0]), new Float32Array(1), 0), /src: expected a Uint8Array of length 4/);
+  assert.throws(() => b.resampleInto(src, { h: axis(0, new Int16Array([30000, -3000]), 2, 2), v: axis(0) }, slot()),
+    /taps\.h\.weights: the weights of output 0 add up to 33000 in absolute value \(the most is 32767, with 1 as 16384\)/);
+  assert.throws(() => b.resampleInto(src, { h: axis(0, new Float32Array([1]) as unknown as Int16Array), v: axis(0) }, slot()),
+    /taps\.h\.weights: expected a Int16Array|taps\.h\.weights: expected an Int16Array/);
+  assert.throws(() => b.resampleInto({ ...src, data: new Uint8Array(3) }, { h: axis(0), v: axis(0) }, slot()), /src\.data: expected a Uint8Array of length 4/);
+  assert.throws(() => b.resampleInto(src, { h: axis(0), v: axis(5) }, slot()), /taps\.v\.first: tap 0 reads outside the 2-pixel source/);
+  assert.throws(() => b.resampleInto(src, { h: axis(0), v: axis(0) }, { ...slot(), ofset: 0 } as never), /^slot: unknown option "ofset" \(known: width, height, channels, nchw, scale, bias, source, out, offset\)$/);
+  assert.throws(() => b.resampleInto(src, { h: axis(0), v: axis(0), w: axis(0) } as never, slot()), /^taps: unknown option "w" \(known: h, v\)$/);
+  assert.throws(() => b.resampleInto(src, null as never, slot()), /^taps: expected an options object, got null$/);
+  assert.throws(() => b.resampleInto(src, { h: axis(0), v: axis(0) }, { ...slot(), offset: 1 }), /slot\.offset: expected an integer in \[0, 0\], got number 1/);
 });
 
 const agree = suite('resample: agreement with sharp');
@@ -254,8 +257,8 @@ else {
         const got = new Float32Array(w * h * channels + 5);
         const { tapsFor } = await import('../src/images/resample.js');
         const { h: ht, v: vt } = tapsFor(px.width, px.height, window, w, h, 'bilinear');
-        const ok = await b.decodeJpegInto(jpeg, w, h, channels, plan.width, plan.height, ht.first, ht.count, ht.weights, ht.taps,
-          vt.first, vt.count, vt.weights, vt.taps, w, h, channels, true, affine.scale, affine.bias, affine.source, got, 5);
+        const ok = await b.decodeJpegInto(jpeg, { minWidth: w, minHeight: h, channels, width: plan.width, height: plan.height }, { h: ht, v: vt },
+          { width: w, height: h, channels, nchw: true, scale: affine.scale, bias: affine.bias, source: affine.source, out: got, offset: 5 });
         assert.ok(ok, `orientation ${o} ${w}x${h} ${fit}`);
         const bad = got.findIndex((v, i) => !Object.is(v, expected[i]));
         assert.is(bad, -1, `orientation ${o} ${w}x${h} ${fit} ${channels}: value ${bad}`);
@@ -272,8 +275,8 @@ else {
     const a = affineFor(spec);
     const run = (bytes: Uint8Array, sw: number, sh: number) => {
       const { h, v } = tapsFor(sw, sh, { x: 0, y: 0, width: sw, height: sh }, 32, 24, 'bilinear');
-      return b.decodeJpegInto(bytes, 32, 24, 3, sw, sh, h.first, h.count, h.weights, h.taps, v.first, v.count, v.weights, v.taps,
-        32, 24, 3, true, a.scale, a.bias, a.source, new Float32Array(32 * 24 * 3), 0);
+      return b.decodeJpegInto(bytes, { minWidth: 32, minHeight: 24, channels: 3, width: sw, height: sh }, { h, v },
+        { width: 32, height: 24, channels: 3, nchw: true, scale: a.scale, bias: a.bias, source: a.source, out: new Float32Array(32 * 24 * 3), offset: 0 });
     };
     const plan = b.jpegPlan(jpeg, 32, 24, 3)!;
     assert.equal([plan.width, plan.height, plan.scale], [32, 24, 0.5]);
@@ -284,9 +287,14 @@ else {
     assert.is(b.jpegPlan(await sharp(chelsea).jpeg().withIccProfile('p3').toBuffer(), 32, 24, 3), null, 'Display P3 needs colour management');
     assert.throws(() => {
       const { h, v } = tapsFor(64, 48, { x: 0, y: 0, width: 64, height: 48 }, 32, 24, 'bilinear');
-      void b.decodeJpegInto(jpeg, 32, 24, 3, 32, 24, h.first, h.count, h.weights, h.taps, v.first, v.count, v.weights, v.taps,
-        32, 24, 3, true, a.scale, a.bias, a.source, new Float32Array(32 * 24 * 3), 0);
-    }, /hFirst: tap \d+ reads outside the 32-pixel source/);
+      void b.decodeJpegInto(jpeg, { minWidth: 32, minHeight: 24, channels: 3, width: 32, height: 24 }, { h, v },
+        { width: 32, height: 24, channels: 3, nchw: true, scale: a.scale, bias: a.bias, source: a.source, out: new Float32Array(32 * 24 * 3), offset: 0 });
+    }, /taps\.h\.first: tap \d+ reads outside the 32-pixel source/);
+    assert.throws(() => {
+      const { h, v } = tapsFor(32, 24, { x: 0, y: 0, width: 32, height: 24 }, 32, 24, 'bilinear');
+      void b.decodeJpegInto(jpeg, { minWidth: 32, minHeight: 24, channels: 3, width: 32, height: 24, scale: 1 } as never, { h, v },
+        { width: 32, height: 24, channels: 3, nchw: true, scale: a.scale, bias: a.bias, source: a.source, out: new Float32Array(32 * 24 * 3), offset: 0 });
+    }, /^decode: unknown option "scale" \(known: minWidth, minHeight, channels, width, height\)$/);
   });
 }
 

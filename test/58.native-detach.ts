@@ -43,8 +43,8 @@ function decodeInto(jpeg: Uint8Array, width: number, height: number, out: Float3
   const plan = b.jpegPlan(jpeg, width, height, 3)!;
   const { h, v } = tapsFor(plan.width, plan.height, { x: 0, y: 0, width: plan.width, height: plan.height }, width, height, 'bilinear');
   const a = affineFor(LEVELS);
-  return b.decodeJpegInto(jpeg, width, height, 3, plan.width, plan.height, h.first, h.count, h.weights, h.taps,
-    v.first, v.count, v.weights, v.taps, width, height, 3, true, a.scale, a.bias, a.source, out, 0);
+  return b.decodeJpegInto(jpeg, { minWidth: width, minHeight: height, channels: 3, width: plan.width, height: plan.height }, { h, v },
+    { width, height, channels: 3, nchw: true, scale: a.scale, bias: a.bias, source: a.source, out, offset: 0 });
 }
 
 const input = suite('async jobs keep their input when the caller detaches it');
@@ -104,7 +104,7 @@ else {
       const out = new Float32Array(1500 * 1000 * 3);
       const job = decodeInto(jpeg, 1500, 1000, out);
       detachAndDrop(out);
-      await rejects(job, /^out: the Float32Array was detached or shrunk while decodeJpegInto ran \(it holds 0 values, the slot needs 4500000\); nothing was written$/);
+      await rejects(job, /^slot\.out: the Float32Array was detached or shrunk while decodeJpegInto ran \(it holds 0 values, the slot needs 4500000\); nothing was written$/);
     }
   });
 
@@ -113,7 +113,7 @@ else {
     const out = new Float32Array(640 * 480 * 3);
     const job = decodeInto(jpeg, 640, 480, out);
     const kept = new Float32Array(structuredClone(out.buffer, { transfer: [out.buffer] }));
-    await rejects(job, /^out: the Float32Array was detached/);
+    await rejects(job, /^slot\.out: the Float32Array was detached/);
     assert.ok(kept.every((x) => x === 0), 'the new owner\'s memory is untouched');
   });
 
@@ -124,7 +124,7 @@ else {
     const tracking = new Float32Array(ab);
     const job = decodeInto(jpeg, 640, 480, tracking);
     ab.resize(400);
-    await rejects(job, /^out: the Float32Array was detached or shrunk while decodeJpegInto ran \(it holds 100 values, the slot needs 921600\)/);
+    await rejects(job, /^slot\.out: the Float32Array was detached or shrunk while decodeJpegInto ran \(it holds 100 values, the slot needs 921600\)/);
     assert.ok(new Float32Array(ab).every((x) => x === 0));
   });
 
@@ -132,7 +132,7 @@ else {
     const jpeg = await bigJpeg();
     const out = new Float32Array(224 * 224 * 3);
     structuredClone(out.buffer, { transfer: [out.buffer] });
-    assert.throws(() => decodeInto(jpeg, 224, 224, out), /^out: expected a Float32Array of at least 150528 values, got Float32Array of length 0$/);
+    assert.throws(() => decodeInto(jpeg, 224, 224, out), /^slot\.out: expected a Float32Array of at least 150528 values, got Float32Array of length 0$/);
   });
 
   input.run();

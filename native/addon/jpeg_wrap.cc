@@ -152,7 +152,7 @@ class DecodeJpegIntoWorker : public Napi::AsyncWorker {
     Napi::Float32Array out = output_.Value();
     const size_t need = args_.offset + result_.size();
     if (out.ElementLength() < need || out.Data() == nullptr) {
-      deferred_.Reject(Napi::Error::New(env, "out: the Float32Array was detached or shrunk while decodeJpegInto ran "
+      deferred_.Reject(Napi::Error::New(env, "slot.out: the Float32Array was detached or shrunk while decodeJpegInto ran "
                                              "(it holds " + std::to_string(out.ElementLength()) + " values, the slot "
                                              "needs " + std::to_string(need) + "); nothing was written")
                            .Value());
@@ -176,7 +176,7 @@ class DecodeJpegIntoWorker : public Napi::AsyncWorker {
 
 #endif  // ENGRAM_HAVE_JPEG
 
-// The first four arguments of every JPEG function: (data, minWidth, minHeight, channels).
+// What every JPEG function is asked: the bytes, the smallest displayed size wanted and the channels.
 struct JpegArgs {
   Napi::Uint8Array data;
   uint32_t min_width;
@@ -184,18 +184,25 @@ struct JpegArgs {
   uint32_t channels;
 };
 
-JpegArgs parse_jpeg_args(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+// Checks (data, minWidth, minHeight, channels); `prefix` is prepended to the three numbers' names ("decode.").
+JpegArgs check_jpeg_args(const Napi::Value& data, const Napi::Value& min_width, const Napi::Value& min_height,
+                         const Napi::Value& ch, const std::string& prefix) {
+  Napi::Env env = data.Env();
   JpegArgs a;
-  a.data = typed<uint8_t>(info[0], "data", napi_uint8_array, "Uint8Array");
-  a.min_width = uint32_t(integer(info[1], "minWidth", 0, kMaxSide));
-  a.min_height = uint32_t(integer(info[2], "minHeight", 0, kMaxSide));
-  const Napi::Value ch = info[3];
-  if (!ch.IsNumber()) type_error(env, "channels", "1 or 3", ch);
+  a.data = typed<uint8_t>(data, "data", napi_uint8_array, "Uint8Array");
+  a.min_width = uint32_t(integer(min_width, (prefix + "minWidth").c_str(), 0, kMaxSide));
+  a.min_height = uint32_t(integer(min_height, (prefix + "minHeight").c_str(), 0, kMaxSide));
+  const std::string channels_name = prefix + "channels";
+  if (!ch.IsNumber()) type_error(env, channels_name.c_str(), "1 or 3", ch);
   const double channels = ch.As<Napi::Number>().DoubleValue();
-  if (channels != 1 && channels != 3) range_error(env, "channels", "1 or 3", ch);
+  if (channels != 1 && channels != 3) range_error(env, channels_name.c_str(), "1 or 3", ch);
   a.channels = uint32_t(channels);
   return a;
+}
+
+// The positional (data, minWidth, minHeight, channels) of decodeJpeg and jpegPlan.
+JpegArgs parse_jpeg_args(const Napi::CallbackInfo& info) {
+  return check_jpeg_args(info[0], info[1], info[2], info[3], "");
 }
 
 #ifndef ENGRAM_HAVE_JPEG
@@ -232,19 +239,28 @@ Napi::Value JpegPlan(const Napi::CallbackInfo& info) {
   });
 }
 
-// decodeJpegInto(data, minWidth, minHeight, channels, srcWidth, srcHeight, hFirst, hCount, hWeights, hTaps,
-//                vFirst, vCount, vWeights, vTaps, width, height, outChannels, nchw, scale, bias, source, out,
-//                offset) -> Promise<boolean>: true when the image was written, false when not handled.
-// srcWidth x srcHeight is the displayed size jpegPlan announced; the taps are for that size.
+// decodeJpegInto(data, decode: { minWidth, minHeight, channels, width, height }, taps: { h, v }, slot: { width,
+//                height, channels, nchw, scale, bias, source, out, offset }) -> Promise<boolean>: true when the
+// image was written, false when not handled. decode.width x decode.height is the displayed size jpegPlan
+// announced; the taps are for that size. Every property is read before any is checked.
 Napi::Value DecodeJpegInto(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     Napi::Env env = info.Env();
-    const JpegArgs a = parse_jpeg_args(info);
-    const uint32_t sw = uint32_t(integer(info[4], "srcWidth", 1, kMaxSide));
-    const uint32_t sh = uint32_t(integer(info[5], "srcHeight", 1, kMaxSide));
+    const Napi::Object decode =
+        options_object(info[1], "decode", {"minWidth", "minHeight", "channels", "width", "height"});
+    const Napi::Value min_width = decode.Get("minWidth");
+    const Napi::Value min_height = decode.Get("minHeight");
+    const Napi::Value channels = decode.Get("channels");
+    const Napi::Value width = decode.Get("width");
+    const Napi::Value height = decode.Get("height");
+    const SlotValues values = read_slot_values(info[2], info[3]);
+
+    const JpegArgs a = check_jpeg_args(info[0], min_width, min_height, channels, "decode.");
+    const uint32_t sw = uint32_t(integer(width, "decode.width", 1, kMaxSide));
+    const uint32_t sh = uint32_t(integer(height, "decode.height", 1, kMaxSide));
     Napi::Float32Array out;
-    SlotArgs slot = parse_slot_args(info, 6, sw, sh, &out);
-    if (a.channels == 3 && slot.channels == 1) range_error(env, "channels", "1 for a 1-channel model", info[3]);
+    SlotArgs slot = check_slot_args(env, values, sw, sh, &out);
+    if (a.channels == 3 && slot.channels == 1) range_error(env, "decode.channels", "1 for a 1-channel model", channels);
 #ifdef ENGRAM_HAVE_JPEG
     auto* worker = new DecodeJpegIntoWorker(env, own_copy(a.data), a.min_width, a.min_height, a.channels, sw, sh, std::move(slot), out);
     Napi::Promise promise = worker->Promise();

@@ -348,13 +348,19 @@ class MemoryWrap : public Napi::ObjectWrap<MemoryWrap> {
 
   Napi::Value PruneFanIn(const Napi::CallbackInfo& info) {
     const uint32_t max_fan_in = uint32_t(integer(info[0], "maxFanIn", 0, Memory::kMaxClasses));
-    return Napi::Number::New(info.Env(), double(core_->prune_fan_in(max_fan_in)));
+    uint64_t removed = 0;
+    const eg_status s = core_->prune_fan_in(max_fan_in, &removed);
+    if (s != eg_status::ok) status_error(info.Env(), "prune", s);
+    return Napi::Number::New(info.Env(), double(removed));
   }
 
   Napi::Value PruneTo(const Napi::CallbackInfo& info) {
     return guarded(info.Env(), [&]() -> Napi::Value {
       const uint64_t keep = uint64_t(integer(info[0], "keep", 0, kMaxSafe));
-      return Napi::Number::New(info.Env(), double(core_->prune_to(keep)));
+      uint64_t removed = 0;
+      const eg_status s = core_->prune_to(keep, &removed);
+      if (s != eg_status::ok) status_error(info.Env(), "prune", s);
+      return Napi::Number::New(info.Env(), double(removed));
     });
   }
 

@@ -10,19 +10,26 @@
 namespace engram_addon {
 namespace {
 
-// resampleInto(src, srcWidth, srcHeight, srcChannels, hFirst, hCount, hWeights, hTaps, vFirst, vCount, vWeights,
-//              vTaps, width, height, channels, nchw, scale, bias, source, out, offset)
+// resampleInto(src: { data, width, height, channels }, taps: { h, v }, slot: { width, height, channels, nchw,
+//              scale, bias, source, out, offset }): every property is read before any is checked.
 Napi::Value ResampleInto(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     Napi::Env env = info.Env();
-    Napi::Uint8Array src = typed<uint8_t>(info[0], "src", napi_uint8_array, "Uint8Array");
-    const size_t sw = size_t(integer(info[1], "srcWidth", 1, kMaxImageSide));
-    const size_t sh = size_t(integer(info[2], "srcHeight", 1, kMaxImageSide));
-    const size_t sc = size_t(integer(info[3], "srcChannels", 1, 3));
-    if (sc == 2) range_error(env, "srcChannels", "1 or 3", info[3]);
-    expect_length(env, src, sw * sh * sc, "src", info[0], "Uint8Array");
+    const Napi::Object src_options = options_object(info[0], "src", {"data", "width", "height", "channels"});
+    const Napi::Value data = src_options.Get("data");
+    const Napi::Value width = src_options.Get("width");
+    const Napi::Value height = src_options.Get("height");
+    const Napi::Value channels = src_options.Get("channels");
+    const SlotValues values = read_slot_values(info[1], info[2]);
+
+    Napi::Uint8Array src = typed<uint8_t>(data, "src.data", napi_uint8_array, "Uint8Array");
+    const size_t sw = size_t(integer(width, "src.width", 1, kMaxImageSide));
+    const size_t sh = size_t(integer(height, "src.height", 1, kMaxImageSide));
+    const size_t sc = size_t(integer(channels, "src.channels", 1, 3));
+    if (sc == 2) range_error(env, "src.channels", "1 or 3", channels);
+    expect_length(env, src, sw * sh * sc, "src.data", data, "Uint8Array");
     Napi::Float32Array out;
-    const SlotArgs a = parse_slot_args(info, 4, sw, sh, &out);
+    const SlotArgs a = check_slot_args(env, values, sw, sh, &out);
     std::vector<int16_t> scratch(a.scratch(sc));
     const engram::eg_status s =
         engram::eg_resample_into(src.Data(), sw, sh, sc, a.h(), a.v(), scratch.data(), scratch.size(), a.slot(out.Data()));

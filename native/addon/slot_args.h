@@ -1,8 +1,11 @@
-// The arguments shared by resampleInto and decodeJpegInto: tap tables for both axes and the tensor slot the
-// image goes to. Checked once here with the addon's usual messages, and copied, so an async worker owns them.
+// The option objects shared by resampleInto and decodeJpegInto: the tap tables of both axes ({ h, v }) and the
+// tensor slot the image goes to. Every property is read once, before any check (a getter runs at most once and
+// cannot change what was already checked), then checked with the addon's usual messages, naming the property
+// path ("taps.h.first", "slot.offset"), and copied, so an async worker owns what it reads.
 #pragma once
 #include <napi.h>
 
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -36,9 +39,43 @@ struct SlotArgs {
 
 constexpr double kMaxImageSide = 65535;
 
-inline void expect_length(const Napi::Env& env, const Napi::TypedArray& a, size_t want, const char* name,
+/**
+ * A plain object whose own enumerable keys are all in `known` (a misspelled option is an error), with the
+ * wording of validate.options: "<name>: expected an options object, got ..." (TypeError),
+ * "<name>: unknown option "<key>" (known: a, b)" (RangeError).
+ */
+inline Napi::Object options_object(const Napi::Value& v, const std::string& name,
+                                   std::initializer_list<const char*> known) {
+  Napi::Env env = v.Env();
+  if (!v.IsObject() || v.IsArray() || v.IsFunction() || v.IsTypedArray() || v.IsArrayBuffer()) {
+    type_error(env, name.c_str(), "an options object", v);
+  }
+  Napi::Object o = v.As<Napi::Object>();
+  napi_value keys_value;
+  NAPI_THROW_IF_FAILED(env,
+                       napi_get_all_property_names(env, o, napi_key_own_only,
+                                                   static_cast<napi_key_filter>(napi_key_enumerable | napi_key_skip_symbols),
+                                                   napi_key_numbers_to_strings, &keys_value),
+                       Napi::Object());
+  Napi::Array keys(env, keys_value);
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    const std::string key = keys.Get(i).As<Napi::String>().Utf8Value();
+    bool found = false;
+    std::string list;
+    for (const char* k : known) {
+      found = found || key == k;
+      list += (list.empty() ? "" : ", ") + std::string(k);
+    }
+    if (!found) throw Napi::RangeError::New(env, name + ": unknown option \"" + key + "\" (known: " + list + ")");
+  }
+  return o;
+}
+
+inline void expect_length(const Napi::Env& env, const Napi::TypedArray& a, size_t want, const std::string& name,
                           const Napi::Value& v, const char* ctor) {
-  if (a.ElementLength() != want) range_error(env, name, std::string("a ") + ctor + " of length " + std::to_string(want), v);
+  if (a.ElementLength() != want) {
+    range_error(env, name.c_str(), std::string("a ") + ctor + " of length " + std::to_string(want), v);
+  }
 }
 
 template <typename T>
@@ -46,97 +83,130 @@ std::vector<T> copy_of(const Napi::TypedArrayOf<T>& a) {
   return std::vector<T>(a.Data(), a.Data() + a.ElementLength());
 }
 
-/**
- * Reads (hFirst, hCount, hWeights, hTaps, vFirst, vCount, vWeights, vTaps, width, height, channels, nchw, scale,
- * bias, source, out, offset) from info[at...], checking every tap against a src_width x src_height source.
- * `out` is returned through *out for the caller to keep alive.
- */
-inline SlotArgs parse_slot_args(const Napi::CallbackInfo& info, size_t at, size_t src_width, size_t src_height,
-                                Napi::Float32Array* out) {
-  Napi::Env env = info.Env();
-  SlotArgs a;
-  a.width = size_t(integer(info[at + 8], "width", 1, kMaxImageSide));
-  a.height = size_t(integer(info[at + 9], "height", 1, kMaxImageSide));
-  a.channels = size_t(integer(info[at + 10], "channels", 1, 3));
-  if (a.channels == 2) range_error(env, "channels", "1 or 3", info[at + 10]);
-  if (!info[at + 11].IsBoolean()) type_error(env, "nchw", "a boolean", info[at + 11]);
-  a.nchw = info[at + 11].As<Napi::Boolean>().Value();
+/** One axis's tap table as read from JS: { first, count, weights, taps }. */
+struct TapValues {
+  std::string name;  // "taps.h" or "taps.v"
+  Napi::Value first, count, weights, taps;
+};
 
-  Napi::Int32Array hf = typed<int32_t>(info[at], "hFirst", napi_int32_array, "Int32Array");
-  Napi::Int32Array hc = typed<int32_t>(info[at + 1], "hCount", napi_int32_array, "Int32Array");
-  Napi::Int16Array hw = typed<int16_t>(info[at + 2], "hWeights", napi_int16_array, "Int16Array");
-  a.h_taps = size_t(integer(info[at + 3], "hTaps", 1, 4096));
-  Napi::Int32Array vf = typed<int32_t>(info[at + 4], "vFirst", napi_int32_array, "Int32Array");
-  Napi::Int32Array vc = typed<int32_t>(info[at + 5], "vCount", napi_int32_array, "Int32Array");
-  Napi::Int16Array vw = typed<int16_t>(info[at + 6], "vWeights", napi_int16_array, "Int16Array");
-  a.v_taps = size_t(integer(info[at + 7], "vTaps", 1, 4096));
-  expect_length(env, hf, a.width, "hFirst", info[at], "Int32Array");
-  expect_length(env, hc, a.width, "hCount", info[at + 1], "Int32Array");
-  expect_length(env, hw, a.width * a.h_taps, "hWeights", info[at + 2], "Int16Array");
-  expect_length(env, vf, a.height, "vFirst", info[at + 4], "Int32Array");
-  expect_length(env, vc, a.height, "vCount", info[at + 5], "Int32Array");
-  expect_length(env, vw, a.height * a.v_taps, "vWeights", info[at + 6], "Int16Array");
-  for (size_t i = 0; i < a.width; ++i) {
-    if (hf[i] < 0 || hc[i] < 1 || size_t(hc[i]) > a.h_taps || size_t(hf[i]) + size_t(hc[i]) > src_width) {
-      throw Napi::RangeError::New(env, "hFirst: tap " + std::to_string(i) + " reads outside the " +
-                                           std::to_string(src_width) + "-pixel source (bad index)");
-    }
-  }
-  for (size_t i = 0; i < a.height; ++i) {
-    if (vf[i] < 0 || vc[i] < 1 || size_t(vc[i]) > a.v_taps || size_t(vf[i]) + size_t(vc[i]) > src_height) {
-      throw Napi::RangeError::New(env, "vFirst: tap " + std::to_string(i) + " reads outside the " +
-                                           std::to_string(src_height) + "-pixel source (bad index)");
+/** The tap tables and the slot of one call, read (not yet checked) from its `taps` and `slot` arguments. */
+struct SlotValues {
+  TapValues h, v;
+  Napi::Value width, height, channels, nchw, scale, bias, source, out, offset;
+};
+
+inline TapValues read_taps(const Napi::Object& pair, const char* axis) {
+  TapValues t;
+  t.name = std::string("taps.") + axis;
+  const Napi::Object o = options_object(pair.Get(axis), t.name, {"first", "count", "weights", "taps"});
+  t.first = o.Get("first");
+  t.count = o.Get("count");
+  t.weights = o.Get("weights");
+  t.taps = o.Get("taps");
+  return t;
+}
+
+/** Reads every property of taps = { h, v } and slot = { width, height, channels, nchw, scale, bias, source, out,
+ *  offset } before anything is checked. */
+inline SlotValues read_slot_values(const Napi::Value& taps, const Napi::Value& slot) {
+  SlotValues s;
+  const Napi::Object pair = options_object(taps, "taps", {"h", "v"});
+  s.h = read_taps(pair, "h");
+  s.v = read_taps(pair, "v");
+  const Napi::Object o = options_object(
+      slot, "slot", {"width", "height", "channels", "nchw", "scale", "bias", "source", "out", "offset"});
+  s.width = o.Get("width");
+  s.height = o.Get("height");
+  s.channels = o.Get("channels");
+  s.nchw = o.Get("nchw");
+  s.scale = o.Get("scale");
+  s.bias = o.Get("bias");
+  s.source = o.Get("source");
+  s.out = o.Get("out");
+  s.offset = o.Get("offset");
+  return s;
+}
+
+/** Checks one axis: `outputs` entries, every tap inside a `src_side`-pixel source, weights within kMaxTapMass. */
+inline void check_taps(const Napi::Env& env, const TapValues& t, size_t outputs, size_t src_side,
+                       std::vector<int32_t>* first_out, std::vector<int32_t>* count_out,
+                       std::vector<int16_t>* weights_out, size_t* taps_out) {
+  const std::string first_name = t.name + ".first", count_name = t.name + ".count",
+                    weights_name = t.name + ".weights", taps_name = t.name + ".taps";
+  Napi::Int32Array first = typed<int32_t>(t.first, first_name.c_str(), napi_int32_array, "Int32Array");
+  Napi::Int32Array count = typed<int32_t>(t.count, count_name.c_str(), napi_int32_array, "Int32Array");
+  Napi::Int16Array w = typed<int16_t>(t.weights, weights_name.c_str(), napi_int16_array, "Int16Array");
+  const size_t taps = size_t(integer(t.taps, taps_name.c_str(), 1, 4096));
+  expect_length(env, first, outputs, first_name, t.first, "Int32Array");
+  expect_length(env, count, outputs, count_name, t.count, "Int32Array");
+  expect_length(env, w, outputs * taps, weights_name, t.weights, "Int16Array");
+  for (size_t i = 0; i < outputs; ++i) {
+    if (first[i] < 0 || count[i] < 1 || size_t(count[i]) > taps || size_t(first[i]) + size_t(count[i]) > src_side) {
+      throw Napi::RangeError::New(env, first_name + ": tap " + std::to_string(i) + " reads outside the " +
+                                           std::to_string(src_side) + "-pixel source (bad index)");
     }
   }
   // Taps past an output's count must weigh nothing, and an output's weights may add up to at most
   // kMaxTapMass in absolute value (fixed point, 1 << kTapBits is 1): then every sum of the passes fits.
-  const auto check_weights = [&](const Napi::Int16Array& w, const Napi::Int32Array& count, size_t n, size_t taps,
-                                 const char* name) {
-    for (size_t i = 0; i < n; ++i) {
-      int32_t mass = 0;
-      for (size_t t = 0; t < taps; ++t) {
-        const int32_t wt = w[i * taps + t];
-        if (t >= size_t(count[i]) && wt != 0) {
-          throw Napi::RangeError::New(env, std::string(name) + ": tap " + std::to_string(t) + " of output " +
-                                               std::to_string(i) + " is past its count but weighs " +
-                                               std::to_string(wt) + " (expected 0)");
-        }
-        mass += wt < 0 ? -wt : wt;
+  for (size_t i = 0; i < outputs; ++i) {
+    int32_t mass = 0;
+    for (size_t k = 0; k < taps; ++k) {
+      const int32_t wt = w[i * taps + k];
+      if (k >= size_t(count[i]) && wt != 0) {
+        throw Napi::RangeError::New(env, weights_name + ": tap " + std::to_string(k) + " of output " +
+                                             std::to_string(i) + " is past its count but weighs " +
+                                             std::to_string(wt) + " (expected 0)");
       }
-      if (mass > engram::kMaxTapMass) {
-        throw Napi::RangeError::New(env, std::string(name) + ": the weights of output " + std::to_string(i) +
-                                             " add up to " + std::to_string(mass) + " in absolute value (the most is " +
-                                             std::to_string(engram::kMaxTapMass) + ", with 1 as " +
-                                             std::to_string(1 << engram::kTapBits) + ")");
-      }
+      mass += wt < 0 ? -wt : wt;
     }
-  };
-  check_weights(hw, hc, a.width, a.h_taps, "hWeights");
-  check_weights(vw, vc, a.height, a.v_taps, "vWeights");
-  a.h_first = copy_of(hf);
-  a.h_count = copy_of(hc);
-  a.h_weights = copy_of(hw);
-  a.v_first = copy_of(vf);
-  a.v_count = copy_of(vc);
-  a.v_weights = copy_of(vw);
+    if (mass > engram::kMaxTapMass) {
+      throw Napi::RangeError::New(env, weights_name + ": the weights of output " + std::to_string(i) +
+                                           " add up to " + std::to_string(mass) + " in absolute value (the most is " +
+                                           std::to_string(engram::kMaxTapMass) + ", with 1 as " +
+                                           std::to_string(1 << engram::kTapBits) + ")");
+    }
+  }
+  *first_out = copy_of(first);
+  *count_out = copy_of(count);
+  *weights_out = copy_of(w);
+  *taps_out = taps;
+}
 
-  Napi::Float32Array scale = typed<float>(info[at + 12], "scale", napi_float32_array, "Float32Array");
-  Napi::Float32Array bias = typed<float>(info[at + 13], "bias", napi_float32_array, "Float32Array");
-  Napi::Uint8Array source = typed<uint8_t>(info[at + 14], "source", napi_uint8_array, "Uint8Array");
-  expect_length(env, scale, a.channels, "scale", info[at + 12], "Float32Array");
-  expect_length(env, bias, a.channels, "bias", info[at + 13], "Float32Array");
-  expect_length(env, source, a.channels, "source", info[at + 14], "Uint8Array");
+/**
+ * Checks what read_slot_values read against a src_width x src_height source: every tap inside it, each table
+ * as long as the slot's side, and the slot inside `out`. `out` is returned through *out for the caller to keep
+ * alive.
+ */
+inline SlotArgs check_slot_args(const Napi::Env& env, const SlotValues& s, size_t src_width, size_t src_height,
+                                Napi::Float32Array* out) {
+  SlotArgs a;
+  a.width = size_t(integer(s.width, "slot.width", 1, kMaxImageSide));
+  a.height = size_t(integer(s.height, "slot.height", 1, kMaxImageSide));
+  a.channels = size_t(integer(s.channels, "slot.channels", 1, 3));
+  if (a.channels == 2) range_error(env, "slot.channels", "1 or 3", s.channels);
+  if (!s.nchw.IsBoolean()) type_error(env, "slot.nchw", "a boolean", s.nchw);
+  a.nchw = s.nchw.As<Napi::Boolean>().Value();
+
+  check_taps(env, s.h, a.width, src_width, &a.h_first, &a.h_count, &a.h_weights, &a.h_taps);
+  check_taps(env, s.v, a.height, src_height, &a.v_first, &a.v_count, &a.v_weights, &a.v_taps);
+
+  Napi::Float32Array scale = typed<float>(s.scale, "slot.scale", napi_float32_array, "Float32Array");
+  Napi::Float32Array bias = typed<float>(s.bias, "slot.bias", napi_float32_array, "Float32Array");
+  Napi::Uint8Array source = typed<uint8_t>(s.source, "slot.source", napi_uint8_array, "Uint8Array");
+  expect_length(env, scale, a.channels, "slot.scale", s.scale, "Float32Array");
+  expect_length(env, bias, a.channels, "slot.bias", s.bias, "Float32Array");
+  expect_length(env, source, a.channels, "slot.source", s.source, "Uint8Array");
   for (size_t k = 0; k < a.channels; ++k) {
     a.scale[k] = scale[k];
     a.bias[k] = bias[k];
     a.source[k] = source[k];
   }
-  *out = typed<float>(info[at + 15], "out", napi_float32_array, "Float32Array");
+  *out = typed<float>(s.out, "slot.out", napi_float32_array, "Float32Array");
   const size_t slot = a.width * a.height * a.channels;
   if (out->ElementLength() < slot) {
-    range_error(env, "out", "a Float32Array of at least " + std::to_string(slot) + " values", info[at + 15]);
+    range_error(env, "slot.out", "a Float32Array of at least " + std::to_string(slot) + " values", s.out);
   }
-  a.offset = size_t(integer(info[at + 16], "offset", 0, double(out->ElementLength() - slot)));
+  a.offset = size_t(integer(s.offset, "slot.offset", 0, double(out->ElementLength() - slot)));
   return a;
 }
 

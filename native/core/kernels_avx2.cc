@@ -1,5 +1,5 @@
 // AVX2 kernel: the scalar ripple-carry sum, four 64-bit words (256 classes) per step.
-#include "kernels.h"
+#include "kernels-inl.h"
 
 #if defined(EG_HAVE_AVX2_PATH)
 #include <immintrin.h>
@@ -68,16 +68,9 @@ EG_TARGET_AVX2 void score_avx2(const uint64_t* bits, size_t stride, const uint32
       planes_to_scores_avx2(lanes + lane, 4, levels, out + base, classes - base);
     }
   }
-  // Tail words (fewer than four): the same sum one word at a time.
-  alignas(32) uint64_t tail[64];
-  for (; w < words; ++w) {
-    std::memset(tail, 0, sizeof(uint64_t) * levels);
-    for (size_t i = 0; i < count; ++i) {
-      eg_add_to_planes(tail, levels, bits[size_t(idx[i]) * stride + w]);
-    }
-    const uint32_t base = uint32_t(w * 64);
-    planes_to_scores_avx2(tail, 1, levels, out + base, classes - base);
-  }
+  // Tail words (fewer than four): the scalar sum, one word at a time.
+  uint64_t tail[64];
+  for (; w < words; ++w) eg_score_word(bits, stride, idx, count, w, levels, tail, classes, out);
 }
 
 // 8-bit counters summed 32 classes per vector in 16-bit lanes, widened to int32 every kEgCount16Rows rows.
@@ -112,10 +105,7 @@ EG_TARGET_AVX2 void count8_avx2(const uint8_t* counters, size_t row_bytes, const
       }
     }
   }
-  for (size_t i = 0; i < count && c < classes; ++i) {
-    const uint8_t* row = counters + size_t(idx[i]) * row_bytes;
-    for (uint32_t t = c; t < classes; ++t) out[t] += row[t];
-  }
+  eg_count8_columns(counters, row_bytes, idx, count, c, classes, out);  // the last classes % 32
 }
 
 const eg_kernels kAvx2 = {"avx2", score_avx2, count8_avx2};

@@ -1,5 +1,5 @@
 // NEON kernel (aarch64): the scalar ripple-carry sum, two 64-bit words (128 classes) per step.
-#include "kernels.h"
+#include "kernels-inl.h"
 
 #if defined(EG_HAVE_NEON_PATH)
 #include <arm_neon.h>
@@ -37,15 +37,9 @@ void score_neon(const uint64_t* bits, size_t stride, const uint32_t* idx, size_t
       eg_planes_to_scores(lane_planes, levels, out + base, classes - base);
     }
   }
+  // Tail word (an odd count): the scalar sum.
   uint64_t tail[64];
-  for (; w < words; ++w) {
-    std::memset(tail, 0, sizeof(uint64_t) * levels);
-    for (size_t i = 0; i < count; ++i) {
-      eg_add_to_planes(tail, levels, bits[size_t(idx[i]) * stride + w]);
-    }
-    const uint32_t base = uint32_t(w * 64);
-    eg_planes_to_scores(tail, levels, out + base, classes - base);
-  }
+  for (; w < words; ++w) eg_score_word(bits, stride, idx, count, w, levels, tail, classes, out);
 }
 
 // 8-bit counters summed 16 classes per vector in 16-bit lanes, widened to int32 every kEgCount16Rows rows.
@@ -71,10 +65,7 @@ void count8_neon(const uint8_t* counters, size_t row_bytes, const uint32_t* idx,
     }
     for (int g = 0; g < 4; ++g) vst1q_s32(out + c + 4 * g, vreinterpretq_s32_u32(acc[g]));
   }
-  for (size_t i = 0; i < count && c < classes; ++i) {
-    const uint8_t* row = counters + size_t(idx[i]) * row_bytes;
-    for (uint32_t t = c; t < classes; ++t) out[t] += row[t];
-  }
+  eg_count8_columns(counters, row_bytes, idx, count, c, classes, out);  // the last classes % 16
 }
 
 const eg_kernels kNeon = {"neon", score_neon, count8_neon};

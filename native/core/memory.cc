@@ -308,7 +308,7 @@ eg_status Memory::prune_min_count_per_class(const uint32_t* min_counts, uint32_t
   return eg_status::ok;
 }
 
-uint64_t Memory::prune_fan_in(uint32_t max_fan_in) {
+eg_status Memory::prune_fan_in(uint32_t max_fan_in, uint64_t* removed) {
   uint64_t r = 0;
   const size_t counter_row = counter_row_bytes();
   for (size_t n = 0; n < neurons_; ++n) {
@@ -320,16 +320,26 @@ uint64_t Memory::prune_fan_in(uint32_t max_fan_in) {
     std::memset(row, 0, stride_ * 8);
     if (counter_row) std::memset(&counters_[n * counter_row], 0, counter_row);
   }
-  return r;
+  *removed = r;
+  return eg_status::ok;
 }
 
-uint64_t Memory::prune_to(uint64_t keep) {
+eg_status Memory::prune_to(uint64_t keep, uint64_t* removed_out) {
+  *removed_out = 0;
   const uint64_t total = connections();
-  if (total <= keep) return 0;
+  if (total <= keep) return eg_status::ok;
   uint64_t to_remove = total - keep;
   // Pass 1: fan-in of each neuron before pruning and a histogram of counter values.
-  std::vector<uint32_t> fan_in(neurons_);
-  std::vector<uint64_t> by_count(counter_max() + 1, 0);
+  std::vector<uint32_t> fan_in;
+  std::vector<uint64_t> by_count;
+  std::vector<uint64_t> by_fan_in;
+  try {
+    fan_in.resize(neurons_);
+    by_count.assign(counter_max() + 1, 0);
+    by_fan_in.assign(size_t(classes_) + 1, 0);
+  } catch (const std::bad_alloc&) {
+    return eg_status::no_memory;
+  }
   for (uint32_t n = 0; n < neurons_; ++n) {
     uint32_t f = 0;
     for (size_t w = 0; w < stride_; ++w) {
@@ -347,7 +357,6 @@ uint64_t Memory::prune_to(uint64_t keep) {
   uint64_t below = 0;
   while (below + by_count[cut_count] < to_remove) below += by_count[cut_count++];
   uint64_t at_cut = to_remove - below;
-  std::vector<uint64_t> by_fan_in(size_t(classes_) + 1, 0);
   for (uint32_t n = 0; n < neurons_; ++n) {
     for (size_t w = 0; w < stride_; ++w) {
       uint64_t m = bits_[n * stride_ + w];
@@ -387,7 +396,8 @@ uint64_t Memory::prune_to(uint64_t keep) {
       }
     }
   }
-  return removed;
+  *removed_out = removed;
+  return eg_status::ok;
 }
 
 eg_status Memory::clear_class(uint32_t cls, uint64_t* removed) {

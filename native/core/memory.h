@@ -84,11 +84,12 @@ class Memory {
   /** Removes connections to class c whose counter is < min_counts[c], for every class (needs counters);
    *  count must equal classes(). A threshold <= 1 keeps the whole class. */
   eg_status prune_min_count_per_class(const uint32_t* min_counts, uint32_t count, uint64_t* removed);
-  /** Clears every neuron row connected to more than max_fan_in classes. */
-  uint64_t prune_fan_in(uint32_t max_fan_in);
+  /** Clears every neuron row connected to more than max_fan_in classes; *removed receives the connections cut. */
+  eg_status prune_fan_in(uint32_t max_fan_in, uint64_t* removed);
   /** Removes the weakest connections until at most `keep` remain. Order: lowest counter first, then
-   *  neurons shared by the most classes (fan-in before pruning), then lowest neuron, then lowest class. */
-  uint64_t prune_to(uint64_t keep);
+   *  neurons shared by the most classes (fan-in before pruning), then lowest neuron, then lowest class.
+   *  no_memory (and nothing removed) when its per-neuron tables cannot be allocated. */
+  eg_status prune_to(uint64_t keep, uint64_t* removed);
   /** Removes every connection of one class; the class id stays valid and empty. */
   eg_status clear_class(uint32_t cls, uint64_t* removed);
 

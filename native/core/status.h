@@ -1,4 +1,5 @@
-// Status codes returned by every core operation that can fail: nothing in the core fails silently.
+// Status codes returned by every core operation that can fail or allocates: nothing in the core fails silently.
+// Only queries that can do neither (connections, has, counter, sizes) return their value directly.
 #pragma once
 
 namespace engram {

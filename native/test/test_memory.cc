@@ -148,7 +148,8 @@ TEST("prune by count, fan-in and class report what they removed") {
   CHECK_EQ(removed, 6u);  // only 1->0 was seen twice
   CHECK_EQ(m->connections(), 1u);
   CHECK_OK(m->store(fixed(codes, 2), labels.data()));
-  CHECK_EQ(m->prune_fan_in(2), 3u);  // neuron 0's row
+  CHECK_OK(m->prune_fan_in(2, &removed));
+  CHECK_EQ(removed, 3u);  // neuron 0's row
   CHECK(!m->has(0, 0));
   CHECK_OK(m->clear_class(0, &removed));
   CHECK_EQ(removed, 2u);  // 1->0 and 4->0
@@ -248,12 +249,16 @@ TEST("prune_to removes lowest counters first, then the most shared neurons, then
   std::vector<uint32_t> single = {2};
   CHECK_OK(m->store(fixed(single, 1), l1.data()));
   // counters: 5->0 = 3; 1->0,1->1,1->2 = 1 (fan-in 3); 2->1 = 1 (fan-in 1)
-  CHECK_EQ(m->prune_to(4), 1u);
+  uint64_t removed = 0;
+  CHECK_OK(m->prune_to(4, &removed));
+  CHECK_EQ(removed, 1u);
   CHECK(!m->has(1, 0) && m->has(1, 1) && m->has(1, 2) && m->has(2, 1));
-  CHECK_EQ(m->prune_to(1), 3u);
+  CHECK_OK(m->prune_to(1, &removed));
+  CHECK_EQ(removed, 3u);
   CHECK(m->has(5, 0));
   CHECK_EQ(m->connections(), 1u);
-  CHECK_EQ(m->prune_to(5), 0u);
+  CHECK_OK(m->prune_to(5, &removed));
+  CHECK_EQ(removed, 0u);
 }
 
 TEST("statistics: per class, fan-in histogram, resident bytes") {

@@ -173,8 +173,8 @@ export function resampleInto(src: Pixels, window: SourceWindow, width: number, h
   const { h, v } = tapsFor(src.width, src.height, window, width, height, resize);
   const addon = impl === 'native' ? native() : null;
   if (addon) {
-    addon(src.data, src.width, src.height, sc, h.first, h.count, h.weights, h.taps, v.first, v.count, v.weights, v.taps,
-      width, height, c, spec.layout === 'NCHW', affine.scale, affine.bias, affine.source, out, offset);
+    addon({ data: src.data, width: src.width, height: src.height, channels: sc }, { h, v },
+      { width, height, channels: c, nchw: spec.layout === 'NCHW', scale: affine.scale, bias: affine.bias, source: affine.source, out, offset });
     return;
   }
   let x0 = h.first[0];

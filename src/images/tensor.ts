@@ -67,9 +67,10 @@ async function jpegIntoTensor(bytes: Buffer, target: DecodeTarget, spec: Normali
   if (!plan) return false;
   const { window, resize } = resizePlan(plan.width, plan.height, target);
   const { h, v } = tapsFor(plan.width, plan.height, window, target.width, target.height, resize);
-  return addon.decodeJpegInto(bytes, target.width, target.height, decodeChannels, plan.width, plan.height,
-    h.first, h.count, h.weights, h.taps, v.first, v.count, v.weights, v.taps,
-    target.width, target.height, spec.channels, spec.layout === 'NCHW', affine.scale, affine.bias, affine.source, out, offset);
+  return addon.decodeJpegInto(bytes,
+    { minWidth: target.width, minHeight: target.height, channels: decodeChannels, width: plan.width, height: plan.height },
+    { h, v },
+    { width: target.width, height: target.height, channels: spec.channels, nchw: spec.layout === 'NCHW', scale: affine.scale, bias: affine.bias, source: affine.source, out, offset });
 }
 
 const isJpeg = (b: Uint8Array) => b.length > 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;

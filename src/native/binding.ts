@@ -77,6 +77,59 @@ export interface NativeJpegInfo {
   version: string | null;
 }
 
+/** 8-bit pixels, rows top to bottom, channels interleaved: width * height * channels bytes. */
+export interface NativePixels {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  /** 1 or 3. */
+  channels: number;
+}
+
+/**
+ * One axis of a resampling (src/images/resample.ts tapsFor): output i reads count[i] source pixels from
+ * first[i] with weights[i * taps .. i * taps + count[i]), fixed point with 1 << 14 for 1.
+ */
+export interface NativeTaps {
+  first: Int32Array;
+  count: Int32Array;
+  weights: Int16Array;
+  /** Weights per output (the row length of `weights`), 1..4096. */
+  taps: number;
+}
+
+/** The tap tables of both axes: h has one entry per output column, v one per output row. */
+export interface NativeTapTables {
+  h: NativeTaps;
+  v: NativeTaps;
+}
+
+/** Where a resampled image goes: width * height * channels floats of `out` from `offset`, as value * scale + bias. */
+export interface NativeTensorSlot {
+  width: number;
+  height: number;
+  /** 1 or 3: the model's channels. */
+  channels: number;
+  /** Planar (NCHW) when true, interleaved (NHWC) when false. */
+  nchw: boolean;
+  /** Per output channel. */
+  scale: Float32Array;
+  bias: Float32Array;
+  /** Output channel c reads source channel source[c] (a BGR model swaps); unused for a 1-channel source. */
+  source: Uint8Array;
+  out: Float32Array;
+  offset: number;
+}
+
+/** What decodeJpegInto decodes: the decodeJpeg arguments, and the displayed size jpegPlan announced for them. */
+export interface NativeJpegIntoDecode {
+  minWidth: number;
+  minHeight: number;
+  channels: 1 | 3;
+  width: number;
+  height: number;
+}
+
 export interface NativeBinding {
   version(): string;
   simd(): NativeSimdInfo;
@@ -102,15 +155,10 @@ export interface NativeBinding {
    * Resamples 8-bit pixels into one image slot of a float tensor with the caller's tap tables (see
    * src/images/resample.ts, whose TypeScript passes this repeats bit for bit), then value * scale + bias.
    * Weights are fixed point, 1 << 14 for 1 (zero past each count); one output's weights may add up to at most
-   * 32767 in absolute value. Tables that break either rule throw a RangeError naming the table and output.
+   * 32767 in absolute value. Tables that break either rule throw a RangeError naming the table and output
+   * ("taps.h.weights: ..."); an unknown property is a RangeError too.
    */
-  resampleInto(
-    src: Uint8Array, srcWidth: number, srcHeight: number, srcChannels: number,
-    hFirst: Int32Array, hCount: Int32Array, hWeights: Int16Array, hTaps: number,
-    vFirst: Int32Array, vCount: Int32Array, vWeights: Int16Array, vTaps: number,
-    width: number, height: number, channels: number, nchw: boolean,
-    scale: Float32Array, bias: Float32Array, source: Uint8Array, out: Float32Array, offset: number,
-  ): void;
+  resampleInto(src: NativePixels, taps: NativeTapTables, slot: NativeTensorSlot): void;
   jpeg(): NativeJpegInfo;
   /**
    * What decodeJpeg would produce for these arguments, from the header alone: the displayed size (after EXIF
@@ -118,16 +166,10 @@ export interface NativeBinding {
    */
   jpegPlan(data: Uint8Array, minWidth: number, minHeight: number, channels: 1 | 3): NativeJpegPlan | null;
   /**
-   * Decodes a JPEG, applies its EXIF orientation and resamples it into one image slot of `out`, all on the
-   * thread pool. srcWidth x srcHeight is the size jpegPlan announced, and the taps are for that size (see
+   * Decodes a JPEG, applies its EXIF orientation and resamples it into one image slot of `slot.out`, all on the
+   * thread pool. decode.width x decode.height is the size jpegPlan announced, and the taps are for that size (see
    * resampleInto). Resolves true when the slot was written, false when the file is not handled after all
    * (damaged data, a size other than announced, a build without libjpeg): then decode it with sharp.
    */
-  decodeJpegInto(
-    data: Uint8Array, minWidth: number, minHeight: number, channels: 1 | 3, srcWidth: number, srcHeight: number,
-    hFirst: Int32Array, hCount: Int32Array, hWeights: Int16Array, hTaps: number,
-    vFirst: Int32Array, vCount: Int32Array, vWeights: Int16Array, vTaps: number,
-    width: number, height: number, outChannels: number, nchw: boolean,
-    scale: Float32Array, bias: Float32Array, source: Uint8Array, out: Float32Array, offset: number,
-  ): Promise<boolean>;
+  decodeJpegInto(data: Uint8Array, decode: NativeJpegIntoDecode, taps: NativeTapTables, slot: NativeTensorSlot): Promise<boolean>;
 }

@@ -1,6 +1,9 @@
-// Loads the native addon once, in a fixed order: the ENGRAM_ADDON override when set, then the cmake-js build
-// (build/Release), then the out-of-tree node-gyp build of `npm run test:gyp` (build/gyp/build/Release).
-// An override that cannot be loaded is reported as a process warning when a later candidate is used. On failure, one error lists every path tried and how to build it.
+// Loads the native addon once, in a fixed order: the ENGRAM_ADDON override when set, then a build from source
+// (cmake-js: build/Release; the out-of-tree node-gyp build of `npm run test:gyp`: build/gyp/build/Release), then
+// the prebuilt addon the package ships for this platform (prebuilds/<platform>-<arch>/engram.node, made by
+// tools/prebuild.mjs). A source build wins: it is what `npm install` makes when no prebuild fits, and what a
+// developer changing native/ runs. An override that cannot be loaded is reported as a process warning when a
+// later candidate is used. On failure, one error lists every path tried and how to build it.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -14,7 +17,11 @@ export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..'
 
 /** Where a built addon may be, in the order they are tried when ENGRAM_ADDON is unset. */
 export function addonCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
-  const built = [join(packageRoot, 'build', 'Release', 'engram.node'), join(packageRoot, 'build', 'gyp', 'build', 'Release', 'engram.node')];
+  const built = [
+    join(packageRoot, 'build', 'Release', 'engram.node'),
+    join(packageRoot, 'build', 'gyp', 'build', 'Release', 'engram.node'),
+    join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, 'engram.node'),
+  ];
   return env.ENGRAM_ADDON ? [resolve(env.ENGRAM_ADDON), ...built] : built;
 }
 
@@ -56,7 +63,8 @@ export function loadBinding(): NativeBinding {
   }
   throw new Error(
     `engram: cannot load the native addon. Tried:\n${tried.join('\n')}\n` +
-      'Fix: run "npm run build:native" (needs cmake and a C++17 compiler), or point ENGRAM_ADDON at a built engram.node.',
+      'Fix: run "npm run build:native" (needs cmake and a C++17 compiler), or point ENGRAM_ADDON at a built engram.node. ' +
+      'The prebuilt addons (linux-x64, linux-arm64) need glibc and libjpeg.so.62 (apt-get install libjpeg62-turbo).',
   );
 }
 

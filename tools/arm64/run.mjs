@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // npm run test:arm64: proves engram on 64-bit Arm Linux from an x86_64 Debian host, without an Arm board.
 //   1. fetch (once, cached in build/arm64/cache) an arm64 Node 20 and sharp's arm64 binaries from the npm registry
-//   2. cross-build the addon and the C++ core test binary with g++-aarch64-linux-gnu (NEON path on)
+//   2. cross-build the addon (the linux-arm64 prebuild, tools/prebuild.mjs) and the C++ core test binary with
+//      g++-aarch64-linux-gnu (NEON path on)
 //   3. run the core tests under qemu-aarch64-static (emulating a Raspberry Pi 4's Cortex-A72 by default) with
 //      NEON kernels, then forced scalar
 //   4. run the addon, memory, backbone, fuzz and default-backbone test files (dist/test/0*, 1*, 2*, 55, 70, 90) on
@@ -216,17 +217,16 @@ function crossBuild(label, source, buildDir, defines) {
   say(`built ${label} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-// The addon uses the root CMakeLists.txt as cmake-js does on Linux; N-API is ABI-stable, so the Node-API
-// headers from node_modules serve for arm64 as for x64.
-const addonBuild = join(work, 'addon');
-crossBuild('addon (engram.node)', root, addonBuild, [
-  `-DCMAKE_JS_INC=${join(root, 'node_modules', 'node-api-headers', 'include')};${require('node-addon-api').include.replace(/"/g, '')}`,
-  '-DCMAKE_JS_SRC=',
-  '-DCMAKE_JS_LIB=',
-  '-DCMAKE_CXX_FLAGS=-DBUILDING_NODE_EXTENSION',
-  `-DCMAKE_LIBRARY_OUTPUT_DIRECTORY=${join(addonBuild, 'Release')}`,
-]);
-const addon = join(addonBuild, 'Release', 'engram.node');
+// The addon under test is the linux-arm64 prebuild the package ships (tools/prebuild.mjs: the root
+// CMakeLists.txt with this toolchain, ENGRAM_PORTABLE on), so what runs here is what a board installs.
+const t0Addon = performance.now();
+say('building the linux-arm64 prebuild (npm run build:prebuilds -- --target linux-arm64)');
+step('prebuild linux-arm64', process.execPath, [join(root, 'tools', 'prebuild.mjs'), '--target', 'linux-arm64']);
+const addonBuild = join(root, 'build', 'prebuild', 'linux-arm64');
+const addonJpeg = /^JPEG_LIBRARY_RELEASE:FILEPATH=(.*)$/m.exec(readFileSync(join(addonBuild, 'CMakeCache.txt'), 'utf8'))?.[1];
+if (withJpeg && addonJpeg !== armJpeg) abort(`prebuild linux-arm64: CMake did not pick the arm64 libjpeg ${armJpeg} (found: ${addonJpeg})`);
+say(`linux-arm64 prebuild ready in ${((performance.now() - t0Addon) / 1000).toFixed(1)} s`);
+const addon = join(root, 'prebuilds', 'linux-arm64', 'engram.node');
 if (!existsSync(addon) || elfMachine(addon) !== AARCH64) abort(`${addon} is missing or not AArch64`);
 // Inside the emulation the default build path (build/Release/engram.node) is the arm64 addon too, as on a board
 // after `npm install`: the loader's fallback from a broken ENGRAM_ADDON then finds an addon it can load.
