@@ -96,9 +96,19 @@ const RESULTS_FIELDS = { final: ['finalAccuracy', 'pct1'], forgetting: ['forgett
 // top-1 in percent; MobileNetV2 int8 unless "glyph" is named.
 const SHOTS_FAMILY = /^shots\.(?:(glyph)\.)?(mnist|fashion|cifar10)\.([\w-]+)\.(\d+)$/;
 
+// npm run bench:live: live.<glyph|mobilenet>.<view|learner>.<decode|bare|predict|live|ratio>, frames per second
+// (ratio: live / bare in percent) at the view or learner decode size.
+const LIVE_FAMILY = /^live\.(glyph|mobilenet)\.(view|learner)\.(decode|bare|predict|live|ratio)$/;
+const LIVE_FIELDS = { decode: ['decodeFps', 'int'], bare: ['bareFps', 'int'], predict: ['predictFps', 'int'], live: ['liveFps', 'int'], ratio: ['ratio', 'pct0'] };
+
 /** Where a figure's value comes from: [file, path, format], or null for an unknown name. */
 export function figureSource(name) {
   if (Object.hasOwn(FIGURES, name)) return FIGURES[name];
+  const l = LIVE_FAMILY.exec(name);
+  if (l) {
+    const [field, format] = LIVE_FIELDS[l[3]];
+    return ['live.json', `results[backbone=${l[1] === 'glyph' ? 'engram-glyph' : 'mobilenetv2-12-int8'}].modes[mode=${l[2]}].${field}`, format];
+  }
   const s = SHOTS_FAMILY.exec(name);
   if (s) return ['shots.json', `table.${s[1] ? 'engram-glyph' : 'mobilenetv2-12-int8'}.${s[2]}.${s[3]}.${s[4]}`, 'num1'];
   const m = RESULTS_FAMILY.exec(name);
