@@ -98,8 +98,19 @@ const SHOTS_FAMILY = /^shots\.(?:(glyph)\.)?(mnist|fashion|cifar10)\.([\w-]+)\.(
 
 // npm run bench:live: live.<glyph|mobilenet>.<view|learner>.<decode|bare|predict|live|ratio>, frames per second
 // (ratio: live / bare in percent) at the view or learner decode size.
-const LIVE_FAMILY = /^live\.(glyph|mobilenet)\.(view|learner)\.(decode|bare|predict|live|ratio)$/;
-const LIVE_FIELDS = { decode: ['decodeFps', 'int'], bare: ['bareFps', 'int'], predict: ['predictFps', 'int'], live: ['liveFps', 'int'], ratio: ['ratio', 'pct0'] };
+const LIVE_FAMILY = /^live\.(glyph|mobilenet)\.(view|learner)\.(decode|bare|predict|live|ratio|cpu_decode|cpu_bare|cpu_predict|bound_saturated|bound_own_core)$/;
+const LIVE_FIELDS = {
+  decode: ['decodeFps', 'int'],
+  bare: ['bareFps', 'int'],
+  predict: ['predictFps', 'int'],
+  live: ['liveFps', 'int'],
+  ratio: ['ratio', 'pct0'],
+  cpu_decode: ['cpuMsPerFrame.decode', 'num2'],
+  cpu_bare: ['cpuMsPerFrame.bare', 'num2'],
+  cpu_predict: ['cpuMsPerFrame.predict', 'num2'],
+  bound_saturated: ['cpuBound.saturated', 'pct0'],
+  bound_own_core: ['cpuBound.decoderOwnCore', 'pct0'],
+};
 
 /** Where a figure's value comes from: [file, path, format], or null for an unknown name. */
 export function figureSource(name) {
