@@ -14,7 +14,7 @@ import { FrameReader, MAX_ENCODED_BYTES, MAX_FRAME_BYTES, encodeFrame, type Fram
 import { cobsEncode } from '../src/link/cobs.js';
 import { crc32 } from '../src/util/crc32.js';
 import { requestTag, signRequest } from '../src/link/auth.js';
-import { ErrorCode, MessageType, decodeAck, decodeError, encodeAck, encodeRequest, type Request } from '../src/link/protocol.js';
+import { ErrorCode, MessageType, decodeAck, decodeError, decodeRequest, encodeAck, encodeRequest, type Request } from '../src/link/protocol.js';
 import { Engram } from '../src/learner/engram.js';
 import type { LinkLearner } from '../src/link/learner.js';
 import { FakeLearner } from './helpers/link-fake-learner.js';
@@ -88,14 +88,32 @@ doc('HELLO v2 and its ACK', () => {
   const { type, body } = encodeRequest({ type: 'hello', minVersion: 1, maxVersion: 2, maxFrame: 256 });
   assert.is(hex(encodeFrame({ version: 1, type, id: 1, body })), hex(example('hello-v2')));
   const ack = encodeAck(
-    { type: 'hello', version: 2, maxFrame: 65536, featureDim: 2, images: false, engram: '0.1.0', device: '', link: { replyFrame: 256, keyRequired: true, allowed: ['hello', 'learn', 'predict', 'stats'], session: SESSION, nextSeq: 1, input: { width: 0, height: 0, channels: 0 } } },
+    { type: 'hello', version: 2, maxFrame: 65536, featureDim: 2, images: false, engram: '0.1.0', device: '', link: { replyFrame: 256, keyRequired: true, allowed: ['hello', 'learn', 'predict', 'stats', 'predict-frame'], session: SESSION, nextSeq: 1, input: { width: 0, height: 0, channels: 0 } } },
     { version: 2 },
   );
   const wire = example('hello-v2-ack');
   assert.is(hex(encodeFrame({ version: 1, type: MessageType.ACK, id: 1, body: ack })), hex(wire));
   const back = decodeAck(frames(wire)[0].body, 1);
   assert.ok(back.type === 'hello' && back.link);
-  if (back.type === 'hello') assert.equal(back.link.allowed, ['hello', 'learn', 'predict', 'stats']);
+  if (back.type === 'hello') assert.equal(back.link!.allowed, ['hello', 'learn', 'predict', 'stats', 'predict-frame']);
+  // An engram from before the second mask ends the body after the input size: read as types 1..8 only.
+  const older = decodeAck(ack.subarray(0, ack.length - 1), 2);
+  assert.ok(older.type === 'hello' && older.link);
+  if (older.type === 'hello') assert.equal(older.link!.allowed, ['hello', 'learn', 'predict', 'stats']);
+});
+
+doc('PREDICT-FRAME and its ACK', () => {
+  const { type, body } = encodeRequest({ type: 'predict-frame', top: 2 });
+  assert.is(type, 0x09);
+  assert.is(hex(encodeFrame({ version: 2, type, id: 5, body })), hex(example('predict-frame')));
+  const reply = { type: 'predict-frame' as const, frame: 300, label: 'ok', score: 0.75, margin: 0.5, top: [{ label: 'ok', score: 0.75 }, { label: 'no', score: 0.25 }] };
+  const wire = example('predict-frame-ack');
+  assert.is(hex(encodeFrame({ version: 2, type: MessageType.ACK, id: 5, body: encodeAck(reply, { version: 2 }) })), hex(wire));
+  assert.equal(decodeAck(frames(wire)[0].body, 2), reply);
+  assert.equal(decodeRequest(0x08, encodeRequest({ type: 'learn-frame', label: 'ok' }).body, 2), { type: 'learn-frame', label: 'ok' });
+  assert.throws(() => decodeRequest(0x09, body, 1), /PREDICT-FRAME\) needs header version 2/);
+  assert.throws(() => decodeRequest(0x09, Buffer.of(0), 2), /top must be in \[1, 32\], got 0/);
+  assert.throws(() => decodeRequest(0x08, Buffer.of(0), 2), /label/);
 });
 
 doc('STATS v2 paging and its ACK', () => {
@@ -323,6 +341,49 @@ access('requests switched off are NOT_ALLOWED; HELLO says what runs', async () =
   }
   assert.is((await r.send(req({ type: 'stats' }, 3)))[0].type, MessageType.ACK);
   assert.equal((r.learner as FakeLearner).calls.map((c) => c.op), ['stats']);
+  await r.close();
+});
+
+access('LEARN-FRAME and PREDICT-FRAME: NOT_ALLOWED without a camera, version 2 only, tagged like LEARN with a key', async () => {
+  let r = await rig(new FakeLearner());
+  let [h] = await r.send(req({ type: 'hello', minVersion: 1, maxVersion: 2 }, 1, 1));
+  let hello = decodeAck(h.body, 1);
+  if (hello.type === 'hello') assert.equal(hello.link!.allowed, ['hello', 'learn', 'predict', 'forget', 'prune', 'stats', 'save'], 'no camera: not listed');
+  for (const [request, name] of [[{ type: 'learn-frame', label: 'mug' }, 'LEARN-FRAME'], [{ type: 'predict-frame', top: 3 }, 'PREDICT-FRAME']] as const) {
+    let e = errorOf((await r.send(req(request, 2)))[0]);
+    assert.is(e.code, ErrorCode.NOT_ALLOWED);
+    assert.match(e.message, new RegExp(`${name} needs a camera: this engram watches no source \\(engram serve --watch SOURCE\\)`));
+    e = errorOf((await r.send(req(request, 3, 1)))[0]);
+    assert.is(e.code, ErrorCode.UNKNOWN_TYPE, 'a version 1 frame');
+    assert.match(e.message, /needs header version 2/);
+  }
+  await r.close();
+
+  // A camera whose frames count up: the answers say which frame was used.
+  const learned: string[] = [];
+  let next = 40;
+  const camera = {
+    async learnFrame(label: string) {
+      learned.push(label);
+      return { frame: next++, label, stored: 1, classes: learned.length };
+    },
+    async predictFrame({ top }: { top: number }) {
+      return { frame: next++, label: 'mug', score: 0.9, margin: 0.4, top: [{ label: 'mug', score: 0.9 }, { label: 'cup', score: 0.5 }].slice(0, top) };
+    },
+  };
+  r = await rig(new FakeLearner(), { camera, key: KEY });
+  [h] = await r.send(req({ type: 'hello', minVersion: 1, maxVersion: 2 }, 1, 1));
+  hello = decodeAck(h.body, 1);
+  if (hello.type === 'hello') assert.equal(hello.link!.allowed.slice(-2), ['learn-frame', 'predict-frame']);
+  const e = errorOf((await r.send(req({ type: 'learn-frame', label: 'mug' }, 2)))[0]);
+  assert.is(e.code, ErrorCode.AUTH_FAILED, 'LEARN-FRAME changes the memory');
+  assert.equal(learned, []);
+  const { type, body } = encodeRequest({ type: 'learn-frame', label: 'mug' });
+  const signed = signRequest(KEY, r.server.session, 1, { version: 2, type, id: 3, body });
+  let [f] = await r.send(encodeFrame({ version: 2, type: signed.type, id: 3, body: signed.body }));
+  assert.equal(decodeAck(f.body, 2), { type: 'learn-frame', frame: 40, label: 'mug', stored: 1, classes: 1 });
+  [f] = await r.send(req({ type: 'predict-frame', top: 1 }, 4));
+  assert.equal(decodeAck(f.body, 2), { type: 'predict-frame', frame: 41, label: 'mug', score: 0.8999999761581421, margin: 0.4000000059604645, top: [{ label: 'mug', score: 0.8999999761581421 }] });
   await r.close();
 });
 

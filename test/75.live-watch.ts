@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, engram, sharedModels } from './helpers/learner-files.js';
 import { haveFfmpeg, mjpegBytes, rawGreyBytes, sequenceVideo, shapeVideo, sideBySideVideo } from './helpers/live-media.js';
-import { ffmpegArgs, sourceKind } from '../src/live/source.js';
+import { ffmpegArgs, learnerFrameSize, sourceKind } from '../src/live/source.js';
 
 const work = mkdtempSync(join(tmpdir(), 'engram-watch-'));
 process.env.ENGRAM_MODELS_DIR = join(work, 'no-models');
@@ -48,6 +48,13 @@ Args('each kind of source gets its own input options', () => {
   assert.ok(file.includes('-re -stream_loop -1 -i clip.mp4'), file);
   assert.ok(file.includes('crop=30:40:1:2,fps=5,scale=64:48'), file);
   assert.ok(file.endsWith('-pix_fmt gray -f rawvideo pipe:1'), file);
+});
+
+Args("engram watch's learner size: an even 4:3 box covering twice the backbone input, at most 320x240", () => {
+  assert.equal(learnerFrameSize({ width: 32, height: 32, channels: 1 }), { width: 86, height: 64, channels: 1 });
+  assert.equal(learnerFrameSize({ width: 28, height: 28, channels: 1 }), { width: 76, height: 56, channels: 1 });
+  assert.equal(learnerFrameSize({ width: 64, height: 32, channels: 3 }), { width: 128, height: 96, channels: 3 });
+  assert.equal(learnerFrameSize({ width: 224, height: 224, channels: 3 }), { width: 320, height: 240, channels: 3 });
 });
 
 const Watch = suite('engram watch on video files');

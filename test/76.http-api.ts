@@ -95,7 +95,43 @@ Api('stats lists classes with example counts and bytes', async () => {
   assert.equal(r.body.labels, ['hbar', 'vbar']);
   assert.equal(r.body.examples, { hbar: 1, vbar: 2 });
   assert.type(r.body.compressedBytes, 'number');
+  assert.equal(Object.keys(r.body.perClass), ['hbar', 'vbar']);
+  for (const label of ['hbar', 'vbar']) {
+    const c = r.body.perClass[label];
+    assert.ok(c.connections > 0, `${label} has connections`);
+    assert.ok(c.compressedBytes > 0 && c.compressedBytes <= r.body.compressedBytes, `${label}: ${c.compressedBytes} of ${r.body.compressedBytes} bytes`);
+  }
   assert.is(r.body.live, null);
+});
+
+Api('eval scores labelled images (a folder per class) into rates and a confusion matrix with its SVG', async () => {
+  const B = new Uint8Array(shapeJpeg('box'));
+  const files: [string, Bytes][] = [['test/hbar/1.jpg', H], ['test/hbar/2.jpg', H], ['test/vbar/1.jpg', V], ['test/box/1.jpg', B]];
+  let r = await call('/api/eval', form(null, files));
+  assert.is(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.storeLabels, ['hbar', 'vbar']);
+  assert.equal(r.body.counts.items, 4);
+  assert.equal([r.body.counts.known, r.body.counts.novel], [3, 1]);
+  assert.equal(r.body.top1, { count: 3, of: 3, rate: 1 });
+  assert.equal(r.body.confusion.rows, ['hbar', 'vbar', 'box']);
+  assert.equal(r.body.confusion.columns.slice(0, 2), ['hbar', 'vbar']);
+  assert.is(r.body.confusion.columns.at(-1), null, 'unknown is the last column');
+  assert.equal(r.body.confusion.counts[0].slice(0, 2), [2, 0]);
+  assert.equal(r.body.confusion.counts[1].slice(0, 2), [0, 1]);
+  assert.is(r.body.confusion.counts[2].reduce((a: number, b: number) => a + b, 0), 1, 'the novel image is in its row');
+  assert.match(r.body.svg, /^<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  assert.match(r.body.svg, />vbar</);
+  // ?label= gives every image the same true label; a file that does not decode is listed by name, not fatal.
+  r = await call('/api/eval?label=vbar', form(null, [['a.jpg', V], ['broken.jpg', new Uint8Array([0xff, 0xd8, 1, 2])]]));
+  assert.is(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.top1, { count: 1, of: 1, rate: 1 });
+  assert.equal(r.body.failed.map((f: Json) => f.file), ['broken.jpg']);
+  // Without a folder or ?label= an image has no true label: 400 naming the file.
+  r = await call('/api/eval', form(null, [['loose.jpg', H]]));
+  assert.is(r.status, 400);
+  assert.match(r.body.error, /loose\.jpg: no true label/);
+  r = await call('/api/eval', { method: 'GET' });
+  assert.is(r.status, 405);
 });
 
 Api('every change needs the token: none is 401, a wrong one 403, and nothing changes', async () => {

@@ -5,7 +5,7 @@
 // Screenshots go to $ENGRAM_SCREENSHOTS (default: a temporary folder); the README's come from this test.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -97,6 +97,23 @@ Page_('teach two classes from the page with the device camera and see the live a
     // One more capture from the class's own button adds examples.
     await page.click('#classlist tr[data-label="hbar"] button.capture');
     await page.waitForFunction(() => document.querySelector('#classlist tr[data-label="hbar"] td.count')?.textContent === '10', null, { timeout: 20_000 });
+
+    // Each class shows what it costs in bytes.
+    for (const shape of ['hbar', 'vbar']) assert.match((await page.textContent(`#classlist tr[data-label="${shape}"] td.bytes`)) ?? '', /^\d+(\.\d)? (B|KB)$/);
+
+    // Evaluate a folder of labelled images: the confusion matrix appears on the page.
+    const evalDir = join(work, 'evalset');
+    for (const shape of ['hbar', 'vbar', 'box'] as const) {
+      mkdirSync(join(evalDir, shape), { recursive: true });
+      writeFileSync(join(evalDir, shape, `${shape}-1.jpg`), shapeJpeg(shape));
+    }
+    await page.setInputFiles('#evalfiles', evalDir);
+    await page.click('#evalform button[type=submit]');
+    await page.waitForFunction(() => (document.getElementById('confusion') as HTMLImageElement).naturalWidth > 0, null, { timeout: 20_000 });
+    assert.match((await page.textContent('#evalsummary')) ?? '', /^top-1 100\.0% \(2\/2\), open set /);
+    assert.match((await page.textContent('#message')) ?? '', /evaluated 3 images/);
+    await page.locator('#confusion').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(shots, 'page-eval.png'), fullPage: true });
 
     // Stats show the memory; prune and forget work from the page.
     assert.match((await page.textContent('#stats')) ?? '', /classes2/);

@@ -103,6 +103,21 @@ const OPENSET_FAMILY = /^openset\.(?:(glyph)\.)?(mnist|fashion|cifar10)\.(\d+)\.
 const OPENSET_FIELDS = { auroc: ['auroc', 'num3'], novel: ['novelUnknown', 'pct1'], right: ['knownRight', 'pct1'], unknown: ['knownUnknown', 'pct1'] };
 const OPENSET_CLI = /^openset\.cli\.(digits|fashion)\.([\w-]+)\.(threshold|known_unknown|known_right|novel_unknown|accuracy|auroc)$/;
 const OPENSET_CLI_FIELDS = { threshold: ['threshold', 'num3'], known_unknown: ['knownUnknown', 'pct1'], known_right: ['knownRight', 'pct1'], novel_unknown: ['novelUnknown', 'pct1'], accuracy: ['openSetAccuracy', 'pct1'], auroc: ['auroc', 'num3'] };
+// npm run bench:live: live.<glyph|mobilenet>.<view|learner>.<decode|bare|predict|live|ratio>, frames per second
+// (ratio: live / bare in percent) at the view or learner decode size.
+const LIVE_FAMILY = /^live\.(glyph|mobilenet)\.(view|learner)\.(decode|bare|predict|live|ratio|cpu_decode|cpu_bare|cpu_predict|bound_saturated|bound_own_core)$/;
+const LIVE_FIELDS = {
+  decode: ['decodeFps', 'int'],
+  bare: ['bareFps', 'int'],
+  predict: ['predictFps', 'int'],
+  live: ['liveFps', 'int'],
+  ratio: ['ratio', 'pct0'],
+  cpu_decode: ['cpuMsPerFrame.decode', 'num2'],
+  cpu_bare: ['cpuMsPerFrame.bare', 'num2'],
+  cpu_predict: ['cpuMsPerFrame.predict', 'num2'],
+  bound_saturated: ['cpuBound.saturated', 'pct0'],
+  bound_own_core: ['cpuBound.decoderOwnCore', 'pct0'],
+};
 
 /** Where a figure's value comes from: [file, path, format], or null for an unknown name. */
 export function figureSource(name) {
@@ -116,6 +131,11 @@ export function figureSource(name) {
   if (c) {
     const [field, format] = OPENSET_CLI_FIELDS[c[3]];
     return ['openset.json', `cli[store=${c[1]}].cases[id=${c[2]}].${field}`, format];
+  }
+  const l = LIVE_FAMILY.exec(name);
+  if (l) {
+    const [field, format] = LIVE_FIELDS[l[3]];
+    return ['live.json', `results[backbone=${l[1] === 'glyph' ? 'engram-glyph' : 'mobilenetv2-12-int8'}].modes[mode=${l[2]}].${field}`, format];
   }
   const s = SHOTS_FAMILY.exec(name);
   if (s) return ['shots.json', `table.${s[1] ? 'engram-glyph' : 'mobilenetv2-12-int8'}.${s[2]}.${s[3]}.${s[4]}`, 'num1'];

@@ -1,6 +1,6 @@
 // The page that teaches the device: a live view (the device's own source through the server, or this
-// browser's camera), the top answers as they change, a button per class to capture examples, forget, prune
-// and the memory's figures. Plain JavaScript served as is: no build step, nothing loaded from elsewhere.
+// browser's camera), the top answers as they change, a button per class to capture examples, forget, prune,
+// the memory's figures (per class too) and the eval confusion matrix. Plain JavaScript served as is: no build step, nothing loaded from elsewhere.
 const $ = (id) => document.getElementById(id);
 const state = { live: false, webcam: null, busy: false, classes: [] };
 
@@ -69,6 +69,11 @@ async function refreshStats() {
       const count = document.createElement('td');
       count.className = 'num count';
       count.textContent = String(s.examples[label]);
+      const bytes = document.createElement('td');
+      bytes.className = 'num bytes';
+      const cost = s.perClass?.[label];
+      bytes.textContent = cost ? fmtBytes(cost.compressedBytes) : '';
+      if (cost) bytes.title = `${cost.connections} connections`;
       const cap = document.createElement('td');
       const capture = document.createElement('button');
       capture.type = 'button';
@@ -84,7 +89,7 @@ async function refreshStats() {
       forget.textContent = 'Forget';
       forget.addEventListener('click', () => forgetClass(label));
       fg.append(forget);
-      tr.append(name, count, cap, fg);
+      tr.append(name, count, bytes, cap, fg);
       return tr;
     }),
   );
@@ -170,6 +175,39 @@ $('pruneform').addEventListener('submit', async (ev) => {
     say(err.message, true);
   }
   await refreshStats().catch(() => {});
+});
+
+function pct(r) {
+  return r.rate === null ? 'n/a' : `${(r.rate * 100).toFixed(1)}% (${r.count}/${r.of})`;
+}
+
+$('evalform').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const files = [...$('evalfiles').files].filter((f) => /\.(png|jpe?g|webp)$/i.test(f.name));
+  if (files.length === 0) return say('evaluate: choose a folder holding a subfolder of images per class', true);
+  const form = new FormData();
+  // The server takes each image's true label from its folder, as engram eval --labels-from dir.
+  for (const f of files) form.append('image', f, f.webkitRelativePath || f.name);
+  setBusy(true);
+  say(`evaluating ${files.length} images...`);
+  try {
+    const r = await api('/api/eval', { method: 'POST', body: form });
+    const parts = [];
+    if (r.counts.known) parts.push(`top-1 ${pct(r.top1)}`);
+    parts.push(`open set ${pct(r.openSet.accuracy)}`);
+    if (r.counts.novel) parts.push(`novel answered unknown ${pct(r.openSet.novel.unknown)}`);
+    if (r.failed.length) parts.push(`${r.failed.length} unreadable`);
+    $('evalsummary').textContent = parts.join(', ');
+    const img = $('confusion');
+    if (img.src.startsWith('blob:')) URL.revokeObjectURL(img.src);
+    img.src = URL.createObjectURL(new Blob([r.svg], { type: 'image/svg+xml' }));
+    img.hidden = false;
+    say(`evaluated ${r.counts.evaluated} images`);
+  } catch (err) {
+    say(err.message, true);
+  } finally {
+    setBusy(false);
+  }
 });
 
 // The device's own source: its current frame, fetched again as soon as the last one is shown.

@@ -22,7 +22,7 @@ export const DEFAULT_SIZE = '320x240';
 export function sourceFlags(cmd: Command): Command {
   return cmd
     .option('--fps <rate>', 'frames per second taken from the source (default: its own rate)')
-    .option('--size <WxH>', 'frame size: the source is scaled to fit, aspect kept, padded with black', DEFAULT_SIZE)
+    .option('--size <WxH>', 'frame size: the source is scaled to fit, aspect kept, padded with black (engram watch: default the size the backbone needs)', DEFAULT_SIZE)
     .option('--crop <WxH+X+Y>', 'region of interest in source pixels, cut before scaling (e.g. 400x400+120+40)')
     .option('--grey', 'decode to one grey channel instead of RGB')
     .option('--realtime', 'video file: read at its own frame rate, as a camera delivers it (frames may then be dropped)')

@@ -10,6 +10,8 @@ export interface BodyLimits {
   maxBytes: number;
   /** Most images in one request. */
   maxImages: number;
+  /** Keep the folders of multipart file names ("cat/1.jpg"), which eval takes the true labels from. */
+  preservePath?: boolean;
 }
 
 export interface UploadedImage {
@@ -98,7 +100,7 @@ function readMultipart(req: IncomingMessage, limits: BodyLimits): Promise<ImageB
   return new Promise((resolve, reject) => {
     let bb: busboy.Busboy;
     try {
-      bb = busboy({ headers: req.headers, limits: { fileSize: limits.maxBytes, files: limits.maxImages, fields: 32, fieldSize: 4096, parts: limits.maxImages + 32 } });
+      bb = busboy({ headers: req.headers, preservePath: Boolean(limits.preservePath), limits: { fileSize: limits.maxBytes, files: limits.maxImages, fields: 32, fieldSize: 4096, parts: limits.maxImages + 32 } });
     } catch (err) {
       reject(new HttpError(400, `multipart: ${(err as Error).message}`));
       return;

@@ -1,4 +1,4 @@
-// engram's local HTTP service: a JSON API over one learner (learn, predict, forget, prune, stats), a live
+// engram's local HTTP service: a JSON API over one learner (learn, predict, forget, prune, stats, eval), a live
 // stream of the watched source's predictions (server-sent events), the source's current frame as JPEG, and
 // the web page that teaches the device. Safe by default: 127.0.0.1, a token for every change, limits on body
 // size, request rate and concurrency; a change is answered only once it is durable.
@@ -12,6 +12,7 @@ import type { LiveLoop } from '../live/loop.js';
 import { readImages, readJson, type UploadedImage } from './body.js';
 import { HttpError } from './errors.js';
 import { tokenMatches } from './token.js';
+import { classBytes } from './class-bytes.js';
 import { VERSION } from '../version.js';
 
 export interface HttpServiceOptions {
@@ -22,6 +23,8 @@ export interface HttpServiceOptions {
   maxBodyBytes?: number;
   /** Most images in one request (default 64). */
   maxImages?: number;
+  /** Most images in one eval request (default 1000), within maxBodyBytes. */
+  maxEvalImages?: number;
   /** Requests per second one client address may make (default 100), with bursts of twice that. */
   rate?: number;
   /** Requests handled at once (default 16); more wait, up to maxQueue (default 256), then get 503. */
@@ -67,6 +70,7 @@ export class HttpService {
     this.opts = {
       maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024,
       maxImages: options.maxImages ?? 64,
+      maxEvalImages: options.maxEvalImages ?? 1000,
       rate: options.rate ?? 100,
       maxConcurrent: options.maxConcurrent ?? 16,
       maxQueue: options.maxQueue ?? 256,
@@ -141,6 +145,7 @@ export class HttpService {
         const live = this.options.live;
         return send(res, 200, {
           ...s,
+          perClass: classBytes(e),
           live: live ? { decoded: live.source.counters.decoded, dropped: live.source.counters.dropped, width: live.source.width, height: live.source.height, last: live.last } : null,
         });
       }
@@ -183,6 +188,26 @@ export class HttpService {
         await e.whenDurable(r.seq);
         const { seq: _seq, ...rest } = r;
         return send(res, 200, rest);
+      }
+      case '/api/eval': {
+        allow('POST');
+        // Folders name the true labels, as engram eval --labels-from dir: "cat/1.jpg" is a cat.
+        const { images, fields } = await readImages(req, { maxBytes: this.opts.maxBodyBytes, maxImages: this.opts.maxEvalImages, preservePath: true });
+        if (images.length === 0) throw new HttpError(400, 'body: expected at least one image');
+        const all = url.searchParams.get('label') ?? fields.label;
+        const items = images.map((img) => {
+          const label = all ?? folderOf(img.name);
+          if (!label) throw new HttpError(400, `${img.name}: no true label: name each file "LABEL/file.jpg" (a folder per class) or give ?label=L for all`);
+          return { input: img.data, label };
+        });
+        const report = await clientErrors(() => e.evaluate(items));
+        if (report.counts.evaluated === 0) throw new HttpError(400, `eval: none of the ${images.length} images could be read; the first: ${images[report.failed[0].index].name}: ${report.failed[0].error}`);
+        const named = <T extends { index: number }>(xs: T[]) => xs.map((x) => ({ ...x, file: images[x.index].name }));
+        const { pct } = await import('../cli/eval-report.js');
+        const { confusionSvg } = await import('../cli/confusion-svg.js');
+        const parts = [report.counts.known ? `top-1 ${pct(report.top1)}` : '', `open set ${pct(report.openSet.accuracy)}`, `${report.counts.evaluated} images`];
+        const svg = confusionSvg(report, { title: 'engram eval', subtitle: parts.filter(Boolean).join(', ') });
+        return send(res, 200, { ...report, mistakes: named(report.mistakes), failed: named(report.failed), svg });
       }
       case '/api/live/frame.jpg': {
         allow('GET');
@@ -363,6 +388,12 @@ function intParam(url: URL, name: string, dflt: number, min: number, max: number
   if (v === null) return dflt;
   if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new HttpError(400, `${name}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
   return Number(v);
+}
+
+/** The folder a multipart file name puts the file in ("cat" for "test/cat/1.jpg"), or null for a bare name. */
+function folderOf(name: string): string | null {
+  const parts = name.split(/[\\/]/);
+  return parts.length >= 2 && parts[parts.length - 2] !== '' ? parts[parts.length - 2] : null;
 }
 
 function roundPrediction(p: Prediction) {

@@ -166,6 +166,25 @@ export class LinkClient {
     return pick(r, 'predict');
   }
 
+  /** Learns the frame the board's camera takes next as `label` (version 2, a board that watches a source). */
+  async learnFrame(label: string): Promise<Extract<Reply, { type: 'learn-frame' }>> {
+    str('label', label, { nonEmpty: true });
+    this.needVersion2('learnFrame');
+    return pick(await this.request({ type: 'learn-frame', label }), 'learn-frame');
+  }
+
+  /** Predicts the board camera's newest frame (version 2, a board that watches a source). */
+  async predictFrame(opts: { top?: number } = {}): Promise<Extract<Reply, { type: 'predict-frame' }>> {
+    const o = options('predictFrame options', opts, ['top']);
+    const top = o.top === undefined ? 3 : int('top', o.top, 1, MAX_TOP);
+    this.needVersion2('predictFrame');
+    return pick(await this.request({ type: 'predict-frame', top }), 'predict-frame');
+  }
+
+  private needVersion2(what: string): void {
+    if (this.version < 2) throw new RangeError(`${what}: needs protocol version 2 (call hello() first)`);
+  }
+
   async forget(label: string): Promise<{ label: string; removed: number }> {
     str('label', label, { nonEmpty: true });
     return pick(await this.request({ type: 'forget', label }), 'forget');

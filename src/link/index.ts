@@ -19,6 +19,7 @@ export {
   encodeError,
   decodeError,
   errorCodeName,
+  FRAME_REQUESTS,
   type Request,
   type Reply,
   type HelloReply,
@@ -27,7 +28,7 @@ export {
   type WireInput,
   type WirePrunePolicy,
 } from './protocol.js';
-export type { LinkLearner, LinkInput, LinkPrediction } from './learner.js';
+export type { LinkLearner, LinkInput, LinkPrediction, LinkCamera } from './learner.js';
 export { LinkServer, REQUEST_NAMES, READ_ONLY_REQUESTS, CHANGING_REQUESTS, type LinkServerOptions, type ByteStream, type RequestName } from './server.js';
 export { readKeyFile, requestTag, signRequest } from './auth.js';
 export { LinkClient, LinkError, type LinkClientOptions, type ClientInput } from './client.js';

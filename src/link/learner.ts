@@ -38,6 +38,17 @@ export interface LinkLearner {
   save(): Promise<void>;
 }
 
+/**
+ * A watched source (a camera) the link can learn and predict from without an image on the wire: what
+ * LEARN-FRAME and PREDICT-FRAME run. `frame` is the index of the source's frame that was used.
+ */
+export interface LinkCamera {
+  /** Learns the source's next frame as `label`; resolves once the example is durable. */
+  learnFrame(label: string): Promise<{ frame: number; label: string; stored: number; classes: number }>;
+  /** Predicts the source's newest frame. */
+  predictFrame(opts: { top: number }): Promise<LinkPrediction & { frame: number }>;
+}
+
 /** The learner's input for a decoded wire input. */
 export function toLearnerInput(input: WireInput): LinkInput {
   switch (input.kind) {

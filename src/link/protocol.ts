@@ -23,6 +23,10 @@ export enum MessageType {
   PRUNE = 0x05,
   STATS = 0x06,
   SAVE = 0x07,
+  /** (v2) Learn the watched source's next frame as a label: no image on the wire. */
+  LEARN_FRAME = 0x08,
+  /** (v2) Predict the watched source's newest frame. */
+  PREDICT_FRAME = 0x09,
   ACK = 0x80,
   ERROR = 0x81,
 }
@@ -93,7 +97,12 @@ export type Request =
    * answer also gives the open-set threshold and how it was set.
    */
   | { type: 'stats'; first?: number; threshold?: boolean }
-  | { type: 'save' };
+  | { type: 'save' }
+  | { type: 'learn-frame'; label: string }
+  | { type: 'predict-frame'; top: number };
+
+/** Requests about the watched source's frames: version 2 only, and run only while engram watches a source. */
+export const FRAME_REQUESTS: readonly Request['type'][] = ['learn-frame', 'predict-frame'];
 
 /** What a version 2 HELLO answer adds: limits, what is allowed, and what authentication needs. */
 export interface HelloLink {
@@ -137,7 +146,10 @@ export type Reply =
   | { type: 'forget'; label: string; removed: number }
   | { type: 'prune'; removed: number; bytes: number; compressedBytes?: number }
   | { type: 'stats'; classes: number; examples: number; bytes: number; compressedBytes?: number; density: number; labelsTotal: number; first?: number; labels: string[]; threshold?: WireThreshold }
-  | { type: 'save' };
+  | { type: 'save' }
+  /** `frame`: the index of the source's frame that was learned or predicted (frames count from 0 at start). */
+  | { type: 'learn-frame'; frame: number; label: string; stored: number; classes: number }
+  | { type: 'predict-frame'; frame: number; label: string | null; score: number; margin: number; top: { label: string; score: number }[] };
 
 /** The open-set threshold as STATS gives it when asked (version 2): a best score below `value` is "unknown". */
 export interface WireThreshold {
@@ -167,6 +179,8 @@ const TYPE_NAMES: Record<Request['type'], MessageType> = {
   prune: MessageType.PRUNE,
   stats: MessageType.STATS,
   save: MessageType.SAVE,
+  'learn-frame': MessageType.LEARN_FRAME,
+  'predict-frame': MessageType.PREDICT_FRAME,
 };
 
 export function messageTypeOf(name: Request['type']): MessageType {
@@ -401,6 +415,12 @@ export function encodeRequest(req: Request): { type: MessageType; body: Buffer }
       break;
     case 'save':
       break;
+    case 'learn-frame':
+      w.str('label', req.label);
+      break;
+    case 'predict-frame':
+      w.u8(int('top', req.top, 1, MAX_TOP));
+      break;
   }
   return { type: TYPE_NAMES[req.type], body: w.done() };
 }
@@ -477,6 +497,9 @@ export function decodeRequest(type: number, body: Buffer, version = 1): Request 
     throw new ProtocolError(ErrorCode.UNKNOWN_TYPE, `unknown request type 0x${type.toString(16).padStart(2, '0')}`);
   }
   const r = new BodyReader(body, name.toUpperCase());
+  if (version < 2 && FRAME_REQUESTS.includes(name)) {
+    throw new ProtocolError(ErrorCode.UNKNOWN_TYPE, `request type 0x${type.toString(16).padStart(2, '0')} (${name.toUpperCase()}) needs header version 2 (send HELLO first)`);
+  }
   let req: Request;
   switch (name) {
     case 'hello': {
@@ -527,6 +550,19 @@ export function decodeRequest(type: number, body: Buffer, version = 1): Request 
     case 'save':
       req = { type: name };
       break;
+    case 'learn-frame': {
+      const label = r.str('label');
+      const problem = labelProblem(label);
+      if (problem) r.fail(`label ${problem} (a label is ${LABEL_RULE})`);
+      req = { type: name, label };
+      break;
+    }
+    case 'predict-frame': {
+      const top = r.u8('top');
+      if (top < 1 || top > MAX_TOP) r.fail(`top must be in [1, ${MAX_TOP}], got ${top}`);
+      req = { type: name, top };
+      break;
+    }
   }
   r.end();
   return req;
@@ -534,7 +570,7 @@ export function decodeRequest(type: number, body: Buffer, version = 1): Request 
 
 // ---- replies ----
 
-const ALLOWED_ORDER: Request['type'][] = ['hello', 'learn', 'predict', 'forget', 'prune', 'stats', 'save'];
+const ALLOWED_ORDER: Request['type'][] = ['hello', 'learn', 'predict', 'forget', 'prune', 'stats', 'save', 'learn-frame', 'predict-frame'];
 
 /**
  * Encodes an ACK body in protocol `version`'s layout, within `maxBody` bytes: lists (PREDICT's top classes,
@@ -552,31 +588,21 @@ export function encodeAck(reply: Reply, opts: { version?: number; maxBody?: numb
       if (reply.version >= 2) {
         const l = reply.link;
         if (!l) throw new TypeError('reply.link: a version 2 HELLO answer needs its link fields');
+        // Types 1..8 in the first mask, 9..16 in the second (appended after the input size).
         let mask = 0;
         for (const t of l.allowed) mask |= 1 << (TYPE_NAMES[t] - 1);
         if (l.session.length !== 8) throw new RangeError(`reply.link.session: expected 8 bytes, got ${l.session.length}`);
-        w.u32(l.replyFrame).u8(l.keyRequired ? 1 : 0).u8(mask).put(l.session).u32(l.nextSeq);
+        w.u32(l.replyFrame).u8(l.keyRequired ? 1 : 0).u8(mask & 0xff).put(l.session).u32(l.nextSeq);
         w.u16(l.input.width).u16(l.input.height).u8(l.input.channels);
+        w.u8((mask >> 8) & 0xff);
       }
       break;
     case 'learn':
       w.str('label', reply.label).u32(reply.stored).u32(reply.classes);
       break;
-    case 'predict': {
-      w.u8(reply.label === null ? 0 : 1).str('label', reply.label ?? '').f32(reply.score).f32(reply.margin);
-      // As many of the best classes as fit; n tells the controller how many came.
-      let size = w.size + 1;
-      const fit: { label: string; score: number }[] = [];
-      for (const t of reply.top) {
-        const n = 1 + Buffer.byteLength(t.label, 'utf8') + 4;
-        if (size + n > maxBody) break;
-        size += n;
-        fit.push(t);
-      }
-      w.u8(fit.length);
-      for (const t of fit) w.str('top.label', t.label).f32(t.score);
+    case 'predict':
+      writePrediction(w, reply, maxBody);
       break;
-    }
     case 'forget':
       w.str('label', reply.label).u32(reply.removed);
       break;
@@ -612,11 +638,46 @@ export function encodeAck(reply: Reply, opts: { version?: number; maxBody?: numb
     }
     case 'save':
       break;
+    case 'learn-frame':
+      w.u32(reply.frame).str('label', reply.label).u32(reply.stored).u32(reply.classes);
+      break;
+    case 'predict-frame':
+      w.u32(reply.frame);
+      writePrediction(w, reply, maxBody);
+      break;
   }
   if (w.size > maxBody) {
     throw new ProtocolError(ErrorCode.TOO_LARGE, `the ${reply.type.toUpperCase()} answer needs ${w.size + 8} bytes, more than the ${maxBody + 8}-byte frame the controller accepts`);
   }
   return w.done();
+}
+
+type WirePrediction = { label: string | null; score: number; margin: number; top: { label: string; score: number }[] };
+
+/** PREDICT's answer fields; as many of the best classes as fit in maxBody, n telling how many came. */
+function writePrediction(w: BodyWriter, p: WirePrediction, maxBody: number): void {
+  w.u8(p.label === null ? 0 : 1).str('label', p.label ?? '').f32(p.score).f32(p.margin);
+  let size = w.size + 1;
+  const fit: { label: string; score: number }[] = [];
+  for (const t of p.top) {
+    const n = 1 + Buffer.byteLength(t.label, 'utf8') + 4;
+    if (size + n > maxBody) break;
+    size += n;
+    fit.push(t);
+  }
+  w.u8(fit.length);
+  for (const t of fit) w.str('top.label', t.label).f32(t.score);
+}
+
+function readPrediction(r: BodyReader): WirePrediction {
+  const known = r.u8('known') === 1;
+  const label = r.str('label');
+  const score = r.f32('score');
+  const margin = r.f32('margin');
+  const n = r.u8('top count');
+  const top: { label: string; score: number }[] = [];
+  for (let i = 0; i < n; i++) top.push({ label: r.str('top.label'), score: r.f32('top.score') });
+  return { label: known ? label : null, score, margin, top };
 }
 
 /** Decodes an ACK body laid out as protocol `version` (client side). */
@@ -644,7 +705,10 @@ export function decodeAck(body: Buffer, version = 1): Reply {
         const session = Buffer.from(r.bytes(8, 'session'));
         const nextSeq = r.u32('nextSeq');
         const input = { width: r.u16('input width'), height: r.u16('input height'), channels: r.u8('input channels') };
-        const allowed = ALLOWED_ORDER.filter((t) => mask & (1 << (TYPE_NAMES[t] - 1)));
+        // The second mask (types 9..16) came with LEARN-FRAME and PREDICT-FRAME; an older engram ends before it.
+        const high = r.left > 0 ? r.u8('allowed (types 9..16)') : 0;
+        const bits = mask | (high << 8);
+        const allowed = ALLOWED_ORDER.filter((t) => bits & (1 << (TYPE_NAMES[t] - 1)));
         hello.link = { replyFrame, keyRequired, allowed, session, nextSeq, input };
       }
       reply = hello;
@@ -653,17 +717,9 @@ export function decodeAck(body: Buffer, version = 1): Reply {
     case 'learn':
       reply = { type: name, label: r.str('label'), stored: r.u32('stored'), classes: r.u32('classes') };
       break;
-    case 'predict': {
-      const known = r.u8('known') === 1;
-      const label = r.str('label');
-      const score = r.f32('score');
-      const margin = r.f32('margin');
-      const n = r.u8('top count');
-      const top: { label: string; score: number }[] = [];
-      for (let i = 0; i < n; i++) top.push({ label: r.str('top.label'), score: r.f32('top.score') });
-      reply = { type: name, label: known ? label : null, score, margin, top };
+    case 'predict':
+      reply = { type: name, ...readPrediction(r) };
       break;
-    }
     case 'forget':
       reply = { type: name, label: r.str('label'), removed: r.u32('removed') };
       break;
@@ -696,6 +752,12 @@ export function decodeAck(body: Buffer, version = 1): Reply {
     }
     case 'save':
       reply = { type: name };
+      break;
+    case 'learn-frame':
+      reply = { type: name, frame: r.u32('frame'), label: r.str('label'), stored: r.u32('stored'), classes: r.u32('classes') };
+      break;
+    case 'predict-frame':
+      reply = { type: name, frame: r.u32('frame'), ...readPrediction(r) };
       break;
     default:
       return r.fail('unreachable');

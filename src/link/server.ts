@@ -7,10 +7,11 @@ import { FrameReader, HEADER_BYTES, CRC_BYTES, MAX_FRAME_BYTES, encodeFrame, typ
 import { crc32 } from '../util/crc32.js';
 import { Outbox } from './outbox.js';
 import { requestTag, splitTagged, tagMatches } from './auth.js';
-import { toLearnerInput, totalExamples, type LinkLearner } from './learner.js';
+import { toLearnerInput, totalExamples, type LinkCamera, type LinkLearner } from './learner.js';
 import {
   AUTH_FLAG,
   ErrorCode,
+  FRAME_REQUESTS,
   MIN_PROTOCOL_VERSION,
   MessageType,
   PROTOCOL_VERSION,
@@ -35,11 +36,11 @@ export interface ByteStream {
 }
 
 export type RequestName = Request['type'];
-export const REQUEST_NAMES: readonly RequestName[] = ['hello', 'learn', 'predict', 'forget', 'prune', 'stats', 'save'];
+export const REQUEST_NAMES: readonly RequestName[] = ['hello', 'learn', 'predict', 'forget', 'prune', 'stats', 'save', 'learn-frame', 'predict-frame'];
 /** Requests that change what is stored: the ones a key protects. */
-export const CHANGING_REQUESTS: readonly RequestName[] = ['learn', 'forget', 'prune', 'save'];
+export const CHANGING_REQUESTS: readonly RequestName[] = ['learn', 'forget', 'prune', 'save', 'learn-frame'];
 /** What `serve --read-only` allows. */
-export const READ_ONLY_REQUESTS: readonly RequestName[] = ['hello', 'predict', 'stats'];
+export const READ_ONLY_REQUESTS: readonly RequestName[] = ['hello', 'predict', 'stats', 'predict-frame'];
 
 export interface LinkServerOptions {
   /** A partial frame with no new byte for this long is dropped and reported as TRUNCATED. */
@@ -60,6 +61,8 @@ export interface LinkServerOptions {
   key?: Uint8Array | null;
   /** One line per noteworthy event (faults, failed requests), at most 10 per 10 s; silent by default. */
   log?: (line: string) => void;
+  /** The watched source, for LEARN-FRAME and PREDICT-FRAME; without one they are answered NOT_ALLOWED. */
+  camera?: LinkCamera | null;
 }
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 1000;
@@ -103,6 +106,7 @@ export class LinkServer {
   private readonly allowed: Set<RequestName>;
   private readonly key: Buffer | null;
   private readonly log: (line: string) => void;
+  private readonly camera: LinkCamera | null;
   /** Drawn at start: every tag covers it, so no recorded tag is valid in another engram process. */
   readonly session = randomBytes(8);
   private lastSeq = 0;
@@ -125,7 +129,7 @@ export class LinkServer {
     private readonly learner: LinkLearner,
     opts: LinkServerOptions = {},
   ) {
-    const o = options('LinkServer options', opts, ['idleTimeoutMs', 'maxQueue', 'featureDim', 'images', 'input', 'device', 'allow', 'key', 'log']);
+    const o = options('LinkServer options', opts, ['idleTimeoutMs', 'maxQueue', 'featureDim', 'images', 'input', 'device', 'allow', 'key', 'log', 'camera']);
     this.idleTimeoutMs = o.idleTimeoutMs === undefined ? DEFAULT_IDLE_TIMEOUT_MS : int('idleTimeoutMs', o.idleTimeoutMs, 1, 600_000);
     this.maxQueue = o.maxQueue === undefined ? DEFAULT_MAX_QUEUE : int('maxQueue', o.maxQueue, 1, 1024);
     this.featureDim = o.featureDim === undefined ? 0 : int('featureDim', o.featureDim, 0, 0xffff);
@@ -136,7 +140,9 @@ export class LinkServer {
       : { width: 0, height: 0, channels: 0 };
     this.device = typeof o.device === 'string' ? o.device : '';
     const allow = o.allow === undefined ? REQUEST_NAMES : (o.allow as unknown[]).map((a, i) => oneOf(`allow[${i}]`, a, REQUEST_NAMES));
-    this.allowed = new Set<RequestName>(['hello', ...allow]);
+    this.camera = (o.camera as LinkCamera | null | undefined) ?? null;
+    // Without a watched source the frame requests cannot run: HELLO does not list them.
+    this.allowed = new Set<RequestName>(['hello', ...allow.filter((n) => this.camera || !FRAME_REQUESTS.includes(n))]);
     this.key = o.key === undefined || o.key === null ? null : Buffer.from(typed('key', o.key, Uint8Array));
     if (this.key && this.key.length < 16) throw new RangeError(`key: expected at least 16 bytes, got ${this.key.length}`);
     this.log = typeof o.log === 'function' ? (o.log as (line: string) => void) : () => {};
@@ -293,6 +299,12 @@ export class LinkServer {
     const base = tagged ? frame.type & ~AUTH_FLAG : frame.type;
     const name = requestNameOf(base);
     if (name === null) throw new ProtocolError(ErrorCode.UNKNOWN_TYPE, `unknown request type 0x${frame.type.toString(16).padStart(2, '0')}`);
+    if (FRAME_REQUESTS.includes(name) && frame.version < 2) {
+      throw new ProtocolError(ErrorCode.UNKNOWN_TYPE, `request type 0x${base.toString(16).padStart(2, '0')} (${name.toUpperCase()}) needs header version 2 (send HELLO first)`);
+    }
+    if (FRAME_REQUESTS.includes(name) && !this.camera) {
+      throw new ProtocolError(ErrorCode.NOT_ALLOWED, `${name.toUpperCase()} needs a camera: this engram watches no source (engram serve --watch SOURCE)`);
+    }
     if (!this.allowed.has(name)) {
       throw new ProtocolError(ErrorCode.NOT_ALLOWED, `${name.toUpperCase()} is not allowed on this engram (allowed: ${[...this.allowed].join(', ')})`);
     }
@@ -389,6 +401,15 @@ export class LinkServer {
       case 'save':
         await learner.save();
         return { type: 'save' };
+      case 'learn-frame': {
+        // The camera resolves once the example is durable, like LEARN's ACK.
+        const r = await this.camera!.learnFrame(req.label);
+        return { type: 'learn-frame', frame: r.frame, label: r.label, stored: r.stored, classes: r.classes };
+      }
+      case 'predict-frame': {
+        const p = await this.camera!.predictFrame({ top: req.top });
+        return { type: 'predict-frame', frame: p.frame, label: p.label, score: p.score, margin: p.margin, top: p.top.slice(0, req.top) };
+      }
     }
   }
 }

@@ -68,6 +68,20 @@ export const DEFAULT_WIDTH = 320;
 const READ_AHEAD = 4;
 export const DEFAULT_HEIGHT = 240;
 
+/**
+ * The frame size a learner needs, when nobody looks at the frames: the smallest even 4:3 box that covers twice
+ * the backbone's input (so the backbone's own resampling still averages over several pixels), at most the
+ * default 320x240, with the backbone's channels. ffmpeg then scales in C and the pipe carries a few KB a frame
+ * instead of 230 KB (docs/live.md, speed).
+ */
+export function learnerFrameSize(input: { width: number; height: number; channels: 1 | 3 }): { width: number; height: number; channels: 1 | 3 } {
+  const even = (x: number) => 2 * Math.ceil(x / 2);
+  let height = Math.max(8, even(Math.max(2 * input.height, (2 * input.width * 3) / 4)));
+  let width = Math.max(8, even((height * 4) / 3));
+  if (width > DEFAULT_WIDTH || height > DEFAULT_HEIGHT) [width, height] = [DEFAULT_WIDTH, DEFAULT_HEIGHT];
+  return { width, height, channels: input.channels };
+}
+
 /** What kind of input a name is. */
 export function sourceKind(input: string): SourceKind {
   if (input === '-') return 'stdin';
@@ -228,7 +242,10 @@ export class FrameSource {
       this.partialBytes += piece.length;
       off += piece.length;
       if (this.partialBytes === this.frameBytes) {
-        const data = this.partial.length === 1 ? new Uint8Array(this.partial[0]) : new Uint8Array(Buffer.concat(this.partial, this.frameBytes));
+        // A chunk from the pipe is a fresh buffer nobody else writes to: a frame in one chunk is a view of it,
+        // a frame over several is their concatenation (one copy, not two).
+        const piece0 = this.partial[0];
+        const data: Uint8Array = this.partial.length === 1 ? piece0 : Buffer.concat(this.partial, this.frameBytes);
         this.partial = [];
         this.partialBytes = 0;
         this.onFrame(data);

@@ -45,6 +45,8 @@ Examples:
   engram client --serial /dev/ttyUSB0 learn mug mug1.jpg
   engram client --serial /dev/ttyUSB0 predict --top 3 photo.png --json
   engram client --serial /dev/ttyUSB0 learn cat --features cat-features.json
+  engram client --serial /dev/ttyUSB0 learn-frame mug        # the board's camera (serve --watch) takes the image
+  engram client --serial /dev/ttyUSB0 predict-frame --json
   engram client --serial /dev/ttyUSB0 --key-file board.key prune --max-density 0.2`);
 
   /** Opens the port, says HELLO, runs `fn` with a client, closes the port whatever happens. */
@@ -162,6 +164,33 @@ Examples:
           const r = await c.predict(input, { top: wholeNumber('--top', flags.top, { min: 1 }) });
           const head = r.label === null ? `unknown (best score ${r.score.toFixed(3)})` : `${r.label} (score ${r.score.toFixed(3)}, margin ${r.margin.toFixed(3)})`;
           out().result({ ...r, ...(reduced ? { reduced } : {}) }, [head, ...r.top.map((t) => `  ${t.label}: ${t.score.toFixed(3)}`)].join('\n'));
+        }),
+      ),
+    );
+
+  client
+    .command('learn-frame')
+    .description("learn the board camera's next frame as a class (the board runs engram serve --watch)")
+    .argument('<label>', 'the class')
+    .action(
+      cli.action((label: string) =>
+        withClient(async (c) => {
+          const r = await c.learnFrame(label);
+          out().result({ ...r }, `learned frame ${r.frame} as ${r.label}: ${r.stored} stored, ${plural(r.classes, 'class', 'classes')}`);
+        }),
+      ),
+    );
+
+  client
+    .command('predict-frame')
+    .description("classify the board camera's newest frame (the board runs engram serve --watch)")
+    .option('--top <n>', 'classes to list', '3')
+    .action(
+      cli.action((flags: { top: string }) =>
+        withClient(async (c) => {
+          const r = await c.predictFrame({ top: wholeNumber('--top', flags.top, { min: 1 }) });
+          const head = r.label === null ? `frame ${r.frame}: unknown (best score ${r.score.toFixed(3)})` : `frame ${r.frame}: ${r.label} (score ${r.score.toFixed(3)}, margin ${r.margin.toFixed(3)})`;
+          out().result({ ...r }, [head, ...r.top.map((t) => `  ${t.label}: ${t.score.toFixed(3)}`)].join('\n'));
         }),
       ),
     );

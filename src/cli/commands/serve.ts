@@ -40,13 +40,13 @@ export default function register(program: Command, cli: CliContext): void {
     .option('--max-body <bytes>', 'HTTP: most bytes in one request body', String(8 * 1024 * 1024))
     .option('--rate <n>', 'HTTP: requests per second one client may make (bursts of twice that)', '100')
     .option('--max-concurrent <n>', 'HTTP: requests handled at once (256 more wait, then 503)', '16')
-    .option('--watch <source>', 'HTTP: predict the frames of this camera, stream, video file or "-" live (see engram watch)')
+    .option('--watch <source>', 'predict the frames of this camera, stream, video file or "-" live (see engram watch); HTTP streams the answers, serial gets LEARN-FRAME and PREDICT-FRAME')
     .option('--every <k>', '--watch: predict one frame in k', '1');
   sourceFlags(cmd);
   cmd
     .option('--read-only', 'answer only HELLO, PREDICT and STATS; the store is opened read-only')
-    .option('--allow <ops>', 'comma-separated requests to run, others are refused NOT_ALLOWED: hello,learn,predict,forget,prune,stats,save')
-    .option('--key-file <file>', 'pre-shared key (hex, e.g. from openssl rand -hex 32): LEARN, FORGET, PRUNE and SAVE must carry its tag');
+    .option('--allow <ops>', 'comma-separated requests to run, others are refused NOT_ALLOWED: hello,learn,predict,forget,prune,stats,save,learn-frame,predict-frame')
+    .option('--key-file <file>', 'pre-shared key (hex, e.g. from openssl rand -hex 32): LEARN, FORGET, PRUNE, SAVE and LEARN-FRAME must carry its tag');
   storeOptions(cmd);
   modelOptions(cmd);
   cmd.addHelpText('after', `
@@ -61,6 +61,7 @@ Examples:
   engram serve --serial /dev/serial0 --store ./mem --features 1280 --quantizer topk --topk 32
   engram serve --serial /dev/ttyAMA0 --store ./mem --read-only
   engram serve --serial /dev/ttyAMA0 --store ./mem --allow predict,stats,learn --key-file /etc/engram/link.key
+  engram serve --serial /dev/ttyAMA0 --store ./mem --watch /dev/video0   # a button on the controller: LEARN-FRAME
 
 Anyone who can write to the serial port can otherwise teach, prune and wipe the store: see the threat model
 in docs/protocol.md.`);
@@ -77,6 +78,8 @@ in docs/protocol.md.`);
         const bad = allow.filter((a) => !REQUEST_NAMES.includes(a));
         if (bad.length || allow.length === 0) throw new UsageError(`--allow: unknown request ${bad.map((b) => `"${b}"`).join(', ') || '(none given)'}; choose from ${REQUEST_NAMES.join(', ')}`);
       }
+      const frameOps = (allow ?? []).filter((a) => a === 'learn-frame' || a === 'predict-frame');
+      if (frameOps.length && flags.watch === undefined) throw new UsageError(`--allow ${frameOps.join(',')}: these requests use the watched source; add --watch SOURCE`);
       if (flags.readOnly) {
         const writes = (allow ?? []).filter((a) => !READ_ONLY_REQUESTS.includes(a));
         if (writes.length) throw new UsageError(`--read-only conflicts with --allow ${writes.join(',')}`);
@@ -96,7 +99,6 @@ in docs/protocol.md.`);
       const rate = wholeNumber('--rate', flags.rate, { min: 1 });
       const maxConcurrent = wholeNumber('--max-concurrent', flags.maxConcurrent, { min: 1 });
       const every = wholeNumber('--every', flags.every, { min: 1 });
-      if (flags.watch !== undefined && !http) throw new UsageError('--watch: the live stream is served over HTTP; add --http [host:]port');
       const source = flags.watch === undefined ? undefined : sourceOptions(flags.watch, flags);
 
       const { resolveProfile } = await import('../../devices/index.js');
@@ -162,7 +164,9 @@ in docs/protocol.md.`);
         if (serialWanted) {
           const { LinkServer, serveSerial } = await import('../../link/index.js');
           const info = engram.stats();
+          const { liveCamera } = await import('../../live/camera.js');
           server = new LinkServer(engram, {
+            camera: live ? liveCamera(engram, live) : null,
             featureDim: engram.quantizer.dim,
             images: info.backbone !== null,
             input: engram.input,

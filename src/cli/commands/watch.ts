@@ -67,6 +67,13 @@ Examples:
       const { Engram } = await import('../../learner/engram.js');
       const opts = engramOptions(flags, (m) => out.warn(m), (m) => out.info(m));
       const engram = await Engram.open(learnMode ? opts : { ...opts, readOnly: true });
+      // Nobody looks at the frames: unless --size (or the device profile's camera) says otherwise, ffmpeg
+      // decodes them straight to the size the backbone needs (docs/live.md, speed).
+      if (flags.size === DEFAULT_SIZE && cmd.getOptionValueSource('size') === 'default' && engram.input) {
+        const { learnerFrameSize } = await import('../../live/source.js');
+        const fit = learnerFrameSize(engram.input);
+        Object.assign(srcOpts, { width: fit.width, height: fit.height, channels: flags.grey ? 1 : fit.channels });
+      }
       let frameSource;
       try {
         try {
