@@ -5,7 +5,7 @@
 // and DIR's learner state is rewritten as the view of the merged state (plus this device's local policies:
 // pruning and a fixed threshold are local, docs/fleet.md says why).
 // Fleet journal records: 1 update (merged) | 2 own learner op (u32 learner seq + op) | 3 view written (u32 seq).
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../store/index.js';
 import { LearnerCore } from '../learner/core.js';
@@ -73,6 +73,8 @@ export class FleetDevice {
     const warn = opts.onWarning ?? (() => undefined);
     if (!existsSync(dir)) throw new Error(`store ${dir} does not exist: learn something first, or import a fleet file into it ("engram import --store ${dir} FILE")`);
     const fleetDir = join(dir, FLEET_DIR);
+    const first = !existsSync(fleetDir);
+    if (first) await snapshotFirst(dir, warn);
     const learner = await Store.open(dir, { onWarning: warn });
     let fleet: Store | null = null;
     try {
@@ -115,6 +117,8 @@ export class FleetDevice {
       return device;
     } catch (err) {
       await fleet?.close();
+      // A store that could not join stays as it was: no half-made fleet folder.
+      if (first) rmSync(fleetDir, { recursive: true, force: true });
       throw err;
     } finally {
       await learner.close();
@@ -214,8 +218,27 @@ export class FleetDevice {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.turn;
     await this.fleet.close();
+  }
+  private closed = false;
+}
+
+/** A store about to join holds its state as a snapshot, so the own core can start from it. */
+async function snapshotFirst(dir: string, warn: (m: string) => void): Promise<void> {
+  const probe = await Store.open(dir, { onWarning: warn, readOnly: true });
+  const has = probe.recovered?.snapshot !== null && probe.recovered?.snapshot !== undefined;
+  const meta = probe.meta;
+  await probe.close();
+  if (has || meta.format !== 'engram-store/1') return;
+  const { Engram } = await import('../learner/engram.js');
+  const engram = await Engram.open({ store: dir, create: false, onWarning: warn });
+  try {
+    await engram.save();
+  } finally {
+    await engram.close();
   }
 }
 
