@@ -17,6 +17,7 @@ import { signMessage, originOf } from '../src/fleet/sign.js';
 import { generateKeyPairSync } from 'node:crypto';
 import { Broker, freePort, mosquittoPath, sleep } from '../test/helpers/fleet-broker.js';
 import { Rng } from '../src/util/rng.js';
+import { changeOnly } from '../src/fleet/sync.js';
 
 const quick = process.argv.includes('--quick');
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -61,7 +62,7 @@ async function wire(): Promise<Record<string, number>> {
       const codes = e.quantizer.encode(f, 1);
       m.applyOwn({ op: 'learn', label: `c${c}`, codes, rows: 1, active: e.quantizer.active });
       const u = m.takeChange()!;
-      changeBytes += signMessage(k, 'bench', encodeUpdate(u)).length;
+      changeBytes += signMessage(k, 'bench', encodeUpdate(changeOnly(u))).length;
       snapshotBytes += m.view().serialize().length;
       changes++;
     }

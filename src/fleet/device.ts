@@ -5,7 +5,8 @@
 // and DIR's learner state is rewritten as the view of the merged state (plus this device's local policies:
 // pruning and a fixed threshold are local, docs/fleet.md says why).
 // Fleet journal records: 1 update (merged) | 2 own learner op (u32 learner seq + op) | 3 view written (u32 seq).
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { JOURNAL_FILE, SNAPSHOT_FILE } from '../store/format.js';
 import { join } from 'node:path';
 import { Store } from '../store/index.js';
 import { LearnerCore } from '../learner/core.js';
@@ -39,6 +40,8 @@ export interface FleetDeviceOptions {
 export class FleetDevice {
   private sinceSnapshot = 0;
   private snapshotBytes = 0;
+  /** learnerSignature() when this device last read or wrote the store. */
+  private lastSeen = '';
   /** Operations take turns: a merge never runs between an absorbed op and the change it makes. */
   private turn: Promise<unknown> = Promise.resolve();
 
@@ -146,6 +149,14 @@ export class FleetDevice {
    */
   absorb(): Promise<Update | null> {
     return this.inTurn(async () => {
+      // The store is only opened (and its lock taken, which a learn starting that moment would meet) when its
+      // files changed since this device last looked.
+      const seen = learnerSignature(this.dir);
+      if (seen === this.lastSeen) {
+        const u = this.member.takeChange();
+        if (u) await this.journal(u);
+        return u;
+      }
       const learner = await Store.open(this.dir, { onWarning: this.warn });
       try {
         const rec = learner.recovered!;
@@ -164,6 +175,7 @@ export class FleetDevice {
       } finally {
         await learner.close();
       }
+      this.lastSeen = learnerSignature(this.dir);
       const u = this.member.takeChange();
       if (u) await this.journal(u);
       return u;
@@ -206,6 +218,7 @@ export class FleetDevice {
         return true;
       } finally {
         await learner.close();
+        this.lastSeen = learnerSignature(this.dir);
       }
     });
   }
@@ -224,6 +237,22 @@ export class FleetDevice {
     await this.fleet.close();
   }
   private closed = false;
+}
+
+/** Names, sizes and times of the store's journal and snapshot files: changes whenever anything is written. */
+function learnerSignature(dir: string): string {
+  try {
+    return readdirSync(dir)
+      .filter((n) => JOURNAL_FILE.test(n) || SNAPSHOT_FILE.test(n))
+      .sort()
+      .map((n) => {
+        const st = statSync(join(dir, n));
+        return `${n}:${st.size}:${st.mtimeMs}`;
+      })
+      .join('|');
+  } catch {
+    return '';
+  }
 }
 
 /** A store about to join holds its state as a snapshot, so the own core can start from it. */

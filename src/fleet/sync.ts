@@ -130,7 +130,8 @@ export async function runSync(o: SyncOptions): Promise<void> {
       try {
         const u = await device.step();
         if (u && !o.readOnly && client!.connected) {
-          await publish(t.change(device.origin), u, false);
+          // Open-set samples (up to 1,024 numbers) travel in the retained state only, not with every change.
+          if (u.contributions.length || u.tombstones.length) await publish(t.change(device.origin), changeOnly(u), false);
           scheduleState();
         }
       } catch (err) {
@@ -153,4 +154,9 @@ export async function runSync(o: SyncOptions): Promise<void> {
     await device.writeView().catch(() => undefined);
     await device.close();
   }
+}
+
+/** A change as published on the change topic: without the calibration samples, which the state carries. */
+export function changeOnly(u: Update): Update {
+  return { contributions: u.contributions, tombstones: u.tombstones, calibrations: [] };
 }
