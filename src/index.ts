@@ -9,3 +9,4 @@ export * from './link/index.js';
 export * from './devices/index.js';
 export * from './baselines/index.js';
 export * from './learner/index.js';
+export * from './fleet/index.js';

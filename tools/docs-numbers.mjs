@@ -84,6 +84,19 @@ export const FIGURES = {
   'memory.resident_bytes': ['memory.json', 'bytes_by_stored.memory.100', 'int'],
   'memory.knn_us_100': ['memory.json', 'query_us_by_stored.knn.100', 'us0'],
   'memory.knn_us_100000': ['memory.json', 'query_us_by_stored.knn.100000', 'ms0'],
+  // npm run bench:fleet.
+  'fleet.change_bytes': ['fleet.json', 'wire.change_bytes_per_example', 'int'],
+  'fleet.snapshot_bytes': ['fleet.json', 'wire.snapshot_bytes_per_example', 'int'],
+  'fleet.state_bytes_per_class': ['fleet.json', 'wire.state_bytes_per_class', 'int'],
+  'fleet.memory_bytes_per_class': ['fleet.json', 'wire.memory_serialized_bytes_per_class', 'int'],
+  'fleet.merge_one_ms': ['fleet.json', 'merge.merge_one_change_ms', 'ms'],
+  'fleet.merge_all_ms': ['fleet.json', 'merge.merge_all_ms', 'ms'],
+  'fleet.view_ms': ['fleet.json', 'merge.view_rebuild_ms', 'ms'],
+  'fleet.state_bytes': ['fleet.json', 'merge.state_bytes', 'int'],
+  'fleet.memory_bytes': ['fleet.json', 'merge.memory_serialized_bytes', 'int'],
+  'fleet.converge_ms': ['fleet.json', 'converge.converge_ms', 'int'],
+  'fleet.converge_connected_ms': ['fleet.json', 'converge.converge_after_connected_ms', 'int'],
+  'fleet.published_bytes': ['fleet.json', 'converge.published_bytes', 'int'],
 };
 
 // npm run bench (bench/results/results.json), Split protocol: results[.glyph].<mnist|fashion>.<method>.<what>,

@@ -2,6 +2,7 @@
 // the store's metadata (which backbone, quantizer and codebook built it), and side files such as the
 // codebook, written atomically. Learner ops are journal records of one type.
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Store, type Durability } from '../store/index.js';
 import { JOURNAL_FILE, SNAPSHOT_FILE } from '../store/format.js';
 import type { ResolvedQuantizer, MemoryOptions } from './config.js';
@@ -87,6 +88,8 @@ export async function openPersistence(
   const snapshot = recovered?.snapshot ?? null;
   store.releaseRecovered();
   let sinceSnapshot = records.reduce((n, r) => n + r.length, 0);
+  // A fleet member's journal is compacted by the fleet (src/fleet/device.ts), which reads every op first.
+  const fleetMember = existsSync(join(dir, 'fleet'));
   let snapshotBytes = snapshot?.length ?? 0;
 
   return {
@@ -109,7 +112,7 @@ export async function openPersistence(
       const i = store.info();
       return { durability: i.durability, batchMs: i.batchMs, lastSeq: i.lastSeq, durableSeq: i.durableSeq };
     },
-    wantsSnapshot: () => journalWantsSnapshot(sinceSnapshot, snapshotBytes),
+    wantsSnapshot: () => !fleetMember && journalWantsSnapshot(sinceSnapshot, snapshotBytes),
     async writeSnapshot(bytes, uptoSeq) {
       await store.writeSnapshot(bytes, uptoSeq);
       sinceSnapshot = 0;

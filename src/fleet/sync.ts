@@ -1,0 +1,162 @@
+// Sync over MQTT (docs/fleet.md "Sync"): every device publishes its changes (QoS 1) to
+// engram/<fleet>/change/<origin> and keeps its whole own state retained at engram/<fleet>/state/<origin>, so a
+// device that joins or comes back reads every device's state and then follows the changes. A received message
+// is applied only when signed by a key on the allow-list, and acknowledged only once it is journalled.
+import { readFileSync } from 'node:fs';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { FleetDevice } from './device.js';
+import { encodeUpdate } from './codec.js';
+import { openMessage, signMessage } from './sign.js';
+import type { Update } from './state.js';
+
+export interface SyncOptions {
+  store: string;
+  broker: string;
+  fleet: string;
+  /** base64 public key -> name; messages from other keys are refused. */
+  allow: Map<string, string>;
+  /** Apply the fleet's changes, publish nothing. */
+  readOnly?: boolean;
+  /** How often local changes to the store are looked for, ms. */
+  intervalMs?: number;
+  username?: string;
+  password?: string;
+  /** TLS: CA certificate file, client certificate and key files (mqtts:// URLs). */
+  ca?: string;
+  cert?: string;
+  key?: string;
+  onEvent: (e: SyncEvent) => void;
+  onWarning: (m: string) => void;
+  signal: AbortSignal;
+}
+
+export type SyncEvent =
+  | { event: 'ready'; origin: string; classes: string[] }
+  | { event: 'connected' }
+  | { event: 'offline' }
+  | { event: 'published'; kind: 'change' | 'state'; bytes: number; labels: string[] }
+  | { event: 'applied'; from: string; labels: string[] }
+  | { event: 'refused'; topic: string; why: string };
+
+export function topics(fleet: string): { change: (o: string) => string; state: (o: string) => string; all: string } {
+  return { change: (o) => `engram/${fleet}/change/${o}`, state: (o) => `engram/${fleet}/state/${o}`, all: `engram/${fleet}/+/+` };
+}
+
+/** Runs until `signal` aborts; resolves after the store is closed. */
+export async function runSync(o: SyncOptions): Promise<void> {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(o.fleet)) throw new RangeError(`--fleet: expected 1 to 64 letters, digits, "_", "." or "-", got ${JSON.stringify(o.fleet)}`);
+  const device = await FleetDevice.open(o.store, { onWarning: o.onWarning });
+  const t = topics(o.fleet);
+  const labels = (u: Update) => [...new Set([...u.contributions.map((c) => c.label), ...u.tombstones.map((x) => x.label)])].sort();
+  let client: MqttClient | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let viewTimer: NodeJS.Timeout | null = null;
+  let stateTimer: NodeJS.Timeout | null = null;
+  try {
+    await device.step();
+    await device.writeView(true);
+    o.onEvent({ event: 'ready', origin: device.origin, classes: device.member.view().activeLabels() });
+    const opts: IClientOptions = {
+      clientId: `engram-${o.fleet}-${device.origin}`,
+      // MQTT 5: the client acknowledges a message when we say so (customHandleAcks), and a session outlives a
+      // disconnect only with an expiry interval (a week: the broker queues what a device misses meanwhile).
+      protocolVersion: 5,
+      clean: false,
+      properties: { sessionExpiryInterval: 7 * 24 * 3600 },
+      reconnectPeriod: 500,
+      connectTimeout: 5000,
+      ...(o.username === undefined ? {} : { username: o.username }),
+      ...(o.password === undefined ? {} : { password: o.password }),
+      ...(o.ca ? { ca: readFileSync(o.ca) } : {}),
+      ...(o.cert ? { cert: readFileSync(o.cert) } : {}),
+      ...(o.key ? { key: readFileSync(o.key) } : {}),
+      // Runs before the message is acknowledged: the PUBACK goes out only after the update is on disk.
+      customHandleAcks: (topic, message, _packet, done) => {
+        receive(topic, Buffer.from(message)).then(
+          () => done(0),
+          (err: Error) => {
+            o.onWarning(`could not apply the message on ${topic}: ${err.message}; it stays unacknowledged`);
+          },
+        );
+      },
+    };
+    const publish = (topic: string, u: Update, retain: boolean) =>
+      new Promise<void>((resolve) => {
+        const msg = signMessage(device.key, o.fleet, encodeUpdate(u));
+        client!.publish(topic, msg, { qos: 1, retain }, (err) => {
+          if (!err) o.onEvent({ event: 'published', kind: retain ? 'state' : 'change', bytes: msg.length, labels: labels(u) });
+          resolve();
+        });
+      });
+    const publishState = () => (o.readOnly ? Promise.resolve() : publish(t.state(device.origin), device.state.of(device.origin), true));
+    const receive = async (topic: string, msg: Buffer) => {
+      const parts = topic.split('/');
+      const v = openMessage(msg, o.fleet, o.allow);
+      if (!v.ok) return o.onEvent({ event: 'refused', topic, why: v.why });
+      if (parts[3] !== v.origin) return o.onEvent({ event: 'refused', topic, why: `signed by ${v.origin}, published under ${parts[3]}` });
+      if (v.origin === device.origin) return;
+      const changed = await device.apply(v.update);
+      if (changed.size) {
+        o.onEvent({ event: 'applied', from: v.name, labels: [...changed].filter((l) => l !== '').sort() });
+        scheduleView();
+      }
+    };
+    // The retained state follows the changes within a second, not after each one: a burst of learns costs one.
+    const scheduleState = () => {
+      stateTimer ??= setTimeout(() => {
+        stateTimer = null;
+        if (client!.connected) void publishState();
+      }, 1000);
+    };
+    const scheduleView = () => {
+      viewTimer ??= setTimeout(() => {
+        viewTimer = null;
+        device.writeView().catch((err: Error) => o.onWarning(`could not write the merged memory yet (${err.message}); retrying`));
+      }, 50);
+    };
+    client = mqtt.connect(o.broker, opts);
+    client.on('connect', () => {
+      o.onEvent({ event: 'connected' });
+      client!.subscribe(t.all, { qos: 1 });
+      // Whatever was not acknowledged before a crash or an outage is in the state: publish it whole.
+      void publishState();
+    });
+    client.on('offline', () => o.onEvent({ event: 'offline' }));
+    client.on('error', (err) => o.onWarning(`broker ${o.broker}: ${err.message}`));
+    let busy = false;
+    const tick = async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        const u = await device.step();
+        if (u && !o.readOnly && client!.connected) {
+          // Open-set samples (up to 1,024 numbers) travel in the retained state only, not with every change.
+          if (u.contributions.length || u.tombstones.length) await publish(t.change(device.origin), changeOnly(u), false);
+          scheduleState();
+        }
+      } catch (err) {
+        // The learner store is busy (a learn holds its lock): try again at the next tick.
+        if (!/lock/i.test((err as Error).message)) o.onWarning(`sync: ${(err as Error).message}`);
+      } finally {
+        busy = false;
+      }
+    };
+    timer = setInterval(() => void tick(), o.intervalMs ?? 500);
+    await new Promise<void>((resolve) => {
+      if (o.signal.aborted) resolve();
+      o.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+  } finally {
+    if (timer) clearInterval(timer);
+    if (viewTimer) clearTimeout(viewTimer);
+    if (stateTimer) clearTimeout(stateTimer);
+    if (client) await client.endAsync().catch(() => undefined);
+    await device.writeView().catch(() => undefined);
+    await device.close();
+  }
+}
+
+/** A change as published on the change topic: without the calibration samples, which the state carries. */
+export function changeOnly(u: Update): Update {
+  return { contributions: u.contributions, tombstones: u.tombstones, calibrations: [] };
+}

@@ -1,0 +1,115 @@
+// engram sync to a broker that takes TLS only and checks a user name and password (Mosquitto with a test CA
+// made here by openssl): with the CA and the right password two devices converge; with a wrong password the
+// device never connects and says why; without the CA the TLS handshake is refused.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Engram } from '../src/learner/engram.js';
+import { BIN, engram } from './helpers/learner-files.js';
+import { freePort, mosquittoPath, sleep } from './helpers/fleet-broker.js';
+
+const test = suite('engram sync with TLS and a password');
+const bin = mosquittoPath();
+const openssl = spawnSync('openssl', ['version']).error === undefined;
+const work = mkdtempSync(join(tmpdir(), 'engram-97-'));
+const DIM = 16;
+const stores = ['a', 'b'].map((n) => join(work, n));
+let broker: ChildProcess | null = null;
+let port = 0;
+const children: ChildProcess[] = [];
+
+function run(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { cwd: work, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+}
+
+function sync(store: string, extra: string[]): { child: ChildProcess; out: () => string; err: () => string } {
+  const child = spawn(process.execPath, [BIN, 'sync', '--json', '--store', store, '--broker', `mqtts://localhost:${port}`, '--fleet', 'tls', '--allow', join(work, 'allow.txt'), '--interval', '100', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  children.push(child);
+  return { child, out: () => out, err: () => err };
+}
+
+async function until(what: string, fn: () => boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+test.before(async () => {
+  if (!bin || !openssl) return;
+  run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=engram test CA']);
+  run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost']);
+  writeFileSync(join(work, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  run('openssl', ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext']);
+  run('mosquitto_passwd', ['-b', '-c', join(work, 'passwd'), 'station', 's3cret']);
+  // Started as root, mosquitto drops to its own user before it reads the key: let that user read the test files.
+  chmodSync(work, 0o755);
+  for (const f of ['server.key', 'server.pem', 'ca.pem', 'passwd']) chmodSync(join(work, f), 0o644);
+  port = await freePort();
+  writeFileSync(
+    join(work, 'mosquitto.conf'),
+    `listener ${port} 127.0.0.1\ncafile ${join(work, 'ca.pem')}\ncertfile ${join(work, 'server.pem')}\nkeyfile ${join(work, 'server.key')}\nallow_anonymous false\npassword_file ${join(work, 'passwd')}\npersistence false\n`,
+  );
+  writeFileSync(join(work, 'right.txt'), 's3cret\n');
+  writeFileSync(join(work, 'wrong.txt'), 'guess\n');
+  broker = spawn(bin, ['-c', join(work, 'mosquitto.conf')], { stdio: 'ignore' });
+  await sleep(500);
+  const lines: string[] = [];
+  for (const [i, s] of stores.entries()) {
+    const e = await Engram.open({ store: s, quantizer: { dim: DIM, neurons: 256, k: 16, whiten: 'off' }, backbone: null });
+    await e.learn(`c${i}`, [Float32Array.from({ length: DIM }, (_, j) => Math.sin(j * (i + 1)))]);
+    await e.close();
+    lines.push(engram(['sync', '--store', s, '--print-key']).stdout.trim());
+  }
+  writeFileSync(join(work, 'allow.txt'), `${lines.join('\n')}\n`);
+});
+
+test.after(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  broker?.kill('SIGTERM');
+  await sleep(200);
+  rmSync(work, { recursive: true, force: true });
+});
+
+if (!bin || !openssl) {
+  console.log(`SKIP 97.fleet-tls: ${!bin ? 'mosquitto' : 'openssl'} is not installed`);
+} else {
+  test('with the CA and the right password two devices converge over TLS', async () => {
+    const auth = ['--ca', join(work, 'ca.pem'), '--username', 'station', '--password-file', join(work, 'right.txt')];
+    const a = sync(stores[0], auth);
+    const b = sync(stores[1], auth);
+    await until('both devices to hear of the other', () => /"event":"applied".*"c1"/.test(a.out()) && /"event":"applied".*"c0"/.test(b.out()));
+    for (const p of [a, b]) {
+      p.child.kill('SIGTERM');
+      await new Promise((r) => p.child.once('exit', r));
+    }
+    for (const s of stores) assert.is(engram(['stats', '--store', s, '--json']).lines[0].classes, 2);
+  });
+
+  test('a wrong password never connects, and says why', async () => {
+    const p = sync(stores[0], ['--ca', join(work, 'ca.pem'), '--username', 'station', '--password-file', join(work, 'wrong.txt')]);
+    await until('the refusal', () => /Not authorized|Bad User Name or Password/i.test(p.err()), 10_000);
+    assert.not.match(p.out(), /"event":"connected"/);
+    p.child.kill('SIGTERM');
+    await new Promise((r) => p.child.once('exit', r));
+  });
+
+  test('without the CA the broker certificate is not trusted', async () => {
+    const p = sync(stores[0], ['--username', 'station', '--password-file', join(work, 'right.txt')]);
+    await until('the TLS refusal', () => /self[- ]signed|unable to verify|certificate/i.test(p.err()), 10_000);
+    assert.not.match(p.out(), /"event":"connected"/);
+    p.child.kill('SIGTERM');
+    await new Promise((r) => p.child.once('exit', r));
+  });
+}
+
+test.run();
