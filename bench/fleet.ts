@@ -158,7 +158,7 @@ async function converge(): Promise<Record<string, number | string>> {
         const p = spawn(process.execPath, [BIN, 'sync', '--json', '--store', s, '--broker', broker.url, '--fleet', 'bench', '--allow', join(work, 'allow.txt'), '--interval', '200'], { stdio: ['ignore', 'pipe', 'inherit'] });
         procs.push(p);
         let buf = '';
-        p.stdout!.on('data', (chunk: Buffer) => {
+        p.stdout.on('data', (chunk: Buffer) => {
           buf += chunk.toString();
           const parts = buf.split('\n');
           buf = parts.pop()!;

@@ -16,7 +16,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import sharp from 'sharp';
-import { BACKBONES, REPO, features, sharedModelsDir, type BackboneEntry } from './lib/features.js';
+import { BACKBONES, REPO, features, sharedModelsDir } from './lib/features.js';
 import { pick, type Rows } from './lib/protocol.js';
 import { loadCifar } from './lib/cifar.js';
 import { SparseQuantizer, SPARSE_DEFAULTS } from '../src/quantize/sparse.js';
@@ -180,7 +180,7 @@ async function scoreBenchmarks(): Promise<ScoreRow[]> {
       sets.push({ name: `${bb.name} ${ds}`, train, test });
     }
     if (bb.name === 'mobilenetv2-12-int8') {
-      const c = await loadCifar(bb as BackboneEntry, log);
+      const c = await loadCifar(bb, log);
       if (c) sets.push({ name: `${bb.name} cifar10`, ...c });
     }
   }

@@ -95,11 +95,11 @@ doc('HELLO v2 and its ACK', () => {
   assert.is(hex(encodeFrame({ version: 1, type: MessageType.ACK, id: 1, body: ack })), hex(wire));
   const back = decodeAck(frames(wire)[0].body, 1);
   assert.ok(back.type === 'hello' && back.link);
-  if (back.type === 'hello') assert.equal(back.link!.allowed, ['hello', 'learn', 'predict', 'stats', 'predict-frame']);
+  if (back.type === 'hello') assert.equal(back.link.allowed, ['hello', 'learn', 'predict', 'stats', 'predict-frame']);
   // An engram from before the second mask ends the body after the input size: read as types 1..8 only.
   const older = decodeAck(ack.subarray(0, ack.length - 1), 2);
   assert.ok(older.type === 'hello' && older.link);
-  if (older.type === 'hello') assert.equal(older.link!.allowed, ['hello', 'learn', 'predict', 'stats']);
+  if (older.type === 'hello') assert.equal(older.link.allowed, ['hello', 'learn', 'predict', 'stats']);
 });
 
 doc('PREDICT-FRAME and its ACK', () => {

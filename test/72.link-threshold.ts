@@ -21,7 +21,7 @@ const text = readFileSync(join(root, 'docs', 'protocol.md'), 'utf8');
 function example(name: string): string {
   const m = new RegExp(`<!-- example: ${name} -->\\n\`\`\`\\n([0-9a-f \\n]+)\`\`\``).exec(text);
   assert.ok(m, `docs/protocol.md has example ${name}`);
-  return m![1].replace(/\s+/g, ' ').trim();
+  return m[1].replace(/\s+/g, ' ').trim();
 }
 
 const wire = suite('STATS threshold and share pruning on the wire');

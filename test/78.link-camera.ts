@@ -18,12 +18,12 @@ const bin = join(root, 'bin', 'engram.js');
 const work = mkdtempSync(join(tmpdir(), 'engram-link-camera-'));
 process.env.ENGRAM_MODELS_DIR = join(work, 'no-models');
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 function client(pty: string, ...args: string[]): { status: number | null; stderr: string; json: Json | null } {
   const r = spawnSync(process.execPath, [bin, 'client', '--serial', pty, '--timeout', '20000', '--json', ...args], { encoding: 'utf8', timeout: 120_000 });
   const last = r.stdout.trim().split('\n').filter(Boolean).at(-1);
-  let json: Json | null = null;
+  let json: Json | null;
   try {
     json = last ? (JSON.parse(last) as Json) : null;
   } catch {

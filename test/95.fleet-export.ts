@@ -19,7 +19,7 @@ const test = suite('export and import');
 function answers(store: string, digits: number[]): string[] {
   const r = engram(['predict', '--store', store, '--json', ...digits.map((d) => join(work, 'test', String(d)))]);
   assert.is(r.status, 0, r.stderr);
-  return r.lines.map((l) => `${String(l.file).split('/').slice(-2).join('/')} ${l.label} ${Number(l.score).toFixed(6)}`);
+  return r.lines.map((l) => `${String(l.file).split('/').slice(-2).join('/')} ${String(l.label)} ${Number(l.score).toFixed(6)}`);
 }
 function accuracy(store: string, digits: number[]): number {
   const lines = answers(store, digits);

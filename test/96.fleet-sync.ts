@@ -105,13 +105,13 @@ function startSync(s: number): Proc {
   const child = spawn(process.execPath, [BIN, 'sync', '--json', '--store', stores[s], '--broker', broker.url, '--fleet', 'test', '--allow', allow, '--interval', '100'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const p: Proc = { child, lines: [], stderr: '' };
   let buf = '';
-  child.stdout!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => {
     buf += d.toString();
     const parts = buf.split('\n');
     buf = parts.pop()!;
     for (const l of parts) if (l.startsWith('{')) p.lines.push(JSON.parse(l));
   });
-  child.stderr!.on('data', (d: Buffer) => (p.stderr += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (p.stderr += d.toString()));
   procs[s] = p;
   return p;
 }

@@ -30,8 +30,8 @@ function sync(store: string, extra: string[]): { child: ChildProcess; out: () =>
   const child = spawn(process.execPath, [BIN, 'sync', '--json', '--store', store, '--broker', `mqtts://localhost:${port}`, '--fleet', 'tls', '--allow', join(work, 'allow.txt'), '--interval', '100', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   children.push(child);
   return { child, out: () => out, err: () => err };
 }

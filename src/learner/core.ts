@@ -425,7 +425,7 @@ export class LearnerCore {
         const sum = perBlock[bi].sums[i];
         const present = perBlock[bi].present[i];
         // Taking one count away from each counter this example set: (c - 1)^2 = c^2 - 2c + 1.
-        const sq = m![bi].sumSq - 2 * sum + present;
+        const sq = m[bi].sumSq - 2 * sum + present;
         const w = blocks.length === 1 ? 1 : mixWeight(bi, n, this.options.mix ?? MIX_DEFAULT);
         if (sq > 0 && w > 0) score += (w * (sum - present)) / (Math.sqrt(b.k) * Math.sqrt(sq));
       });

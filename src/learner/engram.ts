@@ -16,7 +16,7 @@ import { evaluate, type EvalItem, type EvalReport, type EvaluateOptions } from '
 import { openPersistence, type JournalState, type Persistence, type StoreMeta } from './persistence.js';
 import type { Quantizer } from '../quantize/quantizer.js';
 import type { Applied, PreparedImage } from '../backbone/index.js';
-import { int, num, oneOf, options, str, typeError } from '../util/validate.js';
+import { int, num, options, str, typeError } from '../util/validate.js';
 import { checkLabel } from '../util/label.js';
 import type { RawImage } from '../images/decode.js';
 

@@ -1,7 +1,7 @@
 // Prune policies and score options, checked once for every implementation.
 import { describe, int, num, oneOf, options, rangeError, typeError } from '../util/validate.js';
 import { MAX_CLASSES } from './codes.js';
-import type { MemoryPrune, ScoreOptions } from './types.js';
+import type { ScoreOptions } from './types.js';
 
 export type CheckedPolicy =
   | { kind: 'minCount'; value: number }
@@ -15,7 +15,7 @@ const POLICY_KEYS = ['minCount', 'minCountPerClass', 'maxFanIn', 'maxBytes', 'ma
 
 export const NO_COUNTERS = 'the memory has no counting plane (create it with counterBits 4 or 8)';
 
-export function checkPolicy(policy: MemoryPrune | unknown, classes: number, counterBits: number): CheckedPolicy {
+export function checkPolicy(policy: unknown, classes: number, counterBits: number): CheckedPolicy {
   if (policy === undefined) throw typeError('policy', `an object with one of ${POLICY_KEYS.join(', ')}`, policy);
   const p = options('policy', policy, POLICY_KEYS);
   const keys = Object.keys(p) as (typeof POLICY_KEYS)[number][];
