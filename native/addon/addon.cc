@@ -10,9 +10,16 @@ void eg_register_resample(Napi::Env env, Napi::Object exports);
 void eg_register_jpeg(Napi::Env env, Napi::Object exports);
 }  // namespace engram_addon
 
+// The build passes package.json's version (CMakeLists.txt, binding.gyp), so it is written in one place.
+#ifndef ENGRAM_VERSION
+#error "ENGRAM_VERSION is not defined: build with cmake-js (CMakeLists.txt) or node-gyp (binding.gyp)"
+#endif
+#define ENGRAM_STRINGIFY_(x) #x
+#define ENGRAM_STRINGIFY(x) ENGRAM_STRINGIFY_(x)
+
 namespace {
 
-Napi::Value Version(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), "0.1.0"); }
+Napi::Value Version(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), ENGRAM_STRINGIFY(ENGRAM_VERSION)); }
 
 // { active: kernels used by score(), simd: SIMD kernels this build and CPU offer or null }
 Napi::Value Simd(const Napi::CallbackInfo& info) {
