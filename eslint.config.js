@@ -19,7 +19,10 @@ export default defineConfig(
       '@typescript-eslint/no-unsafe-enum-comparison': 'off',
       // `_name` marks a parameter or binding kept for its position (a callback's signature, a destructured rest).
       // Arrays and numbers in messages read as "1,2,3" and "4", which is what the messages want.
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowArray: true, allowBoolean: true, allowNullish: true, allowNumber: true, allowRegExp: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowArray: true, allowBoolean: true, allowNullish: true, allowNumber: true, allowRegExp: true },
+      ],
       // An async function without await still turns a throw into a rejection, which is why the API's
       // methods are async: that is intended, not a slip.
       '@typescript-eslint/require-await': 'off',

@@ -14,7 +14,22 @@ import { join } from 'node:path';
 import { BACKBONES, REPO, features, type BackboneEntry, type FeatureSet } from './lib/features.js';
 import { sizes } from './lib/config.js';
 import { accuracy, episodes, meanCi, pick, runIncremental, select, splitTasks, type IncrementalResult, type Rows } from './lib/protocol.js';
-import { ENGRAM_CODEBOOK, ENGRAM_MIN_COUNT, ENGRAM_RELATIVE, TINY_RELATIVE, engramCodebook, methodSpecs, tinyCodebook, unitsCodebook, UNITS_PROBES, UNITS_VOTE, TINY_SHARE, LINEAR, type Codebooks, type MethodSpec } from './lib/methods.js';
+import {
+  ENGRAM_CODEBOOK,
+  ENGRAM_MIN_COUNT,
+  ENGRAM_RELATIVE,
+  TINY_RELATIVE,
+  engramCodebook,
+  methodSpecs,
+  tinyCodebook,
+  unitsCodebook,
+  UNITS_PROBES,
+  UNITS_VOTE,
+  TINY_SHARE,
+  LINEAR,
+  type Codebooks,
+  type MethodSpec,
+} from './lib/methods.js';
 import { featureStats } from '../src/quantize/quantizer.js';
 import { codebookFor, EngramMethod } from './lib/engram-method.js';
 import { renderChart, type Series } from './lib/svg.js';
@@ -80,12 +95,22 @@ async function benchDataset(bb: BackboneEntry, ds: (typeof DATASETS)[number], tr
       stream[n === S.train ? 'all' : String(n)] = accuracy(m.predict(test.features), test.labels);
     }
     results.push({ name: spec.name, codebook: spec.codebook, split, stream });
-    log(`  ${bb.name} ${ds} ${spec.name}: split ${(100 * split.finalAccuracy).toFixed(1)}  stream ${Object.values(stream).map((a) => (100 * a).toFixed(1)).join('/')}  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    log(
+      `  ${bb.name} ${ds} ${spec.name}: split ${(100 * split.finalAccuracy).toFixed(1)}  stream ${Object.values(stream)
+        .map((a) => (100 * a).toFixed(1))
+        .join('/')}  (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+    );
   }
   return { results, budget: budgetCurve(train, test, cbs.in), geometry: geometrySweep(bb, ds, train, test, tasks) };
 }
 
-function runSplit(spec: MethodSpec, train: Rows, test: Rows, tasks: number[][], cbs: Parameters<MethodSpec['make']>[1]): MethodResult['split'] {
+function runSplit(
+  spec: MethodSpec,
+  train: Rows,
+  test: Rows,
+  tasks: number[][],
+  cbs: Parameters<MethodSpec['make']>[1],
+): MethodResult['split'] {
   const m = spec.make(train.dim, cbs);
   let r: IncrementalResult;
   if (spec.joint) {
@@ -106,7 +131,11 @@ function runSplit(spec: MethodSpec, train: Rows, test: Rows, tasks: number[][], 
   if (m instanceof EngramMethod) {
     // Memory alone: the learner core on codes, no encoding.
     const mm = m.memoryMicros;
-    Object.assign(out, { memoryLearnMicros: mm.learn / mm.learnRows, memoryPredictMicros: mm.predict / mm.predictRows, density: m.density() });
+    Object.assign(out, {
+      memoryLearnMicros: mm.learn / mm.learnRows,
+      memoryPredictMicros: mm.predict / mm.predictRows,
+      density: m.density(),
+    });
   }
   if ('sharedBytes' in m && typeof m.sharedBytes === 'function') out.sharedBytes = m.sharedBytes();
   return out;
@@ -119,7 +148,12 @@ function budgetCurve(train: Rows, test: Rows, cb: Parameters<typeof codebookFor>
   for (const c of CLASSES) m.learn(select(train, [c]).features, select(train, [c]).labels);
   for (const b of BUDGETS) {
     m.core.prune({ kind: 'budget', maxBytes: b * CLASSES.length });
-    points.push({ budgetBytesPerClass: b, compressedBytesPerClass: m.compressedBytesPerClass(), density: m.density(), accuracy: accuracy(m.predict(test.features), test.labels) });
+    points.push({
+      budgetBytesPerClass: b,
+      compressedBytesPerClass: m.compressedBytesPerClass(),
+      density: m.density(),
+      accuracy: accuracy(m.predict(test.features), test.labels),
+    });
   }
   return points;
 }
@@ -127,13 +161,39 @@ function budgetCurve(train: Rows, test: Rows, cb: Parameters<typeof codebookFor>
 /** Split accuracy of the pruned deployment for several code sizes (raw N/8 bytes per class). */
 function geometrySweep(bb: BackboneEntry, ds: string, train: Rows, test: Rows, tasks: number[][]) {
   const out: { parts: number; anchors: number; bytesPerClass: number; compressedBytesPerClass: number; accuracy: number }[] = [];
-  const shapes = quick ? [[128, 16], [256, 64]] : [[64, 16], [128, 16], [128, 32], [256, 16], [256, 32], [256, 64], [640, 32], [256, 128]];
+  const shapes = quick
+    ? [
+        [128, 16],
+        [256, 64],
+      ]
+    : [
+        [64, 16],
+        [128, 16],
+        [128, 32],
+        [256, 16],
+        [256, 32],
+        [256, 64],
+        [640, 32],
+        [256, 128],
+      ];
   for (const [parts, anchors] of shapes) {
     if (parts > train.dim / 2 || train.dim % parts !== 0) continue;
-    const cb = codebookFor(`${bb.name}/${ds}/task0`, select(train, tasks[0]).features, train.dim, { ...ENGRAM_CODEBOOK, parts, anchors }, 1);
+    const cb = codebookFor(
+      `${bb.name}/${ds}/task0`,
+      select(train, tasks[0]).features,
+      train.dim,
+      { ...ENGRAM_CODEBOOK, parts, anchors },
+      1,
+    );
     const m = new EngramMethod(cb, { deployment: 'pruned', probes: 1, minCount: ENGRAM_MIN_COUNT, refine: false });
     const r = runIncremental(m, train, test, tasks);
-    out.push({ parts, anchors, bytesPerClass: m.bytesPerClass(), compressedBytesPerClass: m.compressedBytesPerClass(), accuracy: r.finalAccuracy });
+    out.push({
+      parts,
+      anchors,
+      bytesPerClass: m.bytesPerClass(),
+      compressedBytesPerClass: m.compressedBytesPerClass(),
+      accuracy: r.finalAccuracy,
+    });
   }
   return out;
 }
@@ -153,7 +213,11 @@ function benchEpisodes(bb: BackboneEntry, mnist: { train: Rows; test: Rows }, fa
   // and from unlabelled training images of both (disjoint from every episode image) for mixed episodes.
   const cbM = codebookFor(`${bb.name}/mnist/ood-episodes`, calibration(fashion.train, 2000), train.dim, engramCodebook(train.dim), 1);
   const cbF = codebookFor(`${bb.name}/fashion/ood-episodes`, calibration(mnist.train, 2000), train.dim, engramCodebook(train.dim), 1);
-  const half = (r: Rows, keepFirst: boolean) => pick(r, Array.from({ length: r.labels.length }, (_, i) => i).filter((i) => (i % S.train < S.train / 2) === keepFirst));
+  const half = (r: Rows, keepFirst: boolean) =>
+    pick(
+      r,
+      Array.from({ length: r.labels.length }, (_, i) => i).filter((i) => i % S.train < S.train / 2 === keepFirst),
+    );
   const pool = calibration(cat(half(mnist.train, false), half(fashion.train, false)), 2000);
   const cbMix = codebookFor(`${bb.name}/episodes-pool`, pool, train.dim, engramCodebook(train.dim), 1);
   const unitsM = codebookFor(`${bb.name}/mnist/ood-episodes`, calibration(fashion.train, 2000), train.dim, unitsCodebook(train.dim), 1);
@@ -162,7 +226,12 @@ function benchEpisodes(bb: BackboneEntry, mnist: { train: Rows; test: Rows }, fa
   // Support images come only from the first half of each class's training sample, disjoint from the pool.
   const support = cat(half(mnist.train, true), shift(half(fashion.train, true), 10));
   const out: Record<string, Record<string, { mean: number; ci95: number }>> = {};
-  for (const [ways, shots] of [[5, 1], [5, 5], [20, 1], [20, 5]]) {
+  for (const [ways, shots] of [
+    [5, 1],
+    [5, 5],
+    [20, 1],
+    [20, 5],
+  ]) {
     const eps = episodes(support, test, ways, shots, 15, S.episodes, S.seed + ways * 10 + shots);
     const acc: Record<string, number[]> = { ncm: [], knn1: [], linear: [], engram: [], 'engram-units': [] };
     for (const e of eps) {
@@ -186,7 +255,11 @@ function benchEpisodes(bb: BackboneEntry, mnist: { train: Rows; test: Rows }, fa
       }
     }
     out[`${ways}-way ${shots}-shot`] = Object.fromEntries(Object.entries(acc).map(([k, v]) => [k, meanCi(v)]));
-    log(`  episodes ${ways}-way ${shots}-shot: ${Object.entries(out[`${ways}-way ${shots}-shot`]).map(([k, v]) => `${k} ${(100 * v.mean).toFixed(1)}`).join('  ')}`);
+    log(
+      `  episodes ${ways}-way ${shots}-shot: ${Object.entries(out[`${ways}-way ${shots}-shot`])
+        .map(([k, v]) => `${k} ${(100 * v.mean).toFixed(1)}`)
+        .join('  ')}`,
+    );
   }
   return out;
 }
@@ -255,8 +328,8 @@ for (const bb of BACKBONES.filter((b) => !ONLY || ONLY.includes(b.name))) {
     const other = ds === 'mnist' ? data.fashion.train : data.mnist.train;
     const r = await benchDataset(bb, ds, data[ds].train, data[ds].test, other);
     entry[ds] = r;
-    (entry).codebook = engramCodebook(data[ds].train.dim);
-    (entry).tinyCodebook = tinyCodebook(data[ds].train.dim);
+    entry.codebook = engramCodebook(data[ds].train.dim);
+    entry.tinyCodebook = tinyCodebook(data[ds].train.dim);
     const classesPlot = renderChart({
       title: `Split-${ds === 'mnist' ? 'MNIST' : 'Fashion-MNIST'} (class-incremental), ${bb.name}`,
       xLabel: 'classes learned',
@@ -283,10 +356,17 @@ for (const bb of BACKBONES.filter((b) => !ONLY || ONLY.includes(b.name))) {
           .map((m): Series => ({ name: m.name, points: [[m.split.bytesPerClass, 100 * m.split.finalAccuracy]], markersOnly: true })),
         ...r.results
           .filter((m) => m.name === 'proto-tiny' || m.name === 'proto-relative')
-          .map((m): Series => ({ name: `${m.name} (compressed)`, points: [[m.split.compressedBytesPerClass ?? m.split.bytesPerClass, 100 * m.split.finalAccuracy]], markersOnly: true })),
+          .map((m): Series => ({
+            name: `${m.name} (compressed)`,
+            points: [[m.split.compressedBytesPerClass ?? m.split.bytesPerClass, 100 * m.split.finalAccuracy]],
+            markersOnly: true,
+          })),
       ],
     });
-    for (const [kind, svg] of [['classes', classesPlot], ['bytes', bytesPlot]]) {
+    for (const [kind, svg] of [
+      ['classes', classesPlot],
+      ['bytes', bytesPlot],
+    ]) {
       const file = `accuracy-vs-${kind}.${bb.name}.${ds}.svg`;
       writeFileSync(join(OUT, file), svg);
       plots.push(file);
@@ -304,6 +384,10 @@ writeFileSync(join(OUT, 'results.json'), `${JSON.stringify(report, null, 1)}\n`)
 writeFileSync(join(OUT, 'results.md'), markdownReport(report));
 // Open-set quality (AUROC and the rates at the learner's own threshold) writes openset.json and .md beside these.
 log('open set (bench/openset.ts)');
-const openset = spawnSync(process.execPath, [fileURLToPath(new URL('./openset.js', import.meta.url)), ...(quick ? ['--quick'] : []), '--out', OUT], { stdio: ['ignore', 'ignore', 'inherit'] });
+const openset = spawnSync(
+  process.execPath,
+  [fileURLToPath(new URL('./openset.js', import.meta.url)), ...(quick ? ['--quick'] : []), '--out', OUT],
+  { stdio: ['ignore', 'ignore', 'inherit'] },
+);
 if (openset.status !== 0) log(`bench/openset.ts exited ${openset.status}: its results are missing`);
 console.log(JSON.stringify({ out: OUT, seconds: report.seconds, backbones: Object.keys(report.backbones as object), plots }));

@@ -49,8 +49,10 @@ const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 function findClassifier(): string {
   const places = [process.env.ENGRAM_SHARED_MODELS, join(REPO, '..', 'shared', 'models')].filter((p): p is string => Boolean(p));
   for (const p of places) if (existsSync(join(p, 'mobilenetv2-12-int8.onnx'))) return join(p, 'mobilenetv2-12-int8.onnx');
-  throw new Error(`mobilenetv2-12-int8.onnx not found (set ENGRAM_SHARED_MODELS; looked in ${places.join(', ')}); ` +
-    'or "engram models pull mobilenetv2-12-int8" and point ENGRAM_SHARED_MODELS at the folder holding the .onnx');
+  throw new Error(
+    `mobilenetv2-12-int8.onnx not found (set ENGRAM_SHARED_MODELS; looked in ${places.join(', ')}); ` +
+      'or "engram models pull mobilenetv2-12-int8" and point ENGRAM_SHARED_MODELS at the folder holding the .onnx',
+  );
 }
 
 /** Camera-like JPEGs: crops of the two CC0 photos at varied positions and brightness, some mirrored. */
@@ -60,7 +62,9 @@ async function makeJpegs(dir: string, n: number, width: number, height: number):
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
     const file = join(dir, `img${width}-${String(i).padStart(3, '0')}.jpg`);
-    let img = sharp(sources[i % 2]).resize(width, height, { fit: 'cover', position: positions[i % positions.length] }).modulate({ brightness: 0.9 + (i % 5) * 0.05 });
+    let img = sharp(sources[i % 2])
+      .resize(width, height, { fit: 'cover', position: positions[i % positions.length] })
+      .modulate({ brightness: 0.9 + (i % 5) * 0.05 });
     if (i % 3 === 0) img = img.flop();
     await img.jpeg({ quality: 88 }).toFile(file);
     out.push(file);
@@ -75,7 +79,9 @@ async function makeDigitPngs(dir: string, n: number): Promise<string[]> {
   for (let i = 0; i < n; i++) {
     const img = imageAt(set, i);
     const file = join(dir, `digit-${String(i).padStart(3, '0')}.png`);
-    await sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 1 } }).png().toFile(file);
+    await sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 1 } })
+      .png()
+      .toFile(file);
     out.push(file);
   }
   return out;
@@ -83,10 +89,12 @@ async function makeDigitPngs(dir: string, n: number): Promise<string[]> {
 
 /** Raw 224x224 RGB frames made from the JPEGs (decoded once here, outside any timing). */
 async function makeRawFrames(files: string[]): Promise<ImageInput[]> {
-  return Promise.all(files.map(async (f) => {
-    const { data } = await sharp(f).resize(224, 224, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    return { data: new Uint8Array(data), width: 224, height: 224, channels: 3 as const };
-  }));
+  return Promise.all(
+    files.map(async (f) => {
+      const { data } = await sharp(f).resize(224, 224, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      return { data: new Uint8Array(data), width: 224, height: 224, channels: 3 as const };
+    }),
+  );
 }
 
 interface Row {
@@ -111,7 +119,14 @@ interface Row {
   };
 }
 
-async function measure(manifest: string, input: string, images: ImageInput[], threads: number, batch: number, preprocess: Preprocess): Promise<Row> {
+async function measure(
+  manifest: string,
+  input: string,
+  images: ImageInput[],
+  threads: number,
+  batch: number,
+  preprocess: Preprocess,
+): Promise<Row> {
   const b = await Backbone.open(manifest, { threads, preprocess });
   try {
     await b.embed(images.slice(0, Math.max(batch, 8)), { batchSize: batch }); // warm-up: the first run allocates
@@ -124,14 +139,20 @@ async function measure(manifest: string, input: string, images: ImageInput[], th
     // prepare() writes into tensors allocated (and paged in) once, as embed() reuses its two; a fresh tensor
     // per batch is timed beside it (prepareFreshCpuMsPerImage) for what the reuse saves.
     const { width, height, channels } = b.manifest.input;
-    const tensorsIn = Array.from({ length: Math.ceil(images.length / batch) }, () => new Float32Array(batch * width * height * channels).fill(0));
+    const tensorsIn = Array.from({ length: Math.ceil(images.length / batch) }, () =>
+      new Float32Array(batch * width * height * channels).fill(0),
+    );
     const prepFreshCpu: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const t0 = performance.now();
       await b.embed(images, { batchSize: batch });
       embedMs.push(performance.now() - t0);
 
-      let prep = 0, model = 0, prepC = 0, modelC = 0, freshC = 0;
+      let prep = 0,
+        model = 0,
+        prepC = 0,
+        modelC = 0,
+        freshC = 0;
       const tensors: { data: Float32Array; count: number }[] = [];
       for (let s = 0; s < images.length; s += batch) {
         const chunk = images.slice(s, s + batch);
@@ -193,7 +214,12 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'engram-bench-backbone-'));
   const load = loadavg()[0];
   try {
-    const cut = await cutModel(findClassifier(), { at: '464_quantized', out: join(work, 'mobilenetv2-int8-features.onnx'), name: 'mobilenetv2-int8-features', license: 'Apache-2.0' });
+    const cut = await cutModel(findClassifier(), {
+      at: '464_quantized',
+      out: join(work, 'mobilenetv2-int8-features.onnx'),
+      name: 'mobilenetv2-int8-features',
+      license: 'Apache-2.0',
+    });
     const jpeg640 = await makeJpegs(work, IMAGES, 640, 480);
     const jpeg320 = await makeJpegs(work, IMAGES, 320, 240);
     const raw224 = await makeRawFrames(jpeg640);
@@ -213,9 +239,11 @@ async function main(): Promise<void> {
             const row = await measure(cut.manifestPath, input, images, threads, batch, preprocess);
             rows.push(row);
             const q = row.sequential;
-            process.stderr.write(`${input} ${preprocess} threads ${threads} batch ${String(batch).padStart(2)}: ${row.imagesPerSecond} img/s ` +
-              `(model alone ${row.modelOnlyImagesPerSecond}); prepare ${q.prepareCpuMsPerImage} ms CPU (new tensor: ${q.prepareFreshCpuMsPerImage}) + model ${q.modelCpuMsPerImage} ms CPU per image; ` +
-              `outside share ${(q.outsideShareCpu * 100).toFixed(1)}% CPU, ${(q.outsideShare * 100).toFixed(1)}% wall; pipelined overhead ${(row.pipelineOverhead * 100).toFixed(1)}%\n`);
+            process.stderr.write(
+              `${input} ${preprocess} threads ${threads} batch ${String(batch).padStart(2)}: ${row.imagesPerSecond} img/s ` +
+                `(model alone ${row.modelOnlyImagesPerSecond}); prepare ${q.prepareCpuMsPerImage} ms CPU (new tensor: ${q.prepareFreshCpuMsPerImage}) + model ${q.modelCpuMsPerImage} ms CPU per image; ` +
+                `outside share ${(q.outsideShareCpu * 100).toFixed(1)}% CPU, ${(q.outsideShare * 100).toFixed(1)}% wall; pipelined overhead ${(row.pipelineOverhead * 100).toFixed(1)}%\n`,
+            );
           }
         }
       }
@@ -230,10 +258,18 @@ async function main(): Promise<void> {
       rounds: ROUNDS,
       jpegDecoder: fastJpegAvailable() ? 'libjpeg (addon)' : 'sharp (addon built without libjpeg)',
       machine: {
-        cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', availableParallelism: availableParallelism(),
-        loadAverageAtStart: round(load, 2), node: process.version, platform: `${process.platform}/${process.arch}`,
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? 'unknown',
+        availableParallelism: availableParallelism(),
+        loadAverageAtStart: round(load, 2),
+        node: process.version,
+        platform: `${process.platform}/${process.arch}`,
       },
-      imagesPerSecond: Object.fromEntries(rows.filter((r) => r.input === 'jpeg640x480' && r.preprocess === 'fast').map((r) => [`t${r.threads}_b${r.batch}`, r.imagesPerSecond])),
+      imagesPerSecond: Object.fromEntries(
+        rows
+          .filter((r) => r.input === 'jpeg640x480' && r.preprocess === 'fast')
+          .map((r) => [`t${r.threads}_b${r.batch}`, r.imagesPerSecond]),
+      ),
       outsideShareCpuAtBatch8: Object.fromEntries(at8.map((r) => [key(r), r.sequential.outsideShareCpu])),
       outsideShareWallAtBatch8: Object.fromEntries(at8.map((r) => [key(r), r.sequential.outsideShare])),
       pipelineOverheadAtBatch8: Object.fromEntries(at8.map((r) => [key(r), r.pipelineOverhead])),

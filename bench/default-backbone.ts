@@ -29,7 +29,13 @@ const PQ = { parts: 32, anchors: 256 };
 const CLASSES = 10;
 const BATCH = 32;
 
-interface Args { test: number; draws: number; reps: number; mobilenet: boolean; models: string }
+interface Args {
+  test: number;
+  draws: number;
+  reps: number;
+  mobilenet: boolean;
+  models: string;
+}
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { test: 10000, draws: 5, reps: 30, mobilenet: true, models: join(root, 'models') };
@@ -115,7 +121,12 @@ function flat(rows: Float32Array[]): Float32Array {
 }
 
 /** engram's binary memory: PQ codes (P=32, K=256) of 100 examples per class stored, then scored. */
-function memoryAccuracy(codebookRows: Float32Array, support: Float32Array[][], queries: Float32Array[], labels: Uint8Array): { accuracy: number; density: number } {
+function memoryAccuracy(
+  codebookRows: Float32Array,
+  support: Float32Array[][],
+  queries: Float32Array[],
+  labels: Uint8Array,
+): { accuracy: number; density: number } {
   const dim = queries[0].length;
   const pq = new ProductQuantizer(fitCodebook(codebookRows, dim, { ...PQ, seed: 1 }));
   const memory = new BinaryMemory({ neurons: pq.neurons, counterBits: 4, classes: CLASSES, active: pq.active });
@@ -127,18 +138,29 @@ function memoryAccuracy(codebookRows: Float32Array, support: Float32Array[][], q
     for (let c = 1; c < CLASSES; c++) if (scores[i * CLASSES + c] > scores[i * CLASSES + best]) best = c;
     if (best === labels[i]) right++;
   }
-  return { accuracy: round(100 * right / queries.length), density: round(memory.stats().density, 3) };
+  return { accuracy: round((100 * right) / queries.length), density: round(memory.stats().density, 3) };
 }
 
-interface Features { test: Float32Array[]; support: Float32Array[][]; codebook: Float32Array }
+interface Features {
+  test: Float32Array[];
+  support: Float32Array[][];
+  codebook: Float32Array;
+}
 
-async function embedAll(bb: Backbone, mnist: { train: ImageSet; test: ImageSet }, sets: { test: number[]; support: number[][]; codebook: number[] }, invert: boolean): Promise<Features> {
+async function embedAll(
+  bb: Backbone,
+  mnist: { train: ImageSet; test: ImageSet },
+  sets: { test: number[]; support: number[][]; codebook: number[] },
+  invert: boolean,
+): Promise<Features> {
   const t0 = performance.now();
   const test = await bb.embed(raw(mnist.test, sets.test, invert), { batchSize: BATCH });
   const supportFlat = await bb.embed(raw(mnist.train, sets.support.flat(), invert), { batchSize: BATCH });
   const codebook = await bb.embed(raw(mnist.train, sets.codebook, invert), { batchSize: BATCH });
   const support = sets.support.map((_, c) => supportFlat.slice(c * MEMORY_SHOTS, (c + 1) * MEMORY_SHOTS));
-  log(`  ${bb.manifest.name}: embedded ${test.length + supportFlat.length + codebook.length} images in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  log(
+    `  ${bb.manifest.name}: embedded ${test.length + supportFlat.length + codebook.length} images in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
   return { test, support, codebook: flat(codebook) };
 }
 
@@ -148,9 +170,13 @@ function ncmTable(f: Features, labels: Uint8Array, draws: number): Record<string
     let sum = 0;
     for (let d = 0; d < draws; d++) {
       const rng = new Rng(1000 * shots + d);
-      sum += ncmAccuracy(f.support.map((rows) => rng.sample(rows.length, shots).map((i) => rows[i])), f.test, labels);
+      sum += ncmAccuracy(
+        f.support.map((rows) => rng.sample(rows.length, shots).map((i) => rows[i])),
+        f.test,
+        labels,
+      );
     }
-    out[`${shots}`] = round(100 * sum / draws);
+    out[`${shots}`] = round((100 * sum) / draws);
   }
   return out;
 }
@@ -179,7 +205,12 @@ function round(x: number, digits = 2): number {
   return Math.round(x * f) / f;
 }
 
-interface Target { target: string; measured: number | null; pass: boolean | null; note?: string }
+interface Target {
+  target: string;
+  measured: number | null;
+  pass: boolean | null;
+  note?: string;
+}
 
 const MS_TARGET = 1;
 const INT8_LOSS_TARGET = 1;
@@ -191,21 +222,48 @@ function targetsOf(results: Record<string, unknown>, ms: Record<string, number>)
   const g = results.glyph as Side;
   const g32 = results.glyphFp32 as Side;
   const m = results.mobilenet as (Side & { cutBytes: number }) | null;
-  const losses = [...SHOTS.map((s) => g32.ncm[`${s}`] - g.ncm[`${s}`]), g32.memory.codebookFromMnistTrain.accuracy - g.memory.codebookFromMnistTrain.accuracy];
+  const losses = [
+    ...SHOTS.map((s) => g32.ncm[`${s}`] - g.ncm[`${s}`]),
+    g32.memory.codebookFromMnistTrain.accuracy - g.memory.codebookFromMnistTrain.accuracy,
+  ];
   const worstLoss = round(Math.max(...losses));
   const noMobilenet = { measured: null, pass: null, note: 'MobileNetV2 not run (mobilenetv2-12-int8.onnx not found or --no-mobilenet)' };
   const ratio = (target: string, value: number | undefined, note?: string): Target =>
     value === undefined ? { target, ...noMobilenet } : { target, measured: value, pass: value >= RATIO_TARGET, ...(note ? { note } : {}) };
-  const ahead = m ? Math.min(...SHOTS.map((s) => g.ncm[`${s}`] - m.ncm[`${s}`]), g.memory.codebookFromMnistTrain.accuracy - m.memory.codebookFromMnistTrain.accuracy) : undefined;
+  const ahead = m
+    ? Math.min(
+        ...SHOTS.map((s) => g.ncm[`${s}`] - m.ncm[`${s}`]),
+        g.memory.codebookFromMnistTrain.accuracy - m.memory.codebookFromMnistTrain.accuracy,
+      )
+    : undefined;
   return {
-    int8LossVsFp32Points: { target: `<= ${INT8_LOSS_TARGET} point (worst of NCM at ${SHOTS.join(', ')} examples and memory accuracy)`, measured: worstLoss, pass: worstLoss <= INT8_LOSS_TARGET },
+    int8LossVsFp32Points: {
+      target: `<= ${INT8_LOSS_TARGET} point (worst of NCM at ${SHOTS.join(', ')} examples and memory accuracy)`,
+      measured: worstLoss,
+      pass: worstLoss <= INT8_LOSS_TARGET,
+    },
     msPerImageBatch32: { target: `<= ${MS_TARGET} ms (engram-glyph int8, median)`, measured: ms.glyph, pass: ms.glyph <= MS_TARGET },
-    beatsMobilenetPoints: ahead === undefined ? { target: 'ahead of MobileNetV2 int8 in every NCM column and in memory accuracy', ...noMobilenet }
-      : { target: 'ahead of MobileNetV2 int8 in every NCM column and in memory accuracy (smallest lead, points)', measured: round(ahead), pass: ahead > 0 },
-    smallerThanMobilenetFileBy: ratio(`>= ${RATIO_TARGET}x smaller than mobilenetv2-12-int8.onnx (the full file)`, m ? round(m.bytes / g.bytes, 1) : undefined),
-    smallerThanMobilenetCutBy: ratio(`>= ${RATIO_TARGET}x smaller than the cut MobileNetV2 feature model engram runs`, m ? round(m.cutBytes / g.bytes, 1) : undefined,
-      'stated for honesty: the 10x size target holds against the full MobileNetV2 file, not against the cut feature model'),
-    fasterThanMobilenetBy: ratio(`>= ${RATIO_TARGET}x faster per image at batch 32 (medians, interleaved in one run)`, ms.mobilenet === undefined ? undefined : round(ms.mobilenet / ms.glyph, 1)),
+    beatsMobilenetPoints:
+      ahead === undefined
+        ? { target: 'ahead of MobileNetV2 int8 in every NCM column and in memory accuracy', ...noMobilenet }
+        : {
+            target: 'ahead of MobileNetV2 int8 in every NCM column and in memory accuracy (smallest lead, points)',
+            measured: round(ahead),
+            pass: ahead > 0,
+          },
+    smallerThanMobilenetFileBy: ratio(
+      `>= ${RATIO_TARGET}x smaller than mobilenetv2-12-int8.onnx (the full file)`,
+      m ? round(m.bytes / g.bytes, 1) : undefined,
+    ),
+    smallerThanMobilenetCutBy: ratio(
+      `>= ${RATIO_TARGET}x smaller than the cut MobileNetV2 feature model engram runs`,
+      m ? round(m.cutBytes / g.bytes, 1) : undefined,
+      'stated for honesty: the 10x size target holds against the full MobileNetV2 file, not against the cut feature model',
+    ),
+    fasterThanMobilenetBy: ratio(
+      `>= ${RATIO_TARGET}x faster per image at batch 32 (medians, interleaved in one run)`,
+      ms.mobilenet === undefined ? undefined : round(ms.mobilenet / ms.glyph, 1),
+    ),
   };
 }
 
@@ -227,7 +285,10 @@ async function main(): Promise<void> {
   const test = rng.sample(mnist.test.count, args.test).sort((a, b) => a - b);
   const testLabels = Uint8Array.from(test, (i) => mnist.test.labels[i]);
   const support = pool(mnist.train, MEMORY_SHOTS, rng, new Set());
-  const codebook = rng.sample(mnist.train.count, CODEBOOK_ROWS * 2).filter((i) => !support.flat().includes(i)).slice(0, CODEBOOK_ROWS);
+  const codebook = rng
+    .sample(mnist.train.count, CODEBOOK_ROWS * 2)
+    .filter((i) => !support.flat().includes(i))
+    .slice(0, CODEBOOK_ROWS);
   const sets = { test, support, codebook };
   log(`default-backbone bench: ${test.length} MNIST test images, support ${MEMORY_SHOTS}/class from train, ${args.draws} draws`);
 
@@ -235,8 +296,13 @@ async function main(): Promise<void> {
   const glyph = await Backbone.open(GLYPH);
   // The fp32 graph has no manifest of its own: the shipped one with its file, hash and precision swapped.
   const { calibration: _calibration, ...shipped } = JSON.parse(readFileSync(GLYPH, 'utf8')) as Manifest;
-  const fp32Manifest: Manifest = { ...shipped, name: 'engram-glyph-fp32', file: 'engram-glyph-fp32.onnx', precision: 'fp32',
-    sha256: sha256Hex(readFileSync(GLYPH_FP32)) };
+  const fp32Manifest: Manifest = {
+    ...shipped,
+    name: 'engram-glyph-fp32',
+    file: 'engram-glyph-fp32.onnx',
+    precision: 'fp32',
+    sha256: sha256Hex(readFileSync(GLYPH_FP32)),
+  };
   const glyph32 = await Backbone.open(fp32Manifest, { baseDir: dirname(GLYPH) });
 
   const results: Record<string, unknown> = {};
@@ -246,38 +312,60 @@ async function main(): Promise<void> {
   const glyph32Ncm = ncmTable(fGlyph32, testLabels, args.draws);
   const calib = shippedCalibration(GLYPH);
   results.glyph = {
-    file: glyphManifest.file, bytes: statSync(glyphManifest.modelPath).size, dim: glyph.dim,
+    file: glyphManifest.file,
+    bytes: statSync(glyphManifest.modelPath).size,
+    dim: glyph.dim,
     ncm: glyphNcm,
     memory: {
       codebookFromShippedCalibration: memoryAccuracy(calib, fGlyph.support, fGlyph.test, testLabels),
       codebookFromMnistTrain: memoryAccuracy(fGlyph.codebook, fGlyph.support, fGlyph.test, testLabels),
     },
   };
-  results.glyphFp32 = { bytes: statSync(GLYPH_FP32).size, ncm: glyph32Ncm,
-    memory: { codebookFromMnistTrain: memoryAccuracy(fGlyph32.codebook, fGlyph32.support, fGlyph32.test, testLabels) } };
+  results.glyphFp32 = {
+    bytes: statSync(GLYPH_FP32).size,
+    ncm: glyph32Ncm,
+    memory: { codebookFromMnistTrain: memoryAccuracy(fGlyph32.codebook, fGlyph32.support, fGlyph32.test, testLabels) },
+  };
   results.int8MinusFp32Points = Object.fromEntries(SHOTS.map((s) => [`${s}`, round(glyphNcm[`${s}`] - glyph32Ncm[`${s}`])]));
 
   const prepared = await glyph.prepare(raw(mnist.test, test.slice(0, BATCH), false));
-  const timed = [{ key: 'glyph', bb: glyph, batch: prepared }, { key: 'glyphFp32', bb: glyph32, batch: prepared }];
+  const timed = [
+    { key: 'glyph', bb: glyph, batch: prepared },
+    { key: 'glyphFp32', bb: glyph32, batch: prepared },
+  ];
 
   const shared = args.mobilenet ? sharedModelsDir() : undefined;
   let tmp: string | undefined;
   let mobilenet: Backbone | undefined;
   if (!shared) {
-    log(args.mobilenet ? 'SKIP: mobilenetv2-12-int8.onnx not found (set ENGRAM_SHARED_MODELS or put it in ../shared/models): no comparison' : 'MobileNetV2 comparison disabled (--no-mobilenet)');
+    log(
+      args.mobilenet
+        ? 'SKIP: mobilenetv2-12-int8.onnx not found (set ENGRAM_SHARED_MODELS or put it in ../shared/models): no comparison'
+        : 'MobileNetV2 comparison disabled (--no-mobilenet)',
+    );
     results.mobilenet = null;
   } else {
     tmp = mkdtempSync(join(tmpdir(), 'engram-bench-'));
     const cut = await cutModel(join(shared, 'mobilenetv2-12-int8.onnx'), {
-      at: '464_quantized', out: join(tmp, 'mobilenetv2-int8-features.onnx'), colorOrder: 'RGB', range: [0, 1],
-      mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], resize: 'bilinear', license: 'Apache-2.0', source: 'ONNX Model Zoo',
+      at: '464_quantized',
+      out: join(tmp, 'mobilenetv2-int8-features.onnx'),
+      colorOrder: 'RGB',
+      range: [0, 1],
+      mean: [0.485, 0.456, 0.406],
+      std: [0.229, 0.224, 0.225],
+      resize: 'bilinear',
+      license: 'Apache-2.0',
+      source: 'ONNX Model Zoo',
     });
     mobilenet = await Backbone.open(cut.manifestPath);
     // ImageNet models see dark strokes on light paper better (science.md: +2-4 points), so MobileNet gets its better polarity.
     const fMob = await embedAll(mobilenet, mnist, sets, true);
     results.mobilenet = {
-      file: 'mobilenetv2-12-int8.onnx', bytes: statSync(join(shared, 'mobilenetv2-12-int8.onnx')).size, cutBytes: cut.bytes,
-      dim: mobilenet.dim, polarity: 'dark-on-light (inverted MNIST)',
+      file: 'mobilenetv2-12-int8.onnx',
+      bytes: statSync(join(shared, 'mobilenetv2-12-int8.onnx')).size,
+      cutBytes: cut.bytes,
+      dim: mobilenet.dim,
+      polarity: 'dark-on-light (inverted MNIST)',
       ncm: ncmTable(fMob, testLabels, args.draws),
       memory: { codebookFromMnistTrain: memoryAccuracy(fMob.codebook, fMob.support, fMob.test, testLabels) },
     };
@@ -303,12 +391,20 @@ async function main(): Promise<void> {
   for (const [key, t] of Object.entries(results.targets as Record<string, Target>)) {
     log(`target ${key}: ${t.pass === null ? 'NOT MEASURED' : t.pass ? 'PASS' : 'FAIL'} (${t.measured ?? '-'}; ${t.target})`);
   }
-  results.config = { testImages: test.length, draws: args.draws, reps: args.reps, pq: PQ, memoryShots: MEMORY_SHOTS,
-    threads: glyph.sessionSummary, node: process.version, arch: process.arch };
+  results.config = {
+    testImages: test.length,
+    draws: args.draws,
+    reps: args.reps,
+    pq: PQ,
+    memoryShots: MEMORY_SHOTS,
+    threads: glyph.sessionSummary,
+    node: process.version,
+    arch: process.arch,
+  };
   console.log(JSON.stringify(results));
 }
 
 main().catch((err) => {
-  console.error(err instanceof Error ? err.stack ?? err.message : err);
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
   process.exitCode = 1;
 });

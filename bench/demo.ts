@@ -17,7 +17,11 @@ const write = !argv.includes('--no-write');
 const extra = argv.includes('--') ? argv.slice(argv.indexOf('--') + 1) : [];
 
 const started = Date.now();
-const r = spawnSync(process.execPath, [join(root, 'bin', 'engram.js'), 'demo', '--json', ...extra], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+const r = spawnSync(process.execPath, [join(root, 'bin', 'engram.js'), 'demo', '--json', ...extra], {
+  cwd: root,
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 if (r.status !== 0) {
   console.error(`bench:demo: engram demo exited ${r.status}`);
   process.exit(1);
@@ -41,5 +45,5 @@ const result = {
   date: new Date().toISOString(),
 };
 if (write && extra.length === 0) writeFileSync(join(root, 'bench', 'results', 'demo.json'), `${JSON.stringify(result, null, 2)}\n`);
-else if (write) console.error('bench:demo: demo options given, so bench/results/demo.json (the defaults\' figures) is left as it is');
+else if (write) console.error("bench:demo: demo options given, so bench/results/demo.json (the defaults' figures) is left as it is");
 console.log(JSON.stringify(result));

@@ -43,7 +43,9 @@ async function writeDigits(dir: string, split: 'train' | 'test', digits: number[
     mkdirSync(join(dir, String(d)), { recursive: true });
     for (const i of by.get(d)!.slice(0, per)) {
       const img = imageAt(set, i);
-      await sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 1 } }).png().toFile(join(dir, String(d), `${i}.png`));
+      await sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 1 } })
+        .png()
+        .toFile(join(dir, String(d), `${i}.png`));
     }
   }
 }

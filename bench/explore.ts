@@ -34,7 +34,9 @@ function run(name: string, m: Learner, bytes: () => number): void {
   const t0 = Date.now();
   const r = runIncremental(m, train, val, tasks);
   results[name] = r.finalAccuracy;
-  console.log(`${name.padEnd(58)} acc ${(100 * r.finalAccuracy).toFixed(1)}  forget ${(100 * r.forgetting).toFixed(1)}  B/class ${bytes().toFixed(0).padStart(7)}  ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  console.log(
+    `${name.padEnd(58)} acc ${(100 * r.finalAccuracy).toFixed(1)}  forget ${(100 * r.forgetting).toFixed(1)}  B/class ${bytes().toFixed(0).padStart(7)}  ${((Date.now() - t0) / 1000).toFixed(1)}s`,
+  );
 }
 
 if (grid === 'baselines') {
@@ -48,10 +50,20 @@ if (grid === 'baselines') {
 }
 
 if (grid === 'product') {
-  for (const [P, K, center, l2] of [[32, 256, false, false], [32, 256, true, true], [64, 256, true, true], [128, 64, true, true], [32, 64, true, true]] as const) {
+  for (const [P, K, center, l2] of [
+    [32, 256, false, false],
+    [32, 256, true, true],
+    [64, 256, true, true],
+    [128, 64, true, true],
+    [32, 64, true, true],
+  ] as const) {
     {
       const cb = codebookFor('task0', calib, D, { parts: P, anchors: K, center, l2 }, 1);
-      for (const [dep, t] of [['binary', 1], ['counters', 2], ['counters', 4]] as [Deployment, number][]) {
+      for (const [dep, t] of [
+        ['binary', 1],
+        ['counters', 2],
+        ['counters', 4],
+      ] as [Deployment, number][]) {
         const m = new EngramMethod(cb, { deployment: dep, probes: 1, minCount: t, refine: true });
         run(`P${P} K${K} c${+center}l${+l2} ${dep} t${t}`, m, () => m.bytesPerClass());
       }
@@ -70,18 +82,42 @@ if (grid === 'shape') {
       ['bits t4', { counterMax: 15, scoring: 'bits', minCount: 4 }],
       ['log4', { counterMax: 15, scoring: 'log', minCount: 1 }],
     ] as [string, Partial<ResearchSettings>][]) {
-      const m = new ResearchMemory([cb], { counterMax: 15, scoring: 'bits', minCount: 1, storeOnError: false, warmup: 0, queryProbes: 1, relative: 0, ...v });
+      const m = new ResearchMemory([cb], {
+        counterMax: 15,
+        scoring: 'bits',
+        minCount: 1,
+        storeOnError: false,
+        warmup: 0,
+        queryProbes: 1,
+        relative: 0,
+        ...v,
+      });
       run(`P${P} K${K} ${name}`, m, () => m.bytesPerClass());
     }
   }
 }
 
 if (grid === 'final') {
-  const base: ResearchSettings = { counterMax: 15, scoring: 'bits', minCount: 1, storeOnError: false, warmup: 0, queryProbes: 1, relative: 0 };
+  const base: ResearchSettings = {
+    counterMax: 15,
+    scoring: 'bits',
+    minCount: 1,
+    storeOnError: false,
+    warmup: 0,
+    queryProbes: 1,
+    relative: 0,
+  };
   const other = await features(BACKBONES[0], dataset === 'mnist' ? 'fashion' : 'mnist', 'train', s.train, s.seed, log);
   const ood = other!.features.filter((_, i) => Math.floor(i / D) % 5 === 0);
-  for (const [P, K] of [[256, 64], [256, 32], [128, 16]]) {
-    for (const [key, cal] of [['in', calib], ['ood', ood]] as const) {
+  for (const [P, K] of [
+    [256, 64],
+    [256, 32],
+    [128, 16],
+  ]) {
+    for (const [key, cal] of [
+      ['in', calib],
+      ['ood', ood],
+    ] as const) {
       const cb = codebookFor(key, cal, D, { parts: P, anchors: K, center: true, l2: true }, 1);
       for (const [name, v] of [
         ['bits t8', { minCount: 8 }],
@@ -115,7 +151,15 @@ if (grid === 'subclass') {
 if (grid === 'research') {
   const P = Number(process.env.P ?? 64);
   const K = Number(process.env.K ?? 256);
-  const base: ResearchSettings = { counterMax: 15, scoring: 'bits', minCount: 1, storeOnError: false, warmup: 0, queryProbes: 1, relative: 0 };
+  const base: ResearchSettings = {
+    counterMax: 15,
+    scoring: 'bits',
+    minCount: 1,
+    storeOnError: false,
+    warmup: 0,
+    queryProbes: 1,
+    relative: 0,
+  };
   const cbs = [1, 2, 3, 4].map((seed) => codebookFor('task0', calib, D, { parts: P, anchors: K, center: true, l2: true }, seed));
   const variants: [string, Partial<ResearchSettings>, number][] = [
     ['bits t6', { minCount: 6 }, 1],
@@ -138,7 +182,10 @@ if (grid === 'units') {
   const ood = other!.features.filter((_, i) => Math.floor(i / D) % 5 === 0);
   const shapes = (process.env.SHAPES ?? '640x8,640x16,320x16,256x64').split(',').map((x) => x.split('x').map(Number));
   for (const [P, K] of shapes) {
-    for (const [key, cal] of [['in', calib], ['ood', ood]] as const) {
+    for (const [key, cal] of [
+      ['in', calib],
+      ['ood', ood],
+    ] as const) {
       const cb = codebookFor(key, cal, D, { parts: P, anchors: K, center: true, l2: true }, 1);
       for (const probes of (process.env.PROBES ?? '1').split(',').map(Number)) {
         for (const vote of (process.env.VOTES ?? '1,5,9').split(',').map(Number)) {
@@ -155,9 +202,18 @@ if (grid === 'tiny') {
   const { TopKQuantizer, featureStats } = await import('../src/quantize/quantizer.js');
   const other = await features(BACKBONES[0], dataset === 'mnist' ? 'fashion' : 'mnist', 'train', s.train, s.seed, log);
   const ood = other!.features.filter((_, i) => Math.floor(i / D) % 5 === 0);
-  for (const [key, cal] of [['in', calib], ['ood', ood]] as const) {
+  for (const [key, cal] of [
+    ['in', calib],
+    ['ood', ood],
+  ] as const) {
     const st = featureStats(cal, D);
-    for (const [sided, k] of [['two', 32], ['two', 64], ['two', 128], ['one', 128], ['one', 256]] as const) {
+    for (const [sided, k] of [
+      ['two', 32],
+      ['two', 64],
+      ['two', 128],
+      ['one', 128],
+      ['one', 256],
+    ] as const) {
       for (const share of [0.05, 0.1, 0.2, 0.3]) {
         const q = sided === 'two' ? TopKQuantizer.twoSided(D, k, st) : new TopKQuantizer(D, k, st);
         const m = new EngramMethod(q, { deployment: 'pruned', probes: 1, minCount: 1, refine: false, counterBits: 8, share });

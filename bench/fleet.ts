@@ -155,7 +155,25 @@ async function converge(): Promise<Record<string, number | string>> {
     let allConnected = 0;
     const done = new Promise<number>((resolve) => {
       stores.forEach((s, d) => {
-        const p = spawn(process.execPath, [BIN, 'sync', '--json', '--store', s, '--broker', broker.url, '--fleet', 'bench', '--allow', join(work, 'allow.txt'), '--interval', '200'], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const p = spawn(
+          process.execPath,
+          [
+            BIN,
+            'sync',
+            '--json',
+            '--store',
+            s,
+            '--broker',
+            broker.url,
+            '--fleet',
+            'bench',
+            '--allow',
+            join(work, 'allow.txt'),
+            '--interval',
+            '200',
+          ],
+          { stdio: ['ignore', 'pipe', 'inherit'] },
+        );
         procs.push(p);
         let buf = '';
         p.stdout.on('data', (chunk: Buffer) => {

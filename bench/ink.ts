@@ -26,7 +26,13 @@ const log = (m: string) => process.stderr.write(`${m}\n`);
 
 const DEFAULT_OUT = join(root, 'bench', 'results', 'ink.json');
 
-interface Args { learn: number; test: number; seed: number; keep?: string; out: string }
+interface Args {
+  learn: number;
+  test: number;
+  seed: number;
+  keep?: string;
+  out: string;
+}
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { learn: 20, test: 20, seed: 1, out: DEFAULT_OUT };
@@ -66,7 +72,7 @@ async function writeFiles(dir: string, split: string, set: ImageSet, ids: number
 }
 
 async function engram(args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [cli, ...args], { maxBuffer: 64 << 20});
+  const { stdout } = await run(process.execPath, [cli, ...args], { maxBuffer: 64 << 20 });
   return stdout;
 }
 
@@ -75,9 +81,17 @@ async function throughCli(dir: string, store: string, conventions: 'auto' | 'off
   const flags = ['--backbone', 'engram-glyph', '--conventions', conventions];
   await engram(['learn', '--store', store, '--labels-from', 'dir', '--quiet', ...flags, join(dir, 'learn')]);
   const lines = (await engram(['predict', '--store', store, '--json', '--conventions', conventions, join(dir, 'test')])).trim().split('\n');
-  let top1 = 0, open = 0, inverted = 0, framed = 0;
+  let top1 = 0,
+    open = 0,
+    inverted = 0,
+    framed = 0;
   for (const line of lines) {
-    const p = JSON.parse(line) as { file: string; label: string | null; top: { label: string }[]; conventions: { inverted: boolean; crop: unknown } | null };
+    const p = JSON.parse(line) as {
+      file: string;
+      label: string | null;
+      top: { label: string }[];
+      conventions: { inverted: boolean; crop: unknown } | null;
+    };
     const truth = p.file.split('/').at(-2);
     if (p.top[0]?.label === truth) top1++;
     if (p.label === truth) open++;
@@ -172,7 +186,13 @@ const DESCRIBE: Record<Variant, string> = {
   'page-jpeg': 'the same digits as dark ink on a white page, JPEG',
 };
 
-interface Score { queries: number; top1: number; open_set: number; inverted: number; framed: number }
+interface Score {
+  queries: number;
+  top1: number;
+  open_set: number;
+  inverted: number;
+  framed: number;
+}
 interface Result {
   date: string;
   learn_per_digit: number;
@@ -180,7 +200,16 @@ interface Result {
   seed: number;
   load_average: number;
   seconds: number;
-  page: { width: number; height: number; digit_zoom: number; paper: number; ink: number; grain_sd: number; falloff: number; jpeg_quality: number };
+  page: {
+    width: number;
+    height: number;
+    digit_zoom: number;
+    paper: number;
+    ink: number;
+    grain_sd: number;
+    falloff: number;
+    jpeg_quality: number;
+  };
   accuracy: Record<Variant, { auto: Score; off: Score }>;
   prepare_ms_cpu_per_image: Record<Variant, { auto: number; off: number }>;
   target: { mnist: number; worst_page: number; pass: boolean };
@@ -195,7 +224,8 @@ async function main(): Promise<void> {
     const rng = new Rng(a.seed);
     const train = loadMnist('train');
     const test = loadMnist('test');
-    const pick = (set: ImageSet, n: number) => [...indicesByClass(set).values()].flatMap((ids) => rng.sample(ids.length, n).map((k) => ids[k]));
+    const pick = (set: ImageSet, n: number) =>
+      [...indicesByClass(set).values()].flatMap((ids) => rng.sample(ids.length, n).map((k) => ids[k]));
     const learnIds = pick(train, a.learn);
     const testIds = pick(test, a.test);
     log(`ink bench: ${learnIds.length} learn and ${testIds.length} test digits per variant, files under ${dir}`);
@@ -209,11 +239,14 @@ async function main(): Promise<void> {
       for (const c of ['auto', 'off'] as const) {
         const r = await throughCli(join(dir, v), join(dir, `store-${v}-${c}`), c);
         scores[c] = r;
-        log(`${v} conventions ${c}: top-1 ${r.top1}% (open set ${r.open_set}%), inverted ${r.inverted}%, framed ${r.framed}% of ${r.queries} queries`);
+        log(
+          `${v} conventions ${c}: top-1 ${r.top1}% (open set ${r.open_set}%), inverted ${r.inverted}%, framed ${r.framed}% of ${r.queries} queries`,
+        );
       }
     }
 
-    const costFiles = (v: Variant) => testIds.slice(0, 64).map((i) => join(dir, v, 'test', String(test.labels[i]), `${i}.${v === 'page-jpeg' ? 'jpg' : 'png'}`));
+    const costFiles = (v: Variant) =>
+      testIds.slice(0, 64).map((i) => join(dir, v, 'test', String(test.labels[i]), `${i}.${v === 'page-jpeg' ? 'jpg' : 'png'}`));
     const cost = {} as Result['prepare_ms_cpu_per_image'];
     for (const v of VARIANTS) {
       cost[v] = await prepareCost(costFiles(v));
@@ -235,7 +268,12 @@ async function main(): Promise<void> {
       page: { width: 200, height: 150, digit_zoom: 2, paper: 232, ink: 45, grain_sd: 6, falloff: 24, jpeg_quality: 85 },
       accuracy,
       prepare_ms_cpu_per_image: cost,
-      target: { rule: 'top-1 of ink on paper (PNG and JPEG) within 2 points of the MNIST rendering, conventions on', mnist, worst_page: worstPage, pass },
+      target: {
+        rule: 'top-1 of ink on paper (PNG and JPEG) within 2 points of the MNIST rendering, conventions on',
+        mnist,
+        worst_page: worstPage,
+        pass,
+      },
       seconds: Math.round((performance.now() - started) / 100) / 10,
       node: process.version,
     };
@@ -243,7 +281,8 @@ async function main(): Promise<void> {
     writeFileSync(a.out, `${JSON.stringify(result, null, 2)}\n`);
     writeFileSync(a.out.replace(/\.json$/, '.md'), markdown(result));
     // A run with the committed settings into the committed results also refreshes the numbers the docs quote.
-    if (a.out === DEFAULT_OUT && a.learn === 20 && a.test === 20 && a.seed === 1) updateDoc(join(root, 'docs', 'backbone.md'), paragraph(result));
+    if (a.out === DEFAULT_OUT && a.learn === 20 && a.test === 20 && a.seed === 1)
+      updateDoc(join(root, 'docs', 'backbone.md'), paragraph(result));
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     if (!a.keep) rmSync(dir, { recursive: true, force: true });

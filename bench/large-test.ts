@@ -31,15 +31,27 @@ for (const ds of ['mnist', 'fashion'] as const) {
   split('ncm', new NearestClassMean(tr.dim));
   split('knn5', new KNearest(tr.dim, 5));
   const units = codebookFor(`${ds}/task0`, first, tr.dim, unitsCodebook(tr.dim), 1);
-  split('engram-units', new EngramMethod(units, { deployment: 'units', probes: UNITS_PROBES, minCount: 1, refine: false, vote: UNITS_VOTE }));
+  split(
+    'engram-units',
+    new EngramMethod(units, { deployment: 'units', probes: UNITS_PROBES, minCount: 1, refine: false, vote: UNITS_VOTE }),
+  );
   // Out-of-domain codebook: 2,000 rows of the other dataset's training sample taken as bench/all.ts takes them.
   const otherRows: Rows = { dim: other.dim, features: other.features, labels: other.labels };
   const step = Math.max(1, Math.floor(other.count / 2000));
-  const ood = pick(otherRows, Array.from({ length: Math.min(2000, Math.floor(other.count / step)) }, (_, i) => i * step)).features;
+  const ood = pick(
+    otherRows,
+    Array.from({ length: Math.min(2000, Math.floor(other.count / step)) }, (_, i) => i * step),
+  ).features;
   const unitsOod = codebookFor(`${ds}/ood`, ood, tr.dim, unitsCodebook(tr.dim), 1);
-  split('engram-units-ood', new EngramMethod(unitsOod, { deployment: 'units', probes: UNITS_PROBES, minCount: 1, refine: false, vote: UNITS_VOTE }));
+  split(
+    'engram-units-ood',
+    new EngramMethod(unitsOod, { deployment: 'units', probes: UNITS_PROBES, minCount: 1, refine: false, vote: UNITS_VOTE }),
+  );
   const topk = tinyTopK(tr.dim, featureStats(first, tr.dim));
-  split('engram-tiny-topk', new EngramMethod(topk, { deployment: 'pruned', probes: 1, minCount: 1, refine: false, counterBits: 8, share: TINY_SHARE }));
+  split(
+    'engram-tiny-topk',
+    new EngramMethod(topk, { deployment: 'pruned', probes: 1, minCount: 1, refine: false, counterBits: 8, share: TINY_SHARE }),
+  );
   const joint = new LinearSoftmax(tr.dim, LINEAR, 'linear-joint');
   joint.learn(train.features, train.labels);
   out['linear-joint'] = accuracy(joint.predict(test.features), test.labels);

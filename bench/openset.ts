@@ -72,7 +72,11 @@ function rowsOfClass(rows: Rows, c: number): number[] {
   return out;
 }
 
-function rates(known: { score: number; right: boolean; answered: boolean }[], novel: { score: number; answered: boolean }[], threshold: number): Rates {
+function rates(
+  known: { score: number; right: boolean; answered: boolean }[],
+  novel: { score: number; answered: boolean }[],
+  threshold: number,
+): Rates {
   return {
     auroc: auroc(
       known.map((k) => k.score),
@@ -91,7 +95,15 @@ function runEngram(train: Rows, test: Rows, idx: number[][]): Rates {
   const whitening = selfWhitening(first.features, idx[0].length, train.dim);
   const q = new SparseQuantizer(train.dim, SPARSE_DEFAULTS, whitening ?? undefined);
   const mem = parseMemoryOptions({}, 'sparse');
-  const core = new LearnerCore({ neurons: q.neurons, active: q.active, counterBits: mem.counterBits, refine: mem.refine, minCount: mem.minCount, units: mem.units, ...coreReadOptions(q, mem) });
+  const core = new LearnerCore({
+    neurons: q.neurons,
+    active: q.active,
+    counterBits: mem.counterBits,
+    refine: mem.refine,
+    minCount: mem.minCount,
+    units: mem.units,
+    ...coreReadOptions(q, mem),
+  });
   KNOWN.forEach((c, ci) => {
     const rows = pick(train, idx[ci]);
     core.learn(String(c), q.encode(rows.features, idx[ci].length), idx[ci].length);
@@ -163,7 +175,13 @@ function runPeer(train: Rows, test: Rows, idx: number[][]): Rates {
 
 function mean(list: Rates[]): Rates {
   const m = (f: (r: Rates) => number) => list.reduce((s, r) => s + f(r), 0) / list.length;
-  return { auroc: m((r) => r.auroc), novelUnknown: m((r) => r.novelUnknown), knownRight: m((r) => r.knownRight), knownUnknown: m((r) => r.knownUnknown), threshold: m((r) => r.threshold) };
+  return {
+    auroc: m((r) => r.auroc),
+    novelUnknown: m((r) => r.novelUnknown),
+    knownRight: m((r) => r.knownRight),
+    knownUnknown: m((r) => r.knownUnknown),
+    threshold: m((r) => r.threshold),
+  };
 }
 
 async function scoreBenchmarks(): Promise<ScoreRow[]> {
@@ -207,7 +225,8 @@ async function scoreBenchmarks(): Promise<ScoreRow[]> {
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-const fmt = (r: Rates) => `AUROC ${r.auroc.toFixed(3)}, novel unknown ${pct(r.novelUnknown)}, known right ${pct(r.knownRight)} (unknown ${pct(r.knownUnknown)})`;
+const fmt = (r: Rates) =>
+  `AUROC ${r.auroc.toFixed(3)}, novel unknown ${pct(r.novelUnknown)}, known right ${pct(r.knownRight)} (unknown ${pct(r.knownUnknown)})`;
 
 // ---------------------------------------------------------------------------------------------------------
 // 2. Through the CLI: eval before and after each change to the memory
@@ -246,7 +265,11 @@ async function writeImages(dir: string, set: ImageSet, classes: number[], from: 
 }
 
 function cli(args: string[], env: NodeJS.ProcessEnv): Record<string, unknown>[] {
-  const r = spawnSync(process.execPath, [join(REPO, 'bin', 'engram.js'), ...args, '--json', '--quiet'], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 256 << 20 });
+  const r = spawnSync(process.execPath, [join(REPO, 'bin', 'engram.js'), ...args, '--json', '--quiet'], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    maxBuffer: 256 << 20,
+  });
   if (r.status !== 0) throw new Error(`engram ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
   return r.stdout
     .split('\n')
@@ -254,7 +277,15 @@ function cli(args: string[], env: NodeJS.ProcessEnv): Record<string, unknown>[] 
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-async function cliStore(work: string, name: string, set: { train: ImageSet; test: ImageSet }, backbone: string, shots: number, changes: { id: string; change: string; args: string[] }[], env: NodeJS.ProcessEnv): Promise<CliStore> {
+async function cliStore(
+  work: string,
+  name: string,
+  set: { train: ImageSet; test: ImageSet },
+  backbone: string,
+  shots: number,
+  changes: { id: string; change: string; args: string[] }[],
+  env: NodeJS.ProcessEnv,
+): Promise<CliStore> {
   const dir = join(work, name);
   await writeImages(join(dir, 'train'), set.train, KNOWN, 0, shots);
   await writeImages(join(dir, 'held'), set.test, [...KNOWN, ...NOVEL], 0, quick ? 20 : 50);
@@ -264,17 +295,50 @@ async function cliStore(work: string, name: string, set: { train: ImageSet; test
   // A device whose memory budget is half of what the store holds: the next learn prunes back to it.
   const half = Math.max(1024, Math.round((cli(['stats', '--store', base], env)[0] as { compressedBytes: number }).compressedBytes / 2));
   const profile = join(dir, 'tight.json');
-  writeFileSync(profile, JSON.stringify({ ...JSON.parse(readFileSync(join(REPO, 'devices', 'generic-x86_64.json'), 'utf8')), $schema: undefined, id: 'tight', memoryBudgetBytes: half }));
+  writeFileSync(
+    profile,
+    JSON.stringify({
+      ...JSON.parse(readFileSync(join(REPO, 'devices', 'generic-x86_64.json'), 'utf8')),
+      $schema: undefined,
+      id: 'tight',
+      memoryBudgetBytes: half,
+    }),
+  );
   const cases: CliCase[] = [];
-  for (const c of [...changes, { id: 'budget', change: `device budget ${half} bytes (next learn)`, args: ['learn', '--profile', profile, '--label', '0', join(dir, 'more', '0')] }]) {
+  for (const c of [
+    ...changes,
+    {
+      id: 'budget',
+      change: `device budget ${half} bytes (next learn)`,
+      args: ['learn', '--profile', profile, '--label', '0', join(dir, 'more', '0')],
+    },
+  ]) {
     const store = join(dir, `store-${cases.length}`);
     cpSync(base, store, { recursive: true });
     if (c.args.length) cli([...c.args, '--store', store], env);
-    const r = cli(['eval', '--store', store, '--labels-from', 'dir', join(dir, 'held')], env).at(-1) as { openSet: { accuracy: { rate: number }; known: { right: { rate: number }; unknown: { rate: number } }; novel: { unknown: { rate: number } }; auroc: number | null } };
+    const r = cli(['eval', '--store', store, '--labels-from', 'dir', join(dir, 'held')], env).at(-1) as {
+      openSet: {
+        accuracy: { rate: number };
+        known: { right: { rate: number }; unknown: { rate: number } };
+        novel: { unknown: { rate: number } };
+        auroc: number | null;
+      };
+    };
     const t = cli(['threshold', '--store', store], env)[0] as { threshold: number };
     const o = r.openSet;
-    const row = { id: c.id, change: c.change, threshold: t.threshold, knownUnknown: o.known.unknown.rate, knownRight: o.known.right.rate, novelUnknown: o.novel.unknown.rate, openSetAccuracy: o.accuracy.rate, auroc: o.auroc };
-    log(`${name} ${c.change}: threshold ${row.threshold.toFixed(3)}, known unknown ${pct(row.knownUnknown)}, known right ${pct(row.knownRight)}, novel unknown ${pct(row.novelUnknown)}, open-set accuracy ${pct(row.openSetAccuracy)}`);
+    const row = {
+      id: c.id,
+      change: c.change,
+      threshold: t.threshold,
+      knownUnknown: o.known.unknown.rate,
+      knownRight: o.known.right.rate,
+      novelUnknown: o.novel.unknown.rate,
+      openSetAccuracy: o.accuracy.rate,
+      auroc: o.auroc,
+    };
+    log(
+      `${name} ${c.change}: threshold ${row.threshold.toFixed(3)}, known unknown ${pct(row.knownUnknown)}, known right ${pct(row.knownRight)}, novel unknown ${pct(row.novelUnknown)}, open-set accuracy ${pct(row.openSetAccuracy)}`,
+    );
     cases.push(row);
   }
   return { store: name, backbone, shots, cases };
@@ -298,7 +362,8 @@ async function cliBenchmarks(): Promise<CliStore[]> {
     out.push(await cliStore(work, 'digits', digits, 'engram-glyph', 20, CHANGES, env));
     const models = sharedModelsDir();
     if (!models) log('MobileNetV2 stores skipped: mobilenetv2-12-int8.onnx not found (set ENGRAM_SHARED_MODELS)');
-    else if (!existsSync('/usr/share/datasets/fashion-mnist') && !process.env.ENGRAM_FASHION_MNIST) log('Fashion-MNIST store skipped: dataset-fashion-mnist not installed');
+    else if (!existsSync('/usr/share/datasets/fashion-mnist') && !process.env.ENGRAM_FASHION_MNIST)
+      log('Fashion-MNIST store skipped: dataset-fashion-mnist not installed');
     else {
       cli(['models', 'pull', 'mobilenetv2-12-int8', '--from', join(models, 'mobilenetv2-12-int8.onnx')], env);
       const fashion = { train: loadFashionMnist('train'), test: loadFashionMnist('test') };
@@ -313,11 +378,30 @@ async function cliBenchmarks(): Promise<CliStore[]> {
 // ---------------------------------------------------------------------------------------------------------
 
 function markdown(scores: ScoreRow[], stores: CliStore[]): string {
-  const lines = ['# Open-set quality', '', `${SHOTS.join('/')} shots of 5 known classes, ${TEST_PER_CLASS} held-out images per class of the 5 known and the 5 novel ones, mean of ${DRAWS} draws.`, '', '| benchmark | shots | engram AUROC | novel unknown | known right | peer AUROC | novel unknown | known right |', '|---|---|---|---|---|---|---|---|'];
-  for (const r of scores) lines.push(`| ${r.benchmark} | ${r.shots} | ${r.engram.auroc.toFixed(3)} | ${pct(r.engram.novelUnknown)} | ${pct(r.engram.knownRight)} | ${r.peer.auroc.toFixed(3)} | ${pct(r.peer.novelUnknown)} | ${pct(r.peer.knownRight)} |`);
+  const lines = [
+    '# Open-set quality',
+    '',
+    `${SHOTS.join('/')} shots of 5 known classes, ${TEST_PER_CLASS} held-out images per class of the 5 known and the 5 novel ones, mean of ${DRAWS} draws.`,
+    '',
+    '| benchmark | shots | engram AUROC | novel unknown | known right | peer AUROC | novel unknown | known right |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of scores)
+    lines.push(
+      `| ${r.benchmark} | ${r.shots} | ${r.engram.auroc.toFixed(3)} | ${pct(r.engram.novelUnknown)} | ${pct(r.engram.knownRight)} | ${r.peer.auroc.toFixed(3)} | ${pct(r.peer.novelUnknown)} | ${pct(r.peer.knownRight)} |`,
+    );
   for (const s of stores) {
-    lines.push('', `## Through the CLI: ${s.store} (${s.backbone}, ${s.shots} shots), engram eval after each change`, '', '| change | threshold | known unknown | known right | novel unknown | open-set accuracy | AUROC |', '|---|---|---|---|---|---|---|');
-    for (const c of s.cases) lines.push(`| ${c.change} | ${c.threshold.toFixed(3)} | ${pct(c.knownUnknown)} | ${pct(c.knownRight)} | ${pct(c.novelUnknown)} | ${pct(c.openSetAccuracy)} | ${c.auroc === null ? '-' : c.auroc.toFixed(3)} |`);
+    lines.push(
+      '',
+      `## Through the CLI: ${s.store} (${s.backbone}, ${s.shots} shots), engram eval after each change`,
+      '',
+      '| change | threshold | known unknown | known right | novel unknown | open-set accuracy | AUROC |',
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const c of s.cases)
+      lines.push(
+        `| ${c.change} | ${c.threshold.toFixed(3)} | ${pct(c.knownUnknown)} | ${pct(c.knownRight)} | ${pct(c.novelUnknown)} | ${pct(c.openSetAccuracy)} | ${c.auroc === null ? '-' : c.auroc.toFixed(3)} |`,
+      );
   }
   return `${lines.join('\n')}\n`;
 }

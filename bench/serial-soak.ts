@@ -86,7 +86,10 @@ function requests(n: number): Buffer {
   let size = 0;
   while (size < n) {
     const cls = Math.floor(rand() * CLASSES);
-    const req = rand() < 0.1 ? ({ type: 'learn', label: `class-${cls}`, input: { kind: 'features', vector: vector(cls) } } as const) : ({ type: 'predict', top: 3, input: { kind: 'features', vector: vector(cls) } } as const);
+    const req =
+      rand() < 0.1
+        ? ({ type: 'learn', label: `class-${cls}`, input: { kind: 'features', vector: vector(cls) } } as const)
+        : ({ type: 'predict', top: 3, input: { kind: 'features', vector: vector(cls) } } as const);
     const { type, body } = encodeRequest(req);
     const f = encodeFrame({ version: PROTOCOL_VERSION, type, id: nextId, body });
     nextId = nextId === 0xffff ? 1 : nextId + 1;
@@ -143,7 +146,19 @@ async function main(): Promise<void> {
   const phases: Phase[] = [];
   let writer: FileHandle | null = null;
   try {
-    serve = await startServe(['--serial', pair.ptys[0], '--baud', String(BAUD), '--store', join(dir, 'store'), '--features', String(DIM), '--topk', String(TOPK), '--quiet']);
+    serve = await startServe([
+      '--serial',
+      pair.ptys[0],
+      '--baud',
+      String(BAUD),
+      '--store',
+      join(dir, 'store'),
+      '--features',
+      String(DIM),
+      '--topk',
+      String(TOPK),
+      '--quiet',
+    ]);
     const s = serve;
     // Teach the classes so PREDICTs are real work with real answers.
     console.error('serve is listening; teaching the classes');
@@ -185,9 +200,20 @@ async function main(): Promise<void> {
       const { offered: bytesSent, taken: bytesTaken } = await pace(writer, traffic, seconds, sample);
       if (reader) await closeSerial(reader);
       sample();
-      const phase: Phase = { traffic, reading, seconds: Math.round(seconds), bytesSent, bytesTaken, bytesRead, rssMaxMb: mb(phaseMax), rssEndMb: mb(s.rss()!) };
+      const phase: Phase = {
+        traffic,
+        reading,
+        seconds: Math.round(seconds),
+        bytesSent,
+        bytesTaken,
+        bytesRead,
+        rssMaxMb: mb(phaseMax),
+        rssEndMb: mb(s.rss()!),
+      };
       phases.push(phase);
-      console.log(`${Math.round((Date.now() - t0) / 1000)} s: ${traffic}, peer ${reading ? 'reading' : 'not reading'}: ${bytesSent} bytes sent, ${bytesTaken} taken by the pty, ${bytesRead} read; serve RSS max ${phase.rssMaxMb} MB, end ${phase.rssEndMb} MB`);
+      console.log(
+        `${Math.round((Date.now() - t0) / 1000)} s: ${traffic}, peer ${reading ? 'reading' : 'not reading'}: ${bytesSent} bytes sent, ${bytesTaken} taken by the pty, ${bytesRead} read; serve RSS max ${phase.rssMaxMb} MB, end ${phase.rssEndMb} MB`,
+      );
     }
     const soakSeconds = Math.round((Date.now() - t0) / 1000);
 
@@ -215,7 +241,14 @@ async function main(): Promise<void> {
     await sleep(2000);
     const stop = await s.interrupt(10_000);
     await noise.catch(() => undefined);
-    const stopped = JSON.parse(s.stdout().trim().split('\n').filter((l) => l.includes('"stopped"')).at(-1) ?? '{}');
+    const stopped = JSON.parse(
+      s
+        .stdout()
+        .trim()
+        .split('\n')
+        .filter((l) => l.includes('"stopped"'))
+        .at(-1) ?? '{}',
+    );
     const rssMaxMb = mb(rssMax);
     const result = {
       bench: 'serial-soak',
@@ -263,12 +296,18 @@ type Result = {
 function render(r: Result): string {
   const phase = (traffic: Traffic, reading: boolean) => {
     const ps = r.phases.filter((p) => p.traffic === traffic && p.reading === reading);
-    return { max: Math.max(...ps.map((p) => p.rssMaxMb)), sent: ps.reduce((n, p) => n + p.bytesSent, 0), taken: ps.reduce((n, p) => n + p.bytesTaken, 0) };
+    return {
+      max: Math.max(...ps.map((p) => p.rssMaxMb)),
+      sent: ps.reduce((n, p) => n + p.bytesSent, 0),
+      taken: ps.reduce((n, p) => n + p.bytesTaken, 0),
+    };
   };
-  const rows = (['garbage', 'requests'] as const).flatMap((t) => [true, false].map((reading) => {
-    const p = phase(t, reading);
-    return `| ${t === 'garbage' ? 'garbage' : 'valid requests'} | ${reading ? 'reads' : 'never reads'} | ${(p.sent / 1e6).toFixed(1)} MB | ${(p.taken / 1e6).toFixed(1)} MB | ${p.max} MB |`;
-  }));
+  const rows = (['garbage', 'requests'] as const).flatMap((t) =>
+    [true, false].map((reading) => {
+      const p = phase(t, reading);
+      return `| ${t === 'garbage' ? 'garbage' : 'valid requests'} | ${reading ? 'reads' : 'never reads'} | ${(p.sent / 1e6).toFixed(1)} MB | ${(p.taken / 1e6).toFixed(1)} MB | ${p.max} MB |`;
+    }),
+  );
   return [
     `${Math.round(r.soakSeconds / 60)} minutes at ${r.baud} baud on a ${r.machine.cpus}-core ${r.machine.model ?? ''} machine (commit ${r.commit}):`,
     '',
@@ -287,7 +326,10 @@ function updateDoc(path: string, text: string): void {
   const doc = readFileSync(path, 'utf8');
   const re = /(<!-- serial-soak:begin -->\n)[\s\S]*?(\n<!-- serial-soak:end -->)/;
   if (!re.test(doc)) throw new Error(`${path}: no <!-- serial-soak:begin --> ... <!-- serial-soak:end --> markers`);
-  writeFileSync(path, doc.replace(re, (_m, a: string, b: string) => a + text + b));
+  writeFileSync(
+    path,
+    doc.replace(re, (_m, a: string, b: string) => a + text + b),
+  );
 }
 
 function gitCommit(): string | null {

@@ -52,9 +52,28 @@ const round = (x: number, d = 3) => Number(x.toFixed(d));
 
 async function startServe(pty: string, baud: number, store: string, dim: number): Promise<ChildProcess> {
   const bin = fileURLToPath(new URL('../../bin/engram.js', import.meta.url));
-  const proc = spawn(process.execPath, [bin, 'serve', '--serial', pty, '--baud', String(baud), '--store', store, '--features', String(dim), '--topk', String(topk(dim)), '--json', '--quiet'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [
+      bin,
+      'serve',
+      '--serial',
+      pty,
+      '--baud',
+      String(baud),
+      '--store',
+      store,
+      '--features',
+      String(dim),
+      '--topk',
+      String(topk(dim)),
+      '--json',
+      '--quiet',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let out = '';
   proc.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   const t0 = Date.now();

@@ -69,13 +69,17 @@ async function cifar(entry: BackboneEntry): Promise<{ train: Rows; test: Rows } 
     log(`Split-CIFAR-10 skipped: ${CIFAR_DIR} not found (set ENGRAM_CIFAR10_DEV to its folder)`);
     return null;
   }
-  const classes = readdirSync(join(CIFAR_DIR, 'train')).filter((d) => !d.startsWith('.')).sort();
+  const classes = readdirSync(join(CIFAR_DIR, 'train'))
+    .filter((d) => !d.startsWith('.'))
+    .sort();
   const out: Record<string, Rows> = {};
   for (const split of ['train', 'val']) {
     const files: string[] = [];
     const labels: number[] = [];
     classes.forEach((c, ci) => {
-      for (const f of readdirSync(join(CIFAR_DIR, split, c)).filter((n) => !n.startsWith('.')).sort()) {
+      for (const f of readdirSync(join(CIFAR_DIR, split, c))
+        .filter((n) => !n.startsWith('.'))
+        .sort()) {
         files.push(join(CIFAR_DIR, split, c, f));
         labels.push(ci);
       }
@@ -130,7 +134,12 @@ async function benchmarks(): Promise<Benchmark[]> {
         log(`${bb.name}: not available here, its benchmarks skipped`);
         break;
       }
-      list.push({ backbone: bb.name, dataset: ds, train: { dim: train.dim, features: train.features, labels: train.labels }, test: { dim: test.dim, features: test.features, labels: test.labels } });
+      list.push({
+        backbone: bb.name,
+        dataset: ds,
+        train: { dim: train.dim, features: train.features, labels: train.labels },
+        test: { dim: test.dim, features: test.features, labels: test.labels },
+      });
     }
     // Photos only for the ImageNet backbone: the embedded one is made for grey strokes.
     if (bb.name === 'mobilenetv2-12-int8') {
@@ -158,7 +167,10 @@ function draw(pool: number[][], shots: number, seed: number): number[] {
 
 /** Learns classes two at a time (Split: five tasks), as the class-incremental protocol does. */
 function learnSplit(m: { learn(f: Float32Array, l: ArrayLike<number>): void }, data: Rows): void {
-  for (const task of splitTasks([...new Set(Array.from(data.labels))].sort((a, b) => a - b), 2)) {
+  for (const task of splitTasks(
+    [...new Set(Array.from(data.labels))].sort((a, b) => a - b),
+    2,
+  )) {
     const idx: number[] = [];
     Array.from(data.labels).forEach((c, i) => task.includes(c) && idx.push(i));
     const part = pick(data, idx);
@@ -182,7 +194,14 @@ class EngramLearner {
   ) {
     // The memory options a new store gets with this quantizer (parseMemoryOptions' defaults).
     const mem = parseMemoryOptions({}, q.kind);
-    this.core = new LearnerCore({ neurons: q.neurons, active: q.active, counterBits: mem.counterBits, refine: mem.refine, minCount: mem.minCount, ...coreReadOptions(q, mem) });
+    this.core = new LearnerCore({
+      neurons: q.neurons,
+      active: q.active,
+      counterBits: mem.counterBits,
+      refine: mem.refine,
+      minCount: mem.minCount,
+      ...coreReadOptions(q, mem),
+    });
     this.core.fixedThreshold = 0;
   }
 
@@ -207,11 +226,25 @@ class EngramLearner {
   }
 }
 
-function engramRun(q: Quantizer, trainCodes: Uint32Array, testCodes: Uint32Array, train: Rows, test: Rows, idx: number[]): { acc: number; micros: number } {
+function engramRun(
+  q: Quantizer,
+  trainCodes: Uint32Array,
+  testCodes: Uint32Array,
+  train: Rows,
+  test: Rows,
+  idx: number[],
+): { acc: number; micros: number } {
   const m = new EngramLearner(q, trainCodes, testCodes);
   // Split order: tasks of two classes.
-  const tasks = splitTasks([...new Set(Array.from(train.labels))].sort((a, b) => a - b), 2);
-  for (const task of tasks) m.learnRows(idx.filter((r) => task.includes(train.labels[r])), train.labels);
+  const tasks = splitTasks(
+    [...new Set(Array.from(train.labels))].sort((a, b) => a - b),
+    2,
+  );
+  for (const task of tasks)
+    m.learnRows(
+      idx.filter((r) => task.includes(train.labels[r])),
+      train.labels,
+    );
   const acc = accuracy(m.predictAll(test.labels.length), test.labels);
   return { acc, micros: m.queryMicros / m.queries };
 }
@@ -225,7 +258,13 @@ function meanStd(v: number[]): [number, number] {
 }
 
 /** The regulariser with the best validation accuracy: learn on `fit` rows, score on `val` rows. */
-function tune<M extends { learn(f: Float32Array, l: ArrayLike<number>): void; predict(f: Float32Array): Int32Array }>(make: () => M, set: (m: M, v: number) => void, grid: number[], fit: Rows, val: Rows): number {
+function tune<M extends { learn(f: Float32Array, l: ArrayLike<number>): void; predict(f: Float32Array): Int32Array }>(
+  make: () => M,
+  set: (m: M, v: number) => void,
+  grid: number[],
+  fit: Rows,
+  val: Rows,
+): number {
   const m = make();
   learnSplit(m, fit);
   let best = grid[0];
@@ -241,7 +280,9 @@ function tune<M extends { learn(f: Float32Array, l: ArrayLike<number>): void; pr
   return best;
 }
 
-async function runBenchmark(b: Benchmark): Promise<{ backbone: string; dataset: string; shots: number[]; methods: Record<string, MethodCurve> }> {
+async function runBenchmark(
+  b: Benchmark,
+): Promise<{ backbone: string; dataset: string; shots: number[]; methods: Record<string, MethodCurve> }> {
   const { train, test } = b;
   const D = train.dim;
   const pool = byClass(train);
@@ -268,20 +309,33 @@ async function runBenchmark(b: Benchmark): Promise<{ backbone: string; dataset: 
     ['sign', new SignQuantizer(D)],
   ];
   const codes = new Map<string, { train: Uint32Array; test: Uint32Array }>();
-  for (const [name, q] of variants) codes.set(name, { train: q.encode(train.features, train.labels.length), test: q.encode(test.features, test.labels.length) });
+  for (const [name, q] of variants)
+    codes.set(name, { train: q.encode(train.features, train.labels.length), test: q.encode(test.features, test.labels.length) });
   log(`  ${b.backbone} ${b.dataset}: whitening and codes in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
   const acc: Record<string, number[][]> = {};
   const chosen: Record<string, number[]> = { slda: [], ridge: [] };
   const micros: Record<string, number[]> = {};
   let selfBytes = 0;
-  const add = (name: string, si: number, a: number) => ((acc[name] ??= shots.map(() => []))[si].push(a));
+  const add = (name: string, si: number, a: number) => (acc[name] ??= shots.map(() => []))[si].push(a);
   for (const [si, s] of shots.entries()) {
     const t1 = Date.now();
     const fitShots = Math.min(s, Math.min(...fitPool.map((p) => p.length)));
     const fit = pick(train, draw(fitPool, fitShots, 0));
-    const lambdaS = tune(() => new StreamingLda(D, SLDA_GRID[0]), (m, v) => m.setShrinkage(v), SLDA_GRID, fit, val);
-    const lambdaR = tune(() => new RidgeHead(D, RIDGE_GRID[0]), (m, v) => m.setLambda(v), RIDGE_GRID, fit, val);
+    const lambdaS = tune(
+      () => new StreamingLda(D, SLDA_GRID[0]),
+      (m, v) => m.setShrinkage(v),
+      SLDA_GRID,
+      fit,
+      val,
+    );
+    const lambdaR = tune(
+      () => new RidgeHead(D, RIDGE_GRID[0]),
+      (m, v) => m.setLambda(v),
+      RIDGE_GRID,
+      fit,
+      val,
+    );
     chosen.slda.push(lambdaS);
     chosen.ridge.push(lambdaR);
     const draws = s < 100 ? DRAWS : 1;
@@ -311,7 +365,14 @@ async function runBenchmark(b: Benchmark): Promise<{ backbone: string; dataset: 
       const own = selfWhitening(pick(train, firstRows).features, firstRows.length, D);
       if (own) {
         const q = new SparseQuantizer(D, SPARSE_DEFAULTS, own);
-        const r = engramRun(q, q.encode(train.features, train.labels.length), q.encode(test.features, test.labels.length), train, test, idx);
+        const r = engramRun(
+          q,
+          q.encode(train.features, train.labels.length),
+          q.encode(test.features, test.labels.length),
+          train,
+          test,
+          idx,
+        );
         add('engram', si, r.acc);
         (micros.engram ??= []).push(r.micros);
         selfBytes = 4 * (D + own.d + own.d * D);
@@ -322,7 +383,11 @@ async function runBenchmark(b: Benchmark): Promise<{ backbone: string; dataset: 
         (micros.engram ??= []).push(r.micros);
       }
     }
-    log(`  ${b.backbone} ${b.dataset} ${s}/class: ${Object.entries(acc).map(([n, a]) => `${n} ${(100 * meanStd(a[si])[0]).toFixed(1)}`).join('  ')}  (${((Date.now() - t1) / 1000).toFixed(0)} s)`);
+    log(
+      `  ${b.backbone} ${b.dataset} ${s}/class: ${Object.entries(acc)
+        .map(([n, a]) => `${n} ${(100 * meanStd(a[si])[0]).toFixed(1)}`)
+        .join('  ')}  (${((Date.now() - t1) / 1000).toFixed(0)} s)`,
+    );
   }
   const methods: Record<string, MethodCurve> = {};
   const bytes: Record<string, [number, number]> = {
@@ -372,11 +437,23 @@ const LABELS: Record<string, string> = {
 const DATASET_NAMES: Record<string, string> = { mnist: 'Split-MNIST', fashion: 'Split-Fashion-MNIST', cifar10: 'Split-CIFAR-10' };
 
 function markdown(results: Awaited<ReturnType<typeof runBenchmark>>[]): string {
-  const lines = ['# Accuracy against examples per class', '', 'Generated by `node dist/bench/shots.js` (`npm run bench`); final top-1 (%) after five tasks of two classes, mean over draws for fewer than 100 examples per class. Bytes: per class / shared.', ''];
+  const lines = [
+    '# Accuracy against examples per class',
+    '',
+    'Generated by `node dist/bench/shots.js` (`npm run bench`); final top-1 (%) after five tasks of two classes, mean over draws for fewer than 100 examples per class. Bytes: per class / shared.',
+    '',
+  ];
   for (const r of results) {
-    lines.push(`## ${DATASET_NAMES[r.dataset]}, ${r.backbone}`, '', `| method | ${r.shots.map((s) => `${s}/class`).join(' | ')} | bytes per class | shared bytes |`, `|---|${r.shots.map(() => '---').join('|')}|---|---|`);
+    lines.push(
+      `## ${DATASET_NAMES[r.dataset]}, ${r.backbone}`,
+      '',
+      `| method | ${r.shots.map((s) => `${s}/class`).join(' | ')} | bytes per class | shared bytes |`,
+      `|---|${r.shots.map(() => '---').join('|')}|---|---|`,
+    );
     for (const [name, m] of Object.entries(r.methods)) {
-      lines.push(`| ${LABELS[name] ?? name} | ${m.accuracy.map((a, i) => (m.spread[i] ? `${a.toFixed(1)} ±${m.spread[i].toFixed(1)}` : a.toFixed(1))).join(' | ')} | ${m.bytesPerClass.toLocaleString('en')} | ${m.sharedBytes.toLocaleString('en')} |`);
+      lines.push(
+        `| ${LABELS[name] ?? name} | ${m.accuracy.map((a, i) => (m.spread[i] ? `${a.toFixed(1)} ±${m.spread[i].toFixed(1)}` : a.toFixed(1))).join(' | ')} | ${m.bytesPerClass.toLocaleString('en')} | ${m.sharedBytes.toLocaleString('en')} |`,
+      );
     }
     lines.push('');
   }
@@ -384,7 +461,9 @@ function markdown(results: Awaited<ReturnType<typeof runBenchmark>>[]): string {
 }
 
 /** The same accuracies keyed backbone -> dataset -> method -> shots, for the figures quoted in the docs. */
-export function shotsTable(rs: { backbone: string; dataset: string; shots: number[]; methods: Record<string, MethodCurve> }[]): Record<string, Record<string, Record<string, Record<string, number>>>> {
+export function shotsTable(
+  rs: { backbone: string; dataset: string; shots: number[]; methods: Record<string, MethodCurve> }[],
+): Record<string, Record<string, Record<string, Record<string, number>>>> {
   const t: Record<string, Record<string, Record<string, Record<string, number>>>> = {};
   for (const r of rs) {
     for (const [name, m] of Object.entries(r.methods)) {
@@ -399,8 +478,24 @@ const list = await benchmarks();
 const results = [];
 for (const b of list) results.push(await runBenchmark(b));
 mkdirSync(OUT, { recursive: true });
-const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), arch: arch(), platform: platform(), node: process.version };
-const doc = { generated: new Date().toISOString(), quick, machine, seconds: Math.round((Date.now() - t0) / 1000), whitenImages: WHITEN_IMAGES, draws: DRAWS, results, table: shotsTable(results) };
+const machine = {
+  cpus: cpus().length,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  arch: arch(),
+  platform: platform(),
+  node: process.version,
+};
+const doc = {
+  generated: new Date().toISOString(),
+  quick,
+  machine,
+  seconds: Math.round((Date.now() - t0) / 1000),
+  whitenImages: WHITEN_IMAGES,
+  draws: DRAWS,
+  results,
+  table: shotsTable(results),
+};
 writeFileSync(join(OUT, 'shots.json'), `${JSON.stringify(doc, null, 1)}\n`);
 writeFileSync(join(OUT, 'shots.md'), markdown(results));
 for (const r of results) {
@@ -409,8 +504,22 @@ for (const r of results) {
     xLabel: 'examples per class (log scale)',
     yLabel: 'final top-1 accuracy (%)',
     xLog: true,
-    series: Object.entries(r.methods).map(([name, m]) => ({ name: LABELS[name] ?? name, points: r.shots.map((s, i) => [s, m.accuracy[i]] as [number, number]) })),
+    series: Object.entries(r.methods).map(([name, m]) => ({
+      name: LABELS[name] ?? name,
+      points: r.shots.map((s, i) => [s, m.accuracy[i]] as [number, number]),
+    })),
   });
   writeFileSync(join(OUT, `shots.${r.backbone}.${r.dataset}.svg`), svg);
 }
-console.log(JSON.stringify({ bench: 'shots', seconds: doc.seconds, results: results.map((r) => ({ backbone: r.backbone, dataset: r.dataset, shots: r.shots, accuracy: Object.fromEntries(Object.entries(r.methods).map(([n, m]) => [n, m.accuracy])) })) }));
+console.log(
+  JSON.stringify({
+    bench: 'shots',
+    seconds: doc.seconds,
+    results: results.map((r) => ({
+      backbone: r.backbone,
+      dataset: r.dataset,
+      shots: r.shots,
+      accuracy: Object.fromEntries(Object.entries(r.methods).map(([n, m]) => [n, m.accuracy])),
+    })),
+  }),
+);

@@ -85,7 +85,13 @@ async function main(): Promise<void> {
     if (i % SAMPLE_EVERY === 0 || i === EXAMPLES) {
       const m = process.memoryUsage();
       peakRss = Math.max(peakRss, m.rss);
-      const sample = { examples: i, seconds: Math.round(seconds() * 10) / 10, rss_mb: mb(m.rss), heap_mb: mb(m.heapUsed), store_mb: mb(store.info().bytes) };
+      const sample = {
+        examples: i,
+        seconds: Math.round(seconds() * 10) / 10,
+        rss_mb: mb(m.rss),
+        heap_mb: mb(m.heapUsed),
+        store_mb: mb(store.info().bytes),
+      };
       samples.push(sample);
       console.error(JSON.stringify(sample));
     }
@@ -100,7 +106,9 @@ async function main(): Promise<void> {
   const reopened = await Store.open(dir, { onWarning: (w) => console.error(w) });
   const openSeconds = Number(process.hrtime.bigint() - r0) / 1e9;
   const rec = reopened.recovered!;
-  const recovered = rec.snapshot ? BinaryMemory.deserialize(rec.snapshot, { active: PARTS }) : new BinaryMemory({ neurons: NEURONS, counterBits: 4, classes: CLASSES, active: PARTS });
+  const recovered = rec.snapshot
+    ? BinaryMemory.deserialize(rec.snapshot, { active: PARTS })
+    : new BinaryMemory({ neurons: NEURONS, counterBits: 4, classes: CLASSES, active: PARTS });
   for (const r of rec.records) recovered.store(codes, decodeInto(r.payload, codes));
   const reopenSeconds = Number(process.hrtime.bigint() - r0) / 1e9;
   const recoveredEqual = recovered.serialize().equals(memory.serialize());

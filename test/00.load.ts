@@ -29,10 +29,14 @@ test('ENGRAM_ADDON, when set, is the binary that is loaded', () => {
 
 test('ENGRAM_SIMD=scalar forces the scalar kernels', () => {
   const loader = join(packageRoot, 'dist', 'src', 'native', 'loader.js');
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import { loadBinding } from ${JSON.stringify(loader)}; console.log(loadBinding().simd().active);`], {
-    env: { ...process.env, ENGRAM_SIMD: 'scalar' },
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--input-type=module', '-e', `import { loadBinding } from ${JSON.stringify(loader)}; console.log(loadBinding().simd().active);`],
+    {
+      env: { ...process.env, ENGRAM_SIMD: 'scalar' },
+      encoding: 'utf8',
+    },
+  );
   assert.is(r.status, 0, r.stderr);
   assert.is(r.stdout.trim(), 'scalar');
 });
@@ -43,10 +47,14 @@ test('a missing addon gives one error listing every path tried and the fix', () 
   const dir = join(fakeRoot, 'dist', 'src', 'native');
   mkdirSync(dir, { recursive: true });
   copyFileSync(join(packageRoot, 'dist', 'src', 'native', 'loader.js'), join(dir, 'loader.js'));
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import { loadBinding } from ${JSON.stringify(join(dir, 'loader.js'))}; loadBinding();`], {
-    env: { ...process.env, ENGRAM_ADDON: '/nonexistent/engram.node' },
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--input-type=module', '-e', `import { loadBinding } from ${JSON.stringify(join(dir, 'loader.js'))}; loadBinding();`],
+    {
+      env: { ...process.env, ENGRAM_ADDON: '/nonexistent/engram.node' },
+      encoding: 'utf8',
+    },
+  );
   rmSync(fakeRoot, { recursive: true, force: true });
   assert.is.not(r.status, 0);
   assert.match(r.stderr, /cannot load the native addon/);
@@ -59,10 +67,14 @@ test('a missing addon gives one error listing every path tried and the fix', () 
 
 test('a broken ENGRAM_ADDON falls back to the build with a warning', () => {
   const loader = join(packageRoot, 'dist', 'src', 'native', 'loader.js');
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import { bindingPath } from ${JSON.stringify(loader)}; console.log(bindingPath());`], {
-    env: { ...process.env, ENGRAM_ADDON: '/nonexistent/engram.node' },
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--input-type=module', '-e', `import { bindingPath } from ${JSON.stringify(loader)}; console.log(bindingPath());`],
+    {
+      env: { ...process.env, ENGRAM_ADDON: '/nonexistent/engram.node' },
+      encoding: 'utf8',
+    },
+  );
   assert.is(r.status, 0, r.stderr);
   assert.is(r.stdout.trim(), join(packageRoot, 'build', 'Release', 'engram.node'));
   assert.match(r.stderr, /EngramAddonWarning: ENGRAM_ADDON could not be used \(\/nonexistent\/engram\.node: not found\)/);
@@ -70,10 +82,14 @@ test('a broken ENGRAM_ADDON falls back to the build with a warning', () => {
 
 test('a file that is not the engram addon is rejected with its reason', () => {
   const loader = join(packageRoot, 'dist', 'src', 'native', 'loader.js');
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import { loadBinding } from ${JSON.stringify(loader)}; loadBinding();`], {
-    env: { ...process.env, ENGRAM_ADDON: join(packageRoot, 'package.json') },
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--input-type=module', '-e', `import { loadBinding } from ${JSON.stringify(loader)}; loadBinding();`],
+    {
+      env: { ...process.env, ENGRAM_ADDON: join(packageRoot, 'package.json') },
+      encoding: 'utf8',
+    },
+  );
   assert.is(r.status, 0, 'falls back to the build');
   assert.match(r.stderr, /package\.json: loaded but is not the engram addon/);
 });
@@ -82,7 +98,11 @@ test('binding.gyp builds exactly the sources cmake-js globs (native/core, native
   const gyp = readFileSync(join(packageRoot, 'binding.gyp'), 'utf8');
   const listed = [...gyp.matchAll(/"(native\/[^"]+\.cc)"/g)].map((m) => m[1]).sort();
   const onDisk = ['core', 'addon', 'image']
-    .flatMap((dir) => readdirSync(join(packageRoot, 'native', dir)).filter((f) => f.endsWith('.cc')).map((f) => `native/${dir}/${f}`))
+    .flatMap((dir) =>
+      readdirSync(join(packageRoot, 'native', dir))
+        .filter((f) => f.endsWith('.cc'))
+        .map((f) => `native/${dir}/${f}`),
+    )
     .sort();
   assert.equal(listed, onDisk);
 });

@@ -35,7 +35,10 @@ test('codes as packed bit sets score like the same codes as indices', () => {
   m.store({ bitset: new Uint32Array([1 << 5, 0]) }, 1);
   assert.equal(Array.from(m.score(codes([5, 6, 7]))), [0, 1]);
   assert.throws(() => m.score({ bitset: new Uint32Array(3) }), /codes.bitset: expected a length that is a multiple of 2/);
-  assert.throws(() => m.score({ bitset: new Uint32Array([0, 1 << 8]) }), /codes.bitset: expected no bits at or above neuron 40, got some in code 0/);
+  assert.throws(
+    () => m.score({ bitset: new Uint32Array([0, 1 << 8]) }),
+    /codes.bitset: expected no bits at or above neuron 40, got some in code 0/,
+  );
   assert.throws(() => m.score({ bitset: new Uint32Array(2), active: 3 }), /codes: expected bitset alone/);
 });
 
@@ -67,7 +70,10 @@ test('addClass grows the class capacity without losing connections', () => {
 });
 
 test('counters saturate at 15 with 4 bits and at 255 with 8 bits', () => {
-  for (const [bits, max] of [[4, 15], [8, 255]] as const) {
+  for (const [bits, max] of [
+    [4, 15],
+    [8, 255],
+  ] as const) {
     const m = new BinaryMemory({ neurons: 8, counterBits: bits, classes: 1, active: 1 });
     for (let i = 0; i < 300; i++) m.store(codes([3]), 0);
     // minCount = max keeps the saturated connection, max + 1 is out of range for 4 bits only
@@ -123,7 +129,10 @@ test('merge ORs bits, adds counters and grows classes', () => {
   assert.equal(Array.from(a.score(codes([1, 2]), { minCount: 15 })), [1, 0, 0]);
   assert.equal(Array.from(a.score(codes([2, 3]), { minCount: 10 })), [2, 0, 0]);
   assert.equal(Array.from(a.score(codes([5, 6]))), [0, 0, 2]);
-  assert.throws(() => a.merge(new BinaryMemory({ neurons: 17, counterBits: 4 })), /other: expected a memory with neurons 16 and counterBits 4, got neurons 17/);
+  assert.throws(
+    () => a.merge(new BinaryMemory({ neurons: 17, counterBits: 4 })),
+    /other: expected a memory with neurons 16 and counterBits 4, got neurons 17/,
+  );
 });
 
 test('clone is a deep copy', () => {

@@ -176,12 +176,18 @@ test('stats: densities and histogram agree with connection counts', () => {
   const s = m.stats();
   const sum = s.connectionsPerClass.reduce((a, b) => a + b, 0);
   assert.is(sum, s.connections);
-  assert.is(s.fanInHistogram.reduce((a, b) => a + b, 0), 256);
-  assert.is(s.fanInHistogram.reduce((a, f, i) => a + f * i, 0), s.connections);
+  assert.is(
+    s.fanInHistogram.reduce((a, b) => a + b, 0),
+    256,
+  );
+  assert.is(
+    s.fanInHistogram.reduce((a, f, i) => a + f * i, 0),
+    s.connections,
+  );
   assert.ok(Math.abs(s.density - s.connections / 2560) < 1e-12);
   assert.ok(Math.abs(s.densityPerClass[2] - s.connectionsPerClass[2] / 256) < 1e-12);
   assert.is(s.serializedBytes, m.serialize().length);
-  assert.is(s.bytes, 256 * 8 + 256 * 64 / 2);
+  assert.is(s.bytes, 256 * 8 + (256 * 64) / 2);
 });
 
 test.run();

@@ -56,7 +56,10 @@ test('a buffer view with a byte offset is read correctly', () => {
 
 test('foreign, truncated, padded and damaged buffers throw clear errors', () => {
   const buf = filled(4, 9).serialize();
-  assert.throws(() => BinaryMemory.deserialize(Buffer.from('PK\x03\x04 not a memory')), /^buffer: not a serialized engram memory \(bad magic\)$/);
+  assert.throws(
+    () => BinaryMemory.deserialize(Buffer.from('PK\x03\x04 not a memory')),
+    /^buffer: not a serialized engram memory \(bad magic\)$/,
+  );
   assert.throws(() => BinaryMemory.deserialize(Buffer.alloc(0)), /bad magic/);
   assert.throws(() => BinaryMemory.deserialize(buf.subarray(0, buf.length - 1)), /buffer: /);
   assert.throws(() => BinaryMemory.deserialize(Buffer.concat([buf, Buffer.from([0])])), /buffer: /);

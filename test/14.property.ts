@@ -47,7 +47,13 @@ function batchSize(c: CodeBatch, neurons: number): number {
 }
 
 function randomPolicy(r: () => number, classes: number, counterBits: number): PrunePolicy {
-  const kinds = ['maxFanIn', 'maxDensity', 'maxBytes', ...(classes > 0 ? ['classId'] : []), ...(counterBits ? ['minCount', 'minCountPerClass'] : [])];
+  const kinds = [
+    'maxFanIn',
+    'maxDensity',
+    'maxBytes',
+    ...(classes > 0 ? ['classId'] : []),
+    ...(counterBits ? ['minCount', 'minCountPerClass'] : []),
+  ];
   switch (kinds[below(r, kinds.length)]) {
     case 'maxFanIn':
       return { maxFanIn: below(r, classes + 1) };
@@ -67,7 +73,10 @@ function randomPolicy(r: () => number, classes: number, counterBits: number): Pr
 /** Runs the same call on both; both must return equal values or throw the same message. */
 function same<T>(log: string[], what: string, pair: Pair, call: (m: BinaryMemory | ReferenceMemory) => T): T | undefined {
   log.push(what);
-  let a: T | undefined, b: T | undefined, ea = '', eb = '';
+  let a: T | undefined,
+    b: T | undefined,
+    ea = '',
+    eb = '';
   try {
     a = call(pair.n);
   } catch (e) {
@@ -109,7 +118,12 @@ test(`${SEQUENCES} random operation sequences agree (native vs reference)`, () =
       } else if (op <= 3) {
         const codes = randomBatch(r, neurons, active);
         const labels = randomLabels(r, batchSize(codes, neurons), C);
-        same(log, `store ${JSON.stringify(codes, (_, v) => (ArrayBuffer.isView(v) ? Array.from(v as Uint32Array) : v))} -> ${String(labels)}`, pair, (m) => m.store(codes, labels));
+        same(
+          log,
+          `store ${JSON.stringify(codes, (_, v) => (ArrayBuffer.isView(v) ? Array.from(v as Uint32Array) : v))} -> ${String(labels)}`,
+          pair,
+          (m) => m.store(codes, labels),
+        );
       } else if (op === 4) {
         const codes = randomBatch(r, neurons, active);
         const delta = below(r, 21) - 10;

@@ -16,13 +16,19 @@ test(`${info.active} and scalar kernels agree for class counts around word bound
     const active = 1 + below(r, 100);
     const m = new BinaryMemory({ neurons, classes, active });
     for (let i = 0; i < 30; i++) {
-      m.store(randomCodes(r, 20, active, neurons), Uint32Array.from({ length: 20 }, () => below(r, classes)));
+      m.store(
+        randomCodes(r, 20, active, neurons),
+        Uint32Array.from({ length: 20 }, () => below(r, classes)),
+      );
     }
     const q = randomCodes(r, 50, active, neurons);
     const a = m.score(q, { kernel: 'scalar' });
     const b = m.score(q);
     assert.equal(b, a, `classes ${classes}`);
-    assert.ok(a.some((v) => v > 0), 'the query hits stored connections');
+    assert.ok(
+      a.some((v) => v > 0),
+      'the query hits stored connections',
+    );
   }
 });
 
@@ -44,7 +50,10 @@ test('variable-length codes with long lists (many bit planes) agree', () => {
   lengths.forEach((l, i) => (offsets[i + 1] = offsets[i] + l));
   const idx = new Uint32Array(offsets[lengths.length]);
   for (let i = 0; i < idx.length; i++) idx[i] = below(r, 5000);
-  m.store({ indices: idx, offsets }, Uint32Array.from(lengths, (_, i) => i * 27));
+  m.store(
+    { indices: idx, offsets },
+    Uint32Array.from(lengths, (_, i) => i * 27),
+  );
   const a = m.score({ indices: idx, offsets }, { kernel: 'scalar' });
   assert.equal(m.score({ indices: idx, offsets }), a);
   assert.ok(Math.max(...a) > 256, 'sums exceed 8 bit planes');

@@ -152,7 +152,10 @@ Halve('a halved memory serializes to the reference bytes and parses back to the 
 Halve('bad arguments throw with messages naming the problem', () => {
   for (const Mem of [BinaryMemory, ReferenceMemory]) {
     assert.throws(() => new Mem({ neurons: 8, classes: 2 }).halveClass(0), /halveClass: the memory has no counting plane/);
-    assert.throws(() => new Mem({ neurons: 8, counterBits: 4 }).halveClass(0), /classId: expected an existing class id \(the memory has no classes\)/);
+    assert.throws(
+      () => new Mem({ neurons: 8, counterBits: 4 }).halveClass(0),
+      /classId: expected an existing class id \(the memory has no classes\)/,
+    );
     const m = new Mem({ neurons: 8, counterBits: 4, classes: 3 });
     assert.throws(() => m.halveClass(3), /classId: expected an integer in \[0, 2\], got number 3/);
     assert.throws(() => m.halveClass(-1), /classId: expected an integer in \[0, 2\], got number -1/);
@@ -170,7 +173,15 @@ for (const counterBits of [4, 8] as const) {
     const { n, r: ref } = randomPair(r, neurons, counterBits, 19);
     const probe = { indices: Uint32Array.from({ length: neurons }, (_, i) => i), active: 1 };
     const cells = ref.scoreCounts(probe); // row = neuron, one counter per class
-    const ranges: [number | undefined, number | undefined][] = [[undefined, undefined], [0, neurons], [5, 5], [neurons, neurons], [0, 1], [256, 257], [3, undefined]];
+    const ranges: [number | undefined, number | undefined][] = [
+      [undefined, undefined],
+      [0, neurons],
+      [5, 5],
+      [neurons, neurons],
+      [0, 1],
+      [256, 257],
+      [3, undefined],
+    ];
     for (let t = 0; t < 40; t++) {
       const a = below(r, neurons + 1);
       const b = below(r, neurons + 1);
@@ -220,14 +231,26 @@ Boundary('the addon refuses bad arguments itself, naming the parameter', () => {
     ['halve without counters', () => bare.halveClass(0), /halveClass: the memory has no counting plane/],
     ['halve class out of range', () => m.halveClass(2), /classId: expected an integer in \[0, 1\], got number 2/],
     ['halve class of wrong type', () => m.halveClass('a' as never), /classId: expected an integer in \[0, 1\], got string "a"/],
-    ['halve without classes', () => new Memory(16, 8, 0).halveClass(0), /classId: expected an existing class id \(the memory has no classes\)/],
+    [
+      'halve without classes',
+      () => new Memory(16, 8, 0).halveClass(0),
+      /classId: expected an existing class id \(the memory has no classes\)/,
+    ],
     ['moments without counters', () => bare.classCounterMoments(0, 0, 16), /classCounterMoments: the memory has no counting plane/],
     ['moments begin > end', () => m.classCounterMoments(0, 5, 4), /end: expected an integer in \[5, 16\], got number 4/],
     ['moments end > neurons', () => m.classCounterMoments(0, 0, 17), /end: expected an integer in \[0, 16\], got number 17/],
     ['moments class out of range', () => m.classCounterMoments(2, 0, 1), /classId: expected an integer in \[0, 1\], got number 2/],
     ['counts without counters', () => bare.scoreCounts(one, null, 2), /scoreCounts: the memory has no counting plane/],
-    ['counts with an unknown kernel', () => m.scoreCounts(one, null, 2, 'x' as never), /kernel: expected one of active, scalar, got string "x"/],
-    ['counts with an index out of range', () => m.scoreCounts(Uint32Array.of(1, 20), null, 2), /codes: expected neuron indices below 16, got number 20 at index 1/],
+    [
+      'counts with an unknown kernel',
+      () => m.scoreCounts(one, null, 2, 'x' as never),
+      /kernel: expected one of active, scalar, got string "x"/,
+    ],
+    [
+      'counts with an index out of range',
+      () => m.scoreCounts(Uint32Array.of(1, 20), null, 2),
+      /codes: expected neuron indices below 16, got number 20 at index 1/,
+    ],
   ];
   for (const [what, fn, message] of cases) assert.throws(fn, message, what);
   // Nothing refused changed the memory.

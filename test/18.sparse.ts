@@ -41,30 +41,34 @@ const GEOMETRIES: [number, SparseOptions][] = [
 ];
 
 for (const [dim, opts] of GEOMETRIES) {
-  Codes(`dim ${dim}, ${opts.neurons}/${opts.k} + ${opts.whiteNeurons}/${opts.whiteK}: each block has k ascending indices inside its range`, () => {
-    const rng = new Rng(seed + dim);
-    const q = new SparseQuantizer(dim, opts, someWhitening(rng, dim));
-    assert.is(q.neurons, opts.neurons + opts.whiteNeurons);
-    assert.is(q.active, opts.k + opts.whiteK);
-    assert.equal(q.blocks, [
-      { name: 'raw', begin: 0, neurons: opts.neurons, k: opts.k },
-      { name: 'white', begin: opts.neurons, neurons: opts.whiteNeurons, k: opts.whiteK },
-    ]);
-    const rows = 5;
-    const codes = q.encode(randomRows(rng, rows, dim), rows);
-    assert.is(codes.length, rows * q.active);
-    for (let r = 0; r < rows; r++) {
-      let o = r * q.active;
-      for (const b of q.blocks) {
-        const block = codes.subarray(o, o + b.k);
-        for (let i = 0; i < b.k; i++) {
-          if (block[i] < b.begin || block[i] >= b.begin + b.neurons) assert.unreachable(`row ${r} ${b.name}: index ${block[i]} outside [${b.begin}, ${b.begin + b.neurons})`);
-          if (i > 0 && block[i] <= block[i - 1]) assert.unreachable(`row ${r} ${b.name}: not strictly ascending at ${i}`);
+  Codes(
+    `dim ${dim}, ${opts.neurons}/${opts.k} + ${opts.whiteNeurons}/${opts.whiteK}: each block has k ascending indices inside its range`,
+    () => {
+      const rng = new Rng(seed + dim);
+      const q = new SparseQuantizer(dim, opts, someWhitening(rng, dim));
+      assert.is(q.neurons, opts.neurons + opts.whiteNeurons);
+      assert.is(q.active, opts.k + opts.whiteK);
+      assert.equal(q.blocks, [
+        { name: 'raw', begin: 0, neurons: opts.neurons, k: opts.k },
+        { name: 'white', begin: opts.neurons, neurons: opts.whiteNeurons, k: opts.whiteK },
+      ]);
+      const rows = 5;
+      const codes = q.encode(randomRows(rng, rows, dim), rows);
+      assert.is(codes.length, rows * q.active);
+      for (let r = 0; r < rows; r++) {
+        let o = r * q.active;
+        for (const b of q.blocks) {
+          const block = codes.subarray(o, o + b.k);
+          for (let i = 0; i < b.k; i++) {
+            if (block[i] < b.begin || block[i] >= b.begin + b.neurons)
+              assert.unreachable(`row ${r} ${b.name}: index ${block[i]} outside [${b.begin}, ${b.begin + b.neurons})`);
+            if (i > 0 && block[i] <= block[i - 1]) assert.unreachable(`row ${r} ${b.name}: not strictly ascending at ${i}`);
+          }
+          o += b.k;
         }
-        o += b.k;
       }
-    }
-  });
+    },
+  );
 }
 
 Codes('without a whitening there is one raw block and whiteNeurons/whiteK are not used', () => {
@@ -89,7 +93,11 @@ Codes('ties go to the lower index: the zero vector activates neurons 0 .. k-1', 
   for (const [dim, opts] of GEOMETRIES) {
     const q = new SparseQuantizer(dim, opts);
     const code = q.encode(new Float32Array(dim), 1);
-    assert.equal(Array.from(code), Array.from({ length: opts.k }, (_, i) => i), `dim ${dim}`);
+    assert.equal(
+      Array.from(code),
+      Array.from({ length: opts.k }, (_, i) => i),
+      `dim ${dim}`,
+    );
   }
 });
 
@@ -98,13 +106,35 @@ Codes('top-k is scale-invariant: x, 2x, x/2 and (on a grid where 3x is exact) 3x
   const q = new SparseQuantizer(1280, SPARSE_DEFAULTS);
   const x = randomRows(rng, 3, 1280);
   const code = q.encode(x, 3);
-  for (const s of [2, 0.5, 1024]) assert.equal(q.encode(x.map((v) => v * s), 3), code, `scale ${s}`);
+  for (const s of [2, 0.5, 1024])
+    assert.equal(
+      q.encode(
+        x.map((v) => v * s),
+        3,
+      ),
+      code,
+      `scale ${s}`,
+    );
   // Multiples of 1/256 below 8: 3x is exact in float32 and every rotated sum is exact in float64, so the
   // comparison is exact too (a continuous x could flip a near tie by rounding).
   const grid = x.map((v) => Math.round(Math.max(-7.9, Math.min(7.9, v)) * 256) / 256);
   const g = q.encode(grid, 3);
-  assert.equal(q.encode(grid.map((v) => v * 3), 3), g, 'scale 3');
-  assert.not.equal(g, q.encode(grid.map((v) => -v), 3), 'negation changes the code');
+  assert.equal(
+    q.encode(
+      grid.map((v) => v * 3),
+      3,
+    ),
+    g,
+    'scale 3',
+  );
+  assert.not.equal(
+    g,
+    q.encode(
+      grid.map((v) => -v),
+      3,
+    ),
+    'negation changes the code',
+  );
 });
 
 Codes('near vectors (cosine 0.99) share more active neurons than unrelated ones (cosine ~0)', () => {
@@ -143,14 +173,29 @@ Codes('bad input is refused with a message naming the problem', () => {
   assert.throws(() => q.encode(nan, 2), /features: value 13 is not finite \(NaN\)/);
   nan[13] = Infinity;
   assert.throws(() => q.encode(nan, 2), /features: value 13 is not finite \(Infinity\)/);
-  assert.throws(() => new SparseQuantizer(10, { ...SMALL, neurons: 32, k: 32 }), /quantizer.k: expected an integer in \[1, 31\], got number 32/);
-  assert.throws(() => new SparseQuantizer(10, { ...SMALL, neurons: 32, k: 0 }), /quantizer.k: expected an integer in \[1, 31\], got number 0/);
-  assert.throws(() => new SparseQuantizer(10, { ...SMALL, neurons: 1, k: 1 }), /quantizer.neurons: expected an integer in \[2, 1048576\], got number 1/);
+  assert.throws(
+    () => new SparseQuantizer(10, { ...SMALL, neurons: 32, k: 32 }),
+    /quantizer.k: expected an integer in \[1, 31\], got number 32/,
+  );
+  assert.throws(
+    () => new SparseQuantizer(10, { ...SMALL, neurons: 32, k: 0 }),
+    /quantizer.k: expected an integer in \[1, 31\], got number 0/,
+  );
+  assert.throws(
+    () => new SparseQuantizer(10, { ...SMALL, neurons: 1, k: 1 }),
+    /quantizer.neurons: expected an integer in \[2, 1048576\], got number 1/,
+  );
   assert.throws(() => new SparseQuantizer(10, { ...SMALL, neurons: 32.5, k: 1 }), /quantizer.neurons: expected an integer/);
   const rng = new Rng(seed + 4);
   const w = someWhitening(rng, 10);
-  assert.throws(() => new SparseQuantizer(10, { ...SMALL, whiteNeurons: 20, whiteK: 20 }, w), /quantizer.whiteK: expected an integer in \[1, 19\], got number 20/);
-  assert.throws(() => new SparseQuantizer(10, { ...SMALL, whiteNeurons: 1, whiteK: 1 }, w), /quantizer.whiteNeurons: expected an integer in \[2, 1048576\], got number 1/);
+  assert.throws(
+    () => new SparseQuantizer(10, { ...SMALL, whiteNeurons: 20, whiteK: 20 }, w),
+    /quantizer.whiteK: expected an integer in \[1, 19\], got number 20/,
+  );
+  assert.throws(
+    () => new SparseQuantizer(10, { ...SMALL, whiteNeurons: 1, whiteK: 1 }, w),
+    /quantizer.whiteNeurons: expected an integer in \[2, 1048576\], got number 1/,
+  );
   assert.throws(() => new SparseQuantizer(12, SMALL, w), /whitening: fitted on 10-d features, the backbone gives 12/);
 });
 
@@ -198,7 +243,8 @@ for (const whitened of [false, true]) {
     for (let r = 0; r < 4; r++) {
       for (let c = 0; c < L; c++) {
         if (c === 2) assert.is(after[r * L + c], 0, 'the forgotten class scores 0');
-        else if (!Object.is(after[r * L + c], before[r * L + c])) assert.unreachable(`row ${r} class ${c}: ${before[r * L + c]} -> ${after[r * L + c]}`);
+        else if (!Object.is(after[r * L + c], before[r * L + c]))
+          assert.unreachable(`row ${r} class ${c}: ${before[r * L + c]} -> ${after[r * L + c]}`);
       }
     }
     assert.ok(before[2] > 0, 'the forgotten class scored before');

@@ -3,7 +3,15 @@
 // directions when given labels, is reproducible for a seed, and its file format refuses damage.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { applyWhitening, decodeWhitening, encodeWhitening, fitWhitening, isWhitening, whiteningId, type Whitening } from '../src/quantize/whitening.js';
+import {
+  applyWhitening,
+  decodeWhitening,
+  encodeWhitening,
+  fitWhitening,
+  isWhitening,
+  whiteningId,
+  type Whitening,
+} from '../src/quantize/whitening.js';
 import { Rng } from '../src/util/rng.js';
 import { seedFor } from './helpers/memory-random.js';
 
@@ -139,7 +147,7 @@ Fit('within-class labels remove the class-mean directions; without labels they d
   for (let c = 0; c < classes; c++) {
     // Class means spread far along `between` (variance ~400); the noise inside a class is strong along within1/2.
     const part = sample(rng, rows, DIM, [within1, within2], [40, 20], 0);
-    const shift = 20 * (c - (classes - 1) / 2) / 1.7;
+    const shift = (20 * (c - (classes - 1) / 2)) / 1.7;
     for (let r = 0; r < rows; r++) {
       for (let t = 0; t < DIM; t++) x[(c * rows + r) * DIM + t] = part[r * DIM + t] + shift * between[t];
       labels.push(c * 7 + 1); // any numbers serve as labels
@@ -149,7 +157,8 @@ Fit('within-class labels remove the class-mean directions; without labels they d
   assert.is(inside.withinClass, true);
   assert.ok(Math.abs(cosWithBasis(inside, 0, within1)) > 0.99, `within: first direction ${cosWithBasis(inside, 0, within1)}`);
   assert.ok(Math.abs(cosWithBasis(inside, 1, within2)) > 0.99, `within: second direction ${cosWithBasis(inside, 1, within2)}`);
-  for (let i = 0; i < 2; i++) assert.ok(Math.abs(cosWithBasis(inside, i, between)) < 0.05, `within: direction ${i} still holds the class means`);
+  for (let i = 0; i < 2; i++)
+    assert.ok(Math.abs(cosWithBasis(inside, i, between)) < 0.05, `within: direction ${i} still holds the class means`);
   const total = fitWhitening(x, DIM, null, { d: 2 });
   assert.ok(Math.abs(cosWithBasis(total, 0, between)) > 0.99, `total scatter: first direction ${cosWithBasis(total, 0, between)}`);
 });
@@ -187,7 +196,15 @@ Fit('bad input is refused with a message naming the problem', () => {
   assert.throws(() => fitWhitening(x.subarray(0, 4), 4, null), /calibration: expected at least 2 feature rows of dimension 4, got 1/);
   assert.throws(() => fitWhitening(x.subarray(0, 7), 4, null), /calibration: expected at least 2 feature rows of dimension 4, got 1.75/);
   assert.throws(() => fitWhitening(x, 4, [1, 2, 3]), /labels: expected 10 labels \(one per row\), got 3/);
-  assert.throws(() => fitWhitening(x, 4, Array.from({ length: 10 }, (_, i) => i)), /calibration: within-class scatter needs more rows than labels, got 10 rows of 10 labels/);
+  assert.throws(
+    () =>
+      fitWhitening(
+        x,
+        4,
+        Array.from({ length: 10 }, (_, i) => i),
+      ),
+    /calibration: within-class scatter needs more rows than labels, got 10 rows of 10 labels/,
+  );
   assert.throws(() => fitWhitening(x, 4, null, { shrink: 0 }), /shrink: expected a finite number in \[0.001, 1000\], got number 0/);
   assert.throws(() => fitWhitening(x, 4, null, { d: 0 }), /d: expected an integer in \[1, 1048576\], got number 0/);
   assert.throws(() => fitWhitening(x, 4, null, { d: 2.5 }), /d: expected an integer in \[1, 1048576\], got number 2.5/);
@@ -203,7 +220,12 @@ const File = suite('whitening file');
 function fitted(): Whitening {
   const rng = new Rng(seed + 7);
   const dirs = orthonormal(rng, 2, 12);
-  return fitWhitening(sample(rng, 200, 12, dirs, [30, 10]), 12, Array.from({ length: 200 }, (_, i) => i % 3), { d: 4, shrink: 0.7 });
+  return fitWhitening(
+    sample(rng, 200, 12, dirs, [30, 10]),
+    12,
+    Array.from({ length: 200 }, (_, i) => i % 3),
+    { d: 4, shrink: 0.7 },
+  );
 }
 
 File('encode/decode round trip is byte-exact and keeps every field', () => {
@@ -239,8 +261,16 @@ File('damaged files are refused with clear errors', () => {
   const cases: [string, () => unknown, RegExp][] = [
     ['empty', () => decodeWhitening(new Uint8Array(0), 'w.egw'), /w.egw: not an engram whitening file \(expected "EGWH"\)/],
     ['header cut short', () => decodeWhitening(bytes.subarray(0, 20), 'w.egw'), /w.egw: not an engram whitening file/],
-    ['truncated body', () => decodeWhitening(bytes.subarray(0, bytes.length - 1), 'w.egw'), new RegExp(`w.egw: expected ${bytes.length} bytes for dim 12 and d 4, got ${bytes.length - 1}`)],
-    ['padded body', () => decodeWhitening(Buffer.concat([bytes, Buffer.alloc(4)]), 'w.egw'), /w.egw: expected \d+ bytes for dim 12 and d 4, got \d+/],
+    [
+      'truncated body',
+      () => decodeWhitening(bytes.subarray(0, bytes.length - 1), 'w.egw'),
+      new RegExp(`w.egw: expected ${bytes.length} bytes for dim 12 and d 4, got ${bytes.length - 1}`),
+    ],
+    [
+      'padded body',
+      () => decodeWhitening(Buffer.concat([bytes, Buffer.alloc(4)]), 'w.egw'),
+      /w.egw: expected \d+ bytes for dim 12 and d 4, got \d+/,
+    ],
     ['bad magic', damaged((b) => b.write('EGWX', 0, 'latin1')), /w.egw: not an engram whitening file/],
     ['a PQ codebook', damaged((b) => b.write('EGCB', 0, 'latin1')), /w.egw: not an engram whitening file/],
     ['bad version', damaged((b) => b.writeUInt32LE(2, 4)), /w.egw: whitening version 2 is not supported/],

@@ -9,9 +9,15 @@ import { IMAGENET_INPUT, tempDir } from './helpers/backbone-fixtures.js';
 const SHA = 'a'.repeat(64);
 function valid(): Record<string, any> {
   return {
-    format: 'engram-backbone/1', name: 'mobilenetv2-int8-features', file: 'm.features.onnx', sha256: SHA,
-    input: structuredClone(IMAGENET_INPUT), output: { name: 'features', dim: 1280 }, precision: 'int8',
-    license: 'Apache-2.0', source: 'https://example.invalid/m.onnx',
+    format: 'engram-backbone/1',
+    name: 'mobilenetv2-int8-features',
+    file: 'm.features.onnx',
+    sha256: SHA,
+    input: structuredClone(IMAGENET_INPUT),
+    output: { name: 'features', dim: 1280 },
+    precision: 'int8',
+    license: 'Apache-2.0',
+    source: 'https://example.invalid/m.onnx',
   };
 }
 
@@ -28,8 +34,14 @@ validate('accepts the documented example and keeps every field', () => {
 validate('accepts the optional fields: grey input, polarity, framing, fit, codebook, calibration, cut, description', () => {
   const g = valid();
   Object.assign(g.input, { channels: 1, colorOrder: 'gray', mean: [0.1], std: [0.3], fit: 'cover' });
-  Object.assign(g, { polarity: 'light-on-dark', framing: { kind: 'stroke', fill: 0.714, centre: 'mass' }, codebook: { m: 8 },
-    calibration: { file: 'x.f32' }, description: 'd', cut: { from: 'm.onnx', fromSha256: SHA, at: '464_quantized' } });
+  Object.assign(g, {
+    polarity: 'light-on-dark',
+    framing: { kind: 'stroke', fill: 0.714, centre: 'mass' },
+    codebook: { m: 8 },
+    calibration: { file: 'x.f32' },
+    description: 'd',
+    cut: { from: 'm.onnx', fromSha256: SHA, at: '464_quantized' },
+  });
   const m = validateManifest(g);
   assert.is(m.input.channels, 1);
   assert.is(m.polarity, 'light-on-dark');
@@ -40,35 +52,209 @@ validate('accepts the optional fields: grey input, polarity, framing, fit, codeb
 
 // Each row: how to break a valid manifest, and what the message must say.
 const broken: [string, (m: Record<string, any>) => void, RegExp][] = [
-  ['wrong format', (m) => { m.format = 'engram-backbone/2'; }, /m\.json\.format: expected "engram-backbone\/1", got string "engram-backbone\/2"/],
-  ['missing sha256', (m) => { delete m.sha256; }, /m\.json\.sha256: required field is missing/],
-  ['sha256 not hex', (m) => { m.sha256 = 'xyz'; }, /m\.json\.sha256: expected 64 lowercase hex digits/],
-  ['file not .onnx', (m) => { m.file = 'm.bin'; }, /m\.json\.file: expected a path ending in \.onnx/],
-  ['unknown top-level field', (m) => { m.licence = 'MIT'; }, /m\.json: unknown field "licence"/],
-  ['unknown input field', (m) => { m.input.colour = 'RGB'; }, /m\.json\.input: unknown field "colour"/],
-  ['bad layout', (m) => { m.input.layout = 'CHW'; }, /m\.json\.input\.layout: expected one of NCHW, NHWC, got string "CHW"/],
-  ['width not an integer', (m) => { m.input.width = 22.5; }, /m\.json\.input\.width: expected an integer/],
-  ['width as string', (m) => { m.input.width = '224'; }, /m\.json\.input\.width: expected an integer in \[1, 8192\], got string "224"/],
-  ['channels 2', (m) => { m.input.channels = 2; }, /m\.json\.input\.channels: expected 1 or 3/],
-  ['gray with 3 channels', (m) => { m.input.colorOrder = 'gray'; }, /colorOrder: "gray" does not match channels 3/],
-  ['mean of wrong length', (m) => { m.input.mean = [0.5]; }, /m\.json\.input\.mean: expected an array of 3 numbers, got an array of length 1/],
-  ['std zero', (m) => { m.input.std = [0.2, 0, 0.2]; }, /m\.json\.input\.std\[1\]: expected a number > 0/],
-  ['range reversed', (m) => { m.input.range = [1, 0]; }, /m\.json\.input\.range: expected \[low, high\] with low < high/],
-  ['bad resize', (m) => { m.input.resize = 'area'; }, /m\.json\.input\.resize: expected one of bilinear, nearest, bicubic, lanczos/],
-  ['dtype uint8', (m) => { m.input.dtype = 'uint8'; }, /m\.json\.input\.dtype: expected one of float32/],
-  ['output dim 0', (m) => { m.output.dim = 0; }, /m\.json\.output\.dim: expected an integer in \[1, /],
-  ['output without name', (m) => { delete m.output.name; }, /m\.json\.output\.name: required field is missing/],
-  ['bad precision', (m) => { m.precision = 'int4'; }, /m\.json\.precision: expected one of int8, fp32, fp16, uint8/],
-  ['empty license', (m) => { m.license = ''; }, /m\.json\.license: expected a non-empty string/],
-  ['codebook not an object', (m) => { m.codebook = [1, 2]; }, /m\.json\.codebook: expected an object, got an array/],
-  ['bad polarity', (m) => { m.polarity = 'inverted'; }, /m\.json\.polarity: expected one of light-on-dark, dark-on-light/],
-  ['framing not an object', (m) => { m.framing = 'stroke'; }, /m\.json\.framing: expected an object, got string "stroke"/],
-  ['framing of an unknown kind', (m) => { m.framing = { kind: 'photo', fill: 0.7, centre: 'mass' }; }, /m\.json\.framing\.kind: expected one of stroke, got string "photo"/],
-  ['framing fill 0', (m) => { m.framing = { kind: 'stroke', fill: 0, centre: 'mass' }; }, /m\.json\.framing\.fill: expected a number in \(0, 1\], got number 0/],
-  ['framing fill over 1', (m) => { m.framing = { kind: 'stroke', fill: 1.5, centre: 'mass' }; }, /m\.json\.framing\.fill: expected a number in \(0, 1\], got number 1\.5/],
-  ['framing without centre', (m) => { m.framing = { kind: 'stroke', fill: 0.7 }; }, /m\.json\.framing\.centre: required field is missing/],
-  ['framing centre misspelt', (m) => { m.framing = { kind: 'stroke', fill: 0.7, center: 'mass' }; }, /m\.json\.framing: unknown field "center" \(known: kind, fill, centre\)/],
-  ['input not an object', (m) => { m.input = 'NCHW'; }, /m\.json\.input: expected an object, got string "NCHW"/],
+  [
+    'wrong format',
+    (m) => {
+      m.format = 'engram-backbone/2';
+    },
+    /m\.json\.format: expected "engram-backbone\/1", got string "engram-backbone\/2"/,
+  ],
+  [
+    'missing sha256',
+    (m) => {
+      delete m.sha256;
+    },
+    /m\.json\.sha256: required field is missing/,
+  ],
+  [
+    'sha256 not hex',
+    (m) => {
+      m.sha256 = 'xyz';
+    },
+    /m\.json\.sha256: expected 64 lowercase hex digits/,
+  ],
+  [
+    'file not .onnx',
+    (m) => {
+      m.file = 'm.bin';
+    },
+    /m\.json\.file: expected a path ending in \.onnx/,
+  ],
+  [
+    'unknown top-level field',
+    (m) => {
+      m.licence = 'MIT';
+    },
+    /m\.json: unknown field "licence"/,
+  ],
+  [
+    'unknown input field',
+    (m) => {
+      m.input.colour = 'RGB';
+    },
+    /m\.json\.input: unknown field "colour"/,
+  ],
+  [
+    'bad layout',
+    (m) => {
+      m.input.layout = 'CHW';
+    },
+    /m\.json\.input\.layout: expected one of NCHW, NHWC, got string "CHW"/,
+  ],
+  [
+    'width not an integer',
+    (m) => {
+      m.input.width = 22.5;
+    },
+    /m\.json\.input\.width: expected an integer/,
+  ],
+  [
+    'width as string',
+    (m) => {
+      m.input.width = '224';
+    },
+    /m\.json\.input\.width: expected an integer in \[1, 8192\], got string "224"/,
+  ],
+  [
+    'channels 2',
+    (m) => {
+      m.input.channels = 2;
+    },
+    /m\.json\.input\.channels: expected 1 or 3/,
+  ],
+  [
+    'gray with 3 channels',
+    (m) => {
+      m.input.colorOrder = 'gray';
+    },
+    /colorOrder: "gray" does not match channels 3/,
+  ],
+  [
+    'mean of wrong length',
+    (m) => {
+      m.input.mean = [0.5];
+    },
+    /m\.json\.input\.mean: expected an array of 3 numbers, got an array of length 1/,
+  ],
+  [
+    'std zero',
+    (m) => {
+      m.input.std = [0.2, 0, 0.2];
+    },
+    /m\.json\.input\.std\[1\]: expected a number > 0/,
+  ],
+  [
+    'range reversed',
+    (m) => {
+      m.input.range = [1, 0];
+    },
+    /m\.json\.input\.range: expected \[low, high\] with low < high/,
+  ],
+  [
+    'bad resize',
+    (m) => {
+      m.input.resize = 'area';
+    },
+    /m\.json\.input\.resize: expected one of bilinear, nearest, bicubic, lanczos/,
+  ],
+  [
+    'dtype uint8',
+    (m) => {
+      m.input.dtype = 'uint8';
+    },
+    /m\.json\.input\.dtype: expected one of float32/,
+  ],
+  [
+    'output dim 0',
+    (m) => {
+      m.output.dim = 0;
+    },
+    /m\.json\.output\.dim: expected an integer in \[1, /,
+  ],
+  [
+    'output without name',
+    (m) => {
+      delete m.output.name;
+    },
+    /m\.json\.output\.name: required field is missing/,
+  ],
+  [
+    'bad precision',
+    (m) => {
+      m.precision = 'int4';
+    },
+    /m\.json\.precision: expected one of int8, fp32, fp16, uint8/,
+  ],
+  [
+    'empty license',
+    (m) => {
+      m.license = '';
+    },
+    /m\.json\.license: expected a non-empty string/,
+  ],
+  [
+    'codebook not an object',
+    (m) => {
+      m.codebook = [1, 2];
+    },
+    /m\.json\.codebook: expected an object, got an array/,
+  ],
+  [
+    'bad polarity',
+    (m) => {
+      m.polarity = 'inverted';
+    },
+    /m\.json\.polarity: expected one of light-on-dark, dark-on-light/,
+  ],
+  [
+    'framing not an object',
+    (m) => {
+      m.framing = 'stroke';
+    },
+    /m\.json\.framing: expected an object, got string "stroke"/,
+  ],
+  [
+    'framing of an unknown kind',
+    (m) => {
+      m.framing = { kind: 'photo', fill: 0.7, centre: 'mass' };
+    },
+    /m\.json\.framing\.kind: expected one of stroke, got string "photo"/,
+  ],
+  [
+    'framing fill 0',
+    (m) => {
+      m.framing = { kind: 'stroke', fill: 0, centre: 'mass' };
+    },
+    /m\.json\.framing\.fill: expected a number in \(0, 1\], got number 0/,
+  ],
+  [
+    'framing fill over 1',
+    (m) => {
+      m.framing = { kind: 'stroke', fill: 1.5, centre: 'mass' };
+    },
+    /m\.json\.framing\.fill: expected a number in \(0, 1\], got number 1\.5/,
+  ],
+  [
+    'framing without centre',
+    (m) => {
+      m.framing = { kind: 'stroke', fill: 0.7 };
+    },
+    /m\.json\.framing\.centre: required field is missing/,
+  ],
+  [
+    'framing centre misspelt',
+    (m) => {
+      m.framing = { kind: 'stroke', fill: 0.7, center: 'mass' };
+    },
+    /m\.json\.framing: unknown field "center" \(known: kind, fill, centre\)/,
+  ],
+  [
+    'input not an object',
+    (m) => {
+      m.input = 'NCHW';
+    },
+    /m\.json\.input: expected an object, got string "NCHW"/,
+  ],
 ];
 for (const [what, breakIt, message] of broken) {
   validate(`rejects ${what}`, () => {
@@ -81,10 +267,16 @@ for (const [what, breakIt, message] of broken) {
 validate('wrong type is a TypeError, out of range a RangeError', () => {
   const a = valid();
   a.input.width = '224';
-  assert.throws(() => validateManifest(a), (e: unknown) => e instanceof TypeError);
+  assert.throws(
+    () => validateManifest(a),
+    (e: unknown) => e instanceof TypeError,
+  );
   const b = valid();
   b.input.width = 0;
-  assert.throws(() => validateManifest(b), (e: unknown) => e instanceof RangeError);
+  assert.throws(
+    () => validateManifest(b),
+    (e: unknown) => e instanceof RangeError,
+  );
 });
 
 const load = suite('loadManifest');
@@ -110,7 +302,10 @@ load('an .onnx path finds its sidecar <x>.json, or <x>.manifest.json', () => {
 
 load('an .onnx without a sidecar names both places it looked', () => {
   const dir = tempDir();
-  assert.throws(() => loadManifest(join(dir, 'c.onnx')), /c\.onnx: no manifest beside the model \(looked for c\.json and c\.manifest\.json\)/);
+  assert.throws(
+    () => loadManifest(join(dir, 'c.onnx')),
+    /c\.onnx: no manifest beside the model \(looked for c\.json and c\.manifest\.json\)/,
+  );
 });
 
 load('missing file, invalid JSON and invalid fields name the file', () => {

@@ -22,7 +22,8 @@ function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
 
 /** A 6x4 RGB image whose pixels are all different, so any rotation or flip is visible. */
 function asymmetric(): RawImage {
-  const width = 6, height = 4;
+  const width = 6,
+    height = 4;
   const data = new Uint8Array(width * height * 3);
   for (let p = 0; p < width * height; p++) {
     data[p * 3] = p * 10;
@@ -59,22 +60,32 @@ formats('resize to a non-square size honours width and height', async () => {
 formats('fit cover crops the centre instead of stretching', async () => {
   // Left half black, right half white, 200x100: the centre square crop is half black, half white too,
   // but stretched vs cropped differ in where the edge lands on a 10x10 output: same here; use a 3-band image.
-  const w = 300, h = 100;
+  const w = 300,
+    h = 100;
   const data = new Uint8Array(w * h);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data[y * w + x] = x < 100 ? 0 : x < 200 ? 128 : 255;
   const raw: RawImage = { data, width: w, height: h, channels: 1 };
   const cover = await decodeImage(raw, { width: 10, height: 10, channels: 1, resize: 'nearest', fit: 'cover' });
-  assert.ok(cover.data.every((v) => v === 128), 'cover keeps only the middle band');
+  assert.ok(
+    cover.data.every((v) => v === 128),
+    'cover keeps only the middle band',
+  );
   const fill = await decodeImage(raw, { width: 9, height: 9, channels: 1, resize: 'nearest', fit: 'fill' });
   assert.equal([fill.data[0], fill.data[4], fill.data[8]], [0, 128, 255]);
 });
 
 const orient = suite('decodeImage: EXIF orientation');
 
-for (const [orientation, rotate] of [[6, 270], [3, 180], [8, 90]] as const) {
+for (const [orientation, rotate] of [
+  [6, 270],
+  [3, 180],
+  [8, 90],
+] as const) {
   orient(`orientation ${orientation} is applied, so the decoded pixels are the upright image`, async () => {
     const upright = asymmetric();
-    const uprightPng = await sharp(upright.data, { raw: { width: 6, height: 4, channels: 3 } }).png().toBuffer();
+    const uprightPng = await sharp(upright.data, { raw: { width: 6, height: 4, channels: 3 } })
+      .png()
+      .toBuffer();
     // Store the pixels turned the other way and tag them with the orientation that turns them back.
     const stored = await sharp(uprightPng).rotate(rotate).withMetadata({ orientation }).png().toBuffer();
     assert.is((await sharp(stored).metadata()).orientation, orientation, 'fixture carries the tag');
@@ -125,11 +136,19 @@ raw('raw grey is resized and expanded to RGB; a subarray with a byteOffset is re
 
 raw('raw data of the wrong length, bad channels or size name the input', async () => {
   const t = { width: 4, height: 4, channels: 3 as const, resize: 'bilinear' as const };
-  await rejects(decodeImage({ data: new Uint8Array(10), width: 4, height: 4, channels: 3 }, t, 'input[2]'),
-    /input\[2\]: raw data has 10 bytes, expected width\*height\*channels = 48/);
+  await rejects(
+    decodeImage({ data: new Uint8Array(10), width: 4, height: 4, channels: 3 }, t, 'input[2]'),
+    /input\[2\]: raw data has 10 bytes, expected width\*height\*channels = 48/,
+  );
   await rejects(decodeImage({ data: new Uint8Array(32), width: 4, height: 4, channels: 2 as 1 }, t), /channels: expected 1 or 3/);
-  await rejects(decodeImage({ data: new Uint8Array(0), width: 0, height: 4, channels: 1 }, t), /width: expected an integer in \[1, 65535\]/);
-  await rejects(decodeImage({ data: [1, 2, 3] as unknown as Uint8Array, width: 1, height: 1, channels: 3 }, t), /data: expected a Uint8Array/);
+  await rejects(
+    decodeImage({ data: new Uint8Array(0), width: 0, height: 4, channels: 1 }, t),
+    /width: expected an integer in \[1, 65535\]/,
+  );
+  await rejects(
+    decodeImage({ data: [1, 2, 3] as unknown as Uint8Array, width: 1, height: 1, channels: 3 }, t),
+    /data: expected a Uint8Array/,
+  );
 });
 
 const errors = suite('decodeImage: bad input');
@@ -159,7 +178,14 @@ errors('inputLabel names paths as themselves and other inputs by position', () =
 
 const norm = suite('writeNormalized');
 
-const IMAGENET: NormalizeSpec = { layout: 'NCHW', channels: 3, colorOrder: 'RGB', range: [0, 1], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+const IMAGENET: NormalizeSpec = {
+  layout: 'NCHW',
+  channels: 3,
+  colorOrder: 'RGB',
+  range: [0, 1],
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+};
 
 norm('0 and 255 map to (lo - mean) / std and (hi - mean) / std per channel, NCHW planes', () => {
   // 2 pixels: black then white.

@@ -7,7 +7,18 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { Backbone } from '../src/backbone/backbone.js';
 import { resolveSessionConfig, sessionConfigFromProfile } from '../src/backbone/session.js';
-import { CHELSEA_CLASSES, COFFEE_CLASS, IMAGENET_INPUT, argmax, chelsea, coffee, mobilenetPath, repoRoot, tempDir, writeManifest } from './helpers/backbone-fixtures.js';
+import {
+  CHELSEA_CLASSES,
+  COFFEE_CLASS,
+  IMAGENET_INPUT,
+  argmax,
+  chelsea,
+  coffee,
+  mobilenetPath,
+  repoRoot,
+  tempDir,
+  writeManifest,
+} from './helpers/backbone-fixtures.js';
 import { rejects } from './helpers/backbone-assert.js';
 
 const model = mobilenetPath();
@@ -69,10 +80,14 @@ withModel(batching, 'results do not depend on batch size, and come back in input
     assert.is(one.length, 5);
     for (let i = 0; i < 5; i++) {
       for (let j = 0; j < 1000; j++) {
-        if (Math.abs(one[i][j] - three[i][j]) > 1e-3 || Math.abs(one[i][j] - all[i][j]) > 1e-3) assert.unreachable(`image ${i} value ${j} differs between batch sizes`);
+        if (Math.abs(one[i][j] - three[i][j]) > 1e-3 || Math.abs(one[i][j] - all[i][j]) > 1e-3)
+          assert.unreachable(`image ${i} value ${j} differs between batch sizes`);
       }
     }
-    assert.equal(inputs.map((_, i) => argmax(all[i]) === COFFEE_CLASS), [false, true, true, false, true]);
+    assert.equal(
+      inputs.map((_, i) => argmax(all[i]) === COFFEE_CLASS),
+      [false, true, true, false, true],
+    );
     assert.equal(await b.embed([]), []);
   } finally {
     await b.close();
@@ -107,18 +122,33 @@ withModel(batching, 'prepare(into) writes into the given tensor and gives what a
     const t = await b.prepare([coffee, chelsea], 0, into);
     assert.is(t.length, 2 * 150528);
     assert.is(t.buffer, into.buffer);
-    assert.ok(t.every((v, i) => v === fresh[i]), 'same values as a new tensor');
+    assert.ok(
+      t.every((v, i) => v === fresh[i]),
+      'same values as a new tensor',
+    );
     // A failed batch settles only after its other images: nothing writes into the tensor afterwards.
     const jpeg = join(dir, 'coffee-into.jpg');
     await sharp(coffee).jpeg({ quality: 90 }).toFile(jpeg);
     into.fill(Number.NaN);
     await rejects(b.prepare([jpeg, join(dir, 'missing.jpg')], 0, into), /missing\.jpg: file not found/);
     const after = into.slice();
-    assert.ok(after.subarray(0, 150528).every((v) => !Number.isNaN(v)), 'the good image was written before the rejection');
+    assert.ok(
+      after.subarray(0, 150528).every((v) => !Number.isNaN(v)),
+      'the good image was written before the rejection',
+    );
     await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.ok(into.every((v, k) => Object.is(v, after[k])), 'nothing written after the rejection');
-    await rejects(b.prepare([coffee], 0, new Float32Array(100)), /prepare into: expected a Float32Array of at least 150528 values \(1 images\), got/);
-    await rejects(b.prepare([coffee], 0, new Float64Array(150528) as unknown as Float32Array), /prepare into: expected a Float32Array, got/);
+    assert.ok(
+      into.every((v, k) => Object.is(v, after[k])),
+      'nothing written after the rejection',
+    );
+    await rejects(
+      b.prepare([coffee], 0, new Float32Array(100)),
+      /prepare into: expected a Float32Array of at least 150528 values \(1 images\), got/,
+    );
+    await rejects(
+      b.prepare([coffee], 0, new Float64Array(150528) as unknown as Float32Array),
+      /prepare into: expected a Float32Array, got/,
+    );
   } finally {
     await b.close();
   }
@@ -133,7 +163,10 @@ withModel(bad, 'a missing file, a non-image and a wrong raw buffer reject naming
     writeFileSync(text, 'not an image');
     await rejects(b.embed([chelsea, join(dir, 'missing.jpg')]), /missing\.jpg: file not found/);
     await rejects(b.embed([coffee, coffee, chelsea, text], { batchSize: 2 }), /readme\.png: cannot decode image/);
-    await rejects(b.embed([chelsea, { data: new Uint8Array(5), width: 2, height: 2, channels: 3 }]), /input\[1\] \(raw 2x2x3\): raw data has 5 bytes, expected/);
+    await rejects(
+      b.embed([chelsea, { data: new Uint8Array(5), width: 2, height: 2, channels: 3 }]),
+      /input\[1\] \(raw 2x2x3\): raw data has 5 bytes, expected/,
+    );
     const [cup] = await b.embed([coffee]);
     assert.is(argmax(cup), COFFEE_CLASS);
   } finally {
@@ -213,15 +246,40 @@ withModel(open, 'wrong sha256, missing model file, missing output tensor, wrong 
     writeFileSync(path, JSON.stringify({ ...good, name, ...patch }));
     return path;
   };
-  await rejects(Backbone.open(variant('badsha', { sha256: '0'.repeat(64) })), /mnv2\.onnx: sha256 mismatch: manifest says 0{64}, file has cc028fe6/);
-  await rejects(Backbone.open(variant('nofile', { file: 'gone.onnx' })), /gone\.onnx: cannot read model file named by .*nofile\.json \(file not found\)/);
-  await rejects(Backbone.open(variant('noout', { output: { name: 'features', dim: 1280 } })), /model has no output tensor named "features" \(outputs: output\).*engram backbone cut/);
-  await rejects(Backbone.open(variant('small', { input: { ...good.input, width: 160, height: 160 } })), /input tensor "input" has shape \[batch_size, 3, 224, 224\], manifest says NCHW \[N, 3, 160, 160\]/);
-  await rejects(Backbone.open(variant('nhwc', { input: { ...good.input, layout: 'NHWC' } })), /input tensor "input" has shape \[batch_size, 3, 224, 224\], manifest says NHWC/);
-  await rejects(Backbone.open(variant('inname', { input: { ...good.input, name: 'data' } })), /model has no input tensor named "data" \(inputs: input\)/);
-  await rejects(Backbone.open(variant('baddim', { output: { name: 'output', dim: 1280 } })).then(async (b) => {
-    try { await b.embed([chelsea]); } finally { await b.close(); }
-  }), /output tensor output has shape \[1, 1000\], expected 1280 values per image/);
+  await rejects(
+    Backbone.open(variant('badsha', { sha256: '0'.repeat(64) })),
+    /mnv2\.onnx: sha256 mismatch: manifest says 0{64}, file has cc028fe6/,
+  );
+  await rejects(
+    Backbone.open(variant('nofile', { file: 'gone.onnx' })),
+    /gone\.onnx: cannot read model file named by .*nofile\.json \(file not found\)/,
+  );
+  await rejects(
+    Backbone.open(variant('noout', { output: { name: 'features', dim: 1280 } })),
+    /model has no output tensor named "features" \(outputs: output\).*engram backbone cut/,
+  );
+  await rejects(
+    Backbone.open(variant('small', { input: { ...good.input, width: 160, height: 160 } })),
+    /input tensor "input" has shape \[batch_size, 3, 224, 224\], manifest says NCHW \[N, 3, 160, 160\]/,
+  );
+  await rejects(
+    Backbone.open(variant('nhwc', { input: { ...good.input, layout: 'NHWC' } })),
+    /input tensor "input" has shape \[batch_size, 3, 224, 224\], manifest says NHWC/,
+  );
+  await rejects(
+    Backbone.open(variant('inname', { input: { ...good.input, name: 'data' } })),
+    /model has no input tensor named "data" \(inputs: input\)/,
+  );
+  await rejects(
+    Backbone.open(variant('baddim', { output: { name: 'output', dim: 1280 } })).then(async (b) => {
+      try {
+        await b.embed([chelsea]);
+      } finally {
+        await b.close();
+      }
+    }),
+    /output tensor output has shape \[1, 1000\], expected 1280 values per image/,
+  );
 });
 
 withModel(open, 'a file that is not an ONNX model is refused by the runtime with the file named', async () => {
@@ -235,7 +293,12 @@ const sessions = suite('sessions: threads, optimisation, providers from a device
 
 withModel(sessions, 'an unavailable provider falls back to CPU with one line saying why', async () => {
   const lines: string[] = [];
-  const b = await Backbone.open(classifier, { executionProviders: ['cuda', 'cpu'], threads: 1, graphOptimization: 'basic', log: (l) => lines.push(l) });
+  const b = await Backbone.open(classifier, {
+    executionProviders: ['cuda', 'cpu'],
+    threads: 1,
+    graphOptimization: 'basic',
+    log: (l) => lines.push(l),
+  });
   try {
     assert.is(b.provider, 'cpu');
     assert.is(lines.length, 1);
@@ -249,7 +312,10 @@ withModel(sessions, 'an unavailable provider falls back to CPU with one line say
 withModel(sessions, 'without a log callback, a fallback is still reported once on stderr', async () => {
   const written: string[] = [];
   const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string | Uint8Array) => { written.push(String(chunk)); return true; });
+  process.stderr.write = (chunk: string | Uint8Array) => {
+    written.push(String(chunk));
+    return true;
+  };
   let b: Backbone | undefined;
   try {
     b = await Backbone.open(classifier, { executionProviders: ['tensorrt'] });
@@ -271,7 +337,10 @@ withModel(sessions, 'CPU as first choice says so', async () => {
 sessions('options are validated: misspelled option, bad thread count, unknown optimisation level', async () => {
   await rejects(Backbone.open('x.json', { thread: 2 } as never), /Backbone\.open options: unknown option "thread"/);
   assert.throws(() => resolveSessionConfig({ threads: 0 }), /options\.threads: expected an integer in \[1, 256\], got number 0/);
-  assert.throws(() => resolveSessionConfig({ graphOptimization: 'max' }), /options\.graphOptimization: expected one of disabled, basic, extended, all, got string "max"/);
+  assert.throws(
+    () => resolveSessionConfig({ graphOptimization: 'max' }),
+    /options\.graphOptimization: expected one of disabled, basic, extended, all, got string "max"/,
+  );
   assert.throws(() => resolveSessionConfig({ executionProviders: 'cuda' }), /executionProviders: expected an array of provider names/);
 });
 
@@ -282,8 +351,14 @@ sessions('providers are tried in order and always end with cpu', () => {
 });
 
 sessions('a device profile gives threads, providers and optimisation (top level or under backbone/onnx)', () => {
-  assert.equal(sessionConfigFromProfile({ name: 'pi4', threads: 4, executionProviders: ['xnnpack', 'cpu'] }), { threads: 4, executionProviders: ['xnnpack', 'cpu'] });
-  assert.equal(sessionConfigFromProfile({ onnx: { intraOpThreads: 2, graphOptimization: 'extended' }, threads: 6 }), { threads: 2, graphOptimization: 'extended' });
+  assert.equal(sessionConfigFromProfile({ name: 'pi4', threads: 4, executionProviders: ['xnnpack', 'cpu'] }), {
+    threads: 4,
+    executionProviders: ['xnnpack', 'cpu'],
+  });
+  assert.equal(sessionConfigFromProfile({ onnx: { intraOpThreads: 2, graphOptimization: 'extended' }, threads: 6 }), {
+    threads: 2,
+    graphOptimization: 'extended',
+  });
   assert.equal(sessionConfigFromProfile({ backbone: { providers: ['cuda'] } }), { executionProviders: ['cuda'] });
   assert.throws(() => sessionConfigFromProfile({ threads: -1 }), /profile\.threads: expected an integer/);
   assert.throws(() => sessionConfigFromProfile(null), /profile: expected a device profile object/);
@@ -300,7 +375,11 @@ sessions('the shipped device profiles (devices/*.json) give the session their th
     const p = JSON.parse(readFileSync(join(folder, f), 'utf8'));
     const cfg = resolveSessionConfig(sessionConfigFromProfile(p));
     assert.is(cfg.threads, p.threads, `${f} threads`);
-    assert.equal(cfg.executionProviders, [...p.executionProviders.map((e: string) => e.toLowerCase()).filter((e: string) => e !== 'cpu'), 'cpu'], `${f} providers`);
+    assert.equal(
+      cfg.executionProviders,
+      [...p.executionProviders.map((e: string) => e.toLowerCase()).filter((e: string) => e !== 'cpu'), 'cpu'],
+      `${f} providers`,
+    );
   }
 });
 

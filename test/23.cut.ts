@@ -26,13 +26,33 @@ tiny('a float tensor becomes a flattened [N, D] output; the head is dropped; the
   assert.is(r.manifestPath, join(dir, 'pooled.json'));
   const m = loadManifest(r.manifestPath);
   assert.is(m.sha256, sha256(readFileSync(out)));
-  assert.equal(m.input, { name: 'input', layout: 'NCHW', width: 8, height: 8, channels: 3, colorOrder: 'RGB', range: [0, 1],
-    mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], resize: 'bilinear', dtype: 'float32' });
+  assert.equal(m.input, {
+    name: 'input',
+    layout: 'NCHW',
+    width: 8,
+    height: 8,
+    channels: 3,
+    colorOrder: 'RGB',
+    range: [0, 1],
+    mean: [0.485, 0.456, 0.406],
+    std: [0.229, 0.224, 0.225],
+    resize: 'bilinear',
+    dtype: 'float32',
+  });
   assert.equal(m.cut, { from: 'tiny.onnx', fromSha256: sha256(readFileSync(tinyPath)), at: 'pooled' });
   const g = decodeModel(readFileSync(out), out).graph;
-  assert.equal(g.node.map((n) => n.opType), ['Conv', 'Relu', 'GlobalAveragePool', 'Flatten']);
-  assert.equal(g.output.map((o) => o.name), ['features']);
-  assert.not.ok(g.initializer.some((t) => t.name === 'head_w'), 'the head weights are gone');
+  assert.equal(
+    g.node.map((n) => n.opType),
+    ['Conv', 'Relu', 'GlobalAveragePool', 'Flatten'],
+  );
+  assert.equal(
+    g.output.map((o) => o.name),
+    ['features'],
+  );
+  assert.not.ok(
+    g.initializer.some((t) => t.name === 'head_w'),
+    'the head weights are gone',
+  );
   const dims = g.output[0].type!.tensorType!.shape!.dim;
   assert.is(dims[0].dimParam, 'N');
   assert.is(toNumber(dims[1].dimValue), 4);
@@ -63,10 +83,20 @@ tiny('a quantized tensor gets a DequantizeLinear with its scale and zero point: 
 tiny('a grey model gets grey defaults; preprocessing options reach the manifest', async () => {
   const grey = join(dir, 'grey.onnx');
   writeFileSync(grey, tinyModel(1, 16));
-  const r = await cutModel(grey, { at: 'relu', out: join(dir, 'grey.f.onnx'), name: 'grey-test', range: [0, 255], fit: 'cover', resize: 'nearest' });
+  const r = await cutModel(grey, {
+    at: 'relu',
+    out: join(dir, 'grey.f.onnx'),
+    name: 'grey-test',
+    range: [0, 255],
+    fit: 'cover',
+    resize: 'nearest',
+  });
   assert.is(r.manifest.name, 'grey-test');
   assert.is(r.manifest.output.dim, 4 * 16 * 16);
-  assert.equal([r.manifest.input.colorOrder, r.manifest.input.mean, r.manifest.input.std, r.manifest.input.range], ['gray', [0], [1], [0, 255]]);
+  assert.equal(
+    [r.manifest.input.colorOrder, r.manifest.input.mean, r.manifest.input.std, r.manifest.input.range],
+    ['gray', [0], [1], [0, 255]],
+  );
   assert.is(r.manifest.input.fit, 'cover');
   assert.is(r.manifest.precision, 'fp32', 'no quantized node is left before relu');
 });
@@ -86,7 +116,10 @@ tiny('an NHWC model is recognised, and embedding through it matches the NCHW mod
   const [y] = await nchw.embed([image]);
   await nhwc.close();
   await nchw.close();
-  assert.ok(x.every((v, i) => Math.abs(v - y[i]) < 1e-5), `NHWC ${Array.from(x)} vs NCHW ${Array.from(y)}`);
+  assert.ok(
+    x.every((v, i) => Math.abs(v - y[i]) < 1e-5),
+    `NHWC ${Array.from(x)} vs NCHW ${Array.from(y)}`,
+  );
 });
 
 tiny('a model with a fixed batch size is fed that many images at a time, the last batch padded', async () => {
@@ -101,7 +134,11 @@ tiny('a model with a fixed batch size is fed that many images at a time, the las
     const got = await fixed.embed(images, { batchSize: 3 });
     const want = await other.embed(images);
     assert.is(got.length, 3);
-    for (let k = 0; k < 3; k++) assert.ok(got[k].every((v, i) => Math.abs(v - want[k][i]) < 1e-5), `image ${k}`);
+    for (let k = 0; k < 3; k++)
+      assert.ok(
+        got[k].every((v, i) => Math.abs(v - want[k][i]) < 1e-5),
+        `image ${k}`,
+      );
   } finally {
     await fixed.close();
     await other.close();
@@ -114,56 +151,77 @@ tiny('cutting twice gives the same bytes', async () => {
   assert.is(a.manifest.sha256, b.manifest.sha256);
 });
 
-tiny('errors name the model and the tensor: unknown tensor (with suggestions), weight, name clash, bad output path, not a model', async () => {
-  await rejects(cutModel(tinyPath, { at: 'pool', out: join(dir, 'x.onnx') }), /tiny\.onnx: no tensor named pool is produced by any node \(similar: pooled, pooled_q, pooled_dq\)/);
-  await rejects(cutModel(tinyPath, { at: 'head_w', out: join(dir, 'x.onnx') }), /tiny\.onnx: tensor head_w is a graph input or weight, not an inner activation/);
-  await rejects(cutModel(tinyPath, { at: 'pooled', outputName: 'relu', out: join(dir, 'x.onnx') }), /tiny\.onnx: tensor name relu already exists in the model/);
-  await rejects(cutModel(tinyPath, { at: 'pooled', out: join(dir, 'x.bin') }), /cut options\.out: expected a path ending in \.onnx/);
-  await rejects(cutModel(tinyPath, { at: 'pooled', out: tinyPath }), /cut options\.out: must differ from the input model path/);
-  await rejects(cutModel(tinyPath, { at: 'pooled_q', scale: 'nope', out: join(dir, 'x.onnx') }), /quantization parameter tensor nope not found/);
-  await rejects(cutModel(tinyPath, { at: 'pooled', colour: 'RGB' } as never), /cut options: unknown option "colour"/);
-  await rejects(cutModel(tinyPath, { at: '' }), /cut options\.at: expected a non-empty string/);
-  await rejects(cutModel(join(dir, 'absent.onnx'), { at: 'pooled' }), /absent\.onnx: cannot read model \(file not found\)/);
-  const junk = join(dir, 'junk.onnx');
-  writeFileSync(junk, Buffer.from('this is text, not protobuf'));
-  await rejects(cutModel(junk, { at: 'pooled' }), /junk\.onnx: not an ONNX model/);
-  assert.not.ok(existsSync(join(dir, 'x.onnx')), 'nothing written for a failed cut');
-  assert.not.ok(readdirSync(dir).some((f) => f.endsWith('.tmp')), 'no temporary files left');
-});
+tiny(
+  'errors name the model and the tensor: unknown tensor (with suggestions), weight, name clash, bad output path, not a model',
+  async () => {
+    await rejects(
+      cutModel(tinyPath, { at: 'pool', out: join(dir, 'x.onnx') }),
+      /tiny\.onnx: no tensor named pool is produced by any node \(similar: pooled, pooled_q, pooled_dq\)/,
+    );
+    await rejects(
+      cutModel(tinyPath, { at: 'head_w', out: join(dir, 'x.onnx') }),
+      /tiny\.onnx: tensor head_w is a graph input or weight, not an inner activation/,
+    );
+    await rejects(
+      cutModel(tinyPath, { at: 'pooled', outputName: 'relu', out: join(dir, 'x.onnx') }),
+      /tiny\.onnx: tensor name relu already exists in the model/,
+    );
+    await rejects(cutModel(tinyPath, { at: 'pooled', out: join(dir, 'x.bin') }), /cut options\.out: expected a path ending in \.onnx/);
+    await rejects(cutModel(tinyPath, { at: 'pooled', out: tinyPath }), /cut options\.out: must differ from the input model path/);
+    await rejects(
+      cutModel(tinyPath, { at: 'pooled_q', scale: 'nope', out: join(dir, 'x.onnx') }),
+      /quantization parameter tensor nope not found/,
+    );
+    await rejects(cutModel(tinyPath, { at: 'pooled', colour: 'RGB' } as never), /cut options: unknown option "colour"/);
+    await rejects(cutModel(tinyPath, { at: '' }), /cut options\.at: expected a non-empty string/);
+    await rejects(cutModel(join(dir, 'absent.onnx'), { at: 'pooled' }), /absent\.onnx: cannot read model \(file not found\)/);
+    const junk = join(dir, 'junk.onnx');
+    writeFileSync(junk, Buffer.from('this is text, not protobuf'));
+    await rejects(cutModel(junk, { at: 'pooled' }), /junk\.onnx: not an ONNX model/);
+    assert.not.ok(existsSync(join(dir, 'x.onnx')), 'nothing written for a failed cut');
+    assert.not.ok(
+      readdirSync(dir).some((f) => f.endsWith('.tmp')),
+      'no temporary files left',
+    );
+  },
+);
 
 const mobilenet = suite('cutModel on MobileNetV2 int8: the 1280-d pooled feature');
 const model = mobilenetPath();
 
 if (model) {
-  mobilenet('464_quantized is dequantized with 464_scale; features are non-negative multiples of the scale and tell photos apart', async () => {
-    const out = join(dir, 'mobilenetv2-int8-features.onnx');
-    const r = await cutModel(model, { at: '464_quantized', out, name: 'mobilenetv2-int8-features', license: 'Apache-2.0' });
-    assert.is(r.dequantized, true);
-    assert.is(r.manifest.output.dim, 1280);
-    assert.is(r.manifest.precision, 'int8');
-    assert.is(r.manifest.cut?.fromSha256, MOBILENET_SHA256);
-    assert.ok(r.nodes.after < r.nodes.before, 'classifier nodes dropped');
-    assert.ok(r.bytes < 3_655_033, 'smaller than the classifier');
-    const g = decodeModel(readFileSync(model), model).graph;
-    const scaleInit = g.initializer.find((t) => t.name === '464_scale') as unknown as { floatData: number[]; rawData?: Uint8Array };
-    const scale = scaleInit.floatData?.length ? scaleInit.floatData[0] : Buffer.from(scaleInit.rawData!).readFloatLE(0);
-    assert.ok(Math.abs(scale - 0.01911) < 1e-4, `scale ${scale}`);
+  mobilenet(
+    '464_quantized is dequantized with 464_scale; features are non-negative multiples of the scale and tell photos apart',
+    async () => {
+      const out = join(dir, 'mobilenetv2-int8-features.onnx');
+      const r = await cutModel(model, { at: '464_quantized', out, name: 'mobilenetv2-int8-features', license: 'Apache-2.0' });
+      assert.is(r.dequantized, true);
+      assert.is(r.manifest.output.dim, 1280);
+      assert.is(r.manifest.precision, 'int8');
+      assert.is(r.manifest.cut?.fromSha256, MOBILENET_SHA256);
+      assert.ok(r.nodes.after < r.nodes.before, 'classifier nodes dropped');
+      assert.ok(r.bytes < 3_655_033, 'smaller than the classifier');
+      const g = decodeModel(readFileSync(model), model).graph;
+      const scaleInit = g.initializer.find((t) => t.name === '464_scale') as unknown as { floatData: number[]; rawData?: Uint8Array };
+      const scale = scaleInit.floatData?.length ? scaleInit.floatData[0] : Buffer.from(scaleInit.rawData!).readFloatLE(0);
+      assert.ok(Math.abs(scale - 0.01911) < 1e-4, `scale ${scale}`);
 
-    const b = await Backbone.open(r.manifestPath, { threads: 2 });
-    try {
-      const [cat, cup, cat2] = await b.embed([chelsea, coffee, chelsea], { batchSize: 3 });
-      assert.is(cat.length, 1280);
-      for (const x of cat) {
-        const q = x / scale;
-        if (x < 0 || Math.abs(q - Math.round(q)) > 1e-2) assert.unreachable(`feature ${x} is not a non-negative multiple of ${scale}`);
+      const b = await Backbone.open(r.manifestPath, { threads: 2 });
+      try {
+        const [cat, cup, cat2] = await b.embed([chelsea, coffee, chelsea], { batchSize: 3 });
+        assert.is(cat.length, 1280);
+        for (const x of cat) {
+          const q = x / scale;
+          if (x < 0 || Math.abs(q - Math.round(q)) > 1e-2) assert.unreachable(`feature ${x} is not a non-negative multiple of ${scale}`);
+        }
+        assert.ok(cat.some((x) => x > 0));
+        assert.ok(cosine(cat, cat2) > 0.9999, 'same photo, same feature');
+        assert.ok(cosine(cat, cup) < 0.8, `different photos differ (cosine ${cosine(cat, cup)})`);
+      } finally {
+        await b.close();
       }
-      assert.ok(cat.some((x) => x > 0));
-      assert.ok(cosine(cat, cat2) > 0.9999, 'same photo, same feature');
-      assert.ok(cosine(cat, cup) < 0.8, `different photos differ (cosine ${cosine(cat, cup)})`);
-    } finally {
-      await b.close();
-    }
-  });
+    },
+  );
 }
 
 tiny.run();

@@ -71,9 +71,17 @@ function catalogue(mode = 'good'): Catalogue {
   return validateCatalogue({
     format: 'engram-catalogue/1',
     models: [
-      { name: 'tiny', description: 'tiny test model', url: `${base}/${mode}/tiny.onnx`, file: 'tiny.onnx', sha256: sha256(tiny),
-        size: tiny.length, license: 'CC0-1.0', cut: { at: 'pooled_q', name: 'tiny-features', file: 'tiny-features.onnx' },
-        input: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] } },
+      {
+        name: 'tiny',
+        description: 'tiny test model',
+        url: `${base}/${mode}/tiny.onnx`,
+        file: 'tiny.onnx',
+        sha256: sha256(tiny),
+        size: tiny.length,
+        license: 'CC0-1.0',
+        cut: { at: 'pooled_q', name: 'tiny-features', file: 'tiny-features.onnx' },
+        input: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
+      },
       { name: 'builtin-one', builtin: true, description: 'shipped', manifest: 'builtin-one.json' },
     ],
   });
@@ -84,11 +92,21 @@ const pull = suite('pullModel over HTTP');
 pull('downloads, verifies, places and cuts; progress reaches the size; the folder holds only finished files', async () => {
   const dir = tempDir();
   const progress: number[] = [];
-  const r = await pullModel('tiny', { dir, catalogue: catalogue(), onProgress: (got, total) => { assert.is(total, tiny.length); progress.push(got); } });
+  const r = await pullModel('tiny', {
+    dir,
+    catalogue: catalogue(),
+    onProgress: (got, total) => {
+      assert.is(total, tiny.length);
+      progress.push(got);
+    },
+  });
   assert.is(r.action, 'downloaded');
   assert.is(r.bytes, tiny.length);
   assert.is(progress[progress.length - 1], tiny.length);
-  assert.ok(progress.every((p, i) => i === 0 || p >= progress[i - 1]), 'progress never goes back');
+  assert.ok(
+    progress.every((p, i) => i === 0 || p >= progress[i - 1]),
+    'progress never goes back',
+  );
   assert.equal(readdirSync(dir).sort(), ['tiny-features.json', 'tiny-features.onnx', 'tiny.onnx']);
   assert.is(sha256(readFileSync(join(dir, 'tiny.onnx'))), sha256(tiny));
   const b = await Backbone.open(r.manifest, { threads: 1 });
@@ -104,7 +122,10 @@ pull('downloads, verifies, places and cuts; progress reaches the size; the folde
 
 pull('a truncated download is rejected, leaves no model, and the next pull resumes with a Range request', async () => {
   const dir = tempDir();
-  const err = await rejects(pullModel('tiny', { dir, catalogue: catalogue('truncate') }), /truncate\/tiny\.onnx: (connection lost after|download truncated at) \d+ of \d+ bytes.*run the same pull again to resume/);
+  const err = await rejects(
+    pullModel('tiny', { dir, catalogue: catalogue('truncate') }),
+    /truncate\/tiny\.onnx: (connection lost after|download truncated at) \d+ of \d+ bytes.*run the same pull again to resume/,
+  );
   assert.instance(err, TruncatedDownloadError);
   assert.equal(readdirSync(dir), ['tiny.onnx.part'], 'only the resumable part is left, no model');
   const partial = statSync(join(dir, 'tiny.onnx.part')).size;
@@ -131,8 +152,10 @@ pull('a server that ignores Range restarts the download from the start', async (
 
 pull('a corrupted download fails the sha256 check and nothing is left behind', async () => {
   const dir = tempDir();
-  await rejects(pullModel('tiny', { dir, catalogue: catalogue('corrupt') }),
-    new RegExp(`corrupt/tiny\\.onnx: sha256 mismatch for tiny: expected ${sha256(tiny)}, got [0-9a-f]{64}; the file was discarded`));
+  await rejects(
+    pullModel('tiny', { dir, catalogue: catalogue('corrupt') }),
+    new RegExp(`corrupt/tiny\\.onnx: sha256 mismatch for tiny: expected ${sha256(tiny)}, got [0-9a-f]{64}; the file was discarded`),
+  );
   assert.equal(readdirSync(dir), []);
 });
 
@@ -142,7 +165,10 @@ pull('more bytes than the catalogue size, HTTP 404 and a closed port fail cleanl
   assert.equal(readdirSync(dir), []);
   await rejects(pullModel('tiny', { dir, catalogue: catalogue(), from: `${base}/good/none.onnx` }), /none\.onnx: HTTP 404/);
   assert.equal(readdirSync(dir), []);
-  await rejects(pullModel('tiny', { dir, catalogue: catalogue(), from: 'http://127.0.0.1:1/tiny.onnx' }), /127\.0\.0\.1:1\/tiny\.onnx: cannot connect/);
+  await rejects(
+    pullModel('tiny', { dir, catalogue: catalogue(), from: 'http://127.0.0.1:1/tiny.onnx' }),
+    /127\.0\.0\.1:1\/tiny\.onnx: cannot connect/,
+  );
   assert.equal(readdirSync(dir), []);
 });
 
@@ -159,9 +185,15 @@ pull('--from a local file copies and verifies; a wrong local file is refused and
   const other = tempDir();
   const wrong = join(other, 'wrong.onnx');
   writeFileSync(wrong, Buffer.concat([tiny.subarray(0, 10), Buffer.alloc(tiny.length - 10)]));
-  await rejects(pullModel('tiny', { dir: other + '/models', catalogue: catalogue(), from: wrong }), /wrong\.onnx: sha256 mismatch for tiny/);
+  await rejects(
+    pullModel('tiny', { dir: other + '/models', catalogue: catalogue(), from: wrong }),
+    /wrong\.onnx: sha256 mismatch for tiny/,
+  );
   assert.equal(readdirSync(join(other, 'models')), []);
-  await rejects(pullModel('tiny', { dir: other + '/models', catalogue: catalogue(), from: join(other, 'absent.onnx') }), /absent\.onnx: cannot read --from file \(file not found\)/);
+  await rejects(
+    pullModel('tiny', { dir: other + '/models', catalogue: catalogue(), from: join(other, 'absent.onnx') }),
+    /absent\.onnx: cannot read --from file \(file not found\)/,
+  );
   assert.equal(readdirSync(join(other, 'models')), []);
 });
 
@@ -202,13 +234,24 @@ cat('the shipped catalogue is valid and pins MobileNetV2 int8 to its official UR
   assert.is(m.size, 3_655_033);
   assert.is(m.url, 'https://github.com/onnx/models/raw/main/validated/vision/classification/mobilenet/model/mobilenetv2-12-int8.onnx');
   assert.equal(m.cut, { at: '464_quantized', name: 'mobilenetv2-int8-features', file: 'mobilenetv2-int8-features.onnx' });
-  assert.ok(c.models.some((e) => e.kind === 'builtin'), 'the embedded default backbone is listed');
+  assert.ok(
+    c.models.some((e) => e.kind === 'builtin'),
+    'the embedded default backbone is listed',
+  );
 });
 
 cat('invalid entries are named: bad sha, missing cut, duplicate name, non-http URL, unknown field', () => {
-  const entry = () => ({ name: 'x', url: 'https://e.invalid/x.onnx', file: 'x.onnx', sha256: 'b'.repeat(64), size: 10, license: 'MIT',
-    cut: { at: 't', name: 'x-f', file: 'x-f.onnx' } });
-  const check = (models: unknown[], re: RegExp) => assert.throws(() => validateCatalogue({ format: 'engram-catalogue/1', models }, 'c.json'), re);
+  const entry = () => ({
+    name: 'x',
+    url: 'https://e.invalid/x.onnx',
+    file: 'x.onnx',
+    sha256: 'b'.repeat(64),
+    size: 10,
+    license: 'MIT',
+    cut: { at: 't', name: 'x-f', file: 'x-f.onnx' },
+  });
+  const check = (models: unknown[], re: RegExp) =>
+    assert.throws(() => validateCatalogue({ format: 'engram-catalogue/1', models }, 'c.json'), re);
   check([{ ...entry(), sha256: 'B'.repeat(64) }], /c\.json\.models\[0\]\.sha256: expected 64 lowercase hex digits/);
   check([{ ...entry(), cut: undefined }], /c\.json\.models\[0\]\.cut: required field is missing/);
   check([entry(), entry()], /c\.json\.models\[1\]\.name: duplicate model name "x"/);
@@ -225,18 +268,51 @@ cat('listModels says what is pulled and finds built-in manifests in the models f
   // A built-in folder with the listed manifest and one the catalogue does not mention.
   const bytes = tinyModel(1, 8);
   writeFileSync(join(shipped, 'g.onnx'), bytes);
-  const manifest = (name: string) => JSON.stringify({ format: 'engram-backbone/1', name, file: 'g.onnx', sha256: sha256(bytes),
-    input: { name: 'input', layout: 'NCHW', width: 8, height: 8, channels: 1, colorOrder: 'gray', range: [0, 1], mean: [0], std: [1], resize: 'bilinear', dtype: 'float32' },
-    output: { name: 'output', dim: 3 }, precision: 'fp32', license: 'CC0-1.0', source: 'test' });
+  const manifest = (name: string) =>
+    JSON.stringify({
+      format: 'engram-backbone/1',
+      name,
+      file: 'g.onnx',
+      sha256: sha256(bytes),
+      input: {
+        name: 'input',
+        layout: 'NCHW',
+        width: 8,
+        height: 8,
+        channels: 1,
+        colorOrder: 'gray',
+        range: [0, 1],
+        mean: [0],
+        std: [1],
+        resize: 'bilinear',
+        dtype: 'float32',
+      },
+      output: { name: 'output', dim: 3 },
+      precision: 'fp32',
+      license: 'CC0-1.0',
+      source: 'test',
+    });
   writeFileSync(join(shipped, 'builtin-one.json'), manifest('builtin-one'));
   writeFileSync(join(shipped, 'extra.json'), manifest('extra'));
   writeFileSync(join(shipped, 'notes.json'), '{"not": "a manifest"}');
   const rows = listModels(catalogue(), dir, shipped);
-  assert.equal(rows.map((r) => [r.name, r.kind, r.installed]), [['tiny', 'download', true], ['builtin-one', 'builtin', true], ['extra', 'builtin', true]]);
+  assert.equal(
+    rows.map((r) => [r.name, r.kind, r.installed]),
+    [
+      ['tiny', 'download', true],
+      ['builtin-one', 'builtin', true],
+      ['extra', 'builtin', true],
+    ],
+  );
   assert.is(rows[0].manifest, join(dir, 'tiny-features.json'));
-  assert.equal(listModels(catalogue(), tempDir(), tempDir()).map((r) => r.installed), [false, false]);
+  assert.equal(
+    listModels(catalogue(), tempDir(), tempDir()).map((r) => r.installed),
+    [false, false],
+  );
 });
 
-pull.after(() => { server.close(); });
+pull.after(() => {
+  server.close();
+});
 cat.run();
 pull.run();

@@ -9,7 +9,11 @@ import { chelsea, coffee, mobilenetPath, repoRoot, tempDir } from './helpers/bac
 
 const bin = join(repoRoot, 'bin', 'engram.js');
 function engram(args: string[], cwd = repoRoot) {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ENGRAM_MODELS_DIR: join(dir, 'models') } });
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, ENGRAM_MODELS_DIR: join(dir, 'models') },
+  });
   return { code: r.status, out: r.stdout, err: r.stderr, lines: r.stdout.split('\n').filter(Boolean) };
 }
 const dir = tempDir();
@@ -19,7 +23,20 @@ writeFileSync(tinyPath, tinyModel(3, 8));
 const cut = suite('engram backbone cut');
 
 cut('writes the feature model and its manifest and prints one JSON line with --json', () => {
-  const r = engram(['backbone', 'cut', tinyPath, '--at', 'pooled_q', '--out', join(dir, 'f.onnx'), '--mean', '0.5,0.5,0.5', '--std', '0.2,0.2,0.2', '--json']);
+  const r = engram([
+    'backbone',
+    'cut',
+    tinyPath,
+    '--at',
+    'pooled_q',
+    '--out',
+    join(dir, 'f.onnx'),
+    '--mean',
+    '0.5,0.5,0.5',
+    '--std',
+    '0.2,0.2,0.2',
+    '--json',
+  ]);
   assert.is(r.code, 0, r.err);
   assert.is(r.lines.length, 1);
   const o = JSON.parse(r.lines[0]);
@@ -65,7 +82,10 @@ embed('a bad file among good ones is reported by name, the others are still embe
   assert.is(r.code, 2);
   const results = r.lines.map((l) => JSON.parse(l));
   const ok = results.filter((x) => x.input);
-  assert.equal(ok.map((x) => x.input), [chelsea, coffee]);
+  assert.equal(
+    ok.map((x) => x.input),
+    [chelsea, coffee],
+  );
   assert.ok(ok.every((x) => x.dim === 4 && x.head.length === 4));
   assert.match(r.err, /broken\.jpg: cannot decode image/);
   assert.match(r.err, /gone\.png: no such file or folder/);

@@ -43,13 +43,25 @@ args('wrong types and out-of-range values throw, naming the parameter', async ()
   assert.throws(() => call('photo.jpg', 0, 0, 3), /data: expected a Uint8Array, got string "photo\.jpg"/);
   assert.throws(() => call(new Float32Array(4), 0, 0, 3), /data: expected a Uint8Array, got Float32Array of length 4/);
   assert.throws(() => call(jpeg.buffer, 0, 0, 3), /data: expected a Uint8Array, got ArrayBuffer/);
-  assert.throws(() => call(jpeg, '224', 0, 3), (e: unknown) => e instanceof TypeError && /minWidth: expected an integer in \[0, 65535\], got string "224"/.test(String(e)));
-  assert.throws(() => call(jpeg, -1, 0, 3), (e: unknown) => e instanceof RangeError && /minWidth: expected an integer in \[0, 65535\], got number -1/.test(String(e)));
+  assert.throws(
+    () => call(jpeg, '224', 0, 3),
+    (e: unknown) => e instanceof TypeError && /minWidth: expected an integer in \[0, 65535\], got string "224"/.test(String(e)),
+  );
+  assert.throws(
+    () => call(jpeg, -1, 0, 3),
+    (e: unknown) => e instanceof RangeError && /minWidth: expected an integer in \[0, 65535\], got number -1/.test(String(e)),
+  );
   assert.throws(() => call(jpeg, 0, 1.5, 3), /minHeight: expected an integer in \[0, 65535\], got number 1\.5/);
   assert.throws(() => call(jpeg, 0, NaN, 3), /minHeight: expected an integer in \[0, 65535\], got NaN/);
   assert.throws(() => call(jpeg, 0, 70000, 3), /minHeight: expected an integer in \[0, 65535\], got number 70000/);
-  assert.throws(() => call(jpeg, 0, 0, 2), (e: unknown) => e instanceof RangeError && /channels: expected 1 or 3, got number 2/.test(String(e)));
-  assert.throws(() => call(jpeg, 0, 0, '3'), (e: unknown) => e instanceof TypeError && /channels: expected 1 or 3, got string "3"/.test(String(e)));
+  assert.throws(
+    () => call(jpeg, 0, 0, 2),
+    (e: unknown) => e instanceof RangeError && /channels: expected 1 or 3, got number 2/.test(String(e)),
+  );
+  assert.throws(
+    () => call(jpeg, 0, 0, '3'),
+    (e: unknown) => e instanceof TypeError && /channels: expected 1 or 3, got string "3"/.test(String(e)),
+  );
   assert.throws(() => call(jpeg, 0, 0), /channels: expected 1 or 3, got undefined/);
 });
 
@@ -72,7 +84,7 @@ if (!info.available) {
   });
   build.run();
 
-  const pixels = suite('decodeJpeg: pixels at 1/1 equal sharp\'s decode of the same bytes');
+  const pixels = suite("decodeJpeg: pixels at 1/1 equal sharp's decode of the same bytes");
   let worst = 0;
   const variants: [string, import('sharp').JpegOptions][] = [
     ['4:2:0 quality 80', {}],
@@ -80,7 +92,10 @@ if (!info.available) {
     ['progressive', { progressive: true }],
     ['mozjpeg', { mozjpeg: true }],
   ];
-  for (const [photoName, photo] of [['chelsea', chelsea], ['coffee', coffee]] as const) {
+  for (const [photoName, photo] of [
+    ['chelsea', chelsea],
+    ['coffee', coffee],
+  ] as const) {
     for (const [name, options] of variants) {
       pixels(`${photoName}, ${name}`, async () => {
         const jpeg = await sharp(photo).jpeg(options).toBuffer();
@@ -93,7 +108,7 @@ if (!info.available) {
       });
     }
   }
-  pixels('a grey JPEG: RGB output has sharp\'s pixels; 1-channel output is the same grey', async () => {
+  pixels("a grey JPEG: RGB output has sharp's pixels; 1-channel output is the same grey", async () => {
     const jpeg = await sharp(chelsea).toColourspace('b-w').jpeg().toBuffer();
     assert.is((await sharp(jpeg).metadata()).channels, 1, 'a one-component JPEG');
     const ref = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
@@ -142,7 +157,7 @@ if (!info.available) {
       assert.is(r.data.length, ew * eh * 3);
     });
   }
-  scale('a scaled decode looks like sharp\'s downscale of the full image', async () => {
+  scale("a scaled decode looks like sharp's downscale of the full image", async () => {
     const jpeg = await vga();
     const half = await decoded(jpeg, 224, 224, 3);
     const ref = await sharp(jpeg).resize(320, 240, { kernel: 'linear' }).raw().toBuffer();
@@ -172,7 +187,9 @@ if (!info.available) {
   orient('orientations 5..8 compare the wanted width with the stored height', async () => {
     // Stored 640x480, displayed 480x640 when transposed. Wanted displayed 300x400.
     for (const n of [1, 6]) {
-      const jpeg = withoutIccProfile(await sharp(chelsea).resize(640, 480, { fit: 'fill' }).jpeg().withMetadata({ orientation: n }).toBuffer());
+      const jpeg = withoutIccProfile(
+        await sharp(chelsea).resize(640, 480, { fit: 'fill' }).jpeg().withMetadata({ orientation: n }).toBuffer(),
+      );
       const r = await decoded(jpeg, 300, 400, 3);
       if (n === 1) assert.equal([r.width, r.height, r.scale], [560, 420, 7 / 8]);
       else assert.equal([r.width, r.height, r.scale], [400, 300, 5 / 8]);

@@ -21,10 +21,23 @@ const seed = seedFor('27.images-fast');
 
 /** Output values as 8-bit levels: a spec with range 0..255, mean 0, std 1. */
 const LEVELS = (channels: 1 | 3, layout: 'NCHW' | 'NHWC' = 'NCHW'): NormalizeSpec => ({
-  layout, channels, colorOrder: channels === 1 ? 'gray' : 'RGB', range: [0, 255], mean: channels === 1 ? [0] : [0, 0, 0], std: channels === 1 ? [1] : [1, 1, 1],
+  layout,
+  channels,
+  colorOrder: channels === 1 ? 'gray' : 'RGB',
+  range: [0, 255],
+  mean: channels === 1 ? [0] : [0, 0, 0],
+  std: channels === 1 ? [1] : [1, 1, 1],
 });
 
-function resample(px: Pixels, w: number, h: number, resize: Resize, spec = LEVELS(px.channels), fit: 'fill' | 'cover' = 'fill', impl: 'native' | 'reference' = 'native'): Float32Array {
+function resample(
+  px: Pixels,
+  w: number,
+  h: number,
+  resize: Resize,
+  spec = LEVELS(px.channels),
+  fit: 'fill' | 'cover' = 'fill',
+  impl: 'native' | 'reference' = 'native',
+): Float32Array {
   const out = new Float32Array(w * h * spec.channels);
   resampleInto(px, fitWindow(px.width, px.height, w, h, fit), w, h, resize, spec, affineFor(spec), out, 0, impl);
   return out;
@@ -57,7 +70,15 @@ known('same size copies every kernel exactly; a flat image stays flat', () => {
   }
   const flat = { data: Buffer.alloc(40 * 30 * 3, 77), width: 40, height: 30, channels: 3 as const };
   for (const k of ['nearest', 'bilinear', 'bicubic', 'lanczos'] as const) {
-    for (const [w, h] of [[13, 11], [97, 64], [224, 224]]) assert.ok(resample(flat, w, h, k).every((v) => v === 77), `${k} ${w}x${h}`);
+    for (const [w, h] of [
+      [13, 11],
+      [97, 64],
+      [224, 224],
+    ])
+      assert.ok(
+        resample(flat, w, h, k).every((v) => v === 77),
+        `${k} ${w}x${h}`,
+      );
   }
 });
 
@@ -102,23 +123,37 @@ parity('give bit-identical tensors for random sizes, kernels, fits, layouts, cha
     const px = randomPixels(r, 1 + below(r, 90), 1 + below(r, 90), channels);
     const modelChannels = channels === 1 && below(r, 2) ? 3 : channels;
     const spec: NormalizeSpec = {
-      layout: below(r, 2) ? 'NCHW' : 'NHWC', channels: modelChannels, colorOrder: modelChannels === 1 ? 'gray' : below(r, 2) ? 'BGR' : 'RGB',
-      range: [0, 1], mean: Array.from({ length: modelChannels }, () => r()), std: Array.from({ length: modelChannels }, () => 0.1 + r()),
+      layout: below(r, 2) ? 'NCHW' : 'NHWC',
+      channels: modelChannels,
+      colorOrder: modelChannels === 1 ? 'gray' : below(r, 2) ? 'BGR' : 'RGB',
+      range: [0, 1],
+      mean: Array.from({ length: modelChannels }, () => r()),
+      std: Array.from({ length: modelChannels }, () => 0.1 + r()),
     };
-    const w = 1 + below(r, 70), h = 1 + below(r, 70);
+    const w = 1 + below(r, 70),
+      h = 1 + below(r, 70);
     const k = kernels[below(r, 4)];
     const fit = below(r, 2) ? 'cover' : 'fill';
     const a = resample(px, w, h, k, spec, fit, 'native');
     const b = resample(px, w, h, k, spec, fit, 'reference');
     const bad = a.findIndex((v, j) => !Object.is(v, b[j]));
-    assert.is(bad, -1, `case ${i}: ${px.width}x${px.height}x${channels} -> ${w}x${h}x${modelChannels} ${k} ${fit} ${spec.layout}: value ${bad}`);
+    assert.is(
+      bad,
+      -1,
+      `case ${i}: ${px.width}x${px.height}x${channels} -> ${w}x${h}x${modelChannels} ${k} ${fit} ${spec.layout}: value ${bad}`,
+    );
   }
 });
 
 parity('give bit-identical tensors on the loops chosen by table shape: copies, model sizes, more than 8 taps a row', () => {
   const r = rng(seed + 1);
   const imagenet = (layout: 'NCHW' | 'NHWC', colorOrder: 'RGB' | 'BGR'): NormalizeSpec => ({
-    layout, channels: 3, colorOrder, range: [0, 1], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225],
+    layout,
+    channels: 3,
+    colorOrder,
+    range: [0, 1],
+    mean: [0.485, 0.456, 0.406],
+    std: [0.229, 0.224, 0.225],
   });
   const cases: [number, number, number, number, Resize][] = [
     [224, 224, 224, 224, 'nearest'], // raw frames at the model's size: the direct copy
@@ -148,29 +183,64 @@ parity('the addon refuses tap tables that point outside the image, weights past 
   const b = loadBinding();
   const one = new Int16Array([1 << TAP_BITS]);
   const src = { data: new Uint8Array(4), width: 2, height: 2, channels: 1 };
-  const axis = (first: number, weights: Int16Array = one, taps = 1, count = 1) => ({ first: new Int32Array([first]), count: new Int32Array([count]), weights, taps });
-  const slot = () => ({ width: 1, height: 1, channels: 1, nchw: true, scale: new Float32Array([1]), bias: new Float32Array([0]), source: new Uint8Array([0]), out: new Float32Array(1), offset: 0 });
-  const call = (first: number, hWeights: Int16Array = one, hTaps = 1) => b.resampleInto(src, { h: axis(first, hWeights, hTaps), v: axis(0) }, slot());
+  const axis = (first: number, weights: Int16Array = one, taps = 1, count = 1) => ({
+    first: new Int32Array([first]),
+    count: new Int32Array([count]),
+    weights,
+    taps,
+  });
+  const slot = () => ({
+    width: 1,
+    height: 1,
+    channels: 1,
+    nchw: true,
+    scale: new Float32Array([1]),
+    bias: new Float32Array([0]),
+    source: new Uint8Array([0]),
+    out: new Float32Array(1),
+    offset: 0,
+  });
+  const call = (first: number, hWeights: Int16Array = one, hTaps = 1) =>
+    b.resampleInto(src, { h: axis(first, hWeights, hTaps), v: axis(0) }, slot());
   call(1);
   assert.throws(() => call(2), /taps\.h\.first: tap 0 reads outside the 2-pixel source/);
   assert.throws(() => call(-1), /taps\.h\.first: tap 0 reads outside the 2-pixel source/);
-  assert.throws(() => call(0, new Int16Array([1 << TAP_BITS, 8192]), 2), /taps\.h\.weights: tap 1 of output 0 is past its count but weighs 8192/);
+  assert.throws(
+    () => call(0, new Int16Array([1 << TAP_BITS, 8192]), 2),
+    /taps\.h\.weights: tap 1 of output 0 is past its count but weighs 8192/,
+  );
   call(0, new Int16Array([32767]));
-  assert.throws(() => b.resampleInto(src, { h: axis(0, new Int16Array([30000, -3000]), 2, 2), v: axis(0) }, slot()),
-    /taps\.h\.weights: the weights of output 0 add up to 33000 in absolute value \(the most is 32767, with 1 as 16384\)/);
-  assert.throws(() => b.resampleInto(src, { h: axis(0, new Float32Array([1]) as unknown as Int16Array), v: axis(0) }, slot()),
-    /taps\.h\.weights: expected a Int16Array|taps\.h\.weights: expected an Int16Array/);
-  assert.throws(() => b.resampleInto({ ...src, data: new Uint8Array(3) }, { h: axis(0), v: axis(0) }, slot()), /src\.data: expected a Uint8Array of length 4/);
+  assert.throws(
+    () => b.resampleInto(src, { h: axis(0, new Int16Array([30000, -3000]), 2, 2), v: axis(0) }, slot()),
+    /taps\.h\.weights: the weights of output 0 add up to 33000 in absolute value \(the most is 32767, with 1 as 16384\)/,
+  );
+  assert.throws(
+    () => b.resampleInto(src, { h: axis(0, new Float32Array([1]) as unknown as Int16Array), v: axis(0) }, slot()),
+    /taps\.h\.weights: expected a Int16Array|taps\.h\.weights: expected an Int16Array/,
+  );
+  assert.throws(
+    () => b.resampleInto({ ...src, data: new Uint8Array(3) }, { h: axis(0), v: axis(0) }, slot()),
+    /src\.data: expected a Uint8Array of length 4/,
+  );
   assert.throws(() => b.resampleInto(src, { h: axis(0), v: axis(5) }, slot()), /taps\.v\.first: tap 0 reads outside the 2-pixel source/);
-  assert.throws(() => b.resampleInto(src, { h: axis(0), v: axis(0) }, { ...slot(), ofset: 0 } as never), /^slot: unknown option "ofset" \(known: width, height, channels, nchw, scale, bias, source, out, offset\)$/);
-  assert.throws(() => b.resampleInto(src, { h: axis(0), v: axis(0), w: axis(0) } as never, slot()), /^taps: unknown option "w" \(known: h, v\)$/);
+  assert.throws(
+    () => b.resampleInto(src, { h: axis(0), v: axis(0) }, { ...slot(), ofset: 0 } as never),
+    /^slot: unknown option "ofset" \(known: width, height, channels, nchw, scale, bias, source, out, offset\)$/,
+  );
+  assert.throws(
+    () => b.resampleInto(src, { h: axis(0), v: axis(0), w: axis(0) } as never, slot()),
+    /^taps: unknown option "w" \(known: h, v\)$/,
+  );
   assert.throws(() => b.resampleInto(src, null as never, slot()), /^taps: expected an options object, got null$/);
-  assert.throws(() => b.resampleInto(src, { h: axis(0), v: axis(0) }, { ...slot(), offset: 1 }), /slot\.offset: expected an integer in \[0, 0\], got number 1/);
+  assert.throws(
+    () => b.resampleInto(src, { h: axis(0), v: axis(0) }, { ...slot(), offset: 1 }),
+    /slot\.offset: expected an integer in \[0, 0\], got number 1/,
+  );
 });
 
 const agree = suite('resample: agreement with sharp');
 
-agree('shrinking a photo gives sharp\'s pixels within rounding (bilinear, bicubic, lanczos)', async () => {
+agree("shrinking a photo gives sharp's pixels within rounding (bilinear, bicubic, lanczos)", async () => {
   for (const file of [chelsea, coffee]) {
     const { data, info } = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     const px: Pixels = { data, width: info.width, height: info.height, channels: 3 };
@@ -185,10 +255,13 @@ agree('shrinking a photo gives sharp\'s pixels within rounding (bilinear, bicubi
 
 const orientation = suite('orient: EXIF orientations');
 
-orientation('all eight orientations move pixels exactly as sharp\'s rotate() does', async () => {
+orientation("all eight orientations move pixels exactly as sharp's rotate() does", async () => {
   const px = randomPixels(rng(seed + 1), 5, 3, 3);
   for (let o = 1; o <= 8; o++) {
-    const tagged = await sharp(px.data, { raw: { width: 5, height: 3, channels: 3 } }).png().withMetadata({ orientation: o }).toBuffer();
+    const tagged = await sharp(px.data, { raw: { width: 5, height: 3, channels: 3 } })
+      .png()
+      .withMetadata({ orientation: o })
+      .toBuffer();
     const { data, info } = await sharp(tagged).rotate().raw().toBuffer({ resolveWithObject: true });
     const ours = orient(px, o);
     assert.equal([ours.width, ours.height], [info.width, info.height], `orientation ${o}`);
@@ -199,15 +272,20 @@ orientation('all eight orientations move pixels exactly as sharp\'s rotate() doe
 
 const png = suite('decodePng: the small-PNG decoder');
 
-png('grey, grey+alpha, RGB and RGBA files with every row filter decode to sharp\'s pixels', async () => {
+png("grey, grey+alpha, RGB and RGBA files with every row filter decode to sharp's pixels", async () => {
   const r = rng(seed + 2);
   for (const channels of [1, 2, 3, 4] as const) {
     // A smooth gradient plus noise, so the encoder's adaptive filtering picks several filter types.
-    const w = 37, h = 23;
+    const w = 37,
+      h = 23;
     const raw = Buffer.alloc(w * h * channels);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < channels; k++) raw[(y * w + x) * channels + k] = (x * 5 + y * 3 + k * 40 + below(r, 6)) & 255;
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        for (let k = 0; k < channels; k++) raw[(y * w + x) * channels + k] = (x * 5 + y * 3 + k * 40 + below(r, 6)) & 255;
     for (const adaptiveFiltering of [false, true]) {
-      const file = await sharp(raw, { raw: { width: w, height: h, channels } }).png({ adaptiveFiltering, compressionLevel: 9 }).toBuffer();
+      const file = await sharp(raw, { raw: { width: w, height: h, channels } })
+        .png({ adaptiveFiltering, compressionLevel: 9 })
+        .toBuffer();
       const ours = decodePng(file);
       assert.ok(ours, `${channels} channels`);
       const { data, info } = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
@@ -242,8 +320,17 @@ else {
     const upright = await sharp(chelsea).resize(300, 200, { fit: 'fill' }).toBuffer();
     for (let o = 1; o <= 8; o++) {
       const jpeg = await sharp(upright).jpeg({ quality: 90 }).withMetadata({ orientation: o }).toBuffer(); // sRGB profile: handled
-      for (const [w, h, fit, channels] of [[96, 64, 'fill', 3], [64, 64, 'cover', 3], [120, 90, 'cover', 1]] as const) {
-        const spec: NormalizeSpec = { ...LEVELS(channels), range: [0, 1], mean: channels === 1 ? [0.4] : [0.485, 0.456, 0.406], std: channels === 1 ? [0.3] : [0.229, 0.224, 0.225] };
+      for (const [w, h, fit, channels] of [
+        [96, 64, 'fill', 3],
+        [64, 64, 'cover', 3],
+        [120, 90, 'cover', 1],
+      ] as const) {
+        const spec: NormalizeSpec = {
+          ...LEVELS(channels),
+          range: [0, 1],
+          mean: channels === 1 ? [0.4] : [0.485, 0.456, 0.406],
+          std: channels === 1 ? [0.3] : [0.229, 0.224, 0.225],
+        };
         const affine = affineFor(spec);
         const plan = b.jpegPlan(jpeg, w, h, channels);
         assert.ok(plan, `orientation ${o}`);
@@ -257,8 +344,12 @@ else {
         const got = new Float32Array(w * h * channels + 5);
         const { tapsFor } = await import('../src/images/resample.js');
         const { h: ht, v: vt } = tapsFor(px.width, px.height, window, w, h, 'bilinear');
-        const ok = await b.decodeJpegInto(jpeg, { minWidth: w, minHeight: h, channels, width: plan.width, height: plan.height }, { h: ht, v: vt },
-          { width: w, height: h, channels, nchw: true, scale: affine.scale, bias: affine.bias, source: affine.source, out: got, offset: 5 });
+        const ok = await b.decodeJpegInto(
+          jpeg,
+          { minWidth: w, minHeight: h, channels, width: plan.width, height: plan.height },
+          { h: ht, v: vt },
+          { width: w, height: h, channels, nchw: true, scale: affine.scale, bias: affine.bias, source: affine.source, out: got, offset: 5 },
+        );
         assert.ok(ok, `orientation ${o} ${w}x${h} ${fit}`);
         const bad = got.findIndex((v, i) => !Object.is(v, expected[i]));
         assert.is(bad, -1, `orientation ${o} ${w}x${h} ${fit} ${channels}: value ${bad}`);
@@ -275,8 +366,22 @@ else {
     const a = affineFor(spec);
     const run = (bytes: Uint8Array, sw: number, sh: number) => {
       const { h, v } = tapsFor(sw, sh, { x: 0, y: 0, width: sw, height: sh }, 32, 24, 'bilinear');
-      return b.decodeJpegInto(bytes, { minWidth: 32, minHeight: 24, channels: 3, width: sw, height: sh }, { h, v },
-        { width: 32, height: 24, channels: 3, nchw: true, scale: a.scale, bias: a.bias, source: a.source, out: new Float32Array(32 * 24 * 3), offset: 0 });
+      return b.decodeJpegInto(
+        bytes,
+        { minWidth: 32, minHeight: 24, channels: 3, width: sw, height: sh },
+        { h, v },
+        {
+          width: 32,
+          height: 24,
+          channels: 3,
+          nchw: true,
+          scale: a.scale,
+          bias: a.bias,
+          source: a.source,
+          out: new Float32Array(32 * 24 * 3),
+          offset: 0,
+        },
+      );
     };
     const plan = b.jpegPlan(jpeg, 32, 24, 3)!;
     assert.equal([plan.width, plan.height, plan.scale], [32, 24, 0.5]);
@@ -284,16 +389,48 @@ else {
     assert.is(await run(jpeg, 30, 24), false, 'announced 30 wide, decodes 32 wide');
     assert.is(await run(jpeg.subarray(0, jpeg.length - 40), 32, 24), false, 'truncated');
     assert.is(b.jpegPlan(await sharp(chelsea).png().toBuffer(), 32, 24, 3), null);
-    assert.is(b.jpegPlan(await sharp(chelsea).jpeg().withIccProfile('p3').toBuffer(), 32, 24, 3), null, 'Display P3 needs colour management');
+    assert.is(
+      b.jpegPlan(await sharp(chelsea).jpeg().withIccProfile('p3').toBuffer(), 32, 24, 3),
+      null,
+      'Display P3 needs colour management',
+    );
     assert.throws(() => {
       const { h, v } = tapsFor(64, 48, { x: 0, y: 0, width: 64, height: 48 }, 32, 24, 'bilinear');
-      void b.decodeJpegInto(jpeg, { minWidth: 32, minHeight: 24, channels: 3, width: 32, height: 24 }, { h, v },
-        { width: 32, height: 24, channels: 3, nchw: true, scale: a.scale, bias: a.bias, source: a.source, out: new Float32Array(32 * 24 * 3), offset: 0 });
+      void b.decodeJpegInto(
+        jpeg,
+        { minWidth: 32, minHeight: 24, channels: 3, width: 32, height: 24 },
+        { h, v },
+        {
+          width: 32,
+          height: 24,
+          channels: 3,
+          nchw: true,
+          scale: a.scale,
+          bias: a.bias,
+          source: a.source,
+          out: new Float32Array(32 * 24 * 3),
+          offset: 0,
+        },
+      );
     }, /taps\.h\.first: tap \d+ reads outside the 32-pixel source/);
     assert.throws(() => {
       const { h, v } = tapsFor(32, 24, { x: 0, y: 0, width: 32, height: 24 }, 32, 24, 'bilinear');
-      void b.decodeJpegInto(jpeg, { minWidth: 32, minHeight: 24, channels: 3, width: 32, height: 24, scale: 1 } as never, { h, v },
-        { width: 32, height: 24, channels: 3, nchw: true, scale: a.scale, bias: a.bias, source: a.source, out: new Float32Array(32 * 24 * 3), offset: 0 });
+      void b.decodeJpegInto(
+        jpeg,
+        { minWidth: 32, minHeight: 24, channels: 3, width: 32, height: 24, scale: 1 } as never,
+        { h, v },
+        {
+          width: 32,
+          height: 24,
+          channels: 3,
+          nchw: true,
+          scale: a.scale,
+          bias: a.bias,
+          source: a.source,
+          out: new Float32Array(32 * 24 * 3),
+          offset: 0,
+        },
+      );
     }, /^decode: unknown option "scale" \(known: minWidth, minHeight, channels, width, height\)$/);
   });
 }
@@ -320,9 +457,14 @@ const paths = suite('imageIntoTensor: paths and errors');
 const spec224 = LEVELS(3);
 const T224: DecodeTarget = { width: 224, height: 224, channels: 3, resize: 'bilinear' };
 
-async function both(input: string | Buffer, target = T224, spec = spec224): Promise<{ by: string; fast: Float32Array; general: Float32Array }> {
+async function both(
+  input: string | Buffer,
+  target = T224,
+  spec = spec224,
+): Promise<{ by: string; fast: Float32Array; general: Float32Array }> {
   const n = target.width * target.height * target.channels;
-  const fast = new Float32Array(n), general = new Float32Array(n);
+  const fast = new Float32Array(n),
+    general = new Float32Array(n);
   const by = await imageIntoTensor(input, target, spec, affineFor(spec), fast, 0, 'x', 'fast');
   assert.is(await imageIntoTensor(input, target, spec, affineFor(spec), general, 0, 'x', 'sharp'), 'sharp');
   return { by, fast, general };
@@ -360,18 +502,28 @@ paths('JPEG through libjpeg (when built with it), PNG by size, WebP and raw pixe
 
   const out = new Float32Array(4 * 4);
   const raw = { data: new Uint8Array(16).map((_, i) => i * 10), width: 4, height: 4, channels: 1 as const };
-  assert.is(await imageIntoTensor(raw, { width: 4, height: 4, channels: 1, resize: 'bilinear' }, LEVELS(1), affineFor(LEVELS(1)), out, 0, 'raw'), 'raw');
+  assert.is(
+    await imageIntoTensor(raw, { width: 4, height: 4, channels: 1, resize: 'bilinear' }, LEVELS(1), affineFor(LEVELS(1)), out, 0, 'raw'),
+    'raw',
+  );
   assert.equal([...out], [...raw.data]);
 });
 
 paths('an EXIF-rotated JPEG comes out upright on the fast path', async () => {
   const upright = await sharp(chelsea).resize(320, 240, { fit: 'fill' }).raw().toBuffer();
   // Stored turned 90 degrees anticlockwise with orientation 6 (display: turn clockwise), as a phone writes it.
-  const stored = (await sharp(upright, { raw: { width: 320, height: 240, channels: 3 } }).rotate(-90).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer());
+  const stored = await sharp(upright, { raw: { width: 320, height: 240, channels: 3 } })
+    .rotate(-90)
+    .jpeg({ quality: 95 })
+    .withMetadata({ orientation: 6 })
+    .toBuffer();
   const target: DecodeTarget = { width: 160, height: 120, channels: 3, resize: 'bilinear' };
   const t = await both(stored, target);
   assert.is(t.by, fastJpegAvailable() ? 'jpeg' : 'sharp');
-  const reference = await sharp(upright, { raw: { width: 320, height: 240, channels: 3 } }).resize(160, 120).raw().toBuffer();
+  const reference = await sharp(upright, { raw: { width: 320, height: 240, channels: 3 } })
+    .resize(160, 120)
+    .raw()
+    .toBuffer();
   const expected = new Float32Array(160 * 120 * 3);
   for (let k = 0; k < 3; k++) for (let p = 0; p < 160 * 120; p++) expected[k * 160 * 120 + p] = reference[p * 3 + k];
   assert.ok(meanAbs(t.fast, expected) < 3, `fast path ${t.by}: ${meanAbs(t.fast, expected)}`);
@@ -391,7 +543,10 @@ paths('damaged JPEG and PNG files either decode or reject naming the input; noth
     try {
       await imageIntoTensor(bad, target, spec, affineFor(spec), out, 0, `damaged-${i}`);
       tally.ok++;
-      assert.ok(out.every((v) => Number.isFinite(v) && v >= 0 && v <= 255), `damaged-${i}: values in range`);
+      assert.ok(
+        out.every((v) => Number.isFinite(v) && v >= 0 && v <= 255),
+        `damaged-${i}: values in range`,
+      );
     } catch (err) {
       tally.rejected++;
       assert.match((err as Error).message, new RegExp(`^damaged-${i}: `));
@@ -407,7 +562,9 @@ paths('files prepared at the same time come out as each does alone', async () =>
   for (let i = 0; i < 40; i++) {
     const file = join(dir, `pool-${i}.${i % 5 === 4 ? 'png' : 'jpg'}`);
     const side = i % 7 === 0 ? 1600 : 200 + 37 * i; // the 1600-pixel ones grow a thread's buffers
-    let img = sharp(i % 2 ? chelsea : coffee).resize(side, Math.round(side * 0.75), { fit: 'fill' }).modulate({ brightness: 0.8 + (i % 9) * 0.05 });
+    let img = sharp(i % 2 ? chelsea : coffee)
+      .resize(side, Math.round(side * 0.75), { fit: 'fill' })
+      .modulate({ brightness: 0.8 + (i % 9) * 0.05 });
     img = i % 5 === 4 ? img.resize(120, 90).png() : img.jpeg({ quality: 70 + (i % 4) * 8 });
     await img.toFile(file);
     files.push(file);

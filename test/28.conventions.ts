@@ -43,12 +43,12 @@ plan('dark ink on light paper: inverted for a light-on-dark model, ink box found
   assert.ok(Math.abs(p.window!.y + p.window!.height / 2 - 40) < 1e-9);
   // Levels are indexed by a pixel's departure from its local background: none is the model's black, the ink's full.
   assert.is(p.depth![0], 0, 'paper: no departure');
-  assert.is(p.depth![(30) * 120 + 75], 200, 'ink: 200 levels under the paper');
-  assert.is(p.levels[0], 0, 'paper becomes the model\'s black');
-  assert.is(p.levels[200], 255, 'ink becomes the model\'s white');
+  assert.is(p.depth![30 * 120 + 75], 200, 'ink: 200 levels under the paper');
+  assert.is(p.levels[0], 0, "paper becomes the model's black");
+  assert.is(p.levels[200], 255, "ink becomes the model's white");
 });
 
-plan('an MNIST digit as the data set renders it is light on dark: not inverted, its box is the digit\'s', () => {
+plan("an MNIST digit as the data set renders it is light on dark: not inverted, its box is the digit's", () => {
   const digit = imageAt(loadMnist('test'), 0);
   const p = planInk({ data: Buffer.from(digit.data), width: 28, height: 28, channels: 1 }, CONV, 32, 32);
   assert.is(p.polarity, 'light-on-dark');
@@ -67,8 +67,9 @@ plan('paper grain, light falling off across the page and a speck of dust do not 
   const a = planInk({ ...clean, data: Buffer.from(clean.data), channels: 1 }, CONV, 32, 32);
   const b = planInk({ ...rough, data: Buffer.from(rough.data), channels: 1 }, CONV, 32, 32);
   assert.is(b.polarity, 'dark-on-light');
-  for (const k of ['x', 'y', 'width', 'height'] as const) assert.ok(Math.abs(a.ink![k] - b.ink![k]) <= 2, `${k}: ${a.ink![k]} vs ${b.ink![k]}`);
-  assert.ok(b.ink!.x >= clean.at.x && b.ink!.x + b.ink!.width <= clean.at.x + clean.at.size, 'inside the digit\'s frame on the page');
+  for (const k of ['x', 'y', 'width', 'height'] as const)
+    assert.ok(Math.abs(a.ink![k] - b.ink![k]) <= 2, `${k}: ${a.ink![k]} vs ${b.ink![k]}`);
+  assert.ok(b.ink!.x >= clean.at.x && b.ink!.x + b.ink!.width <= clean.at.x + clean.at.size, "inside the digit's frame on the page");
 });
 
 plan('a blank page (flat, or only grain) has no polarity and is not framed', () => {
@@ -163,9 +164,17 @@ routes('a bad input fails with the same message as on the plain path', async () 
   const good = readFileSync(join(dir, 'small.jpg'));
   writeFileSync(damaged, good.subarray(0, 40));
   writeFileSync(join(dir, 'empty.png'), '');
-  for (const input of [join(dir, 'missing.png'), join(dir, 'empty.png'), damaged, dir, { data: new Uint8Array(5), width: 2, height: 2, channels: 1 as const }]) {
+  for (const input of [
+    join(dir, 'missing.png'),
+    join(dir, 'empty.png'),
+    damaged,
+    dir,
+    { data: new Uint8Array(5), width: 2, height: 2, channels: 1 as const },
+  ]) {
     let plain: Error | undefined;
-    await imageIntoTensor(input, TARGET, SPEC, AFFINE, new Float32Array(1024), 0, 'x').catch((e: Error) => { plain = e; });
+    await imageIntoTensor(input, TARGET, SPEC, AFFINE, new Float32Array(1024), 0, 'x').catch((e: Error) => {
+      plain = e;
+    });
     assert.ok(plain, `the plain path refuses ${typeof input === 'string' ? input : 'raw pixels of the wrong length'}`);
     await rejects(into(input), new RegExp(plain.message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
   }
@@ -181,9 +190,15 @@ backbone('the embedded backbone applies its conventions by default and reports t
     assert.equal(on.conventions, { polarity: 'light-on-dark', framing: { kind: 'stroke', fill: 0.714, centre: 'mass' } });
     assert.is(off.conventions, null);
     const a = await on.embedDetailed(files);
-    assert.equal(a.images.map((i) => i.conventions!.inverted), [true, true]);
+    assert.equal(
+      a.images.map((i) => i.conventions!.inverted),
+      [true, true],
+    );
     const b = await off.embedDetailed(files);
-    assert.equal(b.images.map((i) => i.conventions), [null, null]);
+    assert.equal(
+      b.images.map((i) => i.conventions),
+      [null, null],
+    );
     const plain = new Float32Array(32 * 32);
     await imageIntoTensor(files[0], TARGET, SPEC, AFFINE, plain, 0, 'x');
     assert.equal((await off.prepare([files[0]])).subarray(0, 32 * 32), plain, 'off: exactly the plain path');
@@ -196,9 +211,16 @@ backbone('the embedded backbone applies its conventions by default and reports t
 backbone('a backbone without polarity or framing (a photo model) prepares images bit for bit as before', async () => {
   const model = 'photo.onnx';
   writeFileSync(join(dir, model), tinyModel(3, 8));
-  const manifest = writeManifest(dir, 'photo', model, { input: { ...GLYPH.input, channels: 3, colorOrder: 'RGB', mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2], width: 8, height: 8 }, output: { name: 'output', dim: 3 } });
+  const manifest = writeManifest(dir, 'photo', model, {
+    input: { ...GLYPH.input, channels: 3, colorOrder: 'RGB', mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2], width: 8, height: 8 },
+    output: { name: 'output', dim: 3 },
+  });
   copyFileSync(join(dir, 'small.png'), join(dir, 'photo-input.png'));
-  const inputs = [join(dir, 'photo-input.png'), join(dir, 'small.jpg'), { data: small.data, width: small.width, height: small.height, channels: 1 as const }];
+  const inputs = [
+    join(dir, 'photo-input.png'),
+    join(dir, 'small.jpg'),
+    { data: small.data, width: small.width, height: small.height, channels: 1 as const },
+  ];
   const auto = await Backbone.open(manifest, { threads: 1 });
   const off = await Backbone.open(manifest, { threads: 1, conventions: 'off' });
   try {
@@ -206,7 +228,10 @@ backbone('a backbone without polarity or framing (a photo model) prepares images
     const a = await auto.prepareDetailed(inputs);
     const b = await off.prepareDetailed(inputs);
     assert.equal(a.tensor, b.tensor);
-    assert.equal(a.images.map((i) => i.conventions), [null, null, null]);
+    assert.equal(
+      a.images.map((i) => i.conventions),
+      [null, null, null],
+    );
     const target: DecodeTarget = { width: 8, height: 8, channels: 3, resize: 'bilinear' };
     const one = new Float32Array(8 * 8 * 3);
     for (let k = 0; k < inputs.length; k++) {
@@ -220,7 +245,10 @@ backbone('a backbone without polarity or framing (a photo model) prepares images
 });
 
 backbone('a misspelt conventions option is refused, naming it', async () => {
-  await rejects(Backbone.open(GLYPH.manifestPath, { conventions: 'on' as never }), /Backbone\.open options\.conventions: expected one of auto, off, got string "on"/);
+  await rejects(
+    Backbone.open(GLYPH.manifestPath, { conventions: 'on' as never }),
+    /Backbone\.open options\.conventions: expected one of auto, off, got string "on"/,
+  );
 });
 
 plan.run();

@@ -39,7 +39,12 @@ interface Answer {
   file: string;
   label: string | null;
   top: { label: string }[];
-  conventions: { polarity: string; inverted: boolean; ink: { x: number; y: number; width: number; height: number } | null; crop: { width: number } | null } | null;
+  conventions: {
+    polarity: string;
+    inverted: boolean;
+    ink: { x: number; y: number; width: number; height: number } | null;
+    crop: { width: number } | null;
+  } | null;
 }
 
 function predict(store: string, extra: string[] = []): Answer[] {
@@ -64,7 +69,9 @@ ink('dark-on-light PNG and JPEG pages are inverted, framed and recognised; predi
   const answers = predict(store);
   assert.is(answers.length, 10 * TEST);
   const accuracy = top1(answers);
-  console.log(`  ink on paper, ${LEARN} pages learned per digit, ${answers.length} queries: top-1 ${(100 * accuracy).toFixed(1)}% with conventions`);
+  console.log(
+    `  ink on paper, ${LEARN} pages learned per digit, ${answers.length} queries: top-1 ${(100 * accuracy).toFixed(1)}% with conventions`,
+  );
   assert.ok(accuracy >= 0.8, `top-1 ${accuracy}`);
   for (const a of answers) {
     assert.is(a.conventions?.polarity, 'dark-on-light', a.file);
@@ -72,14 +79,29 @@ ink('dark-on-light PNG and JPEG pages are inverted, framed and recognised; predi
     const at = placed.get(a.file)!;
     const box = a.conventions!.ink!;
     // The ink's box lies inside the digit's frame on the page (a pixel of slack for JPEG ringing).
-    assert.ok(box.x >= at.x - 1 && box.y >= at.y - 1 && box.x + box.width <= at.x + at.size + 1 && box.y + box.height <= at.y + at.size + 1, `${a.file}: ${JSON.stringify(box)} outside ${JSON.stringify(at)}`);
-    assert.ok(a.conventions!.crop!.width > box.width, 'the crop pads the ink to the model\'s framing');
+    assert.ok(
+      box.x >= at.x - 1 && box.y >= at.y - 1 && box.x + box.width <= at.x + at.size + 1 && box.y + box.height <= at.y + at.size + 1,
+      `${a.file}: ${JSON.stringify(box)} outside ${JSON.stringify(at)}`,
+    );
+    assert.ok(a.conventions!.crop!.width > box.width, "the crop pads the ink to the model's framing");
   }
 });
 
-ink('fed as they are (--conventions off) the same pages are mostly misread: the gain is the feature\'s', () => {
+ink("fed as they are (--conventions off) the same pages are mostly misread: the gain is the feature's", () => {
   const store = join(work, 'off');
-  const learned = engram(['learn', '--store', store, '--labels-from', 'dir', '--backbone', 'engram-glyph', '--conventions', 'off', '--quiet', join(work, 'learn')]);
+  const learned = engram([
+    'learn',
+    '--store',
+    store,
+    '--labels-from',
+    'dir',
+    '--backbone',
+    'engram-glyph',
+    '--conventions',
+    'off',
+    '--quiet',
+    join(work, 'learn'),
+  ]);
   assert.is(learned.status, 0, learned.stderr);
   const answers = predict(store);
   const accuracy = top1(answers);
@@ -100,7 +122,10 @@ ink('backbone embed --json says per image which path decoded it and what the con
   const files = [...placed.keys()].filter((f) => f.includes('/test/0/')).slice(0, 2);
   const r = engram(['backbone', 'embed', join(ROOT, 'models', 'engram-glyph.json'), '--json', ...files]);
   assert.is(r.status, 0, r.stderr);
-  assert.equal(r.lines.map((l) => (l.conventions as Answer['conventions'])?.inverted), [true, true]);
+  assert.equal(
+    r.lines.map((l) => (l.conventions as Answer['conventions'])?.inverted),
+    [true, true],
+  );
   assert.ok(r.lines.every((l) => ['png', 'jpeg', 'decode'].includes(l.by as string)));
   const off = engram(['backbone', 'embed', join(ROOT, 'models', 'engram-glyph.json'), '--json', '--conventions', 'off', files[0]]);
   assert.is(off.lines[0].conventions, null);

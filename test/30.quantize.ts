@@ -22,7 +22,12 @@ const KMeans = suite('kmeans');
 
 KMeans('recovers well separated clusters', () => {
   const rng = new Rng(SEED);
-  const centres = [[0, 0], [10, 0], [0, 10], [10, 10]];
+  const centres = [
+    [0, 0],
+    [10, 0],
+    [0, 10],
+    [10, 10],
+  ];
   const x = blobs(rng, centres, 50, 1);
   const c = kmeans(x, 200, 2, { k: 4, iterations: 20, seed: 3 });
   for (const want of centres) {
@@ -32,8 +37,20 @@ KMeans('recovers well separated clusters', () => {
 });
 
 KMeans('is deterministic for a seed', () => {
-  const x = blobs(new Rng(SEED), [[0, 0, 0], [5, 5, 5], [9, 1, 3]], 30, 4);
-  assert.equal(Array.from(kmeans(x, 90, 3, { k: 5, iterations: 10, seed: 7 })), Array.from(kmeans(x, 90, 3, { k: 5, iterations: 10, seed: 7 })));
+  const x = blobs(
+    new Rng(SEED),
+    [
+      [0, 0, 0],
+      [5, 5, 5],
+      [9, 1, 3],
+    ],
+    30,
+    4,
+  );
+  assert.equal(
+    Array.from(kmeans(x, 90, 3, { k: 5, iterations: 10, seed: 7 })),
+    Array.from(kmeans(x, 90, 3, { k: 5, iterations: 10, seed: 7 })),
+  );
 });
 
 KMeans('refuses fewer samples than clusters', () => {
@@ -58,7 +75,11 @@ Codebooks('fits P parts of K anchors and round-trips through its file format', (
 });
 
 Codebooks('rejects foreign, truncated and inconsistent files with a clear error', () => {
-  const cb = fitCodebook(new Float32Array(64 * 4).map((_, i) => Math.sin(i)), 4, { parts: 2, anchors: 4 });
+  const cb = fitCodebook(
+    new Float32Array(64 * 4).map((_, i) => Math.sin(i)),
+    4,
+    { parts: 2, anchors: 4 },
+  );
   const good = encodeCodebook(cb);
   assert.throws(() => decodeCodebook(Buffer.from('not a codebook at all....'), 'x.cb'), /x\.cb: not an engram codebook/);
   assert.throws(() => decodeCodebook(good.subarray(0, good.length - 4), 'x.cb'), /x\.cb: expected \d+ bytes/);
@@ -71,7 +92,10 @@ Codebooks('rejects foreign, truncated and inconsistent files with a clear error'
 });
 
 Codebooks('validates parts against the dimension', () => {
-  assert.throws(() => fitCodebook(new Float32Array(100 * 6), 6, { parts: 4, anchors: 2 }), /parts: expected a divisor of the feature dimension 6/);
+  assert.throws(
+    () => fitCodebook(new Float32Array(100 * 6), 6, { parts: 4, anchors: 2 }),
+    /parts: expected a divisor of the feature dimension 6/,
+  );
   assert.throws(() => fitCodebook(new Float32Array(3 * 4), 4, { parts: 2, anchors: 8 }), /at least 8 feature rows/);
 });
 
@@ -87,8 +111,18 @@ const PQ = suite('ProductQuantizer');
 PQ('encodes each part as the index of its nearest anchor, neuron p*K + k', () => {
   // dim 4, 2 parts of 2, 3 anchors each.
   const data = new Float32Array([
-    0, 0, 1, 1, 5, 5, // part 0 anchors 0..2
-    0, 0, -1, -1, 9, 9, // part 1 anchors 0..2
+    0,
+    0,
+    1,
+    1,
+    5,
+    5, // part 0 anchors 0..2
+    0,
+    0,
+    -1,
+    -1,
+    9,
+    9, // part 1 anchors 0..2
   ]);
   const q = new ProductQuantizer({ parts: 2, anchors: 3, dim: 4, l2: false, mean: null, data });
   assert.is(q.neurons, 6);
@@ -109,7 +143,10 @@ PQ('rejects features of the wrong size or with NaN', () => {
   const q = new ProductQuantizer({ parts: 1, anchors: 2, dim: 2, l2: false, mean: null, data: new Float32Array(4) });
   assert.throws(() => q.encode(new Float32Array(3), 2), /features: expected 2 x 2 = 4 values/);
   assert.throws(() => q.encode(new Float32Array([0, NaN]), 1), /value 1 is not finite/);
-  assert.throws(() => new ProductQuantizer({ parts: 1, anchors: 2, dim: 2, l2: false, mean: null, data: new Float32Array(4) }, 3), /probes: expected an integer in \[1, 2\]/);
+  assert.throws(
+    () => new ProductQuantizer({ parts: 1, anchors: 2, dim: 2, l2: false, mean: null, data: new Float32Array(4) }, 3),
+    /probes: expected an integer in \[1, 2\]/,
+  );
 });
 
 const Others = suite('TopK and Sign quantizers');

@@ -94,7 +94,11 @@ Core('forget removes a class; it is never predicted again and others are untouch
   const preds = core.predict(codes([ideal(protos[1]), ideal(protos[0])]), 2);
   assert.not.equal(preds[0].label, 'c1');
   assert.ok(preds[0].top.every((t) => t.label !== 'c1'));
-  assert.equal(preds[1].top.find((t) => t.label === 'c0'), c0Before, 'c0 scores as before');
+  assert.equal(
+    preds[1].top.find((t) => t.label === 'c0'),
+    c0Before,
+    'c0 scores as before',
+  );
   assert.throws(() => core.forget('c1'), /no class named "c1"/);
   assert.throws(() => core.forget('nope'), /no class named "nope"/);
 });
@@ -145,7 +149,10 @@ Core('a prune or a forget recalibrates "unknown" from the kept probe codes; snap
   back.forget('c0');
   core.forget('c0');
   assert.is(back.threshold(), core.threshold(), 'a reloaded core recalibrates as the live one does');
-  assert.ok(core.probes.probes.filter((p) => p.label === 0).every((p) => p.column === -1), 'the forgotten class\'s probes are no longer stored');
+  assert.ok(
+    core.probes.probes.filter((p) => p.label === 0).every((p) => p.column === -1),
+    "the forgotten class's probes are no longer stored",
+  );
   const damaged = core.serialize();
   damaged[damaged.length - 1] ^= 0x01;
   assert.throws(() => LearnerCore.deserialize(damaged), /damaged calibration probe/);
@@ -216,7 +223,10 @@ Records('malformed records are errors naming the problem', () => {
 
 Records('prune policies are validated', () => {
   assert.throws(() => parsePrunePolicy({ kind: 'budget' }), /needs maxBytes or maxDensity/);
-  assert.throws(() => parsePrunePolicy({ kind: 'count', minCount: 0 }), /policy\.minCount: expected an integer in \[1, 255\], got number 0/);
+  assert.throws(
+    () => parsePrunePolicy({ kind: 'count', minCount: 0 }),
+    /policy\.minCount: expected an integer in \[1, 255\], got number 0/,
+  );
   assert.throws(() => parsePrunePolicy({ kind: 'fanin', maxClases: 2 }), /unknown option "maxClases"/);
   assert.throws(() => parsePrunePolicy({ kind: 'shrink' }), /policy\.kind: expected one of budget, fanin, count, share, class/);
   assert.throws(() => parsePrunePolicy('count'), TypeError);

@@ -53,12 +53,18 @@ Api('bad input is refused with errors that name it, and nothing learned is lost'
   const e = await Engram.memory({ backbone: null, quantizer: { kind: 'topk', k: 4, dim: DIM } });
   await e.learn('a', sets[0]);
   const before = e.stats();
-  await assertRejects(() => e.learn('', sets[1]), /^label: expected a label of 1 to 255 bytes of valid UTF-8 without control characters, got string "", which is empty$/);
+  await assertRejects(
+    () => e.learn('', sets[1]),
+    /^label: expected a label of 1 to 255 bytes of valid UTF-8 without control characters, got string "", which is empty$/,
+  );
   await assertRejects(() => e.learn('b', []), /inputs: expected at least one input/);
   await assertRejects(() => e.learn('b', [new Float32Array(DIM - 1)]), /inputs\[0\]: expected a feature vector of length 32/);
   await assertRejects(() => e.learn('b', [Float32Array.from({ length: DIM }, () => NaN)]), /not finite/);
   await assertRejects(() => e.learn('b', ['photo.png']), /has no backbone, so it takes feature vectors/);
-  await assertRejects(() => e.learn('b', [42 as unknown as Float32Array]), /inputs\[0\]: expected a file path, image bytes, raw pixels or a Float32Array, got number 42/);
+  await assertRejects(
+    () => e.learn('b', [42 as unknown as Float32Array]),
+    /inputs\[0\]: expected a file path, image bytes, raw pixels or a Float32Array, got number 42/,
+  );
   await assertRejects(() => e.forget('zzz'), /no class named "zzz"/);
   await assertRejects(() => e.predict(sets[0], { top: 0 }), /options\.top/);
   assert.equal(e.stats(), before);
@@ -68,7 +74,10 @@ Api('bad input is refused with errors that name it, and nothing learned is lost'
 
 Api('options are validated: misspellings, missing dimension, store on the in-memory variant', async () => {
   await assertRejects(() => Engram.memory({ backbone: null, quantizr: {} } as never), /unknown option "quantizr"/);
-  await assertRejects(() => Engram.memory({ backbone: null, quantizer: { kind: 'sign' } }), /quantizer\.dim: a learner without a backbone needs the feature dimension/);
+  await assertRejects(
+    () => Engram.memory({ backbone: null, quantizer: { kind: 'sign' } }),
+    /quantizer\.dim: a learner without a backbone needs the feature dimension/,
+  );
   await assertRejects(() => Engram.memory({ store: '/tmp/x' } as never), /Engram\.memory keeps nothing on disk/);
   await assertRejects(() => Engram.memory({ backbone: null, quantizer: { kind: 'pq', dim: DIM } }), /needs quantizer\.codebook/);
 });
@@ -98,8 +107,14 @@ Stored('a store reopens with everything acknowledged, and refuses a different qu
     assert.equal(c.stats().labels, ['c0', 'c1', 'c3', 'c4']);
     await c.close();
 
-    await assertRejects(() => Engram.open({ store: dir, quantizer: { kind: 'topk', k: 3, dim: DIM } }), /was built with quantizer .*refusing/);
-    await assertRejects(() => Engram.open({ store: dir, backbone: 'engram-nonexistent-backbone' }), /backbone "engram-nonexistent-backbone": not found/);
+    await assertRejects(
+      () => Engram.open({ store: dir, quantizer: { kind: 'topk', k: 3, dim: DIM } }),
+      /was built with quantizer .*refusing/,
+    );
+    await assertRejects(
+      () => Engram.open({ store: dir, backbone: 'engram-nonexistent-backbone' }),
+      /backbone "engram-nonexistent-backbone": not found/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -117,13 +132,19 @@ Stored('a pq learner with a codebook file records it and refuses another codeboo
     const e = await Engram.open({ store, backbone: null, quantizer: { kind: 'pq', parts: 8, anchors: 16, codebook: cbFile, dim: DIM } });
     for (let c = 0; c < 3; c++) await e.learn(`p${c}`, sets[c].slice(0, 10));
     const preds = await e.predict([draw(0), draw(1), draw(2)]);
-    assert.equal(preds.map((p) => p.top[0].label), ['p0', 'p1', 'p2']);
+    assert.equal(
+      preds.map((p) => p.top[0].label),
+      ['p0', 'p1', 'p2'],
+    );
     assert.is(e.stats().neurons, 8 * 16);
     await e.close();
 
     const other = join(dir, 'b.codebook');
     writeFileSync(other, encodeCodebook(fitCodebook(calib, DIM, { parts: 8, anchors: 16, seed: 99 })));
-    await assertRejects(() => Engram.open({ store, quantizer: { kind: 'pq', parts: 8, anchors: 16, codebook: other, dim: DIM } }), /built with quantizer|codebook/);
+    await assertRejects(
+      () => Engram.open({ store, quantizer: { kind: 'pq', parts: 8, anchors: 16, codebook: other, dim: DIM } }),
+      /built with quantizer|codebook/,
+    );
     const again = await Engram.open({ store });
     assert.equal((await again.predict([draw(1)]))[0].top[0].label, 'p1');
     await again.close();
@@ -148,7 +169,12 @@ Stored('a store with keepFeatures refits its codebook into a new store; the old 
     const noise = new Rng(SEED).shuffle(Array.from(calib)).map((v) => v * 0.01);
     writeFileSync(cbFile, encodeCodebook(fitCodebook(Float32Array.from(noise), DIM, { parts: 8, anchors: 4, seed: 1 })));
     const from = join(dir, 'old');
-    const e = await Engram.open({ store: from, backbone: null, quantizer: { kind: 'pq', parts: 8, anchors: 4, codebook: cbFile, dim: DIM }, memory: { keepFeatures: true } });
+    const e = await Engram.open({
+      store: from,
+      backbone: null,
+      quantizer: { kind: 'pq', parts: 8, anchors: 4, codebook: cbFile, dim: DIM },
+      memory: { keepFeatures: true },
+    });
     for (let c = 0; c < 4; c++) await e.learn(`f${c}`, sets[c]);
     await e.forget('f3');
     await e.close();
@@ -162,7 +188,8 @@ Stored('a store with keepFeatures refits its codebook into a new store; the old 
     assert.equal(next.stats().labels, ['f0', 'f1', 'f2']);
     assert.is(next.stats().neurons, 8 * 16);
     let correct = 0;
-    for (let c = 0; c < 3; c++) correct += (await next.predict(Array.from({ length: 10 }, () => draw(c)))).filter((p) => p.top[0].label === `f${c}`).length;
+    for (let c = 0; c < 3; c++)
+      correct += (await next.predict(Array.from({ length: 10 }, () => draw(c)))).filter((p) => p.top[0].label === `f${c}`).length;
     assert.ok(correct >= 27, `${correct}/30 after refit`);
     await next.close();
     const old = await Engram.open({ store: from });
@@ -188,7 +215,7 @@ async function assertRejects(fn: () => Promise<unknown>, re: RegExp): Promise<vo
     error = err;
   }
   assert.ok(error instanceof Error, `expected a rejection matching ${re}`);
-  assert.match((error).message, re);
+  assert.match(error.message, re);
 }
 
 Api.run();

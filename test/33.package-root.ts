@@ -29,12 +29,24 @@ test('an Engram opened from the package root learns digits and predicts held-out
   const engram = await Engram.memory({ backbone: 'engram-glyph' });
   try {
     for (const d of [0, 1, 2]) {
-      const r = await engram.learn(String(d), trainBy.get(d)!.slice(0, 15).map((i) => imageAt(train, i)));
+      const r = await engram.learn(
+        String(d),
+        trainBy
+          .get(d)!
+          .slice(0, 15)
+          .map((i) => imageAt(train, i)),
+      );
       assert.is(r.stored, 15);
     }
     let correct = 0;
     for (const d of [0, 1, 2]) {
-      const preds = await engram.predict(heldBy.get(d)!.slice(0, 20).map((i) => imageAt(held, i)), { top: 1 });
+      const preds = await engram.predict(
+        heldBy
+          .get(d)!
+          .slice(0, 20)
+          .map((i) => imageAt(held, i)),
+        { top: 1 },
+      );
       correct += preds.filter((p) => p.top[0].label === String(d)).length;
     }
     assert.ok(correct >= 51, `${correct}/60 held-out digits right (chance 20)`);

@@ -34,7 +34,7 @@ async function rejects(fn: () => Promise<unknown>, re: RegExp): Promise<void> {
     err = e;
   }
   assert.ok(err instanceof Error, `expected an error matching ${re}`);
-  assert.match((err).message, re);
+  assert.match(err.message, re);
 }
 
 const Budget = suite('memoryBudgetBytes');
@@ -79,8 +79,14 @@ Budget('the pruning is journalled: a reopened store has the same connections', a
 
 Budget('a profile file is checked like the shipped ones', async () => {
   const bad = writeProfile(work, 'too-small', { memoryBudgetBytes: 100 });
-  await rejects(() => Engram.memory({ backbone: null, quantizer: { kind: 'sign', dim: DIM }, profile: bad }), /too-small\.json is invalid:[\s\S]*memoryBudgetBytes/);
-  await rejects(() => Engram.memory({ backbone: null, quantizer: { kind: 'sign', dim: DIM }, profile: join(work, 'absent.json') }), /absent\.json: cannot read \(ENOENT\)/);
+  await rejects(
+    () => Engram.memory({ backbone: null, quantizer: { kind: 'sign', dim: DIM }, profile: bad }),
+    /too-small\.json is invalid:[\s\S]*memoryBudgetBytes/,
+  );
+  await rejects(
+    () => Engram.memory({ backbone: null, quantizer: { kind: 'sign', dim: DIM }, profile: join(work, 'absent.json') }),
+    /absent\.json: cannot read \(ENOENT\)/,
+  );
 });
 
 const Backbone = suite("the profile's backbone");
@@ -125,7 +131,9 @@ Backbone('not installed, a named profile is an error that says how to fix it', a
 Backbone('not installed, a detected profile falls back to the embedded backbone with one warning', async () => {
   const detected = resolveProfile().profile;
   if (!detected || detected.backbone === 'engram-glyph') {
-    console.log(`SKIP 34 detected fallback: the profile detected here (${detected?.id ?? 'none'}) uses the embedded backbone, so there is nothing to fall back from`);
+    console.log(
+      `SKIP 34 detected fallback: the profile detected here (${detected?.id ?? 'none'}) uses the embedded backbone, so there is nothing to fall back from`,
+    );
     return;
   }
   const warnings: string[] = [];
@@ -133,7 +141,12 @@ Backbone('not installed, a detected profile falls back to the embedded backbone 
   assert.is(e.stats().backbone, 'engram-glyph');
   const fallback = warnings.filter((w) => /uses backbone/.test(w));
   assert.is(fallback.length, 1, warnings.join('\n'));
-  assert.match(fallback[0], new RegExp(`device profile ${detected.id} \\(detected\\) uses backbone "${detected.backbone}" by default, but .*not installed here: run "engram models pull ${detected.backbone}".*Using engram-glyph`));
+  assert.match(
+    fallback[0],
+    new RegExp(
+      `device profile ${detected.id} \\(detected\\) uses backbone "${detected.backbone}" by default, but .*not installed here: run "engram models pull ${detected.backbone}".*Using engram-glyph`,
+    ),
+  );
   await e.close();
 });
 

@@ -68,7 +68,10 @@ Units('every stored example gets a column; scores equal a plain k-nearest vote o
     const [pred] = core.predict(Uint32Array.from(query), 1, 4);
     const want = referenceScores(stored, query, UNITS.vote);
     for (const { label, score } of pred.top) {
-      assert.ok(Math.abs(score - (want.get(label) ?? 0)) < 1e-12, `query ${t}: ${label} scored ${score}, reference ${want.get(label) ?? 0}`);
+      assert.ok(
+        Math.abs(score - (want.get(label) ?? 0)) < 1e-12,
+        `query ${t}: ${label} scored ${score}, reference ${want.get(label) ?? 0}`,
+      );
       checked++;
     }
     const best = [...want.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0];
@@ -110,7 +113,10 @@ Units('forget clears every column of the label, others predict as before, the la
   assert.is(removed, 4 * P);
   assert.equal(core.unitLabel!.slice(4, 8), [-1, -1, -1, -1]);
   assert.equal(core.activeLabels(), ['c0', 'c2']);
-  assert.equal(core.predict(probe, 2).map((p) => p.top[0].label), before.map((p) => p.top[0].label));
+  assert.equal(
+    core.predict(probe, 2).map((p) => p.top[0].label),
+    before.map((p) => p.top[0].label),
+  );
   assert.throws(() => core.forget('c1'), /no class named "c1"/);
   core.learn('c1', Uint32Array.from(protos[1]), 1);
   assert.is(core.predict(Uint32Array.from(protos[1]), 1)[0].top[0].label, 'c1');
@@ -141,7 +147,11 @@ Units('count, share, fan-in and density pruning are refused; a byte budget evict
   const core = new LearnerCore(UNITS);
   core.learn('big', Uint32Array.from(Array.from({ length: 12 }, () => randomCode(rng)).flat()), 12);
   core.learn('small', Uint32Array.from(Array.from({ length: 2 }, () => randomCode(rng)).flat()), 2);
-  for (const policy of [{ kind: 'count', minCount: 2 }, { kind: 'share', share: 0.5 }, { kind: 'fanin', maxClasses: 3 }] as const) {
+  for (const policy of [
+    { kind: 'count', minCount: 2 },
+    { kind: 'share', share: 0.5 },
+    { kind: 'fanin', maxClasses: 3 },
+  ] as const) {
     assert.throws(() => core.prune(policy), new RegExp(`${policy.kind} pruning does not apply to example units`));
   }
   assert.throws(() => core.prune({ kind: 'budget', maxDensity: 0.1 }), /every example unit has the same density/);
@@ -163,7 +173,14 @@ Units('count, share, fan-in and density pruning are refused; a byte budget evict
 });
 
 Units('memory options: example units keep no counters, and vote belongs to example units', () => {
-  assert.equal(parseMemoryOptions({ units: 'example' }), { counterBits: 0, refine: false, minCount: 1, keepFeatures: false, units: 'example', vote: 5 });
+  assert.equal(parseMemoryOptions({ units: 'example' }), {
+    counterBits: 0,
+    refine: false,
+    minCount: 1,
+    keepFeatures: false,
+    units: 'example',
+    vote: 5,
+  });
   assert.is(parseMemoryOptions({}).units, 'class');
   assert.throws(() => parseMemoryOptions({ units: 'example', counterBits: 4 }), /memory\.counterBits: example units keep no counters/);
   assert.throws(() => parseMemoryOptions({ units: 'example', refine: true }), /memory\.refine: does not apply to example units/);
@@ -182,17 +199,27 @@ Units('a store with example units reopens identical, journals its columns, and r
     const draw = (c: number) => Float32Array.from(centres[c], (v) => v + (rng.next() - 0.5) * 0.5);
     const opts = { store: dir, backbone: null, quantizer: { kind: 'sign' as const, dim }, memory: { units: 'example' as const, vote: 3 } };
     const a = await Engram.open(opts);
-    for (let c = 0; c < 3; c++) await a.learn(`c${c}`, Array.from({ length: 4 }, () => draw(c)));
+    for (let c = 0; c < 3; c++)
+      await a.learn(
+        `c${c}`,
+        Array.from({ length: 4 }, () => draw(c)),
+      );
     const probe = [draw(0), draw(1), draw(2)];
     const want = await a.predict(probe);
-    assert.equal(want.map((p) => p.top[0].label), ['c0', 'c1', 'c2']);
+    assert.equal(
+      want.map((p) => p.top[0].label),
+      ['c0', 'c1', 'c2'],
+    );
     assert.equal(a.stats().units, { kind: 'example', columns: 12, vote: 3 });
     await a.close();
     const b = await Engram.open({ store: dir });
     assert.equal(await b.predict(probe), want);
     assert.equal(b.stats().units, { kind: 'example', columns: 12, vote: 3 });
     await b.close();
-    await assertRejects(() => Engram.open({ ...opts, memory: { units: 'class' } }), /was built with memory\.units = example; refusing class/);
+    await assertRejects(
+      () => Engram.open({ ...opts, memory: { units: 'class' } }),
+      /was built with memory\.units = example; refusing class/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -214,8 +241,14 @@ TopK('activates the k largest and the k smallest standardised values, as a plain
   const codes = q.encode(x, rows);
   for (let r = 0; r < rows; r++) {
     const z = Array.from({ length: dim }, (_, t) => ({ t, v: (x[r * dim + t] - mean[t]) / std[t] })).sort((a, b) => b.v - a.v);
-    const high = z.slice(0, k).map((e) => e.t).sort((a, b) => a - b);
-    const low = z.slice(dim - k).map((e) => dim + e.t).sort((a, b) => a - b);
+    const high = z
+      .slice(0, k)
+      .map((e) => e.t)
+      .sort((a, b) => a - b);
+    const low = z
+      .slice(dim - k)
+      .map((e) => dim + e.t)
+      .sort((a, b) => a - b);
     assert.equal(Array.from(codes.subarray(r * 2 * k, (r + 1) * 2 * k)), [...high, ...low]);
   }
   assert.throws(() => TopKQuantizer.twoSided(dim, dim / 2 + 1), /k: expected an integer in \[1, 20\], got number 21/);

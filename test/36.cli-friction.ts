@@ -37,15 +37,28 @@ Scan('hidden files and folders are skipped: ".x.png", macOS "._x.png" copies, ".
   }
   const r = engram(['learn', '--store', join(work, 'hidden-store'), '--labels-from', 'dir', dir, '--json']);
   assert.is(r.status, 0, r.stderr);
-  assert.equal(r.lines.filter((l) => 'label' in l).map((l) => [l.label, l.stored]), [['0', 3], ['1', 3]]);
-  assert.not.ok(r.lines.some((l) => 'error' in l), 'no error for skipped files');
+  assert.equal(
+    r.lines.filter((l) => 'label' in l).map((l) => [l.label, l.stored]),
+    [
+      ['0', 3],
+      ['1', 3],
+    ],
+  );
+  assert.not.ok(
+    r.lines.some((l) => 'error' in l),
+    'no error for skipped files',
+  );
   const help = engram(['predict', '--help']);
   assert.match(help.stdout, /skipping\s+hidden names/);
 });
 
 Scan('a label that looks like a split name ("test") gets one warning naming it; real classes do not', () => {
   const dir = join(work, 'photos');
-  for (const [from, to] of [['0', 'cat'], ['1', 'dog'], ['2', 'test']]) {
+  for (const [from, to] of [
+    ['0', 'cat'],
+    ['1', 'dog'],
+    ['2', 'test'],
+  ]) {
     mkdirSync(join(dir, to), { recursive: true });
     for (const f of readdirSync(join(digits, from)).slice(0, 2)) copyFileSync(join(digits, from, f), join(dir, to, f));
   }
@@ -71,7 +84,16 @@ Errors('learn --json reports a bad file with its "file", learns the rest and end
   writeFileSync(join(bad, '7', 'broken.png'), 'not a png');
   let r = engram(['learn', '--store', store, '--labels-from', 'dir', join(digits, '0'), join(digits, '1'), '--json']);
   assert.is(r.status, 0, r.stderr);
-  assert.equal(r.lines[r.lines.length - 1], { summary: true, stored: 2 * PER, failed: 0, interrupted: false, classes: 2, bytes: r.lines[r.lines.length - 1].bytes, compressedBytes: r.lines[r.lines.length - 1].compressedBytes, pruned: 0 });
+  assert.equal(r.lines[r.lines.length - 1], {
+    summary: true,
+    stored: 2 * PER,
+    failed: 0,
+    interrupted: false,
+    classes: 2,
+    bytes: r.lines[r.lines.length - 1].bytes,
+    compressedBytes: r.lines[r.lines.length - 1].compressedBytes,
+    pruned: 0,
+  });
   r = engram(['learn', '--store', store, '--labels-from', 'dir', join(bad, '7'), '--json']);
   assert.is(r.status, 2, r.stderr);
   const errors = r.lines.filter((l) => 'error' in l);
@@ -90,10 +112,15 @@ Errors('predict answers every file it can: a missing path is reported with its "
   const missing = join(work, 'no-such.png');
   const garbage = join(work, 'garbage.png');
   writeFileSync(garbage, 'not a png either');
-  const good = readdirSync(join(digits, '0')).slice(0, 3).map((f) => join(digits, '0', f));
+  const good = readdirSync(join(digits, '0'))
+    .slice(0, 3)
+    .map((f) => join(digits, '0', f));
   const r = engram(['predict', '--store', store, good[0], missing, good[1], garbage, good[2], '--json']);
   assert.is(r.status, 2, r.stderr);
-  assert.equal(r.lines.filter((l) => 'label' in l).map((l) => l.file), good);
+  assert.equal(
+    r.lines.filter((l) => 'label' in l).map((l) => l.file),
+    good,
+  );
   const errors = r.lines.filter((l) => 'error' in l);
   assert.equal(errors.map((l) => l.file).sort(), [garbage, missing].sort());
   assert.match(String(errors.find((l) => l.file === missing)!.error), /no-such\.png: no such file or folder/);
@@ -114,8 +141,11 @@ Errors('backbone embed takes a catalogue name and folders, as learn does, and re
   assert.is(r.status, 2, r.stderr);
   const vectors = r.lines.filter((l) => 'dim' in l);
   assert.is(vectors.length, PER);
-  assert.ok(vectors.every((l) => l.dim === 128 && typeof l.norm === 'number' && (l.norm) > 0));
-  assert.equal(r.lines.filter((l) => 'error' in l && 'file' in l).map((l) => l.file), [missing]);
+  assert.ok(vectors.every((l) => l.dim === 128 && typeof l.norm === 'number' && l.norm > 0));
+  assert.equal(
+    r.lines.filter((l) => 'error' in l && 'file' in l).map((l) => l.file),
+    [missing],
+  );
   const ok = engram(['backbone', 'embed', 'engram-glyph', join(digits, '2')]);
   assert.is(ok.status, 0, ok.stderr);
   const bad = engram(['backbone', 'embed', 'no-such-backbone', join(digits, '2')]);
@@ -129,7 +159,11 @@ Stores('a folder of other files is "not an engram store": nothing is written, no
   const foreign = join(work, 'etc');
   mkdirSync(foreign);
   writeFileSync(join(foreign, 'passwd'), 'root:x:0:0::/root:/bin/sh\n');
-  for (const args of [['stats', '--store', foreign], ['predict', '--store', foreign, join(digits, '0')], ['learn', '--store', foreign, '--label', 'x', join(digits, '0')]]) {
+  for (const args of [
+    ['stats', '--store', foreign],
+    ['predict', '--store', foreign, join(digits, '0')],
+    ['learn', '--store', foreign, '--label', 'x', join(digits, '0')],
+  ]) {
     const r = engram(args);
     assert.is(r.status, 2, args.join(' '));
     assert.match(r.stderr, /is not an engram store/);
@@ -158,7 +192,7 @@ Stores('one class, one example, one connection are singular', () => {
 
 const Compact = suite('the journal is compacted into snapshots by one rule, for the CLI as for the API');
 
-Compact('the rule: past the last snapshot\'s size, at least 64 KiB and at most 8 MiB of journal', () => {
+Compact("the rule: past the last snapshot's size, at least 64 KiB and at most 8 MiB of journal", () => {
   assert.not.ok(journalWantsSnapshot(COMPACT_MIN_BYTES, 0));
   assert.ok(journalWantsSnapshot(COMPACT_MIN_BYTES + 1, 0));
   assert.not.ok(journalWantsSnapshot(300_000, 300_000));
@@ -171,12 +205,18 @@ Compact('engram learn writes a snapshot once the journal outgrows the rule, and 
   const r = engram(['learn', '--store', dir, '--labels-from', 'dir', digits, '--batch', '8', '--json']);
   assert.is(r.status, 0, r.stderr);
   const files = readdirSync(dir);
-  assert.ok(files.some((f) => /^snapshot-\d+\.egs$/.test(f)), `a snapshot was written: ${files.join(', ')}`);
+  assert.ok(
+    files.some((f) => /^snapshot-\d+\.egs$/.test(f)),
+    `a snapshot was written: ${files.join(', ')}`,
+  );
   const s = engram(['stats', '--store', dir, '--json']);
   assert.is(s.status, 0, s.stderr);
   assert.equal(s.lines[0].examples, { 0: PER, 1: PER, 2: PER, 3: PER });
   const p = engram(['predict', '--store', dir, join(digits, '1'), '--json']);
-  assert.ok(p.lines.filter((l) => (l.top as { label: string }[])[0]?.label === '1').length >= PER - 3, 'the reopened store still knows what it learned');
+  assert.ok(
+    p.lines.filter((l) => (l.top as { label: string }[])[0]?.label === '1').length >= PER - 3,
+    'the reopened store still knows what it learned',
+  );
 });
 
 Scan.run();

@@ -30,7 +30,10 @@ function recordEnds(buf: Buffer): number[] {
 function damagedCopy(name: string): string {
   const dir = join(work, name);
   cpSync(pristine, dir, { recursive: true });
-  const journal = join(dir, readdirSync(dir).find((f) => f.endsWith('.egj'))!);
+  const journal = join(
+    dir,
+    readdirSync(dir).find((f) => f.endsWith('.egj'))!,
+  );
   const buf = readFileSync(journal);
   // Records: the store's metadata, then one per learn ("0", "1", "2").
   const ends = recordEnds(buf);
@@ -53,14 +56,22 @@ Repair.before(async () => {
 Repair('a damaged journal is refused, and the message names the command that salvages it', () => {
   const dir = damagedCopy('refused');
   for (const cmd of ['stats', 'predict', 'learn']) {
-    const args = cmd === 'stats' ? [cmd, '--store', dir] : cmd === 'predict' ? [cmd, '--store', dir, join(work, 'train', '0')] : [cmd, '--store', dir, '--label', '0', join(work, 'train', '0')];
+    const args =
+      cmd === 'stats'
+        ? [cmd, '--store', dir]
+        : cmd === 'predict'
+          ? [cmd, '--store', dir, join(work, 'train', '0')]
+          : [cmd, '--store', dir, '--label', '0', join(work, 'train', '0')];
     const r = engram(args);
     assert.is(r.status, 2, cmd);
     assert.match(r.stderr, /is damaged at byte \d+/);
     assert.ok(r.stderr.includes(`run "engram repair --store ${dir}"`), r.stderr);
     assert.not.match(r.stderr, /\{ salvage: true \}[^)]/, 'API advice only as the aside for code');
   }
-  assert.not.ok(readdirSync(dir).some((f) => f.endsWith('.damaged')), 'a refused open changes nothing');
+  assert.not.ok(
+    readdirSync(dir).some((f) => f.endsWith('.damaged')),
+    'a refused open changes nothing',
+  );
 });
 
 Repair('--dry-run says what would be kept and given up and changes nothing', () => {
@@ -70,7 +81,10 @@ Repair('--dry-run says what would be kept and given up and changes nothing', () 
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /would keep: 1 class, 5 examples \(journal up to record 2\): 0/);
   assert.match(r.stdout, /would give up: record 3: damaged, unreadable; record 4: learn "2" \(5 examples\)\n/);
-  assert.equal(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f)).toString('base64')]), before);
+  assert.equal(
+    readdirSync(dir).map((f) => [f, readFileSync(join(dir, f)).toString('base64')]),
+    before,
+  );
 });
 
 Repair('repair keeps the history before the damage, reports it, sets the damaged journal aside; the store works again', () => {
@@ -83,10 +97,18 @@ Repair('repair keeps the history before the damage, reports it, sets the damaged
   assert.is(report.lastSeq, 2);
   assert.equal(report.examples, { 0: 5 });
   // What was lost, record by record: the damaged one, and what the intact one after it held.
-  assert.equal((report.givenUp as { seq: number; op: string; label?: string; examples?: number }[]).map(({ seq, op, label, examples }) => ({ seq, op, label, examples })), [
-    { seq: 3, op: 'unreadable', label: undefined, examples: undefined },
-    { seq: 4, op: 'learn', label: '2', examples: 5 },
-  ]);
+  assert.equal(
+    (report.givenUp as { seq: number; op: string; label?: string; examples?: number }[]).map(({ seq, op, label, examples }) => ({
+      seq,
+      op,
+      label,
+      examples,
+    })),
+    [
+      { seq: 3, op: 'unreadable', label: undefined, examples: undefined },
+      { seq: 4, op: 'learn', label: '2', examples: 5 },
+    ],
+  );
   const aside = report.setAside as { file: string; bytes: number }[];
   assert.is(aside.length, 1);
   assert.match(aside[0].file, /^journal-\d+\.egj\.damaged$/);
@@ -125,8 +147,14 @@ Api('refuses the damaged store by default and salvages it on request, saying wha
   } finally {
     await e.close();
   }
-  assert.ok(warnings.some((w) => /given up/.test(w)), warnings.join('\n'));
-  await rejects(Engram.open({ store: dir, salvage: 'yes' as unknown as boolean }), /options\.salvage: expected a boolean, got string "yes"/);
+  assert.ok(
+    warnings.some((w) => /given up/.test(w)),
+    warnings.join('\n'),
+  );
+  await rejects(
+    Engram.open({ store: dir, salvage: 'yes' as unknown as boolean }),
+    /options\.salvage: expected a boolean, got string "yes"/,
+  );
 });
 
 Repair.run();

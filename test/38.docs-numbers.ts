@@ -10,7 +10,11 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { BIN, ROOT } from './helpers/learner-files.js';
 
-interface Change { name: string; was: string; now: string }
+interface Change {
+  name: string;
+  was: string;
+  now: string;
+}
 interface DocsNumbers {
   run(o?: { root?: string; resultsDir?: string; write?: boolean }): { file: string; changes: Change[] }[];
   figureText(name: string, resultsDir: string): string;
@@ -71,7 +75,18 @@ Docs('a new result changes the quoted figure; unknown names and missing values a
   rmSync(join(root, 'docs', 'extra.md'));
   writeFileSync(join(res, 'demo.json'), JSON.stringify({ ...demo, top1_accuracy: undefined }));
   assert.throws(() => dn.run({ root, resultsDir: res }), /figure "demo\.top1": demo\.json has no number at top1_accuracy/);
-  assert.is(dn.lookup({ a: [{ name: 'x', v: 1 }, { name: 'y', v: 2 }] }, 'a[name=y].v'), 2);
+  assert.is(
+    dn.lookup(
+      {
+        a: [
+          { name: 'x', v: 1 },
+          { name: 'y', v: 2 },
+        ],
+      },
+      'a[name=y].v',
+    ),
+    2,
+  );
 });
 
 Docs('bench/results/demo.json is what engram demo --json prints now', () => {
@@ -80,8 +95,23 @@ Docs('bench/results/demo.json is what engram demo --json prints now', () => {
   assert.is(r.status, 0, r.stderr);
   const now = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
   // The accuracy and the sizes are deterministic (seeded); times are not.
-  for (const k of ['top1_accuracy', 'open_set_accuracy', 'unknown_rate', 'connections_per_class', 'compressed_bytes_per_class', 'serialized_bytes_per_class', 'resident_bytes', 'shots', 'classes', 'backbone']) {
-    assert.equal(now[k], committed[k], `${k}: a run gives ${JSON.stringify(now[k])}, demo.json says ${JSON.stringify(committed[k])} (run "npm run bench:demo && npm run docs:numbers")`);
+  for (const k of [
+    'top1_accuracy',
+    'open_set_accuracy',
+    'unknown_rate',
+    'connections_per_class',
+    'compressed_bytes_per_class',
+    'serialized_bytes_per_class',
+    'resident_bytes',
+    'shots',
+    'classes',
+    'backbone',
+  ]) {
+    assert.equal(
+      now[k],
+      committed[k],
+      `${k}: a run gives ${JSON.stringify(now[k])}, demo.json says ${JSON.stringify(committed[k])} (run "npm run bench:demo && npm run docs:numbers")`,
+    );
   }
 });
 

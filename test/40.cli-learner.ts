@@ -128,7 +128,9 @@ E2E('an interrupted learn exits 130 and keeps every batch it acknowledged', asyn
   const many = join(work, 'many');
   const files = await writeDigits(many, 'train', [7], 400);
   const interrupted = join(work, 'interrupted');
-  const child = spawn(process.execPath, [BIN, 'learn', '--store', interrupted, '--label', '7', '--batch', '4', ...files], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'learn', '--store', interrupted, '--label', '7', '--batch', '4', ...files], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   // Interrupt once the first batches are in the journal.
@@ -140,7 +142,12 @@ E2E('an interrupted learn exits 130 and keeps every batch it acknowledged', asyn
       return 0;
     }
   };
-  const journalBytes = () => (existsSync(interrupted) ? readdirSync(interrupted).filter((f) => f.startsWith('journal') && !f.endsWith('.tmp')).reduce((n, f) => n + sizeOf(f), 0) : 0);
+  const journalBytes = () =>
+    existsSync(interrupted)
+      ? readdirSync(interrupted)
+          .filter((f) => f.startsWith('journal') && !f.endsWith('.tmp'))
+          .reduce((n, f) => n + sizeOf(f), 0)
+      : 0;
   const deadline = Date.now() + 60_000;
   while (journalBytes() < 2000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   child.kill('SIGINT');

@@ -49,7 +49,19 @@ if (!models) {
     assert.is(r.lines[0].kind, 'whitening');
     assert.is(r.lines[0].withinClass, true);
     const white = join(work, 'white');
-    r = run(['learn', '--store', white, '--backbone', 'mobilenetv2-12-int8', '--codebook', w, '--labels-from', 'dir', join(work, 'train'), '--json']);
+    r = run([
+      'learn',
+      '--store',
+      white,
+      '--backbone',
+      'mobilenetv2-12-int8',
+      '--codebook',
+      w,
+      '--labels-from',
+      'dir',
+      join(work, 'train'),
+      '--json',
+    ]);
     assert.is(r.status, 0, r.stderr);
     r = run(['predict', '--store', white, join(work, 'test'), '--json']);
     assert.is(r.status, 0, r.stderr);
@@ -64,10 +76,39 @@ if (!models) {
 
   test('codebook fit, learn and predict reach well above chance', () => {
     const cb = join(work, 'digits.egc');
-    let r = run(['codebook', 'fit', '--backbone', 'mobilenetv2-12-int8', '--parts', '32', '--anchors', '64', '-o', cb, join(work, 'train'), '--json']);
+    let r = run([
+      'codebook',
+      'fit',
+      '--backbone',
+      'mobilenetv2-12-int8',
+      '--parts',
+      '32',
+      '--anchors',
+      '64',
+      '-o',
+      cb,
+      join(work, 'train'),
+      '--json',
+    ]);
     assert.is(r.status, 0, r.stderr);
     assert.is(r.lines[0].parts, 32);
-    r = run(['learn', '--store', store, '--backbone', 'mobilenetv2-12-int8', '--codebook', cb, '--parts', '32', '--anchors', '64', '--labels-from', 'dir', join(work, 'train'), '--json']);
+    r = run([
+      'learn',
+      '--store',
+      store,
+      '--backbone',
+      'mobilenetv2-12-int8',
+      '--codebook',
+      cb,
+      '--parts',
+      '32',
+      '--anchors',
+      '64',
+      '--labels-from',
+      'dir',
+      join(work, 'train'),
+      '--json',
+    ]);
     assert.is(r.status, 0, r.stderr);
     r = run(['predict', '--store', store, join(work, 'test'), '--json']);
     assert.is(r.status, 0, r.stderr);

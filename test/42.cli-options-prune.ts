@@ -34,7 +34,19 @@ Options.before(async () => {
 
 Options('are recorded by the store: later runs keep them, and the defaults are refused against them', () => {
   const store = join(work, 'plain');
-  let r = run(['learn', '--store', store, '--backbone', 'engram-glyph', '--no-center', '--no-l2', '--label', '0', join(train, '0'), '--json']);
+  let r = run([
+    'learn',
+    '--store',
+    store,
+    '--backbone',
+    'engram-glyph',
+    '--no-center',
+    '--no-l2',
+    '--label',
+    '0',
+    join(train, '0'),
+    '--json',
+  ]);
   assert.is(r.status, 0, r.stderr);
   r = run(['learn', '--store', store, '--label', '1', join(train, '1'), '--json']);
   assert.is(r.status, 0, 'no flags: the store remembers its options');
@@ -95,13 +107,21 @@ Prune('--max-bytes shrinks the compressed size; resident bytes stay, and the sum
   const after = stats(pstore);
   assert.ok(after.compressedBytes <= max, `${after.compressedBytes} <= ${max}`);
   assert.is(after.bytes, before.bytes);
-  assert.match(r.stderr, new RegExp(`connections ${before.connections} -> ${after.connections}, density [0-9.]+ -> [0-9.]+, compressed ${before.compressedBytes} -> ${after.compressedBytes} bytes; resident ${after.bytes} bytes is fixed by neurons and class capacity`));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `connections ${before.connections} -> ${after.connections}, density [0-9.]+ -> [0-9.]+, compressed ${before.compressedBytes} -> ${after.compressedBytes} bytes; resident ${after.bytes} bytes is fixed by neurons and class capacity`,
+    ),
+  );
 });
 
 Prune('--class forgets one class; policies given together run in one call', () => {
   const r = run(['prune', '--store', pstore, '--class', '2', '--min-count', '1', '--json']);
   assert.is(r.status, 0, r.stderr);
-  assert.equal(r.lines.map((l) => (l.policy as { kind: string }).kind), ['class', 'count']);
+  assert.equal(
+    r.lines.map((l) => (l.policy as { kind: string }).kind),
+    ['class', 'count'],
+  );
   assert.ok((r.lines[0].removed as number) > 0);
   assert.equal(stats(pstore).labels.sort(), ['0', '1', '3', '4']);
 });
@@ -129,8 +149,15 @@ Device("a profile's memory budget prunes after the learn that goes over it, said
   assert.is(r.status, 0, r.stderr);
   const warnings = r.stderr.split('\n').filter((l) => /budget/.test(l));
   assert.is(warnings.length, 1, r.stderr);
-  assert.match(warnings[0], /warning: the memory went over the 1024-byte budget of device profile small-board \(compressed connection bits\): pruned back to it/);
-  const summary = r.lines.find((l) => 'pruned' in l) as { pruned: number; budget: { profile: string; bytes: number }; compressedBytes: number };
+  assert.match(
+    warnings[0],
+    /warning: the memory went over the 1024-byte budget of device profile small-board \(compressed connection bits\): pruned back to it/,
+  );
+  const summary = r.lines.find((l) => 'pruned' in l) as {
+    pruned: number;
+    budget: { profile: string; bytes: number };
+    compressedBytes: number;
+  };
   assert.ok(summary && summary.pruned > 0, r.stdout);
   assert.equal(summary.budget, { profile: 'small-board', bytes: 1024 });
   const s = stats(store);
@@ -146,7 +173,10 @@ Device('a store refuses a backbone other than the one it was made with (two real
   assert.is(r.status, 0, r.stderr);
   r = run(['learn', '--store', store, '--backbone', 'engram-glyph', '--label', '1', join(train, '1')]);
   assert.is(r.status, 2);
-  assert.match(r.stderr, /was built with backbone engram-glyph-fp32 \(sha256 [0-9a-f]{12}\); refusing engram-glyph \(sha256 [0-9a-f]{12}\)/);
+  assert.match(
+    r.stderr,
+    /was built with backbone engram-glyph-fp32 \(sha256 [0-9a-f]{12}\); refusing engram-glyph \(sha256 [0-9a-f]{12}\)/,
+  );
   const s = stats(store);
   assert.is(s.classes, 1, 'nothing was added by the refused command');
   r = run(['learn', '--store', store, '--label', '1', join(train, '1'), '--json']);

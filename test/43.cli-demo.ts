@@ -11,12 +11,26 @@ test('--json ends with a summary naming both accuracies and honest sizes', () =>
   assert.is(r.status, 0, r.stderr);
   const s = r.lines.at(-1) as Record<string, number | string | number[]>;
   for (const key of [
-    'top1_accuracy', 'open_set_accuracy', 'unknown_rate', 'connections_per_class', 'compressed_bytes_per_class',
-    'serialized_bytes_per_class', 'resident_bytes', 'neurons', 'classes', 'shots', 'test_per_class', 'backbone',
-    'top1_accuracy_by_classes', 'open_set_accuracy_by_classes',
-  ]) assert.ok(key in s, `missing ${key}`);
+    'top1_accuracy',
+    'open_set_accuracy',
+    'unknown_rate',
+    'connections_per_class',
+    'compressed_bytes_per_class',
+    'serialized_bytes_per_class',
+    'resident_bytes',
+    'neurons',
+    'classes',
+    'shots',
+    'test_per_class',
+    'backbone',
+    'top1_accuracy_by_classes',
+    'open_set_accuracy_by_classes',
+  ])
+    assert.ok(key in s, `missing ${key}`);
   assert.not.ok('final_accuracy' in s || 'bytes_per_class' in s, 'the old, ambiguous names are gone');
-  console.log(`demo: top-1 ${s.top1_accuracy}, open set ${s.open_set_accuracy}, unknown ${s.unknown_rate}, ${s.compressed_bytes_per_class} compressed bytes per class`);
+  console.log(
+    `demo: top-1 ${s.top1_accuracy}, open set ${s.open_set_accuracy}, unknown ${s.unknown_rate}, ${s.compressed_bytes_per_class} compressed bytes per class`,
+  );
   assert.is(s.classes, 10);
   assert.is(s.test_per_class, 30);
   assert.is(s.backbone, 'engram-glyph');
@@ -32,7 +46,7 @@ test('--json ends with a summary naming both accuracies and honest sizes', () =>
   // Compressed is at most the raw bits; serialized holds the bits and the counters.
   assert.ok((s.compressed_bytes_per_class as number) <= neurons / 8 + 1);
   assert.ok((s.serialized_bytes_per_class as number) >= neurons / 8);
-  assert.ok((s.resident_bytes as number) >= (s.classes as number) * neurons / 8);
+  assert.ok((s.resident_bytes as number) >= ((s.classes as number) * neurons) / 8);
   assert.is((s.top1_accuracy_by_classes as number[]).length, 10);
 });
 

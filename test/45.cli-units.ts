@@ -33,7 +33,21 @@ Units.after(() => rmSync(work, { recursive: true, force: true }));
 Units('stores one column per image, is remembered, predicts held-out digits, and refuses other units', () => {
   const store = join(work, 'units');
   for (const d of ['0', '1', '2']) {
-    const r = run(['learn', '--store', store, '--backbone', 'engram-glyph', '--units', 'example', '--vote', '3', '--label', d, join(train, d), '--json']);
+    const r = run([
+      'learn',
+      '--store',
+      store,
+      '--backbone',
+      'engram-glyph',
+      '--units',
+      'example',
+      '--vote',
+      '3',
+      '--label',
+      d,
+      join(train, d),
+      '--json',
+    ]);
     assert.is(r.status, 0, r.stderr);
   }
   assert.equal(stats(store).units, { kind: 'example', columns: 30, vote: 3 });
@@ -69,7 +83,20 @@ Units('stores one column per image, is remembered, predicts held-out digits, and
 Units('--two-sided top-k codes and prune --share through the command line', () => {
   const store = join(work, 'topk');
   for (const d of ['0', '1', '2']) {
-    const r = run(['learn', '--store', store, '--backbone', 'engram-glyph', '--topk', '8', '--two-sided', '--label', d, join(train, d), '--json']);
+    const r = run([
+      'learn',
+      '--store',
+      store,
+      '--backbone',
+      'engram-glyph',
+      '--topk',
+      '8',
+      '--two-sided',
+      '--label',
+      d,
+      join(train, d),
+      '--json',
+    ]);
     assert.is(r.status, 0, r.stderr);
   }
   const before = stats(store).connections;

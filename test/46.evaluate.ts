@@ -59,7 +59,11 @@ function checkAgainstPredict(report: EvalReport, items: Item[], preds: Predictio
   assert.is(report.openSet.known.unknown.count, e.knownUnknown);
   assert.is(report.openSet.novel.unknown.count, e.novelUnknown);
   assert.is(report.openSet.novel.labelled.count, e.novelLabelled);
-  assert.equal(report.openSet.accuracy, { count: e.knownRight + e.novelUnknown, of: items.length, rate: (e.knownRight + e.novelUnknown) / items.length });
+  assert.equal(report.openSet.accuracy, {
+    count: e.knownRight + e.novelUnknown,
+    of: items.length,
+    rate: (e.knownRight + e.novelUnknown) / items.length,
+  });
   // Every cell of the confusion matrix, and nothing outside it.
   const { rows, columns, counts } = report.confusion;
   let total = 0;
@@ -94,7 +98,11 @@ const Api = suite('Engram.evaluate');
 Api.before(async () => {
   const train = await writeDigits(work, 'train', KNOWN, 12);
   const e = await Engram.open({ store, backbone: 'engram-glyph' });
-  for (const d of KNOWN) await e.learn(String(d), train.filter((f) => f.includes(`/train/${d}/`)));
+  for (const d of KNOWN)
+    await e.learn(
+      String(d),
+      train.filter((f) => f.includes(`/train/${d}/`)),
+    );
   await e.close();
   const test = await writeDigits(work, 'test', [...KNOWN, ...NOVEL], 15);
   const labelOf = (f: string) => f.split('/').at(-2)!;
@@ -112,10 +120,16 @@ Api('a known-only test set: every number agrees with predict on the same files',
     checkAgainstPredict(report, known, preds);
     assert.equal(report.storeLabels, KNOWN.map(String));
     assert.equal(report.confusion.rows, KNOWN.map(String));
-    assert.equal(report.confusion.columns.slice(0, KNOWN.length), KNOWN.map(String), 'known rows and columns line up: right answers on the diagonal');
+    assert.equal(
+      report.confusion.columns.slice(0, KNOWN.length),
+      KNOWN.map(String),
+      'known rows and columns line up: right answers on the diagonal',
+    );
     assert.is(report.counts.novelLabels, 0);
     assert.equal(report.openSet.novel.unknown, { count: 0, of: 0, rate: null });
-    console.log(`known digits: top-1 ${report.top1.rate}, right ${report.openSet.known.right.rate}, unknown ${report.openSet.known.unknown.rate}`);
+    console.log(
+      `known digits: top-1 ${report.top1.rate}, right ${report.openSet.known.right.rate}, unknown ${report.openSet.known.unknown.rate}`,
+    );
     assert.ok(report.top1.rate! >= 0.85, `top-1 ${report.top1.rate} (chance 0.2)`);
   } finally {
     await e.close();
@@ -130,7 +144,10 @@ Api('novel labels: rows after the known ones, their right answer is unknown', as
     const preds = await e.predict(items.map((x) => x.input));
     checkAgainstPredict(report, items, preds);
     assert.equal(report.confusion.rows, [...KNOWN, ...NOVEL].map(String));
-    assert.equal(report.classes.map((c) => c.known), [...KNOWN.map(() => true), ...NOVEL.map(() => false)]);
+    assert.equal(
+      report.classes.map((c) => c.known),
+      [...KNOWN.map(() => true), ...NOVEL.map(() => false)],
+    );
     assert.is(report.counts.novel, NOVEL.length * 15);
     assert.is(report.counts.novelLabels, NOVEL.length);
     // Novel digits look less like the stored ones than the stored ones' own test images do.
@@ -147,7 +164,10 @@ Api('raw pixels are evaluated like the PNG files holding the same digits', async
   const items: Item[] = [];
   const files: Item[] = [];
   for (const d of KNOWN) {
-    for (const i of by.get(d)!.slice(0, 15).filter((i) => i % 5 !== 0)) {
+    for (const i of by
+      .get(d)!
+      .slice(0, 15)
+      .filter((i) => i % 5 !== 0)) {
       const img = imageAt(set, i);
       items.push({ input: { data: img.data, width: img.width, height: img.height, channels: 1 }, label: String(d) });
       files.push({ input: join(work, 'test', String(d), `${i}.png`), label: String(d) });
@@ -159,7 +179,10 @@ Api('raw pixels are evaluated like the PNG files holding the same digits', async
     const png = await e.evaluate(files);
     assert.equal(raw.confusion, png.confusion);
     assert.equal(raw.top1, png.top1);
-    assert.ok(raw.mistakes.every((m) => m.file === undefined), 'raw inputs have no file name');
+    assert.ok(
+      raw.mistakes.every((m) => m.file === undefined),
+      'raw inputs have no file name',
+    );
   } finally {
     await e.close();
   }
@@ -175,7 +198,13 @@ Api('an unreadable file is listed in failed and left out of every rate; the rest
     const report = await e.evaluate(items, { batch: 8 });
     assert.is(report.counts.items, 42);
     assert.is(report.counts.evaluated, 40);
-    assert.equal(report.failed.map((f) => [f.index, f.file, f.truth]), [[20, bad, '2'], [41, missing, '3']]);
+    assert.equal(
+      report.failed.map((f) => [f.index, f.file, f.truth]),
+      [
+        [20, bad, '2'],
+        [41, missing, '3'],
+      ],
+    );
     assert.match(report.failed[0].error, /broken\.png/);
     assert.match(report.failed[1].error, /missing\.png/);
     const good = [...known.slice(0, 20), ...known.slice(20, 40)];
@@ -193,7 +222,11 @@ Api('progress reaches the total; an aborted signal stops the evaluation', async 
   try {
     const seen: [number, number][] = [];
     await e.evaluate(known.slice(0, 25), { batch: 10, onProgress: (done, total) => seen.push([done, total]) });
-    assert.equal(seen, [[10, 25], [20, 25], [25, 25]]);
+    assert.equal(seen, [
+      [10, 25],
+      [20, 25],
+      [25, 25],
+    ]);
     const ctl = new AbortController();
     let calls = 0;
     const run = e.evaluate(known, {
@@ -249,7 +282,7 @@ async function assertRejects(fn: () => Promise<unknown>, re: RegExp): Promise<vo
     error = err;
   }
   assert.ok(error instanceof Error, `expected a rejection matching ${re}, nothing was thrown`);
-  assert.match((error).message, re);
+  assert.match(error.message, re);
 }
 
 Api.run();

@@ -64,7 +64,10 @@ function checkAgainstPredict(report: Report, rows: Row[]): void {
       assert.is(counts[i][j], rows.filter((r) => truthOf(r.file) === t && r.label === c).length, `cell ${t} -> ${c}`);
     }),
   );
-  assert.is(counts.flat().reduce((a, b) => a + b, 0), rows.length);
+  assert.is(
+    counts.flat().reduce((a, b) => a + b, 0),
+    rows.length,
+  );
   for (const c of report.classes) {
     const mine = rows.filter((r) => truthOf(r.file) === c.label);
     assert.is(c.items, mine.length);
@@ -90,7 +93,8 @@ Cli.after(() => rmSync(work, { recursive: true, force: true }));
 Cli('--help explains the rates, the options and gives examples; the root lists eval', () => {
   const r = engram(['eval', '--help']);
   assert.is(r.status, 0);
-  for (const s of ['--labels-from', '--label', '--svg', '--store', '--mistakes', 'top-1', 'novel', 'unknown', 'Examples:', '--json']) assert.ok(r.stdout.includes(s), `eval --help mentions ${s}`);
+  for (const s of ['--labels-from', '--label', '--svg', '--store', '--mistakes', 'top-1', 'novel', 'unknown', 'Examples:', '--json'])
+    assert.ok(r.stdout.includes(s), `eval --help mentions ${s}`);
   const root = engram(['--help']);
   assert.match(root.stdout, /\beval\b.*top-1/);
 });
@@ -160,7 +164,11 @@ Cli('--svg writes a well-formed, self-contained SVG: labelled axes, a count in e
     const o = (Math.round(y) * info.width + Math.round(x)) * info.channels;
     return [data[o], data[o + 1], data[o + 2]];
   };
-  const cells = [...svg.matchAll(/<rect x="([\d.]+)" y="([\d.]+)" width="[\d.]+" height="[\d.]+" fill="[^"]+"[^>]*><title>(.+?) answered (.+?): (\d+) of (\d+)<\/title><\/rect>\s*<text[^>]*>(\d+)<\/text>/g)];
+  const cells = [
+    ...svg.matchAll(
+      /<rect x="([\d.]+)" y="([\d.]+)" width="[\d.]+" height="[\d.]+" fill="[^"]+"[^>]*><title>(.+?) answered (.+?): (\d+) of (\d+)<\/title><\/rect>\s*<text[^>]*>(\d+)<\/text>/g,
+    ),
+  ];
   const { rows, columns, counts } = report.confusion;
   assert.is(cells.length, rows.length * columns.length, 'one cell per row and column');
   for (const m of cells) {
@@ -202,7 +210,10 @@ Cli('images lying directly in the folder given are labelled with its name, and a
   }
   const r = engram(['eval', '--store', store, '--labels-from', 'dir', loose, '--json']);
   assert.is(r.status, 0, r.stderr);
-  assert.match(r.stderr, /1 image lies directly in .*loose, so --labels-from dir labels it "loose"; put each class's images in a subfolder/);
+  assert.match(
+    r.stderr,
+    /1 image lies directly in .*loose, so --labels-from dir labels it "loose"; put each class's images in a subfolder/,
+  );
   assert.equal((r.lines[0] as unknown as Report).confusion.rows, ['1', 'loose']);
 });
 
@@ -215,7 +226,11 @@ Cli('bad inputs give clear errors and exit codes, and create nothing', () => {
     [['--labels-from', 'file', knownDir], 1, /argument 'file' is invalid/],
     [['--labels-from', 'dir', knownDir, '--mistakes', '-1'], 1, /--mistakes: expected a whole number >= 0/],
     [['--labels-from', 'dir', knownDir, '--batch', '0'], 1, /--batch: expected a whole number >= 1/],
-    [['--labels-from', 'dir', knownDir, '--svg', join(work, 'no-such-folder', 'c.svg')], 2, /--svg .*c\.svg: folder .*no-such-folder does not exist/],
+    [
+      ['--labels-from', 'dir', knownDir, '--svg', join(work, 'no-such-folder', 'c.svg')],
+      2,
+      /--svg .*c\.svg: folder .*no-such-folder does not exist/,
+    ],
     [['--labels-from', 'dir', knownDir, '--svg', work], 2, /is a folder; name a file/],
   ];
   for (const [args, code, message] of cases) {
@@ -266,7 +281,9 @@ Cli('an unreadable file among good ones: reported, left out of the rates, exit 2
 
 // A real terminal from util-linux `script`: the progress bar appears there, --quiet hides it, and Ctrl-C typed
 // into the terminal interrupts with exit code 130.
-const scriptMissing = spawnSync('script', ['--version'], { encoding: 'utf8' }).error ? 'util-linux script not found (apt-get install bsdutils)' : null;
+const scriptMissing = spawnSync('script', ['--version'], { encoding: 'utf8' }).error
+  ? 'util-linux script not found (apt-get install bsdutils)'
+  : null;
 
 function onTerminal(args: string[]): ReturnType<typeof spawnSync> {
   const cmd = [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' ');
@@ -289,7 +306,9 @@ Cli('Ctrl-C on the terminal interrupts the evaluation: exit 130, no report', asy
   if (scriptMissing) return console.log(`SKIP interrupt on a terminal: ${scriptMissing}`);
   const many = join(work, 'many');
   await writeDigits(many, 'test', [1], 400);
-  const cmd = [process.execPath, BIN, 'eval', '--store', store, '--labels-from', 'dir', join(many, 'test'), '--batch', '1'].map((a) => `'${a}'`).join(' ');
+  const cmd = [process.execPath, BIN, 'eval', '--store', store, '--labels-from', 'dir', join(many, 'test'), '--batch', '1']
+    .map((a) => `'${a}'`)
+    .join(' ');
   const child = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -309,7 +328,9 @@ function emptyDir(): string {
 }
 
 function readdirFirst(dir: string): string {
-  return readdirSync(dir).filter((f) => f.endsWith('.png')).sort()[0];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.png'))
+    .sort()[0];
 }
 
 Cli.run();

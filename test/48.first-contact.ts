@@ -26,7 +26,18 @@ test('an unknown backbone: exit 2, the message names it, no store folder', () =>
 
 test('a missing whitening file: exit 2, the message says how to make one, no store folder', () => {
   const store = join(work, 'b');
-  const r = run(['learn', '--store', store, '--backbone', 'engram-glyph', '--codebook', join(work, 'none.egw'), '--label', 'x', join(work, 'train', '0')]);
+  const r = run([
+    'learn',
+    '--store',
+    store,
+    '--backbone',
+    'engram-glyph',
+    '--codebook',
+    join(work, 'none.egw'),
+    '--label',
+    'x',
+    join(work, 'train', '0'),
+  ]);
   assert.is(r.status, 2);
   assert.match(r.stderr, /no such file \(make one with "engram codebook fit/);
   assert.not.ok(existsSync(store));
@@ -62,22 +73,82 @@ test('an empty folder given as a new store is removed again, not left half-made'
 
 test('codebook fit and learn share their defaults; options left out follow a pq codebook, options that say its opposite are refused', () => {
   const plain = join(work, 'plain.egc');
-  let r = run(['codebook', 'fit', '--backbone', 'engram-glyph', '--parts', '8', '--anchors', '4', '--no-center', '-o', plain, join(work, 'train'), '--json']);
+  let r = run([
+    'codebook',
+    'fit',
+    '--backbone',
+    'engram-glyph',
+    '--parts',
+    '8',
+    '--anchors',
+    '4',
+    '--no-center',
+    '-o',
+    plain,
+    join(work, 'train'),
+    '--json',
+  ]);
   assert.is(r.status, 0, r.stderr);
   assert.is(r.lines[0].kind, 'pq');
   const store = join(work, 'f');
-  r = run(['learn', '--store', store, '--backbone', 'engram-glyph', '--codebook', plain, '--parts', '8', '--anchors', '4', '--label', '0', join(work, 'train', '0')]);
+  r = run([
+    'learn',
+    '--store',
+    store,
+    '--backbone',
+    'engram-glyph',
+    '--codebook',
+    plain,
+    '--parts',
+    '8',
+    '--anchors',
+    '4',
+    '--label',
+    '0',
+    join(work, 'train', '0'),
+  ]);
   assert.is(r.status, 0, 'options left out follow the codebook');
   const s = run(['stats', '--store', store, '--json']).lines[0] as { quantizerOptions?: unknown };
   assert.ok(s);
-  r = run(['learn', '--store', join(work, 'f2'), '--backbone', 'engram-glyph', '--codebook', plain, '--parts', '8', '--anchors', '4', '--center', '--label', '0', join(work, 'train', '0')]);
+  r = run([
+    'learn',
+    '--store',
+    join(work, 'f2'),
+    '--backbone',
+    'engram-glyph',
+    '--codebook',
+    plain,
+    '--parts',
+    '8',
+    '--anchors',
+    '4',
+    '--center',
+    '--label',
+    '0',
+    join(work, 'train', '0'),
+  ]);
   assert.is(r.status, 2);
   assert.match(r.stderr, /fitted with center=false l2=true, the options say center=true l2=true; leave them out or give --no-center --l2/);
   assert.not.ok(existsSync(join(work, 'f2')), 'the refused first learn left no store');
   const both = join(work, 'both.egc');
   r = run(['codebook', 'fit', '--backbone', 'engram-glyph', '--parts', '8', '--anchors', '4', '-o', both, join(work, 'train')]);
   assert.is(r.status, 0, r.stderr);
-  r = run(['learn', '--store', join(work, 'g'), '--backbone', 'engram-glyph', '--codebook', both, '--parts', '8', '--anchors', '4', '--label', '0', join(work, 'train', '0')]);
+  r = run([
+    'learn',
+    '--store',
+    join(work, 'g'),
+    '--backbone',
+    'engram-glyph',
+    '--codebook',
+    both,
+    '--parts',
+    '8',
+    '--anchors',
+    '4',
+    '--label',
+    '0',
+    join(work, 'train', '0'),
+  ]);
   assert.is(r.status, 0, 'a codebook fitted with the defaults needs no flags at learn');
 });
 

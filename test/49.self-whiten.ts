@@ -34,8 +34,14 @@ test('64+ examples on the first learn: whitening.egw is written, the code gains 
   const store = join(work, 'a');
   const e = await Engram.open({ store, backbone: null, quantizer: QUANT });
   assert.is(e.quantizer.neurons, 512);
-  await e.learn('a', Array.from({ length: 80 }, () => draw(0)));
-  await e.learn('b', Array.from({ length: 20 }, () => draw(1)));
+  await e.learn(
+    'a',
+    Array.from({ length: 80 }, () => draw(0)),
+  );
+  await e.learn(
+    'b',
+    Array.from({ length: 20 }, () => draw(1)),
+  );
   const q = e.quantizer as SparseQuantizer;
   assert.ok(q.whitening, 'the first learn fitted a whitening');
   assert.is(q.blocks.length, 2);
@@ -48,7 +54,10 @@ test('64+ examples on the first learn: whitening.egw is written, the code gains 
   const again = await Engram.open({ store });
   assert.is(again.quantizerState.codebookId, id);
   assert.equal(await again.predict(queries), before, 'the reopened store answers the same');
-  assert.equal(before.map((p) => p.top[0].label), ['a', 'b', 'a']);
+  assert.equal(
+    before.map((p) => p.top[0].label),
+    ['a', 'b', 'a'],
+  );
   await again.close();
 });
 
@@ -56,8 +65,14 @@ test('fewer than 64 on the first learn: raw block only, and a later large learn 
   const draw = data(SEED + 1);
   const store = join(work, 'b');
   const e = await Engram.open({ store, backbone: null, quantizer: QUANT });
-  await e.learn('a', Array.from({ length: 10 }, () => draw(0)));
-  await e.learn('b', Array.from({ length: 100 }, () => draw(1)));
+  await e.learn(
+    'a',
+    Array.from({ length: 10 }, () => draw(0)),
+  );
+  await e.learn(
+    'b',
+    Array.from({ length: 100 }, () => draw(1)),
+  );
   assert.is((e.quantizer as SparseQuantizer).whitening, null);
   assert.is(e.quantizerState.codebookId, 'none');
   assert.not.ok(existsSync(join(store, 'whitening.egw')));
@@ -67,7 +82,10 @@ test('fewer than 64 on the first learn: raw block only, and a later large learn 
 test("whiten 'off' keeps the raw block whatever the first learn brings", async () => {
   const draw = data(SEED + 2);
   const e = await Engram.memory({ backbone: null, quantizer: { ...QUANT, whiten: 'off' } });
-  await e.learn('a', Array.from({ length: 100 }, () => draw(0)));
+  await e.learn(
+    'a',
+    Array.from({ length: 100 }, () => draw(0)),
+  );
   assert.is((e.quantizer as SparseQuantizer).whitening, null);
   await e.close();
 });
@@ -76,11 +94,17 @@ test('a whitening file without the metadata that names it (a first learn cut sho
   const draw = data(SEED + 3);
   const donor = join(work, 'donor');
   const d = await Engram.open({ store: donor, backbone: null, quantizer: QUANT });
-  await d.learn('a', Array.from({ length: 70 }, () => draw(0)));
+  await d.learn(
+    'a',
+    Array.from({ length: 70 }, () => draw(0)),
+  );
   await d.close();
   const store = join(work, 'c');
   const e = await Engram.open({ store, backbone: null, quantizer: QUANT });
-  await e.learn('a', Array.from({ length: 5 }, () => draw(0)));
+  await e.learn(
+    'a',
+    Array.from({ length: 5 }, () => draw(0)),
+  );
   await e.close();
   writeFileSync(join(store, 'whitening.egw'), readFileSync(join(donor, 'whitening.egw')));
   const again = await Engram.open({ store });

@@ -136,7 +136,10 @@ Basics('concurrent strict appends share fsyncs and keep their order', async () =
   try {
     const { store } = await openQuiet(dir);
     const seqs = await Promise.all(Array.from({ length: 200 }, (_, i) => store.append(1, bytes(`x${i}`))));
-    assert.equal(seqs, Array.from({ length: 200 }, (_, i) => i + 1));
+    assert.equal(
+      seqs,
+      Array.from({ length: 200 }, (_, i) => i + 1),
+    );
     await store.close();
     const again = await openQuiet(dir);
     assert.equal(
@@ -252,7 +255,9 @@ Snapshots('compaction keeps two snapshots and only the journal they need', async
       await store.writeSnapshot(bytes(`s${round}`));
     }
     await store.append(1, bytes('tail'));
-    const names = readdirSync(dir).filter((n) => n !== 'LOCK').sort();
+    const names = readdirSync(dir)
+      .filter((n) => n !== 'LOCK')
+      .sort();
     assert.equal(names, [
       'journal-0000000000000013.egj',
       'journal-0000000000000016.egj',
@@ -260,8 +265,14 @@ Snapshots('compaction keeps two snapshots and only the journal they need', async
       'snapshot-0000000000000015.egs',
     ]);
     const info = store.info();
-    assert.equal(info.snapshots.map((s) => s.seq), [12, 15]);
-    assert.is(info.bytes, names.reduce((n, f) => n + statSync(join(dir, f)).size, 0));
+    assert.equal(
+      info.snapshots.map((s) => s.seq),
+      [12, 15],
+    );
+    assert.is(
+      info.bytes,
+      names.reduce((n, f) => n + statSync(join(dir, f)).size, 0),
+    );
     await store.close();
   } finally {
     removeDir(dir);
@@ -302,7 +313,10 @@ Snapshots('a damaged newest snapshot falls back to the previous one plus the jou
     const again = await openQuiet(dir);
     assert.is(again.store.recovered!.snapshot!.toString(), 'S1');
     assert.equal(texts(again.store), ['2:1:b', '3:1:c']);
-    assert.ok(again.warnings.some((w) => /snapshot-0000000000000002\.egs is damaged \(body checksum mismatch/.test(w)), again.warnings.join('\n'));
+    assert.ok(
+      again.warnings.some((w) => /snapshot-0000000000000002\.egs is damaged \(body checksum mismatch/.test(w)),
+      again.warnings.join('\n'),
+    );
     assert.ok(existsSync(`${newest}.damaged`), 'the damaged file is kept aside');
     await again.store.close();
 
@@ -425,7 +439,10 @@ const Errors = suite('errors and validation');
 Errors('bad arguments throw TypeError or RangeError naming the parameter', async () => {
   const dir = scratchDir('store');
   try {
-    await rejects(Store.open(dir, { durability: 'fast' as never }), /options\.durability: expected one of strict, batched, got string "fast"/);
+    await rejects(
+      Store.open(dir, { durability: 'fast' as never }),
+      /options\.durability: expected one of strict, batched, got string "fast"/,
+    );
     await rejects(Store.open(dir, { batchMs: -1 }), /options\.batchMs: expected an integer in \[1, 60000\], got number -1/);
     await rejects(Store.open(dir, { batchMS: 5 } as never), /unknown option "batchMS"/);
     await rejects(Store.open(dir, { salvage: 'yes' } as never), /options\.salvage: expected a boolean, got string "yes"/);
@@ -481,7 +498,7 @@ Errors('read-only opens beside a writer, sees its records, and refuses writes', 
   }
 });
 
-Errors('side files round-trip, are checksummed, and cannot take the store\'s own names', async () => {
+Errors("side files round-trip, are checksummed, and cannot take the store's own names", async () => {
   const dir = scratchDir('store');
   try {
     const { store } = await openQuiet(dir);

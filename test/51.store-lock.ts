@@ -57,7 +57,9 @@ Lock('a second process is refused with an error naming the holder; it opens afte
     await holder.waitFor(/^open$/);
     const err = await rejects(
       Store.open(dir),
-      new RegExp(`store .* is locked by pid ${holder.proc.pid} on host ${hostname()} since \\d{4}-\\d\\d-\\d\\dT.*close that process first`),
+      new RegExp(
+        `store .* is locked by pid ${holder.proc.pid} on host ${hostname()} since \\d{4}-\\d\\d-\\d\\dT.*close that process first`,
+      ),
     );
     assert.is((err as StoreError).code, 'ELOCKED');
     holder.proc.stdin!.end();

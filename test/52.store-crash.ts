@@ -113,7 +113,9 @@ Crash(`batched mode: ${BATCHED_KILLS} SIGKILLs lose nothing reported durable and
         await store.close();
       }
     }
-    console.log(`52.store-crash (batched): ${BATCHED_KILLS} kills, last seq ${floor}, ${durableReports} durability reports, ${lost} acknowledged-but-queued records lost to SIGKILL (the documented window)`);
+    console.log(
+      `52.store-crash (batched): ${BATCHED_KILLS} kills, last seq ${floor}, ${durableReports} durability reports, ${lost} acknowledged-but-queued records lost to SIGKILL (the documented window)`,
+    );
     assert.ok(durableReports > 0, 'the children reached durability points');
   } finally {
     removeDir(dir);

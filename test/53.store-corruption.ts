@@ -141,96 +141,109 @@ const PROBES = probeCodes(16);
 
 const Corruption = suite('corruption');
 
-Corruption(`${TRIALS} random truncations and bit flips, ${OTHER_TRIALS} other damages: a recovered state equal to the log's, or a clear error`, async () => {
-  const { rng } = seededRng('53.store-corruption');
-  const root = scratchDir('corrupt');
-  const base = join(root, 'base');
-  await buildBase(base);
-  const files = readdirSync(base).sort();
-  assert.equal(files, [
-    'journal-0000000000000021.egj',
-    'journal-0000000000000041.egj',
-    'snapshot-0000000000000020.egs',
-    'snapshot-0000000000000040.egs',
-  ]);
-  const newestSegment = files[1];
-  const boundaries = recordBoundaries(readFileSync(join(base, newestSegment)));
-  const tally = { exact: 0, warned: 0, refused: 0, silentCut: 0, salvaged: 0, salvageRefused: 0 };
-  let repaired = 0;
-  const byKind = new Map<string, { exact: number; warned: number; refused: number }>();
-  let truncatedOrFlipped = 0;
+Corruption(
+  `${TRIALS} random truncations and bit flips, ${OTHER_TRIALS} other damages: a recovered state equal to the log's, or a clear error`,
+  async () => {
+    const { rng } = seededRng('53.store-corruption');
+    const root = scratchDir('corrupt');
+    const base = join(root, 'base');
+    await buildBase(base);
+    const files = readdirSync(base).sort();
+    assert.equal(files, [
+      'journal-0000000000000021.egj',
+      'journal-0000000000000041.egj',
+      'snapshot-0000000000000020.egs',
+      'snapshot-0000000000000040.egs',
+    ]);
+    const newestSegment = files[1];
+    const boundaries = recordBoundaries(readFileSync(join(base, newestSegment)));
+    const tally = { exact: 0, warned: 0, refused: 0, silentCut: 0, salvaged: 0, salvageRefused: 0 };
+    let repaired = 0;
+    const byKind = new Map<string, { exact: number; warned: number; refused: number }>();
+    let truncatedOrFlipped = 0;
 
-  try {
-    for (let trial = 0; trial < TRIALS + OTHER_TRIALS; trial++) {
-      const dir = join(root, `t${trial}`);
-      copyDir(base, dir);
-      const mutations = [mutate(dir, files[rng.int(files.length)], rng, trial < TRIALS ? TRUNCATE_OR_FLIP : OTHER_DAMAGE)];
-      if (TRUNCATE_OR_FLIP.includes(mutations[0].kind)) truncatedOrFlipped += 1;
-      if (rng.next() < 0.2) {
-        const other = files.filter((f) => f !== mutations[0].file);
-        mutations.push(mutate(dir, other[rng.int(other.length)], rng, [...TRUNCATE_OR_FLIP, ...OTHER_DAMAGE]));
-      }
-      const what = `trial ${trial}: ${mutations.map((m) => `${m.kind} ${m.file}${m.truncatedTo !== undefined ? ` to ${m.truncatedTo}` : ''}`).join(' + ')}`;
-      const key = mutations.map((m) => `${m.kind} ${m.file.slice(0, m.file.indexOf('-'))}`).join(' + ');
-      const kindTally = byKind.get(key) ?? { exact: 0, warned: 0, refused: 0 };
-      byKind.set(key, kindTally);
-
-      // Every trial is judged on a read-only open (no fsync: fast); every REPAIR_EVERY-th trial also on a
-      // writable open, which repairs what it routed around, and a second open that must then be quiet.
-      const outcome = await judge(dir, true, what);
-      if (trial % REPAIR_EVERY === 0) {
-        const writable = await judge(dir, false, what);
-        assert.equal({ ...writable, warnings: undefined }, { ...outcome, warnings: undefined }, `${what}: a writable open recovers the same`);
-        if (writable.kind !== 'refused') {
-          const again: string[] = [];
-          const reopened = await Store.open(dir, { onWarning: (w) => again.push(w) });
-          assert.is(reopened.lastSeq, writable.last, `${what}: reopen finds the same last seq`);
-          assert.equal(again, [], `${what}: the open after a repair is quiet`);
-          await reopened.close();
-          repaired += 1;
+    try {
+      for (let trial = 0; trial < TRIALS + OTHER_TRIALS; trial++) {
+        const dir = join(root, `t${trial}`);
+        copyDir(base, dir);
+        const mutations = [mutate(dir, files[rng.int(files.length)], rng, trial < TRIALS ? TRUNCATE_OR_FLIP : OTHER_DAMAGE)];
+        if (TRUNCATE_OR_FLIP.includes(mutations[0].kind)) truncatedOrFlipped += 1;
+        if (rng.next() < 0.2) {
+          const other = files.filter((f) => f !== mutations[0].file);
+          mutations.push(mutate(dir, other[rng.int(other.length)], rng, [...TRUNCATE_OR_FLIP, ...OTHER_DAMAGE]));
         }
-      }
-      if (outcome.kind === 'refused') {
-        tally.refused += 1;
-        kindTally.refused += 1;
-        if (trial % SALVAGE_EVERY === 0) {
-          // The user's way out: salvage keeps a prefix equal to the log's (judge checks it) and says so.
-          const salvaged = await judge(dir, false, `${what} (salvage)`, true);
-          if (salvaged.kind === 'refused') tally.salvageRefused += 1;
-          else {
-            assert.ok(salvaged.warnings.length > 0, `${what}: salvage warns`);
+        const what = `trial ${trial}: ${mutations.map((m) => `${m.kind} ${m.file}${m.truncatedTo !== undefined ? ` to ${m.truncatedTo}` : ''}`).join(' + ')}`;
+        const key = mutations.map((m) => `${m.kind} ${m.file.slice(0, m.file.indexOf('-'))}`).join(' + ');
+        const kindTally = byKind.get(key) ?? { exact: 0, warned: 0, refused: 0 };
+        byKind.set(key, kindTally);
+
+        // Every trial is judged on a read-only open (no fsync: fast); every REPAIR_EVERY-th trial also on a
+        // writable open, which repairs what it routed around, and a second open that must then be quiet.
+        const outcome = await judge(dir, true, what);
+        if (trial % REPAIR_EVERY === 0) {
+          const writable = await judge(dir, false, what);
+          assert.equal(
+            { ...writable, warnings: undefined },
+            { ...outcome, warnings: undefined },
+            `${what}: a writable open recovers the same`,
+          );
+          if (writable.kind !== 'refused') {
             const again: string[] = [];
             const reopened = await Store.open(dir, { onWarning: (w) => again.push(w) });
-            assert.is(reopened.lastSeq, salvaged.last, `${what}: reopen after salvage finds the salvaged seq`);
-            assert.equal(again, [], `${what}: the open after a salvage is quiet`);
+            assert.is(reopened.lastSeq, writable.last, `${what}: reopen finds the same last seq`);
+            assert.equal(again, [], `${what}: the open after a repair is quiet`);
             await reopened.close();
-            tally.salvaged += 1;
+            repaired += 1;
           }
         }
-      } else if (outcome.warnings.length === 0) {
-        const silentCut = mutations.some((m) => m.file === newestSegment && m.truncatedTo !== undefined && boundaries.has(m.truncatedTo));
-        assert.ok(outcome.last === LAST || silentCut, `${what}: recovered only up to seq ${outcome.last} of ${LAST} without a warning`);
-        if (outcome.last < LAST) tally.silentCut += 1;
-        else {
-          tally.exact += 1;
-          kindTally.exact += 1;
+        if (outcome.kind === 'refused') {
+          tally.refused += 1;
+          kindTally.refused += 1;
+          if (trial % SALVAGE_EVERY === 0) {
+            // The user's way out: salvage keeps a prefix equal to the log's (judge checks it) and says so.
+            const salvaged = await judge(dir, false, `${what} (salvage)`, true);
+            if (salvaged.kind === 'refused') tally.salvageRefused += 1;
+            else {
+              assert.ok(salvaged.warnings.length > 0, `${what}: salvage warns`);
+              const again: string[] = [];
+              const reopened = await Store.open(dir, { onWarning: (w) => again.push(w) });
+              assert.is(reopened.lastSeq, salvaged.last, `${what}: reopen after salvage finds the salvaged seq`);
+              assert.equal(again, [], `${what}: the open after a salvage is quiet`);
+              await reopened.close();
+              tally.salvaged += 1;
+            }
+          }
+        } else if (outcome.warnings.length === 0) {
+          const silentCut = mutations.some((m) => m.file === newestSegment && m.truncatedTo !== undefined && boundaries.has(m.truncatedTo));
+          assert.ok(outcome.last === LAST || silentCut, `${what}: recovered only up to seq ${outcome.last} of ${LAST} without a warning`);
+          if (outcome.last < LAST) tally.silentCut += 1;
+          else {
+            tally.exact += 1;
+            kindTally.exact += 1;
+          }
+        } else {
+          tally.warned += 1;
+          kindTally.warned += 1;
         }
-      } else {
-        tally.warned += 1;
-        kindTally.warned += 1;
+        removeDir(dir);
       }
-      removeDir(dir);
+    } finally {
+      removeDir(root);
     }
-  } finally {
-    removeDir(root);
-  }
-  console.log(`53.store-corruption: ${TRIALS + OTHER_TRIALS} trials (${truncatedOrFlipped} truncations or bit flips), ${JSON.stringify(tally)}, ${repaired} repaired by a writable open`);
-  for (const [k, t] of [...byKind].sort()) if (!k.includes(' + ')) console.log(`  ${k}: ${JSON.stringify(t)}`);
-  assert.ok(tally.exact > 0 && tally.warned > 0 && tally.refused > 0, 'all three outcomes occurred');
-  assert.ok(tally.salvaged > 0, 'salvage recovered refused stores');
-  assert.is(tally.exact + tally.warned + tally.refused + tally.silentCut, TRIALS + OTHER_TRIALS);
-  assert.ok(truncatedOrFlipped >= TRIALS, `${truncatedOrFlipped} truncations or bit flips, ${TRIALS} asked`);
-  for (const kind of [...TRUNCATE_OR_FLIP, ...OTHER_DAMAGE]) assert.ok([...byKind.keys()].some((k) => k.startsWith(`${kind} `)), `damage kind ${kind} was tried`);
-});
+    console.log(
+      `53.store-corruption: ${TRIALS + OTHER_TRIALS} trials (${truncatedOrFlipped} truncations or bit flips), ${JSON.stringify(tally)}, ${repaired} repaired by a writable open`,
+    );
+    for (const [k, t] of [...byKind].sort()) if (!k.includes(' + ')) console.log(`  ${k}: ${JSON.stringify(t)}`);
+    assert.ok(tally.exact > 0 && tally.warned > 0 && tally.refused > 0, 'all three outcomes occurred');
+    assert.ok(tally.salvaged > 0, 'salvage recovered refused stores');
+    assert.is(tally.exact + tally.warned + tally.refused + tally.silentCut, TRIALS + OTHER_TRIALS);
+    assert.ok(truncatedOrFlipped >= TRIALS, `${truncatedOrFlipped} truncations or bit flips, ${TRIALS} asked`);
+    for (const kind of [...TRUNCATE_OR_FLIP, ...OTHER_DAMAGE])
+      assert.ok(
+        [...byKind.keys()].some((k) => k.startsWith(`${kind} `)),
+        `damage kind ${kind} was tried`,
+      );
+  },
+);
 
 Corruption.run();

@@ -57,14 +57,20 @@ Crash(`a learner killed ${KILLS} times keeps every acknowledged learn and prune 
         assert.equal(await reopened.predict(probe, { top: 5 }), await rebuilt.predict(probe, { top: 5 }), `${where}: predictions differ`);
         const { examples, labels, connections, density } = reopened.stats();
         const want = rebuilt.stats();
-        assert.equal({ examples, labels, connections, density }, { examples: want.examples, labels: want.labels, connections: want.connections, density: want.density }, `${where}: stats differ`);
+        assert.equal(
+          { examples, labels, connections, density },
+          { examples: want.examples, labels: want.labels, connections: want.connections, density: want.density },
+          `${where}: stats differ`,
+        );
         for (const w of warnings) assert.match(w, /interrupted write|stale lock/, `${where}: unexpected warning on reopen`);
         maxAcked = held;
       } finally {
         await reopened.close();
       }
     }
-    console.log(`54.learner-crash: ${KILLS} kills, ${acks} acknowledged ops of which ${prunes} prunes (store holds ${maxAcked}), ${saves} snapshots saved`);
+    console.log(
+      `54.learner-crash: ${KILLS} kills, ${acks} acknowledged ops of which ${prunes} prunes (store holds ${maxAcked}), ${saves} snapshots saved`,
+    );
     assert.ok(acks >= KILLS, 'the children made progress between kills');
     assert.ok(saves > 0, 'snapshots were saved, so kills could land in them');
     assert.ok(prunes > 0, 'prunes were acknowledged, so kills could land in and after them');

@@ -60,7 +60,11 @@ function badInts(min: number, max: number, optional = false): Gen[] {
     () => max + 1,
     (rng) => max + 1 + rng.int(1 << 30),
   ];
-  if (min > -Infinity) out.push(() => min - 1, (rng) => min - 1 - rng.int(1 << 30));
+  if (min > -Infinity)
+    out.push(
+      () => min - 1,
+      (rng) => min - 1 - rng.int(1 << 30),
+    );
   return out;
 }
 
@@ -141,7 +145,12 @@ function publicSpecs(mem: BinaryMemory): Spec[] {
     },
     {
       name: 'new BinaryMemory (options object)',
-      slots: [{ valid: () => ({ neurons: 10 }), invalid: [...WRONG_TYPES, () => undefined, () => ({}), () => ({ neurons: 10, neuron: 5 }), () => ({ neurons: 10, active: 0 })] }],
+      slots: [
+        {
+          valid: () => ({ neurons: 10 }),
+          invalid: [...WRONG_TYPES, () => undefined, () => ({}), () => ({ neurons: 10, neuron: 5 }), () => ({ neurons: 10, active: 0 })],
+        },
+      ],
       call: ([opts]) => new BinaryMemory(opts as never),
     },
     { name: 'ensureClasses', slots: [{ valid: () => C, invalid: badInts(0, 1 << 20) }], call: ([n]) => mem.ensureClasses(n as never) },
@@ -178,7 +187,14 @@ function publicSpecs(mem: BinaryMemory): Spec[] {
       slots: [
         {
           valid: (rng) => new Int32Array(C * (1 + rng.int(3))),
-          invalid: [...WRONG_TYPES, () => undefined, () => new Uint32Array(C), () => new Float32Array(C), () => new Int32Array(C + 1), () => [1, 2, 3, 4]],
+          invalid: [
+            ...WRONG_TYPES,
+            () => undefined,
+            () => new Uint32Array(C),
+            () => new Float32Array(C),
+            () => new Int32Array(C + 1),
+            () => [1, 2, 3, 4],
+          ],
         },
         intSlot(1, 1 << 20, 10),
       ],
@@ -224,7 +240,13 @@ function publicSpecs(mem: BinaryMemory): Spec[] {
       slots: [
         {
           valid: () => new BinaryMemory({ neurons: N, counterBits: 4, classes: 1 }),
-          invalid: [...WRONG_TYPES, () => undefined, () => ({}), () => new BinaryMemory({ neurons: N + 1, counterBits: 4 }), () => new BinaryMemory({ neurons: N, counterBits: 8 })],
+          invalid: [
+            ...WRONG_TYPES,
+            () => undefined,
+            () => ({}),
+            () => new BinaryMemory({ neurons: N + 1, counterBits: 4 }),
+            () => new BinaryMemory({ neurons: N, counterBits: 8 }),
+          ],
         },
       ],
       call: ([other]) => mem.merge(other as never),
@@ -233,7 +255,10 @@ function publicSpecs(mem: BinaryMemory): Spec[] {
       name: 'BinaryMemory.deserialize',
       slots: [
         { valid: () => mem.serialize(), invalid: [...WRONG_TYPES, () => undefined, () => new Uint16Array(8), () => new Int8Array(8)] },
-        { valid: () => ({ active: A }), invalid: [() => 'x', () => ({ active: 0 }), () => ({ active: NaN }), () => ({ active: -1 }), () => ({ activ: 5 })] },
+        {
+          valid: () => ({ active: A }),
+          invalid: [() => 'x', () => ({ active: 0 }), () => ({ active: NaN }), () => ({ active: -1 }), () => ({ activ: 5 })],
+        },
       ],
       call: ([buf, opts]) => BinaryMemory.deserialize(buf as never, opts as never),
     },
@@ -242,7 +267,10 @@ function publicSpecs(mem: BinaryMemory): Spec[] {
 
 /** (codes, offsets, active) as the addon takes them, valid or invalid together. */
 const nativeCodes: Slot[] = [
-  { valid: (rng) => validIndices(rng, 1 + rng.int(3)), invalid: [...WRONG_TYPES, () => undefined, () => new Int32Array(A), () => new Float32Array(A)] },
+  {
+    valid: (rng) => validIndices(rng, 1 + rng.int(3)),
+    invalid: [...WRONG_TYPES, () => undefined, () => new Int32Array(A), () => new Float32Array(A)],
+  },
   {
     valid: (rng) => pick(rng, [null, undefined]),
     invalid: [
@@ -262,7 +290,15 @@ const nativeCodes: Slot[] = [
 function nativeSpecs(Memory: ReturnType<typeof loadBinding>['Memory'], mem: NativeMemory): Spec[] {
   const labels: Slot = {
     valid: () => 'match',
-    invalid: [...WRONG_TYPES, () => undefined, () => 0, () => new Int32Array(1), () => new Uint32Array(0), () => new Uint32Array(500), () => new Uint32Array(500).fill(C)],
+    invalid: [
+      ...WRONG_TYPES,
+      () => undefined,
+      () => 0,
+      () => new Int32Array(1),
+      () => new Uint32Array(0),
+      () => new Uint32Array(500),
+      () => new Uint32Array(500).fill(C),
+    ],
   };
   // A valid labels slot must match the batch of the codes chosen in the same call.
   const withLabels = (args: unknown[]) => {
@@ -291,32 +327,65 @@ function nativeSpecs(Memory: ReturnType<typeof loadBinding>['Memory'], mem: Nati
     },
     {
       name: 'native score',
-      slots: [...nativeCodes, { valid: (rng) => pick(rng, [undefined, 'active', 'scalar']), invalid: [() => 'gpu', () => '', () => 1, () => null, () => ({})] }],
+      slots: [
+        ...nativeCodes,
+        { valid: (rng) => pick(rng, [undefined, 'active', 'scalar']), invalid: [() => 'gpu', () => '', () => 1, () => null, () => ({})] },
+      ],
       call: ([c, o, a, k]) => mem.score(c as never, o as never, a as never, k as never),
     },
-    { name: 'native scoreMinCount', slots: [...nativeCodes, intSlot(0, 255)], call: ([c, o, a, m]) => mem.scoreMinCount(c as never, o as never, a as never, m as never) },
+    {
+      name: 'native scoreMinCount',
+      slots: [...nativeCodes, intSlot(0, 255)],
+      call: ([c, o, a, m]) => mem.scoreMinCount(c as never, o as never, a as never, m as never),
+    },
     { name: 'native pruneMinCount', slots: [{ valid: () => 0, invalid: badInts(0, 255) }], call: ([m]) => mem.pruneMinCount(m as never) },
     {
       name: 'native pruneMinCountPerClass',
       slots: [
         {
           valid: () => new Uint32Array(mem.classes).fill(1),
-          invalid: [...WRONG_TYPES, () => undefined, () => new Uint32Array(mem.classes + 1).fill(1), () => new Uint32Array(0), () => new Uint32Array(mem.classes).fill(16), () => new Int32Array(mem.classes).fill(1)],
+          invalid: [
+            ...WRONG_TYPES,
+            () => undefined,
+            () => new Uint32Array(mem.classes + 1).fill(1),
+            () => new Uint32Array(0),
+            () => new Uint32Array(mem.classes).fill(16),
+            () => new Int32Array(mem.classes).fill(1),
+          ],
         },
       ],
       call: ([m]) => mem.pruneMinCountPerClass(m as never),
     },
-    { name: 'native pruneFanIn', slots: [{ valid: () => 1 << 20, invalid: badInts(0, 1 << 20) }], call: ([m]) => mem.pruneFanIn(m as never) },
-    { name: 'native pruneTo', slots: [{ valid: () => Number.MAX_SAFE_INTEGER, invalid: badInts(0, Number.MAX_SAFE_INTEGER) }], call: ([k]) => mem.pruneTo(k as never) },
-    { name: 'native clearClass', slots: [{ valid: () => 0, invalid: badInts(0, mem.classes - 1) }], call: ([c]) => mem.clearClass(c as never) },
+    {
+      name: 'native pruneFanIn',
+      slots: [{ valid: () => 1 << 20, invalid: badInts(0, 1 << 20) }],
+      call: ([m]) => mem.pruneFanIn(m as never),
+    },
+    {
+      name: 'native pruneTo',
+      slots: [{ valid: () => Number.MAX_SAFE_INTEGER, invalid: badInts(0, Number.MAX_SAFE_INTEGER) }],
+      call: ([k]) => mem.pruneTo(k as never),
+    },
+    {
+      name: 'native clearClass',
+      slots: [{ valid: () => 0, invalid: badInts(0, mem.classes - 1) }],
+      call: ([c]) => mem.clearClass(c as never),
+    },
     {
       name: 'native merge',
-      slots: [{ valid: () => new Memory(N, 4, 1), invalid: [...WRONG_TYPES, () => undefined, () => ({}), () => new Memory(N + 1, 4, 0), () => new Memory(N, 0, 0)] }],
+      slots: [
+        {
+          valid: () => new Memory(N, 4, 1),
+          invalid: [...WRONG_TYPES, () => undefined, () => ({}), () => new Memory(N + 1, 4, 0), () => new Memory(N, 0, 0)],
+        },
+      ],
       call: ([o]) => mem.merge(o as never),
     },
     {
       name: 'native Memory.deserialize',
-      slots: [{ valid: () => mem.serialize(), invalid: [...WRONG_TYPES, () => undefined, () => new Uint16Array(8), () => new Int8Array(8)] }],
+      slots: [
+        { valid: () => mem.serialize(), invalid: [...WRONG_TYPES, () => undefined, () => new Uint16Array(8), () => new Int8Array(8)] },
+      ],
       call: ([b]) => Memory.deserialize(b as never),
     },
   ];

@@ -18,7 +18,10 @@ import { openMockPair } from './helpers/link-mock.js';
 import { LINK_DIM, LINK_TOPK, classVector } from './helpers/link-vectors.js';
 import { mountTmpfs, rejects, removeDir, scratchDir } from './helpers/store-fs.js';
 
-const FEATURES: Pick<EngramOptions, 'backbone' | 'quantizer'> = { backbone: null, quantizer: { kind: 'topk', dim: LINK_DIM, k: LINK_TOPK } };
+const FEATURES: Pick<EngramOptions, 'backbone' | 'quantizer'> = {
+  backbone: null,
+  quantizer: { kind: 'topk', dim: LINK_DIM, k: LINK_TOPK },
+};
 /** Long enough that a record cannot become durable by chance before the test looks. */
 const SLOW_BATCH_MS = 400;
 
@@ -77,10 +80,16 @@ ViaEngram('batched: learn resolves once queued; whenDurable(seq) waits for the g
 ViaEngram('batchMs is checked and needs the batched mode; whenDurable checks its seq', async () => {
   const dir = scratchDir('ack-options');
   try {
-    await rejects(Engram.open({ store: dir, ...FEATURES, batchMs: 50 }), /options\.batchMs: only applies with durability 'batched', got durability "strict"/);
+    await rejects(
+      Engram.open({ store: dir, ...FEATURES, batchMs: 50 }),
+      /options\.batchMs: only applies with durability 'batched', got durability "strict"/,
+    );
     await rejects(Engram.open({ store: dir, ...FEATURES, durability: 'batched', batchMs: 0 }), /options\.batchMs: expected an integer/);
     await rejects(Engram.open({ store: dir, ...FEATURES, durability: 'batched', batchMs: 1.5 }), /options\.batchMs/);
-    await rejects(Engram.open({ store: dir, ...FEATURES, durability: 'batched', batchMs: '100' as unknown as number }), /options\.batchMs: expected/);
+    await rejects(
+      Engram.open({ store: dir, ...FEATURES, durability: 'batched', batchMs: '100' as unknown as number }),
+      /options\.batchMs: expected/,
+    );
     const e = await Engram.open({ store: dir, ...FEATURES });
     try {
       assert.throws(() => e.whenDurable(-1), /seq: expected an integer/);
@@ -136,7 +145,11 @@ for (const durability of ['strict', 'batched'] as const) {
       await acked('LEARN', () => client.learn('b', classVector(1, 2)));
       await acked('PRUNE', () => client.prune({ kind: 'count', minCount: 2 }));
       await acked('FORGET', () => client.forget('b'));
-      if (durability === 'batched') assert.ok(learnMs >= SLOW_BATCH_MS * 0.9, `batched LEARN ACKed after ${learnMs.toFixed(0)} ms, inside the ${SLOW_BATCH_MS} ms window`);
+      if (durability === 'batched')
+        assert.ok(
+          learnMs >= SLOW_BATCH_MS * 0.9,
+          `batched LEARN ACKed after ${learnMs.toFixed(0)} ms, inside the ${SLOW_BATCH_MS} ms window`,
+        );
       // The learner's state is what was ACKed.
       const s = await client.stats();
       assert.equal([s.classes, s.labels], [1, ['a']]);
@@ -169,9 +182,15 @@ ViaCli('strict unless --durability batched is given; --batch-ms reaches EngramOp
 ViaCli('a bad --batch-ms is a usage error naming the option', () => {
   const warn = () => undefined;
   for (const bad of ['0', '-5', 'abc', '1.5', '60001', '']) {
-    assert.throws(() => engramOptions(parse(['--store', 'x', '--durability', 'batched', '--batch-ms', bad]), warn), /--batch-ms: expected a whole number of milliseconds from 1 to 60000/);
+    assert.throws(
+      () => engramOptions(parse(['--store', 'x', '--durability', 'batched', '--batch-ms', bad]), warn),
+      /--batch-ms: expected a whole number of milliseconds from 1 to 60000/,
+    );
   }
-  assert.throws(() => engramOptions(parse(['--store', 'x', '--batch-ms', '50']), warn), /--batch-ms: only applies with --durability batched \(durability is strict\)/);
+  assert.throws(
+    () => engramOptions(parse(['--store', 'x', '--batch-ms', '50']), warn),
+    /--batch-ms: only applies with --durability batched \(durability is strict\)/,
+  );
 });
 
 ViaCli('engram learn: --help shows the strict default; a bad --batch-ms exits 1 before touching the store', () => {
@@ -181,7 +200,23 @@ ViaCli('engram learn: --help shows the strict default; a bad --batch-ms exits 1 
   const dir = scratchDir('ack-cli');
   try {
     const store = join(dir, 'store');
-    const r = spawnSync(process.execPath, [join('bin', 'engram.js'), 'learn', '--store', store, '--label', 'x', '--durability', 'batched', '--batch-ms', 'soon', 'test/fixtures'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        join('bin', 'engram.js'),
+        'learn',
+        '--store',
+        store,
+        '--label',
+        'x',
+        '--durability',
+        'batched',
+        '--batch-ms',
+        'soon',
+        'test/fixtures',
+      ],
+      { encoding: 'utf8' },
+    );
     assert.is(r.status, 1, r.stderr);
     assert.match(r.stderr, /--batch-ms: expected a whole number of milliseconds from 1 to 60000, got "soon"/);
     assert.is(spawnSync('test', ['-e', store]).status, 1, 'the store was not created');
@@ -198,57 +233,67 @@ const diskRoot = scratchDir('ack-full');
 const mnt = join(diskRoot, 'mnt');
 mkdirSync(mnt);
 const noMount = mountTmpfs(mnt, DISK_BYTES);
-if (noMount) console.log(`57.store-ack: SKIPPED the full-disk case: cannot mount a ${DISK_BYTES / 1024} KiB tmpfs (${noMount}); run as root`);
+if (noMount)
+  console.log(`57.store-ack: SKIPPED the full-disk case: cannot mount a ${DISK_BYTES / 1024} KiB tmpfs (${noMount}); run as root`);
 
-(noMount ? FullDisk.skip : FullDisk)('learns that do not fit fail, and memory equals a learner rebuilt from the acknowledged ones', async () => {
-  const batch = (i: number) => Array.from({ length: 20 }, (_, j) => classVector(i % 4, i * 100 + j));
-  const rebuilt = await Engram.memory(FEATURES);
-  const e = await Engram.open({ store: join(mnt, 'store'), ...FEATURES });
-  try {
-    let acked = 0;
-    let failure: Error | null = null;
-    for (let i = 0; i < 1000 && !failure; i++) {
-      try {
-        await e.learn(`c${i % 4}`, batch(i));
-        acked += 1;
-        await rebuilt.learn(`c${i % 4}`, batch(i));
-      } catch (err) {
-        failure = err as Error;
-      }
-    }
-    if (!failure) return assert.unreachable('the disk never filled up');
-    assert.instance(failure, StoreError);
-    assert.match(failure.message, /writing the journal failed \(ENOSPC/);
-    assert.ok(acked > 0, 'some learns fit');
-
-    const probes = Array.from({ length: 12 }, (_, i) => classVector(i % 4, 5000 + i));
-    const same = async (when: string) => {
-      const { examples, connections, labels } = e.stats();
-      const want = rebuilt.stats();
-      assert.equal({ examples, connections, labels }, { examples: want.examples, connections: want.connections, labels: want.labels }, `${when}: memory differs from the acknowledged learns`);
-      assert.equal(await e.predict(probes), await rebuilt.predict(probes), `${when}: predictions differ`);
-    };
-    await same('after the failed learn');
-    // The store now refuses writes; neither a forget nor a prune may change memory behind its back.
-    await rejects(e.forget('c0'), /writing the journal failed/);
-    await rejects(e.prune({ kind: 'count', minCount: 2 }), /writing the journal failed/);
-    await rejects(e.learn('c9', batch(0)), /writing the journal failed/);
-    await same('after refused forget, prune and learn');
-    await rejects(e.close(), /writing the journal failed/);
-    // What the disk holds is what was acknowledged: nothing more, nothing less.
-    const reopened = await Engram.open({ store: join(mnt, 'store'), readOnly: true });
+(noMount ? FullDisk.skip : FullDisk)(
+  'learns that do not fit fail, and memory equals a learner rebuilt from the acknowledged ones',
+  async () => {
+    const batch = (i: number) => Array.from({ length: 20 }, (_, j) => classVector(i % 4, i * 100 + j));
+    const rebuilt = await Engram.memory(FEATURES);
+    const e = await Engram.open({ store: join(mnt, 'store'), ...FEATURES });
     try {
-      assert.equal(reopened.stats().examples, rebuilt.stats().examples, 'the reopened store holds the acknowledged learns');
-      assert.equal(await reopened.predict(probes), await rebuilt.predict(probes), 'the reopened store predicts like the rebuilt learner');
+      let acked = 0;
+      let failure: Error | null = null;
+      for (let i = 0; i < 1000 && !failure; i++) {
+        try {
+          await e.learn(`c${i % 4}`, batch(i));
+          acked += 1;
+          await rebuilt.learn(`c${i % 4}`, batch(i));
+        } catch (err) {
+          failure = err as Error;
+        }
+      }
+      if (!failure) return assert.unreachable('the disk never filled up');
+      assert.instance(failure, StoreError);
+      assert.match(failure.message, /writing the journal failed \(ENOSPC/);
+      assert.ok(acked > 0, 'some learns fit');
+
+      const probes = Array.from({ length: 12 }, (_, i) => classVector(i % 4, 5000 + i));
+      const same = async (when: string) => {
+        const { examples, connections, labels } = e.stats();
+        const want = rebuilt.stats();
+        assert.equal(
+          { examples, connections, labels },
+          { examples: want.examples, connections: want.connections, labels: want.labels },
+          `${when}: memory differs from the acknowledged learns`,
+        );
+        assert.equal(await e.predict(probes), await rebuilt.predict(probes), `${when}: predictions differ`);
+      };
+      await same('after the failed learn');
+      // The store now refuses writes; neither a forget nor a prune may change memory behind its back.
+      await rejects(e.forget('c0'), /writing the journal failed/);
+      await rejects(e.prune({ kind: 'count', minCount: 2 }), /writing the journal failed/);
+      await rejects(e.learn('c9', batch(0)), /writing the journal failed/);
+      await same('after refused forget, prune and learn');
+      await rejects(e.close(), /writing the journal failed/);
+      // What the disk holds is what was acknowledged: nothing more, nothing less.
+      const reopened = await Engram.open({ store: join(mnt, 'store'), readOnly: true });
+      try {
+        assert.equal(reopened.stats().examples, rebuilt.stats().examples, 'the reopened store holds the acknowledged learns');
+        assert.equal(await reopened.predict(probes), await rebuilt.predict(probes), 'the reopened store predicts like the rebuilt learner');
+      } finally {
+        await reopened.close();
+      }
+      console.log(
+        `57.store-ack: ${acked} learns of 20 examples fit in ${DISK_BYTES / 1024} KiB; the next failed with ENOSPC and memory stayed at the acknowledged state`,
+      );
     } finally {
-      await reopened.close();
+      await e.close().catch(() => undefined);
+      await rebuilt.close();
     }
-    console.log(`57.store-ack: ${acked} learns of 20 examples fit in ${DISK_BYTES / 1024} KiB; the next failed with ENOSPC and memory stayed at the acknowledged state`);
-  } finally {
-    await e.close().catch(() => undefined);
-    await rebuilt.close();
-  }
-});
+  },
+);
 
 FullDisk.after(() => {
   if (!noMount) execFileSync('umount', [mnt]);

@@ -33,8 +33,7 @@ const detachAndDrop = (view: ArrayBufferView) => {
 };
 
 /** A 3000x2000 camera-sized JPEG (several MB: large allocations are unmapped when freed) in a fresh ArrayBuffer. */
-const bigJpeg = async () =>
-  new Uint8Array(await sharp(chelsea).resize(3000, 2000, { fit: 'fill' }).jpeg({ quality: 98 }).toBuffer());
+const bigJpeg = async () => new Uint8Array(await sharp(chelsea).resize(3000, 2000, { fit: 'fill' }).jpeg({ quality: 98 }).toBuffer());
 
 const LEVELS: NormalizeSpec = { layout: 'NCHW', channels: 3, colorOrder: 'RGB', range: [0, 255], mean: [0, 0, 0], std: [1, 1, 1] };
 
@@ -43,8 +42,12 @@ function decodeInto(jpeg: Uint8Array, width: number, height: number, out: Float3
   const plan = b.jpegPlan(jpeg, width, height, 3)!;
   const { h, v } = tapsFor(plan.width, plan.height, { x: 0, y: 0, width: plan.width, height: plan.height }, width, height, 'bilinear');
   const a = affineFor(LEVELS);
-  return b.decodeJpegInto(jpeg, { minWidth: width, minHeight: height, channels: 3, width: plan.width, height: plan.height }, { h, v },
-    { width, height, channels: 3, nchw: true, scale: a.scale, bias: a.bias, source: a.source, out, offset: 0 });
+  return b.decodeJpegInto(
+    jpeg,
+    { minWidth: width, minHeight: height, channels: 3, width: plan.width, height: plan.height },
+    { h, v },
+    { width, height, channels: 3, nchw: true, scale: a.scale, bias: a.bias, source: a.source, out, offset: 0 },
+  );
 }
 
 const input = suite('async jobs keep their input when the caller detaches it');
@@ -104,7 +107,10 @@ else {
       const out = new Float32Array(1500 * 1000 * 3);
       const job = decodeInto(jpeg, 1500, 1000, out);
       detachAndDrop(out);
-      await rejects(job, /^slot\.out: the Float32Array was detached or shrunk while decodeJpegInto ran \(it holds 0 values, the slot needs 4500000\); nothing was written$/);
+      await rejects(
+        job,
+        /^slot\.out: the Float32Array was detached or shrunk while decodeJpegInto ran \(it holds 0 values, the slot needs 4500000\); nothing was written$/,
+      );
     }
   });
 
@@ -114,17 +120,26 @@ else {
     const job = decodeInto(jpeg, 640, 480, out);
     const kept = new Float32Array(structuredClone(out.buffer, { transfer: [out.buffer] }));
     await rejects(job, /^slot\.out: the Float32Array was detached/);
-    assert.ok(kept.every((x) => x === 0), 'the new owner\'s memory is untouched');
+    assert.ok(
+      kept.every((x) => x === 0),
+      "the new owner's memory is untouched",
+    );
   });
 
   output('a resizable buffer shrunk under the output: rejects, and the bytes left are untouched', async () => {
     const jpeg = await bigJpeg();
     const n = 640 * 480 * 3;
-    const ab = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void })(n * 4, { maxByteLength: n * 4 });
+    const ab = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void })(
+      n * 4,
+      { maxByteLength: n * 4 },
+    );
     const tracking = new Float32Array(ab);
     const job = decodeInto(jpeg, 640, 480, tracking);
     ab.resize(400);
-    await rejects(job, /^slot\.out: the Float32Array was detached or shrunk while decodeJpegInto ran \(it holds 100 values, the slot needs 921600\)/);
+    await rejects(
+      job,
+      /^slot\.out: the Float32Array was detached or shrunk while decodeJpegInto ran \(it holds 100 values, the slot needs 921600\)/,
+    );
     assert.ok(new Float32Array(ab).every((x) => x === 0));
   });
 
@@ -132,7 +147,10 @@ else {
     const jpeg = await bigJpeg();
     const out = new Float32Array(224 * 224 * 3);
     structuredClone(out.buffer, { transfer: [out.buffer] });
-    assert.throws(() => decodeInto(jpeg, 224, 224, out), /^slot\.out: expected a Float32Array of at least 150528 values, got Float32Array of length 0$/);
+    assert.throws(
+      () => decodeInto(jpeg, 224, 224, out),
+      /^slot\.out: expected a Float32Array of at least 150528 values, got Float32Array of length 0$/,
+    );
   });
 
   input.run();
@@ -145,10 +163,16 @@ misuse('getters and methods called on something that is not a Memory', () => {
   const proto = b.Memory.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
   const getter = (name: string) => Object.getOwnPropertyDescriptor(b.Memory.prototype, name)!.get!;
   for (const name of ['neurons', 'classes', 'counterBits', 'capacity']) {
-    assert.throws(() => getter(name).call(Object.create(b.Memory.prototype)), (e: Error) => e instanceof TypeError && e.message === `${name}: expected \`this\` to be a Memory, got an object that is not one`);
+    assert.throws(
+      () => getter(name).call(Object.create(b.Memory.prototype)),
+      (e: Error) => e instanceof TypeError && e.message === `${name}: expected \`this\` to be a Memory, got an object that is not one`,
+    );
   }
   for (const name of ['store', 'score', 'serialize', 'clone', 'merge', 'pruneTo', 'addClasses', 'connections']) {
-    assert.throws(() => proto[name].call({}), (e: Error) => e instanceof TypeError && e.message === `${name}: expected \`this\` to be a Memory, got an object that is not one`);
+    assert.throws(
+      () => proto[name].call({}),
+      (e: Error) => e instanceof TypeError && e.message === `${name}: expected \`this\` to be a Memory, got an object that is not one`,
+    );
   }
   const m = new b.Memory(16, 4, 2);
   assert.equal([m.neurons, m.classes, m.counterBits], [16, 2, 4], 'the getters still work on a Memory');
@@ -158,11 +182,21 @@ misuse('getters and methods called on something that is not a Memory', () => {
 
 misuse('a typed array whose constructor getter throws is still described by its element type', () => {
   const t = new Float32Array(4);
-  Object.defineProperty(t, 'constructor', { get() { throw new Error('the caller\'s getter ran'); } });
-  assert.throws(() => (b.decodeJpeg as (...a: unknown[]) => unknown)(t, 0, 0, 3), /^data: expected a Uint8Array, got Float32Array of length 4$/);
+  Object.defineProperty(t, 'constructor', {
+    get() {
+      throw new Error("the caller's getter ran");
+    },
+  });
+  assert.throws(
+    () => (b.decodeJpeg as (...a: unknown[]) => unknown)(t, 0, 0, 3),
+    /^data: expected a Uint8Array, got Float32Array of length 4$/,
+  );
   const u = new Int16Array(2);
   Object.defineProperty(u, 'constructor', { value: 5 });
-  assert.throws(() => b.pqEncode(u as never, new Float32Array(4), 1, 4, 1, 1, 1), /^features: expected a Float32Array, got Int16Array of length 2$/);
+  assert.throws(
+    () => b.pqEncode(u as never, new Float32Array(4), 1, 4, 1, 1, 1),
+    /^features: expected a Float32Array, got Int16Array of length 2$/,
+  );
 });
 
 misuse.run();

@@ -44,7 +44,10 @@ reader('directory, FIFO, /dev/zero, missing file and oversized file: one error e
     [oversized('big-1k', 1024), 1024, /big-1k: the codebook is 1025 bytes, more than the 1024-byte limit for a codebook$/],
   ];
   for (const [path, limit, pattern] of cases) {
-    assert.throws(() => readFileChecked(path, 'codebook', limit), (e: Error) => e instanceof FileReadError && pattern.test(e.message));
+    assert.throws(
+      () => readFileChecked(path, 'codebook', limit),
+      (e: Error) => e instanceof FileReadError && pattern.test(e.message),
+    );
     try {
       await readFileCheckedAsync(path, 'codebook', limit);
       assert.unreachable(path);
@@ -70,11 +73,12 @@ function refused(args: string[], pattern: RegExp): void {
   assert.ok(Date.now() - t0 < 60_000, 'no hang');
 }
 
-const kinds = (_name: string) => [
-  [dir, 'a directory'],
-  [fifo, 'a FIFO \\(named pipe\\)'],
-  ['/dev/zero', 'a character device'],
-] as const;
+const kinds = (_name: string) =>
+  [
+    [dir, 'a directory'],
+    [fifo, 'a FIFO \\(named pipe\\)'],
+    ['/dev/zero', 'a character device'],
+  ] as const;
 
 cli('image files: predict', async () => {
   const [png] = await writeDigits(join(work, 'digits'), 'train', [1], 1);
@@ -84,15 +88,24 @@ cli('image files: predict', async () => {
     if (path === dir) continue; // a folder is walked for images, not read
     refused(['predict', '--store', store, path], new RegExp(`${path}: not a file: expected a regular file \\(image\\), got ${what}`));
   }
-  refused(['predict', '--store', store, oversized('huge.png', FILE_LIMITS.image)], /huge\.png: the image is 268435457 bytes, more than the 268435456-byte limit for a image/);
+  refused(
+    ['predict', '--store', store, oversized('huge.png', FILE_LIMITS.image)],
+    /huge\.png: the image is 268435457 bytes, more than the 268435456-byte limit for a image/,
+  );
 });
 
 cli('--codebook', async () => {
   const [png] = await writeDigits(join(work, 'digits-cb'), 'train', [2], 1);
   for (const [path, what] of kinds('codebook')) {
-    refused(['learn', '--store', join(work, 'store-cb'), '--label', 'two', '--codebook', path, png], new RegExp(`${path}: expected a regular file \\(codebook\\), got ${what}`));
+    refused(
+      ['learn', '--store', join(work, 'store-cb'), '--label', 'two', '--codebook', path, png],
+      new RegExp(`${path}: expected a regular file \\(codebook\\), got ${what}`),
+    );
   }
-  refused(['learn', '--store', join(work, 'store-cb'), '--label', 'two', '--codebook', oversized('huge.egc', FILE_LIMITS.codebook), png], /huge\.egc: the codebook is \d+ bytes, more than the 268435456-byte limit/);
+  refused(
+    ['learn', '--store', join(work, 'store-cb'), '--label', 'two', '--codebook', oversized('huge.egc', FILE_LIMITS.codebook), png],
+    /huge\.egc: the codebook is \d+ bytes, more than the 268435456-byte limit/,
+  );
 });
 
 cli('--profile', async () => {
@@ -104,7 +117,10 @@ cli('--profile', async () => {
     symlinkSync(path, link);
     refused(learn(link), new RegExp(`device profile ${link}: cannot read \\(expected a regular file \\(profile\\), got ${what}\\)`));
   }
-  refused(learn(oversized('huge.json', FILE_LIMITS.profile)), /huge\.json: cannot read \(the profile is 1048577 bytes, more than the 1048576-byte limit/);
+  refused(
+    learn(oversized('huge.json', FILE_LIMITS.profile)),
+    /huge\.json: cannot read \(the profile is 1048577 bytes, more than the 1048576-byte limit/,
+  );
 });
 
 cli('backbone manifest and model files', () => {
@@ -115,11 +131,26 @@ cli('backbone manifest and model files', () => {
   }
   const modelDir = join(work, 'dir.onnx');
   mkdirSync(modelDir);
-  refused(['backbone', 'cut', modelDir, '--at', 'x', '--out', join(work, 'cut.onnx')], /dir\.onnx: cannot read model \(expected a regular file \(model\), got a directory\)/);
-  refused(['backbone', 'info', oversized('big.features.json', FILE_LIMITS.manifest)], /big\.features\.json: the manifest is 4194305 bytes, more than the 4194304-byte limit/);
-  refused(['backbone', 'cut', '/dev/zero', '--at', 'x', '--out', join(work, 'cut.onnx')], /\/dev\/zero: cannot read model \(expected a regular file \(model\), got a character device\)/);
-  refused(['backbone', 'cut', fifo, '--at', 'x', '--out', join(work, 'cut.onnx')], /fifo: cannot read model \(expected a regular file \(model\), got a FIFO/);
-  refused(['backbone', 'cut', oversized('big.onnx', FILE_LIMITS.model), '--at', 'x', '--out', join(work, 'cut.onnx')], /big\.onnx: cannot read model \(the model is 2147483648 bytes, more than the 2147483647-byte limit for a model\)/);
+  refused(
+    ['backbone', 'cut', modelDir, '--at', 'x', '--out', join(work, 'cut.onnx')],
+    /dir\.onnx: cannot read model \(expected a regular file \(model\), got a directory\)/,
+  );
+  refused(
+    ['backbone', 'info', oversized('big.features.json', FILE_LIMITS.manifest)],
+    /big\.features\.json: the manifest is 4194305 bytes, more than the 4194304-byte limit/,
+  );
+  refused(
+    ['backbone', 'cut', '/dev/zero', '--at', 'x', '--out', join(work, 'cut.onnx')],
+    /\/dev\/zero: cannot read model \(expected a regular file \(model\), got a character device\)/,
+  );
+  refused(
+    ['backbone', 'cut', fifo, '--at', 'x', '--out', join(work, 'cut.onnx')],
+    /fifo: cannot read model \(expected a regular file \(model\), got a FIFO/,
+  );
+  refused(
+    ['backbone', 'cut', oversized('big.onnx', FILE_LIMITS.model), '--at', 'x', '--out', join(work, 'cut.onnx')],
+    /big\.onnx: cannot read model \(the model is 2147483648 bytes, more than the 2147483647-byte limit for a model\)/,
+  );
 });
 
 reader.run();

@@ -170,7 +170,10 @@ frames('the largest body fits and one byte more is refused by the encoder', () =
   const body = Buffer.alloc(MAX_BODY_BYTES, 0x5a);
   const got = only(new FrameReader().push(encodeFrame({ version: 1, type: 2, id: 1, body })));
   assert.is(got.frame!.body.length, MAX_BODY_BYTES);
-  assert.throws(() => encodeFrame({ version: 1, type: 2, id: 1, body: Buffer.alloc(MAX_BODY_BYTES + 1) }), /frame.body: expected at most 65528 bytes/);
+  assert.throws(
+    () => encodeFrame({ version: 1, type: 2, id: 1, body: Buffer.alloc(MAX_BODY_BYTES + 1) }),
+    /frame.body: expected at most 65528 bytes/,
+  );
   assert.throws(() => encodeFrame({ version: 1, type: 2, id: 70000 }), /frame.id: expected an integer in \[0, 65535\]/);
 });
 
@@ -201,7 +204,7 @@ frames('random frames in random chunks all come back in order', () => {
   const wire = Buffer.concat(sent.map((f) => encodeFrame(f)));
   const reader = new FrameReader();
   const got: ReadEvent[] = [];
-  for (let at = 0; at < wire.length; ) {
+  for (let at = 0; at < wire.length;) {
     const n = 1 + rng.int(700);
     got.push(...reader.push(wire.subarray(at, at + n)));
     at += n;

@@ -85,10 +85,19 @@ requests('malformed bodies are refused with the field named', () => {
 
 requests('values the wire cannot carry are refused when encoding', () => {
   assert.throws(() => encodeRequest({ type: 'forget', label: 'x'.repeat(256) }), /label: expected at most 255 UTF-8 bytes, got 256 bytes/);
-  assert.throws(() => encodeRequest({ type: 'prune', policy: { kind: 'fanin', maxClasses: -1 } }), /policy.maxClasses: expected an integer in \[1, 4294967295\], got number -1/);
-  assert.throws(() => encodeRequest({ type: 'prune', policy: { kind: 'budget', maxDensity: 2 } }), /policy.maxDensity: expected a finite number in/);
+  assert.throws(
+    () => encodeRequest({ type: 'prune', policy: { kind: 'fanin', maxClasses: -1 } }),
+    /policy.maxClasses: expected an integer in \[1, 4294967295\], got number -1/,
+  );
+  assert.throws(
+    () => encodeRequest({ type: 'prune', policy: { kind: 'budget', maxDensity: 2 } }),
+    /policy.maxDensity: expected a finite number in/,
+  );
   assert.throws(() => encodeRequest({ type: 'prune', policy: { kind: 'budget' } }), /a budget policy needs maxBytes or maxDensity/);
-  assert.throws(() => encodeRequest({ type: 'predict', top: 40, input: { kind: 'features', vector } }), /top: expected an integer in \[1, 32\], got number 40/);
+  assert.throws(
+    () => encodeRequest({ type: 'predict', top: 40, input: { kind: 'features', vector } }),
+    /top: expected an integer in \[1, 32\], got number 40/,
+  );
 });
 
 requests.run();
@@ -98,7 +107,16 @@ const replies = suite('replies');
 const acks: Reply[] = [
   { type: 'hello', version: 1, maxFrame: 65536, featureDim: 1280, images: true, engram: '0.1.0', device: 'raspberry-pi-5' },
   { type: 'learn', label: 'cat', stored: 1, classes: 4 },
-  { type: 'predict', label: 'cat', score: 0.75, margin: 0.25, top: [{ label: 'cat', score: 0.75 }, { label: 'dog', score: 0.5 }] },
+  {
+    type: 'predict',
+    label: 'cat',
+    score: 0.75,
+    margin: 0.25,
+    top: [
+      { label: 'cat', score: 0.75 },
+      { label: 'dog', score: 0.5 },
+    ],
+  },
   { type: 'predict', label: null, score: 0.125, margin: 0, top: [] },
   { type: 'forget', label: 'cat', removed: 77 },
   { type: 'prune', removed: 12, bytes: 2048 },
@@ -112,7 +130,10 @@ replies('every ACK survives encode then decode', () => {
 
 replies('a long label list is cut to fit the frame, and says so', () => {
   const labels = Array.from({ length: 3000 }, (_, i) => `class-${String(i).padStart(5, '0')}-${'x'.repeat(20)}`);
-  const body = encodeAck({ type: 'stats', classes: 3000, examples: 3000, bytes: 1, density: 0.1, labelsTotal: 3000, labels }, { maxBody: 65528 });
+  const body = encodeAck(
+    { type: 'stats', classes: 3000, examples: 3000, bytes: 1, density: 0.1, labelsTotal: 3000, labels },
+    { maxBody: 65528 },
+  );
   assert.ok(body.length <= 65528, `body of ${body.length} bytes fits`);
   const back = decodeAck(body);
   assert.ok(back.type === 'stats');

@@ -30,7 +30,14 @@ dispatch('every request gets its ACK with the learner results', async () => {
     images: true,
     engram: hello.engram,
     device: 'test-board',
-    link: { replyFrame: 65536, keyRequired: false, allowed: ['hello', 'learn', 'predict', 'forget', 'prune', 'stats', 'save'], session: server.session, nextSeq: 1, input: { width: 0, height: 0, channels: 0 } },
+    link: {
+      replyFrame: 65536,
+      keyRequired: false,
+      allowed: ['hello', 'learn', 'predict', 'forget', 'prune', 'stats', 'save'],
+      session: server.session,
+      nextSeq: 1,
+      input: { width: 0, height: 0, channels: 0 },
+    },
   });
   assert.match(hello.engram, /^\d+\.\d+\.\d+/);
 
@@ -44,7 +51,10 @@ dispatch('every request gets its ACK with the learner results', async () => {
 
   const p = await client.predict(v, { top: 2 });
   assert.is(p.label, 'cat');
-  assert.equal(p.top.map((t) => t.label), ['cat', 'dog']);
+  assert.equal(
+    p.top.map((t) => t.label),
+    ['cat', 'dog'],
+  );
   assert.equal(learner.calls.at(-1)!.args[1], { top: 2 });
 
   assert.equal(await client.forget('dog'), { type: 'forget', label: 'dog', removed: 10 });
@@ -296,7 +306,9 @@ robust('requests beyond the queue limit get BUSY; queued ones are all answered',
   release();
   const t0 = Date.now();
   while (replies(r.binding.recording).length < 3 && Date.now() - t0 < 2000) await sleep(5);
-  const ids = replies(r.binding.recording).filter((f) => f.type === MessageType.ACK).map((f) => f.id);
+  const ids = replies(r.binding.recording)
+    .filter((f) => f.type === MessageType.ACK)
+    .map((f) => f.id);
   assert.equal(ids, [21, 22], 'answered in arrival order');
   await r.close();
 });

@@ -49,11 +49,19 @@ async function disconnect(): Promise<void> {
 pty.before(async () => {
   ctx.dir = mkdtempSync(join(tmpdir(), 'engram-link-pty-'));
   ctx.pair = await startSocat(ctx.dir);
-  ctx.engram = await Engram.open({ store: join(ctx.dir, 'store'), backbone: null, quantizer: { kind: 'topk', k: LINK_TOPK, dim: LINK_DIM } });
+  ctx.engram = await Engram.open({
+    store: join(ctx.dir, 'store'),
+    backbone: null,
+    quantizer: { kind: 'topk', k: LINK_TOPK, dim: LINK_DIM },
+  });
   ctx.server = new LinkServer(ctx.engram, { featureDim: LINK_DIM, images: false, device: 'test-bench' });
   ctx.abort = new AbortController();
   ctx.status = [];
-  ctx.serving = serveSerial(ctx.server, { path: ctx.pair.a, baudRate: BAUD }, { signal: ctx.abort.signal, retryMs: 50, status: (l) => ctx.status.push(l) });
+  ctx.serving = serveSerial(
+    ctx.server,
+    { path: ctx.pair.a, baudRate: BAUD },
+    { signal: ctx.abort.signal, retryMs: 50, status: (l) => ctx.status.push(l) },
+  );
   // The client opens the pty path socat printed; the server the stable link to the other end.
   assert.match(ctx.pair.ptys[1], /^\/dev\/pts\/\d+$/);
   await connect(ctx.pair.ptys[1]);
@@ -199,8 +207,14 @@ pty('the cable disappears (socat killed) mid-frame and comes back: serve reopens
     probe.close();
   }
   assert.ok(hello, `engram answers after the cable is back (last error: ${lastError}; server status: ${ctx.status.join(' | ')})`);
-  assert.ok(ctx.status.some((l) => /went away/.test(l)), `status: ${ctx.status.join(' | ')}`);
-  assert.ok(ctx.status.some((l) => /reconnected/.test(l)), `status: ${ctx.status.join(' | ')}`);
+  assert.ok(
+    ctx.status.some((l) => /went away/.test(l)),
+    `status: ${ctx.status.join(' | ')}`,
+  );
+  assert.ok(
+    ctx.status.some((l) => /reconnected/.test(l)),
+    `status: ${ctx.status.join(' | ')}`,
+  );
   const s = await ctx.client.stats();
   assert.is(s.classes, 3, 'what was learned before is still there');
   assert.not.ok(s.labels.includes('lost'), 'the frame cut by the disconnect stored nothing');
@@ -232,7 +246,10 @@ pty('the path comes to name another device (adapter re-enumerated): serve moves 
     const t0 = Date.now();
     while (classes === null && Date.now() - t0 < 20000) {
       const probe = new LinkClient(after, { timeoutMs: 200 });
-      classes = await probe.stats().then((s) => s.classes, () => null);
+      classes = await probe.stats().then(
+        (s) => s.classes,
+        () => null,
+      );
       probe.close();
     }
     await closeSerial(after);

@@ -24,7 +24,10 @@ const profiles = suite('profiles');
 
 profiles('the shipped profiles all validate and cover the five boards', () => {
   const all = loadProfiles();
-  assert.equal(all.map((p) => p.id), REQUIRED);
+  assert.equal(
+    all.map((p) => p.id),
+    REQUIRED,
+  );
   for (const p of all) {
     assert.is(p.executionProviders.at(-1), 'cpu', `${p.id} falls back to cpu`);
     assert.ok(p.threads >= 1 && p.memoryBudgetBytes >= 65536 && p.backbone.length > 0 && p.serial.baudRate > 0, p.id);
@@ -49,14 +52,27 @@ function refusedWith(mutate: (p: Record<string, unknown>) => void, ...patterns: 
 }
 
 profiles('bad profiles are refused and the message names each problem', () => {
-  refusedWith((p) => (p.threads = '4'), /device profile test profile is invalid/, /threads: expected an integer in \[1, 256\], got string "4"/);
+  refusedWith(
+    (p) => (p.threads = '4'),
+    /device profile test profile is invalid/,
+    /threads: expected an integer in \[1, 256\], got string "4"/,
+  );
   refusedWith((p) => (p.threads = 0), /threads: expected an integer in \[1, 256\], got number 0/);
-  refusedWith((p) => (p.executionProviders = ['cuda']), /executionProviders: expected "cpu" as the last entry \(the fallback\), got \["cuda"\]/);
+  refusedWith(
+    (p) => (p.executionProviders = ['cuda']),
+    /executionProviders: expected "cpu" as the last entry \(the fallback\), got \["cuda"\]/,
+  );
   refusedWith((p) => (p.executionProviders = ['cpu', 'cpu']), /expected no repeats/);
-  refusedWith((p) => (p.executionProviders = ['npu', 'cpu']), /executionProviders\[0\]: expected one of "tensorrt", "cuda", "webgpu", "xnnpack", "cpu", got string "npu"/);
+  refusedWith(
+    (p) => (p.executionProviders = ['npu', 'cpu']),
+    /executionProviders\[0\]: expected one of "tensorrt", "cuda", "webgpu", "xnnpack", "cpu", got string "npu"/,
+  );
   refusedWith((p) => (p.thread = 4), /unknown field "thread" \(known: id, name, match/);
   refusedWith((p) => delete p.serial, /missing required field "serial"/);
-  refusedWith((p) => ((p.serial as Record<string, unknown>).baudRate = 12345), /serial.baudRate: expected one of 9600, .*, got number 12345/);
+  refusedWith(
+    (p) => ((p.serial as Record<string, unknown>).baudRate = 12345),
+    /serial.baudRate: expected one of 9600, .*, got number 12345/,
+  );
   refusedWith((p) => ((p.match as Record<string, unknown>).arch = ['sparc']), /match.arch\[0\]: expected one of "arm", "arm64"/);
   refusedWith((p) => (p.supportedArch = ['x64']), /supportedArch: "x64" is not one of match.arch/);
   refusedWith((p) => (p.memoryBudgetBytes = 1.5e6 + 0.5), /memoryBudgetBytes: expected an integer/);
@@ -87,14 +103,25 @@ profiles('a bad file in the folder is named; bad JSON is reported as such', () =
 
 profiles('getProfile names the known ids when the name is wrong', () => {
   assert.is(getProfile('jetson-nano').id, 'jetson-nano');
-  assert.throws(() => getProfile('raspberry-pi-3'), /profile: expected one of generic-x86_64, jetson-nano, jetson-orin-nano, raspberry-pi-4, raspberry-pi-5, got string "raspberry-pi-3"/);
+  assert.throws(
+    () => getProfile('raspberry-pi-3'),
+    /profile: expected one of generic-x86_64, jetson-nano, jetson-orin-nano, raspberry-pi-4, raspberry-pi-5, got string "raspberry-pi-3"/,
+  );
 });
 
 profiles.run();
 
 const detect = suite('detection from a fake root');
 
-const boards: { name: string; arch: string; board: Parameters<typeof fakeRoot>[0]; want: string | null; score?: number; reason?: RegExp; warning?: RegExp }[] = [
+const boards: {
+  name: string;
+  arch: string;
+  board: Parameters<typeof fakeRoot>[0];
+  want: string | null;
+  score?: number;
+  reason?: RegExp;
+  warning?: RegExp;
+}[] = [
   {
     name: 'Pi 4 on a 64-bit OS',
     arch: 'arm64',
@@ -121,19 +148,32 @@ const boards: { name: string; arch: string; board: Parameters<typeof fakeRoot>[0
   {
     name: 'Jetson Nano (device tree under /sys)',
     arch: 'arm64',
-    board: { model: 'NVIDIA Jetson Nano Developer Kit', compatible: ['nvidia,p3450-0000', 'nvidia,tegra210'], dtPath: 'sys/firmware/devicetree/base' },
+    board: {
+      model: 'NVIDIA Jetson Nano Developer Kit',
+      compatible: ['nvidia,p3450-0000', 'nvidia,tegra210'],
+      dtPath: 'sys/firmware/devicetree/base',
+    },
     want: 'jetson-nano',
     score: 3,
   },
   {
     name: 'Jetson Orin Nano is not taken for a Jetson Nano',
     arch: 'arm64',
-    board: { model: 'NVIDIA Jetson Orin Nano Developer Kit', compatible: ['nvidia,p3768-0000+p3767-0005', 'nvidia,p3767-0005', 'nvidia,tegra234'] },
+    board: {
+      model: 'NVIDIA Jetson Orin Nano Developer Kit',
+      compatible: ['nvidia,p3768-0000+p3767-0005', 'nvidia,p3767-0005', 'nvidia,tegra234'],
+    },
     want: 'jetson-orin-nano',
     score: 3,
   },
   { name: 'a PC', arch: 'x64', board: {}, want: 'generic-x86_64', score: 1, reason: /generic profile: matched on architecture alone/ },
-  { name: 'an unknown arm64 board', arch: 'arm64', board: { model: 'Pine64 RockPro64 v2.1' }, want: null, reason: /no profile matches arch arm64 with model "Pine64 RockPro64 v2.1"; choose one with --profile/ },
+  {
+    name: 'an unknown arm64 board',
+    arch: 'arm64',
+    board: { model: 'Pine64 RockPro64 v2.1' },
+    want: null,
+    reason: /no profile matches arch arm64 with model "Pine64 RockPro64 v2.1"; choose one with --profile/,
+  },
 ];
 
 for (const b of boards) {
@@ -143,10 +183,22 @@ for (const b of boards) {
       const d = detectDevice({ root, arch: b.arch });
       assert.is(d.profile?.id ?? null, b.want);
       if (b.score !== undefined) assert.is(d.candidates.find((c) => c.id === b.want)!.score, b.score);
-      if (b.reason) assert.ok(d.reasons.some((r) => b.reason!.test(r)), `reasons: ${d.reasons.join(' | ')}`);
-      if (b.warning) assert.ok(d.warnings.some((w) => b.warning!.test(w)), `warnings: ${d.warnings.join(' | ')}`);
+      if (b.reason)
+        assert.ok(
+          d.reasons.some((r) => b.reason!.test(r)),
+          `reasons: ${d.reasons.join(' | ')}`,
+        );
+      if (b.warning)
+        assert.ok(
+          d.warnings.some((w) => b.warning!.test(w)),
+          `warnings: ${d.warnings.join(' | ')}`,
+        );
       else assert.equal(d.warnings, []);
-      assert.is(d.candidates.filter((c) => c.matched && c.score === Math.max(...d.candidates.map((x) => x.score))).length, b.want ? 1 : 0, 'one clear winner');
+      assert.is(
+        d.candidates.filter((c) => c.matched && c.score === Math.max(...d.candidates.map((x) => x.score))).length,
+        b.want ? 1 : 0,
+        'one clear winner',
+      );
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
@@ -173,11 +225,22 @@ providers('preferred providers are tried in order and cpu is the fallback', () =
   const armBuild = [{ name: 'cpu', bundled: true }];
   assert.equal(
     planProviders(jetson, armBuild, 'linux/arm64').map((s) => [s.provider, s.status]),
-    [['tensorrt', 'absent'], ['cuda', 'absent'], ['cpu', 'ready']],
+    [
+      ['tensorrt', 'absent'],
+      ['cuda', 'absent'],
+      ['cpu', 'ready'],
+    ],
   );
   assert.match(planProviders(jetson, armBuild, 'linux/arm64')[0].why, /not in this onnxruntime-node build \(linux\/arm64\): skipped/);
-  const gpuBuild = [{ name: 'cpu', bundled: true }, { name: 'cuda', bundled: false }, { name: 'tensorrt', bundled: false }];
-  assert.equal(planProviders(jetson, gpuBuild).map((s) => s.status), ['needs-libraries', 'needs-libraries', 'ready']);
+  const gpuBuild = [
+    { name: 'cpu', bundled: true },
+    { name: 'cuda', bundled: false },
+    { name: 'tensorrt', bundled: false },
+  ];
+  assert.equal(
+    planProviders(jetson, gpuBuild).map((s) => s.status),
+    ['needs-libraries', 'needs-libraries', 'ready'],
+  );
 });
 
 providers.run();
@@ -202,7 +265,10 @@ cli('--json reports the detected profile, why, every candidate, and the JPEG dec
   assert.is(out.settings.serial.baudRate, 921600);
   assert.equal(out.settings.executionProviders, ['xnnpack', 'cpu']);
   assert.is(out.providers.at(-1).provider, 'cpu');
-  assert.equal(out.profiles.map((c: { id: string }) => c.id), REQUIRED);
+  assert.equal(
+    out.profiles.map((c: { id: string }) => c.id),
+    REQUIRED,
+  );
   assert.is(out.profiles.filter((c: { matched: boolean }) => c.matched).length, 1);
   // Which JPEG decoder this build has: libjpeg when the addon was built with it, else sharp and how to fix it.
   const { loadBinding } = await import('../src/native/loader.js');
@@ -217,7 +283,10 @@ cli('the human listing marks the chosen profile; a wrong --profile exits 2 namin
   assert.match(r.stdout, /profile: jetson-nano \(override\): chosen with --profile/);
   assert.match(r.stdout, /\n \* jetson-nano /);
   assert.match(r.stdout, /provider cpu: ready/);
-  assert.match(r.stdout, /\nimages: JPEG decoded by (libjpeg\S* .*\(fast path\)|sharp \(the addon was built without libjpeg: apt-get install libjpeg-dev)/);
+  assert.match(
+    r.stdout,
+    /\nimages: JPEG decoded by (libjpeg\S* .*\(fast path\)|sharp \(the addon was built without libjpeg: apt-get install libjpeg-dev)/,
+  );
   const bad = engram('devices', '--profile', 'pi');
   assert.is(bad.status, 2);
   assert.match(bad.stderr, /engram: profile: expected one of generic-x86_64, jetson-nano/);

@@ -17,7 +17,22 @@ const cli = suite('engram serve + engram client over a pty');
 const ctx = {} as { dir: string; pair: SocatPair; serve: ChildProcess | null; stdout: string; stderr: string; store: string };
 
 function serveArgs(extra: string[]): string[] {
-  return [join('bin', 'engram.js'), 'serve', '--serial', ctx.pair.ptys[0], '--baud', '115200', '--store', ctx.store, '--features', String(LINK_DIM), '--topk', String(LINK_TOPK), '--json', ...extra];
+  return [
+    join('bin', 'engram.js'),
+    'serve',
+    '--serial',
+    ctx.pair.ptys[0],
+    '--baud',
+    '115200',
+    '--store',
+    ctx.store,
+    '--features',
+    String(LINK_DIM),
+    '--topk',
+    String(LINK_TOPK),
+    '--json',
+    ...extra,
+  ];
 }
 
 function startServe(extra: string[] = []): Promise<void> {
@@ -53,7 +68,10 @@ function stopServe(signal: NodeJS.Signals): Promise<number | null> {
 }
 
 function client(...args: string[]): { status: number | null; stdout: string; stderr: string; json: Record<string, unknown> | null } {
-  const r = spawnSync(process.execPath, [join('bin', 'engram.js'), 'client', '--serial', ctx.pair.ptys[1], ...args], { encoding: 'utf8', timeout: 30000 });
+  const r = spawnSync(process.execPath, [join('bin', 'engram.js'), 'client', '--serial', ctx.pair.ptys[1], ...args], {
+    encoding: 'utf8',
+    timeout: 30000,
+  });
   let json: Record<string, unknown> | null = null;
   const last = r.stdout.trim().split('\n').at(-1);
   if (args.includes('--json') && last) json = JSON.parse(last);
@@ -118,10 +136,20 @@ cli('errors are clear: refused input, missing port, bad usage', () => {
   assert.is(wrong.status, 2);
   assert.match(wrong.stderr, /engram: INVALID_ARGUMENT: inputs\[0\]: expected a feature vector of length 32/);
   // Without --baud the client takes the board's profile's rate, as serve does.
-  for (const [profile, baud] of [['raspberry-pi-4', 115200], ['raspberry-pi-5', 921600]] as const) {
-    const r = spawnSync(process.execPath, [join('bin', 'engram.js'), 'client', '--serial', join(ctx.dir, 'no-such-tty'), '--profile', profile, 'hello'], { encoding: 'utf8' });
+  for (const [profile, baud] of [
+    ['raspberry-pi-4', 115200],
+    ['raspberry-pi-5', 921600],
+  ] as const) {
+    const r = spawnSync(
+      process.execPath,
+      [join('bin', 'engram.js'), 'client', '--serial', join(ctx.dir, 'no-such-tty'), '--profile', profile, 'hello'],
+      { encoding: 'utf8' },
+    );
     assert.is(r.status, 2);
-    assert.match(r.stderr, new RegExp(`serial port .*no-such-tty: cannot open at ${baud} baud: .*\\(the device does not exist: check the cable and the path\\)`));
+    assert.match(
+      r.stderr,
+      new RegExp(`serial port .*no-such-tty: cannot open at ${baud} baud: .*\\(the device does not exist: check the cable and the path\\)`),
+    );
   }
   const usage = client('prune');
   assert.is(usage.status, 1);

@@ -18,18 +18,29 @@ import { ErrorCode } from '../src/link/protocol.js';
 import { socatMissing, startSocat, type SocatPair } from './helpers/link-socat.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const modelsDir = process.env.ENGRAM_SHARED_MODELS ?? (existsSync(join(root, '..', 'shared', 'models')) ? join(root, '..', 'shared', 'models') : null);
+const modelsDir =
+  process.env.ENGRAM_SHARED_MODELS ?? (existsSync(join(root, '..', 'shared', 'models')) ? join(root, '..', 'shared', 'models') : null);
 const model = modelsDir ? join(modelsDir, 'mobilenetv2-12-int8.onnx') : null;
 const skip = socatMissing() ?? (model && existsSync(model) ? null : 'mobilenetv2-12-int8.onnx not found (set ENGRAM_SHARED_MODELS)');
 
 const images = suite('images over a pty with the real backbone');
-const ctx = {} as { dir: string; pair: SocatPair; engram: Engram; abort: AbortController; serving: Promise<void>; port: SerialPort; client: LinkClient };
+const ctx = {} as {
+  dir: string;
+  pair: SocatPair;
+  engram: Engram;
+  abort: AbortController;
+  serving: Promise<void>;
+  port: SerialPort;
+  client: LinkClient;
+};
 
 /** A red disc on white, placed and sized by `i`. */
 function disc(i: number): Buffer {
   const cx = 40 + 8 * (i % 3);
   const r = 22 + 3 * (i % 2);
-  return Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="96" height="96"><rect width="96" height="96" fill="white"/><circle cx="${cx}" cy="${44 + 4 * i}" r="${r}" fill="#d01010"/></svg>`);
+  return Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="96" height="96"><rect width="96" height="96" fill="white"/><circle cx="${cx}" cy="${44 + 4 * i}" r="${r}" fill="#d01010"/></svg>`,
+  );
 }
 
 /** Blue horizontal stripes, their pitch set by `i`. */
@@ -37,13 +48,19 @@ function stripes(i: number): Buffer {
   const pitch = 10 + 2 * i;
   let rects = '';
   for (let y = 0; y < 96; y += pitch) rects += `<rect y="${y}" width="96" height="${pitch / 2}" fill="#1030c0"/>`;
-  return Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="96" height="96"><rect width="96" height="96" fill="white"/>${rects}</svg>`);
+  return Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="96" height="96"><rect width="96" height="96" fill="white"/>${rects}</svg>`,
+  );
 }
 
 images.before(async () => {
   ctx.dir = mkdtempSync(join(tmpdir(), 'engram-link-images-'));
   const models = join(ctx.dir, 'models');
-  const pull = spawnSync(process.execPath, [join(root, 'bin', 'engram.js'), 'models', 'pull', 'mobilenetv2-12-int8', '--from', model!, '--dir', models], { encoding: 'utf8' });
+  const pull = spawnSync(
+    process.execPath,
+    [join(root, 'bin', 'engram.js'), 'models', 'pull', 'mobilenetv2-12-int8', '--from', model!, '--dir', models],
+    { encoding: 'utf8' },
+  );
   assert.is(pull.status, 0, `models pull failed: ${pull.stderr}`);
   process.env.ENGRAM_MODELS_DIR = models;
   ctx.engram = await Engram.memory({ backbone: 'mobilenetv2-12-int8', quantizer: { kind: 'topk', k: 32 } });
@@ -74,7 +91,10 @@ images('PNG and JPEG bytes are learned, new images and raw pixels are recognised
   }
   // Held-out images, each class once as PNG bytes and once as raw pixels.
   for (const i of [3, 4]) {
-    for (const [label, svg] of [['disc', disc(i)], ['stripes', stripes(i)]] as const) {
+    for (const [label, svg] of [
+      ['disc', disc(i)],
+      ['stripes', stripes(i)],
+    ] as const) {
       const png = await ctx.client.predict(await sharp(svg).png().toBuffer(), { top: 2 });
       assert.is(png.label, label, `PNG ${label} ${i}: ${JSON.stringify(png.top)}`);
       const { data, info } = await sharp(svg).removeAlpha().raw().toBuffer({ resolveWithObject: true });

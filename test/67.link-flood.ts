@@ -47,7 +47,18 @@ async function noise(path: string, bytes: number): Promise<number> {
 flood.before(async () => {
   ctx.dir = mkdtempSync(join(tmpdir(), 'engram-link-flood-'));
   ctx.pair = await startSocat(ctx.dir);
-  ctx.serve = await startServe(['--serial', ctx.pair.ptys[0], '--store', join(ctx.dir, 'store'), '--features', String(LINK_DIM), '--topk', String(LINK_TOPK), '--baud', '115200']);
+  ctx.serve = await startServe([
+    '--serial',
+    ctx.pair.ptys[0],
+    '--store',
+    join(ctx.dir, 'store'),
+    '--features',
+    String(LINK_DIM),
+    '--topk',
+    String(LINK_TOPK),
+    '--baud',
+    '115200',
+  ]);
 });
 
 flood.after(async () => {
@@ -60,7 +71,9 @@ flood('resident memory stays bounded, the next request is answered, SIGINT exits
   await sleep(300);
   const idle = ctx.serve.rss()!;
   const peak = await noise(ctx.pair.ptys[1], FLOOD_BYTES);
-  console.log(`  serve resident memory: ${(idle / 1048576).toFixed(1)} MB idle, ${(peak / 1048576).toFixed(1)} MB at most under ${FLOOD_BYTES >> 20} MiB of noise`);
+  console.log(
+    `  serve resident memory: ${(idle / 1048576).toFixed(1)} MB idle, ${(peak / 1048576).toFixed(1)} MB at most under ${FLOOD_BYTES >> 20} MiB of noise`,
+  );
   assert.ok(peak - idle < RSS_BOUND, `serve grew by ${((peak - idle) / 1048576).toFixed(1)} MB (bound ${RSS_BOUND / 1048576} MB)`);
 
   // The controller reads again: a request is answered (the error frames still queued come first and are skipped).

@@ -14,7 +14,16 @@ import { FrameReader, MAX_ENCODED_BYTES, MAX_FRAME_BYTES, encodeFrame, type Fram
 import { cobsEncode } from '../src/link/cobs.js';
 import { crc32 } from '../src/util/crc32.js';
 import { requestTag, signRequest } from '../src/link/auth.js';
-import { ErrorCode, MessageType, decodeAck, decodeError, decodeRequest, encodeAck, encodeRequest, type Request } from '../src/link/protocol.js';
+import {
+  ErrorCode,
+  MessageType,
+  decodeAck,
+  decodeError,
+  decodeRequest,
+  encodeAck,
+  encodeRequest,
+  type Request,
+} from '../src/link/protocol.js';
 import { Engram } from '../src/learner/engram.js';
 import type { LinkLearner } from '../src/link/learner.js';
 import { FakeLearner } from './helpers/link-fake-learner.js';
@@ -70,7 +79,11 @@ const errorOf = (f: Frame) => {
   assert.is(f.type, MessageType.ERROR, `expected ERROR, got 0x${f.type.toString(16)}`);
   return { id: f.id, ...decodeError(f.body) };
 };
-const learnFeatures = (label: string, v: number[]): Request => ({ type: 'learn', label, input: { kind: 'features', vector: Float32Array.from(v) } });
+const learnFeatures = (label: string, v: number[]): Request => ({
+  type: 'learn',
+  label,
+  input: { kind: 'features', vector: Float32Array.from(v) },
+});
 
 // ---- the document's worked examples ----
 
@@ -88,7 +101,23 @@ doc('HELLO v2 and its ACK', () => {
   const { type, body } = encodeRequest({ type: 'hello', minVersion: 1, maxVersion: 2, maxFrame: 256 });
   assert.is(hex(encodeFrame({ version: 1, type, id: 1, body })), hex(example('hello-v2')));
   const ack = encodeAck(
-    { type: 'hello', version: 2, maxFrame: 65536, featureDim: 2, images: false, engram: '0.1.0', device: '', link: { replyFrame: 256, keyRequired: true, allowed: ['hello', 'learn', 'predict', 'stats', 'predict-frame'], session: SESSION, nextSeq: 1, input: { width: 0, height: 0, channels: 0 } } },
+    {
+      type: 'hello',
+      version: 2,
+      maxFrame: 65536,
+      featureDim: 2,
+      images: false,
+      engram: '0.1.0',
+      device: '',
+      link: {
+        replyFrame: 256,
+        keyRequired: true,
+        allowed: ['hello', 'learn', 'predict', 'stats', 'predict-frame'],
+        session: SESSION,
+        nextSeq: 1,
+        input: { width: 0, height: 0, channels: 0 },
+      },
+    },
     { version: 2 },
   );
   const wire = example('hello-v2-ack');
@@ -106,7 +135,17 @@ doc('PREDICT-FRAME and its ACK', () => {
   const { type, body } = encodeRequest({ type: 'predict-frame', top: 2 });
   assert.is(type, 0x09);
   assert.is(hex(encodeFrame({ version: 2, type, id: 5, body })), hex(example('predict-frame')));
-  const reply = { type: 'predict-frame' as const, frame: 300, label: 'ok', score: 0.75, margin: 0.5, top: [{ label: 'ok', score: 0.75 }, { label: 'no', score: 0.25 }] };
+  const reply = {
+    type: 'predict-frame' as const,
+    frame: 300,
+    label: 'ok',
+    score: 0.75,
+    margin: 0.5,
+    top: [
+      { label: 'ok', score: 0.75 },
+      { label: 'no', score: 0.25 },
+    ],
+  };
   const wire = example('predict-frame-ack');
   assert.is(hex(encodeFrame({ version: 2, type: MessageType.ACK, id: 5, body: encodeAck(reply, { version: 2 }) })), hex(wire));
   assert.equal(decodeAck(frames(wire)[0].body, 2), reply);
@@ -119,7 +158,20 @@ doc('PREDICT-FRAME and its ACK', () => {
 doc('STATS v2 paging and its ACK', () => {
   const { type, body } = encodeRequest({ type: 'stats', first: 1 });
   assert.is(hex(encodeFrame({ version: 2, type, id: 4, body })), hex(example('stats-v2')));
-  const ack = encodeAck({ type: 'stats', classes: 2, examples: 3, bytes: 4096, compressedBytes: 50, density: 0.25, labelsTotal: 2, first: 1, labels: ['ok', 'no'] }, { version: 2 });
+  const ack = encodeAck(
+    {
+      type: 'stats',
+      classes: 2,
+      examples: 3,
+      bytes: 4096,
+      compressedBytes: 50,
+      density: 0.25,
+      labelsTotal: 2,
+      first: 1,
+      labels: ['ok', 'no'],
+    },
+    { version: 2 },
+  );
   assert.is(hex(encodeFrame({ version: 2, type: MessageType.ACK, id: 4, body: ack })), hex(example('stats-v2-ack')));
 });
 
@@ -193,10 +245,16 @@ frame('a pipelining controller re-sending earlier requests never stores one twic
   const r = await rig(learner);
   const sent = Array.from({ length: 8 }, (_, i) => (i % 2 ? req({ type: 'stats' }, 100 + i) : req(learnFeatures(`c${i}`, [i]), 100 + i)));
   const first = await r.send(Buffer.concat(sent), 8);
-  assert.equal(first.map((f) => [f.type, f.id]), sent.map((_, i) => [MessageType.ACK, 100 + i]));
+  assert.equal(
+    first.map((f) => [f.type, f.id]),
+    sent.map((_, i) => [MessageType.ACK, 100 + i]),
+  );
   // Every one of them again, oldest first, after later requests were answered.
   const again = await r.send(Buffer.concat(sent), 8);
-  assert.equal(again.map((f) => f.id), first.map((f) => f.id));
+  assert.equal(
+    again.map((f) => f.id),
+    first.map((f) => f.id),
+  );
   for (let i = 0; i < 8; i++) assert.equal(again[i].body, first[i].body, 'the same answer');
   assert.is(learner.calls.filter((c) => c.op === 'learn').length, 4, 'each LEARN ran once');
   assert.is(r.server.counters.retransmits, 8);
@@ -227,7 +285,10 @@ limits('STATS is cut to the frame and pages through every label; errors shrink; 
   assert.is(s.labelsTotal, 120);
   assert.ok(s.labels.length > 0 && s.labels.length < 10, `${s.labels.length} labels in one 128-byte answer`);
   const all = await client.labels();
-  assert.equal(all, Array.from({ length: 120 }, (_, i) => `label-number-${String(i).padStart(3, '0')}`));
+  assert.equal(
+    all,
+    Array.from({ length: 120 }, (_, i) => `label-number-${String(i).padStart(3, '0')}`),
+  );
   const e = await client.forget('x'.repeat(200)).catch((err) => err);
   assert.instance(e, LinkError);
   const p = await client.predict(Float32Array.of(1), { top: 32 });
@@ -253,9 +314,18 @@ const values = suite('error codes, sizes and layouts with the real Engram');
 values('out-of-range values: BAD_REQUEST for the wire format, INVALID_ARGUMENT for what engram holds', async () => {
   const engram = await Engram.memory({ backbone: null, quantizer: { kind: 'topk', k: 2, dim: 8 } });
   const r = await rig(engram, { featureDim: 8 });
-  const prune = (kind: number, ...fields: Buffer[]) => encodeFrame({ version: 2, type: MessageType.PRUNE, id: 50 + kind + fields.length, body: Buffer.concat([Buffer.of(kind), ...fields]) });
-  const u32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b; };
-  const f32 = (v: number) => { const b = Buffer.alloc(4); b.writeFloatLE(v); return b; };
+  const prune = (kind: number, ...fields: Buffer[]) =>
+    encodeFrame({ version: 2, type: MessageType.PRUNE, id: 50 + kind + fields.length, body: Buffer.concat([Buffer.of(kind), ...fields]) });
+  const u32 = (v: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(v);
+    return b;
+  };
+  const f32 = (v: number) => {
+    const b = Buffer.alloc(4);
+    b.writeFloatLE(v);
+    return b;
+  };
   const cases: [Buffer, ErrorCode, RegExp][] = [
     [prune(1, u32(0), f32(1.5)), ErrorCode.BAD_REQUEST, /maxDensity must be in \(0, 1\]/],
     [prune(1, u32(0), f32(NaN)), ErrorCode.BAD_REQUEST, /maxDensity must be in/],
@@ -264,7 +334,11 @@ values('out-of-range values: BAD_REQUEST for the wire format, INVALID_ARGUMENT f
     [prune(3, u32(0)), ErrorCode.BAD_REQUEST, /minCount must be at least 1/],
     [req({ type: 'forget', label: 'never-stored' }, 60), ErrorCode.INVALID_ARGUMENT, /no class named "never-stored"/],
     [req(learnFeatures('short', [1, 2, 3]), 61), ErrorCode.INVALID_ARGUMENT, /length 8/],
-    [req({ type: 'learn', label: 'img', input: { kind: 'image', bytes: Buffer.from('not an image') } }, 62), ErrorCode.INVALID_ARGUMENT, /backbone|image/i],
+    [
+      req({ type: 'learn', label: 'img', input: { kind: 'image', bytes: Buffer.from('not an image') } }, 62),
+      ErrorCode.INVALID_ARGUMENT,
+      /backbone|image/i,
+    ],
   ];
   for (const [wire, code, pattern] of cases) {
     const e = errorOf((await r.send(wire))[0]);
@@ -282,7 +356,7 @@ values('sizes are compressed bytes: PRUNE maxBytes bounds what STATS reports; th
   const client = new LinkClient(pair.a, { timeoutMs: 3000 });
   await client.hello();
   let seed = 7;
-  const rand = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 0x100000000);
+  const rand = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 0x100000000;
   const v = (c: number) => Float32Array.from({ length: 64 }, (_, i) => (Math.floor(i / 8) === c ? 1 : 0) + rand() * 0.5);
   await client.learn('only', v(0));
   const one = await client.predict(v(0));
@@ -290,7 +364,10 @@ values('sizes are compressed bytes: PRUNE maxBytes bounds what STATS reports; th
   assert.is(one.margin, one.score, 'one class: margin = score - 0');
   for (let c = 1; c < 8; c++) for (let n = 0; n < 6; n++) await client.learn(`c${c}`, v(c));
   const before = await client.stats();
-  assert.ok(before.compressedBytes! > 0 && before.compressedBytes! < before.bytes, `${before.compressedBytes} compressed of ${before.bytes}`);
+  assert.ok(
+    before.compressedBytes! > 0 && before.compressedBytes! < before.bytes,
+    `${before.compressedBytes} compressed of ${before.bytes}`,
+  );
   assert.is(before.compressedBytes, engram.stats().compressedBytes);
   const budget = Math.floor(before.compressedBytes! / 2);
   const p = await client.prune({ kind: 'budget', maxBytes: budget });
@@ -315,7 +392,15 @@ values('a version 1 controller gets version 1 layouts', async () => {
   assert.is(prune.body.length, 9, 'type, removed, bytes');
   assert.equal(decodeAck(prune.body, 1), { type: 'prune', removed: 3, bytes: 1000 });
   const [stats] = await r.send(req({ type: 'stats' }, 3, 1));
-  assert.equal(decodeAck(stats.body, 1), { type: 'stats', classes: 0, examples: 0, bytes: 1000, density: 0.125, labelsTotal: 0, labels: [] });
+  assert.equal(decodeAck(stats.body, 1), {
+    type: 'stats',
+    classes: 0,
+    examples: 0,
+    bytes: 1000,
+    density: 0.125,
+    labelsTotal: 0,
+    labels: [],
+  });
   // A STATS body with `first` is version 2 only.
   const [bad] = await r.send(encodeFrame({ version: 1, type: MessageType.STATS, id: 4, body: Buffer.from([1, 0]) }));
   assert.is(errorOf(bad).code, ErrorCode.BAD_REQUEST);
@@ -334,13 +419,20 @@ access('requests switched off are NOT_ALLOWED; HELLO says what runs', async () =
   const hello = decodeAck(h.body, 1);
   assert.ok(hello.type === 'hello');
   if (hello.type === 'hello') assert.equal(hello.link!.allowed, ['hello', 'predict', 'stats']);
-  for (const [r2, name] of [[learnFeatures('x', [1]), 'LEARN'], [{ type: 'forget', label: 'x' } as Request, 'FORGET'], [{ type: 'save' } as Request, 'SAVE']] as const) {
+  for (const [r2, name] of [
+    [learnFeatures('x', [1]), 'LEARN'],
+    [{ type: 'forget', label: 'x' } as Request, 'FORGET'],
+    [{ type: 'save' } as Request, 'SAVE'],
+  ] as const) {
     const e = errorOf((await r.send(req(r2, 2)))[0]);
     assert.is(e.code, ErrorCode.NOT_ALLOWED);
     assert.match(e.message, new RegExp(`${name} is not allowed on this engram \\(allowed: hello, predict, stats\\)`));
   }
   assert.is((await r.send(req({ type: 'stats' }, 3)))[0].type, MessageType.ACK);
-  assert.equal((r.learner as FakeLearner).calls.map((c) => c.op), ['stats']);
+  assert.equal(
+    (r.learner as FakeLearner).calls.map((c) => c.op),
+    ['stats'],
+  );
   await r.close();
 });
 
@@ -348,8 +440,12 @@ access('LEARN-FRAME and PREDICT-FRAME: NOT_ALLOWED without a camera, version 2 o
   let r = await rig(new FakeLearner());
   let [h] = await r.send(req({ type: 'hello', minVersion: 1, maxVersion: 2 }, 1, 1));
   let hello = decodeAck(h.body, 1);
-  if (hello.type === 'hello') assert.equal(hello.link!.allowed, ['hello', 'learn', 'predict', 'forget', 'prune', 'stats', 'save'], 'no camera: not listed');
-  for (const [request, name] of [[{ type: 'learn-frame', label: 'mug' }, 'LEARN-FRAME'], [{ type: 'predict-frame', top: 3 }, 'PREDICT-FRAME']] as const) {
+  if (hello.type === 'hello')
+    assert.equal(hello.link!.allowed, ['hello', 'learn', 'predict', 'forget', 'prune', 'stats', 'save'], 'no camera: not listed');
+  for (const [request, name] of [
+    [{ type: 'learn-frame', label: 'mug' }, 'LEARN-FRAME'],
+    [{ type: 'predict-frame', top: 3 }, 'PREDICT-FRAME'],
+  ] as const) {
     let e = errorOf((await r.send(req(request, 2)))[0]);
     assert.is(e.code, ErrorCode.NOT_ALLOWED);
     assert.match(e.message, new RegExp(`${name} needs a camera: this engram watches no source \\(engram serve --watch SOURCE\\)`));
@@ -368,7 +464,16 @@ access('LEARN-FRAME and PREDICT-FRAME: NOT_ALLOWED without a camera, version 2 o
       return { frame: next++, label, stored: 1, classes: learned.length };
     },
     async predictFrame({ top }: { top: number }) {
-      return { frame: next++, label: 'mug', score: 0.9, margin: 0.4, top: [{ label: 'mug', score: 0.9 }, { label: 'cup', score: 0.5 }].slice(0, top) };
+      return {
+        frame: next++,
+        label: 'mug',
+        score: 0.9,
+        margin: 0.4,
+        top: [
+          { label: 'mug', score: 0.9 },
+          { label: 'cup', score: 0.5 },
+        ].slice(0, top),
+      };
     },
   };
   r = await rig(new FakeLearner(), { camera, key: KEY });
@@ -383,7 +488,14 @@ access('LEARN-FRAME and PREDICT-FRAME: NOT_ALLOWED without a camera, version 2 o
   let [f] = await r.send(encodeFrame({ version: 2, type: signed.type, id: 3, body: signed.body }));
   assert.equal(decodeAck(f.body, 2), { type: 'learn-frame', frame: 40, label: 'mug', stored: 1, classes: 1 });
   [f] = await r.send(req({ type: 'predict-frame', top: 1 }, 4));
-  assert.equal(decodeAck(f.body, 2), { type: 'predict-frame', frame: 41, label: 'mug', score: 0.8999999761581421, margin: 0.4000000059604645, top: [{ label: 'mug', score: 0.8999999761581421 }] });
+  assert.equal(decodeAck(f.body, 2), {
+    type: 'predict-frame',
+    frame: 41,
+    label: 'mug',
+    score: 0.8999999761581421,
+    margin: 0.4000000059604645,
+    top: [{ label: 'mug', score: 0.8999999761581421 }],
+  });
   await r.close();
 });
 
@@ -414,8 +526,18 @@ access('with a key: untagged or wrongly tagged changes fail, a replay is refused
   assert.is(await code(recorded), 'STALE_SEQUENCE');
   // A request with its trailer cut off is malformed.
   const { type, body } = encodeRequest({ type: 'save' });
-  assert.is(await code(encodeFrame({ version: 2, type: type | 0x40, id: 9, body: Buffer.concat([body, Buffer.alloc(20)]) })), 'BAD_REQUEST');
-  assert.equal(learner.calls.filter((c) => c.op !== 'stats').map((c) => [c.op, c.args[0]]), [['learn', 'a'], ['learn', 'b'], ['forget', 'a']]);
+  assert.is(
+    await code(encodeFrame({ version: 2, type: type | 0x40, id: 9, body: Buffer.concat([body, Buffer.alloc(20)]) })),
+    'BAD_REQUEST',
+  );
+  assert.equal(
+    learner.calls.filter((c) => c.op !== 'stats').map((c) => [c.op, c.args[0]]),
+    [
+      ['learn', 'a'],
+      ['learn', 'b'],
+      ['forget', 'a'],
+    ],
+  );
   assert.is(r.server.counters.authFailures, 5);
   await r.close();
 });
@@ -438,7 +560,10 @@ access('the reference client tags its changes and follows engram through a resta
   const e = await stranger.learn('evil', Float32Array.of(3)).catch((err) => err);
   assert.instance(e, LinkError);
   assert.is(e.code, ErrorCode.AUTH_FAILED);
-  assert.equal(learner.calls.filter((c) => c.op !== 'stats').map((c) => c.args[0]), ['a', 'b', 'a']);
+  assert.equal(
+    learner.calls.filter((c) => c.op !== 'stats').map((c) => c.args[0]),
+    ['a', 'b', 'a'],
+  );
   stranger.close();
   detach();
   await pair.close();

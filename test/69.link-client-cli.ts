@@ -19,7 +19,8 @@ const bin = join(root, 'bin', 'engram.js');
 const images = join(root, 'test', 'fixtures', 'images');
 const chelsea = join(images, 'chelsea.png');
 const coffee = join(images, 'coffee.png');
-const modelsDir = process.env.ENGRAM_SHARED_MODELS ?? (existsSync(join(root, '..', 'shared', 'models')) ? join(root, '..', 'shared', 'models') : null);
+const modelsDir =
+  process.env.ENGRAM_SHARED_MODELS ?? (existsSync(join(root, '..', 'shared', 'models')) ? join(root, '..', 'shared', 'models') : null);
 const mobilenet = modelsDir && existsSync(join(modelsDir, 'mobilenetv2-12-int8.onnx')) ? join(modelsDir, 'mobilenetv2-12-int8.onnx') : null;
 const missing = socatMissing();
 
@@ -37,7 +38,11 @@ function engram(args: string[], env: NodeJS.ProcessEnv = {}) {
 
 const ctx = {} as { dir: string; pair: SocatPair; serve: ServeProc | null };
 
-async function withServe(args: string[], fn: (client: (...a: string[]) => ReturnType<typeof engram>) => Promise<void> | void, env: NodeJS.ProcessEnv = {}): Promise<void> {
+async function withServe(
+  args: string[],
+  fn: (client: (...a: string[]) => ReturnType<typeof engram>) => Promise<void> | void,
+  env: NodeJS.ProcessEnv = {},
+): Promise<void> {
   const saved = { ...process.env };
   Object.assign(process.env, env);
   ctx.serve = await startServe(['--serial', ctx.pair.ptys[0], ...args], 60000);
@@ -65,7 +70,11 @@ photo.after(async () => {
 photo('chelsea.png (one frame is not enough) is reduced to the embedded backbone input and recognised as locally', async () => {
   assert.ok(statSync(chelsea).size > MAX_FRAME_BYTES, 'the fixture is larger than a frame');
   const store = join(ctx.dir, 'glyph');
-  for (const [label, file] of [['cat', chelsea], ['coffee', coffee]]) assert.is(engram(['learn', '--store', store, '--label', label, file, '--quiet']).status, 0);
+  for (const [label, file] of [
+    ['cat', chelsea],
+    ['coffee', coffee],
+  ])
+    assert.is(engram(['learn', '--store', store, '--label', label, file, '--quiet']).status, 0);
   const local = engram(['predict', '--store', store, chelsea, '--json']);
   assert.is(local.status, 0, local.stderr);
   await withServe(['--store', store, '--read-only', '--baud', '115200'], (client) => {
@@ -91,26 +100,40 @@ photo('chelsea.png (one frame is not enough) is reduced to the embedded backbone
   });
 });
 
-if (mobilenet) photo('with MobileNetV2 (224x224x3) the photo goes as a PNG or JPEG that fits a frame', async () => {
-  const models = join(ctx.dir, 'models');
-  const env = { ENGRAM_MODELS_DIR: models };
-  assert.is(engram(['models', 'pull', 'mobilenetv2-12-int8', '--from', mobilenet, '--dir', models, '--quiet']).status, 0);
-  const store = join(ctx.dir, 'mobilenet');
-  for (const [label, file] of [['cat', chelsea], ['coffee', coffee]]) {
-    const r = engram(['learn', '--store', store, '--backbone', 'mobilenetv2-12-int8', '--quantizer', 'topk', '--label', label, file, '--quiet'], env);
-    assert.is(r.status, 0, r.stderr);
-  }
-  const local = engram(['predict', '--store', store, coffee, '--json'], env);
-  await withServe(['--store', store, '--baud', '921600'], (client) => {
-    const r = client('--baud', '921600', 'predict', coffee, '--json');
-    assert.is(r.status, 0, r.stderr);
-    assert.match(r.json!.reduced as string, /coffee\.png: 600x400 reduced to 336x224 (PNG|JPEG quality \d+) \(\d+ bytes\) for the board's 224x224 input/);
-    assert.equal([local.json!.label, r.json!.label], ['coffee', 'coffee'], `over the link: ${JSON.stringify(r.json!.top)}`);
-    const other = client('--baud', '921600', 'predict', chelsea, '--json');
-    assert.is(other.json!.label, 'cat', `over the link: ${JSON.stringify(other.json!.top)}`);
-    assert.match(other.json!.reduced as string, /chelsea\.png: 451x300 reduced to 337x224/);
-  }, env);
-});
+if (mobilenet)
+  photo('with MobileNetV2 (224x224x3) the photo goes as a PNG or JPEG that fits a frame', async () => {
+    const models = join(ctx.dir, 'models');
+    const env = { ENGRAM_MODELS_DIR: models };
+    assert.is(engram(['models', 'pull', 'mobilenetv2-12-int8', '--from', mobilenet, '--dir', models, '--quiet']).status, 0);
+    const store = join(ctx.dir, 'mobilenet');
+    for (const [label, file] of [
+      ['cat', chelsea],
+      ['coffee', coffee],
+    ]) {
+      const r = engram(
+        ['learn', '--store', store, '--backbone', 'mobilenetv2-12-int8', '--quantizer', 'topk', '--label', label, file, '--quiet'],
+        env,
+      );
+      assert.is(r.status, 0, r.stderr);
+    }
+    const local = engram(['predict', '--store', store, coffee, '--json'], env);
+    await withServe(
+      ['--store', store, '--baud', '921600'],
+      (client) => {
+        const r = client('--baud', '921600', 'predict', coffee, '--json');
+        assert.is(r.status, 0, r.stderr);
+        assert.match(
+          r.json!.reduced as string,
+          /coffee\.png: 600x400 reduced to 336x224 (PNG|JPEG quality \d+) \(\d+ bytes\) for the board's 224x224 input/,
+        );
+        assert.equal([local.json!.label, r.json!.label], ['coffee', 'coffee'], `over the link: ${JSON.stringify(r.json!.top)}`);
+        const other = client('--baud', '921600', 'predict', chelsea, '--json');
+        assert.is(other.json!.label, 'cat', `over the link: ${JSON.stringify(other.json!.top)}`);
+        assert.match(other.json!.reduced as string, /chelsea\.png: 451x300 reduced to 337x224/);
+      },
+      env,
+    );
+  });
 
 const keyed = suite('serve --key-file and client --key-file');
 keyed.before(async () => {
@@ -166,4 +189,5 @@ else {
   photo.run();
   keyed.run();
 }
-if (!missing && !mobilenet) console.log('SKIP 69.link-client-cli, MobileNetV2 case: mobilenetv2-12-int8.onnx not found (set ENGRAM_SHARED_MODELS)');
+if (!missing && !mobilenet)
+  console.log('SKIP 69.link-client-cli, MobileNetV2 case: mobilenetv2-12-int8.onnx not found (set ENGRAM_SHARED_MODELS)');

@@ -18,7 +18,13 @@ const CODEPOINTS = join(root, 'models', 'engram-glyph.codepoints.txt');
 const MIB = 1 << 20;
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-interface Calibration { file: string; sha256: string; count: number; dim: number; source: string }
+interface Calibration {
+  file: string;
+  sha256: string;
+  count: number;
+  dim: number;
+  source: string;
+}
 
 const files = suite('engram-glyph files');
 
@@ -79,7 +85,11 @@ files('the calibration sample holds finite, varied features', () => {
   assert.is(constant, 0);
 });
 
-interface GlyphClass { cp: number; script: string; split: string }
+interface GlyphClass {
+  cp: number;
+  script: string;
+  split: string;
+}
 
 /** models/engram-glyph.codepoints.txt, written by tools/train-backbone/render.py: "U+XXXX\tscript\tsplit". */
 function trainingClasses(): GlyphClass[] {
@@ -106,9 +116,16 @@ files('no training or held-out class is a digit or any other Unicode number, nor
   const classes = trainingClasses();
   const isNumber = (cp: number) => /\p{N}/u.test(String.fromCodePoint(cp) + String.fromCodePoint(cp).normalize('NFKD'));
   const numbers = classes.filter((c) => isNumber(c.cp));
-  assert.equal(numbers.map((c) => `U+${c.cp.toString(16).toUpperCase()}`), []);
+  assert.equal(
+    numbers.map((c) => `U+${c.cp.toString(16).toUpperCase()}`),
+    [],
+  );
   const notLetters = classes.filter((c) => !/^\p{L}$/u.test(String.fromCodePoint(c.cp)));
-  assert.equal(notLetters.map((c) => `U+${c.cp.toString(16).toUpperCase()}`), [], 'every class is a letter');
+  assert.equal(
+    notLetters.map((c) => `U+${c.cp.toString(16).toUpperCase()}`),
+    [],
+    'every class is a letter',
+  );
   // The check itself must see numbers where they are: ASCII, Arabic-Indic and Devanagari digits, a Roman
   // numeral (Nl, decomposing to letters), a superscript two and a circled one (No).
   for (const cp of [0x37, 0x663, 0x96d, 0x2163, 0xb2, 0x2460]) assert.ok(isNumber(cp), `U+${cp.toString(16)}`);
@@ -125,16 +142,41 @@ run('onnxruntime runs the int8 graph as int8 kernels: every Conv fused to QLinea
     const saved = join(dir, 'optimized.onnx');
     // 'all' is the level engram's backbone sessions use by default (src/backbone/session.ts); severity 3 keeps
     // onnxruntime's warning that the saved graph is specific to this machine's CPU out of the test output.
-    const session = await ort.InferenceSession.create(m.modelPath, { graphOptimizationLevel: 'all', optimizedModelFilePath: saved, intraOpNumThreads: 1, logSeverityLevel: 3 });
+    const session = await ort.InferenceSession.create(m.modelPath, {
+      graphOptimizationLevel: 'all',
+      optimizedModelFilePath: saved,
+      intraOpNumThreads: 1,
+      logSeverityLevel: 3,
+    });
     await session.release();
     const ops = decodeModel(readFileSync(saved), saved).graph.node.map((n) => n.opType);
     const count = (list: string[], op: string) => list.filter((t) => t === op).length;
     console.log(`  optimized graph: ${[...new Set(ops)].map((op) => `${op} x${count(ops, op)}`).join(', ')}`);
-    assert.ok(count(source.map((n) => n.opType), 'Conv') >= 4);
-    assert.is(count(ops, 'QLinearConv'), count(source.map((n) => n.opType), 'Conv'));
-    assert.is(count(ops, 'QGemm'), count(source.map((n) => n.opType), 'Gemm'));
+    assert.ok(
+      count(
+        source.map((n) => n.opType),
+        'Conv',
+      ) >= 4,
+    );
+    assert.is(
+      count(ops, 'QLinearConv'),
+      count(
+        source.map((n) => n.opType),
+        'Conv',
+      ),
+    );
+    assert.is(
+      count(ops, 'QGemm'),
+      count(
+        source.map((n) => n.opType),
+        'Gemm',
+      ),
+    );
     // No float compute left: a Conv, Gemm or MatMul here would mean some layer runs dequantized in fp32.
-    assert.equal(ops.filter((op) => op === 'Conv' || op === 'Gemm' || op === 'MatMul' || op === 'FusedConv'), []);
+    assert.equal(
+      ops.filter((op) => op === 'Conv' || op === 'Gemm' || op === 'MatMul' || op === 'FusedConv'),
+      [],
+    );
     // Quantize once at the input, dequantize once for the float features at the output.
     assert.is(count(ops, 'DequantizeLinear'), 1);
   } finally {

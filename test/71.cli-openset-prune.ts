@@ -52,7 +52,11 @@ const cases: [string, () => string[], { knownRight: number; novelUnknown: number
   ['prune --max-bytes 1000', () => ['prune', '--max-bytes', '1000'], { knownRight: 0.8, novelUnknown: 0.6 }],
   ['prune --max-classes 3', () => ['prune', '--max-classes', '3'], { knownRight: 0.85, novelUnknown: 0.25 }],
   ['forget 4', () => ['forget', '4'], { knownRight: 0.85, novelUnknown: 0.6 }],
-  ['a device budget pruned on the next learn', () => ['learn', '--profile', tightProfile(), '--label', '0', join(work, 'more', 'train', '0')], { knownRight: 0.75, novelUnknown: 0.6 }],
+  [
+    'a device budget pruned on the next learn',
+    () => ['learn', '--profile', tightProfile(), '--label', '0', join(work, 'more', 'train', '0')],
+    { knownRight: 0.75, novelUnknown: 0.6 },
+  ],
 ];
 
 function tightProfile(): string {
@@ -70,7 +74,10 @@ cases.forEach(([name, args, least], i) =>
     const before = run(['stats', '--store', store, '--json']).lines[0] as { connections: number };
     const r = run([...args(), '--store', store, '--json']);
     assert.is(r.status, 0, r.stderr);
-    const after = run(['stats', '--store', store, '--json']).lines[0] as { connections: number; calibration: { known: number; novel: number } };
+    const after = run(['stats', '--store', store, '--json']).lines[0] as {
+      connections: number;
+      calibration: { known: number; novel: number };
+    };
     if (!name.startsWith('a device')) assert.ok(after.connections < before.connections, 'the change removed connections');
     assert.ok(after.calibration.known > 0 && after.calibration.novel > 0, JSON.stringify(after.calibration));
     const rates = evalRates(store);

@@ -30,16 +30,40 @@ wire("docs/protocol.md's worked STATS with the threshold, and its ACK", () => {
   const { type, body } = encodeRequest({ type: 'stats', threshold: true });
   assert.is(hex(encodeFrame({ version: 2, type, id: 5, body })), example('stats-v2-threshold'));
   assert.equal(decodeRequest(type, body, 2), { type: 'stats', first: 0, threshold: true });
-  const reply = { type: 'stats' as const, classes: 2, examples: 3, bytes: 4096, compressedBytes: 50, density: 0.25, labelsTotal: 2, first: 0, labels: ['ok', 'no'], threshold: { value: 0.5, source: 'calibrated' as const, known: 40, novel: 42 } };
+  const reply = {
+    type: 'stats' as const,
+    classes: 2,
+    examples: 3,
+    bytes: 4096,
+    compressedBytes: 50,
+    density: 0.25,
+    labelsTotal: 2,
+    first: 0,
+    labels: ['ok', 'no'],
+    threshold: { value: 0.5, source: 'calibrated' as const, known: 40, novel: 42 },
+  };
   const ack = encodeAck(reply, { version: 2 });
   assert.is(hex(encodeFrame({ version: 2, type: MessageType.ACK, id: 5, body: ack })), example('stats-v2-threshold-ack'));
   assert.equal(decodeAck(ack, 2), reply);
 });
 
 wire('a version 1 answer and an answer nobody asked the threshold for keep their old layouts', () => {
-  const reply = { type: 'stats' as const, classes: 1, examples: 1, bytes: 64, compressedBytes: 8, density: 0.5, labelsTotal: 1, first: 0, labels: ['a'] };
+  const reply = {
+    type: 'stats' as const,
+    classes: 1,
+    examples: 1,
+    bytes: 64,
+    compressedBytes: 8,
+    density: 0.5,
+    labelsTotal: 1,
+    first: 0,
+    labels: ['a'],
+  };
   const plain = encodeAck(reply, { version: 2 });
-  assert.is(hex(encodeAck({ ...reply, threshold: { value: 0.3, source: 'fixed', known: 1, novel: 2 } }, { version: 1 })), hex(encodeAck(reply, { version: 1 })));
+  assert.is(
+    hex(encodeAck({ ...reply, threshold: { value: 0.3, source: 'fixed', known: 1, novel: 2 } }, { version: 1 })),
+    hex(encodeAck(reply, { version: 1 })),
+  );
   assert.equal(decodeAck(plain, 2), reply);
   assert.is(encodeRequest({ type: 'stats' }).body.length, 0);
 });
@@ -74,8 +98,12 @@ else {
     rmSync(ctx.dir, { recursive: true, force: true });
   });
 
-  live('client stats shows the store\'s threshold; prune --share over the link recalibrates it; --fanin still taken', async () => {
-    const local = engram(['threshold', '--store', ctx.store, '--json']).lines[0] as { threshold: number; source: string; calibration: { known: number; novel: number } };
+  live("client stats shows the store's threshold; prune --share over the link recalibrates it; --fanin still taken", async () => {
+    const local = engram(['threshold', '--store', ctx.store, '--json']).lines[0] as {
+      threshold: number;
+      source: string;
+      calibration: { known: number; novel: number };
+    };
     assert.is(local.source, 'calibrated');
     const serve = await startServe(['--serial', ctx.pair.ptys[0], '--store', ctx.store], 60000);
     const client = (...a: string[]) => engram(['client', '--serial', ctx.pair.ptys[1], '--timeout', '20000', ...a]);
@@ -84,7 +112,12 @@ else {
       const s = client('stats', '--json');
       assert.is(s.status, 0, s.stderr);
       const t = s.lines.at(-1)!.threshold as typeof after;
-      assert.equal(t, { value: Math.fround(local.threshold), source: 'calibrated', known: local.calibration.known, novel: local.calibration.novel });
+      assert.equal(t, {
+        value: Math.fround(local.threshold),
+        source: 'calibrated',
+        known: local.calibration.known,
+        novel: local.calibration.novel,
+      });
       assert.match(client('stats').stdout, /unknown threshold: \d\.\d{3}, calibrated \(from \d+ known and \d+ novel samples\)/);
       const p = client('prune', '--share', '0.5', '--json');
       assert.is(p.status, 0, p.stderr);

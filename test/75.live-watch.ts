@@ -18,8 +18,17 @@ type Line = Record<string, unknown>;
 
 function watch(args: string[], input?: Buffer) {
   const r = spawnSync(process.execPath, [BIN, '--json', 'watch', ...args], { input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  const lines = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Line);
-  return { status: r.status, stderr: r.stderr, lines, frames: lines.filter((l) => 'frame' in l && !('event' in l)), summary: lines.find((l) => l.event === 'summary') };
+  const lines = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Line);
+  return {
+    status: r.status,
+    stderr: r.stderr,
+    lines,
+    frames: lines.filter((l) => 'frame' in l && !('event' in l)),
+    summary: lines.find((l) => l.event === 'summary'),
+  };
 }
 
 /**
@@ -44,7 +53,16 @@ Args('each kind of source gets its own input options', () => {
   assert.ok(ffmpegArgs({ input: 'rtsp://cam.local/s' }).join(' ').includes('-rtsp_transport tcp -i rtsp://cam.local/s'));
   const raw = ffmpegArgs({ input: '-', stdinFormat: 'gray', stdinSize: { width: 64, height: 48 } }).join(' ');
   assert.ok(raw.includes('-f rawvideo -pix_fmt gray -video_size 64x48 -i pipe:0'), raw);
-  const file = ffmpegArgs({ input: 'clip.mp4', realtime: true, loop: true, fps: 5, crop: { x: 1, y: 2, width: 30, height: 40 }, width: 64, height: 48, channels: 1 }).join(' ');
+  const file = ffmpegArgs({
+    input: 'clip.mp4',
+    realtime: true,
+    loop: true,
+    fps: 5,
+    crop: { x: 1, y: 2, width: 30, height: 40 },
+    width: 64,
+    height: 48,
+    channels: 1,
+  }).join(' ');
   assert.ok(file.includes('-re -stream_loop -1 -i clip.mp4'), file);
   assert.ok(file.includes('crop=30:40:1:2,fps=5,scale=64:48'), file);
   assert.ok(file.endsWith('-pix_fmt gray -f rawvideo pipe:1'), file);
@@ -81,8 +99,14 @@ Watch('learn mode captures --frames frames --every k apart, each acknowledged af
     assert.is(r.status, 0, r.stderr);
     const learned = r.lines.filter((l) => l.event === 'learned');
     assert.is(learned.length, 5);
-    assert.equal(learned.map((l) => l.frame), [0, 4, 8, 12, 16]);
-    assert.equal(learned.map((l) => l.example), [1, 2, 3, 4, 5]);
+    assert.equal(
+      learned.map((l) => l.frame),
+      [0, 4, 8, 12, 16],
+    );
+    assert.equal(
+      learned.map((l) => l.example),
+      [1, 2, 3, 4, 5],
+    );
     assert.ok(learned.every((l) => l.label === label && (l.latency_ms as number) >= 0));
     assert.is(r.summary!.learned, 5);
   }
@@ -103,7 +127,10 @@ Watch('predict mode names each frame, with time, score, margin, latency and drop
   assert.ok(r.frames.every((x) => x.label === null || x.label === (x.top as { label: string }[])[0].label));
   const acc = accuracy(r.frames, (n) => (n < 30 ? 'hbar' : 'vbar'));
   assert.ok(acc >= 0.9, `accuracy ${acc}`);
-  assert.equal({ decoded: r.summary!.decoded, predicted: r.summary!.predicted, dropped: r.summary!.dropped }, { decoded: 60, predicted: 60, dropped: 0 });
+  assert.equal(
+    { decoded: r.summary!.decoded, predicted: r.summary!.predicted, dropped: r.summary!.dropped },
+    { decoded: 60, predicted: 60, dropped: 0 },
+  );
   const lat = r.summary!.latency_ms as { p50: number; p95: number };
   assert.ok(lat.p50 > 0 && lat.p95 >= lat.p50);
 });
@@ -111,7 +138,10 @@ Watch('predict mode names each frame, with time, score, margin, latency and drop
 Watch('--every k predicts one frame in k', () => {
   const r = watch([videos.both, '--store', store, '--every', '7']);
   assert.is(r.status, 0, r.stderr);
-  assert.equal(r.frames.map((f) => f.frame), [0, 7, 14, 21, 28, 35, 42, 49, 56]);
+  assert.equal(
+    r.frames.map((f) => f.frame),
+    [0, 7, 14, 21, 28, 35, 42, 49, 56],
+  );
 });
 
 // stdin is a live source: frames piped faster than the learner goes are dropped and counted.
@@ -158,7 +188,9 @@ Watch('a source faster than the learner drops frames and counts them; nothing qu
     const taught = watch([videos.hbar, '--store', slowStore, '--backbone', 'mobilenetv2-12-int8', '--label', 'hbar', '--frames', '2']);
     assert.is(taught.status, 0, taught.stderr);
   } else {
-    console.log('SKIP 75.live-watch, frames dropped > 0: MobileNetV2 not found (set ENGRAM_SHARED_MODELS); the embedded backbone may keep up with ffmpeg, so only the frame accounting is checked');
+    console.log(
+      'SKIP 75.live-watch, frames dropped > 0: MobileNetV2 not found (set ENGRAM_SHARED_MODELS); the embedded backbone may keep up with ffmpeg, so only the frame accounting is checked',
+    );
   }
   const r = watch([fast, '--store', slowStore, '--realtime', '--size', '160x120']);
   process.env.ENGRAM_MODELS_DIR = join(work, 'no-models');
@@ -169,7 +201,7 @@ Watch('a source faster than the learner drops frames and counts them; nothing qu
   const last = r.frames[r.frames.length - 1];
   if (models) assert.ok((last.dropped as number) > 0);
   // Frames are answered fresh: even the slow tail never waits behind a queue of old frames.
-  assert.ok(((s.latency_ms as { p95: number }).p95) < 1000);
+  assert.ok((s.latency_ms as { p95: number }).p95 < 1000);
 });
 
 Watch('bad input gets an error naming it; usage errors exit 1, input errors 2', () => {
@@ -200,14 +232,31 @@ Watch('bad input gets an error naming it; usage errors exit 1, input errors 2', 
 
 Watch("without a source, the device profile's camera is watched, at its size and rate", () => {
   const profile = join(work, 'cam-board.json');
-  writeFileSync(profile, JSON.stringify({
-    id: 'cam-board', name: 'a board with a camera', match: { arch: ['x64', 'arm64'] }, supportedArch: ['x64', 'arm64'], threads: 2,
-    executionProviders: ['cpu'], memoryBudgetBytes: 1 << 30, backbone: 'engram-glyph', serial: { path: '/dev/ttyUSB0', baudRate: 115200 },
-    camera: { source: videos.both, size: '160x120', fps: 10 },
-  }));
+  writeFileSync(
+    profile,
+    JSON.stringify({
+      id: 'cam-board',
+      name: 'a board with a camera',
+      match: { arch: ['x64', 'arm64'] },
+      supportedArch: ['x64', 'arm64'],
+      threads: 2,
+      executionProviders: ['cpu'],
+      memoryBudgetBytes: 1 << 30,
+      backbone: 'engram-glyph',
+      serial: { path: '/dev/ttyUSB0', baudRate: 115200 },
+      camera: { source: videos.both, size: '160x120', fps: 10 },
+    }),
+  );
   const r = watch(['--store', store, '--profile', profile, '--every', '20']);
   assert.is(r.status, 0, r.stderr);
-  assert.equal(r.frames.map((f) => [f.frame, f.time]), [[0, 0], [20, 2], [40, 4]]);
+  assert.equal(
+    r.frames.map((f) => [f.frame, f.time]),
+    [
+      [0, 0],
+      [20, 2],
+      [40, 4],
+    ],
+  );
   const none = watch(['--store', store]);
   assert.is(none.status, 1);
   assert.match(none.stderr, /watch: no source given and (device profile \S+ names no camera|no device profile matched)/);
@@ -220,7 +269,9 @@ Watch('a capture cut short by the end of the source fails, naming how many frame
 });
 
 Watch('SIGINT ends a looping watch with exit 130 after a summary', async () => {
-  const proc = spawn(process.execPath, [BIN, '--json', 'watch', videos.hbar, '--store', store, '--loop', '--realtime'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [BIN, '--json', 'watch', videos.hbar, '--store', store, '--loop', '--realtime'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise<void>((done) => {

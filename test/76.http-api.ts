@@ -21,9 +21,12 @@ const H: Bytes = ready ? new Uint8Array(shapeJpeg('hbar')) : new Uint8Array(0);
 const V: Bytes = ready ? new Uint8Array(shapeJpeg('vbar')) : new Uint8Array(0);
 let srv: Served;
 
-type Json = Record<string, any>;  
+type Json = Record<string, any>;
 
-async function call(path: string, init: RequestInit & { auth?: boolean | string } = {}): Promise<{ status: number; body: Json; headers: Headers }> {
+async function call(
+  path: string,
+  init: RequestInit & { auth?: boolean | string } = {},
+): Promise<{ status: number; body: Json; headers: Headers }> {
   const headers = new Headers(init.headers);
   if (init.auth) headers.set('Authorization', `Bearer ${init.auth === true ? srv.token : init.auth}`);
   const r = await fetch(new URL(path, srv.url), { ...init, headers });
@@ -38,7 +41,11 @@ async function call(path: string, init: RequestInit & { auth?: boolean | string 
 }
 
 const image = (data: Bytes, type = 'image/jpeg'): RequestInit => ({ method: 'POST', body: data, headers: { 'Content-Type': type } });
-const json = (obj: unknown): RequestInit => ({ method: 'POST', body: JSON.stringify(obj), headers: { 'Content-Type': 'application/json' } });
+const json = (obj: unknown): RequestInit => ({
+  method: 'POST',
+  body: JSON.stringify(obj),
+  headers: { 'Content-Type': 'application/json' },
+});
 function form(label: string | null, files: [string, Bytes][]): RequestInit {
   const f = new FormData();
   if (label !== null) f.append('label', label);
@@ -70,7 +77,13 @@ Api('learn takes a raw image or several in multipart, answering after it is dura
   let r = await call('/api/learn?label=hbar', { ...image(H), auth: true });
   assert.is(r.status, 200, JSON.stringify(r.body));
   assert.equal(r.body, { label: 'hbar', stored: 1, classes: 1 });
-  r = await call('/api/learn', { ...form('vbar', [['v1.jpg', V], ['v2.jpg', V]]), auth: true });
+  r = await call('/api/learn', {
+    ...form('vbar', [
+      ['v1.jpg', V],
+      ['v2.jpg', V],
+    ]),
+    auth: true,
+  });
   assert.is(r.status, 200, JSON.stringify(r.body));
   assert.equal(r.body, { label: 'vbar', stored: 2, classes: 2 });
   // Acknowledged means on disk: a read-only open of the store from another process sees it now.
@@ -83,9 +96,21 @@ Api('predict answers each image, raw or multipart, with label, score, margin and
   assert.is(r.status, 200);
   assert.is(r.body.predictions.length, 1);
   assert.is(r.body.predictions[0].label, 'vbar');
-  r = await call('/api/predict?top=1', form(null, [['a.jpg', H], ['b.jpg', V]]));
+  r = await call(
+    '/api/predict?top=1',
+    form(null, [
+      ['a.jpg', H],
+      ['b.jpg', V],
+    ]),
+  );
   assert.is(r.status, 200);
-  assert.equal(r.body.predictions.map((p: Json) => [p.name, p.label, p.top.length]), [['a.jpg', 'hbar', 1], ['b.jpg', 'vbar', 1]]);
+  assert.equal(
+    r.body.predictions.map((p: Json) => [p.name, p.label, p.top.length]),
+    [
+      ['a.jpg', 'hbar', 1],
+      ['b.jpg', 'vbar', 1],
+    ],
+  );
   for (const k of ['score', 'margin']) assert.type(r.body.predictions[0][k], 'number');
 });
 
@@ -99,14 +124,22 @@ Api('stats lists classes with example counts and bytes', async () => {
   for (const label of ['hbar', 'vbar']) {
     const c = r.body.perClass[label];
     assert.ok(c.connections > 0, `${label} has connections`);
-    assert.ok(c.compressedBytes > 0 && c.compressedBytes <= r.body.compressedBytes, `${label}: ${c.compressedBytes} of ${r.body.compressedBytes} bytes`);
+    assert.ok(
+      c.compressedBytes > 0 && c.compressedBytes <= r.body.compressedBytes,
+      `${label}: ${c.compressedBytes} of ${r.body.compressedBytes} bytes`,
+    );
   }
   assert.is(r.body.live, null);
 });
 
 Api('eval scores labelled images (a folder per class) into rates and a confusion matrix with its SVG', async () => {
   const B = new Uint8Array(shapeJpeg('box'));
-  const files: [string, Bytes][] = [['test/hbar/1.jpg', H], ['test/hbar/2.jpg', H], ['test/vbar/1.jpg', V], ['test/box/1.jpg', B]];
+  const files: [string, Bytes][] = [
+    ['test/hbar/1.jpg', H],
+    ['test/hbar/2.jpg', H],
+    ['test/vbar/1.jpg', V],
+    ['test/box/1.jpg', B],
+  ];
   let r = await call('/api/eval', form(null, files));
   assert.is(r.status, 200, JSON.stringify(r.body));
   assert.equal(r.body.storeLabels, ['hbar', 'vbar']);
@@ -118,14 +151,27 @@ Api('eval scores labelled images (a folder per class) into rates and a confusion
   assert.is(r.body.confusion.columns.at(-1), null, 'unknown is the last column');
   assert.equal(r.body.confusion.counts[0].slice(0, 2), [2, 0]);
   assert.equal(r.body.confusion.counts[1].slice(0, 2), [0, 1]);
-  assert.is(r.body.confusion.counts[2].reduce((a: number, b: number) => a + b, 0), 1, 'the novel image is in its row');
+  assert.is(
+    r.body.confusion.counts[2].reduce((a: number, b: number) => a + b, 0),
+    1,
+    'the novel image is in its row',
+  );
   assert.match(r.body.svg, /^<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
   assert.match(r.body.svg, />vbar</);
   // ?label= gives every image the same true label; a file that does not decode is listed by name, not fatal.
-  r = await call('/api/eval?label=vbar', form(null, [['a.jpg', V], ['broken.jpg', new Uint8Array([0xff, 0xd8, 1, 2])]]));
+  r = await call(
+    '/api/eval?label=vbar',
+    form(null, [
+      ['a.jpg', V],
+      ['broken.jpg', new Uint8Array([0xff, 0xd8, 1, 2])],
+    ]),
+  );
   assert.is(r.status, 200, JSON.stringify(r.body));
   assert.equal(r.body.top1, { count: 1, of: 1, rate: 1 });
-  assert.equal(r.body.failed.map((f: Json) => f.file), ['broken.jpg']);
+  assert.equal(
+    r.body.failed.map((f: Json) => f.file),
+    ['broken.jpg'],
+  );
   // Without a folder or ?label= an image has no true label: 400 naming the file.
   r = await call('/api/eval', form(null, [['loose.jpg', H]]));
   assert.is(r.status, 400);
@@ -183,12 +229,30 @@ Api('malformed requests get a 4xx JSON error naming the problem', async () => {
   await expect('/api/nope', {}, 404, /no such endpoint: \/api\/nope/);
   await expect('/api/predict', {}, 405, /expected POST, got GET/);
   await expect('/api/predict', image(new TextEncoder().encode('not an image at all')), 400, /image 1: /);
-  await expect('/api/predict', form(null, [['ok.jpg', H], ['broken.jpg', new Uint8Array([0xff, 0xd8, 1, 2, 3])]]), 400, /broken\.jpg: /);
+  await expect(
+    '/api/predict',
+    form(null, [
+      ['ok.jpg', H],
+      ['broken.jpg', new Uint8Array([0xff, 0xd8, 1, 2, 3])],
+    ]),
+    400,
+    /broken\.jpg: /,
+  );
   await expect('/api/predict', image(new Uint8Array(0)), 400, /empty body/);
-  await expect('/api/predict', { method: 'POST', body: 'x', headers: { 'Content-Type': 'text/plain' } }, 415, /content-type: expected an image/);
+  await expect(
+    '/api/predict',
+    { method: 'POST', body: 'x', headers: { 'Content-Type': 'text/plain' } },
+    415,
+    /content-type: expected an image/,
+  );
   await expect('/api/predict?top=abc', image(H), 400, /top: expected a whole number/);
   await expect('/api/learn', { ...image(H), auth: true }, 400, /label: expected \?label=NAME/);
-  await expect('/api/forget', { method: 'POST', body: '{"label":', headers: { 'Content-Type': 'application/json' }, auth: true }, 400, /malformed JSON/);
+  await expect(
+    '/api/forget',
+    { method: 'POST', body: '{"label":', headers: { 'Content-Type': 'application/json' }, auth: true },
+    400,
+    /malformed JSON/,
+  );
   await expect('/api/forget', { ...json([1, 2]), auth: true }, 400, /expected a JSON object/);
   await expect('/api/live', {}, 404, /no source is watched/);
   await expect('/nowhere.html', {}, 404, /no such page/);
@@ -210,7 +274,12 @@ Api('oversized bodies are refused with 413, by Content-Length and while streamin
       c.close();
     },
   });
-  r = await call('/api/predict', { method: 'POST', body: stream, headers: { 'Content-Type': 'image/jpeg' }, duplex: 'half' } as RequestInit);
+  r = await call('/api/predict', {
+    method: 'POST',
+    body: stream,
+    headers: { 'Content-Type': 'image/jpeg' },
+    duplex: 'half',
+  } as RequestInit);
   assert.is(r.status, 413);
   const many: [string, Bytes][] = Array.from({ length: 65 }, (_, i) => [`${i}.jpg`, H]);
   r = await call('/api/predict', form(null, many));
@@ -223,7 +292,9 @@ Api('a client that disconnects mid-upload changes nothing and the server keeps s
   await new Promise<void>((done) => {
     const { port, hostname } = new URL(srv.url);
     const s = connect(Number(port), hostname, () => {
-      s.write(`POST /api/learn?label=cut HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${srv.token}\r\nContent-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n`);
+      s.write(
+        `POST /api/learn?label=cut HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${srv.token}\r\nContent-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n`,
+      );
       s.write(Buffer.from(H).subarray(0, 500));
       setTimeout(() => {
         s.destroy();
@@ -241,7 +312,10 @@ Api('200 concurrent predicts are all answered, with bounded memory', async () =>
   const before = await rssOf(pid);
   const rs = await Promise.all(Array.from({ length: 200 }, (_, i) => call('/api/predict', image(i % 2 ? H : V))));
   const after = await rssOf(pid);
-  assert.equal(rs.filter((r) => r.status !== 200).map((r) => r.body), []);
+  assert.equal(
+    rs.filter((r) => r.status !== 200).map((r) => r.body),
+    [],
+  );
   assert.ok(rs.every((r, i) => r.body.predictions[0].label === (i % 2 ? 'hbar' : 'vbar')));
   const growth = (after - before) / 1024 / 1024;
   console.log(`  200 concurrent predicts: resident memory ${(before / 1048576).toFixed(0)} -> ${(after / 1048576).toFixed(0)} MB`);
@@ -307,7 +381,7 @@ Crash('SIGKILL during learns: every acknowledged example survives', async () => 
   srv.proc.kill('SIGKILL');
   stop = true;
   await learner;
-  await new Promise((r) => srv.proc.exitCode !== null || srv.proc.signalCode !== null ? r(null) : srv.proc.once('exit', r));
+  await new Promise((r) => (srv.proc.exitCode !== null || srv.proc.signalCode !== null ? r(null) : srv.proc.once('exit', r)));
   const stats = engram(['--json', 'stats', '--store', dir]);
   assert.is(stats.status, 0, stats.stderr);
   const kept = (stats.lines[0].examples as Record<string, number>).hbar;
@@ -342,7 +416,10 @@ Live('server-sent predictions, the current frame as JPEG, and learning the curre
     let text = '';
     while ((text.match(/event: prediction/g) ?? []).length < 3) text += new TextDecoder().decode((await reader.read()).value);
     ctl.abort();
-    const data = text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)) as Json);
+    const data = text
+      .split('\n')
+      .filter((l) => l.startsWith('data: '))
+      .map((l) => JSON.parse(l.slice(6)) as Json);
     assert.ok(data.length >= 3);
     for (const d of data) {
       assert.type(d.frame, 'number');
@@ -352,7 +429,7 @@ Live('server-sent predictions, the current frame as JPEG, and learning the curre
     const stats = await call('/api/stats');
     assert.ok(stats.body.live.decoded > 0);
   } finally {
-    assert.is(await srv.stop(), 130, "SIGINT ends serve with exit 130");
+    assert.is(await srv.stop(), 130, 'SIGINT ends serve with exit 130');
   }
 });
 
@@ -376,7 +453,7 @@ Both('one store served over a serial pty and HTTP at once', async () => {
     assert.is(r.status, 0, r.stderr);
     assert.is(r.lines[0].label, 'vbar');
   } finally {
-    assert.is(await srv.stop(), 130, "SIGINT ends serve with exit 130");
+    assert.is(await srv.stop(), 130, 'SIGINT ends serve with exit 130');
     await pair.stop();
   }
 });

@@ -18,12 +18,26 @@ process.env.ENGRAM_MODELS_DIR = join(work, 'no-models');
 const shots = resolve(process.env.ENGRAM_SCREENSHOTS ?? join(work, 'screenshots'));
 mkdirSync(shots, { recursive: true });
 const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** Chromium with a fresh profile folder (playwright passes it as --user-data-dir). */
 async function launch(extra: string[] = []): Promise<BrowserContext> {
   const profile = mkdtempSync(join(work, 'profile-'));
-  return chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: [...FLAGS, ...extra], viewport: { width: 1200, height: 800 } });
+  return chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...FLAGS, ...extra],
+    viewport: { width: 1200, height: 800 },
+  });
 }
 
 /** Writes the JPEG of the current shape to the server's stdin 10 times a second: the device's camera. */
@@ -96,10 +110,13 @@ Page_('teach two classes from the page with the device camera and see the live a
 
     // One more capture from the class's own button adds examples.
     await page.click('#classlist tr[data-label="hbar"] button.capture');
-    await page.waitForFunction(() => document.querySelector('#classlist tr[data-label="hbar"] td.count')?.textContent === '10', null, { timeout: 20_000 });
+    await page.waitForFunction(() => document.querySelector('#classlist tr[data-label="hbar"] td.count')?.textContent === '10', null, {
+      timeout: 20_000,
+    });
 
     // Each class shows what it costs in bytes.
-    for (const shape of ['hbar', 'vbar']) assert.match((await page.textContent(`#classlist tr[data-label="${shape}"] td.bytes`)) ?? '', /^\d+(\.\d)? (B|KB)$/);
+    for (const shape of ['hbar', 'vbar'])
+      assert.match((await page.textContent(`#classlist tr[data-label="${shape}"] td.bytes`)) ?? '', /^\d+(\.\d)? (B|KB)$/);
 
     // Evaluate a folder of labelled images: the confusion matrix appears on the page.
     const evalDir = join(work, 'evalset');
@@ -109,7 +126,9 @@ Page_('teach two classes from the page with the device camera and see the live a
     }
     await page.setInputFiles('#evalfiles', evalDir);
     await page.click('#evalform button[type=submit]');
-    await page.waitForFunction(() => (document.getElementById('confusion') as HTMLImageElement).naturalWidth > 0, null, { timeout: 20_000 });
+    await page.waitForFunction(() => (document.getElementById('confusion') as HTMLImageElement).naturalWidth > 0, null, {
+      timeout: 20_000,
+    });
     assert.match((await page.textContent('#evalsummary')) ?? '', /^top-1 100\.0% \(2\/2\), open set /);
     assert.match((await page.textContent('#message')) ?? '', /evaluated 3 images/);
     await page.locator('#confusion').scrollIntoViewIfNeeded();
@@ -118,7 +137,9 @@ Page_('teach two classes from the page with the device camera and see the live a
     // Stats show the memory; prune and forget work from the page.
     assert.match((await page.textContent('#stats')) ?? '', /classes2/);
     await page.click('#pruneform button');
-    await page.waitForFunction(() => /pruned \d+ connections/.test(document.getElementById('message')?.textContent ?? ''), null, { timeout: 20_000 });
+    await page.waitForFunction(() => /pruned \d+ connections/.test(document.getElementById('message')?.textContent ?? ''), null, {
+      timeout: 20_000,
+    });
     page.once('dialog', (d) => d.accept());
     await page.click('#classlist tr[data-label="vbar"] button.forget');
     await page.waitForFunction(() => !document.querySelector('#classlist tr[data-label="vbar"]'), null, { timeout: 20_000 });
@@ -158,7 +179,11 @@ Page_("teach from the browser's own camera (chromium's fake capture device)", as
   const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', video, '-pix_fmt', 'yuv420p', '-s', '640x480', y4m]);
   assert.is(r.status, 0, r.stderr?.toString());
   const srv = await serve(['--store', join(work, 'store3')]);
-  const browser = await launch(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${y4m}`]);
+  const browser = await launch([
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
+    `--use-file-for-fake-video-capture=${y4m}`,
+  ]);
   try {
     const page = await browser.newPage();
     await page.goto(`${srv.url}#token=${srv.token}`);

@@ -21,7 +21,10 @@ process.env.ENGRAM_MODELS_DIR = join(work, 'no-models');
 type Json = Record<string, any>;
 
 function client(pty: string, ...args: string[]): { status: number | null; stderr: string; json: Json | null } {
-  const r = spawnSync(process.execPath, [bin, 'client', '--serial', pty, '--timeout', '20000', '--json', ...args], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [bin, 'client', '--serial', pty, '--timeout', '20000', '--json', ...args], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   const last = r.stdout.trim().split('\n').filter(Boolean).at(-1);
   let json: Json | null;
   try {
@@ -45,12 +48,26 @@ cam.after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-cam('a controller teaches the camera\'s frame and reads what the camera sees, without sending an image', async () => {
+cam("a controller teaches the camera's frame and reads what the camera sees, without sending an image", async () => {
   const video = shapeVideo(work, 'hbar', { seconds: 3, fps: 10 });
   const vbar = join(work, 'vbar.jpg');
   writeFileSync(vbar, shapeJpeg('vbar'));
   const store = join(work, 'store');
-  ctx.serve = await startServe(['--serial', ctx.pair.ptys[0], '--store', store, '--watch', video, '--loop', '--realtime', '--allow', 'hello,learn,predict,stats,learn-frame,predict-frame'], 60_000);
+  ctx.serve = await startServe(
+    [
+      '--serial',
+      ctx.pair.ptys[0],
+      '--store',
+      store,
+      '--watch',
+      video,
+      '--loop',
+      '--realtime',
+      '--allow',
+      'hello,learn,predict,stats,learn-frame,predict-frame',
+    ],
+    60_000,
+  );
   const pty = ctx.pair.ptys[1];
   try {
     const hello = client(pty, 'hello');
@@ -70,7 +87,10 @@ cam('a controller teaches the camera\'s frame and reads what the camera sees, wi
     const seen = client(pty, 'predict-frame', '--top', '2');
     assert.is(seen.status, 0, seen.stderr);
     assert.is(seen.json!.label, 'hbar', JSON.stringify(seen.json));
-    assert.equal(seen.json!.top.map((t: Json) => t.label), ['hbar', 'vbar']);
+    assert.equal(
+      seen.json!.top.map((t: Json) => t.label),
+      ['hbar', 'vbar'],
+    );
     assert.ok(seen.json!.frame > learned.json!.frame, `frame ${seen.json!.frame} is newer than the learned ${learned.json!.frame}`);
     // What the camera sees is not what the other class looks like.
     const sent = client(pty, 'predict', vbar);
@@ -98,7 +118,11 @@ cam('without a watched source both are refused, naming what is missing; --allow 
     ctx.serve = null;
     assert.is(stop.code, 130);
   }
-  const r = spawnSync(process.execPath, [bin, 'serve', '--serial', ctx.pair.ptys[0], '--store', join(work, 'store3'), '--allow', 'predict-frame'], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [bin, 'serve', '--serial', ctx.pair.ptys[0], '--store', join(work, 'store3'), '--allow', 'predict-frame'],
+    { encoding: 'utf8' },
+  );
   assert.is(r.status, 1, r.stderr);
   assert.match(r.stderr, /--allow predict-frame: these requests use the watched source; add --watch SOURCE/);
 });

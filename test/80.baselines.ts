@@ -42,16 +42,18 @@ for (const [name, make] of makers) {
   });
 
   // Fine-tuned one class at a time the linear layer forgets by design (tested under "linear softmax").
-  if (!name.startsWith('linear')) Learn(`${name} learns classes arriving one at a time`, () => {
-    const rng = new Rng(SEED + 1);
-    const c = centres(rng, 3, 8, 1);
-    const train = blobs(rng, c, 30, 0.1);
-    const m = make(8);
-    for (let k = 0; k < 3; k++) m.learn(train.features.subarray(k * 30 * 8, (k + 1) * 30 * 8), train.labels.subarray(k * 30, (k + 1) * 30));
-    const p = m.predict(train.features);
-    // Every class learned is predicted for at least one of its own examples.
-    for (let k = 0; k < 3; k++) assert.ok(p.subarray(k * 30, (k + 1) * 30).includes(k), `${name} predicts class ${k}`);
-  });
+  if (!name.startsWith('linear'))
+    Learn(`${name} learns classes arriving one at a time`, () => {
+      const rng = new Rng(SEED + 1);
+      const c = centres(rng, 3, 8, 1);
+      const train = blobs(rng, c, 30, 0.1);
+      const m = make(8);
+      for (let k = 0; k < 3; k++)
+        m.learn(train.features.subarray(k * 30 * 8, (k + 1) * 30 * 8), train.labels.subarray(k * 30, (k + 1) * 30));
+      const p = m.predict(train.features);
+      // Every class learned is predicted for at least one of its own examples.
+      for (let k = 0; k < 3; k++) assert.ok(p.subarray(k * 30, (k + 1) * 30).includes(k), `${name} predicts class ${k}`);
+    });
 
   Learn(`${name} refuses features of the wrong shape and bad labels`, () => {
     const m = make(4);
@@ -105,7 +107,8 @@ Lda('learning in batches gives the same model as learning at once', () => {
   const once = new StreamingLda(6);
   once.learn(data.features, data.labels);
   const parts = new StreamingLda(6);
-  for (let s = 0; s < 60; s += 7) parts.learn(data.features.subarray(s * 6, Math.min(60, s + 7) * 6), data.labels.subarray(s, Math.min(60, s + 7)));
+  for (let s = 0; s < 60; s += 7)
+    parts.learn(data.features.subarray(s * 6, Math.min(60, s + 7) * 6), data.labels.subarray(s, Math.min(60, s + 7)));
   assert.equal(Array.from(parts.predict(probe)), Array.from(once.predict(probe)));
 });
 
@@ -136,7 +139,8 @@ Ridge('setLambda refits without relearning; batches give the model of one learn;
   const once = new RidgeHead(6, 0.1);
   once.learn(data.features, data.labels);
   const parts = new RidgeHead(6, 10);
-  for (let s = 0; s < 60; s += 7) parts.learn(data.features.subarray(s * 6, Math.min(60, s + 7) * 6), data.labels.subarray(s, Math.min(60, s + 7)));
+  for (let s = 0; s < 60; s += 7)
+    parts.learn(data.features.subarray(s * 6, Math.min(60, s + 7) * 6), data.labels.subarray(s, Math.min(60, s + 7)));
   parts.setLambda(0.1);
   assert.equal(Array.from(parts.predict(probe)), Array.from(once.predict(probe)));
   assert.equal(Array.from(new RidgeHead(6).predict(probe.subarray(0, 12))), [-1, -1], 'nothing learned: -1');
@@ -180,7 +184,10 @@ Linear('fine-tuned task after task it forgets the first task; trained jointly it
   const c = centres(rng, 4, 8, 1);
   const train = blobs(rng, c, 50, 0.2);
   const test = blobs(rng, c, 50, 0.2);
-  const first = (d: { features: Float32Array; labels: Int32Array }) => ({ f: d.features.subarray(0, 100 * 8), y: d.labels.subarray(0, 100) });
+  const first = (d: { features: Float32Array; labels: Int32Array }) => ({
+    f: d.features.subarray(0, 100 * 8),
+    y: d.labels.subarray(0, 100),
+  });
   const second = (d: { features: Float32Array; labels: Int32Array }) => ({ f: d.features.subarray(100 * 8), y: d.labels.subarray(100) });
   const seq = new LinearSoftmax(8, { epochs: 40, seed: SEED });
   seq.learn(first(train).f, first(train).y);

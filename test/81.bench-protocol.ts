@@ -2,7 +2,17 @@
 // the class-incremental runner and seeded N-way k-shot episodes.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { accuracy, averageForgetting, episodes, meanCi, pick, runIncremental, select, splitTasks, type Rows } from '../bench/lib/protocol.js';
+import {
+  accuracy,
+  averageForgetting,
+  episodes,
+  meanCi,
+  pick,
+  runIncremental,
+  select,
+  splitTasks,
+  type Rows,
+} from '../bench/lib/protocol.js';
 import { NearestClassMean, LinearSoftmax } from '../src/baselines/index.js';
 import { Rng } from '../src/util/rng.js';
 import { blobs, centres } from './helpers/bench-blobs.js';
@@ -13,7 +23,13 @@ console.log(`81.bench-protocol seed=${SEED}`);
 const Split = suite('splitTasks and select');
 
 Split('Split-MNIST is five tasks of two consecutive classes', () => {
-  assert.equal(splitTasks([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 2), [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]);
+  assert.equal(splitTasks([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 2), [
+    [0, 1],
+    [2, 3],
+    [4, 5],
+    [6, 7],
+    [8, 9],
+  ]);
   assert.equal(splitTasks([0, 1, 2], 1), [[0], [1], [2]]);
   assert.throws(() => splitTasks([0, 1, 2], 2), /3 classes do not split into tasks of 2/);
   assert.throws(() => splitTasks([0, 1], 0), /size: expected a positive integer/);
@@ -36,11 +52,7 @@ Metrics('accuracy counts exact matches and checks lengths', () => {
 });
 
 Metrics('average forgetting: best earlier accuracy minus final, over all tasks but the last', () => {
-  const acc = [
-    [0.9],
-    [0.5, 0.8],
-    [0.6, 0.4, 0.7],
-  ];
+  const acc = [[0.9], [0.5, 0.8], [0.6, 0.4, 0.7]];
   // task 0: best 0.9, final 0.6 -> 0.3; task 1: best 0.8, final 0.4 -> 0.4
   assert.ok(Math.abs(averageForgetting(acc) - 0.35) < 1e-12);
   assert.is(averageForgetting([[1]]), 0);
@@ -76,7 +88,10 @@ Runner('perClass caps the examples each class contributes', () => {
   const c = centres(rng, 2, 4, 1);
   const train = blobs(rng, c, 20, 0.2);
   const seen: number[] = [];
-  const counting = { learn: (_f: Float32Array, y: ArrayLike<number>) => void seen.push(y.length), predict: (f: Float32Array) => new Int32Array(f.length / 4) };
+  const counting = {
+    learn: (_f: Float32Array, y: ArrayLike<number>) => void seen.push(y.length),
+    predict: (f: Float32Array) => new Int32Array(f.length / 4),
+  };
   runIncremental(counting, train, train, [[0], [1]], 3);
   assert.equal(seen, [3, 3]);
 });

@@ -17,7 +17,8 @@ const project = join(work, 'project');
 const installed = join(project, 'node_modules', 'engram');
 
 /** Tools a source build needs: none of them may be reachable in the clean install. */
-const BUILD_TOOLS = /^(cc|c\+\+|gcc|g\+\+|cpp|clang|clang\+\+|cmake|ccmake|ctest|cpack|make|gmake|ninja|ld|ld\.\w+|as)(-\d+(\.\d+)*)?$|-(gcc|g\+\+|cc|c\+\+|ld|as)(-\d+)?$/;
+const BUILD_TOOLS =
+  /^(cc|c\+\+|gcc|g\+\+|cpp|clang|clang\+\+|cmake|ccmake|ctest|cpack|make|gmake|ninja|ld|ld\.\w+|as)(-\d+(\.\d+)*)?$|-(gcc|g\+\+|cc|c\+\+|ld|as)(-\d+)?$/;
 
 /** A PATH of one folder holding links to every program on this PATH except the build tools. */
 function pathWithoutCompilers(): string {
@@ -53,11 +54,16 @@ pack('the prebuilt addons match the sources (built here when they do not)', () =
   }
   assert.is(check.status, 0, show(check));
   assert.match(check.stdout, /ok: linux-x64, linux-arm64 built from the current sources/);
-  const manifest = JSON.parse(readFileSync(join(ROOT, 'prebuilds', 'manifest.json'), 'utf8')) as { targets: Record<string, { machine: string; needs: string[] }> };
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'prebuilds', 'manifest.json'), 'utf8')) as {
+    targets: Record<string, { machine: string; needs: string[] }>;
+  };
   assert.match(manifest.targets['linux-x64'].machine, /X86-64/);
   assert.match(manifest.targets['linux-arm64'].machine, /AArch64/);
   for (const t of ['linux-x64', 'linux-arm64']) {
-    assert.not.ok(manifest.targets[t].needs.some((lib) => /libstdc\+\+|libgcc_s/.test(lib)), `${t} carries its C++ runtime: ${manifest.targets[t].needs.join(', ')}`);
+    assert.not.ok(
+      manifest.targets[t].needs.some((lib) => /libstdc\+\+|libgcc_s/.test(lib)),
+      `${t} carries its C++ runtime: ${manifest.targets[t].needs.join(', ')}`,
+    );
   }
 });
 
@@ -82,9 +88,22 @@ pack('the tarball carries both prebuilds, the compiled CLI, the model and the so
   tarball = join(work, info.filename);
   assert.ok(existsSync(tarball), tarball);
   const files = new Set(info.files.map((f) => f.path));
-  for (const f of ['prebuilds/linux-x64/engram.node', 'prebuilds/linux-arm64/engram.node', 'prebuilds/manifest.json', 'bin/engram.js',
-    'dist/src/index.js', 'dist/src/cli/main.js', 'models/engram-glyph.onnx', 'tools/install.mjs', 'tools/prebuilds.mjs',
-    'CMakeLists.txt', 'native/core/memory.cc', 'native/addon/addon.cc', 'native/image/jpeg.cc', 'package.json']) {
+  for (const f of [
+    'prebuilds/linux-x64/engram.node',
+    'prebuilds/linux-arm64/engram.node',
+    'prebuilds/manifest.json',
+    'bin/engram.js',
+    'dist/src/index.js',
+    'dist/src/cli/main.js',
+    'models/engram-glyph.onnx',
+    'tools/install.mjs',
+    'tools/prebuilds.mjs',
+    'CMakeLists.txt',
+    'native/core/memory.cc',
+    'native/addon/addon.cc',
+    'native/image/jpeg.cc',
+    'package.json',
+  ]) {
     assert.ok(files.has(f), `${f} is in the package`);
   }
   for (const f of files) assert.not.match(f, /^(test|dist\/test|build|bench|fuzz|native\/test)\//, `${f} should not be in the package`);
@@ -116,11 +135,17 @@ install('no C/C++ compiler, cmake, make or ninja is reachable on the PATH the in
 });
 
 install('npm install of the tarball uses the prebuilt addon and compiles nothing', () => {
-  const r = run('npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts'], { cwd: project, env: cleanEnv });
+  const r = run('npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts'], {
+    cwd: project,
+    env: cleanEnv,
+  });
   assert.is(r.status, 0, show(r));
   assert.match(r.stdout + r.stderr, new RegExp(`engram: using the prebuilt addon prebuilds/${TARGET}/engram\\.node; nothing to compile`));
   assert.not.ok(existsSync(join(installed, 'build')), 'no build/ folder: nothing was compiled');
-  const path = run(process.execPath, ['--input-type=module', '-e', `import { bindingPath } from 'engram'; console.log(bindingPath());`], { cwd: project, env: cleanEnv });
+  const path = run(process.execPath, ['--input-type=module', '-e', `import { bindingPath } from 'engram'; console.log(bindingPath());`], {
+    cwd: project,
+    env: cleanEnv,
+  });
   assert.is(path.status, 0, show(path));
   assert.is(path.stdout.trim(), join(installed, 'prebuilds', TARGET, 'engram.node'));
 });
@@ -130,11 +155,17 @@ install('engram learn and engram predict run from the install on real image file
   const test = await writeDigits(work, 'test', [0, 1, 2], 8);
   const engram = join(project, 'node_modules', '.bin', 'engram');
   const store = join(work, 'store');
-  const learn = run(engram, ['learn', '--store', store, '--labels-from', 'dir', join(work, 'train'), '--json'], { cwd: project, env: cleanEnv });
+  const learn = run(engram, ['learn', '--store', store, '--labels-from', 'dir', join(work, 'train'), '--json'], {
+    cwd: project,
+    env: cleanEnv,
+  });
   assert.is(learn.status, 0, show(learn));
   const predict = run(engram, ['predict', '--store', store, '--json', ...test], { cwd: project, env: cleanEnv });
   assert.is(predict.status, 0, show(predict));
-  const lines = predict.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { file?: string; top?: { label: string }[] });
+  const lines = predict.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { file?: string; top?: { label: string }[] });
   const answers = lines.filter((l) => l.file && l.top);
   assert.is(answers.length, test.length, predict.stdout);
   const right = answers.filter((l) => l.top![0].label === l.file!.split('/').at(-2)).length;

@@ -21,7 +21,12 @@ const FALLBACK = /skipped cuda/;
 
 test.before(async () => {
   const p = JSON.parse(readFileSync(join(ROOT, 'devices', 'generic-x86_64.json'), 'utf8')) as Record<string, unknown>;
-  Object.assign(p, { $schema: join(ROOT, 'devices', 'schema.json'), id: 'cuda-first', executionProviders: ['cuda', 'cpu'], backbone: 'engram-glyph' });
+  Object.assign(p, {
+    $schema: join(ROOT, 'devices', 'schema.json'),
+    id: 'cuda-first',
+    executionProviders: ['cuda', 'cpu'],
+    backbone: 'engram-glyph',
+  });
   writeFileSync(profile, JSON.stringify(p));
   await writeDigits(work, 'train', [0, 1, 2], 4);
   digits = join(work, 'train', '0');
@@ -54,7 +59,9 @@ for (const [name, loudArgs, quietArgs] of commands) {
 
 /** Starts serve --http on a free port, waits until it listens, interrupts it; returns what it printed. */
 async function serve(extra: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = spawn(process.execPath, [BIN, 'serve', '--http', '127.0.0.1:0', '--store', store, '--profile', profile, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [BIN, 'serve', '--http', '127.0.0.1:0', '--store', store, '--profile', profile, ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   proc.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

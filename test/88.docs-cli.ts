@@ -23,7 +23,9 @@ async function program(): Promise<Command> {
 
 /** Every command below the root, depth first, with the words that call it. */
 function walk(cmd: Command, prefix = 'engram'): { name: string; cmd: Command }[] {
-  return cmd.commands.filter((c) => c.name() !== 'help').flatMap((c) => [{ name: `${prefix} ${c.name()}`, cmd: c }, ...walk(c, `${prefix} ${c.name()}`)]);
+  return cmd.commands
+    .filter((c) => c.name() !== 'help')
+    .flatMap((c) => [{ name: `${prefix} ${c.name()}`, cmd: c }, ...walk(c, `${prefix} ${c.name()}`)]);
 }
 
 Ref('the committed docs/cli.md equals a fresh rendering (else: npm run docs:cli)', async () => {

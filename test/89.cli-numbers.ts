@@ -39,7 +39,10 @@ Whole('refuses anything else, naming the flag, the range and the value', () => {
   ];
   for (const [v, range, message] of cases) {
     assert.throws(() => wholeNumber('--n', v, range), message, JSON.stringify(v));
-    assert.throws(() => wholeNumber('--n', v, range), (e: Error) => e instanceof UsageError);
+    assert.throws(
+      () => wholeNumber('--n', v, range),
+      (e: Error) => e instanceof UsageError,
+    );
   }
 });
 

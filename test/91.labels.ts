@@ -48,8 +48,18 @@ rule('labelProblem accepts and refuses the table', () => {
 });
 
 rule('checkLabel: TypeError for a non-string, RangeError naming the parameter and the rule otherwise', () => {
-  assert.throws(() => checkLabel('label', 5), (e: Error) => e instanceof TypeError && /^label: expected a label of 1 to 255 bytes of valid UTF-8 without control characters, got number 5$/.test(e.message));
-  assert.throws(() => checkLabel('label', 'a\nb'), (e: Error) => e instanceof RangeError && /^label: expected a label of .*, got string "a\\nb", which has control character U\+000A at index 1$/.test(e.message));
+  assert.throws(
+    () => checkLabel('label', 5),
+    (e: Error) =>
+      e instanceof TypeError &&
+      /^label: expected a label of 1 to 255 bytes of valid UTF-8 without control characters, got number 5$/.test(e.message),
+  );
+  assert.throws(
+    () => checkLabel('label', 'a\nb'),
+    (e: Error) =>
+      e instanceof RangeError &&
+      /^label: expected a label of .*, got string "a\\nb", which has control character U\+000A at index 1$/.test(e.message),
+  );
 });
 
 const api = suite('the API refuses what the rule refuses, before any work');
@@ -104,7 +114,11 @@ link('LEARN and FORGET labels', () => {
     refused(MessageType.FORGET, body(bytes), new RegExp(`^FORGET: label ${inner(want)} \\(a label is 1 to 255 bytes`));
   }
   refused(MessageType.FORGET, body(Buffer.from([0x66, 0xff, 0x6f])), /FORGET: label is not valid UTF-8/);
-  refused(MessageType.LEARN, body(Buffer.from('a\tb')), /^LEARN: label has control character U\+0009 at index 1 \(a label is 1 to 255 bytes/);
+  refused(
+    MessageType.LEARN,
+    body(Buffer.from('a\tb')),
+    /^LEARN: label has control character U\+0009 at index 1 \(a label is 1 to 255 bytes/,
+  );
 });
 
 const cli = suite('the CLI checks labels before the backbone loads');
@@ -113,7 +127,11 @@ cli('--label and forget: exit 1 with the rule; nothing is created', () => {
   const store = join(work, 'store-a');
   const png = join(work, 'x.png');
   writeFileSync(png, 'not read');
-  for (const [label, want] of [['two\nlines', /--label: .*which has control character U\+000A/], ['x'.repeat(30000), /--label: .*which is 30000 UTF-8 bytes long/], ['bad\ufffd', /--label: .*U\+FFFD/]] as const) {
+  for (const [label, want] of [
+    ['two\nlines', /--label: .*which has control character U\+000A/],
+    ['x'.repeat(30000), /--label: .*which is 30000 UTF-8 bytes long/],
+    ['bad\ufffd', /--label: .*U\+FFFD/],
+  ] as const) {
     const r = engram(['learn', '--store', store, '--label', label, png]);
     assert.is(r.status, 1, r.stderr);
     assert.match(r.stderr, want);
@@ -128,7 +146,11 @@ cli('a non-UTF-8 --label byte is refused, not stored as U+FFFD', async () => {
   const { spawnSync } = await import('node:child_process');
   const { BIN } = await import('./helpers/learner-files.js');
   // Through a shell, so the argument reaches engram as the raw bytes 0x66 0xff.
-  const r = spawnSync('/bin/sh', ['-c', `"${process.execPath}" "${BIN}" learn --store "${join(work, 'store-b')}" --label "$(printf 'f\\377')" x.png`], { cwd: work, encoding: 'utf8' });
+  const r = spawnSync(
+    '/bin/sh',
+    ['-c', `"${process.execPath}" "${BIN}" learn --store "${join(work, 'store-b')}" --label "$(printf 'f\\377')" x.png`],
+    { cwd: work, encoding: 'utf8' },
+  );
   assert.is(r.status, 1, r.stderr);
   assert.match(r.stderr, /--label: .*which has U\+FFFD at index 1 \(what bytes that are not valid UTF-8 become\)/);
 });
@@ -145,7 +167,10 @@ cli('--labels-from dir: a folder name that breaks the rule is an input error nam
   const store = join(work, 'store-c');
   const r = engram(['learn', '--store', store, '--labels-from', 'dir', root]);
   assert.is(r.status, 2, r.stderr);
-  assert.match(r.stderr, /--labels-from dir: the folder of .*tab\there\/a\.png: expected a label of .*which has control character U\+0009 at index 3/);
+  assert.match(
+    r.stderr,
+    /--labels-from dir: the folder of .*tab\there\/a\.png: expected a label of .*which has control character U\+0009 at index 3/,
+  );
   assert.not.match(r.stderr, /backbone/);
 });
 

@@ -36,12 +36,21 @@ long('learn and predict with 5,000 file arguments (about 400 KB of command line)
   const store = join(work, 'store-many');
   const l = engram(['learn', '--store', store, '--label', 'seven', '--batch', '500', '--json', ...files]);
   assert.is(l.status, 0, l.stderr.slice(-500));
-  assert.equal(l.lines.find((x) => 'stored' in x), { label: 'seven', stored: FILES });
+  assert.equal(
+    l.lines.find((x) => 'stored' in x),
+    { label: 'seven', stored: FILES },
+  );
   const p = engram(['predict', '--store', store, '--batch', '500', '--json', ...files]);
   assert.is(p.status, 0, p.stderr.slice(-500));
   assert.is(p.lines.length, FILES);
   assert.ok(p.lines.every((x) => x.label === 'seven'));
-  assert.equal(readdirSync(tmpdir()).filter((n) => n.startsWith('engram-argv-') && !n.startsWith('engram-argv-test-')).filter((n) => existsSync(join(tmpdir(), n, 'argv.json'))), [], 'no argument file left behind');
+  assert.equal(
+    readdirSync(tmpdir())
+      .filter((n) => n.startsWith('engram-argv-') && !n.startsWith('engram-argv-test-'))
+      .filter((n) => existsSync(join(tmpdir(), n, 'argv.json'))),
+    [],
+    'no argument file left behind',
+  );
 });
 
 long('a 30,000-character label is refused with the rule, exit 1, no crash', () => {
@@ -69,8 +78,14 @@ from('a list file (lines, CRLF, blank lines) and standard input (NUL-separated) 
   writeFileSync(list, `${files.slice(0, 3).join('\r\n')}\r\n\n${files.slice(3).join('\n')}\n`);
   const a = engram(['predict', '--store', store, '--json', '--files-from', list]);
   assert.is(a.status, 0, a.stderr);
-  assert.equal(a.lines.map((x) => x.file), files);
-  const b = spawnSync(process.execPath, [BIN, 'predict', '--store', store, '--json', '--files-from', '-'], { input: `${files.join('\0')}\0`, encoding: 'utf8' });
+  assert.equal(
+    a.lines.map((x) => x.file),
+    files,
+  );
+  const b = spawnSync(process.execPath, [BIN, 'predict', '--store', store, '--json', '--files-from', '-'], {
+    input: `${files.join('\0')}\0`,
+    encoding: 'utf8',
+  });
   assert.is(b.status, 0, b.stderr);
   assert.equal(b.stdout, a.stdout);
 });
@@ -98,9 +113,18 @@ loops('a link to an ancestor and a link to itself are skipped with a warning nam
   const store = join(work, 'store-loops');
   const r = engram(['learn', '--store', store, '--labels-from', 'dir', '--json', root]);
   assert.is(r.status, 0, r.stderr);
-  assert.match(r.stderr, new RegExp(`${join(root, 'train', '5', 'up')}: skipped, a symbolic link loop \\(back to ${join(root, 'train')}\\)`));
+  assert.match(
+    r.stderr,
+    new RegExp(`${join(root, 'train', '5', 'up')}: skipped, a symbolic link loop \\(back to ${join(root, 'train')}\\)`),
+  );
   assert.match(r.stderr, new RegExp(`${join(root, 'train', '6', 'self')}: skipped, a symbolic link loop`));
-  assert.equal(r.lines.filter((x) => 'label' in x && 'stored' in x), [{ label: '5', stored: 2 }, { label: '6', stored: 2 }]);
+  assert.equal(
+    r.lines.filter((x) => 'label' in x && 'stored' in x),
+    [
+      { label: '5', stored: 2 },
+      { label: '6', stored: 2 },
+    ],
+  );
   const direct = engram(['learn', '--store', store, '--label', 'x', join(root, 'train', '6', 'self')]);
   assert.is(direct.status, 2);
   assert.match(direct.stderr, /self: a symbolic link loop/);

@@ -37,9 +37,15 @@ const clang = spawnSync('clang++', ['--version']).status === 0;
 if (!clang) console.log('SKIP 93.fuzz-replay libFuzzer targets: clang++ is not installed (apt-get install clang libclang-rt-14-dev)');
 else {
   native('native-jpeg, native-resample and native-memory replay their corpus and regressions cleanly', () => {
-    const r = spawnSync(process.execPath, [join(packageRoot, 'tools', 'fuzz.mjs'), '--replay', '--only', '^native-'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync(process.execPath, [join(packageRoot, 'tools', 'fuzz.mjs'), '--replay', '--only', '^native-'], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
     assert.is(r.status, 0, r.stderr.slice(-3000));
-    const lines = r.stdout.split('\n').filter((l) => l.startsWith('{"target"')).map((l) => JSON.parse(l) as { target: string; executions: number; crashes: number });
+    const lines = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{"target"'))
+      .map((l) => JSON.parse(l) as { target: string; executions: number; crashes: number });
     assert.equal(lines.map((l) => l.target).sort(), ['native-jpeg', 'native-memory', 'native-resample']);
     for (const l of lines) {
       assert.is(l.crashes, 0, l.target);

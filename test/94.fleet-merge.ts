@@ -99,11 +99,16 @@ function simulate(rng: Rng, options: CoreOptions, D: number, steps: number, pool
   }
   // Heal: every device gets every message, in its own random order, some twice.
   devices.forEach((dev, d) => {
-    const all = shuffle(rng, [...sent.keys(), ...[...sent.keys()].filter(() => rng.next() < 0.3)].filter((m) => from[m] !== d));
+    const all = shuffle(
+      rng,
+      [...sent.keys(), ...[...sent.keys()].filter(() => rng.next() < 0.3)].filter((m) => from[m] !== d),
+    );
     for (const m of all) dev.merge(decodeUpdate(sent[m]));
   });
   const qp = protos(rng, 1)[0];
-  const queries = Uint32Array.from([...Array.from({ length: pool }, (_, c) => examples(rng, ps[c], 1)), examples(rng, qp, 1)].flatMap((a) => [...a]));
+  const queries = Uint32Array.from(
+    [...Array.from({ length: pool }, (_, c) => examples(rng, ps[c], 1)), examples(rng, qp, 1)].flatMap((a) => [...a]),
+  );
   return { devices, sent, queries };
 }
 
@@ -192,7 +197,9 @@ Same('without refinement, a class learned across devices holds the counters one 
   const queries = Uint32Array.from(Array.from({ length: rows }, () => [...examples(rng, ps[rng.int(8)], 1)]).flat());
   const byLabel = (core: LearnerCore) => {
     const cols = readColumns(core.memory);
-    return Object.fromEntries(core.labels.map((l, id) => [l, { examples: core.examples[id], n: [...cols[id].neurons], c: [...cols[id].counts] }]));
+    return Object.fromEntries(
+      core.labels.map((l, id) => [l, { examples: core.examples[id], n: [...cols[id].neurons], c: [...cols[id].counts] }]),
+    );
   };
   for (const dev of devices) {
     const view = dev.view();
@@ -228,7 +235,10 @@ Forget('an old copy does not bring a forgotten class back; learning it after the
   assert.equal(a.own.activeLabels(), []);
   a.applyOwn({ op: 'learn', label: 'cup', codes: examples(rng, pb, 2), rows: 2, active: P });
   const later = a.takeChange()!;
-  assert.equal(later.contributions.map((x) => x.label), ['cup']);
+  assert.equal(
+    later.contributions.map((x) => x.label),
+    ['cup'],
+  );
   // Taught again after the forget was heard: the new contribution is stamped after it and survives.
   a.applyOwn({ op: 'learn', label: 'mug', codes: examples(rng, pa, 2), rows: 2, active: P });
   const again = a.takeChange()!;
@@ -300,7 +310,10 @@ Codec('columns move between memories exactly; sums saturate', () => {
   const core = new LearnerCore(PLAIN);
   protos(rng, 5).forEach((p, i) => core.learn(`c${i}`, examples(rng, p, 400), 400));
   const cols = readColumns(core.memory);
-  assert.ok(cols.some((c) => c.counts.includes(255)), 'some counter saturated');
+  assert.ok(
+    cols.some((c) => c.counts.includes(255)),
+    'some counter saturated',
+  );
   const copy = memoryFromColumns(cols, CLASS.neurons, 8, P);
   assert.equal(copy.serialize(), core.memory.serialize());
   const s = sumColumns([cols[0], cols[0]], 255);

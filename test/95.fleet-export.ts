@@ -53,7 +53,10 @@ test('export writes one file naming the space and the classes', () => {
   assert.is(head.space.backbone.name, 'engram-glyph');
   assert.match(head.space.backbone.sha256, /^[0-9a-f]{64}$/);
   assert.is(head.space.quantizer.kind, 'sparse');
-  assert.equal(head.classes.map((c: { label: string }) => c.label), ['0', '1', '2']);
+  assert.equal(
+    head.classes.map((c: { label: string }) => c.label),
+    ['0', '1', '2'],
+  );
   assert.ok(head.classes.every((c: { connections: number }) => c.connections > 0));
 });
 
@@ -98,7 +101,10 @@ test('a forget travels, and the older file does not bring the class back', async
   // A hears of the forget too.
   await importFile(A, fileB);
   const { head } = await exportStore(A);
-  assert.equal(head.classes.map((c) => c.label), ['0', '2', '3', '4']);
+  assert.equal(
+    head.classes.map((c) => c.label),
+    ['0', '2', '3', '4'],
+  );
 });
 
 test('--class exports only the classes named; an unknown one is an error', () => {

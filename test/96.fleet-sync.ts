@@ -102,7 +102,11 @@ interface Proc {
 }
 const procs: (Proc | null)[] = [null, null, null];
 function startSync(s: number): Proc {
-  const child = spawn(process.execPath, [BIN, 'sync', '--json', '--store', stores[s], '--broker', broker.url, '--fleet', 'test', '--allow', allow, '--interval', '100'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [BIN, 'sync', '--json', '--store', stores[s], '--broker', broker.url, '--fleet', 'test', '--allow', allow, '--interval', '100'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const p: Proc = { child, lines: [], stderr: '' };
   let buf = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -163,7 +167,10 @@ if (!bin) {
     await learn(2, 5);
     await forget(1, 0); // b forgets a class a taught
     await converge(['c1', 'c2', 'c3', 'c4', 'c5']);
-    assert.ok(procs[0]!.lines.some((l) => l.event === 'applied' && (l.labels as string[]).includes('c0')), 'a heard of the forget of c0');
+    assert.ok(
+      procs[0]!.lines.some((l) => l.event === 'applied' && (l.labels as string[]).includes('c0')),
+      'a heard of the forget of c0',
+    );
   });
 
   test('the broker restarts mid-run; changes made while it was down arrive', async () => {

@@ -27,7 +27,26 @@ function run(cmd: string, args: string[]): void {
 }
 
 function sync(store: string, extra: string[]): { child: ChildProcess; out: () => string; err: () => string } {
-  const child = spawn(process.execPath, [BIN, 'sync', '--json', '--store', store, '--broker', `mqtts://localhost:${port}`, '--fleet', 'tls', '--allow', join(work, 'allow.txt'), '--interval', '100', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      'sync',
+      '--json',
+      '--store',
+      store,
+      '--broker',
+      `mqtts://localhost:${port}`,
+      '--fleet',
+      'tls',
+      '--allow',
+      join(work, 'allow.txt'),
+      '--interval',
+      '100',
+      ...extra,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -46,10 +65,55 @@ async function until(what: string, fn: () => boolean, ms = 15_000): Promise<void
 
 test.before(async () => {
   if (!bin || !openssl) return;
-  run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=engram test CA']);
-  run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost']);
+  run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=engram test CA',
+  ]);
+  run('openssl', [
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    'server.key',
+    '-out',
+    'server.csr',
+    '-subj',
+    '/CN=localhost',
+  ]);
   writeFileSync(join(work, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  run('openssl', ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext']);
+  run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.pem',
+    '-days',
+    '2',
+    '-extfile',
+    'san.ext',
+  ]);
   run('mosquitto_passwd', ['-b', '-c', join(work, 'passwd'), 'station', 's3cret']);
   // Started as root, mosquitto drops to its own user before it reads the key: let that user read the test files.
   chmodSync(work, 0o755);
@@ -87,7 +151,10 @@ if (!bin || !openssl) {
     const auth = ['--ca', join(work, 'ca.pem'), '--username', 'station', '--password-file', join(work, 'right.txt')];
     const a = sync(stores[0], auth);
     const b = sync(stores[1], auth);
-    await until('both devices to hear of the other', () => /"event":"applied".*"c1"/.test(a.out()) && /"event":"applied".*"c0"/.test(b.out()));
+    await until(
+      'both devices to hear of the other',
+      () => /"event":"applied".*"c1"/.test(a.out()) && /"event":"applied".*"c0"/.test(b.out()),
+    );
     for (const p of [a, b]) {
       p.child.kill('SIGTERM');
       await new Promise((r) => p.child.once('exit', r));

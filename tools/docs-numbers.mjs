@@ -103,7 +103,12 @@ export const FIGURES = {
 // MobileNetV2 int8 unless "glyph" (engram-glyph) is named; method as the benchmark names it (ncm, slda, knn5,
 // linear-joint, engram-units-ood, ...); what: final (accuracy), forgetting (points), bytes, compressed (bytes).
 const RESULTS_FAMILY = /^results\.(?:(glyph)\.)?(mnist|fashion)\.([\w-]+)\.(final|forgetting|bytes|compressed)$/;
-const RESULTS_FIELDS = { final: ['finalAccuracy', 'pct1'], forgetting: ['forgetting', 'pct1'], bytes: ['bytesPerClass', 'int'], compressed: ['compressedBytesPerClass', 'int'] };
+const RESULTS_FIELDS = {
+  final: ['finalAccuracy', 'pct1'],
+  forgetting: ['forgetting', 'pct1'],
+  bytes: ['bytesPerClass', 'int'],
+  compressed: ['compressedBytesPerClass', 'int'],
+};
 
 // npm run bench (bench/shots.ts): shots.[glyph.](mnist|fashion|cifar10).<method>.<examples per class>, final
 // top-1 in percent; MobileNetV2 int8 unless "glyph" is named.
@@ -113,12 +118,25 @@ const SHOTS_FAMILY = /^shots\.(?:(glyph)\.)?(mnist|fashion|cifar10)\.([\w-]+)\.(
 // (auroc, novel: novel answered unknown, right: known answered right, unknown: known answered unknown), and
 // openset.cli.(digits|fashion).<change>.<what> for a store after a change made through the CLI.
 const OPENSET_FAMILY = /^openset\.(?:(glyph)\.)?(mnist|fashion|cifar10)\.(\d+)\.(engram|peer)\.(auroc|novel|right|unknown)$/;
-const OPENSET_FIELDS = { auroc: ['auroc', 'num3'], novel: ['novelUnknown', 'pct1'], right: ['knownRight', 'pct1'], unknown: ['knownUnknown', 'pct1'] };
+const OPENSET_FIELDS = {
+  auroc: ['auroc', 'num3'],
+  novel: ['novelUnknown', 'pct1'],
+  right: ['knownRight', 'pct1'],
+  unknown: ['knownUnknown', 'pct1'],
+};
 const OPENSET_CLI = /^openset\.cli\.(digits|fashion)\.([\w-]+)\.(threshold|known_unknown|known_right|novel_unknown|accuracy|auroc)$/;
-const OPENSET_CLI_FIELDS = { threshold: ['threshold', 'num3'], known_unknown: ['knownUnknown', 'pct1'], known_right: ['knownRight', 'pct1'], novel_unknown: ['novelUnknown', 'pct1'], accuracy: ['openSetAccuracy', 'pct1'], auroc: ['auroc', 'num3'] };
+const OPENSET_CLI_FIELDS = {
+  threshold: ['threshold', 'num3'],
+  known_unknown: ['knownUnknown', 'pct1'],
+  known_right: ['knownRight', 'pct1'],
+  novel_unknown: ['novelUnknown', 'pct1'],
+  accuracy: ['openSetAccuracy', 'pct1'],
+  auroc: ['auroc', 'num3'],
+};
 // npm run bench:live: live.<glyph|mobilenet>.<view|learner>.<decode|bare|predict|live|ratio>, frames per second
 // (ratio: live / bare in percent) at the view or learner decode size.
-const LIVE_FAMILY = /^live\.(glyph|mobilenet)\.(view|learner)\.(decode|bare|predict|live|ratio|cpu_decode|cpu_bare|cpu_predict|bound_saturated|bound_own_core)$/;
+const LIVE_FAMILY =
+  /^live\.(glyph|mobilenet)\.(view|learner)\.(decode|bare|predict|live|ratio|cpu_decode|cpu_bare|cpu_predict|bound_saturated|bound_own_core)$/;
 const LIVE_FIELDS = {
   decode: ['decodeFps', 'int'],
   bare: ['bareFps', 'int'],
@@ -148,7 +166,11 @@ export function figureSource(name) {
   const l = LIVE_FAMILY.exec(name);
   if (l) {
     const [field, format] = LIVE_FIELDS[l[3]];
-    return ['live.json', `results[backbone=${l[1] === 'glyph' ? 'engram-glyph' : 'mobilenetv2-12-int8'}].modes[mode=${l[2]}].${field}`, format];
+    return [
+      'live.json',
+      `results[backbone=${l[1] === 'glyph' ? 'engram-glyph' : 'mobilenetv2-12-int8'}].modes[mode=${l[2]}].${field}`,
+      format,
+    ];
   }
   const s = SHOTS_FAMILY.exec(name);
   if (s) return ['shots.json', `table.${s[1] ? 'engram-glyph' : 'mobilenetv2-12-int8'}.${s[2]}.${s[3]}.${s[4]}`, 'num1'];
@@ -156,7 +178,11 @@ export function figureSource(name) {
   if (m) {
     const [, glyph, set, method, what] = m;
     const [field, format] = RESULTS_FIELDS[what];
-    return ['results.json', `backbones.${glyph ? 'engram-glyph' : 'mobilenetv2-12-int8'}.${set}.results[name=${method}].split.${field}`, format];
+    return [
+      'results.json',
+      `backbones.${glyph ? 'engram-glyph' : 'mobilenetv2-12-int8'}.${set}.results[name=${method}].split.${field}`,
+      format,
+    ];
   }
   return null;
 }
@@ -188,7 +214,8 @@ export function figureText(name, resultsDir, cache = new Map()) {
     cache.set(file, JSON.parse(readFileSync(p, 'utf8')));
   }
   const v = lookup(cache.get(file), path);
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`figure "${name}": ${file} has no number at ${path} (found ${JSON.stringify(v)})`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new Error(`figure "${name}": ${file} has no number at ${path} (found ${JSON.stringify(v)})`);
   return FORMATS[format](v);
 }
 
@@ -208,7 +235,15 @@ export function rewrite(text, resultsDir, cache = new Map()) {
 /** README.md and every docs/*.md under `root`. */
 export function markdownFiles(root = ROOT) {
   const docs = join(root, 'docs');
-  return [join(root, 'README.md'), ...(existsSync(docs) ? readdirSync(docs).filter((f) => f.endsWith('.md')).sort().map((f) => join(docs, f)) : [])];
+  return [
+    join(root, 'README.md'),
+    ...(existsSync(docs)
+      ? readdirSync(docs)
+          .filter((f) => f.endsWith('.md'))
+          .sort()
+          .map((f) => join(docs, f))
+      : []),
+  ];
 }
 
 /** Checks (write = false) or rewrites every Markdown file; returns the differences found, file by file. */

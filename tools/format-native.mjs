@@ -47,5 +47,8 @@ const unformatted = files.filter((f) => {
   return r.status !== 0;
 });
 for (const f of unformatted) console.log(`  ${relative(root, f)}`);
-console.log(`format-native: ${unformatted.length} of ${files.length} files differ from .clang-format` + (unformatted.length ? ' (fix: npm run format:native)' : ''));
+console.log(
+  `format-native: ${unformatted.length} of ${files.length} files differ from .clang-format` +
+    (unformatted.length ? ' (fix: npm run format:native)' : ''),
+);
 process.exit(unformatted.length ? 1 : 0);

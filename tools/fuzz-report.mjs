@@ -8,8 +8,10 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const run = JSON.parse(readFileSync(join(root, 'bench', 'results', 'fuzzing.json'), 'utf8'));
 const n = (x) => (x === null || x === undefined ? '-' : Number(x).toLocaleString('en-US'));
-const rows = run.results.map((r) =>
-  `| ${r.target} | ${r.engine.startsWith('libFuzzer') ? 'libFuzzer' : 'V8 coverage loop'} | ${r.seconds} | ${n(r.executions)} | ${n(Math.round(r.executions / r.seconds))} | ${r.edges !== undefined ? `${n(r.edges)} edges / ${n(r.features)} features` : `${n(r.blocks)} blocks / ${n(r.features)} features`} | ${n(r.corpus)} | ${r.crashes} |`);
+const rows = run.results.map(
+  (r) =>
+    `| ${r.target} | ${r.engine.startsWith('libFuzzer') ? 'libFuzzer' : 'V8 coverage loop'} | ${r.seconds} | ${n(r.executions)} | ${n(Math.round(r.executions / r.seconds))} | ${r.edges !== undefined ? `${n(r.edges)} edges / ${n(r.features)} features` : `${n(r.blocks)} blocks / ${n(r.features)} features`} | ${n(r.corpus)} | ${r.crashes} |`,
+);
 const table = [
   `Run of ${run.date.slice(0, 10)} on ${run.machine} (shared with other work), \`node tools/fuzz.mjs --seconds ${run.results[0].seconds} --out bench/results/fuzzing.json\`:`,
   '',

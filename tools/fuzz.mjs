@@ -31,15 +31,30 @@ const NATIVE = {
 };
 
 function sources(dir) {
-  return readdirSync(join(root, dir)).filter((f) => f.endsWith('.cc')).map((f) => join(root, dir, f));
+  return readdirSync(join(root, dir))
+    .filter((f) => f.endsWith('.cc'))
+    .map((f) => join(root, dir, f));
 }
 
 function build(name, spec) {
   const bin = join(out, name);
   const inputs = [join(root, 'fuzz', 'native', spec.file), ...sources('native/core'), ...(spec.jpeg ? sources('native/image') : [])];
   if (existsSync(bin) && inputs.every((f) => statSync(f).mtimeMs < statSync(bin).mtimeMs)) return bin;
-  const args = ['-std=c++17', '-O1', '-g', '-fno-omit-frame-pointer', '-fsanitize=fuzzer,address,undefined', '-fno-sanitize-recover=all',
-    '-ffp-contract=off', `-I${join(root, 'native', 'core')}`, `-I${join(root, 'native', 'image')}`, ...inputs, ...(spec.jpeg ? ['-ljpeg'] : []), '-o', bin];
+  const args = [
+    '-std=c++17',
+    '-O1',
+    '-g',
+    '-fno-omit-frame-pointer',
+    '-fsanitize=fuzzer,address,undefined',
+    '-fno-sanitize-recover=all',
+    '-ffp-contract=off',
+    `-I${join(root, 'native', 'core')}`,
+    `-I${join(root, 'native', 'image')}`,
+    ...inputs,
+    ...(spec.jpeg ? ['-ljpeg'] : []),
+    '-o',
+    bin,
+  ];
   const r = spawnSync('clang++', args, { stdio: 'inherit' });
   if (r.error || r.status !== 0) {
     console.error(`fuzz: cannot build ${name} with clang++ (apt-get install clang libclang-rt-14-dev${spec.jpeg ? ' libjpeg-dev' : ''})`);
@@ -71,7 +86,15 @@ for (const [name, spec] of Object.entries(NATIVE)) {
   const files = dirs.flatMap((d) => readdirSync(d).map((f) => join(d, f)));
   const args = replay
     ? files
-    : [work, ...dirs, `-max_total_time=${seconds}`, '-timeout=10', '-rss_limit_mb=2048', '-print_final_stats=1', `-artifact_prefix=${join(out, 'artifacts', `${name}-`)}`];
+    : [
+        work,
+        ...dirs,
+        `-max_total_time=${seconds}`,
+        '-timeout=10',
+        '-rss_limit_mb=2048',
+        '-print_final_stats=1',
+        `-artifact_prefix=${join(out, 'artifacts', `${name}-`)}`,
+      ];
   if (replay && files.length === 0) continue;
   const r = spawnSync(bin, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   const log = `${r.stdout}${r.stderr}`;
@@ -100,7 +123,11 @@ if (!only || TARGET_NAMES_JS.some((n) => only.test(n))) {
     console.error('fuzz: dist/fuzz/js/run.js is missing: run "npx tsc -p tsconfig.json" first');
     failed = true;
   } else {
-    const r = spawnSync(process.execPath, [js, '--seconds', String(seconds), ...(only ? ['--only', only.source] : []), ...(replay ? ['--replay'] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync(
+      process.execPath,
+      [js, '--seconds', String(seconds), ...(only ? ['--only', only.source] : []), ...(replay ? ['--replay'] : [])],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 },
+    );
     for (const line of r.stdout.split('\n').filter((l) => l.startsWith('{'))) results.push(JSON.parse(line));
     if (r.status !== 0) failed = true;
   }
@@ -112,7 +139,10 @@ const summary = { targets: results.length, executions: results.reduce((n, x) => 
 if (jsonOut) {
   const { writeFileSync } = await import('node:fs');
   const { cpus } = await import('node:os');
-  writeFileSync(jsonOut, `${JSON.stringify({ date: new Date().toISOString(), machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`, results, summary }, null, 2)}\n`);
+  writeFileSync(
+    jsonOut,
+    `${JSON.stringify({ date: new Date().toISOString(), machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`, results, summary }, null, 2)}\n`,
+  );
 }
 console.log(JSON.stringify(summary));
 process.exit(failed ? 1 : 0);

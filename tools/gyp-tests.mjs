@@ -37,9 +37,10 @@ const nodeGyp = [process.env.npm_config_node_gyp, bundled].find((p) => p && exis
 if (!nodeGyp) fail('node-gyp not found (it ships with npm; or install it: npm install -g node-gyp)');
 // Offline: use the headers installed with Node when they match this Node (Debian/Ubuntu nodejs packages).
 const headers = join(dirname(process.execPath), '..', 'include', 'node', 'node_version.h');
-const nodedir = existsSync(headers) && readFileSync(headers, 'utf8').includes(`#define NODE_MAJOR_VERSION ${process.versions.node.split('.')[0]}`)
-  ? [`--nodedir=${join(dirname(process.execPath), '..')}`]
-  : [];
+const nodedir =
+  existsSync(headers) && readFileSync(headers, 'utf8').includes(`#define NODE_MAJOR_VERSION ${process.versions.node.split('.')[0]}`)
+    ? [`--nodedir=${join(dirname(process.execPath), '..')}`]
+    : [];
 const build = spawnSync(process.execPath, [nodeGyp, 'rebuild', `--directory=${stage}`, ...nodedir], {
   cwd: root,
   stdio: 'inherit',

@@ -20,9 +20,18 @@ function prebuildProblem() {
   const file = prebuildPath(hostTarget());
   if (!existsSync(file)) return `no prebuilt addon for ${hostTarget()} in this package`;
   if (readManifest()?.sources !== sourceHash()) return 'the prebuilt addons were built from other sources than this package holds';
-  const probe = spawnSync(process.execPath, ['-e', `const b = require(${JSON.stringify(file)}); if (typeof b.version !== 'function') throw new Error('not the engram addon'); b.version();`], { encoding: 'utf8' });
+  const probe = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `const b = require(${JSON.stringify(file)}); if (typeof b.version !== 'function') throw new Error('not the engram addon'); b.version();`,
+    ],
+    { encoding: 'utf8' },
+  );
   if (probe.status !== 0) {
-    const why = (probe.stderr || probe.error?.message || `exit ${probe.status}`).split('\n').find((l) => /Error|error:/.test(l)) ?? probe.stderr.trim().split('\n')[0];
+    const why =
+      (probe.stderr || probe.error?.message || `exit ${probe.status}`).split('\n').find((l) => /Error|error:/.test(l)) ??
+      probe.stderr.trim().split('\n')[0];
     return `${relative(root, file)} does not load here (${why?.trim()})`;
   }
   return null;

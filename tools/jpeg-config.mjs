@@ -17,7 +17,11 @@ function fromPkgConfig() {
   const run = (...args) => spawnSync('pkg-config', [...args, 'libjpeg'], { encoding: 'utf8' });
   const exists = run('--exists');
   if (exists.error || exists.status !== 0) return null;
-  const cflags = run('--cflags-only-I').stdout.trim().split(/\s+/).filter(Boolean).map((f) => f.replace(/^-I/, ''));
+  const cflags = run('--cflags-only-I')
+    .stdout.trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((f) => f.replace(/^-I/, ''));
   const libs = run('--libs').stdout.trim();
   return { includeDirs: cflags, libraries: libs || '-ljpeg' };
 }

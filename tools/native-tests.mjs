@@ -26,7 +26,15 @@ function step(what, cmd, args, env = {}) {
 
 const generator = spawnSync('ninja', ['--version']).status === 0 ? ['-G', 'Ninja'] : [];
 if (!existsSync(join(buildDir, 'CMakeCache.txt'))) {
-  step('configure', 'cmake', ['-S', join(root, 'native'), '-B', buildDir, ...generator, '-DCMAKE_BUILD_TYPE=Release', `-DENGRAM_SANITIZE=${sanitize ? 'ON' : 'OFF'}`]);
+  step('configure', 'cmake', [
+    '-S',
+    join(root, 'native'),
+    '-B',
+    buildDir,
+    ...generator,
+    '-DCMAKE_BUILD_TYPE=Release',
+    `-DENGRAM_SANITIZE=${sanitize ? 'ON' : 'OFF'}`,
+  ]);
 }
 step('build', 'cmake', ['--build', buildDir]);
 

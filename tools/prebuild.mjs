@@ -54,7 +54,8 @@ if (check) {
   const manifest = readManifest();
   const fix = 'npm run build:prebuilds (needs cmake, g++ and g++-aarch64-linux-gnu: docs/arm64.md)';
   if (!manifest) fail(`no ${relative(root, manifestPath)}: the prebuilt addons were not built`, fix);
-  if (manifest.sources !== sourceHash()) fail('the prebuilt addons were built from other sources than these (native/ or CMakeLists.txt changed since)', fix);
+  if (manifest.sources !== sourceHash())
+    fail('the prebuilt addons were built from other sources than these (native/ or CMakeLists.txt changed since)', fix);
   for (const t of targets) {
     const file = prebuildPath(t);
     if (!existsSync(file)) fail(`${relative(root, file)} is missing`, fix);
@@ -67,7 +68,8 @@ if (check) {
 // ---- build ------------------------------------------------------------------------------------------------------
 function run(what, cmd, cmdArgs, options = {}) {
   const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit', ...options });
-  if (r.error?.code === 'ENOENT') fail(`${what}: "${cmd}" is not installed`, 'apt-get install cmake g++ g++-aarch64-linux-gnu (docs/arm64.md)');
+  if (r.error?.code === 'ENOENT')
+    fail(`${what}: "${cmd}" is not installed`, 'apt-get install cmake g++ g++-aarch64-linux-gnu (docs/arm64.md)');
   if (r.error || r.status !== 0) fail(`${what} failed (${r.error ? r.error.message : `exit ${r.status ?? r.signal}`})`);
 }
 
@@ -83,21 +85,34 @@ function build(target) {
     run(`build ${target}`, process.execPath, [cmakeJs, 'compile', '--out', dir, '--CDENGRAM_PORTABLE=ON']);
   } else if (target === 'linux-arm64' && hostTarget() === 'linux-x64') {
     say(`cross-building ${target} in ${relative(root, dir)} with aarch64-linux-gnu-g++`);
-    if (!have('aarch64-linux-gnu-g++')) fail('the aarch64 cross compiler aarch64-linux-gnu-g++ is missing', 'apt-get install g++-aarch64-linux-gnu (docs/arm64.md)');
+    if (!have('aarch64-linux-gnu-g++'))
+      fail('the aarch64 cross compiler aarch64-linux-gnu-g++ is missing', 'apt-get install g++-aarch64-linux-gnu (docs/arm64.md)');
     // As cmake-js would configure it, with the Node-API headers from node_modules (N-API is ABI-stable, so they
     // serve for arm64 as for x64). libjpeg is looked up afresh (-U) in case the arm64 one was installed since.
     const generator = have('ninja') ? ['-G', 'Ninja'] : [];
-    run(`configure ${target}`, 'cmake', [
-      '-U', 'JPEG_*', '-S', root, '-B', dir, ...generator, '--no-warn-unused-cli',
-      `-DCMAKE_TOOLCHAIN_FILE=${join(root, 'tools', 'arm64', 'aarch64-linux-gnu.cmake')}`,
-      '-DCMAKE_BUILD_TYPE=Release',
-      '-DENGRAM_PORTABLE=ON',
-      `-DCMAKE_JS_INC=${join(root, 'node_modules', 'node-api-headers', 'include')};${require('node-addon-api').include.replace(/"/g, '')}`,
-      '-DCMAKE_JS_SRC=',
-      '-DCMAKE_JS_LIB=',
-      '-DCMAKE_CXX_FLAGS=-DBUILDING_NODE_EXTENSION',
-      `-DCMAKE_LIBRARY_OUTPUT_DIRECTORY=${join(dir, 'Release')}`,
-    ], { stdio: ['ignore', 'ignore', 'inherit'] });
+    run(
+      `configure ${target}`,
+      'cmake',
+      [
+        '-U',
+        'JPEG_*',
+        '-S',
+        root,
+        '-B',
+        dir,
+        ...generator,
+        '--no-warn-unused-cli',
+        `-DCMAKE_TOOLCHAIN_FILE=${join(root, 'tools', 'arm64', 'aarch64-linux-gnu.cmake')}`,
+        '-DCMAKE_BUILD_TYPE=Release',
+        '-DENGRAM_PORTABLE=ON',
+        `-DCMAKE_JS_INC=${join(root, 'node_modules', 'node-api-headers', 'include')};${require('node-addon-api').include.replace(/"/g, '')}`,
+        '-DCMAKE_JS_SRC=',
+        '-DCMAKE_JS_LIB=',
+        '-DCMAKE_CXX_FLAGS=-DBUILDING_NODE_EXTENSION',
+        `-DCMAKE_LIBRARY_OUTPUT_DIRECTORY=${join(dir, 'Release')}`,
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
     run(`build ${target}`, 'cmake', ['--build', dir]);
   } else {
     fail(`cannot build ${target} on ${hostTarget()}: only this machine's target, and linux-arm64 from linux-x64`);
@@ -114,9 +129,10 @@ function requirements(file) {
   const ver = spawnSync('readelf', ['-VW', file], { encoding: 'utf8' });
   if (dyn.status !== 0 || ver.status !== 0) fail(`readelf could not read ${file}`, 'apt-get install binutils');
   const needs = [...dyn.stdout.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]);
-  const glibc = [...new Set([...ver.stdout.matchAll(/Name: GLIBC_([0-9.]+)/g)].map((m) => m[1]))]
-    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
-    .pop() ?? null;
+  const glibc =
+    [...new Set([...ver.stdout.matchAll(/Name: GLIBC_([0-9.]+)/g)].map((m) => m[1]))]
+      .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+      .pop() ?? null;
   const machine = /Machine:\s+(.*)/.exec(spawnSync('readelf', ['-hW', file], { encoding: 'utf8' }).stdout)?.[1].trim();
   return { machine, needs, glibc };
 }

@@ -136,7 +136,11 @@ async function teach(label) {
       }
       r = await api('/api/learn', { method: 'POST', body: form });
     } else {
-      r = await api('/api/live/learn', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ label, frames, every }) });
+      r = await api('/api/live/learn', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ label, frames, every }),
+      });
     }
     say(`learned ${r.stored} examples of ${label}`);
   } catch (err) {
@@ -150,7 +154,11 @@ async function teach(label) {
 async function forgetClass(label) {
   if (!confirm(`Forget ${label} and everything learned about it?`)) return;
   try {
-    const r = await api('/api/forget', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ label }) });
+    const r = await api('/api/forget', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ label }),
+    });
     say(`forgot ${label} (${r.removed} connections)`);
   } catch (err) {
     say(err.message, true);
@@ -169,7 +177,11 @@ $('addform').addEventListener('submit', async (ev) => {
 $('pruneform').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   try {
-    const r = await api('/api/prune', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ kind: 'share', share: Number($('share').value) }) });
+    const r = await api('/api/prune', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ kind: 'share', share: Number($('share').value) }),
+    });
     say(`pruned ${r.removed} connections; knowledge now ${fmtBytes(r.compressedBytes)}`);
   } catch (err) {
     say(err.message, true);

@@ -13,13 +13,17 @@ export async function loadCifar(entry: BackboneEntry, log: (m: string) => void):
     log(`CIFAR-10 skipped: ${CIFAR_DIR} not found (set ENGRAM_CIFAR10_DEV to its folder)`);
     return null;
   }
-  const classes = readdirSync(join(CIFAR_DIR, 'train')).filter((d) => !d.startsWith('.')).sort();
+  const classes = readdirSync(join(CIFAR_DIR, 'train'))
+    .filter((d) => !d.startsWith('.'))
+    .sort();
   const out: Record<string, Rows> = {};
   for (const split of ['train', 'val']) {
     const files: string[] = [];
     const labels: number[] = [];
     classes.forEach((c, ci) => {
-      for (const f of readdirSync(join(CIFAR_DIR, split, c)).filter((n) => !n.startsWith('.')).sort()) {
+      for (const f of readdirSync(join(CIFAR_DIR, split, c))
+        .filter((n) => !n.startsWith('.'))
+        .sort()) {
         files.push(join(CIFAR_DIR, split, c, f));
         labels.push(ci);
       }

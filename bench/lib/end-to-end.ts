@@ -36,7 +36,10 @@ export async function measureEndToEnd(bb: BackboneEntry, calibration: Rows, log:
         return { ...im, data: bb.invert ? im.data.map((v) => 255 - v) : im.data };
       });
       const labels = ids.map((i) => set.labels[i]);
-      for (const [stage, sink] of [['learn', learn], ['query', query]] as const) {
+      for (const [stage, sink] of [
+        ['learn', learn],
+        ['query', query],
+      ] as const) {
         const t0 = performance.now();
         const f = await handle.embed(images);
         const t1 = performance.now();

@@ -78,7 +78,7 @@ export class EngramMethod implements Learner {
     const A = this.quantizer.active;
     const t0 = performance.now();
     // Consecutive rows of one label go in as one learn call, as a user's `engram learn <label>` would.
-    for (let s = 0; s < rows; ) {
+    for (let s = 0; s < rows;) {
       let e = s;
       while (e < rows && labels[e] === labels[s]) e++;
       this.core.learn(String(labels[s]), codes.subarray(s * A, e * A), e - s);

@@ -82,10 +82,20 @@ async function open(entry: BackboneEntry, log: (m: string) => void) {
 const PREPROCESSING = 'p3';
 
 function cachePath(entry: BackboneEntry, dataset: DatasetName, split: Split, perClass: number, seed: number): string {
-  return join(CACHE, 'features', `${entry.name}${entry.invert ? '-inv' : ''}.${PREPROCESSING}.${dataset}.${split}.${perClass}.s${seed}.f32`);
+  return join(
+    CACHE,
+    'features',
+    `${entry.name}${entry.invert ? '-inv' : ''}.${PREPROCESSING}.${dataset}.${split}.${perClass}.s${seed}.f32`,
+  );
 }
 
-function largerCache(entry: BackboneEntry, dataset: DatasetName, split: Split, perClass: number, seed: number): { path: string; perClass: number } | null {
+function largerCache(
+  entry: BackboneEntry,
+  dataset: DatasetName,
+  split: Split,
+  perClass: number,
+  seed: number,
+): { path: string; perClass: number } | null {
   const dir = join(CACHE, 'features');
   if (!existsSync(dir)) return null;
   const head = `${entry.name}${entry.invert ? '-inv' : ''}.${PREPROCESSING}.${dataset}.${split}.`;
@@ -128,7 +138,8 @@ export async function features(
     const dim = f.length / (larger.perClass * classes);
     if (Number.isInteger(dim)) {
       const out = new Float32Array(idx.length * dim);
-      for (let c = 0; c < classes; c++) out.set(f.subarray(c * larger.perClass * dim, (c * larger.perClass + perClass) * dim), c * perClass * dim);
+      for (let c = 0; c < classes; c++)
+        out.set(f.subarray(c * larger.perClass * dim, (c * larger.perClass + perClass) * dim), c * perClass * dim);
       return { dataset, split, dim, count: idx.length, features: out, labels };
     }
   }
@@ -144,7 +155,8 @@ export async function features(
         return { ...im, data: entry.invert ? im.data.map((v) => 255 - v) : im.data };
       });
       out.set(await bb.embed(imgs), s * bb.dim);
-      if (s % (batch * 16) === 0) log(`${entry.name} ${dataset} ${split}: ${s}/${idx.length} (${((Date.now() - t0) / Math.max(1, s)).toFixed(1)} ms/image)`);
+      if (s % (batch * 16) === 0)
+        log(`${entry.name} ${dataset} ${split}: ${s}/${idx.length} (${((Date.now() - t0) / Math.max(1, s)).toFixed(1)} ms/image)`);
     }
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(`${path}.tmp`, Buffer.from(out.buffer));

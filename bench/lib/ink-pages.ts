@@ -18,7 +18,11 @@ export interface InkPageOptions {
 }
 
 /** A 28x28 light-on-dark digit drawn as dark ink on a page: grey pixels, and where the digit's frame sits. */
-export function inkPage(digit: Uint8Array, seed: number, o: InkPageOptions = {}): { data: Uint8Array; width: number; height: number; at: { x: number; y: number; size: number } } {
+export function inkPage(
+  digit: Uint8Array,
+  seed: number,
+  o: InkPageOptions = {},
+): { data: Uint8Array; width: number; height: number; at: { x: number; y: number; size: number } } {
   const width = o.width ?? 200;
   const height = o.height ?? 150;
   const zoom = o.zoom ?? 2;
@@ -43,8 +47,10 @@ export function inkPage(digit: Uint8Array, seed: number, o: InkPageOptions = {})
       const v = (py - y + 0.5) / zoom - 0.5;
       let a = 0;
       if (u > -1 && v > -1 && u < 28 && v < 28) {
-        const u0 = Math.floor(u), v0 = Math.floor(v);
-        const fu = u - u0, fv = v - v0;
+        const u0 = Math.floor(u),
+          v0 = Math.floor(v);
+        const fu = u - u0,
+          fv = v - v0;
         const at = (i: number, j: number) => (i >= 0 && j >= 0 && i < 28 && j < 28 ? digit[j * 28 + i] : 0);
         a = ((at(u0, v0) * (1 - fu) + at(u0 + 1, v0) * fu) * (1 - fv) + (at(u0, v0 + 1) * (1 - fu) + at(u0 + 1, v0 + 1) * fu) * fv) / 255;
       }
@@ -61,8 +67,14 @@ function gaussian(rng: Rng): number {
 }
 
 /** Writes grey pixels as a grey PNG or JPEG (quality 85) file with sharp. */
-export async function writeGrey(path: string, px: { data: Uint8Array; width: number; height: number }, format: 'png' | 'jpeg'): Promise<void> {
+export async function writeGrey(
+  path: string,
+  px: { data: Uint8Array; width: number; height: number },
+  format: 'png' | 'jpeg',
+): Promise<void> {
   const sharp = (await import('sharp')).default;
-  const img = sharp(Buffer.from(px.data.buffer, px.data.byteOffset, px.data.byteLength), { raw: { width: px.width, height: px.height, channels: 1 } }).toColourspace('b-w');
+  const img = sharp(Buffer.from(px.data.buffer, px.data.byteOffset, px.data.byteLength), {
+    raw: { width: px.width, height: px.height, channels: 1 },
+  }).toColourspace('b-w');
   await (format === 'png' ? img.png() : img.jpeg({ quality: 85 })).toFile(path);
 }

@@ -95,7 +95,15 @@ function engram(name: string, codebook: 'in' | 'ood', s: EngramSettings): Method
 }
 
 function prototype(name: string, codebook: 'in' | 'ood' | 'tinyIn' | 'tinyOod', s: Partial<ResearchSettings>): MethodSpec {
-  const base: ResearchSettings = { counterMax: 15, scoring: 'bits', minCount: 1, storeOnError: false, warmup: 0, queryProbes: 1, relative: 0 };
+  const base: ResearchSettings = {
+    counterMax: 15,
+    scoring: 'bits',
+    minCount: 1,
+    storeOnError: false,
+    warmup: 0,
+    queryProbes: 1,
+    relative: 0,
+  };
   return { name, codebook, make: (_d, cbs) => new ResearchMemory([cbs[codebook]], { ...base, ...s }) };
 }
 
@@ -118,9 +126,23 @@ export function methodSpecs(): MethodSpec[] {
     engram('engram-binary', 'in', { deployment: 'binary', probes: 1, minCount: 1, refine: false }),
     engram('engram-pruned', 'in', { deployment: 'pruned', probes: 1, minCount: t, refine: false }),
     engram('engram-pruned-ood', 'ood', { deployment: 'pruned', probes: 1, minCount: t, refine: false }),
-    { name: 'engram-share', codebook: 'in', make: (_d, cbs) => new EngramMethod(cbs.in, { deployment: 'pruned', probes: 1, minCount: 1, refine: false, share: ENGRAM_RELATIVE }) },
-    { name: 'engram-units', codebook: 'unitsIn', make: (_d, cbs) => new EngramMethod(cbs.unitsIn, { deployment: 'units', probes: UNITS_PROBES, minCount: 1, refine: false, vote: UNITS_VOTE }) },
-    { name: 'engram-units-ood', codebook: 'unitsOod', make: (_d, cbs) => new EngramMethod(cbs.unitsOod, { deployment: 'units', probes: UNITS_PROBES, minCount: 1, refine: false, vote: UNITS_VOTE }) },
+    {
+      name: 'engram-share',
+      codebook: 'in',
+      make: (_d, cbs) => new EngramMethod(cbs.in, { deployment: 'pruned', probes: 1, minCount: 1, refine: false, share: ENGRAM_RELATIVE }),
+    },
+    {
+      name: 'engram-units',
+      codebook: 'unitsIn',
+      make: (_d, cbs) =>
+        new EngramMethod(cbs.unitsIn, { deployment: 'units', probes: UNITS_PROBES, minCount: 1, refine: false, vote: UNITS_VOTE }),
+    },
+    {
+      name: 'engram-units-ood',
+      codebook: 'unitsOod',
+      make: (_d, cbs) =>
+        new EngramMethod(cbs.unitsOod, { deployment: 'units', probes: UNITS_PROBES, minCount: 1, refine: false, vote: UNITS_VOTE }),
+    },
     tinyTopKSpec('engram-tiny-topk', 'statsIn'),
     tinyTopKSpec('engram-tiny-topk-ood', 'statsOod'),
     // Prototypes (bench/lib/research.ts) of changes proposed for src/memory: per-class relative thresholds.

@@ -116,7 +116,10 @@ export class ResearchMemory implements Learner {
     const C = this.classes.length;
     const t = new Float64Array(C);
     for (let c = 0; c < C; c++) {
-      t[c] = this.s.relative > 0 ? Math.min(this.s.counterMax, Math.max(1, Math.round(this.s.relative * (this.#seen.get(c) ?? 0)))) : this.s.minCount;
+      t[c] =
+        this.s.relative > 0
+          ? Math.min(this.s.counterMax, Math.max(1, Math.round(this.s.relative * (this.#seen.get(c) ?? 0))))
+          : this.s.minCount;
     }
     return t;
   }

@@ -25,29 +25,64 @@ const MARKERS = ['circle', 'square', 'triangle', 'diamond', 'cross', 'triangle-d
 
 /** One marker of shape `shape` centred at (x, y) with radius r. */
 export function marker(shape: (typeof MARKERS)[number], x: number, y: number, r: number, color: string): string {
-  const p = (pts: [number, number][]) => `<polygon points="${pts.map(([a, b]) => `${(x + a * r).toFixed(1)},${(y + b * r).toFixed(1)}`).join(' ')}" fill="${color}"/>`;
+  const p = (pts: [number, number][]) =>
+    `<polygon points="${pts.map(([a, b]) => `${(x + a * r).toFixed(1)},${(y + b * r).toFixed(1)}`).join(' ')}" fill="${color}"/>`;
   switch (shape) {
     case 'circle':
       return `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${r}" fill="${color}"/>`;
     case 'square':
-      return p([[-0.9, -0.9], [0.9, -0.9], [0.9, 0.9], [-0.9, 0.9]]);
+      return p([
+        [-0.9, -0.9],
+        [0.9, -0.9],
+        [0.9, 0.9],
+        [-0.9, 0.9],
+      ]);
     case 'triangle':
-      return p([[0, -1.2], [1.1, 0.8], [-1.1, 0.8]]);
+      return p([
+        [0, -1.2],
+        [1.1, 0.8],
+        [-1.1, 0.8],
+      ]);
     case 'triangle-down':
-      return p([[0, 1.2], [1.1, -0.8], [-1.1, -0.8]]);
+      return p([
+        [0, 1.2],
+        [1.1, -0.8],
+        [-1.1, -0.8],
+      ]);
     case 'diamond':
-      return p([[0, -1.3], [1.1, 0], [0, 1.3], [-1.1, 0]]);
+      return p([
+        [0, -1.3],
+        [1.1, 0],
+        [0, 1.3],
+        [-1.1, 0],
+      ]);
     case 'star':
-      return p(Array.from({ length: 10 }, (_, i) => {
-        const a = (Math.PI * i) / 5 - Math.PI / 2;
-        const rr = i % 2 ? 0.55 : 1.3;
-        return [rr * Math.cos(a), rr * Math.sin(a)] as [number, number];
-      }));
+      return p(
+        Array.from({ length: 10 }, (_, i) => {
+          const a = (Math.PI * i) / 5 - Math.PI / 2;
+          const rr = i % 2 ? 0.55 : 1.3;
+          return [rr * Math.cos(a), rr * Math.sin(a)] as [number, number];
+        }),
+      );
     case 'cross':
     case 'plus': {
       const d = shape === 'cross' ? 0.9 : 1.2;
-      const lines = shape === 'cross' ? [[-d, -d, d, d], [-d, d, d, -d]] : [[-d, 0, d, 0], [0, -d, 0, d]];
-      return lines.map(([a, b, c, e]) => `<line x1="${(x + a * r).toFixed(1)}" y1="${(y + b * r).toFixed(1)}" x2="${(x + c * r).toFixed(1)}" y2="${(y + e * r).toFixed(1)}" stroke="${color}" stroke-width="2.5"/>`).join('');
+      const lines =
+        shape === 'cross'
+          ? [
+              [-d, -d, d, d],
+              [-d, d, d, -d],
+            ]
+          : [
+              [-d, 0, d, 0],
+              [0, -d, 0, d],
+            ];
+      return lines
+        .map(
+          ([a, b, c, e]) =>
+            `<line x1="${(x + a * r).toFixed(1)}" y1="${(y + b * r).toFixed(1)}" x2="${(x + c * r).toFixed(1)}" y2="${(y + e * r).toFixed(1)}" stroke="${color}" stroke-width="2.5"/>`,
+        )
+        .join('');
     }
   }
 }
@@ -93,7 +128,9 @@ export function renderChart(c: Chart): string {
   const sx = (x: number) => M.left + ((tx(x) - x0) / (x1 - x0)) * pw;
   const sy = (y: number) => M.top + ph - ((y - y0) / (y1 - y0 || 1)) * ph;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   out.push(`<text x="${M.left + pw / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${esc(c.title)}</text>`);
   const xt = c.xLog ? Array.from({ length: x1 - x0 + 1 }, (_, i) => 10 ** (x0 + i)) : niceTicks(x0, x1);
@@ -114,7 +151,9 @@ export function renderChart(c: Chart): string {
     const color = COLORS[i % COLORS.length];
     const p = [...s.points].sort((a, b) => a[0] - b[0]);
     if (!s.markersOnly && p.length > 1) {
-      out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${p.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`);
+      out.push(
+        `<polyline fill="none" stroke="${color}" stroke-width="2" points="${p.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`,
+      );
     }
     const shape = MARKERS[i % MARKERS.length];
     for (const [x, y] of p) out.push(marker(shape, sx(x), sy(y), s.markersOnly ? 5 : 4, color));

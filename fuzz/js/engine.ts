@@ -23,11 +23,17 @@ export function isInternalError(err: unknown): boolean {
   if (!(err instanceof Error)) return true;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ERR_OUT_OF_RANGE' || code === 'ERR_BUFFER_OUT_OF_BOUNDS' || code === 'ERR_INVALID_ARG_TYPE') return true;
-  return /Cannot read properties|Cannot set properties|is not a function|is not iterable|is not a constructor|Invalid array length|Invalid typed array length|Maximum call stack size exceeded|Array buffer allocation failed|Invalid string length|out of memory|Cannot convert|Cannot mix BigInt|Unexpected token/.test(err.message);
+  return /Cannot read properties|Cannot set properties|is not a function|is not iterable|is not a constructor|Invalid array length|Invalid typed array length|Maximum call stack size exceeded|Array buffer allocation failed|Invalid string length|out of memory|Cannot convert|Cannot mix BigInt|Unexpected token/.test(
+    err.message,
+  );
 }
 
 export class Crash extends Error {
-  constructor(readonly target: string, readonly input: Buffer, override readonly cause: unknown) {
+  constructor(
+    readonly target: string,
+    readonly input: Buffer,
+    override readonly cause: unknown,
+  ) {
     super(`${target}: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`);
   }
 }
@@ -63,12 +69,15 @@ export class Coverage {
 
   /** Features (block x hit-count bucket) reached since the last call. */
   take(): Set<string> {
-    const r = this.post('Profiler.takePreciseCoverage') as { result: { url: string; functions: { ranges: { startOffset: number; count: number }[] }[] }[] };
+    const r = this.post('Profiler.takePreciseCoverage') as {
+      result: { url: string; functions: { ranges: { startOffset: number; count: number }[] }[] }[];
+    };
     const features = new Set<string>();
     for (const script of r.result) {
       if (!script.url.includes(this.filter)) continue;
       const file = script.url.slice(script.url.lastIndexOf(this.filter));
-      for (const fn of script.functions) for (const range of fn.ranges) if (range.count > 0) features.add(`${file}:${range.startOffset}:${bucket(range.count)}`);
+      for (const fn of script.functions)
+        for (const range of fn.ranges) if (range.count > 0) features.add(`${file}:${range.startOffset}:${bucket(range.count)}`);
     }
     return features;
   }
@@ -142,7 +151,9 @@ export function mutate(input: Buffer, corpus: Buffer[], dict: Buffer[], rnd: () 
       case 9:
         if (dict.length) {
           const t = dict[below(dict.length)];
-          b = below(2) ? Buffer.concat([b.subarray(0, at), t, b.subarray(at)]) : Buffer.concat([b.subarray(0, at), t, b.subarray(at + t.length)]);
+          b = below(2)
+            ? Buffer.concat([b.subarray(0, at), t, b.subarray(at)])
+            : Buffer.concat([b.subarray(0, at), t, b.subarray(at + t.length)]);
         }
         break;
       default:
@@ -168,7 +179,14 @@ export interface RunStats {
  * Fuzzes `target` for `seconds` from `corpus` (seeds plus regressions): returns the statistics and the new
  * corpus entries; stops at the first crash (Crash carries the input).
  */
-export function fuzz(target: Target, corpus: Buffer[], seconds: number, seed: number, onNew: (input: Buffer) => void, coverage = new Coverage()): RunStats {
+export function fuzz(
+  target: Target,
+  corpus: Buffer[],
+  seconds: number,
+  seed: number,
+  onNew: (input: Buffer) => void,
+  coverage = new Coverage(),
+): RunStats {
   const rnd = generator(seed);
   const seen = new Set<string>();
   const blocks = new Set<string>();
@@ -206,5 +224,15 @@ export function fuzz(target: Target, corpus: Buffer[], seconds: number, seed: nu
       }
     }
   }
-  return { target: target.name, engine: 'engram coverage-guided loop (V8 block coverage)', seconds, seed, executions, features: seen.size, blocks: blocks.size, corpus: kept.length, crashes: 0 };
+  return {
+    target: target.name,
+    engine: 'engram coverage-guided loop (V8 block coverage)',
+    seconds,
+    seed,
+    executions,
+    features: seen.size,
+    blocks: blocks.size,
+    corpus: kept.length,
+    crashes: 0,
+  };
 }

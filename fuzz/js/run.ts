@@ -18,7 +18,12 @@ const seed = Number(arg('--seed') ?? Date.now() % 1_000_000);
 const replay = process.argv.includes('--replay');
 const out = join(packageRoot, 'build', 'fuzz');
 
-const filesIn = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort().map((f) => readFileSync(join(dir, f))) : []);
+const filesIn = (dir: string) =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .sort()
+        .map((f) => readFileSync(join(dir, f)))
+    : [];
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
 
 let failed = false;
@@ -46,14 +51,23 @@ for (const target of TARGETS) {
       console.log(JSON.stringify({ target: target.name, replayed: committed.length, crashes: 0 }));
       continue;
     }
-    const stats = fuzz(target, [...committed, ...filesIn(workDir)], seconds, seed, (input) => writeFileSync(join(workDir, sha1(input)), input), coverage);
+    const stats = fuzz(
+      target,
+      [...committed, ...filesIn(workDir)],
+      seconds,
+      seed,
+      (input) => writeFileSync(join(workDir, sha1(input)), input),
+      coverage,
+    );
     console.log(JSON.stringify(stats));
   } catch (err) {
     if (!(err instanceof Crash)) throw err;
     failed = true;
     const file = join(out, 'artifacts', `${target.name}-crash-${sha1(err.input)}`);
     writeFileSync(file, err.input);
-    process.stderr.write(`fuzz: ${err.message}\n  input: ${file} (${err.input.length} bytes; seed ${seed})\n${err.cause instanceof Error ? err.cause.stack : ''}\n`);
+    process.stderr.write(
+      `fuzz: ${err.message}\n  input: ${file} (${err.input.length} bytes; seed ${seed})\n${err.cause instanceof Error ? err.cause.stack : ''}\n`,
+    );
     console.log(JSON.stringify({ target: target.name, seed, crashes: 1, artifact: file }));
   }
 }

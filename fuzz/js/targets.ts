@@ -4,7 +4,16 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { decodePng } from '../../src/images/png.js';
-import { FormatDamage, decodeSideFile, decodeSnapshot, encodeJournalHeader, encodeRecord, encodeSideFile, encodeSnapshot, scanSegment } from '../../src/store/format.js';
+import {
+  FormatDamage,
+  decodeSideFile,
+  decodeSnapshot,
+  encodeJournalHeader,
+  encodeRecord,
+  encodeSideFile,
+  encodeSnapshot,
+  scanSegment,
+} from '../../src/store/format.js';
 import { decodeOp, encodeOp } from '../../src/learner/ops.js';
 import { FrameReader, encodeFrame } from '../../src/link/frame.js';
 import { ProtocolError, decodeRequest, encodeRequest } from '../../src/link/protocol.js';
@@ -37,7 +46,8 @@ const png: Target = {
   // Documented: a PNG decodes to consistent pixels, anything else is null (sharp takes it); it never throws.
   run: (input) => {
     const px = decodePng(input);
-    if (px && px.data.length !== px.width * px.height * px.channels) throw new Error(`decodePng: ${px.data.length} bytes for ${px.width}x${px.height}x${px.channels}`);
+    if (px && px.data.length !== px.width * px.height * px.channels)
+      throw new Error(`decodePng: ${px.data.length} bytes for ${px.width}x${px.height}x${px.channels}`);
   },
   dictionary: ['IHDR', 'IDAT', 'IEND', 'PLTE', 'tRNS', 'iCCP', 'sRGB'].map((s) => Buffer.from(s)),
   maxLength: 16 * 1024,
@@ -66,7 +76,12 @@ const store: Target = {
     else if (kind === 1) decodeSideFile(body);
     else {
       const scan = scanSegment(body);
-      if (!(scan instanceof FormatDamage)) for (const r of scan.records) only((e) => e instanceof Error, () => decodeOp(r.payload));
+      if (!(scan instanceof FormatDamage))
+        for (const r of scan.records)
+          only(
+            (e) => e instanceof Error,
+            () => decodeOp(r.payload),
+          );
     }
   },
   maxLength: 8 * 1024,
@@ -99,7 +114,11 @@ const link: Target = {
     const mid = input.length >> 1;
     for (const part of [input.subarray(0, mid), input.subarray(mid), Buffer.from([0])]) {
       for (const ev of reader.push(part)) {
-        if (ev.frame) only((e) => e instanceof ProtocolError, () => decodeRequest(ev.frame.type, ev.frame.body));
+        if (ev.frame)
+          only(
+            (e) => e instanceof ProtocolError,
+            () => decodeRequest(ev.frame.type, ev.frame.body),
+          );
       }
     }
   },
@@ -115,7 +134,11 @@ const codebook: Target = {
     return [encodeCodebook(fitCodebook(features, dim, { parts: 2, anchors: 4, seed: 1 }))];
   },
   // Documented: a damaged codebook throws an Error naming its source.
-  run: (input) => only((e) => e instanceof Error && e.message.startsWith('fuzz'), () => decodeCodebook(input, 'fuzz')),
+  run: (input) =>
+    only(
+      (e) => e instanceof Error && e.message.startsWith('fuzz'),
+      () => decodeCodebook(input, 'fuzz'),
+    ),
   maxLength: 16 * 1024,
 };
 
@@ -131,15 +154,23 @@ const manifest: Target = {
     } catch {
       return;
     }
-    only((e) => e instanceof Error, () => validateManifest(value, 'fuzz.json'));
+    only(
+      (e) => e instanceof Error,
+      () => validateManifest(value, 'fuzz.json'),
+    );
   },
-  dictionary: ['"input"', '"output"', '"preprocess"', '"mean"', '"std"', '"layout"', '[', ']', '{', '}', 'null', '-1', '1e309', '""'].map((s) => Buffer.from(s)),
+  dictionary: ['"input"', '"output"', '"preprocess"', '"mean"', '"std"', '"layout"', '[', ']', '{', '}', 'null', '-1', '1e309', '""'].map(
+    (s) => Buffer.from(s),
+  ),
   maxLength: 16 * 1024,
 };
 
 const profile: Target = {
   name: 'js-profile',
-  seeds: () => readdirSync(devicesDir()).filter((f) => f.endsWith('.json') && f !== 'schema.json').map((f) => readFileSync(join(devicesDir(), f))),
+  seeds: () =>
+    readdirSync(devicesDir())
+      .filter((f) => f.endsWith('.json') && f !== 'schema.json')
+      .map((f) => readFileSync(join(devicesDir(), f))),
   // Documented: a profile that breaks the schema or a rule throws ProfileError.
   run: (input) => {
     let value: unknown;
@@ -148,9 +179,26 @@ const profile: Target = {
     } catch {
       return;
     }
-    only((e) => e instanceof ProfileError, () => validateProfile(value, 'fuzz', schema));
+    only(
+      (e) => e instanceof ProfileError,
+      () => validateProfile(value, 'fuzz', schema),
+    );
   },
-  dictionary: ['"threads"', '"executionProviders"', '"memoryBudgetBytes"', '"serial"', '"match"', '[', ']', '{', '}', 'null', '-1', '1e309', '""'].map((s) => Buffer.from(s)),
+  dictionary: [
+    '"threads"',
+    '"executionProviders"',
+    '"memoryBudgetBytes"',
+    '"serial"',
+    '"match"',
+    '[',
+    ']',
+    '{',
+    '}',
+    'null',
+    '-1',
+    '1e309',
+    '""',
+  ].map((s) => Buffer.from(s)),
   maxLength: 16 * 1024,
 };
 

@@ -24,7 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   engram::eg_jpeg_plan plan;
-  const engram::eg_jpeg_status planned = engram::eg_jpeg_plan_decode(data, size, min_width, min_height, channels, &plan);
+  const engram::eg_jpeg_status planned =
+      engram::eg_jpeg_plan_decode(data, size, min_width, min_height, channels, &plan);
   engram::eg_jpeg_image image;
   const engram::eg_jpeg_status decoded = engram::eg_jpeg_decode(data, size, min_width, min_height, channels, &image);
   if (decoded == engram::eg_jpeg_status::ok) {

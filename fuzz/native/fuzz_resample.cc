@@ -55,7 +55,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // asking); for others the harness offers a scratch of a size from the input, too short as often as not,
   // which the core must refuse rather than overrun.
   bool inside = true;
-  for (size_t i = 0; i < w; ++i) inside = inside && hf[i] >= 0 && hc[i] >= 1 && size_t(hc[i]) <= htaps && size_t(hf[i]) + size_t(hc[i]) <= sw;
+  for (size_t i = 0; i < w; ++i)
+    inside = inside && hf[i] >= 0 && hc[i] >= 1 && size_t(hc[i]) <= htaps && size_t(hf[i]) + size_t(hc[i]) <= sw;
   const size_t want = inside ? engram::eg_resample_scratch(ht, w, sc) : size_t(r.u8()) * 4;
   std::vector<int16_t> scratch(want - ((r.u8() & 7) == 0 && want > 0 ? 1 : 0));
   const engram::eg_tensor_slot dst{w, h, c, nchw, scale, bias, source, out.data() + kGuard};

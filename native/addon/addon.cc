@@ -19,7 +19,9 @@ void eg_register_jpeg(Napi::Env env, Napi::Object exports);
 
 namespace {
 
-Napi::Value Version(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), ENGRAM_STRINGIFY(ENGRAM_VERSION)); }
+Napi::Value Version(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), ENGRAM_STRINGIFY(ENGRAM_VERSION));
+}
 
 // { active: kernels used by score(), simd: SIMD kernels this build and CPU offer or null }
 Napi::Value Simd(const Napi::CallbackInfo& info) {

@@ -1,6 +1,6 @@
 // N-API functions decodeJpeg, decodeJpegInto, jpegPlan and jpeg: the JPEG fast path (native/image) on the libuv
-// thread pool, so decoding the next images overlaps a model run on the main thread. Built without libjpeg, decodeJpeg checks its
-// arguments the same way and always resolves null ("not handled": the caller decodes with sharp).
+// thread pool, so decoding the next images overlaps a model run on the main thread. Built without libjpeg, decodeJpeg
+// checks its arguments the same way and always resolves null ("not handled": the caller decodes with sharp).
 #include <napi.h>
 
 #include <cstdint>
@@ -152,9 +152,13 @@ class DecodeJpegIntoWorker : public Napi::AsyncWorker {
     Napi::Float32Array out = output_.Value();
     const size_t need = args_.offset + result_.size();
     if (out.ElementLength() < need || out.Data() == nullptr) {
-      deferred_.Reject(Napi::Error::New(env, "slot.out: the Float32Array was detached or shrunk while decodeJpegInto ran "
-                                             "(it holds " + std::to_string(out.ElementLength()) + " values, the slot "
-                                             "needs " + std::to_string(need) + "); nothing was written")
+      deferred_.Reject(Napi::Error::New(env,
+                                        "slot.out: the Float32Array was detached or shrunk while decodeJpegInto ran "
+                                        "(it holds " +
+                                            std::to_string(out.ElementLength()) +
+                                            " values, the slot "
+                                            "needs " +
+                                            std::to_string(need) + "); nothing was written")
                            .Value());
       return;
     }
@@ -262,7 +266,8 @@ Napi::Value DecodeJpegInto(const Napi::CallbackInfo& info) {
     SlotArgs slot = check_slot_args(env, values, sw, sh, &out);
     if (a.channels == 3 && slot.channels == 1) range_error(env, "decode.channels", "1 for a 1-channel model", channels);
 #ifdef ENGRAM_HAVE_JPEG
-    auto* worker = new DecodeJpegIntoWorker(env, own_copy(a.data), a.min_width, a.min_height, a.channels, sw, sh, std::move(slot), out);
+    auto* worker = new DecodeJpegIntoWorker(env, own_copy(a.data), a.min_width, a.min_height, a.channels, sw, sh,
+                                            std::move(slot), out);
     Napi::Promise promise = worker->Promise();
     worker->Queue();  // the worker deletes itself after OnOK / OnError
     return promise;

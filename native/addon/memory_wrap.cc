@@ -71,7 +71,8 @@ class MemoryWrap : public Napi::ObjectWrap<MemoryWrap> {
     Napi::Env env = info.Env();
     if (info.Length() == 1 && info[0].IsExternal()) {
       std::unique_ptr<Memory>* adopted = info[0].As<Napi::External<std::unique_ptr<Memory>>>().Data();
-      if (adopted == nullptr || adopted != adopting_) type_error(env, "neurons", "an integer in [1, 16777216]", info[0]);
+      if (adopted == nullptr || adopted != adopting_)
+        type_error(env, "neurons", "an integer in [1, 16777216]", info[0]);
       adopting_ = nullptr;
       core_ = std::move(*adopted);
       Tag(info);
@@ -128,9 +129,9 @@ class MemoryWrap : public Napi::ObjectWrap<MemoryWrap> {
     MemoryWrap* wrap = FromValue(info.This());
     if (wrap == nullptr || !wrap->core_) {
       const Napi::Value that = info.This();
-      throw Napi::TypeError::New(info.Env(), std::string(static_cast<const char*>(info.Data())) +
-                                                 ": expected `this` to be a Memory, got " +
-                                                 (that.IsObject() ? std::string("an object that is not one") : describe(that)));
+      throw Napi::TypeError::New(
+          info.Env(), std::string(static_cast<const char*>(info.Data())) + ": expected `this` to be a Memory, got " +
+                          (that.IsObject() ? std::string("an object that is not one") : describe(that)));
     }
     return guarded(info.Env(), [&]() -> Napi::Value { return (wrap->*M)(info); });
   }
@@ -164,8 +165,8 @@ class MemoryWrap : public Napi::ObjectWrap<MemoryWrap> {
     } else {
       codes.active = uint32_t(integer(info[i + 2], "codes.active", 1, Memory::kMaxNeurons));
       if (codes.len % codes.active != 0) {
-        range_error(env, "codes",
-                    "a length that is a multiple of codes.active (" + std::to_string(codes.active) + ")", info[i]);
+        range_error(env, "codes", "a length that is a multiple of codes.active (" + std::to_string(codes.active) + ")",
+                    info[i]);
       }
       codes.batch = codes.len / codes.active;
     }
@@ -328,8 +329,8 @@ class MemoryWrap : public Napi::ObjectWrap<MemoryWrap> {
       Napi::Uint32Array mins = typed<uint32_t>(info[0], "minCountPerClass", napi_uint32_array, "Uint32Array");
       const uint32_t classes = core_->classes();
       if (mins.ElementLength() != classes) {
-        range_error(env, "minCountPerClass",
-                    "a Uint32Array of length " + std::to_string(classes) + " (one per class)", info[0]);
+        range_error(env, "minCountPerClass", "a Uint32Array of length " + std::to_string(classes) + " (one per class)",
+                    info[0]);
       }
       const uint32_t max = core_->counter_max();
       for (size_t c = 0; c < classes; ++c) {
@@ -433,8 +434,8 @@ class MemoryWrap : public Napi::ObjectWrap<MemoryWrap> {
       Napi::Env env = info.Env();
       const uint64_t size = core_->serialized_size();
       if (size > uint64_t(2147483647)) {
-        throw Napi::RangeError::New(env, "serialize: memory too large for one Buffer (" + std::to_string(size) +
-                                             " bytes)");
+        throw Napi::RangeError::New(env,
+                                    "serialize: memory too large for one Buffer (" + std::to_string(size) + " bytes)");
       }
       Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, size_t(size));
       const eg_status s = core_->serialize(out.Data(), size);

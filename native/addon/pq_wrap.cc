@@ -29,9 +29,10 @@ Napi::Value PqEncode(const Napi::CallbackInfo& info) {
                   info[0]);
     }
     if (anchors.ElementLength() != anchor_count * dims) {
-      range_error(env, "anchors",
-                  "a Float32Array of length " + std::to_string(anchor_count * dims) + " (parts x anchorCount x dims/parts)",
-                  info[1]);
+      range_error(
+          env, "anchors",
+          "a Float32Array of length " + std::to_string(anchor_count * dims) + " (parts x anchorCount x dims/parts)",
+          info[1]);
     }
     const float* f = features.Data();
     for (size_t i = 0; i < batch * dims; ++i) {

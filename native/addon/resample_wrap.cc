@@ -31,8 +31,8 @@ Napi::Value ResampleInto(const Napi::CallbackInfo& info) {
     Napi::Float32Array out;
     const SlotArgs a = check_slot_args(env, values, sw, sh, &out);
     std::vector<int16_t> scratch(a.scratch(sc));
-    const engram::eg_status s =
-        engram::eg_resample_into(src.Data(), sw, sh, sc, a.h(), a.v(), scratch.data(), scratch.size(), a.slot(out.Data()));
+    const engram::eg_status s = engram::eg_resample_into(src.Data(), sw, sh, sc, a.h(), a.v(), scratch.data(),
+                                                         scratch.size(), a.slot(out.Data()));
     if (s != engram::eg_status::ok) status_error(env, "resampleInto", s);
     return env.Undefined();
   });

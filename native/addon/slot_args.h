@@ -52,11 +52,12 @@ inline Napi::Object options_object(const Napi::Value& v, const std::string& name
   }
   Napi::Object o = v.As<Napi::Object>();
   napi_value keys_value;
-  NAPI_THROW_IF_FAILED(env,
-                       napi_get_all_property_names(env, o, napi_key_own_only,
-                                                   static_cast<napi_key_filter>(napi_key_enumerable | napi_key_skip_symbols),
-                                                   napi_key_numbers_to_strings, &keys_value),
-                       Napi::Object());
+  NAPI_THROW_IF_FAILED(
+      env,
+      napi_get_all_property_names(env, o, napi_key_own_only,
+                                  static_cast<napi_key_filter>(napi_key_enumerable | napi_key_skip_symbols),
+                                  napi_key_numbers_to_strings, &keys_value),
+      Napi::Object());
   Napi::Array keys(env, keys_value);
   for (uint32_t i = 0; i < keys.Length(); ++i) {
     const std::string key = keys.Get(i).As<Napi::String>().Utf8Value();
@@ -113,8 +114,8 @@ inline SlotValues read_slot_values(const Napi::Value& taps, const Napi::Value& s
   const Napi::Object pair = options_object(taps, "taps", {"h", "v"});
   s.h = read_taps(pair, "h");
   s.v = read_taps(pair, "v");
-  const Napi::Object o = options_object(
-      slot, "slot", {"width", "height", "channels", "nchw", "scale", "bias", "source", "out", "offset"});
+  const Napi::Object o =
+      options_object(slot, "slot", {"width", "height", "channels", "nchw", "scale", "bias", "source", "out", "offset"});
   s.width = o.Get("width");
   s.height = o.Get("height");
   s.channels = o.Get("channels");
@@ -131,8 +132,8 @@ inline SlotValues read_slot_values(const Napi::Value& taps, const Napi::Value& s
 inline void check_taps(const Napi::Env& env, const TapValues& t, size_t outputs, size_t src_side,
                        std::vector<int32_t>* first_out, std::vector<int32_t>* count_out,
                        std::vector<int16_t>* weights_out, size_t* taps_out) {
-  const std::string first_name = t.name + ".first", count_name = t.name + ".count",
-                    weights_name = t.name + ".weights", taps_name = t.name + ".taps";
+  const std::string first_name = t.name + ".first", count_name = t.name + ".count", weights_name = t.name + ".weights",
+                    taps_name = t.name + ".taps";
   Napi::Int32Array first = typed<int32_t>(t.first, first_name.c_str(), napi_int32_array, "Int32Array");
   Napi::Int32Array count = typed<int32_t>(t.count, count_name.c_str(), napi_int32_array, "Int32Array");
   Napi::Int16Array w = typed<int16_t>(t.weights, weights_name.c_str(), napi_int16_array, "Int16Array");
@@ -154,14 +155,14 @@ inline void check_taps(const Napi::Env& env, const TapValues& t, size_t outputs,
       const int32_t wt = w[i * taps + k];
       if (k >= size_t(count[i]) && wt != 0) {
         throw Napi::RangeError::New(env, weights_name + ": tap " + std::to_string(k) + " of output " +
-                                             std::to_string(i) + " is past its count but weighs " +
-                                             std::to_string(wt) + " (expected 0)");
+                                             std::to_string(i) + " is past its count but weighs " + std::to_string(wt) +
+                                             " (expected 0)");
       }
       mass += wt < 0 ? -wt : wt;
     }
     if (mass > engram::kMaxTapMass) {
-      throw Napi::RangeError::New(env, weights_name + ": the weights of output " + std::to_string(i) +
-                                           " add up to " + std::to_string(mass) + " in absolute value (the most is " +
+      throw Napi::RangeError::New(env, weights_name + ": the weights of output " + std::to_string(i) + " add up to " +
+                                           std::to_string(mass) + " in absolute value (the most is " +
                                            std::to_string(engram::kMaxTapMass) + ", with 1 as " +
                                            std::to_string(1 << engram::kTapBits) + ")");
     }

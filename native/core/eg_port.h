@@ -58,7 +58,10 @@ inline uint64_t eg_load_u64le(const uint8_t* p) {
   return uint64_t(eg_load_u32le(p)) | uint64_t(eg_load_u32le(p + 4)) << 32;
 }
 inline void eg_store_u32le(uint8_t* p, uint32_t v) {
-  p[0] = uint8_t(v); p[1] = uint8_t(v >> 8); p[2] = uint8_t(v >> 16); p[3] = uint8_t(v >> 24);
+  p[0] = uint8_t(v);
+  p[1] = uint8_t(v >> 8);
+  p[2] = uint8_t(v >> 16);
+  p[3] = uint8_t(v >> 24);
 }
 inline void eg_store_u64le(uint8_t* p, uint64_t v) {
   eg_store_u32le(p, uint32_t(v));

@@ -10,8 +10,8 @@ namespace engram {
  * for c < classes. Rows are `stride` 64-bit words apart; every index in idx must be a valid row.
  * Sums are kept as bit-sliced counters (one 64-bit plane per binary digit) so 64 classes advance per op.
  */
-using eg_score_fn = void (*)(const uint64_t* bits, size_t stride, const uint32_t* idx, size_t count,
-                             uint32_t classes, int32_t* out);
+using eg_score_fn = void (*)(const uint64_t* bits, size_t stride, const uint32_t* idx, size_t count, uint32_t classes,
+                             int32_t* out);
 
 /**
  * Sums 8-bit counters over the listed rows of a code-major counting plane: out[c] = sum of row[c] over the
@@ -41,7 +41,10 @@ const eg_kernels& eg_kernels_active();
 /** Binary digits needed to hold a sum of `count` ones (0 for 0). */
 inline unsigned eg_sum_levels(size_t count) {
   unsigned levels = 0;
-  while (count) { ++levels; count >>= 1; }
+  while (count) {
+    ++levels;
+    count >>= 1;
+  }
   return levels;
 }
 

@@ -36,8 +36,8 @@ EG_TARGET_AVX2 void planes_to_scores_avx2(const uint64_t* planes, size_t step, u
   std::memcpy(out, all, sizeof(int32_t) * limit);
 }
 
-EG_TARGET_AVX2 void score_avx2(const uint64_t* bits, size_t stride, const uint32_t* idx, size_t count,
-                               uint32_t classes, int32_t* out) {
+EG_TARGET_AVX2 void score_avx2(const uint64_t* bits, size_t stride, const uint32_t* idx, size_t count, uint32_t classes,
+                               int32_t* out) {
   std::memset(out, 0, sizeof(int32_t) * classes);
   const unsigned levels = eg_sum_levels(count);
   const size_t words = (size_t(classes) + 63) / 64;
@@ -86,7 +86,8 @@ EG_TARGET_AVX2 void count8_avx2(const uint8_t* counters, size_t row_bytes, const
       __m256i lo = zero;
       __m256i hi = zero;
       for (size_t i = start; i < stop; ++i) {
-        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(counters + size_t(idx[i]) * row_bytes + c));
+        const __m256i v =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(counters + size_t(idx[i]) * row_bytes + c));
         lo = _mm256_add_epi16(lo, _mm256_unpacklo_epi8(v, zero));
         hi = _mm256_add_epi16(hi, _mm256_unpackhi_epi8(v, zero));
       }

@@ -75,7 +75,8 @@ eg_status Memory::reserve_classes(uint32_t classes) {
     std::vector<uint8_t> counters(size_t(neurons_) * new_counter_row, 0);
     for (size_t n = 0; n < neurons_ && stride_ > 0; ++n) {
       std::memcpy(&bits[n * words], &bits_[n * stride_], stride_ * 8);
-      if (old_counter_row) std::memcpy(&counters[n * new_counter_row], &counters_[n * old_counter_row], old_counter_row);
+      if (old_counter_row)
+        std::memcpy(&counters[n * new_counter_row], &counters_[n * old_counter_row], old_counter_row);
     }
     bits_.swap(bits);
     counters_.swap(counters);
@@ -159,7 +160,10 @@ eg_status Memory::adjust(const eg_codes& codes, const uint32_t* labels, int32_t 
       }
       if (after != before) {
         bits ^= mask;
-        if (after) ++r.added; else ++r.removed;
+        if (after)
+          ++r.added;
+        else
+          ++r.removed;
       }
     }
   }
@@ -177,8 +181,7 @@ eg_status Memory::score_with(const eg_kernels& kernels, const eg_codes& codes, i
   if (classes_ == 0) return eg_status::ok;
   for (size_t b = 0; b < codes.batch; ++b) {
     const size_t first = codes.begin(b);
-    kernels.score(bits_.data(), stride_, codes.idx + first, codes.end(b) - first, classes_,
-                  out + b * size_t(classes_));
+    kernels.score(bits_.data(), stride_, codes.idx + first, codes.end(b) - first, classes_, out + b * size_t(classes_));
   }
   return eg_status::ok;
 }
@@ -234,8 +237,8 @@ eg_status Memory::halve_class(uint32_t cls) {
   return eg_status::ok;
 }
 
-eg_status Memory::class_counter_moments(uint32_t cls, uint32_t begin, uint32_t end, uint64_t* sum,
-                                        uint64_t* sum_sq, uint32_t* max) const {
+eg_status Memory::class_counter_moments(uint32_t cls, uint32_t begin, uint32_t end, uint64_t* sum, uint64_t* sum_sq,
+                                        uint32_t* max) const {
   if (counter_bits_ == 0) return eg_status::no_counters;
   if (cls >= classes_) return eg_status::bad_label;
   if (begin > end || end > neurons_) return eg_status::bad_index;

@@ -130,9 +130,9 @@ class Memory {
   uint32_t neurons_;
   uint32_t counter_bits_;
   uint32_t classes_ = 0;
-  size_t stride_ = 0;               // 64-bit words per neuron row
-  std::vector<uint64_t> bits_;      // neurons x stride
-  std::vector<uint8_t> counters_;   // neurons x counter_row_bytes (4-bit: even class in the low nibble)
+  size_t stride_ = 0;              // 64-bit words per neuron row
+  std::vector<uint64_t> bits_;     // neurons x stride
+  std::vector<uint8_t> counters_;  // neurons x counter_row_bytes (4-bit: even class in the low nibble)
 };
 
 /** CRC-32 (IEEE 802.3, reflected, as zlib) of a byte range, continuing from crc (0 to start). */

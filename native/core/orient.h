@@ -13,6 +13,7 @@ namespace engram {
  * 8 turned 90 degrees anticlockwise. For 5..8 `dst` is height x width. bad_geometry for another orientation.
  * src/images/orient.ts is the same mapping in TypeScript.
  */
-eg_status eg_orient(const uint8_t* src, size_t width, size_t height, size_t channels, uint32_t orientation, uint8_t* dst);
+eg_status eg_orient(const uint8_t* src, size_t width, size_t height, size_t channels, uint32_t orientation,
+                    uint8_t* dst);
 
 }  // namespace engram

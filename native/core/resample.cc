@@ -34,7 +34,8 @@ constexpr int32_t kRowRound = 1 << (kRowShift - 1);
 // kMaxTapMass: then every sum of the passes fits in 32 bits and every column in 16.
 bool taps_ok(const eg_taps& a, size_t n, size_t size) {
   for (size_t i = 0; i < n; ++i) {
-    if (a.first[i] < 0 || a.count[i] < 1 || size_t(a.count[i]) > a.taps || size_t(a.first[i]) + size_t(a.count[i]) > size) {
+    if (a.first[i] < 0 || a.count[i] < 1 || size_t(a.count[i]) > a.taps ||
+        size_t(a.first[i]) + size_t(a.count[i]) > size) {
       return false;
     }
     int32_t mass = 0;
@@ -91,7 +92,8 @@ void vertical_taps(const uint8_t* EG_RESTRICT line, size_t row_bytes, const int1
       lo = vmlal_n_s16(lo, vget_low_s16(x), w[t]);
       hi = vmlal_n_s16(hi, vget_high_s16(x), w[t]);
     }
-    vst1q_s16(column + i, vcombine_s16(vmovn_s32(vshrq_n_s32(lo, kColumnShift)), vmovn_s32(vshrq_n_s32(hi, kColumnShift))));
+    vst1q_s16(column + i,
+              vcombine_s16(vmovn_s32(vshrq_n_s32(lo, kColumnShift)), vmovn_s32(vshrq_n_s32(hi, kColumnShift))));
   }
 #endif
   for (; i < span; ++i) {
@@ -169,11 +171,11 @@ size_t most_taps(const eg_taps& h, size_t width) {
 // read past the column's span into padding that is zeroed (and weighs 0 anyway); sums are exact, so the
 // extra zero terms change nothing. Where the scratch goes, in int16 values, each part on 16 bytes:
 struct Layout {
-  size_t pairs;       // tap pairs an RGB pixel runs
-  size_t column;      // the row after the vertical taps, with its padding
-  size_t weights;     // the padded weight table (x86: each pair repeated four times, one 16-byte vector)
-  size_t row;         // the row after the horizontal taps, as bytes (RGB: R, G, B and a spare per pixel)
-  size_t total;       // + 8: room to align the start to 16 bytes
+  size_t pairs;    // tap pairs an RGB pixel runs
+  size_t column;   // the row after the vertical taps, with its padding
+  size_t weights;  // the padded weight table (x86: each pair repeated four times, one 16-byte vector)
+  size_t row;      // the row after the horizontal taps, as bytes (RGB: R, G, B and a spare per pixel)
+  size_t total;    // + 8: room to align the start to 16 bytes
 };
 
 constexpr size_t round8(size_t n) { return (n + 7) & ~size_t(7); }
@@ -247,7 +249,7 @@ void horizontal_rgb_n(const int16_t* EG_RESTRICT column, const int32_t* EG_RESTR
     const int16_t* w = wt + x * 2 * pairs;
     int32x4_t a = round;
     for (size_t t = 0; t < 2 * pairs; ++t) a = vmlal_n_s16(a, vld1_s16(p + 3 * t), w[t]);
-    const uint16x4_t s = vqmovun_s32(vshrq_n_s32(a, kRowShift));  // negative -> 0
+    const uint16x4_t s = vqmovun_s32(vshrq_n_s32(a, kRowShift));                                   // negative -> 0
     const uint32_t bytes = vget_lane_u32(vreinterpret_u32_u8(vqmovn_u16(vcombine_u16(s, s))), 0);  // > 255 -> 255
     std::memcpy(row + 4 * x, &bytes, 4);
   }
@@ -270,8 +272,8 @@ void horizontal_rgb_n(const int16_t* EG_RESTRICT column, const int32_t* EG_RESTR
 // R', G', B', ...), and a byte shuffle turns it into the pairs (R, R'), (G, G'), (B, B'), (0, 0) that meet the
 // weight pair in one vpmaddwd. An odd last pixel goes through the SSE2 loop.
 template <size_t P>
-EG_TARGET_AVX2 void horizontal_rgb_avx2(const int16_t* EG_RESTRICT column, const int32_t* EG_RESTRICT first,
-                                        size_t x0, const int16_t* EG_RESTRICT wt, size_t pairs_rt, size_t width,
+EG_TARGET_AVX2 void horizontal_rgb_avx2(const int16_t* EG_RESTRICT column, const int32_t* EG_RESTRICT first, size_t x0,
+                                        const int16_t* EG_RESTRICT wt, size_t pairs_rt, size_t width,
                                         uint8_t* EG_RESTRICT row) {
   const size_t pairs = P ? P : pairs_rt;
   const __m256i round = _mm256_set1_epi32(kRowRound);
@@ -401,7 +403,8 @@ bool rgb_to_planes(const uint8_t* EG_RESTRICT row, size_t width, size_t y, const
       const uint16x8_t lo = vmovl_u8(vget_low_u8(q.val[j])), hi = vmovl_u8(vget_high_u8(q.val[j]));
       const uint32x4_t g[4] = {vmovl_u16(vget_low_u16(lo)), vmovl_u16(vget_high_u16(lo)), vmovl_u16(vget_low_u16(hi)),
                                vmovl_u16(vget_high_u16(hi))};
-      for (size_t n = 0; n < 4; ++n) vst1q_f32(o[j] + x + 4 * n, vaddq_f32(vmulq_f32(vcvtq_f32_u32(g[n]), vs[j]), vb[j]));
+      for (size_t n = 0; n < 4; ++n)
+        vst1q_f32(o[j] + x + 4 * n, vaddq_f32(vmulq_f32(vcvtq_f32_u32(g[n]), vs[j]), vb[j]));
     }
   }
 #endif
@@ -497,8 +500,8 @@ eg_status eg_resample_into(const uint8_t* src, size_t src_width, size_t src_heig
   const vertical_fn vertical = vertical_pass();
 
   for (size_t y = 0; y < height; ++y) {
-    vertical(src + size_t(v.first[y]) * src_row + x0 * sc, src_row, v.weights + y * v.taps, size_t(v.count[y]),
-                  span, column);
+    vertical(src + size_t(v.first[y]) * src_row + x0 * sc, src_row, v.weights + y * v.taps, size_t(v.count[y]), span,
+             column);
     if (sc == 3) {
       horizontal_rgb(column, h.first, x0, weights, l.pairs, width, row);
     } else {

@@ -27,7 +27,9 @@ uint64_t payload_bytes(uint32_t neurons, uint32_t classes, uint32_t counter_bits
 
 uint32_t eg_crc32(uint32_t crc, const uint8_t* data, size_t size) {
   static const auto table = [] {
-    struct { uint32_t v[256]; } t{};
+    struct {
+      uint32_t v[256];
+    } t{};
     for (uint32_t i = 0; i < 256; ++i) {
       uint32_t c = i;
       for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;

@@ -272,8 +272,8 @@ namespace {
 
 // The decode shared by both entry points; `alloc(bytes)` returns where the pixels go (nullptr: no memory).
 template <typename Alloc>
-eg_jpeg_status decode_with(const uint8_t* data, size_t size, uint32_t min_width, uint32_t min_height,
-                           uint32_t channels, eg_jpeg_image* out, Alloc alloc) {
+eg_jpeg_status decode_with(const uint8_t* data, size_t size, uint32_t min_width, uint32_t min_height, uint32_t channels,
+                           eg_jpeg_image* out, Alloc alloc) {
   if (!out) return eg_jpeg_status::bad_args;
   Decoder d;
   uint32_t o = 1;

@@ -12,15 +12,15 @@ namespace engram {
 
 enum class eg_jpeg_status : int {
   ok = 0,
-  bad_args,       // no output, or channels not 1 or 3
-  not_jpeg,       // no data, or it does not start with the JPEG SOI marker
-  failed,         // libjpeg stopped with an error (bad header, width or height 0, unsupported feature, ...)
-  warning,        // libjpeg warned (truncated or corrupt data): the pixels would not be trustworthy
-  colour_space,   // CMYK, YCCK or an unknown component layout: needs conversion the fast path does not do
-  icc_profile,    // an embedded ICC profile other than sRGB: exact colour needs colour management
-  too_large,      // more than eg_jpeg_max_pixels stored pixels
-  too_many_scans, // a progressive image with more than eg_jpeg_max_scans scans
-  no_memory,      // the output could not be allocated
+  bad_args,        // no output, or channels not 1 or 3
+  not_jpeg,        // no data, or it does not start with the JPEG SOI marker
+  failed,          // libjpeg stopped with an error (bad header, width or height 0, unsupported feature, ...)
+  warning,         // libjpeg warned (truncated or corrupt data): the pixels would not be trustworthy
+  colour_space,    // CMYK, YCCK or an unknown component layout: needs conversion the fast path does not do
+  icc_profile,     // an embedded ICC profile other than sRGB: exact colour needs colour management
+  too_large,       // more than eg_jpeg_max_pixels stored pixels
+  too_many_scans,  // a progressive image with more than eg_jpeg_max_scans scans
+  no_memory,       // the output could not be allocated
 };
 
 /** Stored images above this many pixels are left to the general path (which applies its own limit). */

@@ -31,28 +31,28 @@ struct Register {
 
 #define EG_CAT2(a, b) a##b
 #define EG_CAT(a, b) EG_CAT2(a, b)
-#define TEST(name)                                                                     \
-  static void EG_CAT(test_, __LINE__)();                                               \
-  static eg_test::Register EG_CAT(reg_, __LINE__)(name, EG_CAT(test_, __LINE__));      \
+#define TEST(name)                                                                \
+  static void EG_CAT(test_, __LINE__)();                                          \
+  static eg_test::Register EG_CAT(reg_, __LINE__)(name, EG_CAT(test_, __LINE__)); \
   static void EG_CAT(test_, __LINE__)()
 
-#define CHECK(cond)                                                                     \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
-      std::printf("    %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);          \
-      ++eg_test::failures_in_case();                                                    \
-    }                                                                                   \
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      std::printf("    %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
+      ++eg_test::failures_in_case();                                           \
+    }                                                                          \
   } while (0)
 
-#define CHECK_EQ(a, b)                                                                  \
-  do {                                                                                  \
-    const auto eg_a = (a);                                                              \
-    const auto eg_b = (b);                                                              \
-    if (!(eg_a == eg_b)) {                                                              \
-      std::printf("    %s:%d: CHECK_EQ(%s, %s) failed: %lld vs %lld\n", __FILE__, __LINE__, #a, #b, \
-                  (long long)eg_a, (long long)eg_b);                                    \
-      ++eg_test::failures_in_case();                                                    \
-    }                                                                                   \
+#define CHECK_EQ(a, b)                                                                                               \
+  do {                                                                                                               \
+    const auto eg_a = (a);                                                                                           \
+    const auto eg_b = (b);                                                                                           \
+    if (!(eg_a == eg_b)) {                                                                                           \
+      std::printf("    %s:%d: CHECK_EQ(%s, %s) failed: %lld vs %lld\n", __FILE__, __LINE__, #a, #b, (long long)eg_a, \
+                  (long long)eg_b);                                                                                  \
+      ++eg_test::failures_in_case();                                                                                 \
+    }                                                                                                                \
   } while (0)
 
 #define CHECK_OK(expr) CHECK_EQ(int(expr), int(engram::eg_status::ok))

@@ -1,8 +1,8 @@
 // Test JPEGs made in memory with libjpeg's own compressor, so every case states the exact pixels, colour space,
 // markers and scan layout it decodes, and no binary fixture has to be kept in the tree.
 #pragma once
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <vector>
 
@@ -13,13 +13,13 @@ namespace eg_jpeg_test {
 struct Encode {
   int width = 16;
   int height = 16;
-  int components = 3;                        // of the input pixels: 1 grey, 3 RGB, 4 CMYK
-  J_COLOR_SPACE in_space = JCS_RGB;          // JCS_GRAYSCALE, JCS_RGB or JCS_CMYK
-  J_COLOR_SPACE jpeg_space = JCS_UNKNOWN;    // JCS_UNKNOWN: libjpeg's default for in_space
+  int components = 3;                      // of the input pixels: 1 grey, 3 RGB, 4 CMYK
+  J_COLOR_SPACE in_space = JCS_RGB;        // JCS_GRAYSCALE, JCS_RGB or JCS_CMYK
+  J_COLOR_SPACE jpeg_space = JCS_UNKNOWN;  // JCS_UNKNOWN: libjpeg's default for in_space
   int quality = 95;
-  bool full_chroma = false;                  // 4:4:4 instead of libjpeg's default 4:2:0
+  bool full_chroma = false;  // 4:4:4 instead of libjpeg's default 4:2:0
   bool progressive = false;
-  std::vector<jpeg_scan_info> scans;         // a custom scan script (progressive), when not empty
+  std::vector<jpeg_scan_info> scans;                          // a custom scan script (progressive), when not empty
   std::vector<std::pair<int, std::vector<uint8_t>>> markers;  // (marker, payload) written after the header
 };
 
@@ -106,12 +106,12 @@ inline std::vector<uint8_t> exif(uint16_t orientation, bool little_endian, uint1
   b.push_back(little_endian ? 'I' : 'M');
   b.push_back(little_endian ? 'I' : 'M');
   u16(42);
-  u32(8);  // IFD0 right after the header
-  u16(3);  // entries
-  u16(0x0100), u16(4), u32(1), u32(640);                // ImageWidth LONG
+  u32(8);                                                    // IFD0 right after the header
+  u16(3);                                                    // entries
+  u16(0x0100), u16(4), u32(1), u32(640);                     // ImageWidth LONG
   u16(0x0112), u16(type), u32(1), u16(orientation), u16(0);  // Orientation SHORT, left-justified
-  u16(0x0132), u16(2), u32(20), u32(50);                // DateTime ASCII, stored elsewhere
-  u32(0);                                               // no next IFD
+  u16(0x0132), u16(2), u32(20), u32(50);                     // DateTime ASCII, stored elsewhere
+  u32(0);                                                    // no next IFD
   (void)tiff;
   while (b.size() < 6 + 50 + 20) b.push_back(0);
   return b;

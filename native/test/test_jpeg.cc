@@ -14,12 +14,12 @@
 #include "jpeg.h"
 #include "jpeg_fixtures.h"
 
-using engram::eg_jpeg_decode;
-using engram::eg_jpeg_image;
-using engram::eg_jpeg_status;
 using eg_jpeg_test::Encode;
 using eg_jpeg_test::encode;
 using eg_jpeg_test::flat;
+using engram::eg_jpeg_decode;
+using engram::eg_jpeg_image;
+using engram::eg_jpeg_status;
 
 #define CHECK_OK_JPEG(expr) CHECK_EQ(int(expr), int(engram::eg_jpeg_status::ok))
 
@@ -185,8 +185,8 @@ TEST("jpeg: an XMP APP1 before the EXIF one is skipped") {
   std::vector<uint8_t> xmp_payload(xmp.begin(), xmp.end());
   xmp_payload.push_back(0);
   eg_jpeg_image img;
-  CHECK_OK_JPEG(decode(with_markers(e, {{JPEG_APP0 + 1, xmp_payload}, {JPEG_APP0 + 1, eg_jpeg_test::exif(6, true)}}),
-                       0, 0, 3, &img));
+  CHECK_OK_JPEG(decode(with_markers(e, {{JPEG_APP0 + 1, xmp_payload}, {JPEG_APP0 + 1, eg_jpeg_test::exif(6, true)}}), 0,
+                       0, 3, &img));
   CHECK_EQ(img.orientation, 6u);
 }
 
@@ -315,13 +315,16 @@ TEST("jpeg: an sRGB profile (v2 or v4 description) is decoded as is; Display P3 
   // Full size (the wanted size is the image's), so both buffers hold width x height x 3 bytes.
   CHECK_OK_JPEG(decode(with_markers(e, {}), 16, 16, 3, &plain));
   for (bool v4 : {false, true}) {
-    CHECK_OK_JPEG(decode(with_markers(e, {{JPEG_APP0 + 2, icc_segment(icc_profile("RGB ", "sRGB IEC61966-2.1", v4))}}), 16, 16, 3, &img));
+    CHECK_OK_JPEG(decode(with_markers(e, {{JPEG_APP0 + 2, icc_segment(icc_profile("RGB ", "sRGB IEC61966-2.1", v4))}}),
+                         16, 16, 3, &img));
     CHECK(img.width == 16 && img.height == 16);
     CHECK_EQ(max_diff(img.pixels.get(), plain.pixels.get(), size_t(e.width) * e.height * 3), 0);
-    CHECK_EQ(int(decode(with_markers(e, {{JPEG_APP0 + 2, icc_segment(icc_profile("RGB ", "Display P3", v4))}}), 0, 0, 3, &img)),
+    CHECK_EQ(int(decode(with_markers(e, {{JPEG_APP0 + 2, icc_segment(icc_profile("RGB ", "Display P3", v4))}}), 0, 0, 3,
+                        &img)),
              int(eg_jpeg_status::icc_profile));
   }
-  CHECK_EQ(int(decode(with_markers(e, {{JPEG_APP0 + 2, icc_segment(icc_profile("GRAY", "sRGB grey", false))}}), 0, 0, 3, &img)),
+  CHECK_EQ(int(decode(with_markers(e, {{JPEG_APP0 + 2, icc_segment(icc_profile("GRAY", "sRGB grey", false))}}), 0, 0, 3,
+                      &img)),
            int(eg_jpeg_status::icc_profile));
 }
 
@@ -353,7 +356,8 @@ TEST("jpeg: decoding into a reused buffer gives the same pixels and keeps the bu
       const size_t capacity = buffer.capacity();
       CHECK_OK_JPEG(engram::eg_jpeg_decode_reuse(jpeg.data(), jpeg.size(), want, want, 3, &buffer, &reused));
       CHECK(!reused.pixels);
-      CHECK(reused.width == fresh.width && reused.height == fresh.height && reused.scale_eighths == fresh.scale_eighths);
+      CHECK(reused.width == fresh.width && reused.height == fresh.height &&
+            reused.scale_eighths == fresh.scale_eighths);
       CHECK_EQ(max_diff(buffer.data(), fresh.pixels.get(), size_t(fresh.width) * fresh.height * 3), 0);
       if (round == 1) CHECK(buffer.capacity() == capacity);  // big enough since the first round: not reallocated
     }
@@ -370,7 +374,8 @@ TEST("jpeg: not a JPEG, empty input and bad channels are refused before libjpeg 
   CHECK_EQ(int(eg_jpeg_decode(png.data(), 0, 0, 0, 3, &img)), int(eg_jpeg_status::not_jpeg));
   CHECK_EQ(int(eg_jpeg_decode(nullptr, 100, 0, 0, 3, &img)), int(eg_jpeg_status::not_jpeg));
   const auto jpeg = small_jpeg();
-  for (uint32_t channels : {0u, 2u, 4u}) CHECK_EQ(int(decode(jpeg, 0, 0, channels, &img)), int(eg_jpeg_status::bad_args));
+  for (uint32_t channels : {0u, 2u, 4u})
+    CHECK_EQ(int(decode(jpeg, 0, 0, channels, &img)), int(eg_jpeg_status::bad_args));
   CHECK_EQ(int(eg_jpeg_decode(jpeg.data(), jpeg.size(), 0, 0, 3, nullptr)), int(eg_jpeg_status::bad_args));
 }
 
@@ -463,8 +468,8 @@ TEST("jpeg: thousands of random byte flips end in a status, and a handled result
     }
   }
   CHECK_EQ(bad, 0);
-  std::printf("    jpeg flips: ok %d, failed %d, warning %d, other %d\n", counts[0], counts[int(eg_jpeg_status::failed)],
-              counts[int(eg_jpeg_status::warning)],
+  std::printf("    jpeg flips: ok %d, failed %d, warning %d, other %d\n", counts[0],
+              counts[int(eg_jpeg_status::failed)], counts[int(eg_jpeg_status::warning)],
               4000 - counts[0] - counts[int(eg_jpeg_status::failed)] - counts[int(eg_jpeg_status::warning)]);
 }
 

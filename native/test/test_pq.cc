@@ -6,7 +6,7 @@
 
 TEST("pq_encode picks the nearest anchors of each part, nearest first") {
   // dims 4, parts 2 (2 floats each), 3 anchors per part
-  const std::vector<float> anchors = {0, 0, 1, 1, 5, 5,   // part 0
+  const std::vector<float> anchors = {0, 0, 1,  1,  5, 5,   // part 0
                                       0, 0, -1, -1, 9, 9};  // part 1
   const std::vector<float> x = {0.9f, 1.2f, 8, 8};
   std::vector<uint32_t> out(2 * 2);

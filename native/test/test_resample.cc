@@ -31,13 +31,15 @@ TEST("resample: one-tap tables copy the image; a grey source feeds three planes;
   std::vector<float> out(6);
   std::vector<int16_t> scratch(engram::eg_resample_scratch(h.taps(), 2, 3));
   CHECK_EQ(int(engram::eg_resample_into(src.data(), 2, 1, 3, h.taps(), v.taps(), scratch.data(), scratch.size(),
-                                        {2, 1, 3, false, scale, bias, bgr, out.data()})), int(eg_status::ok));
+                                        {2, 1, 3, false, scale, bias, bgr, out.data()})),
+           int(eg_status::ok));
   CHECK(out == std::vector<float>({30, 20, 10, 60, 50, 40}));
   const std::vector<uint8_t> grey = {7, 9};
   std::vector<float> planes(6);
   std::vector<int16_t> s1(engram::eg_resample_scratch(h.taps(), 2, 1));
   CHECK_EQ(int(engram::eg_resample_into(grey.data(), 2, 1, 1, h.taps(), v.taps(), s1.data(), s1.size(),
-                                        {2, 1, 3, true, scale, bias, bgr, planes.data()})), int(eg_status::ok));
+                                        {2, 1, 3, true, scale, bias, bgr, planes.data()})),
+           int(eg_status::ok));
   CHECK(planes == std::vector<float>({7, 9, 7, 9, 7, 9}));
 }
 
@@ -50,27 +52,33 @@ TEST("resample: taps outside the source, a short scratch and RGB into one channe
   std::vector<int16_t> scratch(64);
   h.first[1] = 4;  // reads column 4 of a 4-pixel row
   CHECK_EQ(int(engram::eg_resample_into(src.data(), 4, 1, 3, h.taps(), v.taps(), scratch.data(), scratch.size(),
-                                        {2, 1, 3, true, scale, bias, rgb, out.data()})), int(eg_status::bad_index));
+                                        {2, 1, 3, true, scale, bias, rgb, out.data()})),
+           int(eg_status::bad_index));
   h.first[1] = 1;
   h.count[1] = 2;  // more taps than the table holds
   CHECK_EQ(int(engram::eg_resample_into(src.data(), 4, 1, 3, h.taps(), v.taps(), scratch.data(), scratch.size(),
-                                        {2, 1, 3, true, scale, bias, rgb, out.data()})), int(eg_status::bad_index));
+                                        {2, 1, 3, true, scale, bias, rgb, out.data()})),
+           int(eg_status::bad_index));
   h.count[1] = 1;
   h.weights[1] = 32767;
   h.weights[0] = 32767;  // each output alone is within the limit
   CHECK_EQ(int(engram::eg_resample_into(src.data(), 4, 1, 3, h.taps(), v.taps(), scratch.data(), scratch.size(),
-                                        {2, 1, 3, true, scale, bias, rgb, out.data()})), int(eg_status::ok));
+                                        {2, 1, 3, true, scale, bias, rgb, out.data()})),
+           int(eg_status::ok));
   Identity wide_h(2);
   wide_h.count[0] = 2;
   std::vector<int16_t> heavy = {30000, -3000, 0, 0};  // output 0 weighs 33000 in all: over kMaxTapMass
   const engram::eg_taps over = {wide_h.first.data(), wide_h.count.data(), heavy.data(), 2};
   CHECK_EQ(int(engram::eg_resample_into(src.data(), 4, 1, 3, over, v.taps(), scratch.data(), scratch.size(),
-                                        {2, 1, 3, true, scale, bias, rgb, out.data()})), int(eg_status::bad_index));
+                                        {2, 1, 3, true, scale, bias, rgb, out.data()})),
+           int(eg_status::bad_index));
   h.weights[0] = h.weights[1] = int16_t(1 << engram::kTapBits);
   CHECK_EQ(int(engram::eg_resample_into(src.data(), 4, 1, 3, h.taps(), v.taps(), scratch.data(), 2,
-                                        {2, 1, 3, true, scale, bias, rgb, out.data()})), int(eg_status::bad_geometry));
+                                        {2, 1, 3, true, scale, bias, rgb, out.data()})),
+           int(eg_status::bad_geometry));
   CHECK_EQ(int(engram::eg_resample_into(src.data(), 4, 1, 3, h.taps(), v.taps(), scratch.data(), scratch.size(),
-                                        {2, 1, 1, true, scale, bias, rgb, out.data()})), int(eg_status::bad_geometry));
+                                        {2, 1, 1, true, scale, bias, rgb, out.data()})),
+           int(eg_status::bad_geometry));
 }
 
 namespace {
@@ -95,7 +103,7 @@ float expected_value(const std::vector<uint8_t>& src, size_t sw, const engram::e
 TEST("resample: planes (NCHW) and interleaved (NHWC) outputs hold the plainly computed values, any width") {
   const float scale[3] = {0.5f, 2.0f, -1.0f}, bias[3] = {1.0f, -3.0f, 0.25f};
   const uint8_t sources[3][3] = {{0, 1, 2}, {2, 1, 0}, {1, 1, 1}};  // RGB, BGR, and one channel for all
-  for (size_t w = 1; w <= 37; ++w) {  // past 16: the vector loops of the planar store
+  for (size_t w = 1; w <= 37; ++w) {                                // past 16: the vector loops of the planar store
     const size_t sw = 2 * w + 1;
     std::vector<uint8_t> src(sw * 2 * 3);
     for (size_t i = 0; i < src.size(); ++i) src[i] = uint8_t((i * 37 + w * 11) % 256);
@@ -117,9 +125,11 @@ TEST("resample: planes (NCHW) and interleaved (NHWC) outputs hold the plainly co
     for (const auto& source : sources) {
       std::vector<float> planes(w * 3), pixels(w * 3);
       CHECK_EQ(int(engram::eg_resample_into(src.data(), sw, 2, 3, h, v, scratch.data(), scratch.size(),
-                                            {w, 1, 3, true, scale, bias, source, planes.data()})), int(eg_status::ok));
+                                            {w, 1, 3, true, scale, bias, source, planes.data()})),
+               int(eg_status::ok));
       CHECK_EQ(int(engram::eg_resample_into(src.data(), sw, 2, 3, h, v, scratch.data(), scratch.size(),
-                                            {w, 1, 3, false, scale, bias, source, pixels.data()})), int(eg_status::ok));
+                                            {w, 1, 3, false, scale, bias, source, pixels.data()})),
+               int(eg_status::ok));
       for (size_t x = 0; x < w; ++x) {
         for (size_t k = 0; k < 3; ++k) {
           const float want = expected_value(src, sw, h, x, source[k], scale[k], bias[k]);
@@ -143,7 +153,8 @@ TEST("resample: tables that read one pixel per output (nearest, or a kernel at t
   std::vector<float> out(5 * 3 * 3);
   std::vector<int16_t> scratch(engram::eg_resample_scratch(h, 5, 3));
   CHECK_EQ(int(engram::eg_resample_into(src.data(), 2, 1, 3, h, v, scratch.data(), scratch.size(),
-                                        {5, 3, 3, true, scale, bias, rgb, out.data()})), int(eg_status::ok));
+                                        {5, 3, 3, true, scale, bias, rgb, out.data()})),
+           int(eg_status::ok));
   for (size_t k = 0; k < 3; ++k) {
     for (size_t y = 0; y < 3; ++y) {
       for (size_t x = 0; x < 5; ++x) CHECK_EQ(out[k * 15 + y * 5 + x], float(src[size_t(hf[x]) * 3 + k]) * 2 - 1);
@@ -158,7 +169,8 @@ TEST("resample: tables that read one pixel per output (nearest, or a kernel at t
   std::vector<int16_t> s2(engram::eg_resample_scratch(bh, 2, 3));
   const float unit[3] = {1, 1, 1}, zero[3] = {0, 0, 0};
   CHECK_EQ(int(engram::eg_resample_into(src.data(), 2, 1, 3, bh, bv, s2.data(), s2.size(),
-                                        {2, 1, 3, false, unit, zero, rgb, copy.data()})), int(eg_status::ok));
+                                        {2, 1, 3, false, unit, zero, rgb, copy.data()})),
+           int(eg_status::ok));
   CHECK(copy == std::vector<float>({10, 20, 30, 40, 50, 60}));
 }
 
@@ -170,7 +182,8 @@ struct RandomTaps {
   std::vector<int32_t> first, count;
   std::vector<int16_t> weights;
   size_t taps;
-  RandomTaps(std::mt19937& gen, size_t n, size_t size, size_t most) : first(n), count(n), weights(n * most, 0), taps(most) {
+  RandomTaps(std::mt19937& gen, size_t n, size_t size, size_t most)
+      : first(n), count(n), weights(n * most, 0), taps(most) {
     for (size_t i = 0; i < n; ++i) {
       const size_t c = 1 + gen() % (most < size ? most : size);
       count[i] = int32_t(c);
@@ -224,7 +237,8 @@ TEST("resample: random tables (1 to 11 taps, negative weights, any width) give t
     for (const bool nchw : {true, false}) {
       std::vector<float> out(w * hgt * c + 1, -7.0f);
       CHECK_EQ(int(engram::eg_resample_into(src.data(), sw, sh, sc, h.view(), v.view(), scratch.data(), scratch.size(),
-                                            {w, hgt, c, nchw, scale, bias, source, out.data()})), int(eg_status::ok));
+                                            {w, hgt, c, nchw, scale, bias, source, out.data()})),
+               int(eg_status::ok));
       for (size_t y = 0; y < hgt; ++y) {
         for (size_t x = 0; x < w; ++x) {
           for (size_t k = 0; k < c; ++k) {

@@ -80,7 +80,14 @@ export class Backbone {
   // written (about 0.15 ms of CPU per 224x224x3 image on the development VM), a reused one nothing.
   private spare: Float32Array[] = [];
 
-  private constructor(manifest: LoadedManifest, ort: typeof import('onnxruntime-node'), opened: { session: InferenceSession; provider: string; summary: string }, fixedBatch: number | undefined, preprocess: Preprocess, conventions: 'auto' | 'off') {
+  private constructor(
+    manifest: LoadedManifest,
+    ort: typeof import('onnxruntime-node'),
+    opened: { session: InferenceSession; provider: string; summary: string },
+    fixedBatch: number | undefined,
+    preprocess: Preprocess,
+    conventions: 'auto' | 'off',
+  ) {
     this.manifest = manifest;
     this.dim = manifest.output.dim;
     this.identity = Object.freeze({ name: manifest.name, sha256: manifest.sha256 });
@@ -95,9 +102,13 @@ export class Backbone {
     this.perImage = i.width * i.height * i.channels;
     this.preprocess = preprocess;
     const has = manifest.polarity !== undefined || manifest.framing !== undefined;
-    this.conventions = conventions === 'auto' && has
-      ? Object.freeze({ ...(manifest.polarity ? { polarity: manifest.polarity } : {}), ...(manifest.framing ? { framing: manifest.framing } : {}) })
-      : null;
+    this.conventions =
+      conventions === 'auto' && has
+        ? Object.freeze({
+            ...(manifest.polarity ? { polarity: manifest.polarity } : {}),
+            ...(manifest.framing ? { framing: manifest.framing } : {}),
+          })
+        : null;
   }
 
   /**
@@ -123,7 +134,7 @@ export class Backbone {
       bytes = await readFileCheckedAsync(manifest.modelPath, 'model');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'file not found' : err instanceof FileReadError ? err.detail : code ?? (err as Error).message;
+      const why = code === 'ENOENT' ? 'file not found' : err instanceof FileReadError ? err.detail : (code ?? (err as Error).message);
       throw new Error(`${label}: cannot read model file named by ${manifest.manifestPath} (${why})`, { cause: err });
     }
     const actual = sha256Hex(bytes);
@@ -217,7 +228,11 @@ export class Backbone {
   }
 
   /** As prepare, and per image what it went through (see PreparedImage). */
-  async prepareDetailed(inputs: readonly ImageInput[], firstIndex = 0, into?: Float32Array): Promise<{ tensor: Float32Array; images: PreparedImage[] }> {
+  async prepareDetailed(
+    inputs: readonly ImageInput[],
+    firstIndex = 0,
+    into?: Float32Array,
+  ): Promise<{ tensor: Float32Array; images: PreparedImage[] }> {
     const i = this.manifest.input;
     const rows = this.fixedBatch ?? inputs.length;
     const length = rows * this.perImage;
@@ -235,11 +250,16 @@ export class Backbone {
     // Every image settles before prepare does, failed batch or not: no decode still running may write into
     // the tensor afterwards (embed hands a failed batch's tensor to the next batch, a caller reuses `into`).
     const conv = this.conventions;
-    const settled = await Promise.allSettled(inputs.map(async (input, k): Promise<PreparedImage> => {
-      const label = inputLabel(input, firstIndex + k);
-      if (conv) return inkIntoTensor(input, target, conv, i, this.affine, data, k * this.perImage, label, this.preprocess);
-      return { by: await imageIntoTensor(input, target, i, this.affine, data, k * this.perImage, label, this.preprocess), conventions: null };
-    }));
+    const settled = await Promise.allSettled(
+      inputs.map(async (input, k): Promise<PreparedImage> => {
+        const label = inputLabel(input, firstIndex + k);
+        if (conv) return inkIntoTensor(input, target, conv, i, this.affine, data, k * this.perImage, label, this.preprocess);
+        return {
+          by: await imageIntoTensor(input, target, i, this.affine, data, k * this.perImage, label, this.preprocess),
+          conventions: null,
+        };
+      }),
+    );
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     return { tensor: data, images: settled.map((r) => (r as PromiseFulfilledResult<PreparedImage>).value) };
@@ -258,12 +278,16 @@ export class Backbone {
     const result = await session.run(feeds, [this.manifest.output.name]);
     const y = result[this.manifest.output.name];
     if (!y || y.type !== 'float32') {
-      throw new Error(`${this.manifest.modelPath}: output tensor ${this.manifest.output.name} is ${y ? y.type : 'missing'}, expected float32`);
+      throw new Error(
+        `${this.manifest.modelPath}: output tensor ${this.manifest.output.name} is ${y ? y.type : 'missing'}, expected float32`,
+      );
     }
     const values = y.data as Float32Array;
     if (values.length !== rows * this.dim) {
-      throw new Error(`${this.manifest.modelPath}: output tensor ${this.manifest.output.name} has shape [${y.dims.join(', ')}], ` +
-        `expected ${this.dim} values per image (manifest output.dim)`);
+      throw new Error(
+        `${this.manifest.modelPath}: output tensor ${this.manifest.output.name} has shape [${y.dims.join(', ')}], ` +
+          `expected ${this.dim} values per image (manifest output.dim)`,
+      );
     }
     const vectors: Float32Array[] = [];
     for (let r = 0; r < count; r++) vectors.push(values.slice(r * this.dim, (r + 1) * this.dim));
@@ -288,11 +312,15 @@ export class Backbone {
 function resolveSource(source: BackboneSource, baseDir: unknown): LoadedManifest {
   if (typeof source === 'string') return loadManifest(source);
   if (source && typeof source === 'object' && 'modelPath' in source && 'manifestPath' in source) {
-    return withPaths(validateManifest(source, 'manifest'), (source).manifestPath);
+    return withPaths(validateManifest(source, 'manifest'), source.manifestPath);
   }
   if (source && typeof source === 'object') {
     if (typeof baseDir !== 'string') {
-      throw typeError('Backbone.open options.baseDir', "the folder the manifest's file is relative to (needed for a manifest object)", baseDir);
+      throw typeError(
+        'Backbone.open options.baseDir',
+        "the folder the manifest's file is relative to (needed for a manifest object)",
+        baseDir,
+      );
     }
     return withPaths(validateManifest(source, 'manifest'), `${baseDir}/manifest.json`);
   }
@@ -312,13 +340,17 @@ function checkTensors(session: InferenceSession, m: LoadedManifest, label: strin
     throw new Error(`${label}: model has no input tensor named "${inName}" (inputs: ${session.inputNames.join(', ')})`);
   }
   if (!session.outputNames.includes(outName)) {
-    throw new Error(`${label}: model has no output tensor named "${outName}" (outputs: ${session.outputNames.join(', ')}); ` +
-      'a classifier can be cut to expose an inner tensor with "engram backbone cut"');
+    throw new Error(
+      `${label}: model has no output tensor named "${outName}" (outputs: ${session.outputNames.join(', ')}); ` +
+        'a classifier can be cut to expose an inner tensor with "engram backbone cut"',
+    );
   }
-  const meta = (session as unknown as { inputMetadata?: { name: string; isTensor: boolean; type?: string; shape?: ShapeDim[] }[] }).inputMetadata;
+  const meta = (session as unknown as { inputMetadata?: { name: string; isTensor: boolean; type?: string; shape?: ShapeDim[] }[] })
+    .inputMetadata;
   const info = Array.isArray(meta) ? meta.find((x) => x.name === inName) : undefined;
   if (!info || !info.isTensor || !info.shape) return undefined;
-  if (info.type && info.type !== 'float32') throw new Error(`${label}: input tensor "${inName}" has type ${info.type}, manifest says float32`);
+  if (info.type && info.type !== 'float32')
+    throw new Error(`${label}: input tensor "${inName}" has type ${info.type}, manifest says float32`);
   const i = m.input;
   const want = i.layout === 'NCHW' ? [undefined, i.channels, i.height, i.width] : [undefined, i.height, i.width, i.channels];
   if (info.shape.length !== 4) {
@@ -327,7 +359,9 @@ function checkTensors(session: InferenceSession, m: LoadedManifest, label: strin
   for (let d = 1; d < 4; d++) {
     const got = info.shape[d];
     if (typeof got === 'number' && got > 0 && got !== want[d]) {
-      throw new Error(`${label}: input tensor "${inName}" has shape [${info.shape.join(', ')}], manifest says ${i.layout} [N, ${want.slice(1).join(', ')}]`);
+      throw new Error(
+        `${label}: input tensor "${inName}" has shape [${info.shape.join(', ')}], manifest says ${i.layout} [N, ${want.slice(1).join(', ')}]`,
+      );
     }
   }
   const batch = info.shape[0];

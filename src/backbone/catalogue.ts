@@ -85,7 +85,8 @@ function onlyKeys(name: string, o: Record<string, unknown>, keys: readonly strin
 
 function fileName(name: string, v: unknown): string {
   const s = str(name, v, { nonEmpty: true });
-  if (s.includes('/') || s.includes('\\') || s.startsWith('.')) throw new RangeError(`${name}: expected a plain file name, got ${JSON.stringify(s)}`);
+  if (s.includes('/') || s.includes('\\') || s.startsWith('.'))
+    throw new RangeError(`${name}: expected a plain file name, got ${JSON.stringify(s)}`);
   return s;
 }
 
@@ -98,21 +99,26 @@ function numberList(name: string, v: unknown): number[] {
 export function validateCatalogue(value: unknown, where = 'catalogue'): Catalogue {
   const c = obj(where, value);
   onlyKeys(where, c, ['format', 'models']);
-  if (c.format !== CATALOGUE_FORMAT) throw new RangeError(`${where}.format: expected "${CATALOGUE_FORMAT}", got ${JSON.stringify(c.format)}`);
+  if (c.format !== CATALOGUE_FORMAT)
+    throw new RangeError(`${where}.format: expected "${CATALOGUE_FORMAT}", got ${JSON.stringify(c.format)}`);
   if (!Array.isArray(c.models)) throw typeError(`${where}.models`, 'an array', c.models);
   const seen = new Set<string>();
   const models = c.models.map((raw, idx): CatalogueEntry => {
     const w = `${where}.models[${idx}]`;
     const e = obj(w, raw);
     const name = str(`${w}.name`, e.name, { nonEmpty: true });
-    if (!/^[a-z0-9][a-z0-9._-]*$/.test(name)) throw new RangeError(`${w}.name: expected lowercase letters, digits, '.', '_' or '-', got ${JSON.stringify(name)}`);
+    if (!/^[a-z0-9][a-z0-9._-]*$/.test(name))
+      throw new RangeError(`${w}.name: expected lowercase letters, digits, '.', '_' or '-', got ${JSON.stringify(name)}`);
     if (seen.has(name)) throw new RangeError(`${w}.name: duplicate model name ${JSON.stringify(name)}`);
     seen.add(name);
     const description = e.description === undefined ? '' : str(`${w}.description`, e.description);
     if (e.builtin === true) {
       onlyKeys(w, e, ['name', 'builtin', 'description', 'manifest', 'license']);
       return {
-        kind: 'builtin', name, description, manifest: fileName(`${w}.manifest`, e.manifest),
+        kind: 'builtin',
+        name,
+        description,
+        manifest: fileName(`${w}.manifest`, e.manifest),
         ...(e.license !== undefined ? { license: str(`${w}.license`, e.license) } : {}),
       };
     }
@@ -125,13 +131,22 @@ export function validateCatalogue(value: unknown, where = 'catalogue'): Catalogu
     const cut = obj(`${w}.cut`, e.cut);
     onlyKeys(`${w}.cut`, cut, ['at', 'name', 'file']);
     const entry: DownloadEntry = {
-      kind: 'download', name, description, url, sha256,
+      kind: 'download',
+      name,
+      description,
+      url,
+      sha256,
       file: fileName(`${w}.file`, e.file),
       size: int(`${w}.size`, e.size, 1),
       license: str(`${w}.license`, e.license, { nonEmpty: true }),
-      cut: { at: str(`${w}.cut.at`, cut.at, { nonEmpty: true }), name: str(`${w}.cut.name`, cut.name, { nonEmpty: true }), file: fileName(`${w}.cut.file`, cut.file) },
+      cut: {
+        at: str(`${w}.cut.at`, cut.at, { nonEmpty: true }),
+        name: str(`${w}.cut.name`, cut.name, { nonEmpty: true }),
+        file: fileName(`${w}.cut.file`, cut.file),
+      },
     };
-    if (!entry.cut.file.endsWith('.onnx')) throw new RangeError(`${w}.cut.file: expected a name ending in .onnx, got ${JSON.stringify(entry.cut.file)}`);
+    if (!entry.cut.file.endsWith('.onnx'))
+      throw new RangeError(`${w}.cut.file: expected a name ending in .onnx, got ${JSON.stringify(entry.cut.file)}`);
     if (entry.cut.file === entry.file) throw new RangeError(`${w}.cut.file: must differ from ${w}.file`);
     if (e.input !== undefined) {
       const i = obj(`${w}.input`, e.input);
@@ -156,7 +171,9 @@ export function loadCatalogue(path = join(packageModelsDir(), 'catalogue.json'))
   try {
     text = readTextChecked(path, 'catalogue');
   } catch (err) {
-    throw new Error(`${path}: cannot read model catalogue (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+    throw new Error(`${path}: cannot read model catalogue (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, {
+      cause: err,
+    });
   }
   let parsed: unknown;
   try {
@@ -170,7 +187,8 @@ export function loadCatalogue(path = join(packageModelsDir(), 'catalogue.json'))
 /** The entry called `name`, or an error that lists the names there are. */
 export function findEntry(catalogue: Catalogue, name: string): CatalogueEntry {
   const e = catalogue.models.find((m) => m.name === name);
-  if (!e) throw new RangeError(`model: unknown name ${JSON.stringify(name)} (catalogue has: ${catalogue.models.map((m) => m.name).join(', ')})`);
+  if (!e)
+    throw new RangeError(`model: unknown name ${JSON.stringify(name)} (catalogue has: ${catalogue.models.map((m) => m.name).join(', ')})`);
   return e;
 }
 
@@ -203,13 +221,19 @@ export function listModels(catalogue: Catalogue, dir = defaultModelsDir(), model
     const manifest = manifestLocation(e, dir, modelsDir);
     const installed = existsSync(manifest);
     return {
-      name: e.name, kind: e.kind, description: e.description, license: e.license ?? '', installed,
+      name: e.name,
+      kind: e.kind,
+      description: e.description,
+      license: e.license ?? '',
+      installed,
       ...(installed ? { manifest } : {}),
       ...(e.kind === 'download' ? { url: e.url, size: e.size } : {}),
     };
   });
   const listed = new Set(catalogue.models.filter((e): e is BuiltinEntry => e.kind === 'builtin').map((e) => e.manifest));
-  const extra = existsSync(modelsDir) ? readdirSync(modelsDir).filter((f) => f.endsWith('.json') && f !== 'catalogue.json' && !listed.has(f)) : [];
+  const extra = existsSync(modelsDir)
+    ? readdirSync(modelsDir).filter((f) => f.endsWith('.json') && f !== 'catalogue.json' && !listed.has(f))
+    : [];
   for (const f of extra.sort()) {
     let m: LoadedManifest;
     try {
@@ -218,7 +242,14 @@ export function listModels(catalogue: Catalogue, dir = defaultModelsDir(), model
       continue; // not a backbone manifest (e.g. a calibration description)
     }
     if (rows.some((r) => r.name === m.name)) continue;
-    rows.push({ name: m.name, kind: 'builtin', description: m.description ?? '', license: m.license, installed: true, manifest: join(modelsDir, f) });
+    rows.push({
+      name: m.name,
+      kind: 'builtin',
+      description: m.description ?? '',
+      license: m.license,
+      installed: true,
+      manifest: join(modelsDir, f),
+    });
   }
   return rows;
 }

@@ -6,8 +6,16 @@ import { oneOf, options, str, num, typeError } from '../util/validate.js';
 import { sha256Hex } from './backbone.js';
 import { MANIFEST_FORMAT, manifestJson, validateManifest, type Manifest } from './manifest.js';
 import {
-  ATTR_INT, ElemType, decodeModel, encodeModel, message, opsetVersion, toNumber,
-  type OnnxModel, type OnnxNode, type OnnxValueInfo,
+  ATTR_INT,
+  ElemType,
+  decodeModel,
+  encodeModel,
+  message,
+  opsetVersion,
+  toNumber,
+  type OnnxModel,
+  type OnnxNode,
+  type OnnxValueInfo,
 } from './onnx-model.js';
 import { writeFileAtomic } from '../util/durable-files.js';
 import type { Preprocessing } from './catalogue.js';
@@ -41,8 +49,22 @@ export interface CutResult {
   bytes: number;
 }
 
-const CUT_KEYS = ['at', 'out', 'outputName', 'name', 'scale', 'zeroPoint', 'colorOrder', 'range', 'mean', 'std',
-  'resize', 'fit', 'license', 'source'] as const;
+const CUT_KEYS = [
+  'at',
+  'out',
+  'outputName',
+  'name',
+  'scale',
+  'zeroPoint',
+  'colorOrder',
+  'range',
+  'mean',
+  'std',
+  'resize',
+  'fit',
+  'license',
+  'source',
+] as const;
 
 // For quantized operators, which inputs hold the output's scale and zero point.
 const QUANT_OUTPUT_PARAMS: Record<string, [number, number]> = {
@@ -89,8 +111,11 @@ function quantParams(model: OnnxModel, tensor: string, label: string): { scale: 
   if (t === ElemType.UINT8 || t === ElemType.INT8) {
     // Naming convention of onnxruntime's quantizer: <x>_quantized with <x>_scale and <x>_zero_point.
     const stem = tensor.replace(/_quantized$/, '');
-    if (initNames.has(`${stem}_scale`)) return { scale: `${stem}_scale`, zeroPoint: initNames.has(`${stem}_zero_point`) ? `${stem}_zero_point` : '' };
-    throw new Error(`${label}: tensor ${tensor} is quantized but its scale and zero point were not found; pass them with --scale and --zero-point`);
+    if (initNames.has(`${stem}_scale`))
+      return { scale: `${stem}_scale`, zeroPoint: initNames.has(`${stem}_zero_point`) ? `${stem}_zero_point` : '' };
+    throw new Error(
+      `${label}: tensor ${tensor} is quantized but its scale and zero point were not found; pass them with --scale and --zero-point`,
+    );
   }
   return undefined;
 }
@@ -118,7 +143,14 @@ function isQuantizedModel(model: OnnxModel): boolean {
   return model.graph.node.some((n) => /^QLinear|^QGemm$|^(Quantize|Dequantize)Linear$|Integer$/.test(n.opType));
 }
 
-interface InputShape { name: string; layout: 'NCHW' | 'NHWC'; channels: 1 | 3; height: number; width: number; /** Fixed batch size, if the model has one. */ batch?: number }
+interface InputShape {
+  name: string;
+  layout: 'NCHW' | 'NHWC';
+  channels: 1 | 3;
+  height: number;
+  width: number;
+  /** Fixed batch size, if the model has one. */ batch?: number;
+}
 
 function imageInput(model: OnnxModel, label: string): InputShape {
   const inits = new Set(model.graph.initializer.map((t) => t.name));
@@ -127,7 +159,9 @@ function imageInput(model: OnnxModel, label: string): InputShape {
     throw new Error(`${label}: expected one image input tensor, found ${inputs.length} (${inputs.map((v) => v.name).join(', ')})`);
   }
   const v = inputs[0];
-  const dims = (v.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimValue !== undefined && d.dimValue !== null ? toNumber(d.dimValue) : 0));
+  const dims = (v.type?.tensorType?.shape?.dim ?? []).map((d) =>
+    d.dimValue !== undefined && d.dimValue !== null ? toNumber(d.dimValue) : 0,
+  );
   const show = `[${dims.map((d) => (d > 0 ? d : '?')).join(', ')}]`;
   if (dims.length !== 4) throw new Error(`${label}: input tensor ${v.name} has shape ${show}, expected 4 dimensions (NCHW or NHWC)`);
   const batch = dims[0] > 0 ? { batch: dims[0] } : {};
@@ -174,7 +208,7 @@ export async function cutModel(modelPath: string, opts: CutOptions): Promise<Cut
     original = await readFileCheckedAsync(modelPath, 'model');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : err instanceof FileReadError ? err.detail : code ?? (err as Error).message;
+    const why = code === 'ENOENT' ? 'file not found' : err instanceof FileReadError ? err.detail : (code ?? (err as Error).message);
     throw new Error(`${label}: cannot read model (${why})`, { cause: err });
   }
   const model = decodeModel(original, label);
@@ -188,7 +222,9 @@ export async function cutModel(modelPath: string, opts: CutOptions): Promise<Cut
     if (isInit) throw new Error(`${label}: tensor ${o.at} is a graph input or weight, not an inner activation`);
     const needle = o.at.toLowerCase();
     const similar = [...produced].filter((t) => t.toLowerCase().includes(needle) || needle.includes(t.toLowerCase())).slice(0, 5);
-    throw new Error(`${label}: no tensor named ${o.at} is produced by any node${similar.length ? ` (similar: ${similar.join(', ')})` : ''}`);
+    throw new Error(
+      `${label}: no tensor named ${o.at} is produced by any node${similar.length ? ` (similar: ${similar.join(', ')})` : ''}`,
+    );
   }
   const outputName = o.outputName ?? 'features';
   const taken = new Set([...produced, ...g.initializer.map((t) => t.name), ...g.input.map((v) => v.name)]);
@@ -205,20 +241,32 @@ export async function cutModel(modelPath: string, opts: CutOptions): Promise<Cut
     for (const t of [q.scale, q.zeroPoint].filter(Boolean)) {
       if (!taken.has(t)) throw new Error(`${label}: quantization parameter tensor ${t} not found in the model`);
     }
-    g.node.push(message<OnnxNode>('onnx.NodeProto', {
-      name: `engram_cut_dequantize`, opType: 'DequantizeLinear', domain: '',
-      input: q.zeroPoint ? [o.at, q.scale, q.zeroPoint] : [o.at, q.scale], output: [dequantName],
-    }));
+    g.node.push(
+      message<OnnxNode>('onnx.NodeProto', {
+        name: `engram_cut_dequantize`,
+        opType: 'DequantizeLinear',
+        domain: '',
+        input: q.zeroPoint ? [o.at, q.scale, q.zeroPoint] : [o.at, q.scale],
+        output: [dequantName],
+      }),
+    );
     flattenInput = dequantName;
   }
-  g.node.push(message<OnnxNode>('onnx.NodeProto', {
-    name: 'engram_cut_flatten', opType: 'Flatten', domain: '', input: [flattenInput], output: [outputName],
-    attribute: [{ name: 'axis', type: ATTR_INT, i: 1 }],
-  }));
-  const outInfo = (dim?: number) => message<OnnxValueInfo>('onnx.ValueInfoProto', {
-    name: outputName,
-    type: { tensorType: { elemType: ElemType.FLOAT, shape: { dim: [{ dimParam: 'N' }, dim ? { dimValue: dim } : { dimParam: 'D' }] } } },
-  });
+  g.node.push(
+    message<OnnxNode>('onnx.NodeProto', {
+      name: 'engram_cut_flatten',
+      opType: 'Flatten',
+      domain: '',
+      input: [flattenInput],
+      output: [outputName],
+      attribute: [{ name: 'axis', type: ATTR_INT, i: 1 }],
+    }),
+  );
+  const outInfo = (dim?: number) =>
+    message<OnnxValueInfo>('onnx.ValueInfoProto', {
+      name: outputName,
+      type: { tensorType: { elemType: ElemType.FLOAT, shape: { dim: [{ dimParam: 'N' }, dim ? { dimValue: dim } : { dimParam: 'D' }] } } },
+    });
   g.output = [outInfo()];
   prune(model, outputName);
 
@@ -233,26 +281,44 @@ export async function cutModel(modelPath: string, opts: CutOptions): Promise<Cut
   const manifestPath = join(dirname(outPath), `${basename(outPath, '.onnx')}.json`);
   const colorOrder = o.colorOrder ?? (shape.channels === 1 ? 'gray' : 'RGB');
   const grey = shape.channels === 1;
-  const manifest = validateManifest({
-    format: MANIFEST_FORMAT,
-    name: o.name ?? basename(outPath, '.onnx'),
-    file: basename(outPath),
-    sha256: sha256Hex(bytes),
-    input: {
-      name: shape.name, layout: shape.layout, width: shape.width, height: shape.height, channels: shape.channels,
-      colorOrder, range: o.range ?? [0, 1],
-      mean: o.mean ?? (grey ? [0] : IMAGENET.mean), std: o.std ?? (grey ? [1] : IMAGENET.std),
-      resize: o.resize ?? 'bilinear', dtype: 'float32', ...(o.fit ? { fit: o.fit } : {}),
+  const manifest = validateManifest(
+    {
+      format: MANIFEST_FORMAT,
+      name: o.name ?? basename(outPath, '.onnx'),
+      file: basename(outPath),
+      sha256: sha256Hex(bytes),
+      input: {
+        name: shape.name,
+        layout: shape.layout,
+        width: shape.width,
+        height: shape.height,
+        channels: shape.channels,
+        colorOrder,
+        range: o.range ?? [0, 1],
+        mean: o.mean ?? (grey ? [0] : IMAGENET.mean),
+        std: o.std ?? (grey ? [1] : IMAGENET.std),
+        resize: o.resize ?? 'bilinear',
+        dtype: 'float32',
+        ...(o.fit ? { fit: o.fit } : {}),
+      },
+      output: { name: outputName, dim },
+      precision: isQuantizedModel(model) ? 'int8' : 'fp32',
+      license: o.license ?? 'unknown (see the source model)',
+      source: o.source ?? basename(modelPath),
+      cut: { from: basename(modelPath), fromSha256: sha256Hex(original), at: o.at },
     },
-    output: { name: outputName, dim },
-    precision: isQuantizedModel(model) ? 'int8' : 'fp32',
-    license: o.license ?? 'unknown (see the source model)',
-    source: o.source ?? basename(modelPath),
-    cut: { from: basename(modelPath), fromSha256: sha256Hex(original), at: o.at },
-  }, `manifest for ${outPath}`);
+    `manifest for ${outPath}`,
+  );
   await writeFileAtomic(outPath, bytes);
   await writeFileAtomic(manifestPath, manifestJson(manifest));
-  return { modelPath: outPath, manifestPath, manifest, dequantized: Boolean(q), nodes: { before, after: g.node.length }, bytes: bytes.length };
+  return {
+    modelPath: outPath,
+    manifestPath,
+    manifest,
+    dequantized: Boolean(q),
+    nodes: { before, after: g.node.length },
+    bytes: bytes.length,
+  };
 }
 
 /** Runs the model once on zero images (one, or the model's fixed batch); returns D of the [B, D] output. */
@@ -267,17 +333,22 @@ async function checkRun(bytes: Uint8Array, shape: InputShape, output: string, la
   }
   try {
     const rows = shape.batch ?? 1;
-    const dims = shape.layout === 'NCHW' ? [rows, shape.channels, shape.height, shape.width] : [rows, shape.height, shape.width, shape.channels];
+    const dims =
+      shape.layout === 'NCHW' ? [rows, shape.channels, shape.height, shape.width] : [rows, shape.height, shape.width, shape.channels];
     const x = new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
     const y = (await session.run({ [shape.name]: x }))[output];
-    if (!y || y.type !== 'float32') throw new Error(`${label}: the cut model's output ${output} is ${y ? y.type : 'missing'}, expected float32`);
-    if (y.dims.length !== 2 || y.dims[0] !== rows) throw new Error(`${label}: the cut model's output ${output} has shape [${y.dims.join(', ')}], expected [${rows}, D]`);
+    if (!y || y.type !== 'float32')
+      throw new Error(`${label}: the cut model's output ${output} is ${y ? y.type : 'missing'}, expected float32`);
+    if (y.dims.length !== 2 || y.dims[0] !== rows)
+      throw new Error(`${label}: the cut model's output ${output} has shape [${y.dims.join(', ')}], expected [${rows}, D]`);
     const data = y.data as Float32Array;
     if (!data.every(Number.isFinite)) throw new Error(`${label}: the cut model's output ${output} is not finite on a test input`);
     return y.dims[1];
   } catch (err) {
     if ((err as Error).message.startsWith(label)) throw err;
-    throw new Error(`${label}: the cut model fails to run (${(err as Error).message.split('\n').slice(0, 2).join(' ').trim()})`, { cause: err });
+    throw new Error(`${label}: the cut model fails to run (${(err as Error).message.split('\n').slice(0, 2).join(' ').trim()})`, {
+      cause: err,
+    });
   } finally {
     await session.release();
   }

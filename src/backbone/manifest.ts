@@ -74,10 +74,37 @@ export interface LoadedManifest extends Manifest {
   readonly modelPath: string;
 }
 
-const TOP_KEYS = ['format', 'name', 'file', 'sha256', 'input', 'output', 'precision', 'license', 'source',
-  'polarity', 'framing', 'description', 'cut', 'codebook', 'calibration'] as const;
-const INPUT_KEYS = ['name', 'layout', 'width', 'height', 'channels', 'colorOrder', 'range', 'mean', 'std',
-  'resize', 'dtype', 'fit'] as const;
+const TOP_KEYS = [
+  'format',
+  'name',
+  'file',
+  'sha256',
+  'input',
+  'output',
+  'precision',
+  'license',
+  'source',
+  'polarity',
+  'framing',
+  'description',
+  'cut',
+  'codebook',
+  'calibration',
+] as const;
+const INPUT_KEYS = [
+  'name',
+  'layout',
+  'width',
+  'height',
+  'channels',
+  'colorOrder',
+  'range',
+  'mean',
+  'std',
+  'resize',
+  'dtype',
+  'fit',
+] as const;
 const OUTPUT_KEYS = ['name', 'dim'] as const;
 const CUT_KEYS = ['from', 'fromSha256', 'at'] as const;
 const FRAMING_KEYS = ['kind', 'fill', 'centre'] as const;
@@ -127,7 +154,11 @@ export function validateManifest(value: unknown, where = 'manifest'): Manifest {
   const inWhere = `${where}.input`;
   const i = object(inWhere, m.input);
   known(inWhere, i, INPUT_KEYS);
-  required(inWhere, i, INPUT_KEYS.filter((k) => k !== 'fit'));
+  required(
+    inWhere,
+    i,
+    INPUT_KEYS.filter((k) => k !== 'fit'),
+  );
   const channels = int(`${inWhere}.channels`, i.channels, 1, 3);
   if (channels !== 1 && channels !== 3) throw rangeError(`${inWhere}.channels`, '1 or 3', channels);
   const colorOrder = oneOf(`${inWhere}.colorOrder`, i.colorOrder, ['RGB', 'BGR', 'gray'] as const);
@@ -212,8 +243,10 @@ export function manifestPathFor(path: string): string {
   const candidates = [`${stem}.json`, `${stem}.manifest.json`];
   const found = candidates.find((c) => existsSync(c));
   if (!found) {
-    throw new Error(`${path}: no manifest beside the model (looked for ${candidates.map((c) => basename(c)).join(' and ')}); ` +
-      `write one with "engram backbone cut" or by hand (docs/backbone.md)`);
+    throw new Error(
+      `${path}: no manifest beside the model (looked for ${candidates.map((c) => basename(c)).join(' and ')}); ` +
+        `write one with "engram backbone cut" or by hand (docs/backbone.md)`,
+    );
   }
   return found;
 }
@@ -243,5 +276,3 @@ export function manifestJson(m: Manifest): string {
   const { manifestPath: _a, modelPath: _b, ...plain } = m as LoadedManifest;
   return `${JSON.stringify(plain, null, 2)}\n`;
 }
-
-

@@ -7,14 +7,35 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 
 // Plain views of the protobuf messages (only the fields engram reads or writes).
-export interface OnnxTensorShapeDim { dimValue?: number | { toNumber(): number }; dimParam?: string }
+export interface OnnxTensorShapeDim {
+  dimValue?: number | { toNumber(): number };
+  dimParam?: string;
+}
 export interface OnnxValueInfo {
   name: string;
   type?: { tensorType?: { elemType?: number; shape?: { dim: OnnxTensorShapeDim[] } } };
 }
-export interface OnnxAttribute { name: string; type: number; i?: unknown; ints?: unknown[]; f?: number; s?: Uint8Array }
-export interface OnnxNode { name?: string; opType: string; domain?: string; input: string[]; output: string[]; attribute: OnnxAttribute[] }
-export interface OnnxTensor { name: string; dataType?: number; dims: unknown[] }
+export interface OnnxAttribute {
+  name: string;
+  type: number;
+  i?: unknown;
+  ints?: unknown[];
+  f?: number;
+  s?: Uint8Array;
+}
+export interface OnnxNode {
+  name?: string;
+  opType: string;
+  domain?: string;
+  input: string[];
+  output: string[];
+  attribute: OnnxAttribute[];
+}
+export interface OnnxTensor {
+  name: string;
+  dataType?: number;
+  dims: unknown[];
+}
 export interface OnnxGraph {
   name?: string;
   node: OnnxNode[];
@@ -24,8 +45,15 @@ export interface OnnxGraph {
   valueInfo: OnnxValueInfo[];
   sparseInitializer?: { values?: OnnxTensor }[];
 }
-export interface OnnxOpset { domain?: string; version: number | { toNumber(): number } }
-export interface OnnxModel { irVersion?: unknown; opsetImport: OnnxOpset[]; graph: OnnxGraph }
+export interface OnnxOpset {
+  domain?: string;
+  version: number | { toNumber(): number };
+}
+export interface OnnxModel {
+  irVersion?: unknown;
+  opsetImport: OnnxOpset[];
+  graph: OnnxGraph;
+}
 
 /** ONNX TensorProto.DataType values engram cares about. */
 export const ElemType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, FLOAT16: 10 } as const;

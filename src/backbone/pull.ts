@@ -121,7 +121,9 @@ async function download(url: string, part: string, entry: DownloadEntry, o: Pull
         chunk = await reader.read();
       } catch (err) {
         if (o.signal?.aborted) throw err;
-        throw new TruncatedDownloadError(`${url}: connection lost after ${received} of ${entry.size} bytes (${(err as Error).message}); run the same pull again to resume`);
+        throw new TruncatedDownloadError(
+          `${url}: connection lost after ${received} of ${entry.size} bytes (${(err as Error).message}); run the same pull again to resume`,
+        );
       }
       if (chunk.done) break;
       if (received + chunk.value.length > entry.size) {
@@ -154,11 +156,14 @@ async function copyLocal(path: string, part: string, o: PullOptions, total: numb
     regular = st.isFile();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`${path}: cannot read --from file (${code === 'ENOENT' ? 'file not found' : code ?? (err as Error).message})`, { cause: err });
+    throw new Error(`${path}: cannot read --from file (${code === 'ENOENT' ? 'file not found' : (code ?? (err as Error).message)})`, {
+      cause: err,
+    });
   }
   // Streamed, not read whole, so the file reader's one-buffer read does not fit; its type check does: a FIFO
   // would block and /dev/zero never end.
-  if (!regular) throw new Error(`${path}: cannot read --from file (expected a regular file (model), got something else: a directory, FIFO or device)`);
+  if (!regular)
+    throw new Error(`${path}: cannot read --from file (expected a regular file (model), got something else: a directory, FIFO or device)`);
   const handle = await open(part, 'w');
   let copied = 0;
   try {
@@ -217,8 +222,12 @@ export async function pullModel(name: string, opts?: PullOptions): Promise<PullR
 
   o.log?.(`cutting ${entry.file} at ${entry.cut.at} into ${entry.cut.file}`);
   const cut = await cutModel(target, {
-    at: entry.cut.at, out: join(dir, entry.cut.file), name: entry.cut.name,
-    license: entry.license, source: entry.url, ...(entry.input ?? {}),
+    at: entry.cut.at,
+    out: join(dir, entry.cut.file),
+    name: entry.cut.name,
+    license: entry.license,
+    source: entry.url,
+    ...(entry.input ?? {}),
   });
   const manifest = cut.manifestPath;
   return { name, manifest, file: target, action, bytes };

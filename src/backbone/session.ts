@@ -48,12 +48,14 @@ export function resolveSessionConfig(value: unknown, name = 'options'): Resolved
   const threads = o.threads === undefined ? defaultThreads() : int(`${name}.threads`, o.threads, 1, 256);
   let eps = ['cpu'];
   if (o.executionProviders !== undefined) {
-    if (!Array.isArray(o.executionProviders)) throw typeError(`${name}.executionProviders`, 'an array of provider names', o.executionProviders);
+    if (!Array.isArray(o.executionProviders))
+      throw typeError(`${name}.executionProviders`, 'an array of provider names', o.executionProviders);
     eps = o.executionProviders.map((p, i) => str(`${name}.executionProviders[${i}]`, p, { nonEmpty: true }).toLowerCase());
     if (!eps.includes('cpu')) eps.push('cpu');
     eps = eps.slice(0, eps.indexOf('cpu') + 1);
   }
-  const graphOptimization = o.graphOptimization === undefined ? 'all' : oneOf(`${name}.graphOptimization`, o.graphOptimization, GRAPH_OPTIMIZATIONS);
+  const graphOptimization =
+    o.graphOptimization === undefined ? 'all' : oneOf(`${name}.graphOptimization`, o.graphOptimization, GRAPH_OPTIMIZATIONS);
   if (o.log !== undefined && typeof o.log !== 'function') throw typeError(`${name}.log`, 'a function (line: string) => void', o.log);
   return { threads, executionProviders: eps, graphOptimization, log: o.log as ResolvedSessionConfig['log'] };
 }
@@ -121,7 +123,11 @@ export async function openSession(model: Uint8Array, cfg: ResolvedSessionConfig,
       return { session, provider: ep, summary };
     } catch (err) {
       const reason = firstLine((err as Error).message);
-      if (ep === 'cpu') throw new Error(`${label}: onnxruntime cannot load the model (${reason})${skipped.length ? `; skipped ${skipped.join('; ')}` : ''}`, { cause: err });
+      if (ep === 'cpu')
+        throw new Error(
+          `${label}: onnxruntime cannot load the model (${reason})${skipped.length ? `; skipped ${skipped.join('; ')}` : ''}`,
+          { cause: err },
+        );
       skipped.push(`${ep}: ${reason}`);
     }
   }

@@ -75,7 +75,14 @@ export class RidgeHead implements Classifier {
     classes.forEach((c, k) => {
       const s = this.#classSums.get(c)!;
       const nc = this.#classCounts.get(c)!;
-      w.set(choleskySolve(A, D, Float64Array.from(s, (v, t) => v - nc * mean[t])), k * D);
+      w.set(
+        choleskySolve(
+          A,
+          D,
+          Float64Array.from(s, (v, t) => v - nc * mean[t]),
+        ),
+        k * D,
+      );
       b[k] = nc / n;
     });
     return { classes, w, b, mean };

@@ -7,8 +7,16 @@ const FONT = 12;
 /** Average advance of a sans-serif character at FONT px: enough to size the margins without measuring text. */
 const CHAR = 7.2;
 const PAD = 16;
-const BLUE: [number, number][] = [[0xf7, 0x08], [0xfb, 0x51], [0xff, 0x9c]];
-const ORANGE: [number, number][] = [[0xff, 0xa6], [0xf5, 0x36], [0xeb, 0x03]];
+const BLUE: [number, number][] = [
+  [0xf7, 0x08],
+  [0xfb, 0x51],
+  [0xff, 0x9c],
+];
+const ORANGE: [number, number][] = [
+  [0xff, 0xa6],
+  [0xf5, 0x36],
+  [0xeb, 0x03],
+];
 
 export interface ConfusionSvgOptions {
   title: string;
@@ -49,16 +57,22 @@ export function confusionSvg(report: EvalReport, opts: ConfusionSvgOptions): str
   const height = Math.ceil(y0 + gridH + PAD + legendH + PAD);
 
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Arial, Helvetica, sans-serif" font-size="${FONT}">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Arial, Helvetica, sans-serif" font-size="${FONT}">`,
+  );
   out.push(`<title>${esc(opts.title)}</title>`);
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   out.push(`<text x="${PAD}" y="${PAD + 14}" font-size="15" font-weight="bold" fill="#222222">${esc(opts.title)}</text>`);
   if (opts.subtitle) out.push(`<text x="${PAD}" y="${PAD + 34}" fill="#444444">${esc(opts.subtitle)}</text>`);
 
   // Axis titles: answers across the top, true labels down the left.
-  out.push(`<text x="${f(x0 + gridW / 2)}" y="${f(PAD + titleH + FONT + 2)}" text-anchor="middle" font-weight="bold" fill="#222222">answer (predicted label)</text>`);
+  out.push(
+    `<text x="${f(x0 + gridW / 2)}" y="${f(PAD + titleH + FONT + 2)}" text-anchor="middle" font-weight="bold" fill="#222222">answer (predicted label)</text>`,
+  );
   const ay = y0 + gridH / 2;
-  out.push(`<text x="${f(PAD + FONT)}" y="${f(ay)}" text-anchor="middle" font-weight="bold" fill="#222222" transform="rotate(-90 ${f(PAD + FONT)} ${f(ay)})">true label</text>`);
+  out.push(
+    `<text x="${f(PAD + FONT)}" y="${f(ay)}" text-anchor="middle" font-weight="bold" fill="#222222" transform="rotate(-90 ${f(PAD + FONT)} ${f(ay)})">true label</text>`,
+  );
 
   colNames.forEach((name, c) => {
     const cx = x0 + c * cell + cell / 2;
@@ -82,10 +96,14 @@ export function confusionSvg(report: EvalReport, opts: ConfusionSvgOptions): str
       const x = x0 + c * cell;
       const fill = n === 0 ? '#ffffff' : shade(c === rightCol ? BLUE : ORANGE, 0.12 + 0.88 * share);
       const ink = n === 0 ? '#bbbbbb' : share > 0.5 ? '#ffffff' : '#222222';
-      out.push(`<rect x="${f(x)}" y="${f(y)}" width="${f(cell)}" height="${f(cell)}" fill="${fill}" stroke="#d0d0d0" stroke-width="1"><title>${esc(`${rowNames[r]} answered ${colNames[c]}: ${n} of ${total}`)}</title></rect>`);
+      out.push(
+        `<rect x="${f(x)}" y="${f(y)}" width="${f(cell)}" height="${f(cell)}" fill="${fill}" stroke="#d0d0d0" stroke-width="1"><title>${esc(`${rowNames[r]} answered ${colNames[c]}: ${n} of ${total}`)}</title></rect>`,
+      );
       out.push(`<text x="${f(x + cell / 2)}" y="${f(y + cell / 2 + FONT / 3)}" text-anchor="middle" fill="${ink}">${n}</text>`);
     });
-    out.push(`<text x="${f(x0 + gridW + totalW / 2)}" y="${f(y + cell / 2 + FONT / 3)}" text-anchor="middle" fill="#666666">${total}</text>`);
+    out.push(
+      `<text x="${f(x0 + gridW + totalW / 2)}" y="${f(y + cell / 2 + FONT / 3)}" text-anchor="middle" fill="#666666">${total}</text>`,
+    );
   });
   // The unknown column and the novel rows are set apart by a darker line.
   const ux = x0 + (columns.length - 1) * cell;
@@ -110,7 +128,13 @@ export function confusionSvg(report: EvalReport, opts: ConfusionSvgOptions): str
 /** A colour t (0..1) of the way along a two-stop ramp given per channel as [light, dark]. */
 function shade(ramp: [number, number][], t: number): string {
   const u = Math.min(1, Math.max(0, t));
-  return `#${ramp.map(([a, b]) => Math.round(a + (b - a) * u).toString(16).padStart(2, '0')).join('')}`;
+  return `#${ramp
+    .map(([a, b]) =>
+      Math.round(a + (b - a) * u)
+        .toString(16)
+        .padStart(2, '0'),
+    )
+    .join('')}`;
 }
 
 function f(x: number): string {
@@ -119,11 +143,13 @@ function f(x: number): string {
 
 /** Text safe inside an XML element or attribute; characters XML 1.0 forbids become U+FFFD. */
 function esc(s: string): string {
-  return s
-    // eslint-disable-next-line no-control-regex -- replacing the control characters XML forbids is the point
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\ufffd')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;');
+  return (
+    s
+      // eslint-disable-next-line no-control-regex -- replacing the control characters XML forbids is the point
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\ufffd')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+  );
 }

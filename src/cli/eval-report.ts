@@ -14,16 +14,26 @@ function share(x: number | null): string {
 /** Columns padded to their widest cell: the first `left` left-aligned (text), the rest right-aligned (numbers). */
 function table(rows: string[][], left = 1): string[] {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => r.map((cell, c) => (c < left ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, c) => (c < left ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 export function evalText(report: EvalReport, opts: { store: string; mistakes: number }): string {
   const { counts: n, openSet } = report;
   const lines: string[] = [];
   const plural = (k: number, one: string, many = `${one}s`) => `${k} ${k === 1 ? one : many}`;
-  const parts = [n.known ? `${n.known} of ${plural(n.knownLabels, 'known label')}` : '', n.novel ? `${n.novel} of ${plural(n.novelLabels, 'novel label')}` : ''];
+  const parts = [
+    n.known ? `${n.known} of ${plural(n.knownLabels, 'known label')}` : '',
+    n.novel ? `${n.novel} of ${plural(n.novelLabels, 'novel label')}` : '',
+  ];
   if (n.failed) parts.push(`${n.failed} could not be read`);
-  lines.push(`store ${opts.store} (${plural(report.storeLabels.length, 'class', 'classes')}): ${plural(n.evaluated, 'image')} answered${parts.some(Boolean) ? `: ${parts.filter(Boolean).join(', ')}` : ''}`);
+  lines.push(
+    `store ${opts.store} (${plural(report.storeLabels.length, 'class', 'classes')}): ${plural(n.evaluated, 'image')} answered${parts.some(Boolean) ? `: ${parts.filter(Boolean).join(', ')}` : ''}`,
+  );
   lines.push('');
   const summary: string[][] = [];
   const of = (r: Rate) => `${r.count} of ${r.of}`;
@@ -44,10 +54,17 @@ export function evalText(report: EvalReport, opts: { store: string; mistakes: nu
   lines.push('');
   const per = [['class', 'images', 'recall', 'top-1', 'unknown', 'wrong label']];
   for (const c of report.classes) {
-    per.push([c.known ? c.label : `${c.label} (novel)`, String(c.items), share(c.recall), share(c.top1), String(c.unknown), String(c.wrong)]);
+    per.push([
+      c.known ? c.label : `${c.label} (novel)`,
+      String(c.items),
+      share(c.recall),
+      share(c.top1),
+      String(c.unknown),
+      String(c.wrong),
+    ]);
   }
   lines.push(...table(per));
-  lines.push('recall: answered right (a novel label\'s right answer is unknown); top-1: the best class, ignoring the unknown threshold');
+  lines.push("recall: answered right (a novel label's right answer is unknown); top-1: the best class, ignoring the unknown threshold");
 
   lines.push('');
   lines.push('confusion matrix (rows: true label, columns: answer, . for none)');
@@ -55,14 +72,20 @@ export function evalText(report: EvalReport, opts: { store: string; mistakes: nu
   const known = new Set(report.storeLabels);
   const matrix = [['', ...columns.map((c) => answerName(c, columns)), 'n']];
   rows.forEach((r, i) => {
-    matrix.push([known.has(r) ? r : `${r} (novel)`, ...counts[i].map((k) => (k ? String(k) : '.')), String(counts[i].reduce((a, b) => a + b, 0))]);
+    matrix.push([
+      known.has(r) ? r : `${r} (novel)`,
+      ...counts[i].map((k) => (k ? String(k) : '.')),
+      String(counts[i].reduce((a, b) => a + b, 0)),
+    ]);
   });
   lines.push(...table(matrix));
 
   if (report.mistakes.length && opts.mistakes > 0) {
     const shown = report.mistakes.slice(0, opts.mistakes);
     lines.push('');
-    lines.push(`wrong answers (${shown.length} of ${report.mistakes.length}${shown.length < report.mistakes.length ? '; --mistakes N shows more, --json lists all' : ''}):`);
+    lines.push(
+      `wrong answers (${shown.length} of ${report.mistakes.length}${shown.length < report.mistakes.length ? '; --mistakes N shows more, --json lists all' : ''}):`,
+    );
     const rowsOut = shown.map((m) => [
       m.file ?? `#${m.index}`,
       `true ${m.truth}`,

@@ -58,7 +58,11 @@ function walk(dir: string, onSkip: SkipNote, ancestors: Set<string>): string[] {
       st = statSync(p);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      onSkip(code === 'ELOOP' ? `${p}: skipped, a symbolic link loop` : `${p}: skipped (${code === 'ENOENT' ? 'a dangling symbolic link' : code ?? (err as Error).message})`);
+      onSkip(
+        code === 'ELOOP'
+          ? `${p}: skipped, a symbolic link loop`
+          : `${p}: skipped (${code === 'ENOENT' ? 'a dangling symbolic link' : (code ?? (err as Error).message)})`,
+      );
       continue;
     }
     if (st.isDirectory()) {
@@ -105,7 +109,23 @@ export function labelFromDir(file: string): string {
 }
 
 /** Folder names that usually hold a data split rather than a class ("photos/test" next to "photos/cat"). */
-const SPLIT_NAMES = new Set(['test', 'tests', 'testing', 'train', 'training', 'val', 'valid', 'validation', 'eval', 'evaluation', 'dev', 'holdout', 'heldout', 'unlabelled', 'unlabeled']);
+const SPLIT_NAMES = new Set([
+  'test',
+  'tests',
+  'testing',
+  'train',
+  'training',
+  'val',
+  'valid',
+  'validation',
+  'eval',
+  'evaluation',
+  'dev',
+  'holdout',
+  'heldout',
+  'unlabelled',
+  'unlabeled',
+]);
 
 /** Whether a label taken from a folder name looks like the name of a data split. */
 export function looksLikeSplitName(label: string): boolean {

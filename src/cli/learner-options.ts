@@ -30,29 +30,44 @@ export interface StoreFlags {
   conventions?: 'auto' | 'off';
 }
 
-export const CONVENTIONS_HELP = "the backbone's input conventions: auto inverts dark-on-light images and frames strokes as its " +
+export const CONVENTIONS_HELP =
+  "the backbone's input conventions: auto inverts dark-on-light images and frames strokes as its " +
   'manifest says (polarity, framing), per image; off feeds images as they are';
 
 /** --conventions auto|off: given at the first learn and remembered by the store; other commands may repeat it. */
 export function conventionsOption(cmd: Command): Command {
-  return cmd.addOption(new Option('--conventions <mode>', `${CONVENTIONS_HELP} (default: auto; a store keeps its own)`).choices(['auto', 'off']));
+  return cmd.addOption(
+    new Option('--conventions <mode>', `${CONVENTIONS_HELP} (default: auto; a store keeps its own)`).choices(['auto', 'off']),
+  );
 }
 
 /** --store (required) and --profile, for every learner command. */
 export function storeOptions(cmd: Command): Command {
   return cmd
     .requiredOption('-s, --store <dir>', 'store directory (created by the first learn)')
-    .option('--profile <name|file.json>', "device profile: threads, execution providers, a new store's backbone, the memory budget (default: detected)");
+    .option(
+      '--profile <name|file.json>',
+      "device profile: threads, execution providers, a new store's backbone, the memory budget (default: detected)",
+    );
 }
 
 /** Backbone and quantizer choice: given at the first learn, remembered by the store afterwards. */
 export function modelOptions(cmd: Command): Command {
   return cmd
     .option('-b, --backbone <name|file>', 'catalogue name, manifest .json or .onnx with its manifest (default: the embedded backbone)')
-    .addOption(new Option('--quantizer <kind>', 'feature -> code quantizer (default sparse: works with any backbone, no data needed)').choices([...QUANTIZER_KINDS]))
+    .addOption(
+      new Option('--quantizer <kind>', 'feature -> code quantizer (default sparse: works with any backbone, no data needed)').choices([
+        ...QUANTIZER_KINDS,
+      ]),
+    )
     .option('--neurons <N>', 'sparse: neurons of the raw block (default 3072)')
     .option('--active <k>', 'sparse: active neurons of the raw block per code (default 768)')
-    .addOption(new Option('--whiten <mode>', "sparse: auto (default) fits a whitening on a new store's first learn when it brings 64+ examples; off keeps the raw block alone").choices(['auto', 'off']))
+    .addOption(
+      new Option(
+        '--whiten <mode>',
+        "sparse: auto (default) fits a whitening on a new store's first learn when it brings 64+ examples; off keeps the raw block alone",
+      ).choices(['auto', 'off']),
+    )
     .option('--parts <P>', 'pq: parts per feature vector')
     .option('--anchors <K>', 'pq: anchors per part')
     .option('--probes <n>', 'pq: anchors activated per part (multi-probe)')
@@ -60,13 +75,25 @@ export function modelOptions(cmd: Command): Command {
     .option('--no-center', 'pq: encode features without subtracting the calibration mean')
     .option('--l2', 'pq: L2-normalise features before encoding (default)')
     .option('--no-l2', 'pq: encode features without L2 normalisation')
-    .option('--codebook <file>', 'sparse: a whitening from "engram codebook fit" (adds the whitened block); pq: a codebook file instead of fitting one')
+    .option(
+      '--codebook <file>',
+      'sparse: a whitening from "engram codebook fit" (adds the whitened block); pq: a codebook file instead of fitting one',
+    )
     .option('--topk <k>', 'topk: active neurons per code')
     .option('--two-sided', 'topk: also activate the k smallest standardised activations (2 x dim neurons, 2k active)')
-    .addOption(new Option('--units <kind>', 'memory columns: one per label (class) or one per stored example, read by a vote (example)').choices(['class', 'example']))
+    .addOption(
+      new Option('--units <kind>', 'memory columns: one per label (class) or one per stored example, read by a vote (example)').choices([
+        'class',
+        'example',
+      ]),
+    )
     .option('--vote <k>', 'example units: how many best-matching examples vote (default 5; implies --units example)')
     .option('--keep-features', 'keep the feature vectors of what is learned, so "engram codebook refit" can refit the codebook later')
-    .addOption(new Option('--durability <mode>', 'strict: acknowledged after fsync; batched: group commit').choices(['strict', 'batched']).default('strict'))
+    .addOption(
+      new Option('--durability <mode>', 'strict: acknowledged after fsync; batched: group commit')
+        .choices(['strict', 'batched'])
+        .default('strict'),
+    )
     .option('--batch-ms <ms>', 'batched: group-commit interval, the most a power cut can take (1..60000, default 100)');
 }
 
@@ -93,7 +120,8 @@ function intFlag(name: string, v: string | undefined): number | undefined {
 
 function batchMsFlag(v: string, durability: StoreFlags['durability']): number {
   const ms = wholeNumber('--batch-ms', v, { min: 1, max: 60_000, unit: 'milliseconds' });
-  if (durability !== 'batched') throw new UsageError(`--batch-ms: only applies with --durability batched (durability is ${durability ?? 'strict'})`);
+  if (durability !== 'batched')
+    throw new UsageError(`--batch-ms: only applies with --durability batched (durability is ${durability ?? 'strict'})`);
   return ms;
 }
 
@@ -118,7 +146,8 @@ export function engramOptions(flags: StoreFlags, onWarning: (m: string) => void,
   const neurons = intFlag('neurons', flags.neurons);
   const active = intFlag('active', flags.active);
   if (neurons !== undefined || active !== undefined || flags.whiten !== undefined) {
-    if (q.kind !== undefined && q.kind !== 'sparse') throw new UsageError(`--neurons, --active and --whiten: only apply to --quantizer sparse, got --quantizer ${q.kind}`);
+    if (q.kind !== undefined && q.kind !== 'sparse')
+      throw new UsageError(`--neurons, --active and --whiten: only apply to --quantizer sparse, got --quantizer ${q.kind}`);
     q.kind = 'sparse';
     if (neurons !== undefined) q.neurons = neurons;
     if (active !== undefined) q.k = active;

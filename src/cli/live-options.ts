@@ -22,7 +22,11 @@ export const DEFAULT_SIZE = '320x240';
 export function sourceFlags(cmd: Command): Command {
   return cmd
     .option('--fps <rate>', 'frames per second taken from the source (default: its own rate)')
-    .option('--size <WxH>', 'frame size: the source is scaled to fit, aspect kept, padded with black (engram watch: default the size the backbone needs)', DEFAULT_SIZE)
+    .option(
+      '--size <WxH>',
+      'frame size: the source is scaled to fit, aspect kept, padded with black (engram watch: default the size the backbone needs)',
+      DEFAULT_SIZE,
+    )
     .option('--crop <WxH+X+Y>', 'region of interest in source pixels, cut before scaling (e.g. 400x400+120+40)')
     .option('--grey', 'decode to one grey channel instead of RGB')
     .option('--realtime', 'video file: read at its own frame rate, as a camera delivers it (frames may then be dropped)')
@@ -39,13 +43,15 @@ export function sourceOptions(source: string, flags: SourceFlags): SourceOptions
   }
   if (flags.crop !== undefined) {
     const m = /^(\d+)x(\d+)\+(\d+)\+(\d+)$/.exec(flags.crop);
-    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UsageError(`--crop: expected WxH+X+Y in source pixels (e.g. 400x400+120+40), got "${flags.crop}"`);
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1)
+      throw new UsageError(`--crop: expected WxH+X+Y in source pixels (e.g. 400x400+120+40), got "${flags.crop}"`);
     o.crop = { width: Number(m[1]), height: Number(m[2]), x: Number(m[3]), y: Number(m[4]) };
   }
   const stdin = source === '-';
   if (flags.realtime) o.realtime = true;
   if (flags.loop) o.loop = true;
-  if ((flags.realtime || flags.loop) && (stdin || /^\/dev\/|:\/\//.test(source))) throw new UsageError('--realtime and --loop apply to video files only');
+  if ((flags.realtime || flags.loop) && (stdin || /^\/dev\/|:\/\//.test(source)))
+    throw new UsageError('--realtime and --loop apply to video files only');
   if (flags.inputFormat !== undefined || flags.inputSize !== undefined) {
     if (!stdin) throw new UsageError('--input-format and --input-size apply to frames on stdin ("-") only');
     const fmt = flags.inputFormat ?? 'mjpeg';

@@ -72,7 +72,10 @@ export class Output {
 
 function formatObject(obj: Record<string, unknown>): string {
   return Object.entries(obj)
-    .map(([k, v]) => `${k}: ${typeof v === 'object' || typeof v === 'function' ? JSON.stringify(v) : String(v as string | number | boolean | bigint | symbol | undefined)}`)
+    .map(
+      ([k, v]) =>
+        `${k}: ${typeof v === 'object' || typeof v === 'function' ? JSON.stringify(v) : String(v as string | number | boolean | bigint | symbol | undefined)}`,
+    )
     .join('\n');
 }
 

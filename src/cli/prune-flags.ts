@@ -40,13 +40,15 @@ function num(name: string, v: string, int: boolean): number {
  * and --max-density into one budget policy (one request on the link) instead of one policy each.
  */
 export function policiesFromFlags(f: PruneFlags, { oneBudget = false } = {}): PrunePolicy[] {
-  if (f.fanin !== undefined && f.maxClasses !== undefined) throw new UsageError('prune: --fanin is the old name of --max-classes; give one of them');
+  if (f.fanin !== undefined && f.maxClasses !== undefined)
+    throw new UsageError('prune: --fanin is the old name of --max-classes; give one of them');
   const maxClasses = f.maxClasses ?? f.fanin;
   const p: PrunePolicy[] = [];
   if (f.class !== undefined) p.push({ kind: 'class', label: f.class });
   if (f.minCount !== undefined) p.push({ kind: 'count', minCount: num('min-count', f.minCount, true) });
   if (f.share !== undefined) p.push({ kind: 'share', share: num('share', f.share, false) });
-  if (maxClasses !== undefined) p.push({ kind: 'fanin', maxClasses: num(f.maxClasses !== undefined ? 'max-classes' : 'fanin', maxClasses, true) });
+  if (maxClasses !== undefined)
+    p.push({ kind: 'fanin', maxClasses: num(f.maxClasses !== undefined ? 'max-classes' : 'fanin', maxClasses, true) });
   const maxDensity = f.maxDensity === undefined ? undefined : num('max-density', f.maxDensity, false);
   const maxBytes = f.maxBytes === undefined ? undefined : num('max-bytes', f.maxBytes, true);
   if (oneBudget && (maxBytes !== undefined || maxDensity !== undefined)) {

@@ -25,7 +25,8 @@ function readIdx(path: string): { dims: number[]; data: Uint8Array } {
   for (let i = 0; i < ndim; i++) dims.push(buf.readUInt32BE(4 + 4 * i));
   const offset = 4 + 4 * ndim;
   const size = dims.reduce((a, b) => a * b, 1);
-  if (buf.length !== offset + size) throw new Error(`${path}: expected ${offset + size} bytes for dims ${dims.join('x')}, got ${buf.length}`);
+  if (buf.length !== offset + size)
+    throw new Error(`${path}: expected ${offset + size} bytes for dims ${dims.join('x')}, got ${buf.length}`);
   return { dims, data: new Uint8Array(buf.buffer, buf.byteOffset + offset, size) };
 }
 

@@ -65,7 +65,11 @@ export function readBoardFacts(opts: { root?: string; arch?: string } = {}): Boa
       modelSource = `/${d}/model`;
     }
     const c = readText(join(root, d, 'compatible'));
-    if (c !== null && compatible.length === 0) compatible = c.split('\0').map((s) => s.trim()).filter(Boolean);
+    if (c !== null && compatible.length === 0)
+      compatible = c
+        .split('\0')
+        .map((s) => s.trim())
+        .filter(Boolean);
   }
   if (model === null) {
     // Raspberry Pi OS also prints the board in cpuinfo, which survives in containers without /proc/device-tree.
@@ -83,7 +87,11 @@ export function matchProfile(profile: DeviceProfile, facts: BoardFacts): Profile
   const reasons: string[] = [];
   const warnings: string[] = [];
   const archOk = (profile.match.arch as string[]).includes(facts.arch);
-  reasons.push(archOk ? `arch ${facts.arch} is one of ${profile.match.arch.join(', ')}` : `arch ${facts.arch} is not one of ${profile.match.arch.join(', ')}`);
+  reasons.push(
+    archOk
+      ? `arch ${facts.arch} is one of ${profile.match.arch.join(', ')}`
+      : `arch ${facts.arch} is not one of ${profile.match.arch.join(', ')}`,
+  );
   const models = profile.match.model ?? [];
   const compat = profile.match.compatible ?? [];
   let evidence = 0;
@@ -104,7 +112,11 @@ export function matchProfile(profile: DeviceProfile, facts: BoardFacts): Profile
       evidence++;
       reasons.push(`device-tree compatible lists "${hit}"`);
     } else {
-      reasons.push(facts.compatible.length ? `device-tree compatible lists none of ${compat.map((c) => `"${c}"`).join(', ')}` : 'no device-tree compatible entries');
+      reasons.push(
+        facts.compatible.length
+          ? `device-tree compatible lists none of ${compat.map((c) => `"${c}"`).join(', ')}`
+          : 'no device-tree compatible entries',
+      );
     }
   }
   const boardRules = models.length + compat.length > 0;
@@ -151,7 +163,9 @@ export interface ResolvedProfile {
 export function resolveProfile(opts: DetectOptions & { profile?: string } = {}): ResolvedProfile {
   const detection = detectDevice(opts);
   if (opts.profile !== undefined) {
-    const profile = opts.profiles ? opts.profiles.find((p) => p.id === opts.profile) ?? getProfile(opts.profile) : getProfile(opts.profile);
+    const profile = opts.profiles
+      ? (opts.profiles.find((p) => p.id === opts.profile) ?? getProfile(opts.profile))
+      : getProfile(opts.profile);
     // The named profile may not suit this machine: say so rather than fail later in onnxruntime.
     const own = matchProfile(profile, detection.facts);
     const warnings = (profile.supportedArch as string[]).includes(detection.facts.arch)

@@ -88,7 +88,10 @@ export function loadProfileFile(file: string, schema?: JsonSchema): DeviceProfil
   try {
     text = readTextChecked(file, 'profile');
   } catch (err) {
-    throw new Error(`device profile ${file}: cannot read (${err instanceof FileReadError && (err.code === 'ENOTREG' || err.code === 'EFBIG') ? err.detail : (err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+    throw new Error(
+      `device profile ${file}: cannot read (${err instanceof FileReadError && (err.code === 'ENOTREG' || err.code === 'EFBIG') ? err.detail : ((err as NodeJS.ErrnoException).code ?? (err as Error).message)})`,
+      { cause: err },
+    );
   }
   let parsed: unknown;
   try {

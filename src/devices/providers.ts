@@ -15,11 +15,20 @@ export interface ProviderStep {
   why: string;
 }
 
-export function planProviders(profile: DeviceProfile, supported: SupportedBackend[], platform = `${process.platform}/${process.arch}`): ProviderStep[] {
+export function planProviders(
+  profile: DeviceProfile,
+  supported: SupportedBackend[],
+  platform = `${process.platform}/${process.arch}`,
+): ProviderStep[] {
   return profile.executionProviders.map((provider) => {
     const b = supported.find((s) => s.name === provider);
     if (!b) return { provider, status: 'absent', why: `not in this onnxruntime-node build (${platform}): skipped` };
-    if (!b.bundled) return { provider, status: 'needs-libraries', why: 'tried first; needs its runtime libraries installed, else falls back to the next' };
+    if (!b.bundled)
+      return {
+        provider,
+        status: 'needs-libraries',
+        why: 'tried first; needs its runtime libraries installed, else falls back to the next',
+      };
     return { provider, status: 'ready', why: provider === 'cpu' ? 'built in; the fallback' : 'built in' };
   });
 }

@@ -19,13 +19,27 @@ export interface JsonSchema {
 }
 
 const SUPPORTED = new Set([
-  '$schema', '$id', 'title', 'description', 'type', 'enum', 'required', 'properties',
-  'additionalProperties', 'items', 'minItems', 'minLength', 'pattern', 'minimum', 'maximum',
+  '$schema',
+  '$id',
+  'title',
+  'description',
+  'type',
+  'enum',
+  'required',
+  'properties',
+  'additionalProperties',
+  'items',
+  'minItems',
+  'minLength',
+  'pattern',
+  'minimum',
+  'maximum',
 ]);
 
 /** Refuses a schema that uses keywords this checker would silently ignore. */
 export function assertSupportedSchema(schema: unknown, path = '#'): asserts schema is JsonSchema {
-  if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) throw new TypeError(`schema ${path}: expected an object, got ${describe(schema)}`);
+  if (schema === null || typeof schema !== 'object' || Array.isArray(schema))
+    throw new TypeError(`schema ${path}: expected an object, got ${describe(schema)}`);
   for (const [key, value] of Object.entries(schema)) {
     if (!SUPPORTED.has(key)) throw new RangeError(`schema ${path}: keyword "${key}" is not supported by the profile checker`);
     if (key === 'properties') for (const [k, v] of Object.entries(value as object)) assertSupportedSchema(v, `${path}/properties/${k}`);
@@ -65,7 +79,8 @@ export function checkSchema(schema: JsonSchema, value: unknown, path = ''): stri
     }
     case 'string': {
       if (typeof value !== 'string') return [`${at}: expected a string, got ${describe(value)}`];
-      if (schema.minLength !== undefined && value.length < schema.minLength) problems.push(`${at}: expected a non-empty string, got ${describe(value)}`);
+      if (schema.minLength !== undefined && value.length < schema.minLength)
+        problems.push(`${at}: expected a non-empty string, got ${describe(value)}`);
       if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value)) {
         problems.push(`${at}: expected a string matching ${schema.pattern}, got ${describe(value)}`);
       }

@@ -31,7 +31,9 @@ export function readColumns(memory: BinaryMemory): Column[] {
         b &= b - 1;
         const c = byte * 8 + bit;
         neurons[c].push(n);
-        counts[c].push(bits === 0 ? 1 : bits === 8 ? buf[counterBase + n * crow + c] : (buf[counterBase + n * crow + (c >> 1)] >> ((c & 1) * 4)) & 15);
+        counts[c].push(
+          bits === 0 ? 1 : bits === 8 ? buf[counterBase + n * crow + c] : (buf[counterBase + n * crow + (c >> 1)] >> ((c & 1) * 4)) & 15,
+        );
       }
     }
   }
@@ -76,7 +78,8 @@ export function memoryFromColumns(columns: readonly Column[], neurons: number, c
 export function sumColumns(columns: readonly Column[], max: number): Column {
   if (columns.length === 1) return columns[0];
   const total = new Map<number, number>();
-  for (const col of columns) for (let i = 0; i < col.neurons.length; i++) total.set(col.neurons[i], Math.min(max, (total.get(col.neurons[i]) ?? 0) + col.counts[i]));
+  for (const col of columns)
+    for (let i = 0; i < col.neurons.length; i++) total.set(col.neurons[i], Math.min(max, (total.get(col.neurons[i]) ?? 0) + col.counts[i]));
   const neurons = Uint32Array.from(total.keys()).sort();
   return { neurons, counts: Uint8Array.from(neurons, (n) => total.get(n)!) };
 }

@@ -74,7 +74,10 @@ export class FleetDevice {
    */
   static async open(dir: string, opts: FleetDeviceOptions = {}): Promise<FleetDevice> {
     const warn = opts.onWarning ?? (() => undefined);
-    if (!existsSync(dir)) throw new Error(`store ${dir} does not exist: learn something first, or import a fleet file into it ("engram import --store ${dir} FILE")`);
+    if (!existsSync(dir))
+      throw new Error(
+        `store ${dir} does not exist: learn something first, or import a fleet file into it ("engram import --store ${dir} FILE")`,
+      );
     const fleetDir = join(dir, FLEET_DIR);
     const first = !existsSync(fleetDir);
     if (first) await snapshotFirst(dir, warn);
@@ -82,7 +85,8 @@ export class FleetDevice {
     let fleet: Store | null = null;
     try {
       const meta = learnerMeta(learner, dir);
-      if (meta.memory.keepFeatures) throw new Error(`store ${dir} keeps feature vectors (--keep-features): a fleet shares codes only; use a store without them`);
+      if (meta.memory.keepFeatures)
+        throw new Error(`store ${dir} keeps feature vectors (--keep-features): a fleet shares codes only; use a store without them`);
       const sideFiles = new Map<string, Buffer>();
       for (const name of [WHITENING_FILE, CODEBOOK_FILE]) {
         const b = await learner.readFile(name);
@@ -96,7 +100,10 @@ export class FleetDevice {
       if (!rec?.snapshot) {
         // Adopt the learner state as it is now: replay DIR's snapshot and journal into the own core.
         const lr = learner.recovered;
-        if (!lr?.snapshot) throw new Error(`store ${dir} has no snapshot to start the fleet from: open it once with the API and save(), or learn into it with "engram learn"`);
+        if (!lr?.snapshot)
+          throw new Error(
+            `store ${dir} has no snapshot to start the fleet from: open it once with the API and save(), or learn into it with "engram learn"`,
+          );
         const own = LearnerCore.deserialize(lr.snapshot, `store ${dir} snapshot`);
         for (const r of lr.records) if (r.type === OP_RECORD) own.apply(decodeOp(r.payload));
         member = new FleetMember(key.origin, own);
@@ -161,7 +168,9 @@ export class FleetDevice {
       try {
         const rec = learner.recovered!;
         if (rec.snapshotSeq > this.absorbedSeq) {
-          this.warn(`store ${this.dir}: a snapshot at record ${rec.snapshotSeq} was written outside the fleet; changes in records ${this.absorbedSeq + 1}..${rec.snapshotSeq} were not shared`);
+          this.warn(
+            `store ${this.dir}: a snapshot at record ${rec.snapshotSeq} was written outside the fleet; changes in records ${this.absorbedSeq + 1}..${rec.snapshotSeq} were not shared`,
+          );
         }
         for (const r of rec.records) {
           if (r.seq <= this.absorbedSeq || r.type !== OP_RECORD) continue;
@@ -292,9 +301,13 @@ export function spaceDifference(file: Space, store: Space, fileName: string, sto
   }
   const keys = [...new Set([...Object.keys(file.quantizer), ...Object.keys(store.quantizer)])].sort();
   for (const k of keys) {
-    if (JSON.stringify(file.quantizer[k]) !== JSON.stringify(store.quantizer[k])) diffs.push(`quantizer ${k}: ${JSON.stringify(file.quantizer[k])} in ${fileName}, ${JSON.stringify(store.quantizer[k])} in ${storeName}`);
+    if (JSON.stringify(file.quantizer[k]) !== JSON.stringify(store.quantizer[k]))
+      diffs.push(
+        `quantizer ${k}: ${JSON.stringify(file.quantizer[k])} in ${fileName}, ${JSON.stringify(store.quantizer[k])} in ${storeName}`,
+      );
   }
-  if (file.codebookId !== store.codebookId) diffs.push(`codebook/whitening: ${file.codebookId} in ${fileName}, ${store.codebookId} in ${storeName}`);
+  if (file.codebookId !== store.codebookId)
+    diffs.push(`codebook/whitening: ${file.codebookId} in ${fileName}, ${store.codebookId} in ${storeName}`);
   for (const k of Object.keys(file.memory) as (keyof Space['memory'])[]) {
     if (file.memory[k] !== store.memory[k]) diffs.push(`memory ${k}: ${file.memory[k]} in ${fileName}, ${store.memory[k]} in ${storeName}`);
   }
@@ -307,14 +320,25 @@ function describeBackbone(b: Space['backbone']): string {
 
 function learnerMeta(learner: Store, dir: string): StoreMeta {
   const m = learner.meta;
-  if (m.format !== 'engram-store/1') throw new Error(`store ${dir} holds nothing yet: learn something first, or import a fleet file into it`);
+  if (m.format !== 'engram-store/1')
+    throw new Error(`store ${dir} holds nothing yet: learn something first, or import a fleet file into it`);
   return m as unknown as StoreMeta;
 }
 
 // Fleet snapshot: 'EGFS' | u32 head bytes | head JSON | own core | state (encoded update).
 async function writeFleetSnapshot(fleet: Store, absorbedSeq: number, m: FleetMember): Promise<number> {
   const core = m.own.serialize();
-  const head = Buffer.from(JSON.stringify({ absorbedSeq, prunes: m.prunes, fixedThreshold: m.fixedThreshold, pendingForgets: m.pendingForgets, clock: m.state.clock, coreBytes: core.length }), 'utf8');
+  const head = Buffer.from(
+    JSON.stringify({
+      absorbedSeq,
+      prunes: m.prunes,
+      fixedThreshold: m.fixedThreshold,
+      pendingForgets: m.pendingForgets,
+      clock: m.state.clock,
+      coreBytes: core.length,
+    }),
+    'utf8',
+  );
   const len = Buffer.alloc(4);
   len.writeUInt32LE(head.length, 0);
   const bytes = Buffer.concat([Buffer.from(SNAPSHOT_MAGIC, 'latin1'), len, head, core, encodeUpdate(m.state.all())]);

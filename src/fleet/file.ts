@@ -63,7 +63,13 @@ export function decodeFleetFile(buf: Buffer, source: string): FleetFile {
   const version = buf.readUInt32LE(4);
   if (version !== VERSION) fail(`fleet file version ${version} is not supported (this engram reads version ${VERSION})`);
   const body = buf.subarray(0, buf.length - 32);
-  if (!createHash('sha256').update(body).digest().equals(buf.subarray(buf.length - 32))) fail('checksum mismatch: the file is damaged or was cut short');
+  if (
+    !createHash('sha256')
+      .update(body)
+      .digest()
+      .equals(buf.subarray(buf.length - 32))
+  )
+    fail('checksum mismatch: the file is damaged or was cut short');
   let at = 8;
   const take = (n: number) => {
     if (at + n > body.length) fail('truncated');
@@ -112,10 +118,24 @@ export async function exportStore(dir: string, opts: ExportOptions = {}): Promis
     const view = device.member.view();
     if (opts.labels) {
       const missing = opts.labels.filter((l) => !view.activeLabels().includes(l));
-      if (missing.length) throw new RangeError(`--class: no class named ${missing.map((l) => JSON.stringify(l)).join(', ')} in ${dir} (it holds ${view.activeLabels().length ? view.activeLabels().map((l) => JSON.stringify(l)).join(', ') : 'no classes'})`);
+      if (missing.length)
+        throw new RangeError(
+          `--class: no class named ${missing.map((l) => JSON.stringify(l)).join(', ')} in ${dir} (it holds ${
+            view.activeLabels().length
+              ? view
+                  .activeLabels()
+                  .map((l) => JSON.stringify(l))
+                  .join(', ')
+              : 'no classes'
+          })`,
+        );
     }
     const keep = (label: string) => !opts.labels || opts.labels.includes(label);
-    const update: Update = { contributions: all.contributions.filter((c) => keep(c.label)), tombstones: all.tombstones.filter((t) => keep(t.label)), calibrations: all.calibrations };
+    const update: Update = {
+      contributions: all.contributions.filter((c) => keep(c.label)),
+      tombstones: all.tombstones.filter((t) => keep(t.label)),
+      calibrations: all.calibrations,
+    };
     const stats = view.memory.stats();
     const head: FleetFileHead = {
       format: 'engram-fleet-file/1',
@@ -130,7 +150,9 @@ export async function exportStore(dir: string, opts: ExportOptions = {}): Promis
         .map(({ label, id }) => ({
           label,
           examples: view.examples[id],
-          connections: view.unitLabel ? view.unitLabel.reduce((n, l, u) => n + (l === id ? stats.connectionsPerClass[u] : 0), 0) : stats.connectionsPerClass[id],
+          connections: view.unitLabel
+            ? view.unitLabel.reduce((n, l, u) => n + (l === id ? stats.connectionsPerClass[u] : 0), 0)
+            : stats.connectionsPerClass[id],
           devices: update.contributions.filter((c) => c.label === label).length,
         })),
       forgotten: update.tombstones.map((t) => t.label),

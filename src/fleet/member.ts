@@ -58,7 +58,8 @@ export class FleetMember {
    */
   merge(u: Update): Set<string> {
     const changed = this.state.merge(u);
-    for (const t of u.tombstones) if (t.stamp.origin === this.origin) this.pendingForgets = this.pendingForgets.filter((l) => l !== t.label);
+    for (const t of u.tombstones)
+      if (t.stamp.origin === this.origin) this.pendingForgets = this.pendingForgets.filter((l) => l !== t.label);
     for (const label of changed) {
       const id = this.own.classOf(label);
       if (label === '' || id < 0 || this.own.examples[id] === 0) continue;
@@ -85,13 +86,27 @@ export class FleetMember {
       const unitLabel = this.own.unitLabel;
       const cols: Column[] = unitLabel ? columns.filter((_, u) => unitLabel[u] === id) : [columns[id]];
       const cur = buried.has(label) ? undefined : this.state.contribution(me, label);
-      if (cur && cur.examples === this.own.examples[id] && cur.columns.length === cols.length && cur.columns.every((c, i) => sameColumn(c, cols[i]))) return;
-      contributions.push({ origin: me, label, t: cur ? cur.t : ++this.state.clock, version: cur ? cur.version + 1 : 1, examples: this.own.examples[id], columns: cols });
+      if (
+        cur &&
+        cur.examples === this.own.examples[id] &&
+        cur.columns.length === cols.length &&
+        cur.columns.every((c, i) => sameColumn(c, cols[i]))
+      )
+        return;
+      contributions.push({
+        origin: me,
+        label,
+        t: cur ? cur.t : ++this.state.clock,
+        version: cur ? cur.version + 1 : 1,
+        examples: this.own.examples[id],
+        columns: cols,
+      });
     });
     const calibrations: Calibration[] = [];
     const cal = this.state.calibrations.get(me);
     const { known, novel } = this.own.openset;
-    if ((cal || known.length || novel.length) && (!cal || !sameNumbers(cal.known, known) || !sameNumbers(cal.novel, novel))) calibrations.push({ origin: me, version: (cal?.version ?? 0) + 1, known: [...known], novel: [...novel] });
+    if ((cal || known.length || novel.length) && (!cal || !sameNumbers(cal.known, known) || !sameNumbers(cal.novel, novel)))
+      calibrations.push({ origin: me, version: (cal?.version ?? 0) + 1, known: [...known], novel: [...novel] });
     if (!tombstones.length && !contributions.length && !calibrations.length) return null;
     const u = { contributions, tombstones, calibrations };
     this.merge(u);

@@ -60,7 +60,8 @@ export function readAllowList(file: string): Map<string, string> {
       if (!t) return;
       const [b64, ...name] = t.split(/\s+/);
       const raw = Buffer.from(b64, 'base64');
-      if (raw.length !== 32 || raw.toString('base64') !== b64) throw new RangeError(`${file}:${i + 1}: expected a base64 Ed25519 public key (32 bytes), got ${JSON.stringify(b64)}`);
+      if (raw.length !== 32 || raw.toString('base64') !== b64)
+        throw new RangeError(`${file}:${i + 1}: expected a base64 Ed25519 public key (32 bytes), got ${JSON.stringify(b64)}`);
       out.set(b64, name.join(' ') || originOf(raw));
     });
   return out;
@@ -94,14 +95,19 @@ export function openMessage(msg: Buffer, fleet: string, allow: Map<string, strin
   const origin = originOf(pub);
   if (name === undefined) return { ok: false, why: `signed by key ${origin}, which is not on the fleet's allow-list` };
   const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: pub.toString('base64url') }, format: 'jwk' });
-  if (!verify(null, Buffer.concat([msg.subarray(0, 7 + n + 32), bytes]), key, sig)) return { ok: false, why: `bad signature (claims key ${origin}): tampered or forged` };
+  if (!verify(null, Buffer.concat([msg.subarray(0, 7 + n + 32), bytes]), key, sig))
+    return { ok: false, why: `bad signature (claims key ${origin}): tampered or forged` };
   let update: Update;
   try {
     update = decodeUpdate(bytes, 'message');
   } catch (err) {
     return { ok: false, why: (err as Error).message };
   }
-  const foreign = [...update.contributions.map((c) => c.origin), ...update.tombstones.map((t) => t.stamp.origin), ...update.calibrations.map((c) => c.origin)].find((o) => o !== origin);
+  const foreign = [
+    ...update.contributions.map((c) => c.origin),
+    ...update.tombstones.map((t) => t.stamp.origin),
+    ...update.calibrations.map((c) => c.origin),
+  ].find((o) => o !== origin);
   if (foreign !== undefined) return { ok: false, why: `device ${origin} (${name}) signed facts of device ${foreign}` };
   return { ok: true, origin, name, update, bytes };
 }

@@ -145,12 +145,18 @@ export class FleetState {
       const cs = byLabel.get(label)!;
       examples[id] = cs.reduce((n, c) => n + c.examples, 0);
       if (options.units === 'example') {
-        for (const c of cs) for (const col of c.columns) {
-          columns.push(col);
-          unitLabel.push(id);
-        }
+        for (const c of cs)
+          for (const col of c.columns) {
+            columns.push(col);
+            unitLabel.push(id);
+          }
       } else {
-        columns.push(sumColumns(cs.map((c) => c.columns[0]), max));
+        columns.push(
+          sumColumns(
+            cs.map((c) => c.columns[0]),
+            max,
+          ),
+        );
       }
     });
     const core = new LearnerCore(options, memoryFromColumns(columns, options.neurons, options.counterBits, options.active));
@@ -159,7 +165,10 @@ export class FleetState {
     if (core.columns instanceof ExampleColumns) core.columns.unitLabel = unitLabel;
     const cals = [...this.calibrations.values()].sort((a, b) => byString(a.origin, b.origin));
     const share = Math.ceil(KEEP / Math.max(1, cals.length));
-    core.openset = OpenSetCalibration.fromJSON({ known: cals.flatMap((c) => c.known.slice(-share)), novel: cals.flatMap((c) => c.novel.slice(-share)) });
+    core.openset = OpenSetCalibration.fromJSON({
+      known: cals.flatMap((c) => c.known.slice(-share)),
+      novel: cals.flatMap((c) => c.novel.slice(-share)),
+    });
     core.fixedThreshold = fixedThreshold;
     // A core rebuilt from a snapshot recomputes what it derives (cosine norms): go through the same path.
     return LearnerCore.deserialize(core.serialize(), 'fleet view');

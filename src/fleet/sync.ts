@@ -44,7 +44,8 @@ export function topics(fleet: string): { change: (o: string) => string; state: (
 
 /** Runs until `signal` aborts; resolves after the store is closed. */
 export async function runSync(o: SyncOptions): Promise<void> {
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(o.fleet)) throw new RangeError(`--fleet: expected 1 to 64 letters, digits, "_", "." or "-", got ${JSON.stringify(o.fleet)}`);
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(o.fleet))
+    throw new RangeError(`--fleet: expected 1 to 64 letters, digits, "_", "." or "-", got ${JSON.stringify(o.fleet)}`);
   const device = await FleetDevice.open(o.store, { onWarning: o.onWarning });
   const t = topics(o.fleet);
   const labels = (u: Update) => [...new Set([...u.contributions.map((c) => c.label), ...u.tombstones.map((x) => x.label)])].sort();

@@ -37,13 +37,17 @@ export async function readImages(req: IncomingMessage, limits: BodyLimits): Prom
     if (data.length === 0) throw new HttpError(400, 'body: expected an image, got an empty body');
     return { images: [{ name: 'image 1', data }], fields: {} };
   }
-  throw new HttpError(415, `content-type: expected an image (image/jpeg, image/png, image/webp, application/octet-stream) or multipart/form-data, got ${JSON.stringify(type || 'none')}`);
+  throw new HttpError(
+    415,
+    `content-type: expected an image (image/jpeg, image/png, image/webp, application/octet-stream) or multipart/form-data, got ${JSON.stringify(type || 'none')}`,
+  );
 }
 
 /** Reads a JSON object body (at most 64 KB). */
 export async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-  if (type !== 'application/json') throw new HttpError(415, `content-type: expected application/json, got ${JSON.stringify(type || 'none')}`);
+  if (type !== 'application/json')
+    throw new HttpError(415, `content-type: expected application/json, got ${JSON.stringify(type || 'none')}`);
   checkLength(req, 65_536);
   const text = Buffer.from(await readAll(req, 65_536)).toString('utf8');
   let value: unknown;
@@ -100,7 +104,11 @@ function readMultipart(req: IncomingMessage, limits: BodyLimits): Promise<ImageB
   return new Promise((resolve, reject) => {
     let bb: busboy.Busboy;
     try {
-      bb = busboy({ headers: req.headers, preservePath: Boolean(limits.preservePath), limits: { fileSize: limits.maxBytes, files: limits.maxImages, fields: 32, fieldSize: 4096, parts: limits.maxImages + 32 } });
+      bb = busboy({
+        headers: req.headers,
+        preservePath: Boolean(limits.preservePath),
+        limits: { fileSize: limits.maxBytes, files: limits.maxImages, fields: 32, fieldSize: 4096, parts: limits.maxImages + 32 },
+      });
     } catch (err) {
       reject(new HttpError(400, `multipart: ${(err as Error).message}`));
       return;

@@ -49,7 +49,11 @@ const WEB_FILES: Record<string, string> = {
   '/app.js': 'app.js',
   '/style.css': 'style.css',
 };
-const MIME: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
+const MIME: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+};
 const MAX_SSE_CLIENTS = 32;
 
 export class HttpService {
@@ -75,14 +79,18 @@ export class HttpService {
       maxConcurrent: options.maxConcurrent ?? 16,
       maxQueue: options.maxQueue ?? 256,
     };
-    if (typeof options.token !== 'string' || options.token.length < 16) throw new RangeError('token: expected a string of at least 16 characters');
+    if (typeof options.token !== 'string' || options.token.length < 16)
+      throw new RangeError('token: expected a string of at least 16 characters');
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err) => this.fail(req, res, err));
     });
     this.server.requestTimeout = 60_000;
     this.server.headersTimeout = 10_000;
     this.server.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n{"error":"malformed HTTP request","status":400}');
+      if (socket.writable)
+        socket.end(
+          'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n{"error":"malformed HTTP request","status":400}',
+        );
       else socket.destroy();
     });
     const live = options.live;
@@ -146,7 +154,15 @@ export class HttpService {
         return send(res, 200, {
           ...s,
           perClass: classBytes(e),
-          live: live ? { decoded: live.source.counters.decoded, dropped: live.source.counters.dropped, width: live.source.width, height: live.source.height, last: live.last } : null,
+          live: live
+            ? {
+                decoded: live.source.counters.decoded,
+                dropped: live.source.counters.dropped,
+                width: live.source.width,
+                height: live.source.height,
+                last: live.last,
+              }
+            : null,
         });
       }
       case '/api/predict': {
@@ -154,7 +170,12 @@ export class HttpService {
         const top = intParam(url, 'top', 3, 1, 100);
         const { images } = await readImages(req, this.limits());
         if (images.length === 0) throw new HttpError(400, 'body: expected at least one image');
-        const preds = await this.withImages(images, () => e.predict(images.map((i) => i.data), { top }));
+        const preds = await this.withImages(images, () =>
+          e.predict(
+            images.map((i) => i.data),
+            { top },
+          ),
+        );
         return send(res, 200, { predictions: preds.map((p, i) => ({ name: images[i].name, ...roundPrediction(p) })) });
       }
       case '/api/learn': {
@@ -165,7 +186,12 @@ export class HttpService {
         if (!label) throw new HttpError(400, 'label: expected ?label=NAME or a "label" form field');
         if (label.length > 1024) throw new HttpError(400, 'label: at most 1024 characters');
         if (images.length === 0) throw new HttpError(400, 'body: expected at least one image');
-        const r = await this.withImages(images, () => e.learn(label, images.map((i) => i.data)));
+        const r = await this.withImages(images, () =>
+          e.learn(
+            label,
+            images.map((i) => i.data),
+          ),
+        );
         await e.whenDurable(r.seq);
         return send(res, 200, { label: r.label, stored: r.stored, classes: r.classes, ...(r.pruned ? { pruned: r.pruned } : {}) });
       }
@@ -192,20 +218,36 @@ export class HttpService {
       case '/api/eval': {
         allow('POST');
         // Folders name the true labels, as engram eval --labels-from dir: "cat/1.jpg" is a cat.
-        const { images, fields } = await readImages(req, { maxBytes: this.opts.maxBodyBytes, maxImages: this.opts.maxEvalImages, preservePath: true });
+        const { images, fields } = await readImages(req, {
+          maxBytes: this.opts.maxBodyBytes,
+          maxImages: this.opts.maxEvalImages,
+          preservePath: true,
+        });
         if (images.length === 0) throw new HttpError(400, 'body: expected at least one image');
         const all = url.searchParams.get('label') ?? fields.label;
         const items = images.map((img) => {
           const label = all ?? folderOf(img.name);
-          if (!label) throw new HttpError(400, `${img.name}: no true label: name each file "LABEL/file.jpg" (a folder per class) or give ?label=L for all`);
+          if (!label)
+            throw new HttpError(
+              400,
+              `${img.name}: no true label: name each file "LABEL/file.jpg" (a folder per class) or give ?label=L for all`,
+            );
           return { input: img.data, label };
         });
         const report = await clientErrors(() => e.evaluate(items));
-        if (report.counts.evaluated === 0) throw new HttpError(400, `eval: none of the ${images.length} images could be read; the first: ${images[report.failed[0].index].name}: ${report.failed[0].error}`);
+        if (report.counts.evaluated === 0)
+          throw new HttpError(
+            400,
+            `eval: none of the ${images.length} images could be read; the first: ${images[report.failed[0].index].name}: ${report.failed[0].error}`,
+          );
         const named = <T extends { index: number }>(xs: T[]) => xs.map((x) => ({ ...x, file: images[x.index].name }));
         const { pct } = await import('../cli/eval-report.js');
         const { confusionSvg } = await import('../cli/confusion-svg.js');
-        const parts = [report.counts.known ? `top-1 ${pct(report.top1)}` : '', `open set ${pct(report.openSet.accuracy)}`, `${report.counts.evaluated} images`];
+        const parts = [
+          report.counts.known ? `top-1 ${pct(report.top1)}` : '',
+          `open set ${pct(report.openSet.accuracy)}`,
+          `${report.counts.evaluated} images`,
+        ];
         const svg = confusionSvg(report, { title: 'engram eval', subtitle: parts.filter(Boolean).join(', ') });
         return send(res, 200, { ...report, mistakes: named(report.mistakes), failed: named(report.failed), svg });
       }
@@ -215,10 +257,19 @@ export class HttpService {
         if (!frame) throw new HttpError(503, 'live: no frame decoded yet');
         if (this.jpeg?.index !== frame.index) {
           const sharp = (await import('sharp')).default;
-          const data = await sharp(Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength), { raw: { width: frame.width, height: frame.height, channels: frame.channels } }).jpeg({ quality: 80 }).toBuffer();
+          const data = await sharp(Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength), {
+            raw: { width: frame.width, height: frame.height, channels: frame.channels },
+          })
+            .jpeg({ quality: 80 })
+            .toBuffer();
           this.jpeg = { index: frame.index, data };
         }
-        res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Cache-Control': 'no-store', 'X-Frame-Index': String(this.jpeg.index), 'Content-Length': this.jpeg.data.length });
+        res.writeHead(200, {
+          'Content-Type': 'image/jpeg',
+          'Cache-Control': 'no-store',
+          'X-Frame-Index': String(this.jpeg.index),
+          'Content-Length': this.jpeg.data.length,
+        });
         res.end(this.jpeg.data);
         return;
       }
@@ -268,8 +319,14 @@ export class HttpService {
   private authorize(req: IncomingMessage): void {
     const h = req.headers.authorization;
     const presented = h?.startsWith('Bearer ') ? h.slice(7).trim() : (req.headers['x-engram-token'] as string | undefined);
-    if (!presented) throw new HttpError(401, 'token: this call changes the memory and needs "Authorization: Bearer <token>" (engram serve printed it when it made it; see --token-file)', { 'WWW-Authenticate': 'Bearer' });
-    if (!tokenMatches(presented, this.options.token)) throw new HttpError(403, 'token: not the token of this server', { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+    if (!presented)
+      throw new HttpError(
+        401,
+        'token: this call changes the memory and needs "Authorization: Bearer <token>" (engram serve printed it when it made it; see --token-file)',
+        { 'WWW-Authenticate': 'Bearer' },
+      );
+    if (!tokenMatches(presented, this.options.token))
+      throw new HttpError(403, 'token: not the token of this server', { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
   }
 
   private checkRate(req: IncomingMessage): void {
@@ -295,7 +352,9 @@ export class HttpService {
     }
     if (this.queue.length >= this.opts.maxQueue) {
       this.counters.refused++;
-      return Promise.reject(new HttpError(503, `busy: ${this.opts.maxConcurrent} requests under way and ${this.opts.maxQueue} waiting`, { 'Retry-After': '1' }));
+      return Promise.reject(
+        new HttpError(503, `busy: ${this.opts.maxConcurrent} requests under way and ${this.opts.maxQueue} waiting`, { 'Retry-After': '1' }),
+      );
     }
     return new Promise((resolve) => this.queue.push(resolve));
   }
@@ -358,7 +417,12 @@ export class HttpService {
       req.resume();
     }
     const body = JSON.stringify({ error: e.message, status: e.status });
-    res.writeHead(e.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...e.headers, ...(!drain && !req.complete ? { Connection: 'close' } : {}) });
+    res.writeHead(e.status, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(body),
+      ...e.headers,
+      ...(!drain && !req.complete ? { Connection: 'close' } : {}),
+    });
     res.end(body);
   }
 }
@@ -386,7 +450,8 @@ async function clientErrors<T>(run: () => Promise<T>): Promise<T> {
 function intParam(url: URL, name: string, dflt: number, min: number, max: number): number {
   const v = url.searchParams.get(name);
   if (v === null) return dflt;
-  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new HttpError(400, `${name}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max)
+    throw new HttpError(400, `${name}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
   return Number(v);
 }
 

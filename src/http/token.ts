@@ -29,7 +29,9 @@ export function loadToken(file: string): Token {
   }
   const value = readFileSync(file, 'utf8').trim();
   if (!/^[A-Za-z0-9._~+/=-]{16,256}$/.test(value)) {
-    throw new RangeError(`token file ${file}: expected one line of 16 to 256 token characters (letters, digits, - _ . ~ + / =); delete it to have a new one made`);
+    throw new RangeError(
+      `token file ${file}: expected one line of 16 to 256 token characters (letters, digits, - _ . ~ + / =); delete it to have a new one made`,
+    );
   }
   const loose = (statSync(file).mode & 0o077) !== 0;
   if (loose) chmodSync(file, 0o600);

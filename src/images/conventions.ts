@@ -201,7 +201,9 @@ export function planInk(grey: Pixels, conv: Conventions, modelWidth: number, mod
   let cx = x0 + ink.width / 2;
   let cy = y0 + ink.height / 2;
   if (conv.framing.centre === 'mass') {
-    let m = 0, mx = 0, my = 0;
+    let m = 0,
+      mx = 0,
+      my = 0;
     for (let y = y0; y <= y1; y++) {
       const row = y * w;
       for (let x = x0; x <= x1; x++) {
@@ -278,7 +280,8 @@ function inkDepth(data: Uint8Array, w: number, h: number, polarity: Polarity): U
     const v = Math.min(gy - 1, Math.max(0, ((y + 0.5) * gy) / h - 0.5));
     const top = gy === 1 ? 0 : Math.min(gy - 2, Math.floor(v));
     const f = gy === 1 ? 0 : v - top;
-    for (let i = 0; i < gx; i++) line[i] = Math.round(256 * (cells[top * gx + i] * (1 - f) + (gy === 1 ? 0 : cells[(top + 1) * gx + i] * f)));
+    for (let i = 0; i < gx; i++)
+      line[i] = Math.round(256 * (cells[top * gx + i] * (1 - f) + (gy === 1 ? 0 : cells[(top + 1) * gx + i] * f)));
     line[gx] = line[gx - 1];
     const row = y * w;
     for (let x = 0; x < w; x++) {
@@ -344,7 +347,10 @@ export function framed(grey: Pixels, plan: InkPlan): { px: Pixels; window: Box }
     const to = (y - Y0) * cw - X0;
     for (let x = xa; x < xb; x++) out[to + x] = levels[data[from + x]];
   }
-  return { px: { data: out, width: cw, height: ch, channels: 1 }, window: { x: win.x - X0, y: win.y - Y0, width: win.width, height: win.height } };
+  return {
+    px: { data: out, width: cw, height: ch, channels: 1 },
+    window: { x: win.x - X0, y: win.y - Y0, width: win.width, height: win.height },
+  };
 }
 
 /** A box in the analysed image's pixels, scaled to the full-size image and rounded outwards (ink) or to 0.1 px. */

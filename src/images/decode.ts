@@ -72,7 +72,8 @@ export function inputLabel(input: unknown, index?: number): string {
 export function validateRaw(label: string, raw: RawImage): RawImage {
   const keys = Object.keys(raw);
   for (const k of keys) {
-    if (!['data', 'width', 'height', 'channels'].includes(k)) throw new ImageError(label, `unknown field "${k}" in raw image (known: data, width, height, channels)`);
+    if (!['data', 'width', 'height', 'channels'].includes(k))
+      throw new ImageError(label, `unknown field "${k}" in raw image (known: data, width, height, channels)`);
   }
   if (!(raw.data instanceof Uint8Array)) throw new ImageError(label, typeError('data', 'a Uint8Array (or Buffer)', raw.data).message);
   try {
@@ -99,7 +100,10 @@ async function open(input: ImageInput, label: string): Promise<Sharp> {
       bytes = await readFileCheckedAsync(input, 'image');
     } catch (err) {
       if (!(err instanceof FileReadError)) throw err;
-      throw new ImageError(label, err.code === 'ENOENT' ? 'file not found' : err.code === 'ENOTREG' ? `not a file: ${err.detail}` : err.detail);
+      throw new ImageError(
+        label,
+        err.code === 'ENOENT' ? 'file not found' : err.code === 'ENOTREG' ? `not a file: ${err.detail}` : err.detail,
+      );
     }
     if (bytes.length === 0) throw new ImageError(label, 'empty file (0 bytes)');
     return sharp(bytes, base);
@@ -112,7 +116,10 @@ async function open(input: ImageInput, label: string): Promise<Sharp> {
     const raw = validateRaw(label, input);
     return sharp(raw.data, { ...base, raw: { width: raw.width, height: raw.height, channels: raw.channels } });
   }
-  throw new ImageError(label, typeError('image', 'a file path, a Buffer of an encoded image, or { data, width, height, channels }', input).message);
+  throw new ImageError(
+    label,
+    typeError('image', 'a file path, a Buffer of an encoded image, or { data, width, height, channels }', input).message,
+  );
 }
 
 /**
@@ -123,7 +130,12 @@ export async function decodeImage(input: ImageInput, target: DecodeTarget, label
   const raw = isRaw(input) ? validateRaw(label, input) : undefined;
   // Already the right size and channels: no resampling, no copy through libvips.
   if (raw && raw.width === target.width && raw.height === target.height && raw.channels === target.channels) {
-    return { data: Buffer.from(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength), width: raw.width, height: raw.height, channels: target.channels };
+    return {
+      data: Buffer.from(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength),
+      width: raw.width,
+      height: raw.height,
+      channels: target.channels,
+    };
   }
   const img = await open(input, label);
   img.rotate().removeAlpha();
@@ -142,7 +154,10 @@ export async function decodeImage(input: ImageInput, target: DecodeTarget, label
   }
   const { info } = out;
   if (info.width !== target.width || info.height !== target.height || info.channels !== target.channels) {
-    throw new ImageError(label, `decoded to ${info.width}x${info.height}x${info.channels}, expected ${target.width}x${target.height}x${target.channels}`);
+    throw new ImageError(
+      label,
+      `decoded to ${info.width}x${info.height}x${info.channels}, expected ${target.width}x${target.height}x${target.channels}`,
+    );
   }
   return { data: out.data, width: info.width, height: info.height, channels: target.channels };
 }
@@ -152,7 +167,12 @@ export async function decodeImage(input: ImageInput, target: DecodeTarget, label
  * shrunk to fit `maxSide` x `maxSide` when larger; with the displayed size of the whole image. For reading
  * an image before deciding what part of it a model sees (src/images/conventions.ts).
  */
-export async function decodeWhole(input: ImageInput, channels: 1 | 3, maxSide: number, label = inputLabel(input)): Promise<{ px: Pixels; fullWidth: number; fullHeight: number }> {
+export async function decodeWhole(
+  input: ImageInput,
+  channels: 1 | 3,
+  maxSide: number,
+  label = inputLabel(input),
+): Promise<{ px: Pixels; fullWidth: number; fullHeight: number }> {
   const img = await open(input, label);
   let meta;
   try {
@@ -174,5 +194,9 @@ export async function decodeWhole(input: ImageInput, channels: 1 | 3, maxSide: n
   }
   const { info } = out;
   if (info.channels !== channels) throw new ImageError(label, `decoded to ${info.channels} channels, expected ${channels}`);
-  return { px: { data: out.data, width: info.width, height: info.height, channels }, fullWidth: fullWidth || info.width, fullHeight: fullHeight || info.height };
+  return {
+    px: { data: out.data, width: info.width, height: info.height, channels },
+    fullWidth: fullWidth || info.width,
+    fullHeight: fullHeight || info.height,
+  };
 }

@@ -7,7 +7,8 @@ import type { Pixels } from './decode.js';
  */
 export function orient(px: Pixels, orientation: number): Pixels {
   if (orientation === 1) return px;
-  if (!Number.isInteger(orientation) || orientation < 1 || orientation > 8) throw new RangeError(`orientation: expected an EXIF orientation 1..8, got ${orientation}`);
+  if (!Number.isInteger(orientation) || orientation < 1 || orientation > 8)
+    throw new RangeError(`orientation: expected an EXIF orientation 1..8, got ${orientation}`);
   const { width: w, height: h, channels: c, data } = px;
   const swap = orientation >= 5;
   const ow = swap ? h : w;
@@ -18,13 +19,34 @@ export function orient(px: Pixels, orientation: number): Pixels {
       // The stored pixel shown at (x, y).
       let sx: number, sy: number;
       switch (orientation) {
-        case 2: sx = w - 1 - x; sy = y; break;
-        case 3: sx = w - 1 - x; sy = h - 1 - y; break;
-        case 4: sx = x; sy = h - 1 - y; break;
-        case 5: sx = y; sy = x; break;
-        case 6: sx = y; sy = h - 1 - x; break;
-        case 7: sx = w - 1 - y; sy = h - 1 - x; break;
-        default: sx = w - 1 - y; sy = x; break;
+        case 2:
+          sx = w - 1 - x;
+          sy = y;
+          break;
+        case 3:
+          sx = w - 1 - x;
+          sy = h - 1 - y;
+          break;
+        case 4:
+          sx = x;
+          sy = h - 1 - y;
+          break;
+        case 5:
+          sx = y;
+          sy = x;
+          break;
+        case 6:
+          sx = y;
+          sy = h - 1 - x;
+          break;
+        case 7:
+          sx = w - 1 - y;
+          sy = h - 1 - x;
+          break;
+        default:
+          sx = w - 1 - y;
+          sy = x;
+          break;
       }
       const from = (sy * w + sx) * c;
       const to = (y * ow + x) * c;

@@ -31,7 +31,9 @@ export function pngSize(bytes: Uint8Array): { width: number; height: number } {
 export function decodePng(bytes: Buffer): Pixels | null {
   if (!isPng(bytes)) return null;
   let pos = 8;
-  let width = 0, height = 0, colorType = -1;
+  let width = 0,
+    height = 0,
+    colorType = -1;
   const idat: Buffer[] = [];
   let ended = false;
   while (pos + 12 <= bytes.length) {
@@ -113,7 +115,9 @@ function unfilter(raw: Buffer, height: number, stride: number, bpp: number): Buf
           const b = y > 0 ? out[up + i] : 0;
           const c = i >= bpp && y > 0 ? out[up + i - bpp] : 0;
           const p = a + b - c;
-          const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+          const pa = Math.abs(p - a),
+            pb = Math.abs(p - b),
+            pc = Math.abs(p - c);
           out[row + i] = (raw[src + i] + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c)) & 255;
         }
         break;

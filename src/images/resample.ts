@@ -129,7 +129,14 @@ function axisTaps(size: number, start: number, length: number, out: number, resi
 }
 
 /** The tap tables that resample `window` of a width x height source to outWidth x outHeight (cached). */
-export function tapsFor(width: number, height: number, window: SourceWindow, outWidth: number, outHeight: number, resize: Resize): { h: Taps; v: Taps } {
+export function tapsFor(
+  width: number,
+  height: number,
+  window: SourceWindow,
+  outWidth: number,
+  outHeight: number,
+  resize: Resize,
+): { h: Taps; v: Taps } {
   return {
     h: axisTaps(width, window.x, window.width, outWidth, resize),
     v: axisTaps(height, window.y, window.height, outHeight, resize),
@@ -165,16 +172,39 @@ function native(): NativeBinding['resampleInto'] | null {
  * count, or 1 channel for a 3-channel model (grey repeated). The passes run in the addon when it is there
  * ('native'), else in TypeScript ('reference'); both give bit-identical tensors.
  */
-export function resampleInto(src: Pixels, window: SourceWindow, width: number, height: number, resize: Resize,
-  spec: NormalizeSpec, affine: Affine, out: Float32Array, offset: number, impl: 'native' | 'reference' = 'native'): void {
+export function resampleInto(
+  src: Pixels,
+  window: SourceWindow,
+  width: number,
+  height: number,
+  resize: Resize,
+  spec: NormalizeSpec,
+  affine: Affine,
+  out: Float32Array,
+  offset: number,
+  impl: 'native' | 'reference' = 'native',
+): void {
   const c = spec.channels;
   const sc = src.channels;
   if (sc !== c && !(sc === 1 && c === 3)) throw new RangeError(`resample: ${sc}-channel pixels cannot feed a ${c}-channel model`);
   const { h, v } = tapsFor(src.width, src.height, window, width, height, resize);
   const addon = impl === 'native' ? native() : null;
   if (addon) {
-    addon({ data: src.data, width: src.width, height: src.height, channels: sc }, { h, v },
-      { width, height, channels: c, nchw: spec.layout === 'NCHW', scale: affine.scale, bias: affine.bias, source: affine.source, out, offset });
+    addon(
+      { data: src.data, width: src.width, height: src.height, channels: sc },
+      { h, v },
+      {
+        width,
+        height,
+        channels: c,
+        nchw: spec.layout === 'NCHW',
+        scale: affine.scale,
+        bias: affine.bias,
+        source: affine.source,
+        out,
+        offset,
+      },
+    );
     return;
   }
   let x0 = h.first[0];
@@ -202,11 +232,27 @@ const ROW_ROUND = 1 << (ROW_SHIFT - 1);
 let column = new Int16Array(0);
 let row = new Uint8Array(0);
 
-function referencePasses(data: Uint8Array, srcRow: number, sc: number, x0: number, span: number, width: number, height: number,
-  h: Taps, v: Taps, nchw: boolean, c: number, affine: Affine, out: Float32Array, offset: number): void {
+function referencePasses(
+  data: Uint8Array,
+  srcRow: number,
+  sc: number,
+  x0: number,
+  span: number,
+  width: number,
+  height: number,
+  h: Taps,
+  v: Taps,
+  nchw: boolean,
+  c: number,
+  affine: Affine,
+  out: Float32Array,
+  offset: number,
+): void {
   const { scale, bias, source } = affine;
   const plane = width * height;
-  const levels = Array.from({ length: c }, (_, k) => Float32Array.from({ length: 256 }, (_, value) => f32(f32(value * scale[k]) + bias[k])));
+  const levels = Array.from({ length: c }, (_, k) =>
+    Float32Array.from({ length: 256 }, (_, value) => f32(f32(value * scale[k]) + bias[k])),
+  );
   for (let y = 0; y < height; y++) {
     const n = v.count[y];
     const vb = y * v.taps;

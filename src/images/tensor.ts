@@ -59,7 +59,14 @@ export function fastJpegAvailable(): boolean {
  * A JPEG decoded, oriented and resampled into the tensor by the addon, in one job on the thread pool.
  * false: not handled (no libjpeg, CMYK, a colour profile other than sRGB, damaged data), use sharp.
  */
-async function jpegIntoTensor(bytes: Buffer, target: DecodeTarget, spec: NormalizeSpec, affine: Affine, out: Float32Array, offset: number): Promise<boolean> {
+async function jpegIntoTensor(
+  bytes: Buffer,
+  target: DecodeTarget,
+  spec: NormalizeSpec,
+  affine: Affine,
+  out: Float32Array,
+  offset: number,
+): Promise<boolean> {
   const addon = nativeJpeg();
   if (!addon) return false;
   const decodeChannels = target.channels;
@@ -67,10 +74,22 @@ async function jpegIntoTensor(bytes: Buffer, target: DecodeTarget, spec: Normali
   if (!plan) return false;
   const { window, resize } = resizePlan(plan.width, plan.height, target);
   const { h, v } = tapsFor(plan.width, plan.height, window, target.width, target.height, resize);
-  return addon.decodeJpegInto(bytes,
+  return addon.decodeJpegInto(
+    bytes,
     { minWidth: target.width, minHeight: target.height, channels: decodeChannels, width: plan.width, height: plan.height },
     { h, v },
-    { width: target.width, height: target.height, channels: spec.channels, nchw: spec.layout === 'NCHW', scale: affine.scale, bias: affine.bias, source: affine.source, out, offset });
+    {
+      width: target.width,
+      height: target.height,
+      channels: spec.channels,
+      nchw: spec.layout === 'NCHW',
+      scale: affine.scale,
+      bias: affine.bias,
+      source: affine.source,
+      out,
+      offset,
+    },
+  );
 }
 
 const isJpeg = (b: Uint8Array) => b.length > 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
@@ -79,7 +98,11 @@ const isJpeg = (b: Uint8Array) => b.length > 3 && b[0] === 0xff && b[1] === 0xd8
  * Pixels at about the model's size from the fast decoders, the bytes of a JPEG for the addon, or null when
  * the general path must take the input.
  */
-async function fastSource(input: ImageInput, target: DecodeTarget, label: string): Promise<{ px: Pixels; by: PreparedBy } | { jpeg: Buffer } | null> {
+async function fastSource(
+  input: ImageInput,
+  target: DecodeTarget,
+  label: string,
+): Promise<{ px: Pixels; by: PreparedBy } | { jpeg: Buffer } | null> {
   if (isRaw(input)) {
     const raw = validateRaw(label, input);
     if (raw.channels !== target.channels && raw.channels !== 1) return null;
@@ -108,7 +131,8 @@ async function fastSource(input: ImageInput, target: DecodeTarget, label: string
       const img = sharp(bytes, { failOn: 'error' }).rotate().removeAlpha();
       if (target.channels === 1) img.greyscale();
       const { data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-      if ((info.channels !== 1 && info.channels !== target.channels) || data.length !== info.width * info.height * info.channels) return null;
+      if ((info.channels !== 1 && info.channels !== target.channels) || data.length !== info.width * info.height * info.channels)
+        return null;
       return { px: { data, width: info.width, height: info.height, channels: info.channels }, by: 'decode' };
     } catch {
       return null;
@@ -121,8 +145,16 @@ async function fastSource(input: ImageInput, target: DecodeTarget, label: string
  * Decodes `input` and writes it, resized and normalised per `spec`, into `out` at `offset`
  * (width*height*channels values). Errors are ImageErrors whose message starts with `label`.
  */
-export async function imageIntoTensor(input: ImageInput, target: DecodeTarget, spec: NormalizeSpec, affine: Affine,
-  out: Float32Array, offset: number, label: string, preprocess: Preprocess = 'fast'): Promise<PreparedBy> {
+export async function imageIntoTensor(
+  input: ImageInput,
+  target: DecodeTarget,
+  spec: NormalizeSpec,
+  affine: Affine,
+  out: Float32Array,
+  offset: number,
+  label: string,
+  preprocess: Preprocess = 'fast',
+): Promise<PreparedBy> {
   const fast = preprocess === 'fast' ? await fastSource(input, target, label) : null;
   if (fast && 'jpeg' in fast && (await jpegIntoTensor(fast.jpeg, target, spec, affine, out, offset))) return 'jpeg';
   if (!fast || 'jpeg' in fast) {
@@ -173,12 +205,23 @@ async function jpegSource(bytes: Buffer, channels: 1 | 3, minWidth: number, minH
 }
 
 /** The input decoded for reading its ink: by the fast decoders where they apply, else by sharp. */
-async function inkSource(input: ImageInput, channels: 1 | 3, target: DecodeTarget, label: string, preprocess: Preprocess): Promise<InkSource> {
+async function inkSource(
+  input: ImageInput,
+  channels: 1 | 3,
+  target: DecodeTarget,
+  label: string,
+  preprocess: Preprocess,
+): Promise<InkSource> {
   const read = Math.max(target.width, target.height) * INK_READ_FACTOR;
   if (preprocess === 'fast') {
     if (isRaw(input)) {
       const raw = validateRaw(label, input);
-      const px: Pixels = { data: Buffer.from(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength), width: raw.width, height: raw.height, channels: raw.channels };
+      const px: Pixels = {
+        data: Buffer.from(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength),
+        width: raw.width,
+        height: raw.height,
+        channels: raw.channels,
+      };
       return { px: channels === 1 ? luma(px) : px, fullWidth: raw.width, fullHeight: raw.height, by: 'raw' };
     }
     let bytes: Buffer | undefined;
@@ -194,7 +237,13 @@ async function inkSource(input: ImageInput, channels: 1 | 3, target: DecodeTarge
     } else if (bytes && isPng(bytes)) {
       const { width, height } = pngSize(bytes);
       const px = width * height <= SMALL_PNG_PIXELS ? decodePng(bytes) : null;
-      if (px) return { px: channels === 1 ? luma(px) : px.channels === 1 ? greyToRgb(px) : px, fullWidth: px.width, fullHeight: px.height, by: 'png' };
+      if (px)
+        return {
+          px: channels === 1 ? luma(px) : px.channels === 1 ? greyToRgb(px) : px,
+          fullWidth: px.width,
+          fullHeight: px.height,
+          by: 'png',
+        };
     }
   }
   const { px, fullWidth, fullHeight } = await decodeWhole(input, channels, Math.max(INK_MAX_SIDE, read), label);
@@ -213,8 +262,17 @@ function greyToRgb(px: Pixels): Pixels {
  * its ink, inverted when its polarity is not the model's, and (framing) its ink cut out and framed as the
  * model's training images were, then resized and normalised into `out` at `offset`.
  */
-export async function inkIntoTensor(input: ImageInput, target: DecodeTarget, conv: Conventions, spec: NormalizeSpec, affine: Affine,
-  out: Float32Array, offset: number, label: string, preprocess: Preprocess = 'fast'): Promise<PreparedImage> {
+export async function inkIntoTensor(
+  input: ImageInput,
+  target: DecodeTarget,
+  conv: Conventions,
+  spec: NormalizeSpec,
+  affine: Affine,
+  out: Float32Array,
+  offset: number,
+  label: string,
+  preprocess: Preprocess = 'fast',
+): Promise<PreparedImage> {
   // Framing works on grey pixels (stroke models are grey; a 3-channel one gets the grey repeated).
   const channels: 1 | 3 = conv.framing ? 1 : target.channels;
   const source = await inkSource(input, channels, target, label, preprocess);

@@ -34,10 +34,13 @@ export function resolveBackboneRef(ref: string | undefined): { manifestPath: str
   }
   const catalogue = loadCatalogue();
   if (!catalogue.models.some((m) => m.name === r)) {
-    throw new Error(`backbone "${r}": not found: not a file, and the catalogue has ${catalogue.models.map((m) => m.name).join(', ')} ("engram models list")`);
+    throw new Error(
+      `backbone "${r}": not found: not a file, and the catalogue has ${catalogue.models.map((m) => m.name).join(', ')} ("engram models list")`,
+    );
   }
   const manifestPath = manifestLocation(findEntry(catalogue, r), defaultModelsDir());
-  if (!existsSync(manifestPath)) throw new Error(`backbone "${r}" is not installed here: run "engram models pull ${r}" (or --from a local copy)`);
+  if (!existsSync(manifestPath))
+    throw new Error(`backbone "${r}" is not installed here: run "engram models pull ${r}" (or --from a local copy)`);
   return { manifestPath, name: r };
 }
 
@@ -51,7 +54,11 @@ export async function openBackbone(
   opts: { session?: SessionConfig; onInfo?: (m: string) => void; onWarning?: (m: string) => void; conventions?: 'auto' | 'off' },
 ): Promise<BackboneHandle> {
   const { onInfo, onWarning } = opts;
-  const log = onInfo ? (line: string) => onInfo(line) : onWarning ? (line: string, fallback: boolean) => (fallback ? onWarning(line) : undefined) : undefined;
+  const log = onInfo
+    ? (line: string) => onInfo(line)
+    : onWarning
+      ? (line: string, fallback: boolean) => (fallback ? onWarning(line) : undefined)
+      : undefined;
   const resolved = resolveBackboneRef(ref);
   const conventions = opts.conventions ?? 'auto';
   const backbone = await Backbone.open(resolved.manifestPath, { ...(opts.session ?? {}), ...(log ? { log } : {}), conventions });

@@ -54,11 +54,17 @@ export async function buildQuantizer(
     const stats = calib ? featureStats(calib.features, dim) : null;
     const st = stats ? { mean: stats.mean, std: stats.std } : null;
     const quantizer = q.twoSided ? TopKQuantizer.twoSided(dim, q.k ?? 32, st) : new TopKQuantizer(dim, q.k ?? 32, st);
-    return { quantizer, state: describe(quantizer, calib ? calib.sha256 : 'none', calib ? 'standardised by backbone calibration sample' : 'raw activations') };
+    return {
+      quantizer,
+      state: describe(quantizer, calib ? calib.sha256 : 'none', calib ? 'standardised by backbone calibration sample' : 'raw activations'),
+    };
   }
   const thresholds = calib ? featureStats(calib.features, dim).median : new Float32Array(dim);
   const quantizer = new SignQuantizer(dim, thresholds);
-  return { quantizer, state: describe(quantizer, calib ? calib.sha256 : 'none', calib ? 'medians of backbone calibration sample' : 'zero thresholds') };
+  return {
+    quantizer,
+    state: describe(quantizer, calib ? calib.sha256 : 'none', calib ? 'medians of backbone calibration sample' : 'zero thresholds'),
+  };
 }
 
 function describe(q: Quantizer, id: string, source: string): QuantizerState {
@@ -74,7 +80,9 @@ async function resolveCodebook(
   const check = (cb: Codebook, source: string) => {
     if (cb.dim !== dim) throw new RangeError(`${source}: codebook is for ${cb.dim}-d features, the backbone gives ${dim}`);
     if (cb.parts !== q.parts || cb.anchors !== q.anchors) {
-      throw new RangeError(`${source}: codebook has parts=${cb.parts} anchors=${cb.anchors}, quantizer asks for parts=${q.parts} anchors=${q.anchors}`);
+      throw new RangeError(
+        `${source}: codebook has parts=${cb.parts} anchors=${cb.anchors}, quantizer asks for parts=${q.parts} anchors=${q.anchors}`,
+      );
     }
     return { codebook: cb, source };
   };
@@ -82,7 +90,10 @@ async function resolveCodebook(
   const stored = persistence ? await persistence.readFile(CODEBOOK_FILE) : null;
   if (stored) {
     const kept = check(decodeCodebook(stored, `store ${CODEBOOK_FILE}`), `store ${CODEBOOK_FILE}`);
-    if (q.codebook && codebookId(decodeCodebook(readFileChecked(resolve(q.codebook), 'codebook'), q.codebook)) !== codebookId(kept.codebook)) {
+    if (
+      q.codebook &&
+      codebookId(decodeCodebook(readFileChecked(resolve(q.codebook), 'codebook'), q.codebook)) !== codebookId(kept.codebook)
+    ) {
       throw new RangeError(`quantizer.codebook: ${q.codebook} differs from the codebook this store was built with (${CODEBOOK_FILE})`);
     }
     return kept;
@@ -94,7 +105,9 @@ async function resolveCodebook(
     const centred = given.codebook.mean !== null;
     if ((q.center !== undefined && q.center !== centred) || (q.l2 !== undefined && q.l2 !== given.codebook.l2)) {
       const flags = `${centred ? '--center' : '--no-center'} ${given.codebook.l2 ? '--l2' : '--no-l2'}`;
-      throw new RangeError(`quantizer.codebook ${q.codebook}: fitted with center=${centred} l2=${given.codebook.l2}, the options say center=${q.center ?? centred} l2=${q.l2 ?? given.codebook.l2}; leave them out or give ${flags}`);
+      throw new RangeError(
+        `quantizer.codebook ${q.codebook}: fitted with center=${centred} l2=${given.codebook.l2}, the options say center=${q.center ?? centred} l2=${q.l2 ?? given.codebook.l2}; leave them out or give ${flags}`,
+      );
     }
     q.center = centred;
     q.l2 = given.codebook.l2;
@@ -110,23 +123,33 @@ async function resolveCodebook(
   } else if (backbone) {
     const calib = loadCalibration(backbone);
     if (!calib) {
-      throw new RangeError(`quantizer: backbone ${backbone.name} ships no calibration sample to fit a pq codebook; pass quantizer.codebook, or use kind "topk" or "sign"`);
+      throw new RangeError(
+        `quantizer: backbone ${backbone.name} ships no calibration sample to fit a pq codebook; pass quantizer.codebook, or use kind "topk" or "sign"`,
+      );
     }
-    if (dim % q.parts! !== 0) throw new RangeError(`quantizer.parts: expected a divisor of the feature dimension ${dim}, got number ${q.parts}`);
+    if (dim % q.parts! !== 0)
+      throw new RangeError(`quantizer.parts: expected a divisor of the feature dimension ${dim}, got number ${q.parts}`);
     const codebook = fitCodebook(calib.features, dim, { parts: q.parts!, anchors: q.anchors!, center: q.center, l2: q.l2, seed: 1 });
     result = { codebook, source: `fitted on ${backbone.name} calibration sample (${calib.count} images: ${calib.description})` };
   } else {
-    throw new RangeError('quantizer: a pq learner without a backbone needs quantizer.codebook (a codebook file); or use kind "topk" or "sign"');
+    throw new RangeError(
+      'quantizer: a pq learner without a backbone needs quantizer.codebook (a codebook file); or use kind "topk" or "sign"',
+    );
   }
   if (q.center !== (result.codebook.mean !== null) || q.l2 !== result.codebook.l2) {
-    throw new RangeError(`${result.source}: codebook was fitted with center=${result.codebook.mean !== null} l2=${result.codebook.l2}, quantizer asks for center=${q.center} l2=${q.l2}`);
+    throw new RangeError(
+      `${result.source}: codebook was fitted with center=${result.codebook.mean !== null} l2=${result.codebook.l2}, quantizer asks for center=${q.center} l2=${q.l2}`,
+    );
   }
   await persistence?.writeFile(CODEBOOK_FILE, encodeCodebook(result.codebook));
   return result;
 }
 
 /** How the memory reads a quantizer's codes: the sparse quantizer's class columns by cosine, block by block. */
-export function coreReadOptions(quantizer: Quantizer, mem: { units?: string; counterBits: number }): Pick<CoreOptions, 'read' | 'blocks' | 'mix'> {
+export function coreReadOptions(
+  quantizer: Quantizer,
+  mem: { units?: string; counterBits: number },
+): Pick<CoreOptions, 'read' | 'blocks' | 'mix'> {
   if (!(quantizer instanceof SparseQuantizer) || (mem.units ?? 'class') !== 'class' || mem.counterBits === 0) return {};
   return { read: 'cosine', blocks: quantizer.blocks.map(({ begin, neurons, k }) => ({ begin, neurons, k })), mix: MIX_DEFAULT };
 }
@@ -144,7 +167,13 @@ export function selfWhitening(features: Float32Array, rows: number, dim: number)
 }
 
 /** The sparse quantizer with a whitening added, and the state a store records for it. */
-export async function withWhitening(q: ResolvedQuantizer, dim: number, whitening: Whitening, persistence: Persistence | null, source: string): Promise<{ quantizer: SparseQuantizer; state: QuantizerState }> {
+export async function withWhitening(
+  q: ResolvedQuantizer,
+  dim: number,
+  whitening: Whitening,
+  persistence: Persistence | null,
+  source: string,
+): Promise<{ quantizer: SparseQuantizer; state: QuantizerState }> {
   await persistence?.writeFile(WHITENING_FILE, encodeWhitening(whitening));
   const quantizer = new SparseQuantizer(dim, { ...SPARSE_DEFAULTS, neurons: q.neurons!, k: q.k! }, whitening);
   return { quantizer, state: describe(quantizer, whiteningId(whitening), describeWhitening(whitening, source)) };
@@ -157,7 +186,11 @@ export const WHITENING_FILE = 'whitening.egw';
  * The sparse quantizer's whitening: the one a store keeps (its codes are never mixed with another's), else
  * the file given (written into the store), else none: the raw block alone, which needs no data at all.
  */
-async function resolveWhitening(q: ResolvedQuantizer, dim: number, persistence: Persistence | null): Promise<{ whitening: Whitening | null; source: string }> {
+async function resolveWhitening(
+  q: ResolvedQuantizer,
+  dim: number,
+  persistence: Persistence | null,
+): Promise<{ whitening: Whitening | null; source: string }> {
   const check = (w: Whitening, source: string) => {
     if (w.dim !== dim) throw new RangeError(`${source}: whitening was fitted on ${w.dim}-d features, the backbone gives ${dim}`);
     return w;
@@ -166,7 +199,9 @@ async function resolveWhitening(q: ResolvedQuantizer, dim: number, persistence: 
   if (stored) {
     const kept = check(decodeWhitening(stored, `store ${WHITENING_FILE}`), `store ${WHITENING_FILE}`);
     if (q.codebook && whiteningId(readWhiteningFile(q.codebook)) !== whiteningId(kept)) {
-      throw new RangeError(`--codebook ${q.codebook}: differs from the whitening this store was built with (${WHITENING_FILE}); a store never mixes codes of two whitenings`);
+      throw new RangeError(
+        `--codebook ${q.codebook}: differs from the whitening this store was built with (${WHITENING_FILE}); a store never mixes codes of two whitenings`,
+      );
     }
     return { whitening: kept, source: describeWhitening(kept, `store ${WHITENING_FILE}`) };
   }
@@ -179,9 +214,13 @@ async function resolveWhitening(q: ResolvedQuantizer, dim: number, persistence: 
 }
 
 function readWhiteningFile(path: string): Whitening {
-  if (!existsSync(path)) throw new RangeError(`--codebook ${path}: no such file (make one with "engram codebook fit --out ${path} <images>")`);
+  if (!existsSync(path))
+    throw new RangeError(`--codebook ${path}: no such file (make one with "engram codebook fit --out ${path} <images>")`);
   const bytes = readFileChecked(resolve(path), 'codebook');
-  if (!isWhitening(bytes)) throw new RangeError(`--codebook ${path}: not a whitening file; the sparse quantizer takes the output of "engram codebook fit" (a pq codebook needs --quantizer pq)`);
+  if (!isWhitening(bytes))
+    throw new RangeError(
+      `--codebook ${path}: not a whitening file; the sparse quantizer takes the output of "engram codebook fit" (a pq codebook needs --quantizer pq)`,
+    );
   return decodeWhitening(bytes, path);
 }
 

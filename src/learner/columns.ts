@@ -34,7 +34,9 @@ export class ClassColumns implements Strategy {
 
   refuseLearn(label: string): Error | null {
     const core = this.core;
-    return core.classOf(label) < 0 && core.memory.classCount >= MAX_CLASSES ? new RangeError(`label: the memory holds its maximum of ${MAX_CLASSES} classes`) : null;
+    return core.classOf(label) < 0 && core.memory.classCount >= MAX_CLASSES
+      ? new RangeError(`label: the memory holds its maximum of ${MAX_CLASSES} classes`)
+      : null;
   }
 
   refusePolicy(): Error | null {
@@ -111,12 +113,18 @@ export class ExampleColumns implements Strategy {
   constructor(private readonly core: LearnerCore) {}
 
   refuseLearn(_label: string, rows: number): Error | null {
-    return this.core.memory.classCount + rows > MAX_CLASSES ? new RangeError(`label: the memory holds at most ${MAX_CLASSES} example units`) : null;
+    return this.core.memory.classCount + rows > MAX_CLASSES
+      ? new RangeError(`label: the memory holds at most ${MAX_CLASSES} example units`)
+      : null;
   }
 
   refusePolicy(policy: PrunePolicy): Error | null {
-    if (policy.kind === 'count' || policy.kind === 'share' || policy.kind === 'fanin') return new RangeError(`policy: ${policy.kind} pruning does not apply to example units (each column holds one example); use a byte budget or forget`);
-    if (policy.kind === 'budget' && policy.maxDensity !== undefined) return new RangeError('policy.maxDensity: every example unit has the same density; use policy.maxBytes with example units');
+    if (policy.kind === 'count' || policy.kind === 'share' || policy.kind === 'fanin')
+      return new RangeError(
+        `policy: ${policy.kind} pruning does not apply to example units (each column holds one example); use a byte budget or forget`,
+      );
+    if (policy.kind === 'budget' && policy.maxDensity !== undefined)
+      return new RangeError('policy.maxDensity: every example unit has the same density; use policy.maxBytes with example units');
     return null;
   }
 

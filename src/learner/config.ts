@@ -62,10 +62,30 @@ export const QUANTIZER_DEFAULTS = {
   sparse: { neurons: SPARSE_DEFAULTS.neurons, k: SPARSE_DEFAULTS.k },
 } as const;
 
-export const MEMORY_DEFAULTS = { counterBits: 4 as 0 | 4 | 8, refine: false, minCount: 1, keepFeatures: false, units: 'class' as 'class' | 'example', vote: 5 };
+export const MEMORY_DEFAULTS = {
+  counterBits: 4 as 0 | 4 | 8,
+  refine: false,
+  minCount: 1,
+  keepFeatures: false,
+  units: 'class' as 'class' | 'example',
+  vote: 5,
+};
 
 export function parseQuantizerOptions(value: unknown): ResolvedQuantizer {
-  const o = options('quantizer', value, ['kind', 'parts', 'anchors', 'probes', 'center', 'l2', 'codebook', 'k', 'twoSided', 'dim', 'neurons', 'whiten']);
+  const o = options('quantizer', value, [
+    'kind',
+    'parts',
+    'anchors',
+    'probes',
+    'center',
+    'l2',
+    'codebook',
+    'k',
+    'twoSided',
+    'dim',
+    'neurons',
+    'whiten',
+  ]);
   const kind = o.kind === undefined ? QUANTIZER_DEFAULTS.kind : oneOf('quantizer.kind', o.kind, QUANTIZER_KINDS);
   const q: ResolvedQuantizer = { kind };
   if (o.dim !== undefined) q.dim = int('quantizer.dim', o.dim, 1, 1 << 20);
@@ -80,12 +100,14 @@ export function parseQuantizerOptions(value: unknown): ResolvedQuantizer {
     if (o.l2 !== undefined) q.l2 = bool('quantizer.l2', o.l2);
     else if (o.codebook === undefined) q.l2 = d.l2;
     if (o.codebook !== undefined) q.codebook = str('quantizer.codebook', o.codebook, { nonEmpty: true });
-    if (q.parts * q.anchors > 1 << 22) throw new RangeError(`quantizer: parts x anchors must be at most ${1 << 22}, got ${q.parts * q.anchors}`);
+    if (q.parts * q.anchors > 1 << 22)
+      throw new RangeError(`quantizer: parts x anchors must be at most ${1 << 22}, got ${q.parts * q.anchors}`);
   } else {
     for (const key of ['parts', 'anchors', 'probes', 'center', 'l2'] as const) {
       if (o[key] !== undefined) throw new RangeError(`quantizer.${key}: only applies to kind "pq", got kind "${kind}"`);
     }
-    if (o.codebook !== undefined && kind !== 'sparse') throw new RangeError(`quantizer.codebook: only applies to kinds "pq" and "sparse", got kind "${kind}"`);
+    if (o.codebook !== undefined && kind !== 'sparse')
+      throw new RangeError(`quantizer.codebook: only applies to kinds "pq" and "sparse", got kind "${kind}"`);
   }
   if (kind === 'sparse') {
     const d = QUANTIZER_DEFAULTS.sparse;
@@ -113,7 +135,10 @@ export function parseQuantizerOptions(value: unknown): ResolvedQuantizer {
  * Memory options for a learner whose quantizer is `kind`: the sparse quantizer's class columns read counts,
  * so their counters default to 8 bits (a column halves itself when one reaches 255).
  */
-export function parseMemoryOptions(value: unknown, kind: QuantizerKind = 'pq'): Required<Omit<MemoryOptions, 'unknownThreshold' | 'vote'>> & Pick<MemoryOptions, 'unknownThreshold' | 'vote'> {
+export function parseMemoryOptions(
+  value: unknown,
+  kind: QuantizerKind = 'pq',
+): Required<Omit<MemoryOptions, 'unknownThreshold' | 'vote'>> & Pick<MemoryOptions, 'unknownThreshold' | 'vote'> {
   const o = options('memory', value, ['counterBits', 'refine', 'minCount', 'unknownThreshold', 'keepFeatures', 'units', 'vote']);
   const units = o.units === undefined ? MEMORY_DEFAULTS.units : oneOf('memory.units', o.units, ['class', 'example'] as const);
   const vote = o.vote === undefined ? MEMORY_DEFAULTS.vote : int('memory.vote', o.vote, 1, 255);
@@ -126,11 +151,20 @@ export function parseMemoryOptions(value: unknown, kind: QuantizerKind = 'pq'): 
   const minCount = o.minCount === undefined ? MEMORY_DEFAULTS.minCount : int('memory.minCount', o.minCount, 1, 255);
   const keepFeatures = o.keepFeatures === undefined ? MEMORY_DEFAULTS.keepFeatures : bool('memory.keepFeatures', o.keepFeatures);
   if (units === 'example') {
-    if (counterBits !== 0) throw new RangeError(`memory.counterBits: example units keep no counters (each column holds one example), got number ${counterBits}`);
+    if (counterBits !== 0)
+      throw new RangeError(`memory.counterBits: example units keep no counters (each column holds one example), got number ${counterBits}`);
     if (refine) throw new RangeError('memory.refine: does not apply to example units');
-    if (minCount > 1) throw new RangeError(`memory.minCount: does not apply to example units (every connection is seen once), got number ${minCount}`);
+    if (minCount > 1)
+      throw new RangeError(`memory.minCount: does not apply to example units (every connection is seen once), got number ${minCount}`);
   }
-  const res: ReturnType<typeof parseMemoryOptions> = { counterBits, refine, minCount, keepFeatures, units, ...(units === 'example' ? { vote } : {}) };
+  const res: ReturnType<typeof parseMemoryOptions> = {
+    counterBits,
+    refine,
+    minCount,
+    keepFeatures,
+    units,
+    ...(units === 'example' ? { vote } : {}),
+  };
   if (o.unknownThreshold !== undefined) res.unknownThreshold = num('memory.unknownThreshold', o.unknownThreshold, 0, 1);
   return res;
 }

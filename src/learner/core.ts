@@ -118,7 +118,8 @@ export class LearnerCore {
       const blocks = options.blocks ?? [];
       if (options.units === 'example') throw new RangeError('memory.read: the cosine read applies to class units only');
       if (options.counterBits === 0) throw new RangeError('memory.read: the cosine read needs counters (counterBits 4 or 8)');
-      if (blocks.length < 1 || blocks.reduce((n, b) => n + b.k, 0) !== options.active) throw new RangeError('memory.blocks: the blocks must cover the code\'s active neurons');
+      if (blocks.length < 1 || blocks.reduce((n, b) => n + b.k, 0) !== options.active)
+        throw new RangeError("memory.blocks: the blocks must cover the code's active neurons");
     }
     this.archive = options.keepFeatures ? new FeatureArchive() : null;
     this.columns = options.units === 'example' ? new ExampleColumns(this) : new ClassColumns(this);
@@ -148,7 +149,9 @@ export class LearnerCore {
       case 'forget':
         return this.checkStored(op.label);
       case 'threshold':
-        return op.value === null || (typeof op.value === 'number' && op.value >= 0 && op.value <= 1) ? null : new RangeError(`threshold: expected a number in [0, 1] or null (calibrated), got ${String(op.value)}`);
+        return op.value === null || (typeof op.value === 'number' && op.value >= 0 && op.value <= 1)
+          ? null
+          : new RangeError(`threshold: expected a number in [0, 1] or null (calibrated), got ${String(op.value)}`);
       case 'prune':
         return this.checkPolicy(op.policy);
     }
@@ -165,7 +168,9 @@ export class LearnerCore {
       case 'share':
         return this.options.counterBits === 0 ? new RangeError(`policy: ${policy.kind} pruning needs counters (counterBits > 0)`) : null;
       case 'fanin':
-        return policy.maxClasses > MAX_CLASSES ? new RangeError(`policy.maxClasses: expected an integer <= ${MAX_CLASSES}, got number ${policy.maxClasses}`) : null;
+        return policy.maxClasses > MAX_CLASSES
+          ? new RangeError(`policy.maxClasses: expected an integer <= ${MAX_CLASSES}, got number ${policy.maxClasses}`)
+          : null;
       case 'budget':
         return null;
     }
@@ -250,7 +255,9 @@ export class LearnerCore {
   /** Recomputes a class's column norms per block after its counters changed (the cosine read). */
   updateNorms(id: number): void {
     const blocks = this.options.blocks!;
-    this.norms[id] = Float64Array.from(blocks, (b) => (this.examples[id] > 0 ? Math.sqrt(this.memory.counterMoments(id, b.begin, b.begin + b.neurons).sumSq) : 0));
+    this.norms[id] = Float64Array.from(blocks, (b) =>
+      this.examples[id] > 0 ? Math.sqrt(this.memory.counterMoments(id, b.begin, b.begin + b.neurons).sumSq) : 0,
+    );
   }
 
   /** Cosine read: recomputes every class's norms (after a prune, a forget or a load). */
@@ -462,7 +469,15 @@ export class LearnerCore {
       }),
       'utf8',
     );
-    return Buffer.concat([Buffer.from(SNAPSHOT_MAGIC, 'latin1'), u32(SNAPSHOT_VERSION), u32(head.length), head, mem, archive, probes.bytes]);
+    return Buffer.concat([
+      Buffer.from(SNAPSHOT_MAGIC, 'latin1'),
+      u32(SNAPSHOT_VERSION),
+      u32(head.length),
+      head,
+      mem,
+      archive,
+      probes.bytes,
+    ]);
   }
 
   static deserialize(bytes: Uint8Array, source = 'snapshot'): LearnerCore {
@@ -492,7 +507,12 @@ export class LearnerCore {
     const memEnd = 12 + n + head.memoryBytes;
     const probeBytes = version === 1 ? 0 : head.probeBytes;
     const archiveEnd = memEnd + head.archiveBytes;
-    if (!Number.isInteger(head.memoryBytes) || !Number.isInteger(head.archiveBytes) || !Number.isInteger(probeBytes) || archiveEnd + probeBytes! !== buf.length) {
+    if (
+      !Number.isInteger(head.memoryBytes) ||
+      !Number.isInteger(head.archiveBytes) ||
+      !Number.isInteger(probeBytes) ||
+      archiveEnd + probeBytes! !== buf.length
+    ) {
       throw new Error(`${source}: truncated learner snapshot (sizes do not add up)`);
     }
     const memory = BinaryMemory.deserialize(buf.subarray(12 + n, memEnd), { active: head.options.active });
@@ -502,14 +522,19 @@ export class LearnerCore {
     core.openset = OpenSetCalibration.fromJSON(head.openset);
     core.fixedThreshold = head.fixedThreshold;
     if (core.archive) core.archive = FeatureArchive.deserialize(buf.subarray(memEnd, archiveEnd), source);
-    if (version > 1) core.probes = CalibrationProbes.deserialize(head.options.neurons, head.options.active, head.probes, buf.subarray(archiveEnd), source);
+    if (version > 1)
+      core.probes = CalibrationProbes.deserialize(head.options.neurons, head.options.active, head.probes, buf.subarray(archiveEnd), source);
     if (core.columns instanceof ExampleColumns) {
       const units = head.unitLabel;
-      if (!Array.isArray(units) || units.some((l) => !Number.isInteger(l) || l < -1 || l >= core.labels.length)) throw new Error(`${source}: damaged example-unit table`);
+      if (!Array.isArray(units) || units.some((l) => !Number.isInteger(l) || l < -1 || l >= core.labels.length))
+        throw new Error(`${source}: damaged example-unit table`);
       core.columns.unitLabel = units;
     }
     const columns = core.columns.columnCount();
-    if (memory.classCount !== columns) throw new Error(`${source}: memory has ${memory.classCount} columns, the ${core.columns.kind === 'example' ? 'unit' : 'label'} table ${columns}`);
+    if (memory.classCount !== columns)
+      throw new Error(
+        `${source}: memory has ${memory.classCount} columns, the ${core.columns.kind === 'example' ? 'unit' : 'label'} table ${columns}`,
+      );
     core.updateAllNorms();
     return core;
   }
@@ -523,7 +548,6 @@ function mixWeight(block: number, n: number, mix: number): number {
   const a = n / (n + mix);
   return block === 0 ? 1 - a : a;
 }
-
 
 function u32(v: number): Buffer {
   const b = Buffer.alloc(4);

@@ -39,9 +39,14 @@ export function profileBackbone(device: Device, warn: (m: string) => void): stri
   } catch (err) {
     const why = (err as Error).message;
     if (device.source === 'override') {
-      throw new Error(`device profile ${id} uses backbone "${backbone}" by default, but ${why}; or name a backbone (--backbone ${DEFAULT_BACKBONE} ships with engram)`, { cause: err });
+      throw new Error(
+        `device profile ${id} uses backbone "${backbone}" by default, but ${why}; or name a backbone (--backbone ${DEFAULT_BACKBONE} ships with engram)`,
+        { cause: err },
+      );
     }
-    warn(`device profile ${id} (detected) uses backbone "${backbone}" by default, but ${why}. Using ${DEFAULT_BACKBONE}, which ships with engram; a store keeps the backbone it was created with`);
+    warn(
+      `device profile ${id} (detected) uses backbone "${backbone}" by default, but ${why}. Using ${DEFAULT_BACKBONE}, which ships with engram; a store keeps the backbone it was created with`,
+    );
     return DEFAULT_BACKBONE;
   }
 }

@@ -106,7 +106,21 @@ export interface LearnResult {
   pruned?: { removed: number; compressedBytes: number; budget: MemoryBudget };
 }
 
-const OPTION_KEYS = ['store', 'backbone', 'quantizer', 'memory', 'profile', 'durability', 'batchMs', 'onWarning', 'onInfo', 'create', 'readOnly', 'salvage', 'conventions'] as const;
+const OPTION_KEYS = [
+  'store',
+  'backbone',
+  'quantizer',
+  'memory',
+  'profile',
+  'durability',
+  'batchMs',
+  'onWarning',
+  'onInfo',
+  'create',
+  'readOnly',
+  'salvage',
+  'conventions',
+] as const;
 
 export class Engram {
   private closed = false;
@@ -145,7 +159,7 @@ export class Engram {
   static async open(opts: EngramOptions): Promise<Engram> {
     const o = options('options', opts, OPTION_KEYS);
     const store = str('options.store', o.store, { nonEmpty: true });
-    return Engram.create({ ...(opts), store });
+    return Engram.create({ ...opts, store });
   }
 
   /**
@@ -163,23 +177,39 @@ export class Engram {
   private static async create(opts: EngramOptions): Promise<Engram> {
     const warn = opts.onWarning ?? (() => {});
     const batchMs = opts.batchMs === undefined ? undefined : int('options.batchMs', opts.batchMs, 1, 60_000);
-    if (batchMs !== undefined && opts.durability !== 'batched') throw new RangeError(`options.batchMs: only applies with durability 'batched', got durability ${JSON.stringify(opts.durability ?? 'strict')}`);
+    if (batchMs !== undefined && opts.durability !== 'batched')
+      throw new RangeError(
+        `options.batchMs: only applies with durability 'batched', got durability ${JSON.stringify(opts.durability ?? 'strict')}`,
+      );
     if (opts.salvage !== undefined && typeof opts.salvage !== 'boolean') throw typeError('options.salvage', 'a boolean', opts.salvage);
     // A store this call creates is removed again if opening it fails: a failed first learn leaves nothing.
     const fresh = opts.store !== undefined && isAbsentOrEmptyDir(opts.store);
-    const persistence = opts.store ? await openPersistence(opts.store, { durability: opts.durability ?? 'strict', batchMs, create: (opts.create ?? true) && !opts.readOnly, readOnly: opts.readOnly ?? false, salvage: opts.salvage ?? false, onWarning: warn }) : null;
+    const persistence = opts.store
+      ? await openPersistence(opts.store, {
+          durability: opts.durability ?? 'strict',
+          batchMs,
+          create: (opts.create ?? true) && !opts.readOnly,
+          readOnly: opts.readOnly ?? false,
+          salvage: opts.salvage ?? false,
+          onWarning: warn,
+        })
+      : null;
     try {
       const meta = persistence?.meta ?? null;
       const device = await deviceFor(opts.profile, warn);
       const wantBackbone = opts.backbone !== undefined;
       // An existing store keeps its backbone; a new learner takes the device profile's.
-      const backboneRef = wantBackbone ? opts.backbone ?? null : meta ? meta.backbone?.ref ?? null : profileBackbone(device, warn);
+      const backboneRef = wantBackbone ? (opts.backbone ?? null) : meta ? (meta.backbone?.ref ?? null) : profileBackbone(device, warn);
       const conventions = resolveConventions(opts.conventions, meta, opts.store);
-      const backbone = backboneRef === null ? null : await openBackbone(backboneRef, { session: device.session, onInfo: opts.onInfo, onWarning: warn, conventions });
+      const backbone =
+        backboneRef === null
+          ? null
+          : await openBackbone(backboneRef, { session: device.session, onInfo: opts.onInfo, onWarning: warn, conventions });
       if (meta) checkSameBackbone(meta, backbone, opts.store!);
 
       // A store's quantizer options are recorded without the codebook's path: the codebook itself is kept in the store.
-      const qopts: ResolvedQuantizer = meta && opts.quantizer === undefined ? meta.quantizer.options : parseQuantizerOptions(opts.quantizer ?? {});
+      const qopts: ResolvedQuantizer =
+        meta && opts.quantizer === undefined ? meta.quantizer.options : parseQuantizerOptions(opts.quantizer ?? {});
       if (meta && opts.quantizer !== undefined) checkSameQuantizer(meta, qopts, opts.store!);
       const dim = backbone ? backbone.dim : qopts.dim;
       if (dim === undefined) throw new RangeError('quantizer.dim: a learner without a backbone needs the feature dimension');
@@ -191,24 +221,38 @@ export class Engram {
         throw new Error(`store ${opts.store}: it was built with codebook ${meta.quantizer.codebookId}, this one is ${state.codebookId}`);
       }
 
-      const mem = parseMemoryOptions(meta && opts.memory === undefined ? meta.memory : opts.memory ?? {}, qopts.kind);
+      const mem = parseMemoryOptions(meta && opts.memory === undefined ? meta.memory : (opts.memory ?? {}), qopts.kind);
       if (meta && opts.memory !== undefined) checkSameMemory(meta, mem, opts.store!);
       let core: LearnerCore;
       if (persistence?.snapshot) {
         core = LearnerCore.deserialize(persistence.snapshot, `store ${opts.store} snapshot`);
       } else {
-        core = new LearnerCore({ neurons: quantizer.neurons, active: quantizer.active, counterBits: mem.counterBits, refine: mem.refine, minCount: mem.minCount, keepFeatures: mem.keepFeatures, units: mem.units, vote: mem.vote, ...coreReadOptions(quantizer, mem) });
+        core = new LearnerCore({
+          neurons: quantizer.neurons,
+          active: quantizer.active,
+          counterBits: mem.counterBits,
+          refine: mem.refine,
+          minCount: mem.minCount,
+          keepFeatures: mem.keepFeatures,
+          units: mem.units,
+          vote: mem.vote,
+          ...coreReadOptions(quantizer, mem),
+        });
       }
       if (mem.unknownThreshold !== undefined) core.fixedThreshold = mem.unknownThreshold;
       if (core.options.neurons !== quantizer.neurons || core.options.active !== quantizer.active) {
-        throw new Error(`store ${opts.store}: memory geometry ${core.options.neurons}/${core.options.active} does not match the quantizer's ${quantizer.neurons}/${quantizer.active}`);
+        throw new Error(
+          `store ${opts.store}: memory geometry ${core.options.neurons}/${core.options.active} does not match the quantizer's ${quantizer.neurons}/${quantizer.active}`,
+        );
       }
       for (const rec of persistence?.records ?? []) core.apply(decodeOp(rec));
       let storeMeta = meta;
       if (persistence && !meta) {
         storeMeta = {
           format: 'engram-store/1',
-          backbone: backbone ? { ref: backbone.ref, name: backbone.name, sha256: backbone.sha256, dim: backbone.dim, conventions: backbone.conventions } : null,
+          backbone: backbone
+            ? { ref: backbone.ref, name: backbone.name, sha256: backbone.sha256, dim: backbone.dim, conventions: backbone.conventions }
+            : null,
           quantizer: { options: withoutPath(qopts), codebookId: state.codebookId },
           memory: mem,
         };
@@ -274,7 +318,12 @@ export class Engram {
       await this.persistence.writeMeta(this.storeMeta);
     }
     const fixed = this.core.fixedThreshold;
-    this.core = new LearnerCore({ ...this.core.options, neurons: quantizer.neurons, active: quantizer.active, ...coreReadOptions(quantizer, this.core.options) });
+    this.core = new LearnerCore({
+      ...this.core.options,
+      neurons: quantizer.neurons,
+      active: quantizer.active,
+      ...coreReadOptions(quantizer, this.core.options),
+    });
     this.core.fixedThreshold = fixed;
     this.quantizer = quantizer;
     this.quantizerState = state;
@@ -352,7 +401,9 @@ export class Engram {
    * @throws {TypeError | RangeError} a policy of an unknown kind or with values out of range, naming the field;
    *   `class` of a label that is not stored; `count` / `share` on a memory without counters.
    */
-  async prune(policy: PrunePolicy): Promise<{ removed: number; bytes: number; compressedBytes: number; connections: number; density: number; seq: number }> {
+  async prune(
+    policy: PrunePolicy,
+  ): Promise<{ removed: number; bytes: number; compressedBytes: number; connections: number; density: number; seq: number }> {
     this.checkWritable();
     const p = parsePrunePolicy(policy);
     const { removed, seq } = await this.commit({ op: 'prune', policy: p });
@@ -396,7 +447,9 @@ export class Engram {
       examples,
       bytes: s.bytes,
       compressedBytes: this.core.compressedBytes(),
-      units: this.core.unitLabel ? { kind: 'example', columns: this.core.unitLabel.filter((l) => l >= 0).length, vote: this.core.options.vote ?? 1 } : { kind: 'class', columns: this.core.activeLabels().length },
+      units: this.core.unitLabel
+        ? { kind: 'example', columns: this.core.unitLabel.filter((l) => l >= 0).length, vote: this.core.options.vote ?? 1 }
+        : { kind: 'class', columns: this.core.activeLabels().length },
       serializedBytes: s.serializedBytes,
       connections: s.connections,
       density: s.density,
@@ -444,7 +497,8 @@ export class Engram {
     const images: { index: number; input: Exclude<Input, Float32Array> }[] = [];
     inputs.forEach((input, i) => {
       if (input instanceof Float32Array) {
-        if (input.length !== dim) throw new RangeError(`inputs[${i}]: expected a feature vector of length ${dim}, got Float32Array of length ${input.length}`);
+        if (input.length !== dim)
+          throw new RangeError(`inputs[${i}]: expected a feature vector of length ${dim}, got Float32Array of length ${input.length}`);
         out.set(input, i * dim);
       } else if (typeof input === 'string' || input instanceof Uint8Array || (input !== null && typeof input === 'object')) {
         images.push({ index: i, input: input });
@@ -453,9 +507,15 @@ export class Engram {
       }
     });
     if (images.length) {
-      if (!this.backbone) throw new RangeError(`inputs[${images[0].index}]: this learner has no backbone, so it takes feature vectors (Float32Array) only`);
+      if (!this.backbone)
+        throw new RangeError(`inputs[${images[0].index}]: this learner has no backbone, so it takes feature vectors (Float32Array) only`);
       const prepared: PreparedImage[] = [];
-      const feats = await this.backbone.embed(images.map(({ input }) => (input instanceof Uint8Array && !Buffer.isBuffer(input) ? Buffer.from(input.buffer, input.byteOffset, input.byteLength) : (input))), prepared);
+      const feats = await this.backbone.embed(
+        images.map(({ input }) =>
+          input instanceof Uint8Array && !Buffer.isBuffer(input) ? Buffer.from(input.buffer, input.byteOffset, input.byteLength) : input,
+        ),
+        prepared,
+      );
       images.forEach((x, j) => {
         out.set(feats.subarray(j * dim, (j + 1) * dim), x.index * dim);
         if (applied) applied[x.index] = prepared[j]?.conventions ?? null;

@@ -124,7 +124,12 @@ export function naturalCompare(a: string, b: string): number {
  * Predicts every item in batches and scores the answers against the true labels. An item predict cannot read
  * is listed in `failed` and left out of every rate; the others are still answered.
  */
-export async function evaluate<I>(predict: Predictor<I>, storeLabels: readonly string[], items: EvalItem<I>[], opts: EvaluateOptions = {}): Promise<EvalReport> {
+export async function evaluate<I>(
+  predict: Predictor<I>,
+  storeLabels: readonly string[],
+  items: EvalItem<I>[],
+  opts: EvaluateOptions = {},
+): Promise<EvalReport> {
   const o = options('options', opts, OPTION_KEYS);
   const batch = o.batch === undefined ? 32 : int('options.batch', o.batch, 1, 1 << 20);
   const onProgress = o.onProgress as EvaluateOptions['onProgress'];
@@ -166,7 +171,12 @@ export async function evaluate<I>(predict: Predictor<I>, storeLabels: readonly s
         const [one] = await predict([group[j]]);
         record(start + j, one);
       } catch (err) {
-        failed.push({ index: start + j, ...fileOf(group[j]), truth: items[start + j].label, error: err instanceof Error ? err.message : String(err) });
+        failed.push({
+          index: start + j,
+          ...fileOf(group[j]),
+          truth: items[start + j].label,
+          error: err instanceof Error ? err.message : String(err),
+        });
       }
     }
     onProgress?.(end, items.length);
@@ -231,13 +241,31 @@ export function report(storeLabels: readonly string[], answers: EvalAnswer[], fa
 
   return {
     storeLabels: [...storeLabels],
-    counts: { items: answers.length + failed.length, evaluated: answers.length, failed: failed.length, known: nKnown, novel: nNovel, knownLabels: knownRows.length, novelLabels: novelRows.length },
+    counts: {
+      items: answers.length + failed.length,
+      evaluated: answers.length,
+      failed: failed.length,
+      known: nKnown,
+      novel: nNovel,
+      knownLabels: knownRows.length,
+      novelLabels: novelRows.length,
+    },
     top1: rate(top1, nKnown),
     openSet: {
       accuracy: rate(knownRight + novelUnknown, answers.length),
-      known: { right: rate(knownRight, nKnown), wrong: rate(nKnown - knownRight - knownUnknown, nKnown), unknown: rate(knownUnknown, nKnown) },
+      known: {
+        right: rate(knownRight, nKnown),
+        wrong: rate(nKnown - knownRight - knownUnknown, nKnown),
+        unknown: rate(knownUnknown, nKnown),
+      },
       novel: { unknown: rate(novelUnknown, nNovel), labelled: rate(nNovel - novelUnknown, nNovel) },
-      auroc: nKnown > 0 && nNovel > 0 ? auroc(answers.filter((a) => known.has(a.truth)).map((a) => a.score), answers.filter((a) => !known.has(a.truth)).map((a) => a.score)) : null,
+      auroc:
+        nKnown > 0 && nNovel > 0
+          ? auroc(
+              answers.filter((a) => known.has(a.truth)).map((a) => a.score),
+              answers.filter((a) => !known.has(a.truth)).map((a) => a.score),
+            )
+          : null,
     },
     classes,
     confusion: { rows, columns, counts },
@@ -251,7 +279,7 @@ export function auroc(known: readonly number[], novel: readonly number[]): numbe
   if (known.length === 0 || novel.length === 0) throw new RangeError('auroc: needs at least one known and one novel score');
   const all = [...known.map((s) => ({ s, k: 1 })), ...novel.map((s) => ({ s, k: 0 }))].sort((a, b) => a.s - b.s);
   let rankSum = 0;
-  for (let i = 0; i < all.length; ) {
+  for (let i = 0; i < all.length;) {
     let j = i;
     while (j < all.length && all[j].s === all[i].s) j++;
     // Tied scores share the mean of their ranks (1-based).

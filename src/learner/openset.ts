@@ -180,12 +180,14 @@ export class CalibrationProbes {
     const p = new CalibrationProbes(neurons);
     const size = Math.ceil(neurons / 8);
     const ok = (m: unknown): m is [number, number, number] => Array.isArray(m) && m.length === 3 && m.every(Number.isInteger);
-    if (!Array.isArray(meta) || !meta.every(ok) || meta.length * size !== bytes.length) throw new Error(`${source}: damaged calibration probes`);
+    if (!Array.isArray(meta) || !meta.every(ok) || meta.length * size !== bytes.length)
+      throw new Error(`${source}: damaged calibration probes`);
     meta.forEach(([label, column, flags], r) => {
       const bits = Uint8Array.from(bytes.subarray(r * size, (r + 1) * size));
       let n = 0;
       for (const b of bits) for (let v = b; v !== 0; v &= v - 1) n++;
-      if (n !== active || (neurons % 8 !== 0 && bits[size - 1] >> neurons % 8 !== 0)) throw new Error(`${source}: damaged calibration probe ${r}`);
+      if (n !== active || (neurons % 8 !== 0 && bits[size - 1] >> (neurons % 8) !== 0))
+        throw new Error(`${source}: damaged calibration probe ${r}`);
       p.probes.push({ label, column, novel: (flags & 1) !== 0, known: (flags & 2) !== 0 });
       p.bits.push(bits);
     });

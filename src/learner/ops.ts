@@ -89,7 +89,8 @@ export function decodeOp(bytes: Uint8Array): LearnerOp {
     o += 8;
     const codeBytes = 4 * rows * active;
     if (type === LEARN && buf.length !== o + codeBytes) fail(`learn record expects ${rows} x ${active} codes, has ${(buf.length - o) / 4}`);
-    if (type === LEARN_FEATURES && buf.length < o + codeBytes + 4) fail(`learn record expects ${rows} x ${active} codes and a feature block`);
+    if (type === LEARN_FEATURES && buf.length < o + codeBytes + 4)
+      fail(`learn record expects ${rows} x ${active} codes and a feature block`);
     const codes = new Uint32Array(rows * active);
     for (let i = 0; i < codes.length; i++) codes[i] = buf.readUInt32LE(o + 4 * i);
     if (type === LEARN) return { op: 'learn', label, codes, rows, active };

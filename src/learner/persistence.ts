@@ -74,7 +74,13 @@ export async function openPersistence(
   }
   refuseForeignDir(dir);
   // Read-only opens take no lock, so predict and stats work while a server holds the store.
-  const store = await Store.open(dir, { durability: opts.durability, ...(opts.batchMs === undefined ? {} : { batchMs: opts.batchMs }), onWarning: opts.onWarning, readOnly: opts.readOnly, salvage: opts.salvage === true });
+  const store = await Store.open(dir, {
+    durability: opts.durability,
+    ...(opts.batchMs === undefined ? {} : { batchMs: opts.batchMs }),
+    onWarning: opts.onWarning,
+    readOnly: opts.readOnly,
+    salvage: opts.salvage === true,
+  });
   const rawMeta = store.meta;
   const meta = Object.keys(rawMeta).length ? checkMeta(rawMeta, dir) : null;
   if (!meta && !opts.create) {
@@ -84,7 +90,10 @@ export async function openPersistence(
   const recovered = store.recovered;
   const records = (recovered?.records ?? []).filter((r) => r.type === OP_RECORD).map((r) => r.payload);
   const unknown = (recovered?.records ?? []).filter((r) => r.type !== OP_RECORD);
-  if (unknown.length) throw new Error(`store ${dir}: journal holds ${unknown.length} records of unknown type ${unknown[0].type} (written by a newer engram?)`);
+  if (unknown.length)
+    throw new Error(
+      `store ${dir}: journal holds ${unknown.length} records of unknown type ${unknown[0].type} (written by a newer engram?)`,
+    );
   const snapshot = recovered?.snapshot ?? null;
   store.releaseRecovered();
   let sinceSnapshot = records.reduce((n, r) => n + r.length, 0);
@@ -140,10 +149,13 @@ function refuseForeignDir(dir: string): void {
     names = readdirSync(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    if ((err as NodeJS.ErrnoException).code) throw new Error(`${dir}: cannot read it as an engram store (${(err as NodeJS.ErrnoException).code})`, { cause: err });
+    if ((err as NodeJS.ErrnoException).code)
+      throw new Error(`${dir}: cannot read it as an engram store (${(err as NodeJS.ErrnoException).code})`, { cause: err });
     throw err;
   }
   const own = (n: string) => JOURNAL_FILE.test(n) || SNAPSHOT_FILE.test(n) || n === 'LOCK' || n.endsWith('.egc') || n.endsWith('.damaged');
   if (names.length === 0 || names.some(own)) return;
-  throw new Error(`${dir} is not an engram store: it holds ${names.length} other entr${names.length === 1 ? 'y' : 'ies'} and no journal or snapshot (a store is a directory engram created; give --store a new or empty one)`);
+  throw new Error(
+    `${dir} is not an engram store: it holds ${names.length} other entr${names.length === 1 ? 'y' : 'ies'} and no journal or snapshot (a store is a directory engram created; give --store a new or empty one)`,
+  );
 }

@@ -25,7 +25,8 @@ export async function refitStore(
   quantizer: Omit<QuantizerOptions, 'kind' | 'codebook' | 'dim'> & { seed?: number },
   opts: { onWarning?: (m: string) => void; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<RefitResult> {
-  if (existsSync(to) && readdirSync(to).length > 0) throw new Error(`refit: ${to} exists and is not empty: choose a new folder for the refitted store`);
+  if (existsSync(to) && readdirSync(to).length > 0)
+    throw new Error(`refit: ${to} exists and is not empty: choose a new folder for the refitted store`);
   const old = await Engram.open({ store: from, create: false, onWarning: opts.onWarning });
   const tmp = mkdtempSync(join(tmpdir(), 'engram-refit-'));
   try {
@@ -34,7 +35,8 @@ export async function refitStore(
     const { data, rows, dim } = archive.features();
     const { seed, ...rest } = quantizer;
     const q = parseQuantizerOptions({ kind: 'pq', ...rest });
-    if (rows < q.anchors!) throw new Error(`refit: store ${from} archives ${rows} feature vectors; fitting ${q.anchors} anchors needs at least that many`);
+    if (rows < q.anchors!)
+      throw new Error(`refit: store ${from} archives ${rows} feature vectors; fitting ${q.anchors} anchors needs at least that many`);
     const cb = fitCodebook(data, dim, { parts: q.parts!, anchors: q.anchors!, center: q.center, l2: q.l2, seed: seed ?? 1 });
     const cbFile = join(tmp, 'refit.egc');
     writeFileSync(cbFile, encodeCodebook(cb));

@@ -11,7 +11,9 @@ export function resolveConventions(asked: unknown, meta: StoreMeta | null, store
   if (!meta?.backbone) return want ?? 'auto';
   const had = meta.backbone.conventions ?? 'off';
   if (want !== undefined && want !== had) {
-    throw new Error(`store ${store} was built with input conventions ${had}; refusing ${want}: images prepared differently give features that cannot be mixed. Use --conventions ${had} (or leave it out) or a new store.`);
+    throw new Error(
+      `store ${store} was built with input conventions ${had}; refusing ${want}: images prepared differently give features that cannot be mixed. Use --conventions ${had} (or leave it out) or a new store.`,
+    );
   }
   return had;
 }
@@ -22,7 +24,9 @@ export function checkSameBackbone(meta: StoreMeta, backbone: BackboneHandle | nu
   if (!had || !backbone || had.sha256 !== backbone.sha256) {
     const was = had ? `${had.name} (sha256 ${had.sha256.slice(0, 12)})` : 'no backbone (feature vectors)';
     const now = backbone ? `${backbone.name} (sha256 ${backbone.sha256.slice(0, 12)})` : 'no backbone';
-    throw new Error(`store ${store} was built with backbone ${was}; refusing ${now}: features from different backbones cannot be mixed. Use the same backbone or a new store.`);
+    throw new Error(
+      `store ${store} was built with backbone ${was}; refusing ${now}: features from different backbones cannot be mixed. Use the same backbone or a new store.`,
+    );
   }
 }
 
@@ -30,7 +34,8 @@ export function checkSameMemory(meta: StoreMeta, m: ReturnType<typeof parseMemor
   // Everything but the query-time unknown threshold decides how the journal replays.
   const had = parseMemoryOptions(meta.memory);
   for (const key of ['units', 'vote', 'counterBits', 'refine', 'minCount', 'keepFeatures'] as const) {
-    if (had[key] !== m[key]) throw new Error(`store ${store} was built with memory.${key} = ${had[key]}; refusing ${m[key]}. Use a new store to change it.`);
+    if (had[key] !== m[key])
+      throw new Error(`store ${store} was built with memory.${key} = ${had[key]}; refusing ${m[key]}. Use a new store to change it.`);
   }
 }
 
@@ -42,9 +47,14 @@ export function withoutPath(q: ResolvedQuantizer): ResolvedQuantizer {
 export function checkSameQuantizer(meta: StoreMeta, q: ResolvedQuantizer, store: string): void {
   const recorded = withoutPath(meta.quantizer.options);
   // Preprocessing left out next to a codebook file means "the codebook's own", which the store recorded.
-  const given = withoutPath({ ...q, ...(q.codebook && q.center === undefined ? { center: recorded.center } : {}), ...(q.codebook && q.l2 === undefined ? { l2: recorded.l2 } : {}) });
+  const given = withoutPath({
+    ...q,
+    ...(q.codebook && q.center === undefined ? { center: recorded.center } : {}),
+    ...(q.codebook && q.l2 === undefined ? { l2: recorded.l2 } : {}),
+  });
   const canonical = (o: object) => JSON.stringify(Object.fromEntries(Object.entries(o).sort(([x], [y]) => (x < y ? -1 : 1))));
   const a = JSON.stringify(recorded);
   const b = JSON.stringify(given);
-  if (canonical(recorded) !== canonical(given)) throw new Error(`store ${store} was built with quantizer ${a}; refusing ${b}. Use the same quantizer options or a new store.`);
+  if (canonical(recorded) !== canonical(given))
+    throw new Error(`store ${store} was built with quantizer ${a}; refusing ${b}. Use the same quantizer options or a new store.`);
 }

@@ -12,7 +12,13 @@ export const MIN_KEY_BYTES = 16;
 export const MAX_KEY_BYTES = 64;
 
 /** HMAC-SHA256(key, session | seq (u32 LE) | version | type | id (u16 LE) | body). */
-export function requestTag(key: Uint8Array, session: Uint8Array, seq: number, header: { version: number; type: number; id: number }, body: Uint8Array): Buffer {
+export function requestTag(
+  key: Uint8Array,
+  session: Uint8Array,
+  seq: number,
+  header: { version: number; type: number; id: number },
+  body: Uint8Array,
+): Buffer {
   const fixed = Buffer.alloc(8 + 4 + 4);
   Buffer.from(session.buffer, session.byteOffset, session.byteLength).copy(fixed, 0, 0, 8);
   fixed.writeUInt32LE(seq >>> 0, 8);
@@ -23,7 +29,12 @@ export function requestTag(key: Uint8Array, session: Uint8Array, seq: number, he
 }
 
 /** The type byte and body of a tagged request: AUTH_FLAG set, trailer (seq, tag) appended. */
-export function signRequest(key: Uint8Array, session: Uint8Array, seq: number, frame: { version: number; type: number; id: number; body: Buffer }): { type: number; body: Buffer } {
+export function signRequest(
+  key: Uint8Array,
+  session: Uint8Array,
+  seq: number,
+  frame: { version: number; type: number; id: number; body: Buffer },
+): { type: number; body: Buffer } {
   const type = frame.type | AUTH_FLAG;
   const seqBytes = Buffer.alloc(4);
   seqBytes.writeUInt32LE(seq >>> 0);
@@ -63,7 +74,9 @@ export function readKeyFile(path: string, warn: (line: string) => void = () => {
   }
   const key = Buffer.from(text, 'hex');
   if (key.length < MIN_KEY_BYTES || key.length > MAX_KEY_BYTES) {
-    throw new Error(`key file ${path}: the key has ${key.length} bytes; expected ${MIN_KEY_BYTES} to ${MAX_KEY_BYTES} (32 to 128 hex digits)`);
+    throw new Error(
+      `key file ${path}: the key has ${key.length} bytes; expected ${MIN_KEY_BYTES} to ${MAX_KEY_BYTES} (32 to 128 hex digits)`,
+    );
   }
   return key;
 }

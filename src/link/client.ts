@@ -130,7 +130,12 @@ export class LinkClient {
   async hello(): Promise<HelloReply> {
     let reply: Reply;
     try {
-      reply = await this.request({ type: 'hello', minVersion: MIN_PROTOCOL_VERSION, maxVersion: PROTOCOL_VERSION, maxFrame: this.maxFrame ?? 65536 });
+      reply = await this.request({
+        type: 'hello',
+        minVersion: MIN_PROTOCOL_VERSION,
+        maxVersion: PROTOCOL_VERSION,
+        maxFrame: this.maxFrame ?? 65536,
+      });
     } catch (err) {
       if (!(err instanceof LinkError && err.code === ErrorCode.BAD_REQUEST)) throw err;
       reply = await this.request({ type: 'hello', minVersion: MIN_PROTOCOL_VERSION, maxVersion: PROTOCOL_VERSION });
@@ -154,7 +159,10 @@ export class LinkClient {
     return pick(r, 'learn');
   }
 
-  async predict(input: ClientInput, opts: { top?: number } = {}): Promise<{
+  async predict(
+    input: ClientInput,
+    opts: { top?: number } = {},
+  ): Promise<{
     label: string | null;
     score: number;
     margin: number;
@@ -201,10 +209,16 @@ export class LinkClient {
   async stats(opts: { first?: number; threshold?: boolean } = {}): Promise<Extract<Reply, { type: 'stats' }>> {
     const o = options('stats options', opts, ['first', 'threshold']);
     const first = o.first === undefined ? undefined : int('first', o.first, 0, 0xffff);
-    if (first !== undefined && this.version < 2) throw new RangeError('first: paging through labels needs protocol version 2 (call hello() first)');
-    if (o.threshold !== undefined && typeof o.threshold !== 'boolean') throw new TypeError(`threshold: expected a boolean, got ${typeof o.threshold}`);
-    if (o.threshold && this.version < 2) throw new RangeError('threshold: reading the threshold needs protocol version 2 (call hello() first)');
-    return pick(await this.request({ type: 'stats', ...(first !== undefined ? { first } : {}), ...(o.threshold ? { threshold: true } : {}) }), 'stats');
+    if (first !== undefined && this.version < 2)
+      throw new RangeError('first: paging through labels needs protocol version 2 (call hello() first)');
+    if (o.threshold !== undefined && typeof o.threshold !== 'boolean')
+      throw new TypeError(`threshold: expected a boolean, got ${typeof o.threshold}`);
+    if (o.threshold && this.version < 2)
+      throw new RangeError('threshold: reading the threshold needs protocol version 2 (call hello() first)');
+    return pick(
+      await this.request({ type: 'stats', ...(first !== undefined ? { first } : {}), ...(o.threshold ? { threshold: true } : {}) }),
+      'stats',
+    );
   }
 
   /** Every label, over as many STATS requests as it takes (version 2). */
@@ -264,20 +278,35 @@ export class LinkClient {
   private async exchange(req: Request): Promise<Reply> {
     const signed = this.key !== null && CHANGING_REQUESTS.includes(req.type);
     if (signed && !this.auth) {
-      await this.exchangeOnce({ type: 'hello', minVersion: MIN_PROTOCOL_VERSION, maxVersion: PROTOCOL_VERSION, maxFrame: this.maxFrame ?? 65536 }).then((r) => {
+      await this.exchangeOnce({
+        type: 'hello',
+        minVersion: MIN_PROTOCOL_VERSION,
+        maxVersion: PROTOCOL_VERSION,
+        maxFrame: this.maxFrame ?? 65536,
+      }).then((r) => {
         const h = pick(r, 'hello');
         this.version = h.version;
         this.helloReply = h;
         this.auth = h.link ? { session: h.link.session, nextSeq: h.link.nextSeq } : null;
       });
-      if (!this.auth) throw new LinkError(null, 'NO_AUTH', 'engram speaks protocol version 1, which has no authentication; it cannot take a key');
+      if (!this.auth)
+        throw new LinkError(null, 'NO_AUTH', 'engram speaks protocol version 1, which has no authentication; it cannot take a key');
     }
     try {
       return await this.exchangeOnce(req);
     } catch (err) {
       // engram restarted (a new session) or another controller used sequence numbers: ask again, once.
-      if (!signed || !(err instanceof LinkError) || (err.code !== ErrorCode.STALE_SEQUENCE && err.code !== ErrorCode.AUTH_FAILED)) throw err;
-      const h = pick(await this.exchangeOnce({ type: 'hello', minVersion: MIN_PROTOCOL_VERSION, maxVersion: PROTOCOL_VERSION, maxFrame: this.maxFrame ?? 65536 }), 'hello');
+      if (!signed || !(err instanceof LinkError) || (err.code !== ErrorCode.STALE_SEQUENCE && err.code !== ErrorCode.AUTH_FAILED))
+        throw err;
+      const h = pick(
+        await this.exchangeOnce({
+          type: 'hello',
+          minVersion: MIN_PROTOCOL_VERSION,
+          maxVersion: PROTOCOL_VERSION,
+          maxFrame: this.maxFrame ?? 65536,
+        }),
+        'hello',
+      );
       if (!h.link || (Buffer.compare(h.link.session, this.auth!.session) === 0 && err.code === ErrorCode.AUTH_FAILED)) throw err;
       this.auth = { session: h.link.session, nextSeq: h.link.nextSeq };
       return this.exchangeOnce(req);
@@ -320,7 +349,13 @@ export class LinkClient {
         written: false,
         retry: (why) => {
           if (attempt >= this.retries) {
-            this.fail(new LinkError(null, why.startsWith('no answer') ? 'TIMEOUT' : 'BAD_REPLY', `${name}: ${why} (sent ${attempt + 1} time${attempt ? 's' : ''})`));
+            this.fail(
+              new LinkError(
+                null,
+                why.startsWith('no answer') ? 'TIMEOUT' : 'BAD_REPLY',
+                `${name}: ${why} (sent ${attempt + 1} time${attempt ? 's' : ''})`,
+              ),
+            );
             return;
           }
           attempt++;
@@ -351,7 +386,8 @@ export class LinkClient {
       const code = frame.body.length >= 2 ? frame.body[1] : 0;
       // Possibly ours, possibly line noise before it: sending again is safe, since engram answers a
       // repeated frame from its record instead of running it twice.
-      if (code === ErrorCode.BAD_FRAME || code === ErrorCode.BAD_CRC || code === ErrorCode.TOO_LARGE) p.retry(`engram could not read it (${errorCodeName(code)})`);
+      if (code === ErrorCode.BAD_FRAME || code === ErrorCode.BAD_CRC || code === ErrorCode.TOO_LARGE)
+        p.retry(`engram could not read it (${errorCodeName(code)})`);
       return;
     }
     try {

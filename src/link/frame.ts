@@ -122,7 +122,12 @@ export class FrameReader {
     const wasOversized = this.discarding;
     this.reset();
     if (wasOversized) return null; // already reported as TOO_LARGE
-    return { code: ErrorCode.TRUNCATED, id: 0, type: 0, message: `incomplete frame of ${bytes} bytes abandoned (no delimiter before the timeout)` };
+    return {
+      code: ErrorCode.TRUNCATED,
+      id: 0,
+      type: 0,
+      message: `incomplete frame of ${bytes} bytes abandoned (no delimiter before the timeout)`,
+    };
   }
 
   reset(): void {
@@ -135,7 +140,14 @@ export class FrameReader {
     if (part.length === 0 || this.discarding) return;
     if (this.size + part.length > this.maxEncoded) {
       // Report once, then drop everything up to the next delimiter.
-      events.push(fault(ErrorCode.TOO_LARGE, 0, 0, `more than ${this.maxEncoded} bytes without a delimiter (a frame decodes to at most ${MAX_FRAME_BYTES})`));
+      events.push(
+        fault(
+          ErrorCode.TOO_LARGE,
+          0,
+          0,
+          `more than ${this.maxEncoded} bytes without a delimiter (a frame decodes to at most ${MAX_FRAME_BYTES})`,
+        ),
+      );
       this.chunks = [];
       this.size = 0;
       this.discarding = true;

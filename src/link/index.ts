@@ -29,7 +29,15 @@ export {
   type WirePrunePolicy,
 } from './protocol.js';
 export type { LinkLearner, LinkInput, LinkPrediction, LinkCamera } from './learner.js';
-export { LinkServer, REQUEST_NAMES, READ_ONLY_REQUESTS, CHANGING_REQUESTS, type LinkServerOptions, type ByteStream, type RequestName } from './server.js';
+export {
+  LinkServer,
+  REQUEST_NAMES,
+  READ_ONLY_REQUESTS,
+  CHANGING_REQUESTS,
+  type LinkServerOptions,
+  type ByteStream,
+  type RequestName,
+} from './server.js';
 export { readKeyFile, requestTag, signRequest } from './auth.js';
 export { LinkClient, LinkError, type LinkClientOptions, type ClientInput } from './client.js';
 export { openSerial, closeSerial, serveSerial, parseSerialSettings, type SerialSettings } from './serial.js';

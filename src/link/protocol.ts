@@ -145,7 +145,18 @@ export type Reply =
   | { type: 'predict'; label: string | null; score: number; margin: number; top: { label: string; score: number }[] }
   | { type: 'forget'; label: string; removed: number }
   | { type: 'prune'; removed: number; bytes: number; compressedBytes?: number }
-  | { type: 'stats'; classes: number; examples: number; bytes: number; compressedBytes?: number; density: number; labelsTotal: number; first?: number; labels: string[]; threshold?: WireThreshold }
+  | {
+      type: 'stats';
+      classes: number;
+      examples: number;
+      bytes: number;
+      compressedBytes?: number;
+      density: number;
+      labelsTotal: number;
+      first?: number;
+      labels: string[];
+      threshold?: WireThreshold;
+    }
   | { type: 'save' }
   /** `frame`: the index of the source's frame that was learned or predicted (frames count from 0 at start). */
   | { type: 'learn-frame'; frame: number; label: string; stored: number; classes: number }
@@ -270,7 +281,10 @@ class BodyReader {
 
   private need(n: number, field: string): void {
     if (this.left < n) {
-      throw new ProtocolError(ErrorCode.BAD_REQUEST, `${this.what}: ${field} needs ${n} bytes at offset ${this.at}, body has ${this.body.length}`);
+      throw new ProtocolError(
+        ErrorCode.BAD_REQUEST,
+        `${this.what}: ${field} needs ${n} bytes at offset ${this.at}, body has ${this.body.length}`,
+      );
     }
   }
 
@@ -428,7 +442,8 @@ export function encodeRequest(req: Request): { type: MessageType; body: Buffer }
 function writePolicy(w: BodyWriter, p: WirePrunePolicy): void {
   switch (p.kind) {
     case 'budget':
-      if (p.maxBytes === undefined && p.maxDensity === undefined) throw new RangeError('policy: a budget policy needs maxBytes or maxDensity');
+      if (p.maxBytes === undefined && p.maxDensity === undefined)
+        throw new RangeError('policy: a budget policy needs maxBytes or maxDensity');
       w.u8(PruneKind.BUDGET);
       w.u32(p.maxBytes === undefined ? 0 : int('policy.maxBytes', p.maxBytes, 1, 0xffffffff));
       w.f32(p.maxDensity === undefined ? 0 : num('policy.maxDensity', p.maxDensity, Number.MIN_VALUE, 1));
@@ -498,7 +513,10 @@ export function decodeRequest(type: number, body: Buffer, version = 1): Request 
   }
   const r = new BodyReader(body, name.toUpperCase());
   if (version < 2 && FRAME_REQUESTS.includes(name)) {
-    throw new ProtocolError(ErrorCode.UNKNOWN_TYPE, `request type 0x${type.toString(16).padStart(2, '0')} (${name.toUpperCase()}) needs header version 2 (send HELLO first)`);
+    throw new ProtocolError(
+      ErrorCode.UNKNOWN_TYPE,
+      `request type 0x${type.toString(16).padStart(2, '0')} (${name.toUpperCase()}) needs header version 2 (send HELLO first)`,
+    );
   }
   let req: Request;
   switch (name) {
@@ -583,7 +601,10 @@ export function encodeAck(reply: Reply, opts: { version?: number; maxBody?: numb
   const w = new BodyWriter().u8(TYPE_NAMES[reply.type]);
   switch (reply.type) {
     case 'hello':
-      w.u8(reply.version).u32(reply.maxFrame).u16(reply.featureDim).u8(reply.images ? 1 : 0);
+      w.u8(reply.version)
+        .u32(reply.maxFrame)
+        .u16(reply.featureDim)
+        .u8(reply.images ? 1 : 0);
       w.str('engram', reply.engram).str('device', reply.device);
       if (reply.version >= 2) {
         const l = reply.link;
@@ -592,7 +613,11 @@ export function encodeAck(reply: Reply, opts: { version?: number; maxBody?: numb
         let mask = 0;
         for (const t of l.allowed) mask |= 1 << (TYPE_NAMES[t] - 1);
         if (l.session.length !== 8) throw new RangeError(`reply.link.session: expected 8 bytes, got ${l.session.length}`);
-        w.u32(l.replyFrame).u8(l.keyRequired ? 1 : 0).u8(mask & 0xff).put(l.session).u32(l.nextSeq);
+        w.u32(l.replyFrame)
+          .u8(l.keyRequired ? 1 : 0)
+          .u8(mask & 0xff)
+          .put(l.session)
+          .u32(l.nextSeq);
         w.u16(l.input.width).u16(l.input.height).u8(l.input.channels);
         w.u8((mask >> 8) & 0xff);
       }
@@ -632,7 +657,10 @@ export function encodeAck(reply: Reply, opts: { version?: number; maxBody?: numb
       for (const b of fit) w.u8(b.length).put(b);
       if (withThreshold) {
         const t = reply.threshold!;
-        w.f32(t.value).u8(t.source === 'fixed' ? 1 : 0).u16(Math.min(t.known, 0xffff)).u16(Math.min(t.novel, 0xffff));
+        w.f32(t.value)
+          .u8(t.source === 'fixed' ? 1 : 0)
+          .u16(Math.min(t.known, 0xffff))
+          .u16(Math.min(t.novel, 0xffff));
       }
       break;
     }
@@ -647,7 +675,10 @@ export function encodeAck(reply: Reply, opts: { version?: number; maxBody?: numb
       break;
   }
   if (w.size > maxBody) {
-    throw new ProtocolError(ErrorCode.TOO_LARGE, `the ${reply.type.toUpperCase()} answer needs ${w.size + 8} bytes, more than the ${maxBody + 8}-byte frame the controller accepts`);
+    throw new ProtocolError(
+      ErrorCode.TOO_LARGE,
+      `the ${reply.type.toUpperCase()} answer needs ${w.size + 8} bytes, more than the ${maxBody + 8}-byte frame the controller accepts`,
+    );
   }
   return w.done();
 }
@@ -656,7 +687,10 @@ type WirePrediction = { label: string | null; score: number; margin: number; top
 
 /** PREDICT's answer fields; as many of the best classes as fit in maxBody, n telling how many came. */
 function writePrediction(w: BodyWriter, p: WirePrediction, maxBody: number): void {
-  w.u8(p.label === null ? 0 : 1).str('label', p.label ?? '').f32(p.score).f32(p.margin);
+  w.u8(p.label === null ? 0 : 1)
+    .str('label', p.label ?? '')
+    .f32(p.score)
+    .f32(p.margin);
   let size = w.size + 1;
   const fit: { label: string; score: number }[] = [];
   for (const t of p.top) {
@@ -724,9 +758,10 @@ export function decodeAck(body: Buffer, version = 1): Reply {
       reply = { type: name, label: r.str('label'), removed: r.u32('removed') };
       break;
     case 'prune':
-      reply = version >= 2
-        ? { type: name, removed: r.u32('removed'), compressedBytes: r.u32('compressedBytes'), bytes: r.u32('bytes') }
-        : { type: name, removed: r.u32('removed'), bytes: r.u32('bytes') };
+      reply =
+        version >= 2
+          ? { type: name, removed: r.u32('removed'), compressedBytes: r.u32('compressedBytes'), bytes: r.u32('bytes') }
+          : { type: name, removed: r.u32('removed'), bytes: r.u32('bytes') };
       break;
     case 'stats': {
       const classes = r.u32('classes');
@@ -746,7 +781,12 @@ export function decodeAck(body: Buffer, version = 1): Reply {
         const value = r.f32('threshold');
         const source = r.u8('threshold source');
         if (source > 1) r.fail(`threshold source must be 0 (calibrated) or 1 (fixed), got ${source}`);
-        reply.threshold = { value, source: source === 1 ? 'fixed' : 'calibrated', known: r.u16('calibration known'), novel: r.u16('calibration novel') };
+        reply.threshold = {
+          value,
+          source: source === 1 ? 'fixed' : 'calibrated',
+          known: r.u16('calibration known'),
+          novel: r.u16('calibration novel'),
+        };
       }
       break;
     }

@@ -8,8 +8,7 @@
 export const REQUEST_OVERHEAD_BYTES = 300;
 
 export type ReducedInput =
-  | { kind: 'image'; bytes: Buffer }
-  | { kind: 'pixels'; data: Buffer; width: number; height: number; channels: 1 | 3 };
+  { kind: 'image'; bytes: Buffer } | { kind: 'pixels'; data: Buffer; width: number; height: number; channels: 1 | 3 };
 
 export interface Reduction {
   input: ReducedInput;
@@ -27,7 +26,12 @@ const JPEG_QUALITIES = [90, 80, 70, 55, 40];
  * `model`: the board's backbone input (from HELLO; null or 0 x 0 when it did not say). `maxBytes`: the most
  * the input may take in one request body. `what` names the file in messages.
  */
-export async function reduceImage(bytes: Buffer, model: { width: number; height: number } | null, maxBytes: number, what: string): Promise<Reduction> {
+export async function reduceImage(
+  bytes: Buffer,
+  model: { width: number; height: number } | null,
+  maxBytes: number,
+  what: string,
+): Promise<Reduction> {
   const { default: sharp } = await import('sharp');
   let meta;
   try {
@@ -57,19 +61,31 @@ export async function reduceImage(bytes: Buffer, model: { width: number; height:
     if (!alpha && width * height * channels <= maxBytes) {
       const data = grey ? await pipeline().toColourspace('b-w').raw().toBuffer() : await pipeline().removeAlpha().raw().toBuffer();
       if (data.length === width * height * channels) {
-        return { input: { kind: 'pixels', data, width, height, channels }, note: `${what}: ${W}x${H} sent as ${width}x${height} raw pixels (${data.length} bytes) for ${why}` };
+        return {
+          input: { kind: 'pixels', data, width, height, channels },
+          note: `${what}: ${W}x${H} sent as ${width}x${height} raw pixels (${data.length} bytes) for ${why}`,
+        };
       }
     }
     const png = await pipeline().png({ compressionLevel: 9 }).toBuffer();
-    if (png.length <= maxBytes) return { input: { kind: 'image', bytes: png }, note: `${what}: ${W}x${H} reduced to ${width}x${height} PNG (${png.length} bytes) for ${why}` };
+    if (png.length <= maxBytes)
+      return {
+        input: { kind: 'image', bytes: png },
+        note: `${what}: ${W}x${H} reduced to ${width}x${height} PNG (${png.length} bytes) for ${why}`,
+      };
     for (const quality of JPEG_QUALITIES) {
       const jpeg = await pipeline().flatten({ background: '#ffffff' }).jpeg({ quality }).toBuffer();
       if (jpeg.length <= maxBytes) {
-        return { input: { kind: 'image', bytes: jpeg }, note: `${what}: ${W}x${H} reduced to ${width}x${height} JPEG quality ${quality} (${jpeg.length} bytes) for ${why}` };
+        return {
+          input: { kind: 'image', bytes: jpeg },
+          note: `${what}: ${W}x${H} reduced to ${width}x${height} JPEG quality ${quality} (${jpeg.length} bytes) for ${why}`,
+        };
       }
     }
     if (known || width <= 16 || height <= 16) {
-      throw new ReduceError(`${what}: even as a ${width}x${height} JPEG of quality ${JPEG_QUALITIES.at(-1)} the image needs more than the ${maxBytes} bytes a request can carry`);
+      throw new ReduceError(
+        `${what}: even as a ${width}x${height} JPEG of quality ${JPEG_QUALITIES.at(-1)} the image needs more than the ${maxBytes} bytes a request can carry`,
+      );
     }
   }
 }

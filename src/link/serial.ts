@@ -18,7 +18,10 @@ export interface SerialSettings {
 
 export function parseSerialSettings(s: unknown): SerialSettings {
   const o = options('serial', s, ['path', 'baudRate', 'dataBits', 'stopBits', 'parity', 'rtscts']);
-  const out: SerialSettings = { path: str('serial.path', o.path, { nonEmpty: true }), baudRate: int('serial.baudRate', o.baudRate, 50, 16_000_000) };
+  const out: SerialSettings = {
+    path: str('serial.path', o.path, { nonEmpty: true }),
+    baudRate: int('serial.baudRate', o.baudRate, 50, 16_000_000),
+  };
   if (o.dataBits !== undefined) out.dataBits = int('serial.dataBits', o.dataBits, 5, 8) as 5 | 6 | 7 | 8;
   if (o.stopBits !== undefined) out.stopBits = int('serial.stopBits', o.stopBits, 1, 2) as 1 | 2;
   if (o.parity !== undefined) out.parity = oneOf('serial.parity', o.parity, ['none', 'even', 'odd'] as const);
@@ -33,11 +36,22 @@ export async function openSerial(settings: SerialSettings): Promise<SerialPort> 
   try {
     mod = await import('serialport');
   } catch (err) {
-    throw new Error(`serial port support is not available (${(err as Error).message}); reinstall engram so serialport builds for this platform`, { cause: err });
+    throw new Error(
+      `serial port support is not available (${(err as Error).message}); reinstall engram so serialport builds for this platform`,
+      { cause: err },
+    );
   }
   return new Promise((resolve, reject) => {
     const port = new mod.SerialPort(
-      { path: s.path, baudRate: s.baudRate, dataBits: s.dataBits ?? 8, stopBits: s.stopBits ?? 1, parity: s.parity ?? 'none', rtscts: s.rtscts ?? false, autoOpen: true },
+      {
+        path: s.path,
+        baudRate: s.baudRate,
+        dataBits: s.dataBits ?? 8,
+        stopBits: s.stopBits ?? 1,
+        parity: s.parity ?? 'none',
+        rtscts: s.rtscts ?? false,
+        autoOpen: true,
+      },
       (err) => {
         if (err) {
           const hint = /ENOENT|No such file/.test(err.message)

@@ -36,7 +36,17 @@ export interface ByteStream {
 }
 
 export type RequestName = Request['type'];
-export const REQUEST_NAMES: readonly RequestName[] = ['hello', 'learn', 'predict', 'forget', 'prune', 'stats', 'save', 'learn-frame', 'predict-frame'];
+export const REQUEST_NAMES: readonly RequestName[] = [
+  'hello',
+  'learn',
+  'predict',
+  'forget',
+  'prune',
+  'stats',
+  'save',
+  'learn-frame',
+  'predict-frame',
+];
 /** Requests that change what is stored: the ones a key protects. */
 export const CHANGING_REQUESTS: readonly RequestName[] = ['learn', 'forget', 'prune', 'save', 'learn-frame'];
 /** What `serve --read-only` allows. */
@@ -129,14 +139,29 @@ export class LinkServer {
     private readonly learner: LinkLearner,
     opts: LinkServerOptions = {},
   ) {
-    const o = options('LinkServer options', opts, ['idleTimeoutMs', 'maxQueue', 'featureDim', 'images', 'input', 'device', 'allow', 'key', 'log', 'camera']);
+    const o = options('LinkServer options', opts, [
+      'idleTimeoutMs',
+      'maxQueue',
+      'featureDim',
+      'images',
+      'input',
+      'device',
+      'allow',
+      'key',
+      'log',
+      'camera',
+    ]);
     this.idleTimeoutMs = o.idleTimeoutMs === undefined ? DEFAULT_IDLE_TIMEOUT_MS : int('idleTimeoutMs', o.idleTimeoutMs, 1, 600_000);
     this.maxQueue = o.maxQueue === undefined ? DEFAULT_MAX_QUEUE : int('maxQueue', o.maxQueue, 1, 1024);
     this.featureDim = o.featureDim === undefined ? 0 : int('featureDim', o.featureDim, 0, 0xffff);
     this.images = Boolean(o.images);
     const inp = o.input as LinkServerOptions['input'];
     this.input = inp
-      ? { width: int('input.width', inp.width, 1, 0xffff), height: int('input.height', inp.height, 1, 0xffff), channels: int('input.channels', inp.channels, 1, 3) }
+      ? {
+          width: int('input.width', inp.width, 1, 0xffff),
+          height: int('input.height', inp.height, 1, 0xffff),
+          channels: int('input.channels', inp.channels, 1, 3),
+        }
       : { width: 0, height: 0, channels: 0 };
     this.device = typeof o.device === 'string' ? o.device : '';
     const allow = o.allow === undefined ? REQUEST_NAMES : (o.allow as unknown[]).map((a, i) => oneOf(`allow[${i}]`, a, REQUEST_NAMES));
@@ -177,7 +202,14 @@ export class LinkServer {
       this.counters.frames++;
       const crc = crc32(frame.body);
       const now = Date.now();
-      const seen = this.history.find((r) => r.id === frame.id && r.type === frame.type && r.crc === crc && r.length === frame.body.length && now - r.at < RETRANSMIT_WINDOW_MS);
+      const seen = this.history.find(
+        (r) =>
+          r.id === frame.id &&
+          r.type === frame.type &&
+          r.crc === crc &&
+          r.length === frame.body.length &&
+          now - r.at < RETRANSMIT_WINDOW_MS,
+      );
       if (seen) {
         this.counters.retransmits++;
         // Still running: its answer is on the way. Done: send the same answer again, within the same bound
@@ -189,16 +221,28 @@ export class LinkServer {
         return;
       }
       if (frame.version < MIN_PROTOCOL_VERSION || frame.version > PROTOCOL_VERSION) {
-        sendError(frame.id, frame.type, ErrorCode.UNSUPPORTED_VERSION, `frame version ${frame.version}; engram speaks ${MIN_PROTOCOL_VERSION} to ${PROTOCOL_VERSION}`);
+        sendError(
+          frame.id,
+          frame.type,
+          ErrorCode.UNSUPPORTED_VERSION,
+          `frame version ${frame.version}; engram speaks ${MIN_PROTOCOL_VERSION} to ${PROTOCOL_VERSION}`,
+        );
         return;
       }
       if (frame.id === 0) {
-        sendError(0, frame.type, ErrorCode.BAD_REQUEST, 'request id 0 is reserved for errors about unreadable frames; use 1..65535', frame.version);
+        sendError(
+          0,
+          frame.type,
+          ErrorCode.BAD_REQUEST,
+          'request id 0 is reserved for errors about unreadable frames; use 1..65535',
+          frame.version,
+        );
         return;
       }
       // Answers the peer has not read count against the limit too: a controller that does not read gets BUSY.
       if (this.queued >= this.maxQueue || outbox.answersWaiting >= this.maxQueue) {
-        const why = this.queued >= this.maxQueue ? `${this.queued} requests already queued` : `${outbox.answersWaiting} answers not yet read`;
+        const why =
+          this.queued >= this.maxQueue ? `${this.queued} requests already queued` : `${outbox.answersWaiting} answers not yet read`;
         sendError(frame.id, frame.type, ErrorCode.BUSY, `${why} (limit ${this.maxQueue})`, frame.version);
         return;
       }
@@ -211,7 +255,12 @@ export class LinkServer {
         try {
           const reply = await this.handle(frame);
           this.counters.acks++;
-          answer = encodeFrame({ version: frame.version, type: MessageType.ACK, id: frame.id, body: encodeAck(reply, { version: frame.version, maxBody: this.replyFrame - HEADER_BYTES - CRC_BYTES }) });
+          answer = encodeFrame({
+            version: frame.version,
+            type: MessageType.ACK,
+            id: frame.id,
+            body: encodeAck(reply, { version: frame.version, maxBody: this.replyFrame - HEADER_BYTES - CRC_BYTES }),
+          });
         } catch (err) {
           const [code, message] = classify(err);
           this.counters.errors++;
@@ -274,7 +323,8 @@ export class LinkServer {
   private note(line: string): void {
     const now = Date.now();
     if (now - this.logWindowStart >= LOG_WINDOW_MS) {
-      if (this.logSuppressed > 0) this.log(`(${this.logSuppressed} similar lines left out in the last ${Math.round((now - this.logWindowStart) / 1000)} s)`);
+      if (this.logSuppressed > 0)
+        this.log(`(${this.logSuppressed} similar lines left out in the last ${Math.round((now - this.logWindowStart) / 1000)} s)`);
       this.logWindowStart = now;
       this.logLines = 0;
       this.logSuppressed = 0;
@@ -298,32 +348,56 @@ export class LinkServer {
     const tagged = frame.version >= 2 && (frame.type & AUTH_FLAG) !== 0;
     const base = tagged ? frame.type & ~AUTH_FLAG : frame.type;
     const name = requestNameOf(base);
-    if (name === null) throw new ProtocolError(ErrorCode.UNKNOWN_TYPE, `unknown request type 0x${frame.type.toString(16).padStart(2, '0')}`);
+    if (name === null)
+      throw new ProtocolError(ErrorCode.UNKNOWN_TYPE, `unknown request type 0x${frame.type.toString(16).padStart(2, '0')}`);
     if (FRAME_REQUESTS.includes(name) && frame.version < 2) {
-      throw new ProtocolError(ErrorCode.UNKNOWN_TYPE, `request type 0x${base.toString(16).padStart(2, '0')} (${name.toUpperCase()}) needs header version 2 (send HELLO first)`);
+      throw new ProtocolError(
+        ErrorCode.UNKNOWN_TYPE,
+        `request type 0x${base.toString(16).padStart(2, '0')} (${name.toUpperCase()}) needs header version 2 (send HELLO first)`,
+      );
     }
     if (FRAME_REQUESTS.includes(name) && !this.camera) {
-      throw new ProtocolError(ErrorCode.NOT_ALLOWED, `${name.toUpperCase()} needs a camera: this engram watches no source (engram serve --watch SOURCE)`);
+      throw new ProtocolError(
+        ErrorCode.NOT_ALLOWED,
+        `${name.toUpperCase()} needs a camera: this engram watches no source (engram serve --watch SOURCE)`,
+      );
     }
     if (!this.allowed.has(name)) {
-      throw new ProtocolError(ErrorCode.NOT_ALLOWED, `${name.toUpperCase()} is not allowed on this engram (allowed: ${[...this.allowed].join(', ')})`);
+      throw new ProtocolError(
+        ErrorCode.NOT_ALLOWED,
+        `${name.toUpperCase()} is not allowed on this engram (allowed: ${[...this.allowed].join(', ')})`,
+      );
     }
     let body = frame.body;
     if (tagged) {
       const parts = splitTagged(frame.body);
-      if (parts === null) throw new ProtocolError(ErrorCode.BAD_REQUEST, `${name.toUpperCase()}: a tagged body needs a 36-byte trailer, body has ${frame.body.length} bytes`);
-      if (!this.key) throw new ProtocolError(ErrorCode.AUTH_FAILED, 'this engram has no key, so it cannot check tags; send the request without one');
+      if (parts === null)
+        throw new ProtocolError(
+          ErrorCode.BAD_REQUEST,
+          `${name.toUpperCase()}: a tagged body needs a 36-byte trailer, body has ${frame.body.length} bytes`,
+        );
+      if (!this.key)
+        throw new ProtocolError(ErrorCode.AUTH_FAILED, 'this engram has no key, so it cannot check tags; send the request without one');
       const expected = requestTag(this.key, this.session, parts.seq, frame, parts.body);
       if (!tagMatches(expected, parts.tag)) {
-        throw new ProtocolError(ErrorCode.AUTH_FAILED, 'the tag does not match: wrong key, or a session from before engram restarted (send HELLO)');
+        throw new ProtocolError(
+          ErrorCode.AUTH_FAILED,
+          'the tag does not match: wrong key, or a session from before engram restarted (send HELLO)',
+        );
       }
       if (parts.seq <= this.lastSeq) {
-        throw new ProtocolError(ErrorCode.STALE_SEQUENCE, `sequence number ${parts.seq} is not above the last accepted, ${this.lastSeq}; HELLO gives the next`);
+        throw new ProtocolError(
+          ErrorCode.STALE_SEQUENCE,
+          `sequence number ${parts.seq} is not above the last accepted, ${this.lastSeq}; HELLO gives the next`,
+        );
       }
       this.lastSeq = parts.seq;
       body = parts.body;
     } else if (this.key && CHANGING_REQUESTS.includes(name)) {
-      throw new ProtocolError(ErrorCode.AUTH_FAILED, `${name.toUpperCase()} changes the memory and this engram requires a tag made with its key`);
+      throw new ProtocolError(
+        ErrorCode.AUTH_FAILED,
+        `${name.toUpperCase()} changes the memory and this engram requires a tag made with its key`,
+      );
     }
     return decodeRequest(base, body, frame.version);
   }
@@ -395,7 +469,16 @@ export class LinkServer {
           labelsTotal: s.labels.length,
           first: req.first ?? 0,
           labels: s.labels,
-          ...(req.threshold && s.threshold !== undefined ? { threshold: { value: s.threshold, source: s.thresholdSource ?? 'calibrated', known: s.calibration?.known ?? 0, novel: s.calibration?.novel ?? 0 } } : {}),
+          ...(req.threshold && s.threshold !== undefined
+            ? {
+                threshold: {
+                  value: s.threshold,
+                  source: s.thresholdSource ?? 'calibrated',
+                  known: s.calibration?.known ?? 0,
+                  novel: s.calibration?.novel ?? 0,
+                },
+              }
+            : {}),
         };
       }
       case 'save':

@@ -105,13 +105,18 @@ export class LiveLoop extends EventEmitter {
   /** Learns the next `frames` frames (one in `every`) as `label`; resolves once every one is durable. */
   capture(req: CaptureRequest): Promise<CaptureResult> {
     const label = req.label;
-    if (typeof label !== 'string' || label.length === 0 || label.length > 1024) throw new RangeError(`label: expected a non-empty string of at most 1024 characters, got ${JSON.stringify(label)}`);
+    if (typeof label !== 'string' || label.length === 0 || label.length > 1024)
+      throw new RangeError(`label: expected a non-empty string of at most 1024 characters, got ${JSON.stringify(label)}`);
     const frames = req.frames;
-    if (!Number.isInteger(frames) || frames < 1 || frames > 1000) throw new RangeError(`frames: expected a whole number from 1 to 1000, got ${String(frames)}`);
+    if (!Number.isInteger(frames) || frames < 1 || frames > 1000)
+      throw new RangeError(`frames: expected a whole number from 1 to 1000, got ${String(frames)}`);
     const every = req.every ?? 1;
-    if (!Number.isInteger(every) || every < 1 || every > 10_000) throw new RangeError(`every: expected a whole number from 1 to 10000, got ${String(every)}`);
+    if (!Number.isInteger(every) || every < 1 || every > 10_000)
+      throw new RangeError(`every: expected a whole number from 1 to 10000, got ${String(every)}`);
     if (!this.running) throw new Error('capture: the live source is not running');
-    return new Promise((resolve, reject) => this.captures.push({ label, frames, every, taken: [], chunk: [], last: -Infinity, resolve, reject }));
+    return new Promise((resolve, reject) =>
+      this.captures.push({ label, frames, every, taken: [], chunk: [], last: -Infinity, resolve, reject }),
+    );
   }
 
   /** Runs until the source ends or `signal` aborts; a learner or decoder failure rejects. */
@@ -123,7 +128,14 @@ export class LiveLoop extends EventEmitter {
     this.running = true;
     try {
       // The backbone's first run allocates its session; do it before the first frame so its latency is honest.
-      await this.engram.predict([{ data: new Uint8Array(this.source.width * this.source.height * this.source.channels), width: this.source.width, height: this.source.height, channels: this.source.channels }]);
+      await this.engram.predict([
+        {
+          data: new Uint8Array(this.source.width * this.source.height * this.source.channels),
+          width: this.source.width,
+          height: this.source.height,
+          channels: this.source.channels,
+        },
+      ]);
       for (;;) {
         const frame = await this.source.take();
         if (!frame) break;
@@ -145,7 +157,8 @@ export class LiveLoop extends EventEmitter {
       this.running = false;
       signal?.removeEventListener('abort', onAbort);
       this.source.stop();
-      for (const c of this.captures.splice(0)) c.reject(new Error(`capture of ${c.label}: the live source ended after ${c.taken.length} of ${c.frames} frames`));
+      for (const c of this.captures.splice(0))
+        c.reject(new Error(`capture of ${c.label}: the live source ended after ${c.taken.length} of ${c.frames} frames`));
     }
     const seconds = t0 === 0 ? 0 : (performance.now() - t0) / 1000;
     const answered = this.predicted + this.learned;
@@ -194,7 +207,14 @@ export class LiveLoop extends EventEmitter {
       this.note(latencyMs);
       this.learned++;
       cap.taken.push(f.index);
-      const ev: LiveLearned = { frame: f.index, time: round(f.time, 3), label: cap.label, example: cap.taken.length, of: cap.frames, latencyMs: round(latencyMs, 1) };
+      const ev: LiveLearned = {
+        frame: f.index,
+        time: round(f.time, 3),
+        label: cap.label,
+        example: cap.taken.length,
+        of: cap.frames,
+        latencyMs: round(latencyMs, 1),
+      };
       this.emit('learned', ev);
     }
     if (cap.taken.length === cap.frames) {

@@ -74,7 +74,11 @@ export const DEFAULT_HEIGHT = 240;
  * default 320x240, with the backbone's channels. ffmpeg then scales in C and the pipe carries a few KB a frame
  * instead of 230 KB (docs/live.md, speed).
  */
-export function learnerFrameSize(input: { width: number; height: number; channels: 1 | 3 }): { width: number; height: number; channels: 1 | 3 } {
+export function learnerFrameSize(input: { width: number; height: number; channels: 1 | 3 }): {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+} {
   const even = (x: number) => 2 * Math.ceil(x / 2);
   let height = Math.max(8, even(Math.max(2 * input.height, (2 * input.width * 3) / 4)));
   let width = Math.max(8, even((height * 4) / 3));
@@ -170,7 +174,9 @@ export class FrameSource {
     const bin = opts.ffmpeg ?? process.env.ENGRAM_FFMPEG ?? 'ffmpeg';
     this.proc = spawn(bin, ffmpegArgs(opts), { stdio: [this.kind === 'stdin' ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     this.proc.on('error', (err: NodeJS.ErrnoException) => {
-      this.fail(err.code === 'ENOENT' ? new Error(`ffmpeg not found (${bin}): install it (apt-get install ffmpeg) or set ENGRAM_FFMPEG`) : err);
+      this.fail(
+        err.code === 'ENOENT' ? new Error(`ffmpeg not found (${bin}): install it (apt-get install ffmpeg) or set ENGRAM_FFMPEG`) : err,
+      );
     });
     this.proc.stderr!.setEncoding('utf8');
     this.proc.stderr!.on('data', (s: string) => {
@@ -299,21 +305,26 @@ function checkOptions(o: SourceOptions, kind: SourceKind): void {
   };
   dim('width', o.width);
   dim('height', o.height);
-  if (o.fps !== undefined && !(o.fps > 0 && o.fps <= 1000)) throw new RangeError(`fps: expected a rate above 0 and at most 1000, got ${o.fps}`);
+  if (o.fps !== undefined && !(o.fps > 0 && o.fps <= 1000))
+    throw new RangeError(`fps: expected a rate above 0 and at most 1000, got ${o.fps}`);
   if (o.crop) {
     for (const k of ['x', 'y', 'width', 'height'] as const) {
       const v = o.crop[k];
-      if (!Number.isInteger(v) || v < 0 || ((k === 'width' || k === 'height') && v < 1)) throw new RangeError(`crop.${k}: expected a whole number of pixels, got ${v}`);
+      if (!Number.isInteger(v) || v < 0 || ((k === 'width' || k === 'height') && v < 1))
+        throw new RangeError(`crop.${k}: expected a whole number of pixels, got ${v}`);
     }
   }
   if (kind === 'file') {
     if (!existsSync(o.input)) throw new RangeError(`source: no such file or device: ${o.input}`);
-    if (statSync(o.input).isDirectory()) throw new RangeError(`source: ${o.input} is a folder, expected a video file, a camera, a stream URL or "-"`);
+    if (statSync(o.input).isDirectory())
+      throw new RangeError(`source: ${o.input} is a folder, expected a video file, a camera, a stream URL or "-"`);
   }
   if (kind === 'camera' && !existsSync(o.input)) throw new RangeError(`source: no camera at ${o.input} (is it plugged in? ls /dev/video*)`);
-  if (kind !== 'file' && (o.realtime || o.loop)) throw new RangeError(`source: realtime and loop apply to video files only, not to ${kind} input ${o.input}`);
+  if (kind !== 'file' && (o.realtime || o.loop))
+    throw new RangeError(`source: realtime and loop apply to video files only, not to ${kind} input ${o.input}`);
   if (kind === 'stdin' && o.stdinFormat && o.stdinFormat !== 'mjpeg' && !o.stdinSize) {
     throw new RangeError(`stdin: raw ${o.stdinFormat} frames need their size (input size WxH)`);
   }
-  if (kind !== 'stdin' && (o.stdinFormat || o.stdinSize)) throw new RangeError(`source: the input format applies to stdin ("-") only, not to ${o.input}`);
+  if (kind !== 'stdin' && (o.stdinFormat || o.stdinSize))
+    throw new RangeError(`source: the input format applies to stdin ("-") only, not to ${o.input}`);
 }

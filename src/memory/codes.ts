@@ -9,10 +9,7 @@ import { int, rangeError, typeError, typed } from '../util/validate.js';
  * ceil(neurons / 32) words per code, neuron j at word j >> 5, bit j & 31.
  */
 export type CodeBatch =
-  | Uint32Array
-  | { indices: Uint32Array; active: number }
-  | { indices: Uint32Array; offsets: Uint32Array }
-  | { bitset: Uint32Array };
+  Uint32Array | { indices: Uint32Array; active: number } | { indices: Uint32Array; offsets: Uint32Array } | { bitset: Uint32Array };
 
 /** Labels: one class id per code, or one id for the whole batch. */
 export type Labels = number | Uint32Array | readonly number[];
@@ -114,7 +111,7 @@ function fromBitset(bits: Uint32Array, neurons: number): NormalizedCodes {
     throw rangeError('codes.bitset', `a length that is a multiple of ${words} (ceil(neurons / 32) words per code)`, bits);
   }
   const batch = bits.length / words;
-  const tail = neurons % 32 ? ~((1 << neurons % 32) - 1) >>> 0 : 0;
+  const tail = neurons % 32 ? ~((1 << (neurons % 32)) - 1) >>> 0 : 0;
   let total = 0;
   for (let b = 0; b < batch; b++) {
     if ((bits[b * words + words - 1] & tail) !== 0) {

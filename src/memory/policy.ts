@@ -77,7 +77,14 @@ export function checkCountOptions(opts: { kernel?: 'active' | 'scalar' } | undef
 }
 
 /** Checks a class id and a neuron range [begin, end) for counterMoments; needs counters. */
-export function checkMomentsArgs(classId: unknown, begin: unknown, end: unknown, neurons: number, classes: number, counterBits: number): { classId: number; begin: number; end: number } {
+export function checkMomentsArgs(
+  classId: unknown,
+  begin: unknown,
+  end: unknown,
+  neurons: number,
+  classes: number,
+  counterBits: number,
+): { classId: number; begin: number; end: number } {
   if (counterBits === 0) throw new RangeError(`counterMoments: ${NO_COUNTERS}`);
   if (classes === 0) throw new RangeError('classId: expected an existing class id (the memory has no classes)');
   const c = int('classId', classId, 0, classes - 1);

@@ -342,7 +342,7 @@ export class ReferenceMemory implements MemoryLike {
     let p = 24;
     for (let n = 0; n < neurons; n++, p += bitRow) {
       for (let c = 0; c < classes; c++) m.#cells[m.#at(n, c)] = (buf[p + (c >> 3)] >> (c & 7)) & 1;
-      if (bitRow > 0 && classes % 8 && buf[p + bitRow - 1] >> classes % 8) fail(bad);
+      if (bitRow > 0 && classes % 8 && buf[p + bitRow - 1] >> (classes % 8)) fail(bad);
     }
     for (let n = 0; n < neurons && counterRow > 0; n++, p += counterRow) {
       if (counterBits === 4 && classes % 2 && buf[p + counterRow - 1] & 0xf0) fail(bad);

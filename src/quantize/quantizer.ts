@@ -107,7 +107,10 @@ export class TopKQuantizer implements Quantizer {
       out.set(top, r * active);
       if (twoSided) {
         // The k smallest (k <= dim / 2, so never one of the largest), in index order.
-        const low = sorted.slice(dim - k).sort((a, b) => a - b).map((t) => dim + t);
+        const low = sorted
+          .slice(dim - k)
+          .sort((a, b) => a - b)
+          .map((t) => dim + t);
         out.set(low, r * active + k);
       }
     }

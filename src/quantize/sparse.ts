@@ -139,15 +139,20 @@ export class SparseQuantizer implements Quantizer {
     readonly whitening: Whitening | null = null,
   ) {
     const { neurons, k, whiteNeurons, whiteK } = options;
-    if (!Number.isInteger(neurons) || neurons < 2 || neurons > 1 << 20) throw new RangeError(`quantizer.neurons: expected an integer in [2, ${1 << 20}], got number ${neurons}`);
-    if (!Number.isInteger(k) || k < 1 || k >= neurons) throw new RangeError(`quantizer.k: expected an integer in [1, ${neurons - 1}], got number ${k}`);
-    if (whitening && whitening.dim !== dim) throw new RangeError(`whitening: fitted on ${whitening.dim}-d features, the backbone gives ${dim}`);
+    if (!Number.isInteger(neurons) || neurons < 2 || neurons > 1 << 20)
+      throw new RangeError(`quantizer.neurons: expected an integer in [2, ${1 << 20}], got number ${neurons}`);
+    if (!Number.isInteger(k) || k < 1 || k >= neurons)
+      throw new RangeError(`quantizer.k: expected an integer in [1, ${neurons - 1}], got number ${k}`);
+    if (whitening && whitening.dim !== dim)
+      throw new RangeError(`whitening: fitted on ${whitening.dim}-d features, the backbone gives ${dim}`);
     this.blocks = [{ name: 'raw', begin: 0, neurons, k }];
     this.raw = new Rotation(dim, neurons, RAW_SEED);
     this.white = null;
     if (whitening) {
-      if (!Number.isInteger(whiteNeurons) || whiteNeurons < 2 || whiteNeurons > 1 << 20) throw new RangeError(`quantizer.whiteNeurons: expected an integer in [2, ${1 << 20}], got number ${whiteNeurons}`);
-      if (!Number.isInteger(whiteK) || whiteK < 1 || whiteK >= whiteNeurons) throw new RangeError(`quantizer.whiteK: expected an integer in [1, ${whiteNeurons - 1}], got number ${whiteK}`);
+      if (!Number.isInteger(whiteNeurons) || whiteNeurons < 2 || whiteNeurons > 1 << 20)
+        throw new RangeError(`quantizer.whiteNeurons: expected an integer in [2, ${1 << 20}], got number ${whiteNeurons}`);
+      if (!Number.isInteger(whiteK) || whiteK < 1 || whiteK >= whiteNeurons)
+        throw new RangeError(`quantizer.whiteK: expected an integer in [1, ${whiteNeurons - 1}], got number ${whiteK}`);
       this.blocks.push({ name: 'white', begin: neurons, neurons: whiteNeurons, k: whiteK });
       this.white = new Rotation(dim, whiteNeurons, WHITE_SEED);
     }

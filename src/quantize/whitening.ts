@@ -48,14 +48,21 @@ export const WHITENING_DEFAULTS = { d: 128, shrink: 3 } as const;
  * Fits a whitening on n rows (n x dim). With labels (one per row), the scatter is within-class: each row
  * minus its label's mean; without, each row minus the overall mean.
  */
-export function fitWhitening(features: Float32Array, dim: number, labels: ArrayLike<number> | null, opts: WhiteningFitOptions = {}): Whitening {
+export function fitWhitening(
+  features: Float32Array,
+  dim: number,
+  labels: ArrayLike<number> | null,
+  opts: WhiteningFitOptions = {},
+): Whitening {
   const n = features.length / dim;
-  if (!Number.isInteger(n) || n < 2) throw new RangeError(`calibration: expected at least 2 feature rows of dimension ${dim}, got ${features.length / dim}`);
+  if (!Number.isInteger(n) || n < 2)
+    throw new RangeError(`calibration: expected at least 2 feature rows of dimension ${dim}, got ${features.length / dim}`);
   if (labels && labels.length !== n) throw new RangeError(`labels: expected ${n} labels (one per row), got ${labels.length}`);
   const shrink = num('shrink', opts.shrink ?? WHITENING_DEFAULTS.shrink, 1e-3, 1e3);
   // Capped, not refused: the default (128) must serve a backbone of fewer dimensions too.
   const d = Math.min(int('d', opts.d ?? WHITENING_DEFAULTS.d, 1, 1 << 20), dim, n - 1);
-  for (let i = 0; i < features.length; i++) if (!Number.isFinite(features[i])) throw new RangeError(`features: value ${i} is not finite (${features[i]})`);
+  for (let i = 0; i < features.length; i++)
+    if (!Number.isFinite(features[i])) throw new RangeError(`features: value ${i} is not finite (${features[i]})`);
   const mean = new Float64Array(dim);
   for (let r = 0; r < n; r++) for (let t = 0; t < dim; t++) mean[t] += features[r * dim + t] / n;
   // Residuals: from the label's mean (within-class) or the overall mean.
@@ -68,7 +75,8 @@ export function fitWhitening(features: Float32Array, dim: number, labels: ArrayL
       g.count++;
     }
     const groups = sums.size;
-    if (n - groups < 1) throw new RangeError(`calibration: within-class scatter needs more rows than labels, got ${n} rows of ${groups} labels`);
+    if (n - groups < 1)
+      throw new RangeError(`calibration: within-class scatter needs more rows than labels, got ${n} rows of ${groups} labels`);
     for (let r = 0; r < n; r++) {
       const g = sums.get(labels[r])!;
       for (let t = 0; t < dim; t++) resid[r * dim + t] = features[r * dim + t] - g.sum[t] / g.count;
@@ -83,7 +91,17 @@ export function fitWhitening(features: Float32Array, dim: number, labels: ArrayL
   const s = shrink * meanEig;
   const f = new Float32Array(d);
   for (let i = 0; i < d; i++) f[i] = 1 / Math.sqrt(Math.max(0, values[i]) + s);
-  return { dim, d, withinClass: labels !== null, samples: n, shrink, mean: Float32Array.from(mean), f, g: 1 / Math.sqrt(s), basis: Float32Array.from(vectors) };
+  return {
+    dim,
+    d,
+    withinClass: labels !== null,
+    samples: n,
+    shrink,
+    mean: Float32Array.from(mean),
+    f,
+    g: 1 / Math.sqrt(s),
+    basis: Float32Array.from(vectors),
+  };
 }
 
 /** Applies the whitening to rows of features (rows x dim) into a new array. */
@@ -257,7 +275,8 @@ export function decodeWhitening(bytes: Uint8Array, source = 'whitening'): Whiten
   const flags = buf.readUInt32LE(16);
   if (dim < 1 || dim > 1 << 20 || d < 1 || d > dim || flags > 1) throw new Error(`${source}: damaged whitening header`);
   const floats = dim + d + d * dim;
-  if (buf.length !== HEADER + 4 * floats) throw new Error(`${source}: expected ${HEADER + 4 * floats} bytes for dim ${dim} and d ${d}, got ${buf.length}`);
+  if (buf.length !== HEADER + 4 * floats)
+    throw new Error(`${source}: expected ${HEADER + 4 * floats} bytes for dim ${dim} and d ${d}, got ${buf.length}`);
   const read = (offset: number, count: number) => {
     const out = new Float32Array(count);
     for (let i = 0; i < count; i++) out[i] = buf.readFloatLE(offset + 4 * i);
@@ -275,7 +294,8 @@ export function decodeWhitening(bytes: Uint8Array, source = 'whitening'): Whiten
     basis: read(HEADER + 4 * (dim + d), d * dim),
   };
   const finite = (a: Float32Array) => a.every((v) => Number.isFinite(v));
-  if (!Number.isFinite(w.g) || w.g <= 0 || !finite(w.mean) || !finite(w.f) || !finite(w.basis)) throw new Error(`${source}: whitening holds values that are not finite`);
+  if (!Number.isFinite(w.g) || w.g <= 0 || !finite(w.mean) || !finite(w.f) || !finite(w.basis))
+    throw new Error(`${source}: whitening holds values that are not finite`);
   return w;
 }
 

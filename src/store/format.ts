@@ -229,7 +229,8 @@ export function scanSegment(buf: Buffer): SegmentScan | FormatDamage {
   while (at < buf.length) {
     const next = readRecordAt(buf, at);
     if (next === null || next.record.seq !== expected) {
-      const reason = next === null ? `unreadable record (seq ${expected} expected)` : `record seq ${next.record.seq} where ${expected} was expected`;
+      const reason =
+        next === null ? `unreadable record (seq ${expected} expected)` : `record seq ${next.record.seq} where ${expected} was expected`;
       const damage = new FormatDamage(reason, at);
       const end = intactRecordAfter(buf, at + 1, expected) ? 'damaged' : 'torn';
       return { baseSeq: header.baseSeq, records, validBytes: at, end, damage };

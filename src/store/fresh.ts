@@ -21,4 +21,3 @@ export function removeCreatedStore(dir: string): void {
     // Best effort: the error that made the open fail is the one the user needs to see.
   }
 }
-

@@ -106,11 +106,19 @@ export async function recover(dir: string, opts: { salvage?: boolean } = {}): Pr
     if (damage) {
       refuseNewerVersion(dir, file, damage);
       damagedSnapshots.push(file);
-      warnings.push(`snapshot ${file} is damaged (${damage.reason} at byte ${damage.at}); falling back to an older snapshot and the journal`);
+      warnings.push(
+        `snapshot ${file} is damaged (${damage.reason} at byte ${damage.at}); falling back to an older snapshot and the journal`,
+      );
       continue;
     }
     snapshots.unshift({ file, seq: nameSeq, bytes: buf.length });
-    if (!chosen) chosen = { file, seq: nameSeq, payload: (decoded as { payload: Buffer }).payload, meta: (decoded as { meta: Record<string, unknown> }).meta };
+    if (!chosen)
+      chosen = {
+        file,
+        seq: nameSeq,
+        payload: (decoded as { payload: Buffer }).payload,
+        meta: (decoded as { meta: Record<string, unknown> }).meta,
+      };
   }
   if (!chosen && damagedSnapshots.length > 0) {
     warnings.push(`no intact snapshot is left; rebuilding from the journal alone`);
@@ -134,7 +142,10 @@ export async function recover(dir: string, opts: { salvage?: boolean } = {}): Pr
       meta = null;
     }
     if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) {
-      throw new StoreError('ECORRUPT', `store ${dir}: metadata record seq ${r.seq} is not a JSON object (the record checksum matched: written by a different program?)`);
+      throw new StoreError(
+        'ECORRUPT',
+        `store ${dir}: metadata record seq ${r.seq} is not a JSON object (the record checksum matched: written by a different program?)`,
+      );
     }
     metaChanges.push({ seq: r.seq, meta: meta as Record<string, unknown> });
   }
@@ -176,7 +187,14 @@ function corrupt(dir: string, what: string, damagedSnapshots: string[]): StoreEr
 }
 
 /** Collects records from seq `from` onward across segments, demanding an unbroken sequence. */
-function replayChain(dir: string, segments: ScannedSegment[], from: number, damagedSnapshots: string[], warnings: string[], salvage: boolean) {
+function replayChain(
+  dir: string,
+  segments: ScannedSegment[],
+  from: number,
+  damagedSnapshots: string[],
+  warnings: string[],
+  salvage: boolean,
+) {
   const records: JournalRecord[] = [];
   const entries: SegmentEntry[] = [];
   const damagedSegments: string[] = [];
@@ -187,7 +205,10 @@ function replayChain(dir: string, segments: ScannedSegment[], from: number, dama
     if (!salvage) throw corrupt(dir, what, damagedSnapshots);
     const later = segments.slice(i + 1).map((s) => s.file);
     damagedSegments.push(...later);
-    warnings.push(`${what}; salvaged the history up to seq ${expected - 1}, every later record is given up` + (later.length ? ` (also ${later.join(', ')})` : ''));
+    warnings.push(
+      `${what}; salvaged the history up to seq ${expected - 1}, every later record is given up` +
+        (later.length ? ` (also ${later.join(', ')})` : ''),
+    );
   };
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i];
@@ -232,7 +253,9 @@ function replayChain(dir: string, segments: ScannedSegment[], from: number, dama
     if (scan.end === 'torn') {
       const droppedBytes = seg.bytes - scan.validBytes;
       tornTail = { file: seg.file, validBytes: scan.validBytes, droppedBytes, keepCopy: false };
-      warnings.push(`journal ${seg.file} ends in an interrupted write: dropped ${droppedBytes} bytes after seq ${lastSeq} (${scan.damage!.reason})`);
+      warnings.push(
+        `journal ${seg.file} ends in an interrupted write: dropped ${droppedBytes} bytes after seq ${lastSeq} (${scan.damage!.reason})`,
+      );
     }
     entries.push({ file: seg.file, baseSeq: scan.baseSeq, lastSeq, bytes: tornTail?.file === seg.file ? scan.validBytes : seg.bytes });
   }

@@ -324,7 +324,9 @@ export class Store {
           await this.startSegment();
         } catch (err) {
           // The snapshot is durable and the current segment still continues the chain: keep appending to it.
-          this.warn(`store ${this.dir}: snapshot ${name} written, but a new journal segment could not be started (${(err as Error).message}); compaction waits for the next snapshot`);
+          this.warn(
+            `store ${this.dir}: snapshot ${name} written, but a new journal segment could not be started (${(err as Error).message}); compaction waits for the next snapshot`,
+          );
         }
       }
       await this.removeObsolete();
@@ -408,7 +410,9 @@ export class Store {
     try {
       await write();
     } catch (err) {
-      throw new StoreError('EWRITE', `store ${this.dir}: ${what} failed (${(err as Error).message}); the store is unchanged`, { cause: err });
+      throw new StoreError('EWRITE', `store ${this.dir}: ${what} failed (${(err as Error).message}); the store is unchanged`, {
+        cause: err,
+      });
     }
   }
 
@@ -542,7 +546,7 @@ async function createDir(dir: string): Promise<void> {
   const created = await mkdir(dir, { recursive: true });
   if (created === undefined) return;
   const top = dirname(resolve(created));
-  for (let p = resolve(dir); p !== top; ) {
+  for (let p = resolve(dir); p !== top;) {
     p = dirname(p);
     await syncDir(p);
   }

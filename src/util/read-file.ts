@@ -31,7 +31,12 @@ export class FileReadError extends Error {
   override name = 'FileReadError';
   /** The message without the path in front. */
   readonly detail: string;
-  constructor(readonly path: string, readonly kind: string, message: string, readonly code?: string) {
+  constructor(
+    readonly path: string,
+    readonly kind: string,
+    message: string,
+    readonly code?: string,
+  ) {
     super(`${path}: ${message}`);
     this.detail = message;
   }
@@ -171,7 +176,8 @@ export function readStdinChecked(kind: FileKind, limit: number = FILE_LIMITS[kin
     }
     if (n === 0) break;
     got += n;
-    if (got > limit) throw new FileReadError('standard input', kind, `the ${kind} is more than the ${limit}-byte limit for a ${kind}`, 'EFBIG');
+    if (got > limit)
+      throw new FileReadError('standard input', kind, `the ${kind} is more than the ${limit}-byte limit for a ${kind}`, 'EFBIG');
     parts.push(Buffer.from(chunk.subarray(0, n)));
   }
   return Buffer.concat(parts);

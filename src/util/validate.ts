@@ -22,7 +22,7 @@ export function describe(value: unknown): string {
     return `${value.constructor.name} of length ${(value as unknown as { length?: number }).length ?? value.byteLength}`;
   }
   if (value instanceof ArrayBuffer) return `ArrayBuffer of ${value.byteLength} bytes`;
-  const name = (value).constructor?.name;
+  const name = value.constructor?.name;
   return name && name !== 'Object' ? `a ${name}` : 'an object';
 }
 

@@ -22,7 +22,10 @@ for (const [neurons, classes, active, counterBits] of [
 ] as const) {
   const m = new BinaryMemory({ neurons, classes, active, counterBits });
   for (let i = 0; i < 40; i++) {
-    m.store(randomCodes(r, 25, active, neurons), Uint32Array.from({ length: 25 }, () => below(r, classes)));
+    m.store(
+      randomCodes(r, 25, active, neurons),
+      Uint32Array.from({ length: 25 }, () => below(r, classes)),
+    );
   }
   if (counterBits) m.prune({ minCount: 2 });
   const scores = m.score(randomCodes(r, 40, active, neurons));
@@ -36,7 +39,11 @@ const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r
 const centres = Array.from({ length: 12 }, () => Float32Array.from({ length: dim }, gauss));
 const near = (c: Float32Array) => Float32Array.from(c, (x) => x + 0.6 * gauss());
 const e = await Engram.memory({ backbone: null, quantizer: { kind: 'sign', dim } });
-for (let c = 0; c < centres.length; c++) await e.learn(`class-${c}`, Array.from({ length: 8 }, () => near(centres[c])));
+for (let c = 0; c < centres.length; c++)
+  await e.learn(
+    `class-${c}`,
+    Array.from({ length: 8 }, () => near(centres[c])),
+  );
 const queries = centres.flatMap((c) => Array.from({ length: 5 }, () => near(c)));
 const predictions = await e.predict(queries);
 await e.close();

@@ -25,7 +25,9 @@ export function sharedModels(): string | undefined {
   const found = candidates.find((d) => existsSync(join(d, 'mobilenetv2-12-int8.onnx')));
   if (!found && !warned) {
     warned = true;
-    console.log(`SKIP: mobilenetv2-12-int8.onnx not found (set ENGRAM_SHARED_MODELS; looked in ${candidates.join(', ')}): cases needing it are skipped`);
+    console.log(
+      `SKIP: mobilenetv2-12-int8.onnx not found (set ENGRAM_SHARED_MODELS; looked in ${candidates.join(', ')}): cases needing it are skipped`,
+    );
   }
   return found ? resolve(found) : undefined;
 }
@@ -53,16 +55,32 @@ process.on('exit', () => {
 });
 
 export const IMAGENET_INPUT = {
-  name: 'input', layout: 'NCHW', width: 224, height: 224, channels: 3, colorOrder: 'RGB', range: [0, 1],
-  mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], resize: 'bilinear', dtype: 'float32',
+  name: 'input',
+  layout: 'NCHW',
+  width: 224,
+  height: 224,
+  channels: 3,
+  colorOrder: 'RGB',
+  range: [0, 1],
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+  resize: 'bilinear',
+  dtype: 'float32',
 };
 
 /** Writes `<dir>/<name>.json` describing `modelFile` (sha256 computed) and returns its path. */
 export function writeManifest(dir: string, name: string, modelFile: string, fields: Record<string, unknown> = {}): string {
   const manifest = {
-    format: 'engram-backbone/1', name, file: modelFile, sha256: sha256(readFileSync(resolve(dir, modelFile))),
-    input: IMAGENET_INPUT, output: { name: 'output', dim: 1000 }, precision: 'int8', license: 'Apache-2.0',
-    source: 'test', ...fields,
+    format: 'engram-backbone/1',
+    name,
+    file: modelFile,
+    sha256: sha256(readFileSync(resolve(dir, modelFile))),
+    input: IMAGENET_INPUT,
+    output: { name: 'output', dim: 1000 },
+    precision: 'int8',
+    license: 'Apache-2.0',
+    source: 'test',
+    ...fields,
   };
   const path = join(dir, `${name}.json`);
   writeFileSync(path, JSON.stringify(manifest, null, 2));
@@ -77,7 +95,13 @@ export function argmax(v: Float32Array): number {
 }
 
 export function cosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < a.length; i++) { ab += a[i] * b[i]; aa += a[i] * a[i]; bb += b[i] * b[i]; }
+  let ab = 0,
+    aa = 0,
+    bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
   return ab / Math.sqrt(aa * bb);
 }

@@ -17,9 +17,20 @@ export interface TinyOptions {
 export function tinyModel(channels: 1 | 3 = 3, size = 8, opts: TinyOptions = {}): Uint8Array {
   const nhwc = opts.layout === 'NHWC';
   const batchDim = opts.batch ? { dimValue: opts.batch } : { dimParam: 'N' };
-  const inputDims = nhwc ? [batchDim, { dimValue: size }, { dimValue: size }, { dimValue: channels }]
+  const inputDims = nhwc
+    ? [batchDim, { dimValue: size }, { dimValue: size }, { dimValue: channels }]
     : [batchDim, { dimValue: channels }, { dimValue: size }, { dimValue: size }];
-  const front = nhwc ? [{ name: 'to_nchw', opType: 'Transpose', input: ['input'], output: ['nchw'], attribute: [{ name: 'perm', type: 7, ints: [0, 3, 1, 2] }] }] : [];
+  const front = nhwc
+    ? [
+        {
+          name: 'to_nchw',
+          opType: 'Transpose',
+          input: ['input'],
+          output: ['nchw'],
+          attribute: [{ name: 'perm', type: 7, ints: [0, 3, 1, 2] }],
+        },
+      ]
+    : [];
   const f = (name: string, dims: number[], values: number[]) => ({ name, dataType: 1, dims, floatData: values });
   const weights = Array.from({ length: 4 * channels }, (_, i) => ((i % 5) - 2) / 4);
   const model = message<OnnxModel>('onnx.ModelProto', {

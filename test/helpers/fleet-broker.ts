@@ -32,7 +32,10 @@ export class Broker {
     readonly port: number,
   ) {
     // No persistence: a restart loses sessions and retained messages, the harder case for the devices.
-    writeFileSync(join(dir, 'mosquitto.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 10000\n`);
+    writeFileSync(
+      join(dir, 'mosquitto.conf'),
+      `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 10000\n`,
+    );
   }
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;

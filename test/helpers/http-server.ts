@@ -20,7 +20,9 @@ process.on('exit', () => {
 });
 
 export function serve(args: string[], opts: { stdin?: 'pipe' | 'ignore' } = {}): Promise<Served> {
-  const proc = spawn(process.execPath, [BIN, '--json', 'serve', '--http', '0', ...args], { stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [BIN, '--json', 'serve', '--http', '0', ...args], {
+    stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'],
+  });
   running.add(proc);
   proc.once('exit', () => running.delete(proc));
   let out = '';

@@ -12,9 +12,14 @@ export function writeGlyphFp32(dir: string): string {
   const manifest = JSON.parse(readFileSync(join(models, 'engram-glyph.json'), 'utf8')) as Record<string, unknown>;
   copyFileSync(join(models, 'engram-glyph-fp32.onnx'), join(dir, 'engram-glyph-fp32.onnx'));
   copyFileSync(join(models, 'engram-glyph.calib.f32'), join(dir, 'engram-glyph.calib.f32'));
-  const sha = createHash('sha256').update(readFileSync(join(dir, 'engram-glyph-fp32.onnx'))).digest('hex');
+  const sha = createHash('sha256')
+    .update(readFileSync(join(dir, 'engram-glyph-fp32.onnx')))
+    .digest('hex');
   const path = join(dir, 'engram-glyph-fp32.json');
-  writeFileSync(path, JSON.stringify({ ...manifest, name: 'engram-glyph-fp32', file: 'engram-glyph-fp32.onnx', sha256: sha, precision: 'fp32' }, null, 2));
+  writeFileSync(
+    path,
+    JSON.stringify({ ...manifest, name: 'engram-glyph-fp32', file: 'engram-glyph-fp32.onnx', sha256: sha, precision: 'fp32' }, null, 2),
+  );
   return path;
 }
 
@@ -25,6 +30,9 @@ export function writeProfile(dir: string, id: string, fields: Record<string, unk
   // Matches this machine whatever it is, so the profile adds no architecture warning.
   const arch = process.arch;
   const path = join(dir, `${id}.json`);
-  writeFileSync(path, JSON.stringify({ ...base, id, name: `test profile ${id}`, match: { arch: [arch] }, supportedArch: [arch], ...fields }, null, 2));
+  writeFileSync(
+    path,
+    JSON.stringify({ ...base, id, name: `test profile ${id}`, match: { arch: [arch] }, supportedArch: [arch], ...fields }, null, 2),
+  );
   return path;
 }

@@ -44,7 +44,14 @@ export class FakeLearner implements LinkLearner {
 
   stats() {
     this.enter('stats');
-    return { classes: this.labels.size, labels: [...this.labels.keys()], bytes: 1000, compressedBytes: 400, density: 0.125, examples: Object.fromEntries(this.labels) };
+    return {
+      classes: this.labels.size,
+      labels: [...this.labels.keys()],
+      bytes: 1000,
+      compressedBytes: 400,
+      density: 0.125,
+      examples: Object.fromEntries(this.labels),
+    };
   }
 
   async save() {

@@ -47,7 +47,8 @@ function cross(from: MockPortBinding, to: MockPortBinding): void {
 export async function recorded(binding: MockPortBinding, minBytes: number, timeoutMs = 2000): Promise<Buffer> {
   const t0 = Date.now();
   while (binding.recording.length < minBytes) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`mock port recorded ${binding.recording.length} bytes, expected ${minBytes} within ${timeoutMs} ms`);
+    if (Date.now() - t0 > timeoutMs)
+      throw new Error(`mock port recorded ${binding.recording.length} bytes, expected ${minBytes} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 5));
   }
   return binding.recording;

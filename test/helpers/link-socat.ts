@@ -27,7 +27,9 @@ process.on('exit', () => {
 });
 
 function launch(a: string, b: string): Promise<{ proc: ChildProcess; ptys: [string, string] }> {
-  const proc = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   running.add(proc);
   proc.once('exit', () => running.delete(proc));
   return new Promise((resolve, reject) => {

@@ -25,7 +25,19 @@ function ffmpeg(args: string[]): Buffer {
 export function shapeVideo(dir: string, shape: Shape, opts: { seconds?: number; fps?: number; name?: string } = {}): string {
   const file = join(dir, opts.name ?? `${shape}.avi`);
   const d = opts.seconds ?? 3;
-  ffmpeg(['-f', 'lavfi', '-i', `color=c=black:s=160x120:r=${opts.fps ?? 10}:d=${d}`, '-vf', SHAPES[shape], '-c:v', 'mjpeg', '-q:v', '3', file]);
+  ffmpeg([
+    '-f',
+    'lavfi',
+    '-i',
+    `color=c=black:s=160x120:r=${opts.fps ?? 10}:d=${d}`,
+    '-vf',
+    SHAPES[shape],
+    '-c:v',
+    'mjpeg',
+    '-q:v',
+    '3',
+    file,
+  ]);
   return file;
 }
 
@@ -60,5 +72,19 @@ export function rawGreyBytes(video: string): Buffer {
 
 /** One JPEG image of `shape` (160x120). */
 export function shapeJpeg(shape: Shape): Buffer {
-  return ffmpeg(['-f', 'lavfi', '-i', 'color=c=black:s=160x120:r=1:d=1', '-vf', SHAPES[shape], '-frames:v', '1', '-c:v', 'mjpeg', '-f', 'image2pipe', 'pipe:1']);
+  return ffmpeg([
+    '-f',
+    'lavfi',
+    '-i',
+    'color=c=black:s=160x120:r=1:d=1',
+    '-vf',
+    SHAPES[shape],
+    '-frames:v',
+    '1',
+    '-c:v',
+    'mjpeg',
+    '-f',
+    'image2pipe',
+    'pipe:1',
+  ]);
 }

@@ -19,7 +19,8 @@ export const PRUNE_EVERY = 23;
 export function opFor(seq: number): ModelOp {
   const rng = new Rng(seq * 2654435761);
   const label = rng.int(LABELS);
-  if (seq % PRUNE_EVERY === 0) return (seq / PRUNE_EVERY) % 2 === 0 ? { op: 'prune', kind: 'minCount', value: 2 } : { op: 'prune', kind: 'maxFanIn', value: 3 };
+  if (seq % PRUNE_EVERY === 0)
+    return (seq / PRUNE_EVERY) % 2 === 0 ? { op: 'prune', kind: 'minCount', value: 2 } : { op: 'prune', kind: 'maxFanIn', value: 3 };
   if (seq % 17 === 0) return { op: 'forget', label };
   const codes = new Uint32Array(ROWS * ACTIVE);
   for (let i = 0; i < codes.length; i++) codes[i] = rng.int(NEURONS);

@@ -13,7 +13,19 @@
 // apt-get install libjpeg62-turbo-dev:arm64 (Debian multiarch; the host's libjpeg-dev stays as it is).
 // Ends with "N passed, N failed". Emulated timings are printed as a functional check only, never as performance.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, readSync, closeSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  closeSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,7 +46,11 @@ const APT = 'apt-get install g++-aarch64-linux-gnu qemu-user-static cmake ninja-
 // The emulated CPU, with the /proc/cpuinfo a Linux kernel shows for it. Default: the Raspberry Pi 4's.
 const CPUS = {
   'cortex-a72': { part: '0xd08', revision: 3, features: 'fp asimd evtstrm crc32 cpuid' }, // Raspberry Pi 4
-  'cortex-a76': { part: '0xd0b', revision: 1, features: 'fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp' }, // Raspberry Pi 5
+  'cortex-a76': {
+    part: '0xd0b',
+    revision: 1,
+    features: 'fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp',
+  }, // Raspberry Pi 5
   'cortex-a57': { part: '0xd07', revision: 1, features: 'fp asimd evtstrm aes pmull sha1 sha2 crc32 cpuid' }, // Jetson Nano, TX2
   'cortex-a53': { part: '0xd03', revision: 4, features: 'fp asimd evtstrm crc32 cpuid' }, // Raspberry Pi 3, Zero 2 W
 };
@@ -142,7 +158,10 @@ const cpu = CPUS[CPU];
 writeFileSync(
   join(sysroot, 'proc', 'cpuinfo'),
   cpuIds
-    .map((id) => `processor\t: ${id}\nBogoMIPS\t: 108.00\nFeatures\t: ${cpu.features}\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: ${cpu.part}\nCPU revision\t: ${cpu.revision}\n\n`)
+    .map(
+      (id) =>
+        `processor\t: ${id}\nBogoMIPS\t: 108.00\nFeatures\t: ${cpu.features}\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: ${cpu.part}\nCPU revision\t: ${cpu.revision}\n\n`,
+    )
     .join(''),
 );
 const qemuArgs = ['-L', sysroot, '-cpu', CPU];
@@ -172,7 +191,9 @@ for (const p of packages) {
   } else {
     say(`fetching ${p.spec} from the npm registry (once; cached in build/arm64/cache)`);
     // npm pack checks the tarball against the registry's integrity hash before writing it.
-    step(`npm pack ${p.spec}`, 'npm', ['pack', p.spec, '--pack-destination', cache, '--silent'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    step(`npm pack ${p.spec}`, 'npm', ['pack', p.spec, '--pack-destination', cache, '--silent'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     if (!existsSync(tgz)) abort(`npm pack ${p.spec} did not produce ${tgz}`);
   }
   const stamp = join(p.into, '.engram-from');
@@ -209,7 +230,24 @@ function crossBuild(label, source, buildDir, defines) {
   // Configured on every run (quick with a cache), with libjpeg looked up afresh (-U drops its cached result):
   // an arm64 libjpeg installed or removed since the last run is then seen as it is now.
   say(`configuring ${label} for aarch64`);
-  step(`configure ${label}`, 'cmake', ['-U', 'JPEG_*', '-S', source, '-B', buildDir, ...generator, '--no-warn-unused-cli', `-DCMAKE_TOOLCHAIN_FILE=${toolchain}`, '-DCMAKE_BUILD_TYPE=Release', ...defines], { stdio: ['ignore', 'ignore', 'inherit'] });
+  step(
+    `configure ${label}`,
+    'cmake',
+    [
+      '-U',
+      'JPEG_*',
+      '-S',
+      source,
+      '-B',
+      buildDir,
+      ...generator,
+      '--no-warn-unused-cli',
+      `-DCMAKE_TOOLCHAIN_FILE=${toolchain}`,
+      '-DCMAKE_BUILD_TYPE=Release',
+      ...defines,
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   const found = /^JPEG_LIBRARY_RELEASE:FILEPATH=(.*)$/m.exec(readFileSync(join(buildDir, 'CMakeCache.txt'), 'utf8'))?.[1];
   if (withJpeg && found !== armJpeg) abort(`${label}: CMake did not pick the arm64 libjpeg ${armJpeg} (found: ${found})`);
   say(`building ${label}`);
@@ -245,7 +283,11 @@ if (elfMachine(coreTests) !== AARCH64) abort(`${coreTests} is not AArch64`);
 async function runCounted(label, cmd, args, env, expectBanner, forbidden) {
   console.log(`\n# arm64: ${label}`);
   const t0 = performance.now();
-  const child = spawn(cmd, args, { cwd: root, env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(cmd, args, {
+    cwd: root,
+    env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let stdout = '';
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk) => {
@@ -280,7 +322,14 @@ async function runCounted(label, cmd, args, env, expectBanner, forbidden) {
 // With the arm64 libjpeg installed, a JPEG test announcing SKIP means the fast path fell out of the build.
 const jpegSkip = withJpeg ? /^SKIP .*(jpeg|JPEG|libjpeg)/m : undefined;
 await runCounted('C++ core tests, NEON kernels', qemu, [...qemuArgs, coreTests], { ENGRAM_SIMD: '' }, /kernels: neon/, jpegSkip);
-await runCounted('C++ core tests, ENGRAM_SIMD=scalar', qemu, [...qemuArgs, coreTests], { ENGRAM_SIMD: 'scalar' }, /kernels: scalar/, jpegSkip);
+await runCounted(
+  'C++ core tests, ENGRAM_SIMD=scalar',
+  qemu,
+  [...qemuArgs, coreTests],
+  { ENGRAM_SIMD: 'scalar' },
+  /kernels: scalar/,
+  jpegSkip,
+);
 
 const emulated = {
   ENGRAM_ARM64_NODE: wrapper,
@@ -292,6 +341,13 @@ const emulated = {
   ENGRAM_SIMD: '',
 };
 // The project's own runner, itself on the arm64 Node: each test file then runs in its own arm64 process.
-await runCounted(`test files ${SUITES} on arm64 Node`, wrapper, [join(root, 'tools', 'run-tests.mjs'), SUITES], emulated, undefined, jpegSkip);
+await runCounted(
+  `test files ${SUITES} on arm64 Node`,
+  wrapper,
+  [join(root, 'tools', 'run-tests.mjs'), SUITES],
+  emulated,
+  undefined,
+  jpegSkip,
+);
 
 finish();

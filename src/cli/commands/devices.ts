@@ -16,15 +16,19 @@ export default function register(program: Command, cli: CliContext): void {
     .option('--profile <id>', 'use this profile instead of the detected one')
     .option('--root <dir>', 'read /proc and /sys under this directory (to check detection on a copied tree)')
     .option('--arch <arch>', 'assume this CPU architecture (Node names: arm, arm64, x64)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   engram devices                       # detect this board
   engram devices --profile raspberry-pi-5 --json
-  engram devices --root ./pi-tree --arch arm64`)
+  engram devices --root ./pi-tree --arch arm64`,
+    )
     .action(
       cli.action(async (flags: DevicesFlags) => {
         const { loadProfiles, resolveProfile, planProviders, supportedBackends } = await import('../../devices/index.js');
-        if (flags.arch !== undefined && !/^[a-z0-9_]+$/.test(flags.arch)) throw new UsageError(`--arch: expected a Node architecture name such as arm64 or x64, got "${flags.arch}"`);
+        if (flags.arch !== undefined && !/^[a-z0-9_]+$/.test(flags.arch))
+          throw new UsageError(`--arch: expected a Node architecture name such as arm64 or x64, got "${flags.arch}"`);
         const profiles = loadProfiles();
         const resolved = resolveProfile({ profiles, profile: flags.profile, root: flags.root, arch: flags.arch });
         const { detection, profile, source } = resolved;
@@ -34,7 +38,9 @@ Examples:
 
         const f = detection.facts;
         const lines: string[] = [];
-        lines.push(`board: arch ${f.arch}, model ${f.model ? `"${f.model}" (${f.modelSource})` : '(none found)'}, compatible ${f.compatible.length ? f.compatible.join(' ') : '(none)'}`);
+        lines.push(
+          `board: arch ${f.arch}, model ${f.model ? `"${f.model}" (${f.modelSource})` : '(none found)'}, compatible ${f.compatible.length ? f.compatible.join(' ') : '(none)'}`,
+        );
         if (profile) {
           const why = source === 'override' ? 'chosen with --profile' : detection.reasons.join('; ');
           lines.push(`profile: ${profile.id} (${source}): ${why}`);
@@ -42,8 +48,12 @@ Examples:
             lines.push(`  (detection would pick ${detection.profile.id})`);
           }
           const s = profile.serial;
-          lines.push(`  threads ${profile.threads}, memory budget ${formatBytes(profile.memoryBudgetBytes)} compressed (learn prunes back to it), backbone ${profile.backbone} (for new stores)`);
-          lines.push(`  serial ${s.path} at ${s.baudRate} baud, ${s.dataBits ?? 8}${(s.parity ?? 'none')[0].toUpperCase()}${s.stopBits ?? 1}${s.rtscts ? ', RTS/CTS' : ''}`);
+          lines.push(
+            `  threads ${profile.threads}, memory budget ${formatBytes(profile.memoryBudgetBytes)} compressed (learn prunes back to it), backbone ${profile.backbone} (for new stores)`,
+          );
+          lines.push(
+            `  serial ${s.path} at ${s.baudRate} baud, ${s.dataBits ?? 8}${(s.parity ?? 'none')[0].toUpperCase()}${s.stopBits ?? 1}${s.rtscts ? ', RTS/CTS' : ''}`,
+          );
           if (providers) for (const p of providers) lines.push(`  provider ${p.provider}: ${p.status} (${p.why})`);
           else lines.push(`  providers ${profile.executionProviders.join(' > ')} (onnxruntime-node not loadable here: ${reason})`);
           for (const n of profile.notes ?? []) lines.push(`  note: ${n}`);
@@ -58,7 +68,9 @@ Examples:
         for (const c of detection.candidates) {
           const p = profiles.find((x) => x.id === c.id)!;
           const mark = profile?.id === c.id ? '*' : ' ';
-          const verdict = c.matched ? `matches (score ${c.score})` : `no: ${c.reasons.find((r) => / not | none | no /.test(` ${r} `)) ?? c.reasons[0]}`;
+          const verdict = c.matched
+            ? `matches (score ${c.score})`
+            : `no: ${c.reasons.find((r) => / not | none | no /.test(` ${r} `)) ?? c.reasons[0]}`;
           lines.push(` ${mark} ${c.id.padEnd(width)}  ${p.name}: ${verdict}`);
         }
 
@@ -99,7 +111,11 @@ async function imageDecoding(): Promise<{ fastJpeg: boolean; jpegDecoder: string
   try {
     const j = loadBinding().jpeg();
     if (j.available && j.version) return { fastJpeg: true, jpegDecoder: j.version, why: 'the addon was built with libjpeg' };
-    return { fastJpeg: false, jpegDecoder: 'sharp', why: 'the addon was built without libjpeg: apt-get install libjpeg-dev, then npm run build:native' };
+    return {
+      fastJpeg: false,
+      jpegDecoder: 'sharp',
+      why: 'the addon was built without libjpeg: apt-get install libjpeg-dev, then npm run build:native',
+    };
   } catch (err) {
     return { fastJpeg: false, jpegDecoder: 'sharp', why: `the addon does not load: ${(err as Error).message.split('\n')[0]}` };
   }

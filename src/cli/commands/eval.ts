@@ -28,7 +28,9 @@ export default function register(program: Command, cli: CliContext): void {
     .option('--mistakes <n>', 'how many wrong answers to list in the text output (--json lists all)', '10')
     .option('--batch <n>', 'images per backbone batch', '32');
   storeOptions(cmd);
-  cmd.addHelpText('after', `
+  cmd.addHelpText(
+    'after',
+    `
 Each image is predicted as \`engram predict\` would (the store is opened read-only) and its answer compared with
 its true label. Labels the store knows are "known"; folders named after labels it does not know hold "novel"
 images, whose right answer is unknown.
@@ -46,10 +48,12 @@ rates are {count, of, rate} with rate 0..1 (null when "of" is 0).
 Examples:
   engram eval --store ./mem --labels-from dir digits/test/          # digits/test/0/*.png, digits/test/1/*.png ...
   engram eval --store ./mem --labels-from dir test/ --svg confusion.svg
-  engram eval --store ./mem --label cat more-cats/ --json`);
+  engram eval --store ./mem --label cat more-cats/ --json`,
+  );
   cmd.action(
     cli.action(async (files: string[], flags: EvalFlags) => {
-      if (!flags.label === !flags.labelsFrom) throw new UsageError('eval: give exactly one of --labels-from dir or --label <label>, so that each image has a true label');
+      if (!flags.label === !flags.labelsFrom)
+        throw new UsageError('eval: give exactly one of --labels-from dir or --label <label>, so that each image has a true label');
       const batch = wholeNumber('--batch', flags.batch, { min: 1 });
       const mistakes = wholeNumber('--mistakes', flags.mistakes);
       if (flags.svg !== undefined) checkWritable(flags.svg);
@@ -80,7 +84,11 @@ Examples:
       if (cli.signal.aborted) return EXIT_INTERRUPTED;
       if (report.counts.evaluated === 0) {
         const [first] = report.failed;
-        throw new InputError(report.counts.items === 1 ? `eval: the one image could not be read: ${first.error}` : `eval: none of the ${report.counts.items} images could be read; the first: ${first.error}`);
+        throw new InputError(
+          report.counts.items === 1
+            ? `eval: the one image could not be read: ${first.error}`
+            : `eval: none of the ${report.counts.items} images could be read; the first: ${first.error}`,
+        );
       }
 
       const { evalText, pct } = await import('../eval-report.js');
@@ -89,7 +97,10 @@ Examples:
         const parts = [report.counts.known ? `top-1 ${pct(report.top1)}` : '', `open set ${pct(report.openSet.accuracy)}`];
         if (report.counts.novel) parts.push(`novel answered unknown ${pct(report.openSet.novel.unknown)}`);
         parts.push(`${report.counts.evaluated} images`);
-        const svg = confusionSvg(report, { title: `engram eval: ${basename(resolve(flags.store))}`, subtitle: parts.filter(Boolean).join(', ') });
+        const svg = confusionSvg(report, {
+          title: `engram eval: ${basename(resolve(flags.store))}`,
+          subtitle: parts.filter(Boolean).join(', '),
+        });
         try {
           writeFileSync(flags.svg, svg);
         } catch (err) {
@@ -98,10 +109,13 @@ Examples:
       }
       out.result(
         { store: flags.store, ...report, ...(flags.svg !== undefined ? { svg: flags.svg } : {}) },
-        evalText(report, { store: flags.store, mistakes }) + (flags.svg !== undefined ? `\n\nconfusion matrix written to ${flags.svg}` : ''),
+        evalText(report, { store: flags.store, mistakes }) +
+          (flags.svg !== undefined ? `\n\nconfusion matrix written to ${flags.svg}` : ''),
       );
       if (report.failed.length) {
-        out.warn(`${report.failed.length} of ${report.counts.items} files could not be read; they are listed in the report and left out of every rate`);
+        out.warn(
+          `${report.failed.length} of ${report.counts.items} files could not be read; they are listed in the report and left out of every rate`,
+        );
         return EXIT_INPUT;
       }
       return 0;
@@ -126,7 +140,9 @@ function warnLooseFiles(args: string[], paths: string[], warn: (m: string) => vo
     const dir = resolve(arg);
     const loose = paths.filter((p) => dirname(resolve(p)) === dir).length;
     if (loose) {
-      warn(`${loose} image${loose === 1 ? ' lies' : 's lie'} directly in ${arg}, so --labels-from dir labels ${loose === 1 ? 'it' : 'them'} "${basename(dir)}"; put each class's images in a subfolder named after the class`);
+      warn(
+        `${loose} image${loose === 1 ? ' lies' : 's lie'} directly in ${arg}, so --labels-from dir labels ${loose === 1 ? 'it' : 'them'} "${basename(dir)}"; put each class's images in a subfolder named after the class`,
+      );
     }
   }
 }

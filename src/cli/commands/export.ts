@@ -12,7 +12,10 @@ export default function register(program: Command, cli: CliContext): void {
     .requiredOption('-s, --store <dir>', 'store directory')
     .requiredOption('-o, --output <file>', 'file to write (written whole or not at all)')
     .option('--class <label...>', 'only these classes (default: all); forgets of them travel too')
-    .addHelpText('after', '\nThe file names the backbone (and its sha256), quantizer, codebook or whitening and memory geometry;\n"engram import" refuses it for a store built differently. The first export, import or sync makes the store a\nfleet member (a fleet/ folder beside its journal). See docs/fleet.md.')
+    .addHelpText(
+      'after',
+      '\nThe file names the backbone (and its sha256), quantizer, codebook or whitening and memory geometry;\n"engram import" refuses it for a store built differently. The first export, import or sync makes the store a\nfleet member (a fleet/ folder beside its journal). See docs/fleet.md.',
+    )
     .action(
       cli.action(async (flags: { store: string; output: string; class?: string[] }) => {
         try {
@@ -27,7 +30,14 @@ export default function register(program: Command, cli: CliContext): void {
         await writeFileAtomic(flags.output, bytes);
         const examples = head.classes.reduce((n, c) => n + c.examples, 0);
         out.result(
-          { file: flags.output, bytes: bytes.length, classes: head.classes.map((c) => c.label), examples, forgotten: head.forgotten, origin: head.origin },
+          {
+            file: flags.output,
+            bytes: bytes.length,
+            classes: head.classes.map((c) => c.label),
+            examples,
+            forgotten: head.forgotten,
+            origin: head.origin,
+          },
           `wrote ${flags.output}: ${plural(head.classes.length, 'class', 'classes')}, ${plural(examples, 'example')}, ${bytes.length} bytes`,
         );
       }),

@@ -25,7 +25,10 @@ export default function register(program: Command, cli: CliContext): void {
       try {
         const r = await engram.forget(label);
         const s = engram.stats();
-        out.result({ label, removed: r.removed, classes: s.classes, bytes: s.bytes }, `forgot "${label}": ${plural(r.removed, 'connection')} removed; ${plural(s.classes, 'class', 'classes')} left`);
+        out.result(
+          { label, removed: r.removed, classes: s.classes, bytes: s.bytes },
+          `forgot "${label}": ${plural(r.removed, 'connection')} removed; ${plural(s.classes, 'class', 'classes')} left`,
+        );
       } finally {
         await engram.close();
       }

@@ -8,9 +8,12 @@ export default function register(program: Command, cli: CliContext): void {
   program
     .command('import')
     .description('merge a file written by "engram export" into a store; a new store is created from it')
-    .requiredOption('-s, --store <dir>', 'store directory (created with the file\'s backbone, quantizer and codebook when absent)')
+    .requiredOption('-s, --store <dir>', "store directory (created with the file's backbone, quantizer and codebook when absent)")
     .argument('<file...>', 'fleet files to merge, in any order')
-    .addHelpText('after', '\nMerging is a join: importing a file twice, or several files in any order, gives the same memory; a class\nforgotten after a file was written does not come back from it. A file made for another backbone, quantizer,\ncodebook or memory geometry is refused with what differs. See docs/fleet.md.')
+    .addHelpText(
+      'after',
+      '\nMerging is a join: importing a file twice, or several files in any order, gives the same memory; a class\nforgotten after a file was written does not come back from it. A file made for another backbone, quantizer,\ncodebook or memory geometry is refused with what differs. See docs/fleet.md.',
+    )
     .action(
       cli.action(async (files: string[], flags: { store: string }) => {
         const out = cli.output;

@@ -21,14 +21,19 @@ export default function register(program: Command, cli: CliContext): void {
     .command('learn')
     .description('learn image files as examples of a class (a new label becomes a new class)')
     .argument('[files...]', 'image files (PNG, JPEG, WebP) or folders of them (walked, hidden names such as .x.png and ._x.jpg skipped)')
-    .option('--files-from <file>', 'also learn the files and folders listed in FILE, one per line (- reads standard input; NUL-separated lists too)')
+    .option(
+      '--files-from <file>',
+      'also learn the files and folders listed in FILE, one per line (- reads standard input; NUL-separated lists too)',
+    )
     .option('-l, --label <label>', `the class all FILES belong to (${LABEL_RULE})`)
-    .addOption(new Option('--labels-from <source>', 'take each file\'s label from its parent folder name').choices(['dir']))
+    .addOption(new Option('--labels-from <source>', "take each file's label from its parent folder name").choices(['dir']))
     .option('--batch <n>', 'images per backbone batch', '32');
   storeOptions(cmd);
   modelOptions(cmd);
   conventionsOption(cmd);
-  cmd.addHelpText('after', `
+  cmd.addHelpText(
+    'after',
+    `
 Examples:
   engram learn --store ./mem --label cat photos/cat/*.jpg
   engram learn --store ./mem --labels-from dir photos/      # cat/, dog/ ... become classes
@@ -38,7 +43,8 @@ Examples:
 With --labels-from dir every folder under the one given becomes a class named after it: keep test images
 elsewhere (photos/test/ would become a class "test"; a folder named like a data split gets a warning).
 A file that cannot be decoded is reported ({"file","error"} with --json) and the others are learned; the exit
-code is then 2. With --json the last line sums up: {"summary":true,"stored","failed","classes",...}.`);
+code is then 2. With --json the last line sums up: {"summary":true,"stored","failed","classes",...}.`,
+  );
   cmd.action(
     cli.action(async (files: string[], flags: LearnFlags) => {
       if (!flags.label === !flags.labelsFrom) throw new UsageError('learn: give exactly one of --label <label> or --labels-from dir');
@@ -72,13 +78,22 @@ code is then 2. With --json the last line sums up: {"summary":true,"stored","fai
 
       if (flags.labelsFrom === 'dir') {
         for (const [label, list] of byLabel) {
-          if (looksLikeSplitName(label)) out.warn(`label "${label}" (${plural(list.length, 'file')} in ${dirname(list[0])}) looks like the name of a data split, not of a class; learning it as a class (move that folder out of the one you learn from if it is not one)`);
+          if (looksLikeSplitName(label))
+            out.warn(
+              `label "${label}" (${plural(list.length, 'file')} in ${dirname(list[0])}) looks like the name of a data split, not of a class; learning it as a class (move that folder out of the one you learn from if it is not one)`,
+            );
         }
       }
       const { Engram } = await import('../../learner/engram.js');
       const { isAbsentOrEmptyDir, removeCreatedStore } = await import('../../store/fresh.js');
       const fresh = isAbsentOrEmptyDir(flags.store);
-      const engram = await Engram.open(engramOptions(flags, (m) => out.warn(m), (m) => out.info(m)));
+      const engram = await Engram.open(
+        engramOptions(
+          flags,
+          (m) => out.warn(m),
+          (m) => out.info(m),
+        ),
+      );
       const failed: { file: string; error: string }[] = [];
       let stored = 0;
       let pruned = 0;
@@ -104,7 +119,9 @@ code is then 2. With --json the last line sums up: {"summary":true,"stored","fai
           let n = 0;
           // A new store's first call brings up to 256 examples, enough for the sparse quantizer to fit its own
           // whitening (docs/learner.md); later calls go --batch at a time.
-          const groups = first ? [list.slice(0, Math.max(batch, 256)), ...chunks(list.slice(Math.max(batch, 256)), batch)].filter((g) => g.length) : chunks(list, batch);
+          const groups = first
+            ? [list.slice(0, Math.max(batch, 256)), ...chunks(list.slice(Math.max(batch, 256)), batch)].filter((g) => g.length)
+            : chunks(list, batch);
           first = false;
           for (const group of groups) {
             if (cli.signal.aborted) break;
@@ -142,13 +159,28 @@ code is then 2. With --json the last line sums up: {"summary":true,"stored","fai
         return cli.signal.aborted ? EXIT_INTERRUPTED : EXIT_INPUT;
       }
       const st = engram.stats();
-      if (pruned > 0) out.result({ budget: st.budget, pruned, compressedBytes: st.compressedBytes }, `budget pruning removed ${plural(pruned, 'connection')}; ${st.compressedBytes} compressed bytes now`);
+      if (pruned > 0)
+        out.result(
+          { budget: st.budget, pruned, compressedBytes: st.compressedBytes },
+          `budget pruning removed ${plural(pruned, 'connection')}; ${st.compressedBytes} compressed bytes now`,
+        );
       const interrupted = cli.signal.aborted;
       // With --json the last line sums the run up, so a script need not count the lines before it.
       if (out.json) {
-        out.result({ summary: true, stored, failed: failed.length, interrupted, classes: st.classes, bytes: st.bytes, compressedBytes: st.compressedBytes, pruned });
+        out.result({
+          summary: true,
+          stored,
+          failed: failed.length,
+          interrupted,
+          classes: st.classes,
+          bytes: st.bytes,
+          compressedBytes: st.compressedBytes,
+          pruned,
+        });
       } else {
-        out.info(`stored ${stored}, ${failed.length} failed; ${plural(st.classes, 'class', 'classes')}, ${st.bytes} bytes of memory (${st.compressedBytes} compressed)`);
+        out.info(
+          `stored ${stored}, ${failed.length} failed; ${plural(st.classes, 'class', 'classes')}, ${st.bytes} bytes of memory (${st.compressedBytes} compressed)`,
+        );
       }
       if (interrupted) return EXIT_INTERRUPTED;
       return failed.length ? EXIT_INPUT : 0;

@@ -17,12 +17,17 @@ export default function register(program: Command, cli: CliContext): void {
     .command('predict')
     .description('predict the class of image files (one line per file)')
     .argument('[files...]', 'image files or folders of them (walked, hidden names skipped)')
-    .option('--files-from <file>', 'also predict the files and folders listed in FILE, one per line (- reads standard input; NUL-separated lists too)')
+    .option(
+      '--files-from <file>',
+      'also predict the files and folders listed in FILE, one per line (- reads standard input; NUL-separated lists too)',
+    )
     .option('--top <n>', 'how many classes to list per file', '3')
     .option('--batch <n>', 'images per backbone batch', '32');
   storeOptions(cmd);
   conventionsOption(cmd);
-  cmd.addHelpText('after', `
+  cmd.addHelpText(
+    'after',
+    `
 Output per file: file, label ("unknown" when the best score is under the calibrated threshold), score
 (share of the code's active neurons connected to the class, 0..1) and margin (best minus second best).
 With --json: {"file","label","score","margin","top":[{"label","score"}...],"conventions"}, label null for
@@ -31,7 +36,8 @@ as {"polarity","inverted","ink","crop"}: polarity as detected, ink the ink's box
 model saw ({"x","y","width","height"} in the image's pixels; null when not framed).
 A file that is missing or cannot be decoded is reported ({"file","error"} with --json) and the others are
 still answered; the exit code is then 2. Folders are walked for .png, .jpg, .jpeg and .webp files, skipping
-hidden names (".x.png", macOS "._x.jpg" copies, ".git/").`);
+hidden names (".x.png", macOS "._x.jpg" copies, ".git/").`,
+  );
   cmd.action(
     cli.action(async (files: string[], flags: PredictFlags) => {
       const top = wholeNumber('--top', flags.top, { min: 1 });
@@ -76,7 +82,14 @@ hidden names (".x.png", macOS "._x.jpg" copies, ".git/").`);
             }
             const file = group[i];
             out.result(
-              { file, label: p.label, score: round(p.score), margin: round(p.margin), top: p.top.map((t) => ({ label: t.label, score: round(t.score) })), conventions: p.conventions ?? null },
+              {
+                file,
+                label: p.label,
+                score: round(p.score),
+                margin: round(p.margin),
+                top: p.top.map((t) => ({ label: t.label, score: round(t.score) })),
+                conventions: p.conventions ?? null,
+              },
               `${file}\t${p.label ?? 'unknown'}\tscore ${p.score.toFixed(3)}\tmargin ${p.margin.toFixed(3)}`,
             );
           }

@@ -10,15 +10,20 @@ import { policiesFromFlags, pruneOptions, PRUNE_FLAG_NAMES, type PruneFlags } fr
 interface Flags extends StoreFlags, PruneFlags {}
 
 export default function register(program: Command, cli: CliContext): void {
-  const cmd = pruneOptions(program.command('prune').description('remove connections: keep a budget, drop shared or rarely seen ones, or a whole class'));
+  const cmd = pruneOptions(
+    program.command('prune').description('remove connections: keep a budget, drop shared or rarely seen ones, or a whole class'),
+  );
   storeOptions(cmd);
-  cmd.addHelpText('after', `
+  cmd.addHelpText(
+    'after',
+    `
 When to use which (docs/learner.md has the measurements):
   --min-count   after many examples per class: removes accidental connections, best accuracy gain
   --share   the same, with a threshold that follows each class's number of examples
   --max-bytes / --max-density   to fit a device's memory budget
   --max-classes   when many classes share neurons and scores tie
-  --class   to remove a class entirely (same as engram forget)`);
+  --class   to remove a class entirely (same as engram forget)`,
+  );
   cmd.action(
     cli.action(async (flags: Flags) => {
       const policies = policiesFromFlags(flags);
@@ -31,7 +36,14 @@ When to use which (docs/learner.md has the measurements):
         for (const policy of policies) {
           const r = await engram.prune(policy);
           out.result(
-            { policy, removed: r.removed, connections: r.connections, density: r.density, compressedBytes: r.compressedBytes, bytes: r.bytes },
+            {
+              policy,
+              removed: r.removed,
+              connections: r.connections,
+              density: r.density,
+              compressedBytes: r.compressedBytes,
+              bytes: r.bytes,
+            },
             `${describePolicy(policy)}: removed ${plural(r.removed, 'connection')}`,
           );
         }

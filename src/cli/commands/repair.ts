@@ -6,7 +6,14 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { InputError } from '../errors.js';
 import { plural } from '../output.js';
-import { JOURNAL_FILE, JOURNAL_HEADER_BYTES, RECORD_HEADER_BYTES, RECORD_TRAILER_BYTES, readRecordAt, type JournalRecord } from '../../store/format.js';
+import {
+  JOURNAL_FILE,
+  JOURNAL_HEADER_BYTES,
+  RECORD_HEADER_BYTES,
+  RECORD_TRAILER_BYTES,
+  readRecordAt,
+  type JournalRecord,
+} from '../../store/format.js';
 import { OP_RECORD } from '../../learner/persistence.js';
 import { decodeOp } from '../../learner/ops.js';
 
@@ -21,13 +28,16 @@ export default function register(program: Command, cli: CliContext): void {
     .description('salvage a store with a damaged journal: keep the history before the damage, give up the rest')
     .requiredOption('-s, --store <dir>', 'store directory')
     .option('--dry-run', 'say what would be kept and given up, and change nothing')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 A store whose journal is damaged in the middle (a bad sector, a flipped bit) cannot be rebuilt exactly, so
 learn, predict and stats refuse it and name this command. repair keeps every record before the damage, gives
 up the records after it, moves the damaged files aside as *.damaged (kept for inspection, never deleted) and
 prints what the store holds now. A store that only needs the repairs an ordinary open makes (a torn last
 record, a damaged snapshot with an older one to fall back on) is repaired the same way, and nothing is lost.
-Keep a copy of the directory first if what was learned after the damage matters.`)
+Keep a copy of the directory first if what was learned after the damage matters.`,
+    )
     .action(
       cli.action(async (flags: RepairFlags) => {
         const out = cli.output;
@@ -77,14 +87,29 @@ Keep a copy of the directory first if what was learned after the damage matters.
         const examples = Object.values(stats.examples).reduce((a, b) => a + b, 0);
         const kept = `${plural(stats.classes, 'class', 'classes')}, ${plural(examples, 'example')} (journal up to record ${seq})`;
         const lines = [
-          notes.length === 0 ? `store ${dir}: nothing to repair` : flags.dryRun ? `store ${dir}: a repair would find:` : `store ${dir}: repaired`,
+          notes.length === 0
+            ? `store ${dir}: nothing to repair`
+            : flags.dryRun
+              ? `store ${dir}: a repair would find:`
+              : `store ${dir}: repaired`,
           ...notes.map((n) => `  ${n.replace(`store ${dir}: `, '')}`),
           `${flags.dryRun ? 'would keep' : 'kept'}: ${kept}${stats.labels.length ? `: ${stats.labels.join(', ')}` : ''}`,
           `${flags.dryRun ? 'would give up' : 'given up'}: ${!lost ? 'nothing' : givenUp.length ? givenUp.map((g) => g.what).join('; ') : 'the damaged bytes (no intact record follows them)'}`,
           ...(setAside.length ? [`set aside: ${setAside.map((f) => `${f.file} (${f.bytes} bytes)`).join(', ')}`] : []),
         ];
         out.result(
-          { store: dir, dryRun: flags.dryRun === true, repaired: notes.length > 0 && !flags.dryRun, lost, lastSeq: seq, classes: stats.classes, examples: stats.examples, givenUp, setAside, notes },
+          {
+            store: dir,
+            dryRun: flags.dryRun === true,
+            repaired: notes.length > 0 && !flags.dryRun,
+            lost,
+            lastSeq: seq,
+            classes: stats.classes,
+            examples: stats.examples,
+            givenUp,
+            setAside,
+            notes,
+          },
           lines.join('\n'),
         );
         return 0;
@@ -98,7 +123,9 @@ Keep a copy of the directory first if what was learned after the damage matters.
  */
 function intactRecords(dir: string): Map<number, JournalRecord> {
   const out = new Map<number, JournalRecord>();
-  for (const file of readdirSync(dir).filter((f) => JOURNAL_FILE.test(f)).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => JOURNAL_FILE.test(f))
+    .sort()) {
     const buf = readFileSync(join(dir, file));
     let at = JOURNAL_HEADER_BYTES;
     while (at + RECORD_HEADER_BYTES + RECORD_TRAILER_BYTES <= buf.length) {
@@ -119,7 +146,14 @@ function describeRecord(r: JournalRecord): { seq: number; op: string; label?: st
   if (r.type !== OP_RECORD) return { seq: r.seq, op: 'metadata', what: `record ${r.seq}: store metadata` };
   try {
     const op = decodeOp(r.payload);
-    if (op.op === 'learn') return { seq: r.seq, op: 'learn', label: op.label, examples: op.rows, what: `record ${r.seq}: learn "${op.label}" (${plural(op.rows, 'example')})` };
+    if (op.op === 'learn')
+      return {
+        seq: r.seq,
+        op: 'learn',
+        label: op.label,
+        examples: op.rows,
+        what: `record ${r.seq}: learn "${op.label}" (${plural(op.rows, 'example')})`,
+      };
     if (op.op === 'forget') return { seq: r.seq, op: 'forget', label: op.label, what: `record ${r.seq}: forget "${op.label}"` };
     return { seq: r.seq, op: 'prune', what: `record ${r.seq}: prune` };
   } catch {

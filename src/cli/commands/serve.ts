@@ -40,16 +40,27 @@ export default function register(program: Command, cli: CliContext): void {
     .option('--max-body <bytes>', 'HTTP: most bytes in one request body', String(8 * 1024 * 1024))
     .option('--rate <n>', 'HTTP: requests per second one client may make (bursts of twice that)', '100')
     .option('--max-concurrent <n>', 'HTTP: requests handled at once (256 more wait, then 503)', '16')
-    .option('--watch <source>', 'predict the frames of this camera, stream, video file or "-" live (see engram watch); HTTP streams the answers, serial gets LEARN-FRAME and PREDICT-FRAME')
+    .option(
+      '--watch <source>',
+      'predict the frames of this camera, stream, video file or "-" live (see engram watch); HTTP streams the answers, serial gets LEARN-FRAME and PREDICT-FRAME',
+    )
     .option('--every <k>', '--watch: predict one frame in k', '1');
   sourceFlags(cmd);
   cmd
     .option('--read-only', 'answer only HELLO, PREDICT and STATS; the store is opened read-only')
-    .option('--allow <ops>', 'comma-separated requests to run, others are refused NOT_ALLOWED: hello,learn,predict,forget,prune,stats,save,learn-frame,predict-frame')
-    .option('--key-file <file>', 'pre-shared key (hex, e.g. from openssl rand -hex 32): LEARN, FORGET, PRUNE, SAVE and LEARN-FRAME must carry its tag');
+    .option(
+      '--allow <ops>',
+      'comma-separated requests to run, others are refused NOT_ALLOWED: hello,learn,predict,forget,prune,stats,save,learn-frame,predict-frame',
+    )
+    .option(
+      '--key-file <file>',
+      'pre-shared key (hex, e.g. from openssl rand -hex 32): LEARN, FORGET, PRUNE, SAVE and LEARN-FRAME must carry its tag',
+    );
   storeOptions(cmd);
   modelOptions(cmd);
-  cmd.addHelpText('after', `
+  cmd.addHelpText(
+    'after',
+    `
 Without --http, the serial port is the device profile's unless --serial names one; with --http, serial is
 served too only when --serial is given. Every HTTP call that changes the memory needs the token, which is
 printed once, when it is made, and kept in --token-file.
@@ -64,7 +75,8 @@ Examples:
   engram serve --serial /dev/ttyAMA0 --store ./mem --watch /dev/video0   # a button on the controller: LEARN-FRAME
 
 Anyone who can write to the serial port can otherwise teach, prune and wipe the store: see the threat model
-in docs/protocol.md.`);
+in docs/protocol.md.`,
+  );
   cmd.action(
     cli.action(async (flags: ServeFlags) => {
       const out = cli.output;
@@ -74,12 +86,19 @@ in docs/protocol.md.`);
       const { REQUEST_NAMES, READ_ONLY_REQUESTS, readKeyFile } = await import('../../link/index.js');
       let allow: RequestName[] | undefined;
       if (flags.allow !== undefined) {
-        allow = flags.allow.split(',').map((a) => a.trim().toLowerCase()).filter(Boolean) as RequestName[];
+        allow = flags.allow
+          .split(',')
+          .map((a) => a.trim().toLowerCase())
+          .filter(Boolean) as RequestName[];
         const bad = allow.filter((a) => !REQUEST_NAMES.includes(a));
-        if (bad.length || allow.length === 0) throw new UsageError(`--allow: unknown request ${bad.map((b) => `"${b}"`).join(', ') || '(none given)'}; choose from ${REQUEST_NAMES.join(', ')}`);
+        if (bad.length || allow.length === 0)
+          throw new UsageError(
+            `--allow: unknown request ${bad.map((b) => `"${b}"`).join(', ') || '(none given)'}; choose from ${REQUEST_NAMES.join(', ')}`,
+          );
       }
       const frameOps = (allow ?? []).filter((a) => a === 'learn-frame' || a === 'predict-frame');
-      if (frameOps.length && flags.watch === undefined) throw new UsageError(`--allow ${frameOps.join(',')}: these requests use the watched source; add --watch SOURCE`);
+      if (frameOps.length && flags.watch === undefined)
+        throw new UsageError(`--allow ${frameOps.join(',')}: these requests use the watched source; add --watch SOURCE`);
       if (flags.readOnly) {
         const writes = (allow ?? []).filter((a) => !READ_ONLY_REQUESTS.includes(a));
         if (writes.length) throw new UsageError(`--read-only conflicts with --allow ${writes.join(',')}`);
@@ -106,7 +125,8 @@ in docs/protocol.md.`);
       for (const w of detection.warnings) out.warn(w);
       const serialWanted = flags.serial !== undefined || !http;
       const path = flags.serial ?? profile?.serial.path;
-      if (serialWanted && !path) throw new UsageError('serve: no --serial given and no device profile matched to supply one (or serve --http only)');
+      if (serialWanted && !path)
+        throw new UsageError('serve: no --serial given and no device profile matched to supply one (or serve --http only)');
       const baudRate = baudFlag ?? profile?.serial.baudRate ?? 115200;
       if (profile) out.info(`device profile ${profile.id} (${profileSource})`);
 
@@ -117,7 +137,10 @@ in docs/protocol.md.`);
         opts.quantizer = { kind: 'topk', ...opts.quantizer, dim: featureDim };
       }
       const { Engram } = await import('../../learner/engram.js');
-      if (!allow && !key && (flags.serial !== undefined || !http)) out.warn('serve: any device that can write to the serial port can change or wipe the store; --read-only, --allow and --key-file limit that (docs/protocol.md, threat model)');
+      if (!allow && !key && (flags.serial !== undefined || !http))
+        out.warn(
+          'serve: any device that can write to the serial port can change or wipe the store; --read-only, --allow and --key-file limit that (docs/protocol.md, threat model)',
+        );
       const engram = await Engram.open(opts);
       const stops: (() => Promise<void>)[] = [];
       try {
@@ -148,15 +171,33 @@ in docs/protocol.md.`);
           const { loadToken } = await import('../../http/token.js');
           const token = loadToken(flags.tokenFile ?? join(flags.store, 'http-token'));
           if (token.tightened) out.warn(`token file ${token.file} could be read by other users; its mode is now 0600`);
-          const service = new HttpService(engram, { host: http.host, port: http.port, token: token.value, maxBodyBytes, rate, maxConcurrent, live, log: (l) => out.warn(l) });
+          const service = new HttpService(engram, {
+            host: http.host,
+            port: http.port,
+            token: token.value,
+            maxBodyBytes,
+            rate,
+            maxConcurrent,
+            live,
+            log: (l) => out.warn(l),
+          });
           const addr = await service.listen();
           stops.unshift(() => service.close());
           const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
           const url = `http://${host}:${addr.port}/`;
           out.result(
-            { event: 'listening', http: url, store: flags.store, token_file: token.file, ...(token.created ? { token: token.value } : {}), watch: flags.watch ?? null },
+            {
+              event: 'listening',
+              http: url,
+              store: flags.store,
+              token_file: token.file,
+              ...(token.created ? { token: token.value } : {}),
+              watch: flags.watch ?? null,
+            },
             `serving ${url} (store ${flags.store})` +
-              (token.created ? `\ntoken for changes, shown only this once (kept in ${token.file}, mode 0600): ${token.value}\nopen ${url}#token=${token.value} to teach from the page` : `\ntoken for changes: in ${token.file}`),
+              (token.created
+                ? `\ntoken for changes, shown only this once (kept in ${token.file}, mode 0600): ${token.value}\nopen ${url}#token=${token.value} to teach from the page`
+                : `\ntoken for changes: in ${token.file}`),
           );
           waits.push(new Promise((done) => (cli.signal.aborted ? done(null) : cli.signal.addEventListener('abort', done, { once: true }))));
         }
@@ -181,12 +222,20 @@ in docs/protocol.md.`);
             serveSerial(server, serial, {
               signal: cli.signal,
               status: (line) => out.info(line),
-              onOpen: (reopened) => out.result({ event: reopened ? 'reconnected' : 'listening', serial: path, baud: baudRate, store: flags.store }, reopened ? `reconnected to ${path}` : `listening on ${path} at ${baudRate} baud (store ${flags.store})`),
+              onOpen: (reopened) =>
+                out.result(
+                  { event: reopened ? 'reconnected' : 'listening', serial: path, baud: baudRate, store: flags.store },
+                  reopened ? `reconnected to ${path}` : `listening on ${path} at ${baudRate} baud (store ${flags.store})`,
+                ),
             }),
           );
         }
         await Promise.all(waits);
-        if (server) out.result({ event: 'stopped', ...server.counters }, `stopped: ${server.counters.acks} requests answered, ${server.counters.errors} errors`);
+        if (server)
+          out.result(
+            { event: 'stopped', ...server.counters },
+            `stopped: ${server.counters.acks} requests answered, ${server.counters.errors} errors`,
+          );
         else out.result({ event: 'stopped' }, 'stopped');
       } finally {
         for (const stop of stops) await stop().catch(() => {});
@@ -204,4 +253,3 @@ function hostPort(v: string): { host: string; port: number } {
   const host = m[1] ? m[1].replace(/^\[|\]$/g, '') : '127.0.0.1';
   return { host, port: Number(m[2]) };
 }
-

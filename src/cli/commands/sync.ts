@@ -36,7 +36,10 @@ export default function register(program: Command, cli: CliContext): void {
     .option('--cert <file>', 'TLS: client certificate')
     .option('--key <file>', 'TLS: client private key')
     .option('--print-key', "print this device's allow-list line and exit", false)
-    .addHelpText('after', '\nEvery message is signed with the device key kept in <store>/fleet; a message not signed by a key on the\nallow-list is refused and logged, never applied. A received change is acknowledged (QoS 1) once it is on disk.\nLearn and forget with the usual commands while sync runs; it picks them up. See docs/fleet.md.')
+    .addHelpText(
+      'after',
+      '\nEvery message is signed with the device key kept in <store>/fleet; a message not signed by a key on the\nallow-list is refused and logged, never applied. A received change is acknowledged (QoS 1) once it is on disk.\nLearn and forget with the usual commands while sync runs; it picks them up. See docs/fleet.md.',
+    )
     .action(
       cli.action(async (flags: SyncFlags) => {
         const out = cli.output;
@@ -51,8 +54,10 @@ export default function register(program: Command, cli: CliContext): void {
           }
           return;
         }
-        for (const k of ['broker', 'fleet', 'allow'] as const) if (!flags[k]) throw new UsageError(`--${k} is required (see engram sync --help)`);
-        if (!/^mqtts?:\/\//.test(flags.broker!)) throw new UsageError(`--broker: expected mqtt://host:port or mqtts://host:port, got ${JSON.stringify(flags.broker)}`);
+        for (const k of ['broker', 'fleet', 'allow'] as const)
+          if (!flags[k]) throw new UsageError(`--${k} is required (see engram sync --help)`);
+        if (!/^mqtts?:\/\//.test(flags.broker!))
+          throw new UsageError(`--broker: expected mqtt://host:port or mqtts://host:port, got ${JSON.stringify(flags.broker)}`);
         const interval = wholeNumber('--interval', flags.interval, { min: 20, max: 60_000, unit: 'milliseconds' });
         const { readAllowList } = await import('../../fleet/sign.js');
         const { runSync } = await import('../../fleet/sync.js');
@@ -86,10 +91,13 @@ export default function register(program: Command, cli: CliContext): void {
               return;
             }
             const human =
-              e.event === 'ready' ? `device ${e.origin}: ${e.classes.length} classes` :
-              e.event === 'applied' ? `applied a change from ${e.from}: ${e.labels.join(', ') || 'calibration'}` :
-              e.event === 'published' ? `published ${e.kind} (${e.bytes} bytes): ${e.labels.join(', ') || 'calibration'}` :
-              e.event;
+              e.event === 'ready'
+                ? `device ${e.origin}: ${e.classes.length} classes`
+                : e.event === 'applied'
+                  ? `applied a change from ${e.from}: ${e.labels.join(', ') || 'calibration'}`
+                  : e.event === 'published'
+                    ? `published ${e.kind} (${e.bytes} bytes): ${e.labels.join(', ') || 'calibration'}`
+                    : e.event;
             out.result({ ...e }, human);
           },
         });

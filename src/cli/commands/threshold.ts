@@ -45,8 +45,14 @@ Examples:
       try {
         if (value !== undefined) await engram.setThreshold(value);
         const s = engram.stats();
-        const how = s.thresholdSource === 'fixed' ? 'fixed (engram threshold --auto returns to calibration)' : `calibrated from ${s.calibration.known} known and ${s.calibration.novel} novel scores${s.threshold === 0 ? ' (0 until five of each: never "unknown")' : ''}`;
-        out.result({ store: flags.store, threshold: s.threshold, source: s.thresholdSource, calibration: s.calibration }, `unknown threshold: ${s.threshold.toFixed(3)}, ${how}`);
+        const how =
+          s.thresholdSource === 'fixed'
+            ? 'fixed (engram threshold --auto returns to calibration)'
+            : `calibrated from ${s.calibration.known} known and ${s.calibration.novel} novel scores${s.threshold === 0 ? ' (0 until five of each: never "unknown")' : ''}`;
+        out.result(
+          { store: flags.store, threshold: s.threshold, source: s.thresholdSource, calibration: s.calibration },
+          `unknown threshold: ${s.threshold.toFixed(3)}, ${how}`,
+        );
       } finally {
         await engram.close();
       }

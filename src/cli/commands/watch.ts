@@ -20,7 +20,10 @@ export default function register(program: Command, cli: CliContext): void {
   const cmd = program
     .command('watch')
     .description('predict, or learn, the frames of a camera, stream, video file or stdin as they arrive (decoded by ffmpeg)')
-    .argument('[source]', 'a camera (/dev/video0), a stream URL (rtsp://, http://), a video file, or "-" for frames on stdin (default: the device profile\'s camera)')
+    .argument(
+      '[source]',
+      'a camera (/dev/video0), a stream URL (rtsp://, http://), a video file, or "-" for frames on stdin (default: the device profile\'s camera)',
+    )
     .option('--label <label>', 'learn mode: capture frames as examples of this label')
     .option('--frames <n>', 'learn mode: how many frames to capture (default 10)')
     .option('--every <k>', 'use one frame in k (predict: every k-th frame; learn: examples k frames apart)', '1')
@@ -29,7 +32,9 @@ export default function register(program: Command, cli: CliContext): void {
   sourceFlags(cmd);
   storeOptions(cmd);
   modelOptions(cmd);
-  cmd.addHelpText('after', `
+  cmd.addHelpText(
+    'after',
+    `
 Predict mode prints one line per answered frame: frame number, time in the source (s), label ("unknown"
 when nothing stored is close enough), score, margin, latency from decoded frame to answer, and the frames
 dropped so far because the learner was busy. With --json: {"frame","time","label","score","margin","top",
@@ -47,14 +52,16 @@ Examples:
   engram watch /dev/video0 --store ./mem --fps 10
   engram watch rtsp://camera.local/stream --store ./mem --crop 480x480+80+0 --json
   engram watch clip.mp4 --store ./mem --every 3
-  some-camera-tool --mjpeg | engram watch - --store ./mem`);
+  some-camera-tool --mjpeg | engram watch - --store ./mem`,
+  );
   cmd.action(
     cli.action(async (sourceArg: string | undefined, flags: WatchFlags) => {
       const out = cli.output;
       const source = await profileCamera(sourceArg, flags);
       const learnMode = flags.label !== undefined;
       if (!learnMode && flags.frames !== undefined) throw new UsageError('--frames: only applies with --label (learn mode)');
-      if (learnMode && flags.maxFrames !== undefined) throw new UsageError('--max-frames: applies to predict mode; learn mode stops after --frames');
+      if (learnMode && flags.maxFrames !== undefined)
+        throw new UsageError('--max-frames: applies to predict mode; learn mode stops after --frames');
       if (learnMode && flags.label === '') throw new UsageError('--label: expected a non-empty label');
       const every = wholeNumber('--every', flags.every, { min: 1 });
       const top = wholeNumber('--top', flags.top, { min: 1 });
@@ -65,7 +72,11 @@ Examples:
       const { FrameSource } = await import('../../live/source.js');
       const { LiveLoop } = await import('../../live/loop.js');
       const { Engram } = await import('../../learner/engram.js');
-      const opts = engramOptions(flags, (m) => out.warn(m), (m) => out.info(m));
+      const opts = engramOptions(
+        flags,
+        (m) => out.warn(m),
+        (m) => out.info(m),
+      );
       const engram = await Engram.open(learnMode ? opts : { ...opts, readOnly: true });
       // Nobody looks at the frames: unless --size (or the device profile's camera) says otherwise, ffmpeg
       // decodes them straight to the size the backbone needs (docs/live.md, speed).
@@ -88,7 +99,16 @@ Examples:
         let answered = 0;
         loop.on('prediction', (p: LivePrediction) => {
           out.result(
-            { frame: p.frame, time: p.time, label: p.label, score: p.score, margin: p.margin, top: p.top, latency_ms: p.latencyMs, dropped: p.dropped },
+            {
+              frame: p.frame,
+              time: p.time,
+              label: p.label,
+              score: p.score,
+              margin: p.margin,
+              top: p.top,
+              latency_ms: p.latencyMs,
+              dropped: p.dropped,
+            },
             `frame ${p.frame}\t${p.time.toFixed(3)} s\t${p.label ?? 'unknown'}\tscore ${p.score.toFixed(3)}\tmargin ${p.margin.toFixed(3)}\t${p.latencyMs.toFixed(1)} ms\tdropped ${p.dropped}`,
           );
           answered++;
@@ -120,7 +140,16 @@ Examples:
         }
         await new Promise((r) => setImmediate(r)); // let a capture settle
         out.result(
-          { event: 'summary', decoded: summary.decoded, predicted: summary.predicted, learned: summary.learned, dropped: summary.dropped, seconds: summary.seconds, fps: summary.fps, latency_ms: summary.latencyMs },
+          {
+            event: 'summary',
+            decoded: summary.decoded,
+            predicted: summary.predicted,
+            learned: summary.learned,
+            dropped: summary.dropped,
+            seconds: summary.seconds,
+            fps: summary.fps,
+            latency_ms: summary.latencyMs,
+          },
           `${summary.decoded} frames decoded, ${summary.predicted} predicted, ${summary.learned} learned, ${summary.dropped} dropped in ${summary.seconds} s (${summary.fps} per second)` +
             (summary.latencyMs ? `; latency p50 ${summary.latencyMs.p50} ms, p95 ${summary.latencyMs.p95} ms` : ''),
         );
@@ -143,7 +172,10 @@ async function profileCamera(source: string | undefined, flags: SourceFlags & { 
   const { resolveProfile } = await import('../../devices/index.js');
   const { profile } = resolveProfile({ profile: flags.profile });
   const camera = profile?.camera;
-  if (!camera) throw new UsageError(`watch: no source given and ${profile ? `device profile ${profile.id} names no camera` : 'no device profile matched'}; name one (e.g. /dev/video0)`);
+  if (!camera)
+    throw new UsageError(
+      `watch: no source given and ${profile ? `device profile ${profile.id} names no camera` : 'no device profile matched'}; name one (e.g. /dev/video0)`,
+    );
   if (camera.size && flags.size === DEFAULT_SIZE) flags.size = camera.size;
   if (camera.fps !== undefined && flags.fps === undefined) flags.fps = String(camera.fps);
   return camera.source;
