@@ -309,7 +309,7 @@ withModel(sessions, 'an unavailable provider falls back to CPU with one line say
   }
 });
 
-withModel(sessions, 'without a log callback, a fallback is still reported once on stderr', async () => {
+withModel(sessions, 'without a log callback nothing is written to stderr: the caller decides where notes go', async () => {
   const written: string[] = [];
   const write = process.stderr.write.bind(process.stderr);
   process.stderr.write = (chunk: string | Uint8Array) => {
@@ -323,8 +323,13 @@ withModel(sessions, 'without a log callback, a fallback is still reported once o
     process.stderr.write = write;
     await b?.close();
   }
-  assert.is(written.length, 1);
-  assert.match(written[0], /^engram: backbone mnv2: execution provider cpu, .*skipped tensorrt: /);
+  assert.equal(written, []);
+  // The same fallback goes to the callback when there is one.
+  const lines: string[] = [];
+  const c = await Backbone.open(classifier, { executionProviders: ['tensorrt'], log: (l) => lines.push(l) });
+  await c.close();
+  assert.is(lines.length, 1);
+  assert.match(lines[0], /^backbone mnv2: execution provider cpu, .*skipped tensorrt: /);
 });
 
 withModel(sessions, 'CPU as first choice says so', async () => {
