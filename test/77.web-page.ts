@@ -187,7 +187,8 @@ Page_("teach from the browser's own camera (chromium's fake capture device)", as
   try {
     const page = await browser.newPage();
     await page.goto(`${srv.url}#token=${srv.token}`);
-    assert.ok(await page.isVisible('#nosource'), 'the server watches no camera');
+    // Shown once the page has asked /api/health: wait for it rather than race the page's first request.
+    await page.waitForSelector('#nosource', { state: 'visible', timeout: 20_000 });
     await page.click('#usewebcam');
     await page.waitForFunction(() => (document.getElementById('webcam') as HTMLVideoElement).videoWidth > 0, null, { timeout: 20_000 });
     await page.fill('#newlabel', 'vbar');
