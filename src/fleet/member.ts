@@ -63,7 +63,13 @@ export class FleetMember {
     for (const label of changed) {
       const id = this.own.classOf(label);
       if (label === '' || id < 0 || this.own.examples[id] === 0) continue;
-      if (!this.state.contribution(this.origin, label) && this.state.tombstones.has(label)) this.own.forget(label);
+      if (!this.state.contribution(this.origin, label) && this.state.tombstones.has(label)) {
+        // The device's open-set samples stay those of its own learning: a forget heard from the fleet is not a
+        // change of this device's to publish (the view recomputes the calibration from every device's samples).
+        const { known, novel } = this.own.openset.toJSON();
+        this.own.forget(label);
+        this.own.openset.replace([...known], [...novel]);
+      }
     }
     if (changed.size) this.viewStale = true;
     return changed;
