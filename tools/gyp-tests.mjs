@@ -29,7 +29,8 @@ function fail(msg) {
 mkdirSync(stage, { recursive: true });
 const gyp = readFileSync(join(root, 'binding.gyp'), 'utf8')
   .replace(/"native\//g, '"../../native/')
-  .replace(/node tools\//g, 'node ../../tools/');
+  .replace(/node tools\//g, 'node ../../tools/')
+  .replace(/\.\/package\.json/g, '../../package.json');
 writeFileSync(join(stage, 'binding.gyp'), gyp);
 
 const bundled = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
