@@ -102,6 +102,38 @@ async function live(engram: Engram, video: string, size: Decode, realtime: boole
   return { decoded: s.decoded, predicted: s.predicted, dropped: s.dropped, fps: s.fps, latencyMs: s.latencyMs, cpuMs };
 }
 
+/**
+ * The live loop fed decoded frames from memory, with no decoder running: this process's CPU per answered frame
+ * (from the first answer on). Against predict in batches it is the loop's own code; against the live run's
+ * figure, what reading the pipe and sharing the cores with ffmpeg cost.
+ */
+async function loopFromMemory(engram: Engram, frames: Frame[]): Promise<number> {
+  let next = 0;
+  const [f0] = frames;
+  const source = {
+    width: f0.width,
+    height: f0.height,
+    channels: f0.channels,
+    counters: { decoded: frames.length, taken: 0, dropped: 0 },
+    latest: null,
+    stop: () => {},
+    takeMany: (max: number) => {
+      const batch = frames.slice(next, next + max);
+      next += batch.length;
+      return Promise.resolve(batch);
+    },
+  };
+  const loop = new LiveLoop(engram, source as unknown as FrameSource);
+  let c0: NodeJS.CpuUsage | undefined;
+  let answers = 0;
+  loop.on('prediction', () => {
+    if (answers++ === 0) c0 = process.cpuUsage();
+  });
+  await loop.run();
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000 / Math.max(1, answers - 1);
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -229,6 +261,16 @@ async function measure(name: string, video: string, work: string) {
       const predictBatchCpuMs = await cpuMsPerBatch(ring, count, predictAll);
       const med = (k: Exclude<keyof Round, 'latency'>) => median(rounds.map((x) => x[k]));
       const camera = mode === 'learner' ? await live(engram, video, size, true) : null;
+      // The loop's own code, at the learner size (300 frames of a few KB held at once).
+      let fromMemoryCpuMs: number | null = null;
+      if (mode === 'learner' && ring[0].data.length <= 100 * 100) {
+        const frames = (await decodeAll(video, size, count)).frames;
+        fromMemoryCpuMs = median([
+          await loopFromMemory(engram, frames),
+          await loopFromMemory(engram, frames),
+          await loopFromMemory(engram, frames),
+        ]);
+      }
       modes.push({
         mode,
         decode: `${size.width}x${size.height}x${size.channels}`,
@@ -252,6 +294,8 @@ async function measure(name: string, video: string, work: string) {
           predictBatch: round(predictBatchCpuMs, 3),
           // This process during the live run (predict and the loop's own work; ffmpeg is counted in decode).
           live: round(med('liveCpuMs'), 3),
+          // The live loop fed the decoded frames from memory (learner size, small frames only).
+          ...(fromMemoryCpuMs === null ? {} : { loopFromMemory: round(fromMemoryCpuMs, 3) }),
         },
         // The best live / bare (in batches) the CPU costs allow: when every core is busy (decoder and learner
         // share them), and when the decoder has a core of its own (the slower of the two sets the pace); and the
@@ -386,7 +430,8 @@ function markdown(out: {
     "(what `engram watch` decodes: the backbone's need). decode: ffmpeg and the pipe alone; bare: the backbone on",
     'decoded frames; predict: backbone, quantizer and memory on decoded frames; live: all of it, end to end.',
     `"1 / ${BATCH}": one frame per call / ${BATCH} frames per call (the most the live loop predicts at once). live CPU: this`,
-    'process during the live run, per answered frame (ffmpeg is in decode).',
+    'process during the live run, per answered frame (ffmpeg is in decode); in brackets, the live loop fed the same',
+    'frames from memory, no decoder running.',
     '',
     `| backbone (input) | decoded at | decode alone, frames/s | bare backbone, frames/s (1 / ${BATCH}) | predict, frames/s (1 / ${BATCH}) | live loop, frames/s | live / bare (1 / ${BATCH}) | CPU ms per frame: decode / bare (1 / ${BATCH}) / predict (1 / ${BATCH}) / live | live / bare (${BATCH}) the CPU allows: all cores busy / decoder on its own core / all busy at the loop's CPU | latency p50 / p95 (ms) | at camera pace (30 fps): answered, dropped, latency p50 / p95 (ms) |`,
     '|---|---|---|---|---|---|---|---|---|---|---|',
@@ -402,7 +447,7 @@ function markdown(out: {
       const c = m.cpuMsPerFrame;
       const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
       lines.push(
-        `| ${r.backbone} (${r.input}) | ${m.mode} ${m.decode} | ${m.decodeFps} | ${m.bareFps} / ${m.bareBatchFps} | ${m.predictFps} / ${m.predictBatchFps} | ${m.liveFps} | ${(m.ratio * 100).toFixed(1)}% / ${(m.ratioBatch * 100).toFixed(1)}% | ${c.decode} / ${c.bare} / ${c.bareBatch} / ${c.predict} / ${c.predictBatch} / ${c.live} | ${pct(m.cpuBound.saturated)} / ${pct(m.cpuBound.decoderOwnCore)} / ${pct(m.cpuBound.loopSaturated)} | ${m.liveLatencyMs.p50} / ${m.liveLatencyMs.p95} | ${cam} |`,
+        `| ${r.backbone} (${r.input}) | ${m.mode} ${m.decode} | ${m.decodeFps} | ${m.bareFps} / ${m.bareBatchFps} | ${m.predictFps} / ${m.predictBatchFps} | ${m.liveFps} | ${(m.ratio * 100).toFixed(1)}% / ${(m.ratioBatch * 100).toFixed(1)}% | ${c.decode} / ${c.bare} / ${c.bareBatch} / ${c.predict} / ${c.predictBatch} / ${c.live}${c.loopFromMemory === undefined ? '' : ` (${c.loopFromMemory})`} | ${pct(m.cpuBound.saturated)} / ${pct(m.cpuBound.decoderOwnCore)} / ${pct(m.cpuBound.loopSaturated)} | ${m.liveLatencyMs.p50} / ${m.liveLatencyMs.p95} | ${cam} |`,
       );
     }
   }

@@ -136,7 +136,7 @@ const OPENSET_CLI_FIELDS = {
 // npm run bench:live: live.<glyph|mobilenet>.<view|learner>.<decode|bare|predict|live|ratio>, frames per second
 // (ratio: live / bare in percent) at the view or learner decode size; *_batch: in batches of 8 frames.
 const LIVE_FAMILY =
-  /^live\.(glyph|mobilenet)\.(view|learner)\.(decode|bare|bare_batch|predict|predict_batch|live|ratio|ratio_batch|cpu_decode|cpu_bare|cpu_bare_batch|cpu_predict|cpu_predict_batch|cpu_live|bound_saturated|bound_own_core|bound_loop)$/;
+  /^live\.(glyph|mobilenet)\.(view|learner)\.(decode|bare|bare_batch|predict|predict_batch|live|ratio|ratio_batch|cpu_decode|cpu_bare|cpu_bare_batch|cpu_predict|cpu_predict_batch|cpu_live|cpu_loop_memory|bound_saturated|bound_own_core|bound_loop)$/;
 const LIVE_FIELDS = {
   decode: ['decodeFps', 'int'],
   bare: ['bareFps', 'int'],
@@ -152,6 +152,7 @@ const LIVE_FIELDS = {
   cpu_predict: ['cpuMsPerFrame.predict', 'num2'],
   cpu_predict_batch: ['cpuMsPerFrame.predictBatch', 'num2'],
   cpu_live: ['cpuMsPerFrame.live', 'num2'],
+  cpu_loop_memory: ['cpuMsPerFrame.loopFromMemory', 'num2'],
   bound_saturated: ['cpuBound.saturated', 'pct0'],
   bound_own_core: ['cpuBound.decoderOwnCore', 'pct0'],
   bound_loop: ['cpuBound.loopSaturated', 'pct0'],
