@@ -134,21 +134,32 @@ const OPENSET_CLI_FIELDS = {
   auroc: ['auroc', 'num3'],
 };
 // npm run bench:live: live.<glyph|mobilenet>.<view|learner>.<decode|bare|predict|live|ratio>, frames per second
-// (ratio: live / bare in percent) at the view or learner decode size.
+// (ratio: live / bare in percent) at the view or learner decode size; *_batch: in batches of 8 frames.
 const LIVE_FAMILY =
-  /^live\.(glyph|mobilenet)\.(view|learner)\.(decode|bare|predict|live|ratio|cpu_decode|cpu_bare|cpu_predict|bound_saturated|bound_own_core)$/;
+  /^live\.(glyph|mobilenet)\.(view|learner)\.(decode|bare|bare_batch|predict|predict_batch|live|ratio|ratio_batch|cpu_decode|cpu_bare|cpu_bare_batch|cpu_predict|cpu_predict_batch|cpu_live|cpu_loop_memory|bound_saturated|bound_own_core|bound_loop)$/;
 const LIVE_FIELDS = {
   decode: ['decodeFps', 'int'],
   bare: ['bareFps', 'int'],
+  bare_batch: ['bareBatchFps', 'int'],
   predict: ['predictFps', 'int'],
+  predict_batch: ['predictBatchFps', 'int'],
   live: ['liveFps', 'int'],
   ratio: ['ratio', 'pct0'],
+  ratio_batch: ['ratioBatch', 'pct0'],
   cpu_decode: ['cpuMsPerFrame.decode', 'num2'],
   cpu_bare: ['cpuMsPerFrame.bare', 'num2'],
+  cpu_bare_batch: ['cpuMsPerFrame.bareBatch', 'num2'],
   cpu_predict: ['cpuMsPerFrame.predict', 'num2'],
+  cpu_predict_batch: ['cpuMsPerFrame.predictBatch', 'num2'],
+  cpu_live: ['cpuMsPerFrame.live', 'num2'],
+  cpu_loop_memory: ['cpuMsPerFrame.loopFromMemory', 'num2'],
   bound_saturated: ['cpuBound.saturated', 'pct0'],
   bound_own_core: ['cpuBound.decoderOwnCore', 'pct0'],
+  bound_loop: ['cpuBound.loopSaturated', 'pct0'],
 };
+// live.decoder.<mjpeg320|mjpeg640|yuyv640>.<before|after>: ffmpeg's CPU ms per frame without / with its options.
+const LIVE_DECODER = /^live\.decoder\.(mjpeg320|mjpeg640|yuyv640)\.(before|after)$/;
+const LIVE_INPUTS = { mjpeg320: 'mjpeg-320x240', mjpeg640: 'mjpeg-640x480', yuyv640: 'yuyv-640x480' };
 
 /** Where a figure's value comes from: [file, path, format], or null for an unknown name. */
 export function figureSource(name) {
@@ -172,6 +183,8 @@ export function figureSource(name) {
       format,
     ];
   }
+  const d = LIVE_DECODER.exec(name);
+  if (d) return ['live.json', `decoder[input=${LIVE_INPUTS[d[1]]}].cpuMsPerFrame.${d[2]}`, 'num2'];
   const s = SHOTS_FAMILY.exec(name);
   if (s) return ['shots.json', `table.${s[1] ? 'engram-glyph' : 'mobilenetv2-12-int8'}.${s[2]}.${s[3]}.${s[4]}`, 'num1'];
   const m = RESULTS_FAMILY.exec(name);

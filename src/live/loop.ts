@@ -1,10 +1,12 @@
-// The live loop: takes frames from a source one at a time and, for each, either predicts it or learns it as
-// an example of a label being captured. One frame is in the learner at a time; the source drops what arrives
-// meanwhile (see source.ts), so the answer always concerns a recent frame and nothing queues without bound.
+// The live loop: takes frames from a source and, for each, either predicts it or learns it as an example of a
+// label being captured. A live source drops what arrives while the learner is busy (see source.ts), so the
+// answer always concerns a recent frame and nothing queues without bound. A file read as fast as possible
+// decodes a few frames ahead; the frames waiting when the learner is free are predicted in one backbone call
+// (a small backbone costs less per frame in a batch: docs/live.md, speed).
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Engram, Prediction } from '../learner/engram.js';
-import type { Frame, FrameSource } from './source.js';
+import { READ_AHEAD, type Frame, type FrameSource } from './source.js';
 
 export interface LivePrediction {
   frame: number;
@@ -52,6 +54,8 @@ export interface LoopOptions {
   top?: number;
   /** Predict the frames that no capture takes (default true). */
   predict?: boolean;
+  /** Most frames predicted in one backbone call when several are waiting (1..8, default 8; 1: one at a time). */
+  batch?: number;
 }
 
 export interface LoopSummary {
@@ -80,6 +84,8 @@ export class LiveLoop extends EventEmitter {
   private readonly every: number;
   private readonly top: number;
   private readonly predictFrames: boolean;
+  private readonly batch: number;
+  private aborted = false;
   private captures: PendingCapture[] = [];
   private lastPredicted = -Infinity;
   private latencies: number[] = [];
@@ -98,8 +104,11 @@ export class LiveLoop extends EventEmitter {
     this.every = opts.every ?? 1;
     this.top = opts.top ?? 3;
     this.predictFrames = opts.predict ?? true;
+    this.batch = opts.batch ?? READ_AHEAD;
     if (!Number.isInteger(this.every) || this.every < 1) throw new RangeError(`every: expected a whole number >= 1, got ${this.every}`);
     if (!Number.isInteger(this.top) || this.top < 1) throw new RangeError(`top: expected a whole number >= 1, got ${this.top}`);
+    if (!Number.isInteger(this.batch) || this.batch < 1 || this.batch > READ_AHEAD)
+      throw new RangeError(`batch: expected a whole number from 1 to ${READ_AHEAD}, got ${this.batch}`);
   }
 
   /** Learns the next `frames` frames (one in `every`) as `label`; resolves once every one is durable. */
@@ -123,7 +132,10 @@ export class LiveLoop extends EventEmitter {
   async run(signal?: AbortSignal): Promise<LoopSummary> {
     // Timed from the first frame: starting the decoder and the backbone's first run are not frame rate.
     let t0 = 0;
-    const onAbort = () => this.source.stop();
+    const onAbort = () => {
+      this.aborted = true;
+      this.source.stop();
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
     this.running = true;
     try {
@@ -137,18 +149,23 @@ export class LiveLoop extends EventEmitter {
         },
       ]);
       for (;;) {
-        const frame = await this.source.take();
-        if (!frame) break;
+        const frames = await this.source.takeMany(this.batch);
+        if (frames.length === 0) break;
         if (t0 === 0) t0 = performance.now();
-        const cap = this.captures[0];
-        if (cap && frame.index - cap.last >= cap.every) {
-          await this.learnFrame(cap, frame);
-          continue;
+        const predict: Frame[] = [];
+        for (const frame of frames) {
+          const cap = this.captures[0];
+          if (cap && frame.index - cap.last >= cap.every) {
+            // Answers stay in frame order: the frames before this one are predicted first.
+            if (predict.length) await this.predictBatch(predict.splice(0));
+            await this.learnFrame(cap, frame);
+            continue;
+          }
+          if (cap || !this.predictFrames || frame.index - this.lastPredicted < this.every) continue;
+          this.lastPredicted = frame.index;
+          predict.push(frame);
         }
-        if (!cap && !this.predictFrames) continue;
-        if (cap || frame.index - this.lastPredicted < this.every) continue;
-        this.lastPredicted = frame.index;
-        await this.predictFrame(frame);
+        if (predict.length) await this.predictBatch(predict);
       }
       // The source ended: what a capture took so far is still learned (and acknowledged) before it fails.
       const cap = this.captures[0];
@@ -173,13 +190,18 @@ export class LiveLoop extends EventEmitter {
     };
   }
 
-  private async predictFrame(frame: Frame): Promise<void> {
-    const [p] = await this.engram.predict([rawOf(frame)], { top: this.top });
-    const latencyMs = performance.now() - frame.arrived;
-    this.note(latencyMs);
-    this.predicted++;
-    this.last = livePrediction(frame, p, latencyMs, this.source.counters.dropped);
-    this.emit('prediction', this.last);
+  private async predictBatch(frames: Frame[]): Promise<void> {
+    const ps = await this.engram.predict(frames.map(rawOf), { top: this.top });
+    const now = performance.now();
+    for (let i = 0; i < frames.length; i++) {
+      // Stopped (--max-frames reached, interrupted): the rest of the batch is not answered.
+      if (this.aborted) return;
+      const latencyMs = now - frames[i].arrived;
+      this.note(latencyMs);
+      this.predicted++;
+      this.last = livePrediction(frames[i], ps[i], latencyMs, this.source.counters.dropped);
+      this.emit('prediction', this.last);
+    }
   }
 
   private async learnFrame(cap: PendingCapture, frame: Frame): Promise<void> {

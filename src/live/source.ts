@@ -64,9 +64,9 @@ export interface SourceCounters {
 }
 
 export const DEFAULT_WIDTH = 320;
-/** Frames a file source decodes ahead of the consumer. */
-const READ_AHEAD = 4;
 export const DEFAULT_HEIGHT = 240;
+/** Frames a file source decodes ahead of the consumer, and so the most one takeMany() returns. */
+export const READ_AHEAD = 8;
 
 /**
  * The frame size a learner needs, when nobody looks at the frames: the smallest even 4:3 box that covers twice
@@ -101,6 +101,11 @@ export function ffmpegArgs(o: SourceOptions): string[] {
   const height = o.height ?? DEFAULT_HEIGHT;
   const args = ['-hide_banner', '-loglevel', 'error'];
   if (kind !== 'stdin') args.push('-nostdin');
+  // Frames at most the default size are cheap to crop and scale: one filter thread costs less CPU than
+  // handing each small frame between several (measured in bench/live.ts, decoder options).
+  if (width * height <= DEFAULT_WIDTH * DEFAULT_HEIGHT) args.push('-filter_threads', '1');
+  // Grey frames need only the luma plane: decoders that can (MJPEG) skip the colour planes. Same pixels out.
+  if (o.channels === 1) args.push('-flags', 'gray');
   switch (kind) {
     case 'camera':
       args.push('-f', 'v4l2', '-i', o.input);
@@ -153,9 +158,9 @@ export class FrameSource {
   private partialBytes = 0;
   /** Decoded frames not yet taken: at most one for a live source, READ_AHEAD for a file. */
   private pending: Frame[] = [];
-  private waiter: ((f: Frame | null) => void) | null = null;
+  /** A takeMany() waiting for the next frames. */
+  private waiter: { max: number; want: number; resolve: (frames: Frame[]) => void; reject: (e: Error) => void } | null = null;
   private failure: Error | null = null;
-  private failWaiter: ((e: Error) => void) | null = null;
   private ended = false;
   private stopped = false;
   private stderr = '';
@@ -190,11 +195,7 @@ export class FrameSource {
         return;
       }
       this.ended = true;
-      if (this.waiter && this.pending.length === 0) {
-        const w = this.waiter;
-        this.waiter = null;
-        w(null);
-      }
+      if (this.waiter) this.hand(this.pending.splice(0, this.waiter.max));
     });
     if (this.kind === 'stdin') {
       const stdin = this.proc.stdin!;
@@ -205,32 +206,51 @@ export class FrameSource {
   }
 
   /** The next frame, null at the end of the input. */
-  take(): Promise<Frame | null> {
+  async take(): Promise<Frame | null> {
+    const [f] = await this.takeMany(1);
+    return f ?? null;
+  }
+
+  /**
+   * Frames decoded and not yet taken, oldest first. A live source holds only its newest frame: that one, as
+   * soon as there is one. A file hands over full batches of min(max, READ_AHEAD) frames (it decodes no further
+   * ahead), fewer only at the end of the input: a consumer that is faster than the decoder then still works on
+   * several frames per call, which costs less per frame, and a frame waits at most for the batch's others to
+   * be decoded. An empty array at the end of the input.
+   */
+  takeMany(max: number): Promise<Frame[]> {
+    if (!Number.isInteger(max) || max < 1) throw new RangeError(`max: expected a whole number >= 1, got ${max}`);
     if (this.failure) return Promise.reject(this.failure);
-    const f = this.pending.shift();
-    if (f) {
-      this.counters.taken++;
+    const want = this.drops ? 1 : Math.min(max, READ_AHEAD);
+    const over = this.ended || this.stopped;
+    if (this.pending.length >= want || (over && this.pending.length)) {
+      const frames = this.pending.splice(0, max);
+      this.counters.taken += frames.length;
       if (!this.drops && this.pending.length < READ_AHEAD) this.proc.stdout!.resume();
-      return Promise.resolve(f);
+      return Promise.resolve(frames);
     }
-    if (this.ended || this.stopped) return Promise.resolve(null);
-    return new Promise<Frame | null>((resolve, reject) => {
-      this.waiter = resolve;
-      this.failWaiter = reject;
+    if (over) return Promise.resolve([]);
+    return new Promise<Frame[]>((resolve, reject) => {
+      this.waiter = { max, want, resolve, reject };
     });
   }
 
-  /** Ends the decoder; a pending take() resolves with null. */
+  /** Resolves a waiting takeMany() with `frames`. */
+  private hand(frames: Frame[]): void {
+    const w = this.waiter;
+    if (!w) return;
+    this.waiter = null;
+    this.counters.taken += frames.length;
+    w.resolve(frames);
+  }
+
+  /** Ends the decoder; a pending take() resolves with null (takeMany() with no frames). */
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
     this.proc.stdout!.resume();
     if (this.proc.exitCode === null) this.proc.kill('SIGTERM');
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = null;
-      w(null);
-    }
+    this.hand([]);
   }
 
   /** Resolves when ffmpeg has exited. */
@@ -257,6 +277,11 @@ export class FrameSource {
         this.onFrame(data);
       }
     }
+    // A waiting file consumer gets its batch once it is complete (see takeMany).
+    if (this.waiter && this.pending.length >= this.waiter.want) {
+      this.hand(this.pending.splice(0, this.waiter.max));
+      if (!this.drops && this.pending.length < READ_AHEAD) this.proc.stdout!.resume();
+    }
   }
 
   private onFrame(data: Uint8Array): void {
@@ -266,15 +291,8 @@ export class FrameSource {
     const frame: Frame = { index, time, arrived, data, width: this.width, height: this.height, channels: this.channels };
     this.latest = frame;
     if (this.stopped) return;
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = null;
-      this.failWaiter = null;
-      this.counters.taken++;
-      w(frame);
-      return;
-    }
     if (this.drops) {
+      if (this.waiter) return this.hand([frame]);
       if (this.pending.length) this.counters.dropped++;
       this.pending = [frame];
       return;
@@ -288,12 +306,9 @@ export class FrameSource {
   private fail(err: Error): void {
     if (this.failure) return;
     this.failure = err;
-    if (this.failWaiter) {
-      const f = this.failWaiter;
-      this.waiter = null;
-      this.failWaiter = null;
-      f(err);
-    }
+    const w = this.waiter;
+    this.waiter = null;
+    w?.reject(err);
   }
 }
 
