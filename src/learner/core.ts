@@ -216,7 +216,12 @@ export class LearnerCore {
       this.labels[id] = label;
       this.examples[id] = 0;
     }
-    return this.columns.learn(id, isNew, codes, rows);
+    const outcome = this.columns.learn(id, isNew, codes, rows);
+    // The samples observed while learning were scored against the memory as it was then (a class of one or two
+    // examples gives its next example a low known score); scored again against the memory as it is now, known
+    // samples match what held-out images of the class score (measured: 0.795 against 0.802 on Fashion photos).
+    this.recalibrate();
+    return outcome;
   }
 
   /** Scores (0..1) per label id for `rows` codes: rows x labels, row-major. */
