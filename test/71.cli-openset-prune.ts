@@ -76,10 +76,11 @@ cases.forEach(([name, args, least], i) =>
     assert.is(r.status, 0, r.stderr);
     const after = run(['stats', '--store', store, '--json']).lines[0] as {
       connections: number;
-      calibration: { known: number; novel: number };
+      calibration: { known: number; novel: number; rule: string };
     };
     if (!name.startsWith('a device')) assert.ok(after.connections < before.connections, 'the change removed connections');
     assert.ok(after.calibration.known > 0 && after.calibration.novel > 0, JSON.stringify(after.calibration));
+    assert.match(after.calibration.rule, /^(equal error of normal fits|middle of the gap)$/);
     const rates = evalRates(store);
     console.log(`${name}: ${JSON.stringify(rates)}`);
     // Known items of a forgotten class are novel now; the rest still have to be answered right.

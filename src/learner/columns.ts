@@ -62,11 +62,11 @@ export class ClassColumns implements Strategy {
       // class the memory never saw gets, so examples arriving one at a time calibrate as batches do.
       if (isNew || cosine) {
         const other = bestOf(scores, core.examples, id);
-        if (other >= 0) core.openset.observeNovel(scores[other]);
+        if (other >= 0) core.observed.observeNovel(scores[other]);
       }
       core.probes.add({ label: id, column: id, novel: isNew || cosine, known: core.examples[id] > 0 }, code);
       if (core.examples[id] > 0) {
-        core.openset.observeKnown(scores[id]);
+        core.observed.observeKnown(scores[id]);
         const best = bestOf(scores, core.examples, -1);
         if (refine && counterBits > 0 && best >= 0 && best !== id) {
           memory.adjust(code, best, -1);
@@ -142,9 +142,9 @@ export class ExampleColumns implements Strategy {
         const scores = core.labelScoresOf(code, 1);
         if (isNew) {
           const other = bestOf(scores, core.examples, id);
-          if (other >= 0) core.openset.observeNovel(scores[other]);
+          if (other >= 0) core.observed.observeNovel(scores[other]);
         }
-        if (core.examples[id] > 0) core.openset.observeKnown(scores[id]);
+        if (core.examples[id] > 0) core.observed.observeKnown(scores[id]);
       }
       const column = core.memory.addClass();
       core.probes.add({ label: id, column, novel: isNew, known: core.examples[id] > 0 }, code);

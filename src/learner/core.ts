@@ -89,7 +89,16 @@ export class LearnerCore {
   labels: string[] = [];
   /** Examples stored per class id; 0 for a forgotten class. */
   examples: number[] = [];
-  openset = new OpenSetCalibration();
+  /**
+   * The open-set samples as last computed; the columns observe into it while learning. Read `openset` for them
+   * as the memory now is.
+   */
+  observed = new OpenSetCalibration();
+  /**
+   * A learn, prune or forget changed the memory since the samples were computed: they are computed again when
+   * next read (a predict, stats, a snapshot), so a run of learns pays for one recalibration, not one each.
+   */
+  private stale = false;
   /** Codes of recent calibration examples, to recompute the calibration after a prune or a forget. */
   probes: CalibrationProbes;
   /** A fixed threshold overriding calibration (null = calibrated). */
@@ -125,6 +134,17 @@ export class LearnerCore {
     this.columns = options.units === 'example' ? new ExampleColumns(this) : new ClassColumns(this);
     this.probes = new CalibrationProbes(options.neurons);
     this.memory = memory ?? new BinaryMemory({ neurons: options.neurons, counterBits: options.counterBits, active: options.active });
+  }
+
+  /** The open-set calibration, recomputed first when the memory changed since (see recalibrate). */
+  get openset(): OpenSetCalibration {
+    if (this.stale) this.recalibrate();
+    return this.observed;
+  }
+
+  set openset(calibration: OpenSetCalibration) {
+    this.observed = calibration;
+    this.stale = false;
   }
 
   /** Class id of a label, or -1. */
@@ -216,7 +236,12 @@ export class LearnerCore {
       this.labels[id] = label;
       this.examples[id] = 0;
     }
-    return this.columns.learn(id, isNew, codes, rows);
+    const outcome = this.columns.learn(id, isNew, codes, rows);
+    // The samples observed while learning were scored against the memory as it was then (a class of one or two
+    // examples gives its next example a low known score); scored again against the memory as it is now, known
+    // samples match what held-out images of the class score (measured: 0.795 against 0.802 on Fashion photos).
+    this.stale = true;
+    return outcome;
   }
 
   /** Scores (0..1) per label id for `rows` codes: rows x labels, row-major. */
@@ -320,7 +345,7 @@ export class LearnerCore {
   /** After connections went away: the cosine read's norms and the open-set calibration follow the memory. */
   private memoryChanged(): void {
     this.updateAllNorms();
-    this.recalibrate();
+    this.stale = true;
   }
 
   /** Entropy bound of the connection bits (what the byte budget limits), over live columns only. */
@@ -370,6 +395,7 @@ export class LearnerCore {
    * stored example cannot be taken away, so class units without counters keep their known samples.
    */
   recalibrate(): void {
+    this.stale = false;
     const probes = this.probes.probes;
     if (probes.length === 0) return;
     const { active } = this.options;
@@ -392,7 +418,7 @@ export class LearnerCore {
         if (s !== null) known.push(s);
       }
     });
-    this.openset.replace(loo ? known : this.openset.known, novel);
+    this.observed.replace(loo ? known : this.observed.known, novel);
   }
 
   /** Leave-one-out scorer of stored probes on their own label, or null where none can be computed. */

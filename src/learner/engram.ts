@@ -3,6 +3,7 @@
 // the learner core (codes -> binary associative memory) and, for a store directory, durable persistence.
 import { isAbsentOrEmptyDir, removeCreatedStore } from '../store/fresh.js';
 import { LearnerCore, type Prediction } from './core.js';
+import type { CalibrationRule } from './openset.js';
 import { decodeOp, encodeOp, type LearnerOp } from './ops.js';
 import { parsePrunePolicy, type PrunePolicy } from './prune.js';
 import { parseMemoryOptions, parseQuantizerOptions, type MemoryOptions, type QuantizerOptions, type ResolvedQuantizer } from './config.js';
@@ -85,8 +86,11 @@ export interface EngramStats {
   threshold: number;
   /** 'fixed' (engram threshold --set, memory.unknownThreshold) or 'calibrated' while learning. */
   thresholdSource: 'fixed' | 'calibrated';
-  /** Scores the calibration holds: of known examples and of novel ones (the last 512 of each). */
-  calibration: { known: number; novel: number };
+  /**
+   * Scores the calibration holds: of known examples and of novel ones (the last 512 of each), and how the
+   * threshold was cut from them (learner/openset.ts).
+   */
+  calibration: { known: number; novel: number; rule: CalibrationRule };
   backbone: string | null;
   quantizer: QuantizerState;
   /** The device profile's memory budget (compressed bytes) this learner keeps to, null without a profile. */
@@ -457,7 +461,7 @@ export class Engram {
       active: this.quantizer.active,
       threshold: this.core.threshold(),
       thresholdSource: this.core.fixedThreshold === null ? 'calibrated' : 'fixed',
-      calibration: { known: this.core.openset.known.length, novel: this.core.openset.novel.length },
+      calibration: { known: this.core.openset.known.length, novel: this.core.openset.novel.length, rule: this.core.openset.rule() },
       backbone: this.backbone ? this.backbone.name : null,
       quantizer: this.quantizerState,
       budget: this.budget,

@@ -22,7 +22,7 @@ export default function register(program: Command, cli: CliContext): void {
           ...s.labels.map((l) => `  ${l}: ${plural(s.examples[l], 'example')}`),
           `memory: ${s.bytes} bytes in RAM (${s.compressedBytes} compressed), ${plural(s.connections, 'connection')}, density ${s.density.toFixed(4)}`,
           `budget: ${s.budget ? `${s.budget.bytes} compressed bytes (device profile ${s.budget.profile}); a learn that goes over prunes back to it` : 'none (no device profile)'}`,
-          `unknown threshold: ${s.threshold.toFixed(3)}, ${s.thresholdSource === 'fixed' ? 'fixed (engram threshold --auto returns to calibration)' : `calibrated from ${s.calibration.known} known and ${s.calibration.novel} novel scores`}`,
+          `unknown threshold: ${s.threshold.toFixed(3)}, ${s.thresholdSource === 'fixed' ? 'fixed (engram threshold --auto returns to calibration)' : `calibrated from ${s.calibration.known} known and ${s.calibration.novel} novel scores (${s.calibration.rule})`}`,
         ];
         out.result({ store: flags.store, ...s }, lines.join('\n'));
       } finally {

@@ -20,9 +20,10 @@ export default function register(program: Command, cli: CliContext): void {
   cmd.addHelpText(
     'after',
     `
-Without --set or --auto it only shows the threshold: calibrated while learning from the best score each
-example got on its own class before it was stored (known) and on the other classes (novel), as the middle of
-the cuts that separate the two best; or fixed. A fixed threshold is journaled like a learn and kept across
+Without --set or --auto it only shows the threshold: calibrated from recent learned examples scored against
+the memory as it is now, on their own class as if never stored (known) and on the other classes (novel), at
+the cut where as many known scores fall below as novel ones above (normal fits; the middle of the gap when
+the two do not overlap); or fixed. A fixed threshold is journaled like a learn and kept across
 restarts, learns and prunes until --auto. See docs/learner.md, "Open set".
 
 Examples:
@@ -48,7 +49,7 @@ Examples:
         const how =
           s.thresholdSource === 'fixed'
             ? 'fixed (engram threshold --auto returns to calibration)'
-            : `calibrated from ${s.calibration.known} known and ${s.calibration.novel} novel scores${s.threshold === 0 ? ' (0 until five of each: never "unknown")' : ''}`;
+            : `calibrated from ${s.calibration.known} known and ${s.calibration.novel} novel scores (${s.calibration.rule})${s.threshold === 0 ? ' (0 until five of each: never "unknown")' : ''}`;
         out.result(
           { store: flags.store, threshold: s.threshold, source: s.thresholdSource, calibration: s.calibration },
           `unknown threshold: ${s.threshold.toFixed(3)}, ${how}`,
