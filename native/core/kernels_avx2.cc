@@ -93,7 +93,17 @@ EG_TARGET_AVX2 void count8_avx2(const uint8_t* counters, size_t row_bytes, const
       for (; i + kEgCount8Group <= stop; i += kEgCount8Group) {
         const uint8_t* row[kEgCount8Group];
         for (size_t g = 0; g < kEgCount8Group; ++g) row[g] = base + size_t(idx[i + g]) * row_bytes;
+        // The next group's rows are scattered over the plane: ask for their lines while this group is summed,
+        // one line of each per 64 classes, so memory is busy on them before they are needed.
+        const uint8_t* next[kEgCount8Group] = {};
+        const bool ahead = i + 2 * kEgCount8Group <= count;
+        if (ahead) {
+          for (size_t g = 0; g < kEgCount8Group; ++g) next[g] = base + size_t(idx[i + kEgCount8Group + g]) * row_bytes;
+        }
         for (uint32_t c = 0; c < width; c += 16) {
+          if (ahead && c % 64 == 0) {
+            for (size_t g = 0; g < kEgCount8Group; ++g) eg_prefetch(next[g] + c);
+          }
           __m256i sum = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row[0] + c)));
           for (size_t g = 1; g < kEgCount8Group; ++g) {
             sum = _mm256_add_epi16(sum,

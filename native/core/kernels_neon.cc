@@ -61,7 +61,17 @@ void count8_neon(const uint8_t* counters, size_t row_bytes, const uint32_t* idx,
       for (; i + kEgCount8Group <= stop; i += kEgCount8Group) {
         const uint8_t* row[kEgCount8Group];
         for (size_t g = 0; g < kEgCount8Group; ++g) row[g] = base + size_t(idx[i + g]) * row_bytes;
+        // The next group's rows are scattered over the plane: ask for their lines while this group is summed,
+        // one line of each per 64 classes, so memory is busy on them before they are needed.
+        const uint8_t* next[kEgCount8Group] = {};
+        const bool ahead = i + 2 * kEgCount8Group <= count;
+        if (ahead) {
+          for (size_t g = 0; g < kEgCount8Group; ++g) next[g] = base + size_t(idx[i + kEgCount8Group + g]) * row_bytes;
+        }
         for (uint32_t c = 0; c < width; c += 16) {
+          if (ahead && c % 64 == 0) {
+            for (size_t g = 0; g < kEgCount8Group; ++g) eg_prefetch(next[g] + c);
+          }
           const uint8x16_t first = vld1q_u8(row[0] + c);
           const uint8x16_t second = vld1q_u8(row[1] + c);
           uint16x8_t lo = vaddl_u8(vget_low_u8(first), vget_low_u8(second));

@@ -114,6 +114,8 @@ export class LearnerCore {
    */
   private readWeight: Float64Array[] = [];
   private readDenominator: Float64Array[] = [];
+  /** predict's scores, reused by the next call. */
+  private scratch = new Float64Array(0);
   /** Cosine read: offsets splitting `rows` codes into their blocks (one scoreCounts call per query). */
   private blockOffsets: Uint32Array | null = null;
 
@@ -228,8 +230,12 @@ export class LearnerCore {
 
   /** Scores (0..1) per label id for `rows` codes: rows x labels, row-major. */
   labelScoresOf(codes: Uint32Array, rows: number): Float64Array {
+    return this.scoresInto(codes, rows, new Float64Array(rows * this.labels.length));
+  }
+
+  /** labelScoresOf into `out` (rows x labels, zeroed by the caller). */
+  private scoresInto(codes: Uint32Array, rows: number, out: Float64Array): Float64Array {
     const L = this.labels.length;
-    const out = new Float64Array(rows * L);
     if (this.memory.classCount === 0) return out;
     if (this.options.read !== 'cosine') {
       const scores = this.scoreCodes(codes);
@@ -293,7 +299,9 @@ export class LearnerCore {
 
   predict(codes: Uint32Array, rows: number, top = 3): Prediction[] {
     const L = this.labels.length;
-    const all = this.labelScoresOf(codes, rows);
+    // Scores go into a buffer kept between calls (a query allocates no array of the class count).
+    if (this.scratch.length < rows * L) this.scratch = new Float64Array(Math.max(rows * L, 2 * this.scratch.length));
+    const all = this.scoresInto(codes, rows, this.scratch.fill(0, 0, rows * L));
     const threshold = this.threshold();
     const out: Prediction[] = [];
     for (let r = 0; r < rows; r++) {
