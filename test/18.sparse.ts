@@ -1,12 +1,14 @@
 // The sparse expansion quantizer (seeded rotation + top-k per block) and the learner's cosine read over it:
 // codes are deterministic, well formed and scale-invariant, near vectors share more neurons than far ones,
-// bad input is refused; with read 'cosine', forgetting, saturation (halving) and snapshots behave.
+// bad input is refused; with read 'cosine', forgetting, saturation (halving) and snapshots behave, and the read
+// and predict's ranking equal their definitions bit for bit.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SPARSE_DEFAULTS, SparseQuantizer, type SparseOptions } from '../src/quantize/sparse.js';
 import { fitWhitening } from '../src/quantize/whitening.js';
 import { coreReadOptions } from '../src/learner/build-quantizer.js';
-import { LearnerCore } from '../src/learner/core.js';
+import { LearnerCore, MIX_DEFAULT } from '../src/learner/core.js';
+import { ReferenceMemory } from '../src/memory/index.js';
 import { Rng } from '../src/util/rng.js';
 import { seedFor } from './helpers/memory-random.js';
 
@@ -296,6 +298,78 @@ for (const whitened of [false, true]) {
     assert.equal(back.predict(probe, 6, 4), core.predict(probe, 6, 4));
     assert.equal(back.labelScoresOf(probe, 6), core.labelScoresOf(probe, 6));
     assert.equal(back.options, core.options);
+  });
+}
+
+/**
+ * The cosine read as docs/learner.md defines it, from the TypeScript reference memory: per block, the counter
+ * sums at the code's neurons over sqrt(k) times the class column's norm, blocks mixed by n / (n + mix), summed in
+ * block order; forgotten classes score 0.
+ */
+function cosineByDefinition(core: LearnerCore, codes: Uint32Array, rows: number): Float64Array {
+  const ref = ReferenceMemory.deserialize(core.memory.serialize());
+  const { active, blocks, mix } = core.options;
+  const L = core.labels.length;
+  const out = new Float64Array(rows * L);
+  let offset = 0;
+  blocks!.forEach((b, bi) => {
+    const sub = new Uint32Array(rows * b.k);
+    for (let r = 0; r < rows; r++) sub.set(codes.subarray(r * active + offset, r * active + offset + b.k), r * b.k);
+    offset += b.k;
+    const sums = ref.scoreCounts({ indices: sub, active: b.k });
+    for (let c = 0; c < L; c++) {
+      const n = core.examples[c];
+      if (n === 0) continue;
+      const norm = Math.sqrt(ref.counterMoments(c, b.begin, b.begin + b.neurons).sumSq);
+      const a = n / (n + (mix ?? MIX_DEFAULT));
+      const w = blocks!.length === 1 ? 1 : bi === 0 ? 1 - a : a;
+      if (norm === 0 || w === 0) continue;
+      for (let r = 0; r < rows; r++) out[r * L + c] += (w * sums[r * L + c]) / (Math.sqrt(b.k) * norm);
+    }
+  });
+  return out;
+}
+
+for (const whitened of [false, true]) {
+  const blocks = whitened ? 'raw + white blocks' : 'raw block';
+  Cosine(`${blocks}: the read and predict's ranking equal their definitions bit for bit (ties, forgotten, halved)`, () => {
+    const rng = new Rng(seed + 40 + (whitened ? 1 : 0));
+    const { q, core } = cosineCore(rng, whitened);
+    const protos = makeClasses(rng, 6);
+    // Classes of 1 to 300 examples (the mix weight moves; the largest saturates and halves), one forgotten,
+    // and two classes learned from the same codes (equal scores: the label decides their order).
+    protos.forEach((p, c) => core.learn(`c${c}`, q.encode(examples(rng, p, 1 + c * c * 12, 0.5), 1 + c * c * 12), 1 + c * c * 12));
+    const twin = q.encode(examples(rng, protos[1], 7, 0.5), 7);
+    core.learn('twin-b', twin, 7);
+    core.learn('twin-a', twin, 7);
+    core.apply({ op: 'forget', label: 'c2' });
+    const rows = 9;
+    const probe = new Uint32Array(rows * q.active);
+    for (let r = 0; r < rows - 1; r++) probe.set(q.encode(examples(rng, protos[r % 6], 1, 0.8), 1), r * q.active);
+    probe.set(twin.subarray(0, q.active), (rows - 1) * q.active);
+    const got = core.labelScoresOf(probe, rows);
+    const want = cosineByDefinition(core, probe, rows);
+    assert.is(got.length, want.length);
+    for (let i = 0; i < got.length; i++)
+      if (!Object.is(got[i], want[i])) assert.unreachable(`score ${i}: ${got[i]}, by definition ${want[i]}`);
+    const L = core.labels.length;
+    for (const top of [1, 3, 8]) {
+      core.predict(probe, rows, top).forEach((p, r) => {
+        const ranked = core.labels
+          .map((label, c) => ({ label, score: want[r * L + c] }))
+          .filter((_, c) => core.examples[c] > 0)
+          .sort((a, b) => b.score - a.score || (a.label < b.label ? -1 : 1));
+        assert.equal(p.top, ranked.slice(0, top), `row ${r}, top ${top}`);
+        assert.is(p.score, ranked[0].score);
+        assert.is(p.margin, ranked[0].score - ranked[1].score);
+      });
+    }
+    const last = core.predict(probe, rows, 3)[rows - 1].top;
+    assert.equal(
+      last.slice(0, 2).map((t) => t.label),
+      ['twin-a', 'twin-b'],
+      'equal scores rank by label',
+    );
   });
 }
 

@@ -69,6 +69,7 @@ export const FIGURES = {
   // The default learner's read (cosine over counters), one query, codes in.
   'memory.cosine_us_c10': ['memory.json', 'cosine_read_query_us.byClasses.10', 'num1'],
   'memory.cosine_us_c1000': ['memory.json', 'cosine_read_query_us.byClasses.1000', 'num1'],
+  'memory.cosine_sums_us_c1000': ['memory.json', 'cosine_read_query_us.counterSumsAt1000Classes', 'num1'],
   'memory.cosine_us_100_stored': ['memory.json', 'cosine_read_query_us.byStoredExamplesAt10Classes.100', 'num1'],
   'memory.cosine_us_100000_stored': ['memory.json', 'cosine_read_query_us.byStoredExamplesAt10Classes.100000', 'num1'],
   'memory.score_us_native': ['memory.json', 'score_us_c1000.native', 'num1'],

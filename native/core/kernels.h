@@ -29,6 +29,22 @@ struct eg_kernels {
 /** Rows summed in 16-bit lanes before they are widened: 257 x 255 is the largest sum that fits in 16 bits. */
 constexpr size_t kEgCount16Rows = 257;
 
+/** SIMD count8: rows summed in registers before they are added to the 16-bit line (one load of it per group). */
+constexpr size_t kEgCount8Group = 8;
+
+/** SIMD count8: classes per 16-bit line (4 KB, so it stays in L1 beside the rows streaming through). */
+constexpr uint32_t kEgCount8Tile = 2048;
+
+/**
+ * Classes a SIMD count8 kernel covers with whole vectors of `lanes` bytes: `classes` rounded up to a
+ * multiple of lanes (the extra columns are read but never reported), cut to what a row of row_bytes holds.
+ */
+inline uint32_t eg_count8_vector_classes(uint32_t classes, size_t row_bytes, uint32_t lanes) {
+  const uint64_t up = (uint64_t(classes) + lanes - 1) / lanes * lanes;
+  const uint64_t fit = uint64_t(row_bytes) / lanes * lanes;
+  return uint32_t(up < fit ? up : fit);
+}
+
 /** The scalar kernels: the reference every SIMD path is tested against. */
 const eg_kernels& eg_kernels_scalar();
 

@@ -1,4 +1,4 @@
-// AVX2 kernel: the scalar ripple-carry sum, four 64-bit words (256 classes) per step.
+// AVX2 kernels: the scalar ripple-carry sum four 64-bit words (256 classes) per step, and counter sums by rows.
 #include "kernels-inl.h"
 
 #if defined(EG_HAVE_AVX2_PATH)
@@ -73,40 +73,67 @@ EG_TARGET_AVX2 void score_avx2(const uint64_t* bits, size_t stride, const uint32
   for (; w < words; ++w) eg_score_word(bits, stride, idx, count, w, levels, tail, classes, out);
 }
 
-// 8-bit counters summed 32 classes per vector in 16-bit lanes, widened to int32 every kEgCount16Rows rows.
+// 8-bit counters, rows outer: each row is read once, front to back (whole cache lines, in the order the
+// hardware prefetcher follows), kEgCount8Group rows at a time. Their counters are summed in 16-bit lanes,
+// 16 classes per vector, and added into a 16-bit line of kEgCount8Tile classes that stays in L1; the line is
+// widened into out every kEgCount16Rows rows. Reading a row to the next multiple of 16 classes stays inside
+// the row when row_bytes allows it, so only a row shorter than that leaves a scalar tail.
 EG_TARGET_AVX2 void count8_avx2(const uint8_t* counters, size_t row_bytes, const uint32_t* idx, size_t count,
                                 uint32_t classes, int32_t* out) {
   std::memset(out, 0, sizeof(int32_t) * classes);
-  const __m256i zero = _mm256_setzero_si256();
-  uint32_t c = 0;
-  for (; c + 32 <= classes; c += 32) {
-    __m256i acc32[4] = {zero, zero, zero, zero};
+  const uint32_t vec = eg_count8_vector_classes(classes, row_bytes, 16);
+  alignas(32) uint16_t line[kEgCount8Tile];
+  for (uint32_t tile = 0; tile < vec; tile += kEgCount8Tile) {
+    const uint32_t width = std::min<uint32_t>(kEgCount8Tile, vec - tile);
+    const uint8_t* base = counters + tile;
     for (size_t start = 0; start < count; start += kEgCount16Rows) {
       const size_t stop = std::min(count, start + kEgCount16Rows);
-      __m256i lo = zero;
-      __m256i hi = zero;
-      for (size_t i = start; i < stop; ++i) {
-        const __m256i v =
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(counters + size_t(idx[i]) * row_bytes + c));
-        lo = _mm256_add_epi16(lo, _mm256_unpacklo_epi8(v, zero));
-        hi = _mm256_add_epi16(hi, _mm256_unpackhi_epi8(v, zero));
+      std::memset(line, 0, sizeof(uint16_t) * width);
+      size_t i = start;
+      for (; i + kEgCount8Group <= stop; i += kEgCount8Group) {
+        const uint8_t* row[kEgCount8Group];
+        for (size_t g = 0; g < kEgCount8Group; ++g) row[g] = base + size_t(idx[i + g]) * row_bytes;
+        // The next group's rows are scattered over the plane: ask for their lines while this group is summed,
+        // one line of each per 64 classes, so memory is busy on them before they are needed.
+        const uint8_t* next[kEgCount8Group] = {};
+        const bool ahead = i + 2 * kEgCount8Group <= count;
+        if (ahead) {
+          for (size_t g = 0; g < kEgCount8Group; ++g) next[g] = base + size_t(idx[i + kEgCount8Group + g]) * row_bytes;
+        }
+        for (uint32_t c = 0; c < width; c += 16) {
+          if (ahead && c % 64 == 0) {
+            for (size_t g = 0; g < kEgCount8Group; ++g) eg_prefetch(next[g] + c);
+          }
+          __m256i sum = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row[0] + c)));
+          for (size_t g = 1; g < kEgCount8Group; ++g) {
+            sum = _mm256_add_epi16(sum,
+                                   _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row[g] + c))));
+          }
+          __m256i* acc = reinterpret_cast<__m256i*>(line + c);
+          _mm256_store_si256(acc, _mm256_add_epi16(_mm256_load_si256(acc), sum));
+        }
       }
-      // unpack works within 128-bit lanes: lo holds classes 0-7 and 16-23, hi 8-15 and 24-31.
-      acc32[0] = _mm256_add_epi32(acc32[0], _mm256_unpacklo_epi16(lo, zero));  // 0-3, 16-19
-      acc32[1] = _mm256_add_epi32(acc32[1], _mm256_unpackhi_epi16(lo, zero));  // 4-7, 20-23
-      acc32[2] = _mm256_add_epi32(acc32[2], _mm256_unpacklo_epi16(hi, zero));  // 8-11, 24-27
-      acc32[3] = _mm256_add_epi32(acc32[3], _mm256_unpackhi_epi16(hi, zero));  // 12-15, 28-31
-    }
-    alignas(32) int32_t part[4][8];
-    for (int g = 0; g < 4; ++g) _mm256_store_si256(reinterpret_cast<__m256i*>(part[g]), acc32[g]);
-    for (int g = 0; g < 4; ++g) {
-      for (int j = 0; j < 4; ++j) {
-        out[c + 4 * g + j] = part[g][j];
-        out[c + 16 + 4 * g + j] = part[g][4 + j];
+      for (; i < stop; ++i) {
+        const uint8_t* row = base + size_t(idx[i]) * row_bytes;
+        for (uint32_t c = 0; c < width; c += 16) {
+          __m256i* acc = reinterpret_cast<__m256i*>(line + c);
+          const __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c)));
+          _mm256_store_si256(acc, _mm256_add_epi16(_mm256_load_si256(acc), v));
+        }
       }
+      // Widen into out; the classes past `classes` that the last vector read are left out.
+      const uint32_t keep = std::min(width, classes - tile);
+      int32_t* o = out + tile;
+      uint32_t c = 0;
+      for (; c + 8 <= keep; c += 8) {
+        __m256i* dst = reinterpret_cast<__m256i*>(o + c);
+        const __m256i wide = _mm256_cvtepu16_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(line + c)));
+        _mm256_storeu_si256(dst, _mm256_add_epi32(_mm256_loadu_si256(dst), wide));
+      }
+      for (; c < keep; ++c) o[c] += line[c];
     }
   }
-  eg_count8_columns(counters, row_bytes, idx, count, c, classes, out);  // the last classes % 32
+  eg_count8_columns(counters, row_bytes, idx, count, vec, classes, out);  // a row too short for the last vector
 }
 
 const eg_kernels kAvx2 = {"avx2", score_avx2, count8_avx2};

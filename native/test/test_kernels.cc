@@ -51,3 +51,35 @@ TEST("SIMD scores equal scalar scores on random memories") {
     }
   }
 }
+
+TEST("SIMD counter sums equal scalar ones on rows of any length, read to the row's end and no further") {
+  const engram::eg_kernels* simd = engram::eg_kernels_simd();
+  if (!simd) {
+    std::printf("    no SIMD kernels on this build/CPU: comparing scalar with itself only\n");
+    simd = &engram::eg_kernels_scalar();
+  }
+  std::mt19937 gen(20261204);
+  // Rows as long as the class count (no padding: the last classes of a row are a scalar tail) and padded to
+  // the next 64 (the vectors read past the last class but inside the row). The plane ends with the last row,
+  // which every code lists, so AddressSanitizer sees any read past a row's end.
+  for (uint32_t classes : {1u, 5u, 15u, 16u, 17u, 40u, 63u, 64u, 100u, 2050u}) {
+    for (size_t row_bytes : {size_t(classes), (size_t(classes) + 63) / 64 * 64}) {
+      const uint32_t rows = 40;
+      std::vector<uint8_t> plane(rows * row_bytes);
+      for (auto& v : plane) v = uint8_t(gen() % 4 == 0 ? 255 : gen() % 256);
+      std::vector<uint32_t> idx(300);
+      for (auto& v : idx) v = gen() % rows;
+      idx[idx.size() / 2] = rows - 1;
+      std::vector<int32_t> want(classes), got(classes, -1);
+      engram::eg_kernels_scalar().count8(plane.data(), row_bytes, idx.data(), idx.size(), classes, want.data());
+      for (uint32_t c = 0; c < classes; ++c) {
+        int32_t direct = 0;
+        for (uint32_t i : idx) direct += plane[size_t(i) * row_bytes + c];
+        CHECK_EQ(want[c], direct);
+      }
+      simd->count8(plane.data(), row_bytes, idx.data(), idx.size(), classes, got.data());
+      CHECK(got == want);
+      if (got != want) std::printf("    classes %u row_bytes %zu differ\n", classes, row_bytes);
+    }
+  }
+}

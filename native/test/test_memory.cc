@@ -339,11 +339,13 @@ TEST("score_counts: scalar, active and SIMD kernels equal the definition, across
   std::mt19937 gen(20261203);
   const engram::eg_kernels* simd = engram::eg_kernels_simd();
   if (!simd) std::printf("    no SIMD kernels on this build/CPU: checking the scalar kernel only\n");
-  const uint32_t class_counts[] = {1, 15, 16, 17, 31, 32, 33, 100, 1000};
-  const uint32_t actives[] = {1, 40, 257, 258, 600};
+  // Class counts around the 16-class vectors and the 2048-class line of the SIMD kernels; code lengths around
+  // their 8-row groups and the 257-row flush.
+  const uint32_t class_counts[] = {1, 15, 16, 17, 31, 32, 33, 100, 1000, 2047, 2048, 2049, 4111};
+  const uint32_t actives[] = {1, 7, 8, 9, 40, 256, 257, 258, 265, 600};
   for (uint32_t bits : {4u, 8u}) {
     for (uint32_t classes : class_counts) {
-      const uint32_t neurons = classes >= 1000 ? 700 : 1200;
+      const uint32_t neurons = classes >= 2000 ? 300 : classes >= 1000 ? 700 : 1200;
       auto m = random_counters(neurons, bits, classes, gen);
       for (uint32_t active : actives) {
         const uint32_t batch = 3;

@@ -116,8 +116,17 @@ export class LearnerCore {
   /** What a memory column stands for: one class, or one stored example (learner/columns.ts). */
   columns: ClassColumns | ExampleColumns;
 
-  /** Cosine read: per class, the norm of its counter column in each block (recomputed, never stored). */
-  private norms: Float64Array[] = [];
+  /**
+   * Cosine read, per block: each class's weight (0 skips the class) and denominator (sqrt(k) times the norm of
+   * its counter column in the block), kept by updateNorms so a query only multiplies and divides. Recomputed,
+   * never stored.
+   */
+  private readWeight: Float64Array[] = [];
+  private readDenominator: Float64Array[] = [];
+  /** predict's scores, reused by the next call. */
+  private scratch = new Float64Array(0);
+  /** Cosine read: offsets splitting `rows` codes into their blocks (one scoreCounts call per query). */
+  private blockOffsets: Uint32Array | null = null;
 
   constructor(
     readonly options: CoreOptions,
@@ -246,8 +255,12 @@ export class LearnerCore {
 
   /** Scores (0..1) per label id for `rows` codes: rows x labels, row-major. */
   labelScoresOf(codes: Uint32Array, rows: number): Float64Array {
+    return this.scoresInto(codes, rows, new Float64Array(rows * this.labels.length));
+  }
+
+  /** labelScoresOf into `out` (rows x labels, zeroed by the caller). */
+  private scoresInto(codes: Uint32Array, rows: number, out: Float64Array): Float64Array {
     const L = this.labels.length;
-    const out = new Float64Array(rows * L);
     if (this.memory.classCount === 0) return out;
     if (this.options.read !== 'cosine') {
       const scores = this.scoreCodes(codes);
@@ -256,33 +269,51 @@ export class LearnerCore {
       return out;
     }
     const { active } = this.options;
-    const blocks = this.options.blocks!;
+    const B = this.options.blocks!.length;
     const C = this.memory.classCount;
-    let offset = 0;
-    blocks.forEach((b, bi) => {
-      const sub = new Uint32Array(rows * b.k);
-      for (let r = 0; r < rows; r++) sub.set(codes.subarray(r * active + offset, r * active + offset + b.k), r * b.k);
-      offset += b.k;
-      const sums = this.memory.scoreCounts({ indices: sub, active: b.k });
-      const qn = Math.sqrt(b.k);
-      for (let c = 0; c < C; c++) {
-        const n = this.examples[c];
-        if (n === 0) continue;
-        const norm = this.norms[c]?.[bi] ?? 0;
-        const w = blocks.length === 1 ? 1 : mixWeight(bi, n, this.options.mix ?? MIX_DEFAULT);
-        if (norm === 0 || w === 0) continue;
-        for (let r = 0; r < rows; r++) out[r * L + c] += (w * sums[r * C + c]) / (qn * norm);
+    // One call sums every block of every row: a code lists each block's k indices in turn, so offsets split it.
+    const sums = this.memory.scoreCounts({ indices: codes.subarray(0, rows * active), offsets: this.offsetsFor(rows) });
+    for (let bi = 0; bi < B; bi++) {
+      const weight = this.readWeight[bi];
+      const denominator = this.readDenominator[bi];
+      if (!weight) continue; // no class has examples yet
+      const classes = Math.min(C, weight.length);
+      for (let c = 0; c < classes; c++) {
+        const w = weight[c];
+        if (w === 0) continue;
+        const d = denominator[c];
+        for (let r = 0; r < rows; r++) out[r * L + c] += (w * sums[(r * B + bi) * C + c]) / d;
       }
-    });
+    }
     return out;
   }
 
-  /** Recomputes a class's column norms per block after its counters changed (the cosine read). */
+  /** Offsets of `rows` codes cut into their blocks: rows x blocks codes for scoreCounts. */
+  private offsetsFor(rows: number): Uint32Array {
+    const blocks = this.options.blocks!;
+    if (this.blockOffsets?.length === rows * blocks.length + 1) return this.blockOffsets;
+    const offsets = new Uint32Array(rows * blocks.length + 1);
+    let at = 0;
+    for (let r = 0; r < rows; r++) blocks.forEach((b, bi) => (offsets[r * blocks.length + bi + 1] = at += b.k));
+    this.blockOffsets = offsets;
+    return offsets;
+  }
+
+  /**
+   * Recomputes a class's column norms per block after its counters or its examples changed (the cosine read),
+   * and with them the class's weight and denominator in each block (weight 0: the class is not read).
+   */
   updateNorms(id: number): void {
     const blocks = this.options.blocks!;
-    this.norms[id] = Float64Array.from(blocks, (b) =>
-      this.examples[id] > 0 ? Math.sqrt(this.memory.counterMoments(id, b.begin, b.begin + b.neurons).sumSq) : 0,
-    );
+    const n = this.examples[id];
+    blocks.forEach((b, bi) => {
+      const norm = n > 0 ? Math.sqrt(this.memory.counterMoments(id, b.begin, b.begin + b.neurons).sumSq) : 0;
+      const w = blocks.length === 1 ? 1 : mixWeight(bi, n, this.options.mix ?? MIX_DEFAULT);
+      this.readWeight[bi] = grown(this.readWeight[bi], id);
+      this.readDenominator[bi] = grown(this.readDenominator[bi], id);
+      this.readWeight[bi][id] = n === 0 || norm === 0 ? 0 : w;
+      this.readDenominator[bi][id] = Math.sqrt(b.k) * norm;
+    });
   }
 
   /** Cosine read: recomputes every class's norms (after a prune, a forget or a load). */
@@ -293,7 +324,9 @@ export class LearnerCore {
 
   predict(codes: Uint32Array, rows: number, top = 3): Prediction[] {
     const L = this.labels.length;
-    const all = this.labelScoresOf(codes, rows);
+    // Scores go into a buffer kept between calls (a query allocates no array of the class count).
+    if (this.scratch.length < rows * L) this.scratch = new Float64Array(Math.max(rows * L, 2 * this.scratch.length));
+    const all = this.scoresInto(codes, rows, this.scratch.fill(0, 0, rows * L));
     const threshold = this.threshold();
     const out: Prediction[] = [];
     for (let r = 0; r < rows; r++) {
@@ -304,8 +337,12 @@ export class LearnerCore {
       const before = (a: ClassScore, b: ClassScore) => a.score > b.score || (a.score === b.score && a.label < b.label);
       for (let c = 0; c < row.length; c++) {
         if (this.examples[c] === 0) continue;
+        // Most classes do not make the list: test the score before making a candidate (as before() would).
+        if (ranked.length === keep) {
+          const last = ranked[keep - 1];
+          if (!(row[c] > last.score || (row[c] === last.score && this.labels[c] < last.label))) continue;
+        }
         const cand = { label: this.labels[c], score: row[c] };
-        if (ranked.length === keep && !before(cand, ranked[keep - 1])) continue;
         let i = ranked.length === keep ? keep - 1 : ranked.length;
         while (i > 0 && before(cand, ranked[i - 1])) {
           ranked[i] = ranked[i - 1];
@@ -573,6 +610,16 @@ export const MIX_DEFAULT = 30;
 function mixWeight(block: number, n: number, mix: number): number {
   const a = n / (n + mix);
   return block === 0 ? 1 - a : a;
+}
+
+/** `a` (a new array when undefined), grown by doubling until index `id` fits; new entries are 0. */
+function grown(a: Float64Array | undefined, id: number): Float64Array {
+  if (a && id < a.length) return a;
+  let size = Math.max(16, a?.length ?? 0);
+  while (size <= id) size *= 2;
+  const out = new Float64Array(size);
+  if (a) out.set(a);
+  return out;
 }
 
 function u32(v: number): Buffer {

@@ -46,6 +46,9 @@ export class BinaryMemory implements MemoryLike {
   readonly #native: NativeMemory;
   /** Active neurons per code when codes are a bare Uint32Array. */
   readonly active: number | undefined;
+  // Fixed for the memory's life: read once, not through the native getters on every call.
+  readonly #neurons: number;
+  readonly #counterBits: CounterBits;
 
   /** @throws {TypeError | RangeError} `neurons`, `counterBits` (0, 4 or 8), `classes` or `active` invalid. */
   constructor(opts: BinaryMemoryOptions) {
@@ -54,6 +57,8 @@ export class BinaryMemory implements MemoryLike {
     const o = checkMemoryOptions(opts);
     this.#native = native ?? new (loadBinding().Memory)(o.neurons, o.counterBits, o.classes);
     this.active = o.active;
+    this.#neurons = this.#native.neurons;
+    this.#counterBits = this.#native.counterBits as CounterBits;
   }
 
   static #adopt(native: NativeMemory, active: number | undefined): BinaryMemory {
@@ -75,13 +80,13 @@ export class BinaryMemory implements MemoryLike {
   }
 
   get neurons(): number {
-    return this.#native.neurons;
+    return this.#neurons;
   }
   get classCount(): number {
     return this.#native.classes;
   }
   get counterBits(): CounterBits {
-    return this.#native.counterBits as CounterBits;
+    return this.#counterBits;
   }
   /** Largest counter value (1 without counters). */
   get counterMax(): number {
