@@ -8,9 +8,11 @@ import { FleetDevice } from './device.js';
 import { encodeUpdate } from './codec.js';
 import { openMessage, signMessage } from './sign.js';
 import type { Update } from './state.js';
+import type { Engram } from '../learner/engram.js';
 
 export interface SyncOptions {
-  store: string;
+  /** The store directory (engram sync), or a learner open on it in this process (engram serve --fleet). */
+  store: string | Engram;
   broker: string;
   fleet: string;
   /** base64 public key -> name; messages from other keys are refused. */
@@ -46,12 +48,17 @@ export function topics(fleet: string): { change: (o: string) => string; state: (
 export async function runSync(o: SyncOptions): Promise<void> {
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(o.fleet))
     throw new RangeError(`--fleet: expected 1 to 64 letters, digits, "_", "." or "-", got ${JSON.stringify(o.fleet)}`);
-  const device = await FleetDevice.open(o.store, { onWarning: o.onWarning });
+  // A learner served in this process tells of each op it commits: share it at once, not at the next tick.
+  let onLocal = () => {};
+  const device =
+    typeof o.store === 'string'
+      ? await FleetDevice.open(o.store, { onWarning: o.onWarning })
+      : await FleetDevice.attach(o.store, { onWarning: o.onWarning, onOp: () => onLocal() });
   const t = topics(o.fleet);
   const labels = (u: Update) => [...new Set([...u.contributions.map((c) => c.label), ...u.tombstones.map((x) => x.label)])].sort();
   let client: MqttClient | null = null;
   let timer: NodeJS.Timeout | null = null;
-  let viewTimer: NodeJS.Timeout | null = null;
+  let soon: NodeJS.Timeout | null = null;
   let stateTimer: NodeJS.Timeout | null = null;
   try {
     await device.step();
@@ -99,7 +106,7 @@ export async function runSync(o: SyncOptions): Promise<void> {
       const changed = await device.apply(v.update);
       if (changed.size) {
         o.onEvent({ event: 'applied', from: v.name, labels: [...changed].filter((l) => l !== '').sort() });
-        scheduleView();
+        tickSoon();
       }
     };
     // The retained state follows the changes within a second, not after each one: a burst of learns costs one.
@@ -109,12 +116,14 @@ export async function runSync(o: SyncOptions): Promise<void> {
         if (client!.connected) void publishState();
       }, 1000);
     };
-    const scheduleView = () => {
-      viewTimer ??= setTimeout(() => {
-        viewTimer = null;
-        device.writeView().catch((err: Error) => o.onWarning(`could not write the merged memory yet (${err.message}); retrying`));
+    // A burst of messages or local ops costs one merged memory: the next tick, 50 ms after the first of them.
+    const tickSoon = () => {
+      soon ??= setTimeout(() => {
+        soon = null;
+        void tick();
       }, 50);
     };
+    onLocal = tickSoon;
     client = mqtt.connect(o.broker, opts);
     client.on('connect', () => {
       o.onEvent({ event: 'connected' });
@@ -125,8 +134,8 @@ export async function runSync(o: SyncOptions): Promise<void> {
     client.on('offline', () => o.onEvent({ event: 'offline' }));
     client.on('error', (err) => o.onWarning(`broker ${o.broker}: ${err.message}`));
     let busy = false;
-    const tick = async () => {
-      if (busy) return;
+    const tick = async (): Promise<void> => {
+      if (busy) return tickSoon();
       busy = true;
       try {
         const u = await device.step();
@@ -137,7 +146,7 @@ export async function runSync(o: SyncOptions): Promise<void> {
         }
       } catch (err) {
         // The learner store is busy (a learn holds its lock): try again at the next tick.
-        if (!/lock/i.test((err as Error).message)) o.onWarning(`sync: ${(err as Error).message}`);
+        if (!/lock/i.test((err as Error).message)) o.onWarning(`sync: ${(err as Error).message}; retrying`);
       } finally {
         busy = false;
       }
@@ -149,7 +158,7 @@ export async function runSync(o: SyncOptions): Promise<void> {
     });
   } finally {
     if (timer) clearInterval(timer);
-    if (viewTimer) clearTimeout(viewTimer);
+    if (soon) clearTimeout(soon);
     if (stateTimer) clearTimeout(stateTimer);
     if (client) await client.endAsync().catch(() => undefined);
     await device.writeView().catch(() => undefined);
