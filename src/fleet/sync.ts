@@ -125,14 +125,22 @@ export async function runSync(o: SyncOptions): Promise<void> {
     };
     onLocal = tickSoon;
     client = mqtt.connect(o.broker, opts);
+    // A broker that keeps refusing is said once, in words, not at every reconnect (every 500 ms).
+    let lastError = '';
     client.on('connect', () => {
+      lastError = '';
       o.onEvent({ event: 'connected' });
       client!.subscribe(t.all, { qos: 1 });
       // Whatever was not acknowledged before a crash or an outage is in the state: publish it whole.
       void publishState();
     });
     client.on('offline', () => o.onEvent({ event: 'offline' }));
-    client.on('error', (err) => o.onWarning(`broker ${o.broker}: ${err.message}`));
+    client.on('error', (err) => {
+      const m = brokerError(err, o);
+      if (m === lastError) return;
+      lastError = m;
+      o.onWarning(`broker ${o.broker}: ${m}; retrying`);
+    });
     let busy = false;
     const tick = async (): Promise<void> => {
       if (busy) return tickSoon();
@@ -164,6 +172,24 @@ export async function runSync(o: SyncOptions): Promise<void> {
     await device.writeView().catch(() => undefined);
     await device.close();
   }
+}
+
+/** What a connection error means for the user: TLS refusals in words, with the flag that fixes them. */
+export function brokerError(err: Error & { code?: string | number }, o: Pick<SyncOptions, 'cert' | 'ca'>): string {
+  const text = `${err.code ?? ''} ${err.message}`;
+  if (/CERTIFICATE_REQUIRED|certificate required|alert number 116/i.test(text))
+    return o.cert
+      ? `the broker requires a client certificate and did not take this one (${o.cert})`
+      : 'the broker requires a client certificate: give --cert and --key (a certificate its CA signed)';
+  if (/BAD_CERTIFICATE|UNKNOWN_CA|bad certificate|unknown ca|alert number 4[28]/i.test(text))
+    return o.cert
+      ? `the broker refused the client certificate ${o.cert} (not signed by a CA it trusts?)`
+      : `the broker refused the TLS handshake (${err.message})`;
+  if (/SELF_SIGNED|UNABLE_TO_VERIFY|self[- ]signed|unable to (verify|get local issuer)/i.test(text))
+    return o.ca
+      ? `the broker's certificate is not signed by --ca ${o.ca} (${err.message})`
+      : `the broker's certificate is not trusted (${err.message}): give its CA with --ca`;
+  return err.message;
 }
 
 /** A change as published on the change topic: without the calibration samples, which the state carries. */
