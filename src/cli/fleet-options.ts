@@ -100,7 +100,7 @@ export async function fleetSyncOptions(
       }
       const human =
         e.event === 'ready'
-          ? `device ${e.origin}: ${e.classes.length} classes`
+          ? `device ${e.origin} (memory space ${e.space}): ${e.classes.length} classes`
           : e.event === 'applied'
             ? `applied a change from ${e.from}: ${e.labels.join(', ') || 'calibration'}`
             : e.event === 'published'

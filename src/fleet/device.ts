@@ -5,6 +5,7 @@
 // and DIR's learner state is rewritten as the view of the merged state (plus this device's local policies:
 // pruning and a fixed threshold are local, docs/fleet.md says why).
 // Fleet journal records: 1 update (merged) | 2 own learner op (u32 learner seq + op) | 3 view written (u32 seq).
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { JOURNAL_FILE, SNAPSHOT_FILE } from '../store/format.js';
 import { join } from 'node:path';
@@ -75,6 +76,11 @@ export class FleetDevice {
 
   get space(): Space {
     return spaceOf(this.meta, this.member.own);
+  }
+
+  /** Short id of the space, carried by every message this device signs. */
+  get spaceId(): string {
+    return spaceId(this.space);
   }
 
   /**
@@ -414,6 +420,22 @@ export function spaceOf(meta: StoreMeta, core: LearnerCore): Space {
     codebookId: meta.quantizer.codebookId,
     memory: { neurons: o.neurons, active: o.active, counterBits: o.counterBits, units: o.units ?? 'class', read: o.read ?? 'overlap' },
   };
+}
+
+/** A short id of a memory space: the first 16 hex digits of the sha256 of its canonical JSON. */
+export function spaceId(space: Space): string {
+  const canonical = (v: unknown): unknown =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+        )
+      : v;
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(space)))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** Why two spaces cannot share memories, naming every difference; null when they agree. */

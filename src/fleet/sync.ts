@@ -33,7 +33,7 @@ export interface SyncOptions {
 }
 
 export type SyncEvent =
-  | { event: 'ready'; origin: string; classes: string[] }
+  | { event: 'ready'; origin: string; space: string; classes: string[] }
   | { event: 'connected' }
   | { event: 'offline' }
   | { event: 'published'; kind: 'change' | 'state'; bytes: number; labels: string[] }
@@ -55,6 +55,7 @@ export async function runSync(o: SyncOptions): Promise<void> {
       ? await FleetDevice.open(o.store, { onWarning: o.onWarning })
       : await FleetDevice.attach(o.store, { onWarning: o.onWarning, onOp: () => onLocal() });
   const t = topics(o.fleet);
+  const space = device.spaceId;
   const labels = (u: Update) => [...new Set([...u.contributions.map((c) => c.label), ...u.tombstones.map((x) => x.label)])].sort();
   let client: MqttClient | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -63,7 +64,7 @@ export async function runSync(o: SyncOptions): Promise<void> {
   try {
     await device.step();
     await device.writeView(true);
-    o.onEvent({ event: 'ready', origin: device.origin, classes: device.member.view().activeLabels() });
+    o.onEvent({ event: 'ready', origin: device.origin, space, classes: device.member.view().activeLabels() });
     const opts: IClientOptions = {
       clientId: `engram-${o.fleet}-${device.origin}`,
       // MQTT 5: the client acknowledges a message when we say so (customHandleAcks), and a session outlives a
@@ -90,7 +91,7 @@ export async function runSync(o: SyncOptions): Promise<void> {
     };
     const publish = (topic: string, u: Update, retain: boolean) =>
       new Promise<void>((resolve) => {
-        const msg = signMessage(device.key, o.fleet, encodeUpdate(u));
+        const msg = signMessage(device.key, o.fleet, space, encodeUpdate(u));
         client!.publish(topic, msg, { qos: 1, retain }, (err) => {
           if (!err) o.onEvent({ event: 'published', kind: retain ? 'state' : 'change', bytes: msg.length, labels: labels(u) });
           resolve();
@@ -99,7 +100,7 @@ export async function runSync(o: SyncOptions): Promise<void> {
     const publishState = () => (o.readOnly ? Promise.resolve() : publish(t.state(device.origin), device.state.of(device.origin), true));
     const receive = async (topic: string, msg: Buffer) => {
       const parts = topic.split('/');
-      const v = openMessage(msg, o.fleet, o.allow);
+      const v = openMessage(msg, o.fleet, o.allow, space);
       if (!v.ok) return o.onEvent({ event: 'refused', topic, why: v.why });
       if (parts[3] !== v.origin) return o.onEvent({ event: 'refused', topic, why: `signed by ${v.origin}, published under ${parts[3]}` });
       if (v.origin === device.origin) return;
