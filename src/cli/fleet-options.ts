@@ -21,15 +21,17 @@ export interface FleetFlags {
  * `--allow` already lists the requests it answers.
  */
 export function fleetOptions(cmd: Command, allow: '--allow' | '--fleet-allow', fleetHelp: string): Command {
+  // serve lists its own flags first: there its fleet flags say what they are for.
+  const f = allow === '--fleet-allow' ? 'fleet: ' : '';
   return cmd
-    .option('--broker <url>', 'fleet: mqtt://host:port, or mqtts://host:port for TLS')
     .option('--fleet <name>', fleetHelp)
-    .option(`${allow} <file>`, 'fleet: the allow-list, one base64 Ed25519 public key per line (engram sync --print-key), then a name')
-    .option('--username <name>', 'fleet: broker user name')
-    .option('--password-file <file>', 'fleet: file holding the broker password (not on the command line, where ps shows it)')
-    .option('--ca <file>', 'fleet, TLS: CA certificate of the broker')
-    .option('--cert <file>', 'fleet, TLS: client certificate, for a broker that requires one (with --key)')
-    .option('--key <file>', 'fleet, TLS: private key of the client certificate');
+    .option('--broker <url>', `${f}mqtt://host:port, or mqtts://host:port for TLS`)
+    .option(`${allow} <file>`, `${f}the fleet's allow-list: one base64 Ed25519 public key per line (engram sync --print-key), then a name`)
+    .option('--username <name>', `${f}broker user name`)
+    .option('--password-file <file>', `${f}file holding the broker password (not on the command line, where ps shows it)`)
+    .option('--ca <file>', `${f}TLS: CA certificate of the broker`)
+    .option('--cert <file>', `${f}TLS: client certificate, for a broker that requires one (with --key)`)
+    .option('--key <file>', `${f}TLS: private key of the client certificate`);
 }
 
 /** Whether any fleet flag was given (serve: then --fleet, --broker and the allow-list are all needed). */
