@@ -17,6 +17,7 @@ const work = mkdtempSync(join(tmpdir(), 'engram-98-'));
 process.env.ENGRAM_MODELS_DIR = join(work, 'no-models');
 const A = join(work, 'a');
 const B = join(work, 'b');
+const C = join(work, 'c');
 const allow = join(work, 'allow.txt');
 let broker: Broker;
 const served: Served[] = [];
@@ -77,11 +78,12 @@ test.before(async () => {
     [A, 0],
     [B, 1],
     [B, 3],
+    [C, 3],
   ] as const) {
     const r = engram(['learn', '--store', store, '--whiten', 'off', '--label', String(d), join(work, 'train', String(d))]);
     assert.is(r.status, 0, r.stderr);
   }
-  const lines = [A, B].map((s) => {
+  const lines = [A, B, C].map((s) => {
     const r = engram(['sync', '--store', s, '--print-key']);
     assert.is(r.status, 0, r.stderr);
     return r.stdout.trim();
@@ -136,6 +138,26 @@ if (!bin) {
     const stats = await call(b, '/api/stats');
     assert.equal(stats.labels, ['0', '1', '2', '3']);
     assert.is(stats.examples['2'], 12);
+  });
+
+  test("serve --read-only --fleet answers the fleet's classes, refuses changes over HTTP and publishes nothing", async () => {
+    const c = await serve([...fleetArgs(C), '--read-only']);
+    try {
+      await until(
+        'c to answer the digit a learned',
+        async () => (await answers(c, images('test', 2))).filter((l) => l === '2').length >= 5,
+      );
+      const r = await fetch(new URL('/api/learn', c.url), {
+        method: 'POST',
+        body: form(images('train', 1), '1'),
+        headers: { Authorization: `Bearer ${readFileSync(c.tokenFile, 'utf8').trim()}` },
+      });
+      assert.is.not(r.status, 200);
+      assert.match(await r.text(), /read-only/);
+      assert.not.match(c.stdout(), /"event":"published"/);
+    } finally {
+      assert.is(await c.stop(), 130);
+    }
   });
 
   test('a forget over HTTP on one device is forgotten by the other', async () => {

@@ -127,13 +127,16 @@ export class FleetDevice {
    * it commits is taken into the device's own learning at the next step(), and step() makes it answer from the
    * merged view. Call right after Engram.open, before any change.
    */
-  static async attach(engram: Engram, opts: FleetDeviceOptions & { onOp?: () => void } = {}): Promise<FleetDevice> {
+  static async attach(engram: Engram, opts: FleetDeviceOptions & { onOp?: () => void; readOnly?: boolean } = {}): Promise<FleetDevice> {
     const warn = opts.onWarning ?? (() => undefined);
     const queue: { seq: number; op: LearnerOp }[] = [];
-    const host = engram.attachFleet((op, seq) => {
-      queue.push({ seq, op });
-      opts.onOp?.();
-    });
+    const host = engram.attachFleet(
+      (op, seq) => {
+        queue.push({ seq, op });
+        opts.onOp?.();
+      },
+      { readOnly: opts.readOnly },
+    );
     const lastSeq = Math.max(host.snapshotSeq, ...host.pending.map((p) => p.seq));
     const device = await FleetDevice.join(
       {

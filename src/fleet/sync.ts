@@ -53,7 +53,7 @@ export async function runSync(o: SyncOptions): Promise<void> {
   const device =
     typeof o.store === 'string'
       ? await FleetDevice.open(o.store, { onWarning: o.onWarning })
-      : await FleetDevice.attach(o.store, { onWarning: o.onWarning, onOp: () => onLocal() });
+      : await FleetDevice.attach(o.store, { onWarning: o.onWarning, onOp: () => onLocal(), readOnly: o.readOnly });
   const t = topics(o.fleet);
   const space = device.spaceId;
   const labels = (u: Update) => [...new Set([...u.contributions.map((c) => c.label), ...u.tombstones.map((x) => x.label)])].sort();

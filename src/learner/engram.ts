@@ -148,6 +148,8 @@ export class Engram {
   private onOp: ((op: LearnerOp, seq: number) => void) | null = null;
   /** Ops committed since open (attachFleet must come first). */
   private commits = 0;
+  /** A read-only fleet member: its store takes the fleet's changes, the learner none of its own. */
+  private fleetReadOnly = false;
   /** Ops journal and apply one at a time, in journal order (see commit). */
   private turn: Promise<unknown> = Promise.resolve();
   /** The journal seq the in-memory state includes (what a snapshot of it covers). */
@@ -517,15 +519,18 @@ export class Engram {
   /**
    * Hands this learner to a fleet (src/fleet/device.ts): `onOp` is called with every op it commits from now on,
    * in journal order, and the fleet compacts the journal. Call it right after opening, before any change.
+   * With `readOnly`, the learner refuses changes of its own from now on (as one opened read-only), while the
+   * fleet still writes the merged memory into its store.
    * @throws {Error} a learner in memory, opened read-only, already attached, or changed since it was opened.
    */
-  attachFleet(onOp: (op: LearnerOp, seq: number) => void): FleetHost {
+  attachFleet(onOp: (op: LearnerOp, seq: number) => void, opts: { readOnly?: boolean } = {}): FleetHost {
     this.checkWritable();
     const p = this.persistence;
     if (!p || !this.storeMeta) throw new Error('engram: a learner in memory cannot join a fleet; open a store');
     if (this.onOp) throw new Error('engram: this learner is already in a fleet');
     if (this.commits) throw new Error('engram: attach the fleet before the first change');
     this.onOp = onOp;
+    this.fleetReadOnly = opts.readOnly === true;
     p.leaveCompactionToFleet();
     const pending = p.records.map((r, i) => ({ seq: p.recordSeqs[i], op: decodeOp(r) }));
     const meta = this.storeMeta;
@@ -616,6 +621,6 @@ export class Engram {
 
   private checkWritable(): void {
     this.checkOpen();
-    if (this.readOnly) throw new Error('engram: this learner was opened read-only');
+    if (this.readOnly || this.fleetReadOnly) throw new Error('engram: this learner was opened read-only');
   }
 }
