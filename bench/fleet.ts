@@ -19,6 +19,9 @@ import { Broker, freePort, mosquittoPath, sleep } from '../test/helpers/fleet-br
 import { Rng } from '../src/util/rng.js';
 import { changeOnly } from '../src/fleet/sync.js';
 
+/** Every message carries its sender's space id (16 hex digits, as sync sends). */
+const SPACE_ID = '0123456789abcdef';
+
 const quick = process.argv.includes('--quick');
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'engram.js');
@@ -62,12 +65,12 @@ async function wire(): Promise<Record<string, number>> {
       const codes = e.quantizer.encode(f, 1);
       m.applyOwn({ op: 'learn', label: `c${c}`, codes, rows: 1, active: e.quantizer.active });
       const u = m.takeChange()!;
-      changeBytes += signMessage(k, 'bench', encodeUpdate(changeOnly(u))).length;
+      changeBytes += signMessage(k, 'bench', SPACE_ID, encodeUpdate(changeOnly(u))).length;
       snapshotBytes += m.view().serialize().length;
       changes++;
     }
   }
-  const state = signMessage(k, 'bench', encodeUpdate(m.state.of(k.origin))).length;
+  const state = signMessage(k, 'bench', SPACE_ID, encodeUpdate(m.state.of(k.origin))).length;
   await e.close();
   return {
     neurons: e.quantizer.neurons,

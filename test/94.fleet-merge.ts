@@ -10,6 +10,7 @@ import { FleetState, type Update } from '../src/fleet/state.js';
 import { decodeUpdate, encodeUpdate } from '../src/fleet/codec.js';
 import { readColumns, memoryFromColumns, sumColumns } from '../src/fleet/columns.js';
 import { Rng } from '../src/util/rng.js';
+import type { PrunePolicy } from '../src/learner/prune.js';
 
 const SEED = Number(process.env.SEED ?? 2094);
 console.log(`94.fleet-merge seed=${SEED}`);
@@ -105,6 +106,18 @@ function simulate(rng: Rng, options: CoreOptions, D: number, steps: number, pool
     );
     for (const m of all) dev.merge(decodeUpdate(sent[m]));
   });
+  // A forget a device hears of recalibrates its own learning (the calibration follows the memory): its new
+  // samples are a change like any other, delivered to every device.
+  for (let round = 0; round < 4; round++) {
+    const more = devices.map((dev) => dev.takeChange());
+    if (more.every((u) => !u)) break;
+    more.forEach((u, d) => {
+      if (!u) return;
+      sent.push(encodeUpdate(u));
+      from.push(d);
+      devices.forEach((dev, e) => e !== d && dev.merge(decodeUpdate(sent[sent.length - 1])));
+    });
+  }
   const qp = protos(rng, 1)[0];
   const queries = Uint32Array.from(
     [...Array.from({ length: pool }, (_, c) => examples(rng, ps[c], 1)), examples(rng, qp, 1)].flatMap((a) => [...a]),
@@ -289,6 +302,33 @@ Local('pruning and a fixed threshold stay on the device that set them', () => {
   assert.is.not(b.view().threshold(), 0.9);
   // The facts themselves are unpruned: a third device gets b's view from a's change.
   assert.is(a.own.memory.stats().connections, b.view().memory.stats().connections);
+});
+
+Local("a pruned view is recalibrated from the device's own examples, as its own learner would be", () => {
+  for (const options of [PLAIN, COSINE, EXAMPLE]) {
+    const rng = new Rng(SEED + 31);
+    const ps = protos(rng, 4);
+    const a = FleetMember.empty('a', options);
+    const b = FleetMember.empty('b', options);
+    // One device alone first: its pruned view is its own learner pruned, threshold and all.
+    ps.forEach((p, i) => a.applyOwn({ op: 'learn', label: `c${i}`, codes: examples(rng, p, 8), rows: 8, active: P }));
+    b.merge(a.takeChange()!);
+    const policy: PrunePolicy = options.units === 'example' ? { kind: 'budget', maxBytes: 40 } : { kind: 'share', share: 0.5 };
+    a.applyOwn({ op: 'prune', policy });
+    const alone = LearnerCore.deserialize(a.own.serialize());
+    alone.prune(policy);
+    const pruned = a.view();
+    assert.ok(pruned.memory.stats().connections < b.view().memory.stats().connections, `${options.read ?? options.units}: pruned`);
+    assert.is(pruned.threshold(), alone.threshold(), `${options.read ?? options.units}: threshold of the pruned view`);
+    assert.is.not(pruned.threshold(), b.view().threshold(), `${options.read ?? options.units}: the threshold followed the prune`);
+    // With another device's classes in the view, the probes still point at this device's own columns.
+    const q = ps.map((p) => examples(rng, p, 1));
+    b.applyOwn({ op: 'learn', label: 'c9', codes: examples(rng, protos(rng, 1)[0], 8), rows: 8, active: P });
+    a.merge(b.takeChange()!);
+    const merged = a.view();
+    assert.equal(merged.activeLabels(), ['c0', 'c1', 'c2', 'c3', 'c9']);
+    q.forEach((codes, i) => assert.is(merged.predict(codes, 1, 1)[0].label, `c${i}`, `${options.read ?? options.units}: c${i} answered`));
+  }
 });
 
 const Codec = suite('update bytes');

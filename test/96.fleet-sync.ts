@@ -231,7 +231,7 @@ if (!bin) {
     const raw = Buffer.from(privateKey.export({ format: 'jwk' }).x!, 'base64url');
     const stranger = { privateKey, publicRaw: raw, origin: originOf(raw) };
     const poison = { contributions: [], calibrations: [], tombstones: [{ label: 'c2', stamp: { t: 1e6, origin: stranger.origin } }] };
-    await c.publishAsync(`engram/test/change/${stranger.origin}`, signMessage(stranger, 'test', encodeUpdate(poison)), { qos: 1 });
+    await c.publishAsync(`engram/test/change/${stranger.origin}`, signMessage(stranger, 'test', 'any', encodeUpdate(poison)), { qos: 1 });
     await c.endAsync();
     const refusals = (p: Proc) => p.lines.filter((l) => l.event === 'refused').map((l) => String(l.why));
     await until('every device to refuse the three', () => procs.every((p) => refusals(p!).length >= 3), 10_000);

@@ -1,6 +1,8 @@
 // engram sync to a broker that takes TLS only and checks a user name and password (Mosquitto with a test CA
 // made here by openssl): with the CA and the right password two devices converge; with a wrong password the
-// device never connects and says why; without the CA the TLS handshake is refused.
+// device never connects and says why; without the CA the TLS handshake is refused. A second Mosquitto requires
+// a client certificate (require_certificate): with one signed by the CA the devices sync, without it the
+// device is refused at once and told to give --cert and --key.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -19,6 +21,8 @@ const DIM = 16;
 const stores = ['a', 'b'].map((n) => join(work, n));
 let broker: ChildProcess | null = null;
 let port = 0;
+let certBroker: ChildProcess | null = null;
+let certPort = 0;
 const children: ChildProcess[] = [];
 
 function run(cmd: string, args: string[]): void {
@@ -26,7 +30,7 @@ function run(cmd: string, args: string[]): void {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
 }
 
-function sync(store: string, extra: string[]): { child: ChildProcess; out: () => string; err: () => string } {
+function sync(store: string, extra: string[], at = port): { child: ChildProcess; out: () => string; err: () => string } {
   const child = spawn(
     process.execPath,
     [
@@ -36,7 +40,7 @@ function sync(store: string, extra: string[]): { child: ChildProcess; out: () =>
       '--store',
       store,
       '--broker',
-      `mqtts://localhost:${port}`,
+      `mqtts://localhost:${at}`,
       '--fleet',
       'tls',
       '--allow',
@@ -114,6 +118,36 @@ test.before(async () => {
     '-extfile',
     'san.ext',
   ]);
+  // A client certificate for the stations, signed by the same CA.
+  run('openssl', [
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    'client.key',
+    '-out',
+    'client.csr',
+    '-subj',
+    '/CN=station',
+  ]);
+  run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    'client.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'client.pem',
+    '-days',
+    '2',
+  ]);
   run('mosquitto_passwd', ['-b', '-c', join(work, 'passwd'), 'station', 's3cret']);
   // Started as root, mosquitto drops to its own user before it reads the key: let that user read the test files.
   chmodSync(work, 0o755);
@@ -126,6 +160,12 @@ test.before(async () => {
   writeFileSync(join(work, 'right.txt'), 's3cret\n');
   writeFileSync(join(work, 'wrong.txt'), 'guess\n');
   broker = spawn(bin, ['-c', join(work, 'mosquitto.conf')], { stdio: 'ignore' });
+  certPort = await freePort();
+  writeFileSync(
+    join(work, 'mosquitto-cert.conf'),
+    `listener ${certPort} 127.0.0.1\ncafile ${join(work, 'ca.pem')}\ncertfile ${join(work, 'server.pem')}\nkeyfile ${join(work, 'server.key')}\nrequire_certificate true\nuse_identity_as_username true\nallow_anonymous false\npersistence false\n`,
+  );
+  certBroker = spawn(bin, ['-c', join(work, 'mosquitto-cert.conf')], { stdio: 'ignore' });
   await sleep(500);
   const lines: string[] = [];
   for (const [i, s] of stores.entries()) {
@@ -140,6 +180,7 @@ test.before(async () => {
 test.after(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   broker?.kill('SIGTERM');
+  certBroker?.kill('SIGTERM');
   await sleep(200);
   rmSync(work, { recursive: true, force: true });
 });
@@ -173,6 +214,38 @@ if (!bin || !openssl) {
   test('without the CA the broker certificate is not trusted', async () => {
     const p = sync(stores[0], ['--username', 'station', '--password-file', join(work, 'right.txt')]);
     await until('the TLS refusal', () => /self[- ]signed|unable to verify|certificate/i.test(p.err()), 10_000);
+    assert.not.match(p.out(), /"event":"connected"/);
+    p.child.kill('SIGTERM');
+    await new Promise((r) => p.child.once('exit', r));
+  });
+
+  test('a broker that requires a client certificate: with it the devices sync', async () => {
+    // A class a learns while no sync runs reaches b through the broker that checks certificates.
+    const e = await Engram.open({ store: stores[0], backbone: null });
+    await e.learn('c9', [Float32Array.from({ length: DIM }, (_, j) => Math.cos(j * 7))]);
+    await e.close();
+    const tls = ['--ca', join(work, 'ca.pem'), '--cert', join(work, 'client.pem'), '--key', join(work, 'client.key')];
+    const a = sync(stores[0], tls, certPort);
+    const b = sync(stores[1], tls, certPort);
+    await until('b to apply the class a learned', () => /"event":"applied".*"c9"/.test(b.out()));
+    for (const p of [a, b]) {
+      assert.not.match(p.err(), /warning/);
+      p.child.kill('SIGTERM');
+      await new Promise((r) => p.child.once('exit', r));
+    }
+    for (const s of stores) assert.is(engram(['stats', '--store', s, '--json']).lines[0].classes, 3);
+  });
+
+  test('without the client certificate the device is refused at once and told what to give', async () => {
+    const started = Date.now();
+    const p = sync(stores[0], ['--ca', join(work, 'ca.pem')], certPort);
+    await until('the refusal', () => /requires a client certificate: give --cert and --key/.test(p.err()), 10_000).catch((e: Error) => {
+      throw new Error(`${e.message}: ${p.err()} ${p.out()}`);
+    });
+    assert.ok(Date.now() - started < 10_000);
+    await sleep(1500);
+    // Said once, not at every reconnect.
+    assert.is(p.err().match(/requires a client certificate/g)!.length, 1, p.err());
     assert.not.match(p.out(), /"event":"connected"/);
     p.child.kill('SIGTERM');
     await new Promise((r) => p.child.once('exit', r));

@@ -5,12 +5,14 @@
 // and DIR's learner state is rewritten as the view of the merged state (plus this device's local policies:
 // pruning and a fixed threshold are local, docs/fleet.md says why).
 // Fleet journal records: 1 update (merged) | 2 own learner op (u32 learner seq + op) | 3 view written (u32 seq).
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { JOURNAL_FILE, SNAPSHOT_FILE } from '../store/format.js';
 import { join } from 'node:path';
 import { Store } from '../store/index.js';
 import { LearnerCore } from '../learner/core.js';
-import { decodeOp, encodeOp } from '../learner/ops.js';
+import { decodeOp, encodeOp, type LearnerOp } from '../learner/ops.js';
+import type { Engram, FleetHost } from '../learner/engram.js';
 import { journalWantsSnapshot, OP_RECORD, type StoreMeta } from '../learner/persistence.js';
 import { CODEBOOK_FILE, WHITENING_FILE } from '../learner/build-quantizer.js';
 import { parsePrunePolicy, type PrunePolicy } from '../learner/prune.js';
@@ -20,6 +22,12 @@ import { FleetMember } from './member.js';
 import { loadOrCreateKey, type DeviceKey } from './sign.js';
 
 export const FLEET_DIR = 'fleet';
+
+/** A learner open in this process and the ops it committed that the device has not taken yet. */
+interface Attached {
+  host: FleetHost;
+  queue: { seq: number; op: LearnerOp }[];
+}
 const UPDATE = 1;
 const OWN_OP = 2;
 const VIEW = 3;
@@ -54,6 +62,8 @@ export class FleetDevice {
     readonly meta: StoreMeta,
     readonly sideFiles: Map<string, Buffer>,
     private readonly warn: (m: string) => void,
+    /** Set when the device shares a learner open in this process (serve --fleet) instead of the store's files. */
+    private readonly attached: Attached | null = null,
   ) {}
 
   get origin(): string {
@@ -68,6 +78,11 @@ export class FleetDevice {
     return spaceOf(this.meta, this.member.own);
   }
 
+  /** Short id of the space, carried by every message this device signs. */
+  get spaceId(): string {
+    return spaceId(this.space);
+  }
+
   /**
    * Opens DIR as a fleet member. The first time, the device's current memory becomes its own contribution
    * (every class it holds was learned here).
@@ -78,13 +93,86 @@ export class FleetDevice {
       throw new Error(
         `store ${dir} does not exist: learn something first, or import a fleet file into it ("engram import --store ${dir} FILE")`,
       );
-    const fleetDir = join(dir, FLEET_DIR);
-    const first = !existsSync(fleetDir);
-    if (first) await snapshotFirst(dir, warn);
+    if (!existsSync(join(dir, FLEET_DIR))) await snapshotFirst(dir, warn);
     const learner = await Store.open(dir, { onWarning: warn });
-    let fleet: Store | null = null;
     try {
       const meta = learnerMeta(learner, dir);
+      const lr = learner.recovered!;
+      return await FleetDevice.join(
+        {
+          dir,
+          meta,
+          readFile: (name) => learner.readFile(name),
+          current: () => {
+            // Adopt the learner state as it is now: replay DIR's snapshot and journal into the own core.
+            if (!lr.snapshot)
+              throw new Error(
+                `store ${dir} has no snapshot to start the fleet from: open it once with the API and save(), or learn into it with "engram learn"`,
+              );
+            const own = LearnerCore.deserialize(lr.snapshot, `store ${dir} snapshot`);
+            for (const r of lr.records) if (r.type === OP_RECORD) own.apply(decodeOp(r.payload));
+            return { own, seq: learner.lastSeq };
+          },
+        },
+        null,
+        warn,
+      );
+    } finally {
+      await learner.close();
+    }
+  }
+
+  /**
+   * Joins the learner `engram` has open to its store's fleet, in this process (`engram serve --fleet`): every op
+   * it commits is taken into the device's own learning at the next step(), and step() makes it answer from the
+   * merged view. Call right after Engram.open, before any change.
+   */
+  static async attach(engram: Engram, opts: FleetDeviceOptions & { onOp?: () => void; readOnly?: boolean } = {}): Promise<FleetDevice> {
+    const warn = opts.onWarning ?? (() => undefined);
+    const queue: { seq: number; op: LearnerOp }[] = [];
+    const host = engram.attachFleet(
+      (op, seq) => {
+        queue.push({ seq, op });
+        opts.onOp?.();
+      },
+      { readOnly: opts.readOnly },
+    );
+    const lastSeq = Math.max(host.snapshotSeq, ...host.pending.map((p) => p.seq));
+    const device = await FleetDevice.join(
+      {
+        dir: host.dir,
+        meta: host.meta,
+        readFile: (name) => host.readFile(name),
+        current: () => ({ own: LearnerCore.deserialize(host.core().serialize(), `store ${host.dir}`), seq: lastSeq }),
+      },
+      { host, queue },
+      warn,
+    );
+    // What was journalled after the store's snapshot and not yet shared (a crash before the fleet took it).
+    if (host.snapshotSeq > device.absorbedSeq)
+      warn(
+        `store ${host.dir}: a snapshot at record ${host.snapshotSeq} was written outside the fleet; changes in records ${device.absorbedSeq + 1}..${host.snapshotSeq} were not shared`,
+      );
+    queue.unshift(...host.pending.filter((p) => p.seq > device.absorbedSeq));
+    return device;
+  }
+
+  private static async join(
+    learner: {
+      dir: string;
+      meta: StoreMeta;
+      readFile: (name: string) => Promise<Buffer | null>;
+      /** The store's state now and the seq it covers: what a first join adopts as its own learning. */
+      current: () => { own: LearnerCore; seq: number };
+    },
+    attached: Attached | null,
+    warn: (m: string) => void,
+  ): Promise<FleetDevice> {
+    const { dir, meta } = learner;
+    const fleetDir = join(dir, FLEET_DIR);
+    const first = !existsSync(fleetDir);
+    let fleet: Store | null = null;
+    try {
       if (meta.memory.keepFeatures)
         throw new Error(`store ${dir} keeps feature vectors (--keep-features): a fleet shares codes only; use a store without them`);
       const sideFiles = new Map<string, Buffer>();
@@ -98,18 +186,11 @@ export class FleetDevice {
       let member: FleetMember;
       let absorbedSeq: number;
       if (!rec?.snapshot) {
-        // Adopt the learner state as it is now: replay DIR's snapshot and journal into the own core.
-        const lr = learner.recovered;
-        if (!lr?.snapshot)
-          throw new Error(
-            `store ${dir} has no snapshot to start the fleet from: open it once with the API and save(), or learn into it with "engram learn"`,
-          );
-        const own = LearnerCore.deserialize(lr.snapshot, `store ${dir} snapshot`);
-        for (const r of lr.records) if (r.type === OP_RECORD) own.apply(decodeOp(r.payload));
+        const { own, seq } = learner.current();
         member = new FleetMember(key.origin, own);
         member.fixedThreshold = own.fixedThreshold;
         own.fixedThreshold = null;
-        absorbedSeq = learner.lastSeq;
+        absorbedSeq = seq;
         await writeFleetSnapshot(fleet, absorbedSeq, member);
       } else {
         const s = readFleetSnapshot(rec.snapshot, fleetDir);
@@ -121,7 +202,7 @@ export class FleetDevice {
         member.state.clock = Math.max(member.state.clock, s.clock);
         absorbedSeq = s.absorbedSeq;
       }
-      const device = new FleetDevice(dir, fleet, key, member, absorbedSeq, meta, sideFiles, warn);
+      const device = new FleetDevice(dir, fleet, key, member, absorbedSeq, meta, sideFiles, warn, attached);
       for (const r of rec?.records ?? []) device.replay(r.type, r.payload);
       fleet.releaseRecovered();
       return device;
@@ -130,8 +211,6 @@ export class FleetDevice {
       // A store that could not join stays as it was: no half-made fleet folder.
       if (first) rmSync(fleetDir, { recursive: true, force: true });
       throw err;
-    } finally {
-      await learner.close();
     }
   }
 
@@ -155,6 +234,16 @@ export class FleetDevice {
    * publish (null: nothing new), journalled on stable storage before it is returned.
    */
   absorb(): Promise<Update | null> {
+    const a = this.attached;
+    if (a)
+      return this.inTurn(() =>
+        a.host.inTurn(async () => {
+          await this.takeQueued(a);
+          const u = this.member.takeChange();
+          if (u) await this.journal(u);
+          return u;
+        }),
+      );
     return this.inTurn(async () => {
       // The store is only opened (and its lock taken, which a learn starting that moment would meet) when its
       // files changed since this device last looked.
@@ -212,6 +301,16 @@ export class FleetDevice {
 
   /** Rewrites DIR's learner state as the view when it changed; false when a new local op must be absorbed first. */
   writeView(force = false): Promise<boolean> {
+    const a = this.attached;
+    if (a)
+      return this.inTurn(() =>
+        a.host.inTurn(async () => {
+          if (a.queue.length) return false;
+          if (!this.member.viewStale && !force) return false;
+          await this.replaceView(a);
+          return true;
+        }),
+      );
     return this.inTurn(async () => {
       if (!this.member.viewStale && !force) return false;
       const learner = await Store.open(this.dir, { onWarning: this.warn });
@@ -234,9 +333,44 @@ export class FleetDevice {
 
   /** Absorbs local changes, then writes the view: what `engram sync` does on every tick. */
   async step(): Promise<Update | null> {
+    const a = this.attached;
+    if (a)
+      // One turn of the learner: no learn lands between taking the ops and answering from the view.
+      return this.inTurn(() =>
+        a.host.inTurn(async () => {
+          await this.takeQueued(a);
+          const u = this.member.takeChange();
+          if (u) await this.journal(u);
+          if (this.member.viewStale) await this.replaceView(a);
+          return u;
+        }),
+      );
     const u = await this.absorb();
     await this.writeView();
     return u;
+  }
+
+  /** Attached: journals and takes the ops the learner committed since the last look (inside its turn). */
+  private async takeQueued(a: Attached): Promise<void> {
+    while (a.queue.length) {
+      const { seq, op } = a.queue[0];
+      const head = Buffer.alloc(4);
+      head.writeUInt32LE(seq, 0);
+      await this.fleet.append(OWN_OP, Buffer.concat([head, encodeOp(op)]));
+      this.member.applyOwn(op);
+      this.absorbedSeq = seq;
+      a.queue.shift();
+    }
+  }
+
+  /** Attached, inside the learner's turn with every op taken: the learner answers from the view from now on. */
+  private async replaceView(a: Attached): Promise<void> {
+    const seq = await a.host.replaceCore(this.member.view());
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(seq, 0);
+    await this.fleet.append(VIEW, b);
+    this.absorbedSeq = Math.max(this.absorbedSeq, seq);
+    this.member.viewStale = false;
   }
 
   async close(): Promise<void> {
@@ -289,6 +423,22 @@ export function spaceOf(meta: StoreMeta, core: LearnerCore): Space {
     codebookId: meta.quantizer.codebookId,
     memory: { neurons: o.neurons, active: o.active, counterBits: o.counterBits, units: o.units ?? 'class', read: o.read ?? 'overlap' },
   };
+}
+
+/** A short id of a memory space: the first 16 hex digits of the sha256 of its canonical JSON. */
+export function spaceId(space: Space): string {
+  const canonical = (v: unknown): unknown =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+        )
+      : v;
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(space)))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** Why two spaces cannot share memories, naming every difference; null when they agree. */

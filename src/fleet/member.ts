@@ -2,6 +2,7 @@
 // replicated FleetState, and its local policies. FleetDevice (device.ts) adds the disk; the property tests
 // (test/94) drive this class directly with many simulated devices.
 import { LearnerCore, type CoreOptions } from '../learner/core.js';
+import { CalibrationProbes } from '../learner/openset.js';
 import type { LearnerOp } from '../learner/ops.js';
 import type { PrunePolicy } from '../learner/prune.js';
 import { readColumns, sameColumn, type Column } from './columns.js';
@@ -63,13 +64,8 @@ export class FleetMember {
     for (const label of changed) {
       const id = this.own.classOf(label);
       if (label === '' || id < 0 || this.own.examples[id] === 0) continue;
-      if (!this.state.contribution(this.origin, label) && this.state.tombstones.has(label)) {
-        // The device's open-set samples stay those of its own learning: a forget heard from the fleet is not a
-        // change of this device's to publish (the view recomputes the calibration from every device's samples).
-        const { known, novel } = this.own.openset.toJSON();
-        this.own.forget(label);
-        this.own.openset.replace([...known], [...novel]);
-      }
+      // The own core recalibrates after the forget: its new samples are this device's next change to publish.
+      if (!this.state.contribution(this.origin, label) && this.state.tombstones.has(label)) this.own.forget(label);
     }
     if (changed.size) this.viewStale = true;
     return changed;
@@ -119,11 +115,47 @@ export class FleetMember {
     return u;
   }
 
-  /** The core this device answers from: the merged view with its local prune policies applied. */
+  /**
+   * The core this device answers from: the merged view with its local prune policies applied. A prune changes
+   * what scores look like, so a pruned view is recalibrated (LearnerCore.recalibrate) from this device's own
+   * calibration probes, the examples it learned itself, scored against the pruned merged memory.
+   */
   view(): LearnerCore {
     const core = this.state.view(this.own.options, this.fixedThreshold);
-    for (const p of this.prunes) if (!core.checkPolicy(p)) core.prune(p);
+    const prunes = this.prunes.filter((p) => !core.checkPolicy(p));
+    if (prunes.length) core.probes = this.ownProbesIn(core);
+    for (const p of prunes) core.prune(p);
     return core;
+  }
+
+  /** This device's calibration probes, pointed at the labels and columns of `view`. */
+  private ownProbesIn(view: LearnerCore): CalibrationProbes {
+    const out = new CalibrationProbes(view.options.neurons);
+    const own = this.own;
+    const ownUnits = own.unitLabel;
+    const viewUnits = view.unitLabel;
+    own.probes.probes.forEach((p, i) => {
+      const label = own.labels[p.label];
+      const id = view.classOf(label);
+      if (id < 0 || view.examples[id] === 0) return;
+      // The probe's example is in the view's column only while this device's contribution of the label is.
+      let column = -1;
+      if (p.column >= 0 && this.state.contribution(this.origin, label)) {
+        if (!ownUnits || !viewUnits) column = id;
+        else {
+          // Example units: the k-th own column of the label is the k-th of this device's contribution, whose
+          // columns follow those of the devices before it (view() orders contributions by device).
+          const k = ownUnits.slice(0, p.column).filter((l) => l === p.label).length;
+          let before = 0;
+          for (const c of this.state.contributions.values()) if (c.label === label && c.origin < this.origin) before += c.columns.length;
+          const columns = viewUnits.flatMap((l, u) => (l === id ? [u] : []));
+          column = columns[before + k] ?? -1;
+        }
+      }
+      out.probes.push({ label: id, column, novel: p.novel, known: p.known });
+      out.bits.push(own.probes.bits[i]);
+    });
+    return out;
   }
 }
 

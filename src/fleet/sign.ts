@@ -1,8 +1,9 @@
 // Device keys and signed messages (node:crypto Ed25519). Every message a device publishes is signed with its
 // key; a receiver applies it only when the key is on the fleet's allow-list, the signature holds, the fleet
 // name matches and every fact in it is the signer's own (a device speaks only for itself).
-// Message: 'EGFM' | u8 1 | u16 fleet bytes | fleet | 32 public key | 64 signature | update
-// The signature covers every byte except itself.
+// Message: 'EGFM' | u8 2 | u16 fleet bytes | fleet | u8 space bytes | space | 32 public key | 64 signature | update
+// The signature covers every byte except itself. `space` is the sender's memory space id (spaceId in device.ts):
+// codes from another backbone, quantizer, codebook or whitening mean nothing here and are refused.
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -67,36 +68,55 @@ export function readAllowList(file: string): Map<string, string> {
   return out;
 }
 
-export function signMessage(key: DeviceKey, fleet: string, update: Buffer): Buffer {
+const VERSION = 2;
+
+export function signMessage(key: DeviceKey, fleet: string, space: string, update: Buffer): Buffer {
   const f = Buffer.from(fleet, 'utf8');
+  const sp = Buffer.from(space, 'latin1');
   const head = Buffer.alloc(7);
   head.write(MAGIC, 0, 'latin1');
-  head.writeUInt8(1, 4);
+  head.writeUInt8(VERSION, 4);
   head.writeUInt16LE(f.length, 5);
-  const signed = Buffer.concat([head, f, key.publicRaw, update]);
-  const sig = sign(null, signed, key.privateKey);
-  return Buffer.concat([head, f, key.publicRaw, sig, update]);
+  const id = Buffer.concat([head, f, Buffer.from([sp.length]), sp, key.publicRaw]);
+  const sig = sign(null, Buffer.concat([id, update]), key.privateKey);
+  return Buffer.concat([id, sig, update]);
 }
 
 export type Verdict = { ok: true; origin: string; name: string; update: Update; bytes: Buffer } | { ok: false; why: string };
 
-/** Checks a message against the fleet name and allow-list; never throws on bad input. */
-export function openMessage(msg: Buffer, fleet: string, allow: Map<string, string>): Verdict {
+/**
+ * Checks a message against the fleet name, the allow-list and this device's memory space; never throws on bad
+ * input. `space` null: any space (a reader that only inspects messages).
+ */
+export function openMessage(msg: Buffer, fleet: string, allow: Map<string, string>, space: string | null): Verdict {
   if (msg.length < 7 || msg.toString('latin1', 0, 4) !== MAGIC) return { ok: false, why: 'not a signed engram fleet message' };
-  if (msg.readUInt8(4) !== 1) return { ok: false, why: `message version ${msg.readUInt8(4)} is not supported` };
+  if (msg.readUInt8(4) !== VERSION)
+    return {
+      ok: false,
+      why: `message version ${msg.readUInt8(4)} is not supported (this engram reads version ${VERSION}: update every device)`,
+    };
   const n = msg.readUInt16LE(5);
-  if (msg.length < 7 + n + 32 + 64) return { ok: false, why: 'truncated message' };
+  if (msg.length < 7 + n + 1) return { ok: false, why: 'truncated message' };
   const f = msg.toString('utf8', 7, 7 + n);
   if (f !== fleet) return { ok: false, why: `message for fleet ${JSON.stringify(f)}, this is ${JSON.stringify(fleet)}` };
-  const pub = msg.subarray(7 + n, 7 + n + 32);
-  const sig = msg.subarray(7 + n + 32, 7 + n + 96);
-  const bytes = msg.subarray(7 + n + 96);
+  const sn = msg.readUInt8(7 + n);
+  const at = 7 + n + 1 + sn;
+  if (msg.length < at + 32 + 64) return { ok: false, why: 'truncated message' };
+  const theirs = msg.toString('latin1', 7 + n + 1, at);
+  const pub = msg.subarray(at, at + 32);
+  const sig = msg.subarray(at + 32, at + 96);
+  const bytes = msg.subarray(at + 96);
   const name = allow.get(pub.toString('base64'));
   const origin = originOf(pub);
   if (name === undefined) return { ok: false, why: `signed by key ${origin}, which is not on the fleet's allow-list` };
   const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: pub.toString('base64url') }, format: 'jwk' });
-  if (!verify(null, Buffer.concat([msg.subarray(0, 7 + n + 32), bytes]), key, sig))
+  if (!verify(null, Buffer.concat([msg.subarray(0, at + 32), bytes]), key, sig))
     return { ok: false, why: `bad signature (claims key ${origin}): tampered or forged` };
+  if (space !== null && theirs !== space)
+    return {
+      ok: false,
+      why: `device ${origin} (${name}) learns in another memory space (${theirs}; this device: ${space}): every device of a fleet needs the same backbone, quantizer options, codebook or whitening and memory geometry. A store that whitened itself on its first learn (--whiten auto, the default) has a whitening of its own: start a new device from a member's export file (engram export, then engram import --store NEW FILE), or make every store with one --codebook FILE or --whiten off (docs/fleet.md)`,
+    };
   let update: Update;
   try {
     update = decodeUpdate(bytes, 'message');

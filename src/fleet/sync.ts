@@ -8,9 +8,11 @@ import { FleetDevice } from './device.js';
 import { encodeUpdate } from './codec.js';
 import { openMessage, signMessage } from './sign.js';
 import type { Update } from './state.js';
+import type { Engram } from '../learner/engram.js';
 
 export interface SyncOptions {
-  store: string;
+  /** The store directory (engram sync), or a learner open on it in this process (engram serve --fleet). */
+  store: string | Engram;
   broker: string;
   fleet: string;
   /** base64 public key -> name; messages from other keys are refused. */
@@ -31,7 +33,7 @@ export interface SyncOptions {
 }
 
 export type SyncEvent =
-  | { event: 'ready'; origin: string; classes: string[] }
+  | { event: 'ready'; origin: string; space: string; classes: string[] }
   | { event: 'connected' }
   | { event: 'offline' }
   | { event: 'published'; kind: 'change' | 'state'; bytes: number; labels: string[] }
@@ -46,17 +48,23 @@ export function topics(fleet: string): { change: (o: string) => string; state: (
 export async function runSync(o: SyncOptions): Promise<void> {
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(o.fleet))
     throw new RangeError(`--fleet: expected 1 to 64 letters, digits, "_", "." or "-", got ${JSON.stringify(o.fleet)}`);
-  const device = await FleetDevice.open(o.store, { onWarning: o.onWarning });
+  // A learner served in this process tells of each op it commits: share it at once, not at the next tick.
+  let onLocal = () => {};
+  const device =
+    typeof o.store === 'string'
+      ? await FleetDevice.open(o.store, { onWarning: o.onWarning })
+      : await FleetDevice.attach(o.store, { onWarning: o.onWarning, onOp: () => onLocal(), readOnly: o.readOnly });
   const t = topics(o.fleet);
+  const space = device.spaceId;
   const labels = (u: Update) => [...new Set([...u.contributions.map((c) => c.label), ...u.tombstones.map((x) => x.label)])].sort();
   let client: MqttClient | null = null;
   let timer: NodeJS.Timeout | null = null;
-  let viewTimer: NodeJS.Timeout | null = null;
+  let soon: NodeJS.Timeout | null = null;
   let stateTimer: NodeJS.Timeout | null = null;
   try {
     await device.step();
     await device.writeView(true);
-    o.onEvent({ event: 'ready', origin: device.origin, classes: device.member.view().activeLabels() });
+    o.onEvent({ event: 'ready', origin: device.origin, space, classes: device.member.view().activeLabels() });
     const opts: IClientOptions = {
       clientId: `engram-${o.fleet}-${device.origin}`,
       // MQTT 5: the client acknowledges a message when we say so (customHandleAcks), and a session outlives a
@@ -83,7 +91,7 @@ export async function runSync(o: SyncOptions): Promise<void> {
     };
     const publish = (topic: string, u: Update, retain: boolean) =>
       new Promise<void>((resolve) => {
-        const msg = signMessage(device.key, o.fleet, encodeUpdate(u));
+        const msg = signMessage(device.key, o.fleet, space, encodeUpdate(u));
         client!.publish(topic, msg, { qos: 1, retain }, (err) => {
           if (!err) o.onEvent({ event: 'published', kind: retain ? 'state' : 'change', bytes: msg.length, labels: labels(u) });
           resolve();
@@ -92,14 +100,14 @@ export async function runSync(o: SyncOptions): Promise<void> {
     const publishState = () => (o.readOnly ? Promise.resolve() : publish(t.state(device.origin), device.state.of(device.origin), true));
     const receive = async (topic: string, msg: Buffer) => {
       const parts = topic.split('/');
-      const v = openMessage(msg, o.fleet, o.allow);
+      const v = openMessage(msg, o.fleet, o.allow, space);
       if (!v.ok) return o.onEvent({ event: 'refused', topic, why: v.why });
       if (parts[3] !== v.origin) return o.onEvent({ event: 'refused', topic, why: `signed by ${v.origin}, published under ${parts[3]}` });
       if (v.origin === device.origin) return;
       const changed = await device.apply(v.update);
       if (changed.size) {
         o.onEvent({ event: 'applied', from: v.name, labels: [...changed].filter((l) => l !== '').sort() });
-        scheduleView();
+        tickSoon();
       }
     };
     // The retained state follows the changes within a second, not after each one: a burst of learns costs one.
@@ -109,24 +117,34 @@ export async function runSync(o: SyncOptions): Promise<void> {
         if (client!.connected) void publishState();
       }, 1000);
     };
-    const scheduleView = () => {
-      viewTimer ??= setTimeout(() => {
-        viewTimer = null;
-        device.writeView().catch((err: Error) => o.onWarning(`could not write the merged memory yet (${err.message}); retrying`));
+    // A burst of messages or local ops costs one merged memory: the next tick, 50 ms after the first of them.
+    const tickSoon = () => {
+      soon ??= setTimeout(() => {
+        soon = null;
+        void tick();
       }, 50);
     };
+    onLocal = tickSoon;
     client = mqtt.connect(o.broker, opts);
+    // A broker that keeps refusing is said once, in words, not at every reconnect (every 500 ms).
+    let lastError = '';
     client.on('connect', () => {
+      lastError = '';
       o.onEvent({ event: 'connected' });
       client!.subscribe(t.all, { qos: 1 });
       // Whatever was not acknowledged before a crash or an outage is in the state: publish it whole.
       void publishState();
     });
     client.on('offline', () => o.onEvent({ event: 'offline' }));
-    client.on('error', (err) => o.onWarning(`broker ${o.broker}: ${err.message}`));
+    client.on('error', (err) => {
+      const m = brokerError(err, o);
+      if (m === lastError) return;
+      lastError = m;
+      o.onWarning(`broker ${o.broker}: ${m}; retrying`);
+    });
     let busy = false;
-    const tick = async () => {
-      if (busy) return;
+    const tick = async (): Promise<void> => {
+      if (busy) return tickSoon();
       busy = true;
       try {
         const u = await device.step();
@@ -137,7 +155,7 @@ export async function runSync(o: SyncOptions): Promise<void> {
         }
       } catch (err) {
         // The learner store is busy (a learn holds its lock): try again at the next tick.
-        if (!/lock/i.test((err as Error).message)) o.onWarning(`sync: ${(err as Error).message}`);
+        if (!/lock/i.test((err as Error).message)) o.onWarning(`sync: ${(err as Error).message}; retrying`);
       } finally {
         busy = false;
       }
@@ -149,12 +167,30 @@ export async function runSync(o: SyncOptions): Promise<void> {
     });
   } finally {
     if (timer) clearInterval(timer);
-    if (viewTimer) clearTimeout(viewTimer);
+    if (soon) clearTimeout(soon);
     if (stateTimer) clearTimeout(stateTimer);
     if (client) await client.endAsync().catch(() => undefined);
     await device.writeView().catch(() => undefined);
     await device.close();
   }
+}
+
+/** What a connection error means for the user: TLS refusals in words, with the flag that fixes them. */
+export function brokerError(err: Error & { code?: string | number }, o: Pick<SyncOptions, 'cert' | 'ca'>): string {
+  const text = `${err.code ?? ''} ${err.message}`;
+  if (/CERTIFICATE_REQUIRED|certificate required|alert number 116/i.test(text))
+    return o.cert
+      ? `the broker requires a client certificate and did not take this one (${o.cert})`
+      : 'the broker requires a client certificate: give --cert and --key (a certificate its CA signed)';
+  if (/BAD_CERTIFICATE|UNKNOWN_CA|bad certificate|unknown ca|alert number 4[28]/i.test(text))
+    return o.cert
+      ? `the broker refused the client certificate ${o.cert} (not signed by a CA it trusts?)`
+      : `the broker refused the TLS handshake (${err.message})`;
+  if (/SELF_SIGNED|UNABLE_TO_VERIFY|self[- ]signed|unable to (verify|get local issuer)/i.test(text))
+    return o.ca
+      ? `the broker's certificate is not signed by --ca ${o.ca} (${err.message})`
+      : `the broker's certificate is not trusted (${err.message}): give its CA with --ca`;
+  return err.message;
 }
 
 /** A change as published on the change topic: without the calibration samples, which the state carries. */

@@ -126,8 +126,34 @@ const OPTION_KEYS = [
   'conventions',
 ] as const;
 
+/**
+ * The fleet's handle on an open learner (src/fleet/device.ts, `engram serve --fleet`): the fleet reads every op
+ * this learner commits and replaces the memory it answers from with the fleet's merged view, in the same process.
+ */
+export interface FleetHost {
+  readonly dir: string;
+  readonly meta: StoreMeta;
+  /** The memory this learner answers from now. */
+  core(): LearnerCore;
+  /** Ops journalled after the store's snapshot (what opening the store replayed), with their seqs. */
+  readonly pending: { seq: number; op: LearnerOp }[];
+  /** The journal seq the store's snapshot covers. */
+  readonly snapshotSeq: number;
+  readFile(name: string): Promise<Buffer | null>;
+  /** Runs `fn` between ops: no learn, forget or prune is journalled or applied meanwhile. */
+  inTurn<T>(fn: () => Promise<T>): Promise<T>;
+  /** Only inside inTurn: answers from `core` from now on and snapshots it as the state after the last op; returns that seq. */
+  replaceCore(core: LearnerCore): Promise<number>;
+}
+
 export class Engram {
   private closed = false;
+  /** Set by attachFleet: called with every op once it is journalled and applied. */
+  private onOp: ((op: LearnerOp, seq: number) => void) | null = null;
+  /** Ops committed since open (attachFleet must come first). */
+  private commits = 0;
+  /** A read-only fleet member: its store takes the fleet's changes, the learner none of its own. */
+  private fleetReadOnly = false;
   /** Ops journal and apply one at a time, in journal order (see commit). */
   private turn: Promise<unknown> = Promise.resolve();
   /** The journal seq the in-memory state includes (what a snapshot of it covers). */
@@ -312,6 +338,8 @@ export class Engram {
   private async selfWhiten(features: Float32Array, rows: number): Promise<void> {
     const q = this.quantizer;
     const qopts = this.qopts;
+    // A fleet shares one whitening: a member never fits its own (docs/fleet.md).
+    if (this.onOp) return;
     if (!(q instanceof SparseQuantizer) || q.whitening || !qopts || qopts.kind !== 'sparse' || qopts.whiten !== 'auto') return;
     if (this.core.labels.length > 0 || this.core.options.read !== 'cosine') return;
     const whitening = selfWhitening(features, rows, q.dim);
@@ -492,6 +520,40 @@ export class Engram {
     }
   }
 
+  /**
+   * Hands this learner to a fleet (src/fleet/device.ts): `onOp` is called with every op it commits from now on,
+   * in journal order, and the fleet compacts the journal. Call it right after opening, before any change.
+   * With `readOnly`, the learner refuses changes of its own from now on (as one opened read-only), while the
+   * fleet still writes the merged memory into its store.
+   * @throws {Error} a learner in memory, opened read-only, already attached, or changed since it was opened.
+   */
+  attachFleet(onOp: (op: LearnerOp, seq: number) => void, opts: { readOnly?: boolean } = {}): FleetHost {
+    this.checkWritable();
+    const p = this.persistence;
+    if (!p || !this.storeMeta) throw new Error('engram: a learner in memory cannot join a fleet; open a store');
+    if (this.onOp) throw new Error('engram: this learner is already in a fleet');
+    if (this.commits) throw new Error('engram: attach the fleet before the first change');
+    this.onOp = onOp;
+    this.fleetReadOnly = opts.readOnly === true;
+    p.leaveCompactionToFleet();
+    const pending = p.records.map((r, i) => ({ seq: p.recordSeqs[i], op: decodeOp(r) }));
+    const meta = this.storeMeta;
+    return {
+      dir: p.dir,
+      meta,
+      core: () => this.core,
+      pending,
+      snapshotSeq: p.snapshotSeq,
+      readFile: (name) => p.readFile(name),
+      inTurn: (fn) => this.inTurn(fn),
+      replaceCore: async (core) => {
+        await p.writeSnapshot(core.serialize(), this.appliedSeq);
+        this.core = core;
+        return this.appliedSeq;
+      },
+    };
+  }
+
   /** Feature vectors for inputs: Float32Arrays pass through, images go through the backbone. */
   async features(inputs: Input[], applied?: (Applied | null)[]): Promise<Float32Array> {
     if (!Array.isArray(inputs)) throw typeError('inputs', 'an array of images or feature vectors', inputs);
@@ -534,7 +596,7 @@ export class Engram {
    * memory applies them in journal order. Compacts into a snapshot when the journal has grown large.
    */
   private commit(op: LearnerOp): Promise<ReturnType<LearnerCore['apply']> & { seq: number }> {
-    const run = this.turn.then(async () => {
+    return this.inTurn(async () => {
       // A journaled op that memory refuses would be refused by every replay too: check first.
       const refused = this.core.check(op);
       if (refused) throw refused;
@@ -543,9 +605,16 @@ export class Engram {
       await done;
       const out = this.core.apply(op);
       this.appliedSeq = seq;
+      this.commits++;
+      this.onOp?.(op, seq);
       if (this.persistence.wantsSnapshot()) await this.persistence.writeSnapshot(this.core.serialize(), seq);
       return { ...out, seq };
     });
+  }
+
+  /** Runs `fn` after every op before it and before every op after it. */
+  private inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(fn);
     this.turn = run.catch(() => undefined);
     return run;
   }
@@ -556,6 +625,6 @@ export class Engram {
 
   private checkWritable(): void {
     this.checkOpen();
-    if (this.readOnly) throw new Error('engram: this learner was opened read-only');
+    if (this.readOnly || this.fleetReadOnly) throw new Error('engram: this learner was opened read-only');
   }
 }

@@ -37,6 +37,11 @@ export interface Persistence {
   readonly meta: StoreMeta | null;
   readonly snapshot: Buffer | null;
   readonly records: Buffer[];
+  /** The journal seq of each of `records`, and the seq the snapshot covers. */
+  readonly recordSeqs: number[];
+  readonly snapshotSeq: number;
+  /** A fleet member's journal is compacted by the fleet (src/fleet/device.ts): wantsSnapshot() stays false. */
+  leaveCompactionToFleet(): void;
   writeMeta(meta: StoreMeta): Promise<void>;
   /**
    * Queues the op as the journal's next record and returns its seq at once; `done` resolves when the op is
@@ -88,7 +93,10 @@ export async function openPersistence(
     throw new Error(`store ${dir} holds nothing yet: learn something first ("engram learn --store ${dir} ...")`);
   }
   const recovered = store.recovered;
-  const records = (recovered?.records ?? []).filter((r) => r.type === OP_RECORD).map((r) => r.payload);
+  const ops = (recovered?.records ?? []).filter((r) => r.type === OP_RECORD);
+  const records = ops.map((r) => r.payload);
+  const recordSeqs = ops.map((r) => r.seq);
+  const snapshotSeq = recovered?.snapshotSeq ?? 0;
   const unknown = (recovered?.records ?? []).filter((r) => r.type !== OP_RECORD);
   if (unknown.length)
     throw new Error(
@@ -98,7 +106,7 @@ export async function openPersistence(
   store.releaseRecovered();
   let sinceSnapshot = records.reduce((n, r) => n + r.length, 0);
   // A fleet member's journal is compacted by the fleet (src/fleet/device.ts), which reads every op first.
-  const fleetMember = existsSync(join(dir, 'fleet'));
+  let fleetMember = existsSync(join(dir, 'fleet'));
   let snapshotBytes = snapshot?.length ?? 0;
 
   return {
@@ -106,6 +114,11 @@ export async function openPersistence(
     meta,
     snapshot,
     records,
+    recordSeqs,
+    snapshotSeq,
+    leaveCompactionToFleet() {
+      fleetMember = true;
+    },
     async writeMeta(m) {
       await store.setMeta(m as unknown as Record<string, unknown>);
     },

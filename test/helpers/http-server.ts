@@ -8,8 +8,9 @@ export interface Served {
   token: string | undefined;
   tokenFile: string;
   proc: ChildProcess;
-  /** Everything the server wrote to stderr so far. */
+  /** Everything the server wrote to stderr / stdout so far. */
   stderr(): string;
+  stdout(): string;
   /** SIGINT, then the exit code. */
   stop(): Promise<number | null>;
 }
@@ -49,6 +50,7 @@ export function serve(args: string[], opts: { stdin?: 'pipe' | 'ignore' } = {}):
         tokenFile: o.token_file,
         proc,
         stderr: () => err,
+        stdout: () => out,
         stop: () =>
           new Promise((done) => {
             if (proc.exitCode !== null) return done(proc.exitCode);

@@ -9,8 +9,10 @@ import type { RequestName } from '../../link/index.js';
 import { engramOptions, modelOptions, storeOptions, type StoreFlags } from '../learner-options.js';
 import { sourceFlags, sourceOptions, type SourceFlags } from '../live-options.js';
 import { wholeNumber } from '../numbers.js';
+import { anyFleetFlag, fleetOptions, fleetSyncOptions, type FleetFlags } from '../fleet-options.js';
 
-interface ServeFlags extends StoreFlags, SourceFlags {
+interface ServeFlags extends StoreFlags, SourceFlags, FleetFlags {
+  fleetAllow?: string;
   http?: string;
   tokenFile?: string;
   maxBody: string;
@@ -47,7 +49,7 @@ export default function register(program: Command, cli: CliContext): void {
     .option('--every <k>', '--watch: predict one frame in k', '1');
   sourceFlags(cmd);
   cmd
-    .option('--read-only', 'answer only HELLO, PREDICT and STATS; the store is opened read-only')
+    .option('--read-only', 'answer only HELLO, PREDICT and STATS; the store is opened read-only (with --fleet: publishes nothing)')
     .option(
       '--allow <ops>',
       'comma-separated requests to run, others are refused NOT_ALLOWED: hello,learn,predict,forget,prune,stats,save,learn-frame,predict-frame',
@@ -56,6 +58,11 @@ export default function register(program: Command, cli: CliContext): void {
       '--key-file <file>',
       'pre-shared key (hex, e.g. from openssl rand -hex 32): LEARN, FORGET, PRUNE, SAVE and LEARN-FRAME must carry its tag',
     );
+  fleetOptions(
+    cmd,
+    '--fleet-allow',
+    "also share with this fleet through --broker (as engram sync does, on the open store): learns over HTTP or serial are published, the fleet's are answered",
+  );
   storeOptions(cmd);
   modelOptions(cmd);
   cmd.addHelpText(
@@ -73,6 +80,11 @@ Examples:
   engram serve --serial /dev/ttyAMA0 --store ./mem --read-only
   engram serve --serial /dev/ttyAMA0 --store ./mem --allow predict,stats,learn --key-file /etc/engram/link.key
   engram serve --serial /dev/ttyAMA0 --store ./mem --watch /dev/video0   # a button on the controller: LEARN-FRAME
+
+With --fleet, serve also does what engram sync does, in the same process on the same open store: what it learns
+over HTTP or serial is published to the fleet, and what the fleet learns is answered here (docs/fleet.md):
+  engram sync --store ./mem --print-key >> allow.txt     # once per device: its line for the allow-list
+  engram serve --http 8080 --store ./mem --fleet line3 --broker mqtt://broker:1883 --fleet-allow allow.txt
 
 Anyone who can write to the serial port can otherwise teach, prune and wipe the store: see the threat model
 in docs/protocol.md.`,
@@ -113,6 +125,7 @@ in docs/protocol.md.`,
         }
       }
 
+      const fleet = anyFleetFlag(flags) ? await fleetSyncOptions(flags, flags.fleetAllow, '--fleet-allow', 'serve', out, cli.signal) : null;
       const http = flags.http === undefined ? undefined : hostPort(flags.http);
       const maxBodyBytes = wholeNumber('--max-body', flags.maxBody, { min: 1 });
       const rate = wholeNumber('--rate', flags.rate, { min: 1 });
@@ -131,7 +144,9 @@ in docs/protocol.md.`,
       if (profile) out.info(`device profile ${profile.id} (${profileSource})`);
 
       const opts = engramOptions(flags, (m) => out.warn(m));
-      if (flags.readOnly) opts.readOnly = true;
+      // With --fleet the store takes the fleet's changes: it is opened writable, and --read-only keeps the
+      // requests to HELLO, PREDICT and STATS and the device from publishing.
+      if (flags.readOnly && !fleet) opts.readOnly = true;
       if (featureDim !== undefined) {
         opts.backbone = null;
         opts.quantizer = { kind: 'topk', ...opts.quantizer, dim: featureDim };
@@ -144,6 +159,33 @@ in docs/protocol.md.`,
       const engram = await Engram.open(opts);
       const stops: (() => Promise<void>)[] = [];
       try {
+        if (fleet) {
+          // Joined before anything is served, so every change made here is shared; stopped after HTTP and serial.
+          const { runSync } = await import('../../fleet/sync.js');
+          const halt = new AbortController();
+          let started = false;
+          let ready!: { resolve: () => void; reject: (err: unknown) => void };
+          const up = new Promise<void>((resolve, reject) => (ready = { resolve, reject }));
+          const running = runSync({
+            ...fleet,
+            store: engram,
+            readOnly: flags.readOnly,
+            signal: halt.signal,
+            onEvent: (e) => {
+              fleet.onEvent(e);
+              if (e.event === 'ready') {
+                started = true;
+                ready.resolve();
+              }
+            },
+          });
+          running.catch((err: Error) => (started ? out.warn(`fleet ${flags.fleet}: stopped sharing: ${err.message}`) : ready.reject(err)));
+          await up;
+          stops.push(async () => {
+            halt.abort();
+            await running.catch(() => {});
+          });
+        }
         let live = null;
         if (source) {
           const { FrameSource } = await import('../../live/source.js');
