@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { Engram } from '../src/learner/engram.js';
 import { BIN, engram } from './helpers/learner-files.js';
-import { Broker, freePort, mosquittoPath, sleep } from './helpers/fleet-broker.js';
+import { Broker, freePort, mosquittoPath, sleep, until } from './helpers/fleet-broker.js';
 import { Rng } from '../src/util/rng.js';
 import { signMessage, originOf } from '../src/fleet/sign.js';
 import { encodeUpdate } from '../src/fleet/codec.js';
@@ -118,13 +118,6 @@ function startSync(s: number): Proc {
   child.stderr.on('data', (d: Buffer) => (p.stderr += d.toString()));
   procs[s] = p;
   return p;
-}
-async function until(what: string, fn: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 function stop(p: Proc | null, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
   if (!p || p.child.exitCode !== null) return Promise.resolve(p?.child.exitCode ?? null);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engram } from '../src/learner/engram.js';
 import { BIN, engram } from './helpers/learner-files.js';
-import { freePort, mosquittoPath, sleep } from './helpers/fleet-broker.js';
+import { freePort, mosquittoPath, sleep, until } from './helpers/fleet-broker.js';
 
 const test = suite('engram sync with TLS and a password');
 const bin = mosquittoPath();
@@ -59,95 +59,35 @@ function sync(store: string, extra: string[], at = port): { child: ChildProcess;
   return { child, out: () => out, err: () => err };
 }
 
-async function until(what: string, fn: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 test.before(async () => {
   if (!bin || !openssl) return;
-  run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=engram test CA',
-  ]);
-  run('openssl', [
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    'server.key',
-    '-out',
-    'server.csr',
-    '-subj',
-    '/CN=localhost',
-  ]);
+  const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  run('openssl', ['req', '-x509', ...EC, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=engram test CA']);
+  /** A key and a certificate signed by the CA: `<name>.key`, `<name>.pem`. */
+  const signed = (name: string, subject: string, extfile?: string) => {
+    run('openssl', ['req', ...EC, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject]);
+    const ext = extfile ? ['-extfile', extfile] : [];
+    run('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${name}.pem`,
+      '-days',
+      '2',
+      ...ext,
+    ]);
+  };
   writeFileSync(join(work, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  run('openssl', [
-    'x509',
-    '-req',
-    '-in',
-    'server.csr',
-    '-CA',
-    'ca.pem',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-out',
-    'server.pem',
-    '-days',
-    '2',
-    '-extfile',
-    'san.ext',
-  ]);
+  signed('server', '/CN=localhost', 'san.ext');
   // A client certificate for the stations, signed by the same CA.
-  run('openssl', [
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    'client.key',
-    '-out',
-    'client.csr',
-    '-subj',
-    '/CN=station',
-  ]);
-  run('openssl', [
-    'x509',
-    '-req',
-    '-in',
-    'client.csr',
-    '-CA',
-    'ca.pem',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-out',
-    'client.pem',
-    '-days',
-    '2',
-  ]);
+  signed('client', '/CN=station');
   run('mosquitto_passwd', ['-b', '-c', join(work, 'passwd'), 'station', 's3cret']);
   // Started as root, mosquitto drops to its own user before it reads the key: let that user read the test files.
   chmodSync(work, 0o755);

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { engram, writeDigits } from './helpers/learner-files.js';
-import { Broker, freePort, mosquittoPath, sleep } from './helpers/fleet-broker.js';
+import { Broker, freePort, mosquittoPath, sleep, until } from './helpers/fleet-broker.js';
 import { serve, type Served } from './helpers/http-server.js';
 
 const bin = mosquittoPath();
@@ -57,14 +57,6 @@ async function call(srv: Served, path: string, body?: FormData | object, auth = 
 async function answers(srv: Served, files: { name: string; data: Buffer }[]): Promise<(string | null)[]> {
   const r = await call(srv, '/api/predict?top=1', form(files));
   return (r.predictions as Json[]).map((p) => p.label as string | null);
-}
-
-async function until(what: string, fn: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 const fleetArgs = (store: string) => ['--store', store, '--fleet', 'served', '--broker', broker.url, '--fleet-allow', allow];

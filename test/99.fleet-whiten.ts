@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engram } from '../src/learner/engram.js';
 import { BIN, engram } from './helpers/learner-files.js';
-import { Broker, freePort, mosquittoPath, sleep } from './helpers/fleet-broker.js';
+import { Broker, freePort, mosquittoPath, sleep, until } from './helpers/fleet-broker.js';
 import { Rng } from '../src/util/rng.js';
 
 const bin = mosquittoPath();
@@ -57,14 +57,6 @@ async function stop(p: { child: ChildProcess }): Promise<void> {
   if (p.child.exitCode !== null) return;
   p.child.kill('SIGTERM');
   await new Promise((r) => p.child.once('exit', r));
-}
-
-async function until(what: string, fn: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 test.before(async () => {

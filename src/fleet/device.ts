@@ -223,6 +223,23 @@ export class FleetDevice {
     else throw new Error(`fleet journal: record of unknown type ${type}`);
   }
 
+  /**
+   * One turn of this device inside one turn of the attached learner: the learner's queued ops in, this device's
+   * change out (journalled), and with `view` the learner's memory replaced by the view, so no learn lands
+   * between taking the ops and answering from the view.
+   */
+  private attachedTurn(a: Attached, view: boolean): Promise<Update | null> {
+    return this.inTurn(() =>
+      a.host.inTurn(async () => {
+        await this.takeQueued(a);
+        const u = this.member.takeChange();
+        if (u) await this.journal(u);
+        if (view && this.member.viewStale) await this.replaceView(a);
+        return u;
+      }),
+    );
+  }
+
   private inTurn<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.turn.then(fn);
     this.turn = run.catch(() => undefined);
@@ -234,16 +251,7 @@ export class FleetDevice {
    * publish (null: nothing new), journalled on stable storage before it is returned.
    */
   absorb(): Promise<Update | null> {
-    const a = this.attached;
-    if (a)
-      return this.inTurn(() =>
-        a.host.inTurn(async () => {
-          await this.takeQueued(a);
-          const u = this.member.takeChange();
-          if (u) await this.journal(u);
-          return u;
-        }),
-      );
+    if (this.attached) return this.attachedTurn(this.attached, false);
     return this.inTurn(async () => {
       // The store is only opened (and its lock taken, which a learn starting that moment would meet) when its
       // files changed since this device last looked.
@@ -333,18 +341,7 @@ export class FleetDevice {
 
   /** Absorbs local changes, then writes the view: what `engram sync` does on every tick. */
   async step(): Promise<Update | null> {
-    const a = this.attached;
-    if (a)
-      // One turn of the learner: no learn lands between taking the ops and answering from the view.
-      return this.inTurn(() =>
-        a.host.inTurn(async () => {
-          await this.takeQueued(a);
-          const u = this.member.takeChange();
-          if (u) await this.journal(u);
-          if (this.member.viewStale) await this.replaceView(a);
-          return u;
-        }),
-      );
+    if (this.attached) return this.attachedTurn(this.attached, true);
     const u = await this.absorb();
     await this.writeView();
     return u;
