@@ -9,10 +9,11 @@
 //
 // Usage: node dist/bench/shots.js [--quick] [--out DIR]
 // Writes shots.json, shots.md and one SVG per benchmark; prints one JSON summary as the last stdout line.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, arch, platform } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { BACKBONES, CACHE, REPO, features, sharedModelsDir, type BackboneEntry } from './lib/features.js';
+import { join, resolve } from 'node:path';
+import { BACKBONES, REPO, features } from './lib/features.js';
+import { loadCifar } from './lib/cifar.js';
 import { accuracy, pick, splitTasks, type Rows } from './lib/protocol.js';
 import { renderChart } from './lib/svg.js';
 import { KNearest, NearestClassMean, RidgeHead, StreamingLda } from '../src/baselines/index.js';
@@ -39,7 +40,6 @@ const WHITEN_IMAGES = 500;
 const SLDA_GRID = [0.01, 0.1, 0.3, 0.5, 0.8];
 const RIDGE_GRID = [0.01, 0.1, 1, 10];
 const SEED = 7;
-const CIFAR_DIR = process.env.ENGRAM_CIFAR10_DEV ?? join(REPO, '..', 'shared', 'datasets', 'cifar10-dev');
 
 interface Benchmark {
   backbone: string;
@@ -63,67 +63,6 @@ interface MethodCurve {
 // ---------------------------------------------------------------------------------------------------------
 // Data
 
-/** CIFAR-10 dev features (MobileNetV2), extracted once and cached like the other benchmark features. */
-async function cifar(entry: BackboneEntry): Promise<{ train: Rows; test: Rows } | null> {
-  if (!existsSync(join(CIFAR_DIR, 'train'))) {
-    log(`Split-CIFAR-10 skipped: ${CIFAR_DIR} not found (set ENGRAM_CIFAR10_DEV to its folder)`);
-    return null;
-  }
-  const classes = readdirSync(join(CIFAR_DIR, 'train'))
-    .filter((d) => !d.startsWith('.'))
-    .sort();
-  const out: Record<string, Rows> = {};
-  for (const split of ['train', 'val']) {
-    const files: string[] = [];
-    const labels: number[] = [];
-    classes.forEach((c, ci) => {
-      for (const f of readdirSync(join(CIFAR_DIR, split, c))
-        .filter((n) => !n.startsWith('.'))
-        .sort()) {
-        files.push(join(CIFAR_DIR, split, c, f));
-        labels.push(ci);
-      }
-    });
-    const path = join(CACHE, 'features', `${entry.name}.p3.cifar10.${split}.${files.length}.f32`);
-    let feats: Float32Array;
-    if (existsSync(path)) {
-      const b = readFileSync(path);
-      feats = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-    } else {
-      process.env.ENGRAM_MODELS_DIR ??= join(CACHE, 'models');
-      const { openBackbone } = await import('../src/learner/backbone-ref.js');
-      let bb;
-      try {
-        bb = await openBackbone(entry.name, { onInfo: log });
-      } catch {
-        const shared = sharedModelsDir();
-        if (!shared) {
-          log(`Split-CIFAR-10 skipped: backbone ${entry.name} not available`);
-          return null;
-        }
-        const { pullModel } = await import('../src/backbone/pull.js');
-        await pullModel(entry.name, { from: join(shared, 'mobilenetv2-12-int8.onnx') });
-        bb = await openBackbone(entry.name, { onInfo: log });
-      }
-      try {
-        feats = new Float32Array(files.length * bb.dim);
-        for (let s = 0; s < files.length; s += 64) {
-          feats.set(await bb.embed(files.slice(s, s + 64)), s * bb.dim);
-          if (s % 1024 === 0) log(`${entry.name} cifar10 ${split}: ${s}/${files.length}`);
-        }
-      } finally {
-        await bb.close();
-      }
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(`${path}.tmp`, Buffer.from(feats.buffer));
-      renameSync(`${path}.tmp`, path);
-    }
-    const dim = feats.length / files.length;
-    out[split] = { dim, features: feats, labels: Uint8Array.from(labels) };
-  }
-  return { train: out.train, test: out.val };
-}
-
 async function benchmarks(): Promise<Benchmark[]> {
   const list: Benchmark[] = [];
   for (const bb of BACKBONES) {
@@ -143,7 +82,7 @@ async function benchmarks(): Promise<Benchmark[]> {
     }
     // Photos only for the ImageNet backbone: the embedded one is made for grey strokes.
     if (bb.name === 'mobilenetv2-12-int8') {
-      const c = await cifar(bb);
+      const c = await loadCifar(bb, log);
       if (c) list.push({ backbone: bb.name, dataset: 'cifar10', ...c });
     }
   }

@@ -1,5 +1,5 @@
-// CIFAR-10 dev slice features (MobileNetV2), as bench/shots.ts extracts and caches them: read from the cache
-// when there, else extracted once. The slice lives in ../shared/datasets/cifar10-dev (or $ENGRAM_CIFAR10_DEV).
+// CIFAR-10 dev slice features (MobileNetV2) for bench/shots.ts and bench/openset.ts: read from the cache when
+// there, else extracted once. The slice lives in ../shared/datasets/cifar10-dev (or $ENGRAM_CIFAR10_DEV).
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CACHE, REPO, sharedModelsDir, type BackboneEntry } from './features.js';
@@ -34,21 +34,28 @@ export async function loadCifar(entry: BackboneEntry, log: (m: string) => void):
       const b = readFileSync(path);
       feats = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
     } else {
-      const shared = sharedModelsDir();
-      if (!shared) {
-        log(`CIFAR-10 skipped: backbone ${entry.name} not available`);
-        return null;
-      }
       process.env.ENGRAM_MODELS_DIR ??= join(CACHE, 'models');
       const { openBackbone } = await import('../../src/learner/backbone-ref.js');
-      const { pullModel } = await import('../../src/backbone/pull.js');
-      const bb = await openBackbone(entry.name, { onInfo: log }).catch(async () => {
+      let bb;
+      try {
+        bb = await openBackbone(entry.name, { onInfo: log });
+      } catch {
+        // Not pulled yet: pull it from the shared models folder where there is one.
+        const shared = sharedModelsDir();
+        if (!shared) {
+          log(`CIFAR-10 skipped: backbone ${entry.name} not available`);
+          return null;
+        }
+        const { pullModel } = await import('../../src/backbone/pull.js');
         await pullModel(entry.name, { from: join(shared, 'mobilenetv2-12-int8.onnx') });
-        return openBackbone(entry.name, { onInfo: log });
-      });
+        bb = await openBackbone(entry.name, { onInfo: log });
+      }
       try {
         feats = new Float32Array(files.length * bb.dim);
-        for (let s = 0; s < files.length; s += 64) feats.set(await bb.embed(files.slice(s, s + 64)), s * bb.dim);
+        for (let s = 0; s < files.length; s += 64) {
+          feats.set(await bb.embed(files.slice(s, s + 64)), s * bb.dim);
+          if (s % 1024 === 0) log(`${entry.name} cifar10 ${split}: ${s}/${files.length}`);
+        }
       } finally {
         await bb.close();
       }
