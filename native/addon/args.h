@@ -93,6 +93,7 @@ Napi::TypedArrayOf<T> typed(const Napi::Value& v, const char* name, napi_typedar
     case engram::eg_status::bad_label:
     case engram::eg_status::bad_geometry:
     case engram::eg_status::bad_codes:
+    case engram::eg_status::bad_value:
     case engram::eg_status::too_large: throw Napi::RangeError::New(env, msg);
     default: throw Napi::Error::New(env, msg);
   }

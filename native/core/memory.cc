@@ -25,6 +25,7 @@ const char* eg_status_message(eg_status s) {
     case eg_status::bad_checksum: return "checksum mismatch (damaged buffer)";
     case eg_status::inconsistent: return "content breaks an invariant (bits, counters or padding)";
     case eg_status::bad_length: return "a per-class array's length differs from the class count";
+    case eg_status::bad_value: return "a computed value is not finite";
   }
   return "unknown status";
 }

@@ -20,6 +20,7 @@ enum class eg_status : int {
   bad_checksum,  // buffer content does not match its checksum
   inconsistent,  // buffer passed the checksum but breaks an invariant (bits vs counters, padding)
   bad_length,    // a per-class array does not hold exactly one entry per class
+  bad_value,     // a computed value is not finite (e.g. a whitening that overflows float32)
 };
 
 /** A short English description of a status, used in error messages. */

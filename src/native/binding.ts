@@ -130,10 +130,47 @@ export interface NativeJpegIntoDecode {
   height: number;
 }
 
+/** One block of the sparse encoder: the rotation rounds of sparse.ts concatenated (round r at r * dim, r * size). */
+export interface NativeSparseBlock {
+  begin: number;
+  neurons: number;
+  k: number;
+  /** Reads the whitened features. */
+  white: boolean;
+  /** rounds x dim signs (+-1). */
+  inSign: Float64Array;
+  /** rounds x size: each round a permutation of [0, size), size = dim padded to a power of two. */
+  perm: Uint32Array;
+  /** rounds x size signs (+-1). */
+  midSign: Float64Array;
+}
+
+/** The whitening the white blocks read (src/quantize/whitening.ts), copied by the constructor. */
+export interface NativeSparseWhitening {
+  d: number;
+  mean: Float32Array;
+  f: Float32Array;
+  g: number;
+  basis: Float32Array;
+}
+
+/** engram::SparseEncoder: SparseQuantizer's encode, bit for bit the TypeScript reference. */
+export interface NativeSparseEncoder {
+  /** Uint32Array [rows x active]: per block its k indices ascending. Non-finite features throw a RangeError. */
+  encode(features: Float32Array, rows: number): Uint32Array;
+  /** The whitened features [rows x dim] (float32), as applyWhitening gives them; throws without a whitening. */
+  whiten(features: Float32Array, rows: number): Float32Array;
+}
+
+export interface NativeSparseEncoderConstructor {
+  new (dim: number, blocks: NativeSparseBlock[], whitening: NativeSparseWhitening | null): NativeSparseEncoder;
+}
+
 export interface NativeBinding {
   version(): string;
   simd(): NativeSimdInfo;
   Memory: NativeMemoryConstructor;
+  SparseEncoder: NativeSparseEncoderConstructor;
   /** Uint32Array [batch x parts*probes] of neuron ids part*anchorCount + k, nearest first. */
   pqEncode(
     features: Float32Array,

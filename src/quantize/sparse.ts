@@ -6,7 +6,12 @@
 //   white  - the features after a partial whitening (whitening.ts), present only when one was fitted.
 // Neurons of block b are [begin, begin + neurons); a code lists the raw block's k indices, then the white
 // block's, each ascending. The memory reads each block on its own (docs/learner.md).
+// encode runs in the native addon (native/core/sparse.cc) with the rotation parameters generated here from
+// the seeded Rng; encodeReference is the same definition in TypeScript, and the two agree bit for bit.
+import { loadBinding } from '../native/loader.js';
+import type { NativeSparseBlock, NativeSparseEncoder } from '../native/binding.js';
 import { Rng } from '../util/rng.js';
+import { int, typed } from '../util/validate.js';
 import { applyWhitening, type Whitening } from './whitening.js';
 import { checkFeatures, type Quantizer } from './quantizer.js';
 
@@ -36,7 +41,7 @@ const WHITE_SEED = 0x5eed02;
 /** One seeded rotation: input dim -> `outputs` values, in rounds of a power-of-two length. */
 class Rotation {
   readonly size: number;
-  private readonly rounds: { inSign: Float64Array; perm: Uint32Array; midSign: Float64Array }[] = [];
+  readonly rounds: { inSign: Float64Array; perm: Uint32Array; midSign: Float64Array }[] = [];
 
   constructor(
     readonly dim: number,
@@ -53,6 +58,20 @@ class Rotation {
       const perm = Uint32Array.from(rng.shuffle(Array.from({ length: size }, (_, i) => i)));
       this.rounds.push({ inSign, perm, midSign: sign(size) });
     }
+  }
+
+  /** The rounds concatenated, as the native encoder takes them. */
+  native(block: SparseBlock, white: boolean): NativeSparseBlock {
+    const { dim, size, rounds } = this;
+    const inSign = new Float64Array(rounds.length * dim);
+    const perm = new Uint32Array(rounds.length * size);
+    const midSign = new Float64Array(rounds.length * size);
+    rounds.forEach((r, i) => {
+      inSign.set(r.inSign, i * dim);
+      perm.set(r.perm, i * size);
+      midSign.set(r.midSign, i * size);
+    });
+    return { begin: block.begin, neurons: block.neurons, k: block.k, white, inSign, perm, midSign };
   }
 
   /** Writes the first `outputs` rotated values of x into out. */
@@ -132,6 +151,8 @@ export class SparseQuantizer implements Quantizer {
   readonly blocks: SparseBlock[];
   private readonly raw: Rotation;
   private readonly white: Rotation | null;
+  /** The native encoder: a copy of the rotations and the whitening, made once here. */
+  private readonly native: NativeSparseEncoder;
 
   constructor(
     readonly dim: number,
@@ -158,9 +179,26 @@ export class SparseQuantizer implements Quantizer {
     }
     this.neurons = this.blocks.reduce((n, b) => n + b.neurons, 0);
     this.active = this.blocks.reduce((n, b) => n + b.k, 0);
+    const blocks = this.blocks.map((b) => (b.name === 'raw' ? this.raw : this.white!).native(b, b.name === 'white'));
+    const w = whitening && { d: whitening.d, mean: whitening.mean, f: whitening.f, g: whitening.g, basis: whitening.basis };
+    this.native = new (loadBinding().SparseEncoder)(dim, blocks, w);
   }
 
+  /** Encodes rows x dim features (natively) into rows x active indices: per block its k indices ascending. */
   encode(features: Float32Array, rows: number): Uint32Array {
+    checkShape(this, features, rows);
+    return this.native.encode(features, rows);
+  }
+
+  /** The features the white block reads (rows x dim, float32), natively; throws without a whitening. */
+  whiten(features: Float32Array, rows: number): Float32Array {
+    if (!this.whitening) throw new Error('whiten: this quantizer has no whitening');
+    checkShape(this, features, rows);
+    return this.native.whiten(features, rows);
+  }
+
+  /** encode in TypeScript: the reference the native encoder repeats bit for bit. */
+  encodeReference(features: Float32Array, rows: number): Uint32Array {
     const { dim } = this;
     checkFeatures(this, features, rows);
     const out = new Uint32Array(rows * this.active);
@@ -169,6 +207,11 @@ export class SparseQuantizer implements Quantizer {
     const scratch = new Float64Array(widest);
     const buf = new Float64Array(this.raw.size);
     const whitened = this.whitening ? applyWhitening(this.whitening, features, rows) : null;
+    if (whitened) {
+      for (let i = 0; i < whitened.length; i++)
+        if (!Number.isFinite(whitened[i]))
+          throw new RangeError(`features: row ${Math.floor(i / dim)} whitens to a value that is not finite in float32`);
+    }
     for (let r = 0; r < rows; r++) {
       let o = r * this.active;
       for (const b of this.blocks) {
@@ -179,5 +222,14 @@ export class SparseQuantizer implements Quantizer {
       }
     }
     return out;
+  }
+}
+
+/** Row count and length; the native encoder scans the values (same message as checkFeatures). */
+function checkShape(q: Quantizer, features: Float32Array, rows: number): void {
+  int('rows', rows);
+  typed('features', features, Float32Array);
+  if (features.length !== rows * q.dim) {
+    throw new RangeError(`features: expected ${rows} x ${q.dim} = ${rows * q.dim} values, got Float32Array of length ${features.length}`);
   }
 }

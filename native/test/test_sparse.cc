@@ -1,0 +1,58 @@
+// Sparse expansion encoder: the Walsh-Hadamard transform, top-k with ties, and the geometry checks.
+#include <memory>
+#include <vector>
+
+#include "check.h"
+#include "sparse.h"
+
+TEST("fwht of a unit vector is a row of the Hadamard matrix, and twice is n times the input") {
+  std::vector<double> a = {0, 1, 0, 0, 0, 0, 0, 0};
+  engram::eg_fwht(a.data(), a.size());
+  CHECK(a == (std::vector<double>{1, -1, 1, -1, 1, -1, 1, -1}));
+  std::vector<double> x = {3, -1, 4, 1, -5, 9, 2, -6, 5, 3, -5, 8, 9, -7, 9, 3};
+  std::vector<double> y = x;
+  engram::eg_fwht(y.data(), y.size());
+  engram::eg_fwht(y.data(), y.size());
+  for (size_t i = 0; i < x.size(); ++i) CHECK_EQ(y[i], 16 * x[i]);
+}
+
+TEST("sparse_top_k keeps the k largest, ascending, ties to the lower index") {
+  const std::vector<double> v = {1, 5, 3, 5, 2, 5, 0};
+  std::vector<double> scratch(v.size());
+  std::vector<uint32_t> out(2);
+  engram::eg_sparse_top_k(v.data(), v.size(), 2, out.data(), 100, scratch.data());
+  CHECK(out == (std::vector<uint32_t>{101, 103}));
+  out.resize(4);
+  engram::eg_sparse_top_k(v.data(), v.size(), 4, out.data(), 0, scratch.data());
+  CHECK(out == (std::vector<uint32_t>{1, 2, 3, 5}));
+}
+
+TEST("SparseEncoder refuses blocks that do not fit the geometry") {
+  auto block = [](uint32_t begin, bool white) {
+    engram::eg_sparse_block b;
+    b.begin = begin;
+    b.neurons = 4;
+    b.k = 1;
+    b.white = white;
+    b.in_sign = {1, -1, 1};
+    b.perm = {0, 1, 2, 3};
+    b.mid_sign = {1, 1, -1, 1};
+    return b;
+  };
+  std::unique_ptr<engram::SparseEncoder> enc;
+  CHECK_OK(engram::SparseEncoder::create(3, {block(0, false), block(4, false)}, nullptr, &enc));
+  CHECK_EQ(enc->active(), 2u);
+  const std::vector<float> x = {0, 0, 0};
+  std::vector<uint32_t> out(2);
+  CHECK_OK(enc->encode(x.data(), 1, out.data(), nullptr));
+  CHECK(out == (std::vector<uint32_t>{0, 4}));
+  const int bad = int(engram::eg_status::bad_geometry);
+  CHECK_EQ(int(engram::SparseEncoder::create(3, {block(1, false)}, nullptr, &enc)), bad);
+  CHECK_EQ(int(engram::SparseEncoder::create(3, {block(0, true)}, nullptr, &enc)), bad);
+  engram::eg_sparse_block twice = block(0, false);
+  twice.perm = {0, 1, 1, 3};
+  CHECK_EQ(int(engram::SparseEncoder::create(3, {twice}, nullptr, &enc)), bad);
+  engram::eg_sparse_block half = block(0, false);
+  half.in_sign[2] = 0.5;
+  CHECK_EQ(int(engram::SparseEncoder::create(3, {half}, nullptr, &enc)), bad);
+}
