@@ -57,41 +57,69 @@ void eg_fwht(double* a, size_t n) {
   }
 }
 
-void eg_sparse_top_k(const double* v, size_t n, size_t k, uint32_t* out, uint32_t offset, double* scratch) {
-  std::memcpy(scratch, v, n * sizeof(double));
-  // Quickselect for the k-th largest value, as the reference writes it. The bounds checks stand in for the
-  // reference's reads past the array (undefined, which compares false): they never trigger on finite values.
-  const ptrdiff_t last = ptrdiff_t(n) - 1;
-  const ptrdiff_t want = ptrdiff_t(k) - 1;
-  ptrdiff_t lo = 0, hi = last;
-  while (lo < hi) {
-    const double pivot = scratch[(lo + hi) >> 1];
-    ptrdiff_t i = lo, j = hi;
-    while (i <= j) {
-      while (i <= last && scratch[i] > pivot) ++i;
-      while (j >= 0 && scratch[j] < pivot) --j;
-      if (i <= j) {
-        std::swap(scratch[i], scratch[j]);
-        ++i;
-        --j;
-      }
+namespace {
+
+/** An unsigned key that orders as the double does (for finite values; -0 becomes +0, so the two tie). */
+inline uint64_t order_key(double x) {
+  x += 0.0;  // -0 + 0 = +0
+  uint64_t b;
+  std::memcpy(&b, &x, sizeof b);
+  const uint64_t negative = uint64_t(0) - (b >> 63);
+  return b ^ (negative | (uint64_t(1) << 63));
+}
+
+/**
+ * The want-th largest (1-based) of keys[0..m): radix select on 11 bits at a time from the top, narrowing to the
+ * bucket that holds it (gathered into cand), then nth_element on the few left. Fewer branches to mispredict than
+ * a quickselect over the values.
+ */
+uint64_t kth_largest_key(const uint64_t* keys, size_t m, size_t want, uint64_t* cand) {
+  constexpr int kBits = 11;
+  constexpr size_t kBuckets = size_t(1) << kBits;
+  uint32_t hist[kBuckets];
+  const uint64_t* src = keys;
+  for (int shift = 64 - kBits; shift >= 0 && m > 32; shift -= kBits) {
+    std::memset(hist, 0, sizeof hist);
+    for (size_t i = 0; i < m; ++i) ++hist[(src[i] >> shift) & (kBuckets - 1)];
+    size_t bucket = kBuckets - 1, above = 0;
+    while (above + hist[bucket] < want) above += hist[bucket--];
+    want -= above;
+    size_t w = 0;
+    for (size_t i = 0; i < m; ++i) {
+      const uint64_t key = src[i];
+      cand[w] = key;
+      w += ((key >> shift) & (kBuckets - 1)) == bucket;
     }
-    if (want <= j) {
-      hi = j;
-    } else if (want >= i) {
-      lo = i;
-    } else {
-      break;
-    }
+    m = w;
+    src = cand;
   }
-  const double threshold = scratch[want];
-  ptrdiff_t above = 0;
-  for (size_t t = 0; t < n; ++t) above += v[t] > threshold;
-  ptrdiff_t ties = ptrdiff_t(k) - above;
-  size_t w = 0;
-  for (size_t t = 0; t < n && w < k; ++t) {
-    if (v[t] > threshold || (v[t] == threshold && ties-- > 0)) out[w++] = offset + uint32_t(t);
+  if (src != cand) std::memcpy(cand, src, m * sizeof(uint64_t));
+  std::nth_element(cand, cand + (want - 1), cand + m, [](uint64_t a, uint64_t b) { return a > b; });
+  return cand[want - 1];
+}
+
+}  // namespace
+
+void eg_sparse_top_k(const double* v, size_t n, size_t k, uint32_t* out, uint32_t offset, uint64_t* scratch,
+                     uint32_t* picked) {
+  uint64_t* keys = scratch;
+  uint64_t* cand = scratch + n;
+  for (size_t t = 0; t < n; ++t) keys[t] = order_key(v[t]);
+  const uint64_t threshold = kth_largest_key(keys, n, k, cand);
+  size_t above = 0;
+  for (size_t t = 0; t < n; ++t) above += keys[t] > threshold;
+  // The k largest: every value above the threshold, then the first (k - above) equal to it, in index order.
+  // Written without branches: the picks are a quarter of the values, at random places.
+  size_t ties = k - above, w = 0;
+  for (size_t t = 0; t < n; ++t) {
+    const uint64_t key = keys[t];
+    const size_t tie = key == threshold && ties > 0;
+    const size_t take = (key > threshold) | tie;
+    ties -= tie;
+    picked[w] = offset + uint32_t(t);
+    w += take;
   }
+  std::memcpy(out, picked, k * sizeof(uint32_t));
 }
 
 eg_status SparseEncoder::create(uint32_t dim, std::vector<eg_sparse_block> blocks,
@@ -197,11 +225,14 @@ void SparseEncoder::rotate(const eg_sparse_block& b, const float* x, double* val
 }
 
 eg_status SparseEncoder::encode(const float* features, size_t rows, uint32_t* out, size_t* bad_row) const {
-  std::vector<double> values, scratch, buf, work, proj;
+  std::vector<double> values, buf, work, proj;
+  std::vector<uint64_t> scratch;
+  std::vector<uint32_t> picked;
   std::vector<float> white;
   try {
     values.resize(widest_);
-    scratch.resize(widest_);
+    scratch.resize(2 * size_t(widest_));
+    picked.resize(size_t(widest_) + 1);
     buf.resize(size_);
     if (whitening_) {
       work.resize(dim_);
@@ -225,7 +256,7 @@ eg_status SparseEncoder::encode(const float* features, size_t rows, uint32_t* ou
     uint32_t* o = out + r * active_;
     for (const eg_sparse_block& b : blocks_) {
       rotate(b, b.white ? white.data() : x, values.data(), buf.data());
-      eg_sparse_top_k(values.data(), b.neurons, b.k, o, b.begin, scratch.data());
+      eg_sparse_top_k(values.data(), b.neurons, b.k, o, b.begin, scratch.data(), picked.data());
       o += b.k;
     }
   }

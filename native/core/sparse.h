@@ -80,11 +80,12 @@ class SparseEncoder {
 };
 
 /**
- * Writes the indices of the k largest of v[0..n) (ties: lower index first), ascending, plus offset, into out;
- * scratch holds n values. The same quickselect as the TypeScript reference, so even non-finite values pick
- * the same indices.
+ * Writes the indices of the k largest of the finite values v[0..n) (ties: lower index first; -0 ties with +0),
+ * ascending, plus offset, into out[0..k); 1 <= k <= n. scratch holds 2n entries, picked n + 1. The same indices
+ * as the TypeScript reference's quickselect, found by a radix select.
  */
-void eg_sparse_top_k(const double* v, size_t n, size_t k, uint32_t* out, uint32_t offset, double* scratch);
+void eg_sparse_top_k(const double* v, size_t n, size_t k, uint32_t* out, uint32_t offset, uint64_t* scratch,
+                     uint32_t* picked);
 
 /** In-place unnormalised fast Walsh-Hadamard transform of a power-of-two length n. */
 void eg_fwht(double* a, size_t n);

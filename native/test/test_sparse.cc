@@ -18,12 +18,13 @@ TEST("fwht of a unit vector is a row of the Hadamard matrix, and twice is n time
 
 TEST("sparse_top_k keeps the k largest, ascending, ties to the lower index") {
   const std::vector<double> v = {1, 5, 3, 5, 2, 5, 0};
-  std::vector<double> scratch(v.size());
+  std::vector<uint64_t> scratch(2 * v.size());
+  std::vector<uint32_t> picked(v.size() + 1);
   std::vector<uint32_t> out(2);
-  engram::eg_sparse_top_k(v.data(), v.size(), 2, out.data(), 100, scratch.data());
+  engram::eg_sparse_top_k(v.data(), v.size(), 2, out.data(), 100, scratch.data(), picked.data());
   CHECK(out == (std::vector<uint32_t>{101, 103}));
   out.resize(4);
-  engram::eg_sparse_top_k(v.data(), v.size(), 4, out.data(), 0, scratch.data());
+  engram::eg_sparse_top_k(v.data(), v.size(), 4, out.data(), 0, scratch.data(), picked.data());
   CHECK(out == (std::vector<uint32_t>{1, 2, 3, 5}));
 }
 
