@@ -7,6 +7,7 @@
 #include <new>
 
 #include "eg_port.h"
+#include "kernels.h"
 
 namespace engram {
 
@@ -25,7 +26,19 @@ bool is_permutation(const uint32_t* p, size_t n, std::vector<uint8_t>& seen) {
 
 }  // namespace
 
-void eg_fwht(double* a, size_t n) {
+namespace {
+
+#if defined(__GNUC__) || defined(__clang__)
+#define EG_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define EG_ALWAYS_INLINE inline
+#endif
+
+// The bodies below are compiled twice, into portable functions and (x86-64) into AVX2 ones chosen at run time.
+// Vectorising changes no result: every lane is its own sum in the reference's order, and the build allows no
+// FMA contraction.
+
+EG_ALWAYS_INLINE void fwht_body(double* a, size_t n) {
   // h = 1 and 2 written out: the generic loop's inner run of h is too short to vectorise. Each output is the
   // same single addition or subtraction in every variant, so results do not depend on the path taken.
   if (n >= 2) {
@@ -56,6 +69,77 @@ void eg_fwht(double* a, size_t n) {
     }
   }
 }
+
+struct whiten_args {
+  size_t dim, d;
+  const float* mean;
+  const float* basis;
+  const float* basis_t;
+  const double* f_minus_g;
+  double g;
+};
+
+EG_ALWAYS_INLINE void whiten_body(const whiten_args& a, const float* x, double* work, double* proj, float* out) {
+  const size_t dim = a.dim, d = a.d;
+  for (size_t t = 0; t < dim; ++t) work[t] = double(x[t]) - double(a.mean[t]);
+  // V^T (x - mean): each direction's sum runs in dimension order (the reference's), over all directions at
+  // once so the inner loop vectorises.
+  std::fill(proj, proj + d, 0.0);
+  for (size_t t = 0; t < dim; ++t) {
+    const double xt = work[t];
+    const float* EG_RESTRICT col = a.basis_t + t * d;
+    double* EG_RESTRICT p = proj;
+    for (size_t i = 0; i < d; ++i) p[i] += double(col[i]) * xt;
+  }
+  for (size_t i = 0; i < d; ++i) proj[i] *= a.f_minus_g[i];
+  for (size_t t = 0; t < dim; ++t) work[t] *= a.g;
+  for (size_t i = 0; i < d; ++i) {
+    const double p = proj[i];
+    const float* EG_RESTRICT row = a.basis + i * dim;
+    double* EG_RESTRICT z = work;
+    for (size_t t = 0; t < dim; ++t) z[t] += double(row[t]) * p;
+  }
+  for (size_t t = 0; t < dim; ++t) out[t] = float(work[t]);
+}
+
+EG_ALWAYS_INLINE void rotate_body(const eg_sparse_block& b, size_t dim, size_t size, const float* x, double* values,
+                                  double* buf) {
+  const size_t rounds = b.perm.size() / size;
+  size_t written = 0;
+  for (size_t r = 0; r < rounds; ++r) {
+    const uint32_t* perm = &b.perm[r * size];
+    const double* in_sign = &b.in_sign[r * dim];
+    const double* mid_sign = &b.mid_sign[r * size];
+    std::fill(buf, buf + size, 0.0);
+    for (size_t t = 0; t < dim; ++t) buf[perm[t]] = double(x[t]) * in_sign[t];
+    fwht_body(buf, size);
+    for (size_t t = 0; t < size; ++t) buf[t] *= mid_sign[t];
+    fwht_body(buf, size);
+    const size_t take = std::min<size_t>(size, b.neurons - written);
+    std::memcpy(values + written, buf, take * sizeof(double));
+    written += take;
+  }
+}
+
+void whiten_portable(const whiten_args& a, const float* x, double* work, double* proj, float* out) {
+  whiten_body(a, x, work, proj, out);
+}
+void rotate_portable(const eg_sparse_block& b, size_t dim, size_t size, const float* x, double* values, double* buf) {
+  rotate_body(b, dim, size, x, values, buf);
+}
+#if defined(EG_HAVE_AVX2_PATH)
+EG_TARGET_AVX2 void whiten_avx2(const whiten_args& a, const float* x, double* work, double* proj, float* out) {
+  whiten_body(a, x, work, proj, out);
+}
+EG_TARGET_AVX2 void rotate_avx2(const eg_sparse_block& b, size_t dim, size_t size, const float* x, double* values,
+                                double* buf) {
+  rotate_body(b, dim, size, x, values, buf);
+}
+#endif
+
+}  // namespace
+
+void eg_fwht(double* a, size_t n) { fwht_body(a, n); }
 
 namespace {
 
@@ -163,6 +247,7 @@ eg_status SparseEncoder::create(uint32_t dim, std::vector<eg_sparse_block> block
     enc->size_ = size;
     enc->active_ = uint32_t(active);
     enc->widest_ = widest;
+    enc->set_simd(true);
     if (whitening) {
       const eg_whitening& w = *whitening;
       enc->basis_t_.resize(size_t(w.d) * dim);
@@ -182,46 +267,30 @@ eg_status SparseEncoder::create(uint32_t dim, std::vector<eg_sparse_block> block
 }
 
 void SparseEncoder::whiten_row(const float* x, double* work, double* proj, float* out) const {
-  const eg_whitening& w = *whitening_;
-  const size_t dim = dim_, d = w.d;
-  for (size_t t = 0; t < dim; ++t) work[t] = double(x[t]) - double(w.mean[t]);
-  // V^T (x - mean): each direction's sum runs in dimension order (the reference's), over all directions at
-  // once so the inner loop vectorises.
-  std::fill(proj, proj + d, 0.0);
-  for (size_t t = 0; t < dim; ++t) {
-    const double xt = work[t];
-    const float* EG_RESTRICT col = &basis_t_[t * d];
-    double* EG_RESTRICT p = proj;
-    for (size_t i = 0; i < d; ++i) p[i] += double(col[i]) * xt;
-  }
-  for (size_t i = 0; i < d; ++i) proj[i] *= f_minus_g_[i];
-  for (size_t t = 0; t < dim; ++t) work[t] *= w.g;
-  for (size_t i = 0; i < d; ++i) {
-    const double p = proj[i];
-    const float* EG_RESTRICT row = &w.basis[i * dim];
-    double* EG_RESTRICT z = work;
-    for (size_t t = 0; t < dim; ++t) z[t] += double(row[t]) * p;
-  }
-  for (size_t t = 0; t < dim; ++t) out[t] = float(work[t]);
+  const whiten_args a{dim_,
+                      whitening_->d,
+                      whitening_->mean.data(),
+                      whitening_->basis.data(),
+                      basis_t_.data(),
+                      f_minus_g_.data(),
+                      whitening_->g};
+#if defined(EG_HAVE_AVX2_PATH)
+  if (simd_) return whiten_avx2(a, x, work, proj, out);
+#endif
+  whiten_portable(a, x, work, proj, out);
 }
 
 void SparseEncoder::rotate(const eg_sparse_block& b, const float* x, double* values, double* buf) const {
-  const size_t dim = dim_, size = size_;
-  const size_t rounds = b.perm.size() / size;
-  size_t written = 0;
-  for (size_t r = 0; r < rounds; ++r) {
-    const uint32_t* perm = &b.perm[r * size];
-    const double* in_sign = &b.in_sign[r * dim];
-    const double* mid_sign = &b.mid_sign[r * size];
-    std::fill(buf, buf + size, 0.0);
-    for (size_t t = 0; t < dim; ++t) buf[perm[t]] = double(x[t]) * in_sign[t];
-    eg_fwht(buf, size);
-    for (size_t t = 0; t < size; ++t) buf[t] *= mid_sign[t];
-    eg_fwht(buf, size);
-    const size_t take = std::min<size_t>(size, b.neurons - written);
-    std::memcpy(values + written, buf, take * sizeof(double));
-    written += take;
-  }
+#if defined(EG_HAVE_AVX2_PATH)
+  if (simd_) return rotate_avx2(b, dim_, size_, x, values, buf);
+#endif
+  rotate_portable(b, dim_, size_, x, values, buf);
+}
+
+void SparseEncoder::set_simd(bool on) {
+  // The AVX2 variants when the process uses AVX2 kernels (ENGRAM_SIMD=scalar turns them off too). On arm64 the
+  // portable build already vectorises with NEON, which has no wider registers to offer.
+  simd_ = on && std::strcmp(eg_kernels_active().name, "avx2") == 0;
 }
 
 eg_status SparseEncoder::encode(const float* features, size_t rows, uint32_t* out, size_t* bad_row) const {

@@ -61,6 +61,10 @@ class SparseEncoder {
    */
   eg_status encode(const float* features, size_t rows, uint32_t* out, size_t* bad_row) const;
 
+  /** Uses the AVX2 variants when on and the process's kernels are AVX2 (default), else the portable ones. */
+  void set_simd(bool on);
+  bool simd() const { return simd_; }
+
   /** Writes the whitened rows (rows x dim, rounded to float32) into out; bad_geometry without a whitening. */
   eg_status whiten(const float* features, size_t rows, float* out) const;
 
@@ -73,6 +77,7 @@ class SparseEncoder {
   uint32_t size_ = 0;  // dim padded to a power of two
   uint32_t active_ = 0;
   uint32_t widest_ = 0;
+  bool simd_ = false;
   std::vector<eg_sparse_block> blocks_;
   std::unique_ptr<eg_whitening> whitening_;
   std::vector<float> basis_t_;  // the whitening basis transposed (dim x d), so V^T x runs over directions
