@@ -4,6 +4,8 @@
 import { Rng } from '../src/util/rng.js';
 import { BinaryMemory, ReferenceMemory } from '../src/memory/index.js';
 import { pqEncode, pqEncodeReference } from '../src/quantize/pq-encode.js';
+import { SPARSE_DEFAULTS, SparseQuantizer } from '../src/quantize/sparse.js';
+import { fitWhitening } from '../src/quantize/whitening.js';
 import { loadBinding } from '../src/native/index.js';
 import { LearnerCore } from '../src/learner/core.js';
 import os from 'node:os';
@@ -349,6 +351,36 @@ function knnQuery(examples: Float32Array, labels: Uint8Array, q: Float32Array, d
   log(
     `cosine read, one query: ${JSON.stringify(byClasses)} us by classes (counter sums ${sumsAt1000} us of it at 1000); ${JSON.stringify(byStored)} us by stored examples (10 classes)`,
   );
+}
+
+// 6. The sparse quantizer's encode (the default quantizer: rotation + top-k per block), native against its
+// TypeScript reference, per row, for MobileNetV2's 1280-d features and engram-glyph's 128-d ones; raw block
+// alone, and with the white block (a whitening of 128 directions, which the raw block does not need). One row
+// per call (a single learn or predict) and 8 per call (the live loop's batch).
+{
+  const sparse: Record<string, Record<string, number>> = {};
+  for (const dim of [1280, 128]) {
+    const fit = Float32Array.from({ length: 400 * dim }, () => r() * 2 - 1);
+    const whitening = fitWhitening(fit, dim, null, { d: Math.min(128, dim) });
+    for (const white of [false, true]) {
+      const q = new SparseQuantizer(dim, SPARSE_DEFAULTS, white ? whitening : null);
+      const x = Float32Array.from({ length: 8 * dim }, () => r());
+      const one = x.subarray(0, dim);
+      const ts = timeUs(quick ? 50 : 200, () => q.encodeReference(one, 1));
+      const native = timeUs(quick ? 200 : 1000, () => q.encode(one, 1));
+      const native8 = timeUs(quick ? 25 : 125, () => q.encode(x, 8)) / 8;
+      const ts8 = timeUs(quick ? 10 : 25, () => q.encodeReference(x, 8)) / 8;
+      sparse[`d${dim}_${white ? 'white' : 'raw'}`] = {
+        reference: round(ts),
+        native: round(native),
+        reference_per_row_batch8: round(ts8),
+        native_per_row_batch8: round(native8),
+        speedup: round(ts / native, 1),
+      };
+    }
+  }
+  result.sparse_encode_us_per_row = sparse;
+  log(`sparse encode, us per row (reference / native): ${Object.entries(sparse).map(([k, v]) => `${k} ${v.reference} / ${v.native}`).join(', ')}`);
 }
 
 const targets = {

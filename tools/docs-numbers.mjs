@@ -76,6 +76,15 @@ export const FIGURES = {
   'memory.score_us_scalar': ['memory.json', 'score_us_c1000.native_scalar', 'num1'],
   'memory.score_us_reference': ['memory.json', 'score_us_c1000.reference', 'int'],
   'memory.simd_speedup': ['memory.json', 'simd_speedup_vs_scalar_c1000', 'num2'],
+  // The sparse quantizer's encode, us per row: native and its TypeScript reference; 1280-d (MobileNetV2) and
+  // 128-d (engram-glyph) features, raw block alone and with the white block.
+  ...Object.fromEntries(
+    ['1280', '128'].flatMap((d) =>
+      ['raw', 'white'].flatMap((b) =>
+        ['native', 'reference'].map((w) => [`memory.sparse_us_${w}_${d}_${b}`, ['memory.json', `sparse_encode_us_per_row.d${d}_${b}.${w}`, 'num1']]),
+      ),
+    ),
+  ),
   'memory.query_us_100': ['memory.json', 'query_us_by_stored.memory.100', 'num2'],
   'memory.query_us_1000': ['memory.json', 'query_us_by_stored.memory.1000', 'num2'],
   'memory.query_us_10000': ['memory.json', 'query_us_by_stored.memory.10000', 'num2'],
