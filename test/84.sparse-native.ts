@@ -173,6 +173,15 @@ Refuse('the binding checks a direct call again: blocks, signs, permutations, whi
   assert.throws(() => new SparseEncoder(3, [block(two)], { ...w, g: NaN }), /whitening.g: expected a finite number, got NaN/);
   assert.throws(() => ok.encode(new Float32Array(4), 1), /features: expected 1 x 3 = 3 values, got Float32Array of length 4/);
   assert.throws(() => ok.whiten(new Float32Array(3), 1), /whiten: this encoder has no whitening/);
+  assert.throws(
+    () => new SparseEncoder(3, [block(two)], undefined as never),
+    /whitening: expected a whitening object or null, got undefined/,
+  );
+  // A method called on another object is a TypeError from the runtime, not a crash.
+  assert.throws(
+    () => (SparseEncoder.prototype as { encode: (...a: unknown[]) => unknown }).encode.call({}, new Float32Array(3), 1),
+    (e: Error) => e instanceof TypeError,
+  );
 });
 
 Equal.run();

@@ -47,6 +47,7 @@ eg_sparse_block read_block(const Napi::Value& v, const std::string& name, size_t
 
 std::unique_ptr<eg_whitening> read_whitening(const Napi::Value& v, size_t dim) {
   if (v.IsNull()) return nullptr;
+  if (!v.IsObject()) type_error(v.Env(), "whitening", "a whitening object or null", v);
   const Napi::Object o = options_object(v, "whitening", {"d", "mean", "f", "g", "basis"});
   const Napi::Value d = o.Get("d"), mean = o.Get("mean"), f = o.Get("f"), g = o.Get("g"), basis = o.Get("basis");
   auto w = std::make_unique<eg_whitening>();
