@@ -5,7 +5,7 @@
 //      g++-aarch64-linux-gnu (NEON path on)
 //   3. run the core tests under qemu-aarch64-static (emulating a Raspberry Pi 4's Cortex-A72 by default) with
 //      NEON kernels, then forced scalar
-//   4. run the addon, memory, backbone, fuzz and default-backbone test files (dist/test/0*, 1*, 2*, 55, 70, 90) on
+//   4. run the addon, memory, backbone, fuzz and default-backbone test files (dist/test/0*, 1*, 2*, 55, 70, 84, 90) on
 //      the emulated arm64 Node, against the cross-built addon (ENGRAM_ADDON) and onnxruntime-node's linux/arm64
 //      binary
 // Needs: apt-get install g++-aarch64-linux-gnu qemu-user-static cmake (ninja-build optional); `npm install` done.
@@ -60,9 +60,10 @@ const CPU = process.env.ENGRAM_ARM64_CPU || 'cortex-a72';
 // below the package's engines >=20). Pinned so a run is reproducible; override with ENGRAM_ARM64_NODE_VERSION.
 const NODE_VERSION = process.env.ENGRAM_ARM64_NODE_VERSION || '20.20.2';
 // Test files run on the emulated Node: addon + memory (0x, 1x), backbone and images (2x), the addon's boundary
-// fuzz (55), the shipped default backbone (70) and this area's own (90). 55 and 70 add about a minute. The
+// fuzz (55), the shipped default backbone (70), the sparse encoder against its TypeScript reference (84: the
+// same codes bit for bit on arm64 too) and this area's own (90). 55 and 70 add about a minute. The
 // other 9x files drive the CLI through /bin/sh and process.execPath, which the emulated Node cannot be.
-const SUITES = process.env.ENGRAM_ARM64_SUITES || '^(0\\d|1\\d|2\\d|55|70|90)\\.';
+const SUITES = process.env.ENGRAM_ARM64_SUITES || '^(0\\d|1\\d|2\\d|55|70|84|90)\\.';
 
 let passed = 0;
 let failed = 0;
