@@ -380,7 +380,11 @@ function knnQuery(examples: Float32Array, labels: Uint8Array, q: Float32Array, d
     }
   }
   result.sparse_encode_us_per_row = sparse;
-  log(`sparse encode, us per row (reference / native): ${Object.entries(sparse).map(([k, v]) => `${k} ${v.reference} / ${v.native}`).join(', ')}`);
+  log(
+    `sparse encode, us per row (reference / native): ${Object.entries(sparse)
+      .map(([k, v]) => `${k} ${v.reference} / ${v.native}`)
+      .join(', ')}`,
+  );
 }
 
 const targets = {

@@ -81,7 +81,10 @@ export const FIGURES = {
   ...Object.fromEntries(
     ['1280', '128'].flatMap((d) =>
       ['raw', 'white'].flatMap((b) =>
-        ['native', 'reference'].map((w) => [`memory.sparse_us_${w}_${d}_${b}`, ['memory.json', `sparse_encode_us_per_row.d${d}_${b}.${w}`, 'num1']]),
+        ['native', 'reference'].map((w) => [
+          `memory.sparse_us_${w}_${d}_${b}`,
+          ['memory.json', `sparse_encode_us_per_row.d${d}_${b}.${w}`, 'num1'],
+        ]),
       ),
     ),
   ),
