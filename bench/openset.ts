@@ -20,12 +20,10 @@ import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import sharp from 'sharp';
 import { BACKBONES, REPO, features, sharedModelsDir } from './lib/features.js';
-import { pick, type Rows } from './lib/protocol.js';
+import type { Rows } from './lib/protocol.js';
 import { loadCifar } from './lib/cifar.js';
-import { SparseQuantizer, SPARSE_DEFAULTS } from '../src/quantize/sparse.js';
-import { parseMemoryOptions } from '../src/learner/config.js';
-import { LearnerCore } from '../src/learner/core.js';
-import { coreReadOptions, selfWhitening, SELF_WHITEN_MIN } from '../src/learner/build-quantizer.js';
+import { CALIBRATION_ROWS, OWN_WHITENING_FIRST } from '../src/learner/own-whitening.js';
+import { Engram } from '../src/learner/engram.js';
 import { OpenSetCalibration } from '../src/learner/openset.js';
 import { auroc } from '../src/learner/evaluate.js';
 import { loadFashionMnist, loadMnist, indicesByClass, imageAt, type ImageSet } from '../src/datasets/idx.js';
@@ -100,26 +98,21 @@ function rates(
   };
 }
 
-/** engram's learner as a user gets it: sparse quantizer, own whitening on the first learn if big enough, cosine read. */
-function runEngram(train: Rows, test: Rows, idx: number[][], classes: number[], whiten = true): Rates {
-  const first = pick(train, idx[0]);
-  const whitening = whiten ? selfWhitening(first.features, idx[0].length, train.dim) : null;
-  const q = new SparseQuantizer(train.dim, SPARSE_DEFAULTS, whitening ?? undefined);
-  const mem = parseMemoryOptions({}, 'sparse');
-  const core = new LearnerCore({
-    neurons: q.neurons,
-    active: q.active,
-    counterBits: mem.counterBits,
-    refine: mem.refine,
-    minCount: mem.minCount,
-    units: mem.units,
-    ...coreReadOptions(q, mem),
-  });
-  classes.forEach((c, ci) => {
-    const rows = pick(train, idx[ci]);
-    core.learn(String(c), q.encode(rows.features, idx[ci].length), idx[ci].length);
-  });
-  const preds = core.predict(q.encode(test.features, test.labels.length), test.labels.length, 1);
+/**
+ * engram's learner as a user gets it (Engram, fed the feature vectors): sparse quantizer, cosine read, and with
+ * `whiten` the store's own whitening, fitted and refitted on the examples as they arrive (docs/learner.md).
+ */
+async function runEngram(train: Rows, test: Rows, idx: number[][], classes: number[], whiten = true): Promise<Rates> {
+  const e = await Engram.memory({ backbone: null, quantizer: { kind: 'sparse', dim: train.dim, whiten: whiten ? 'auto' : 'off' } });
+  const rowsOf = (data: Rows, rows: number[]) => rows.map((r) => data.features.subarray(r * data.dim, (r + 1) * data.dim));
+  for (const [ci, c] of classes.entries()) await e.learn(String(c), rowsOf(train, idx[ci]));
+  const preds = await e.predict(
+    rowsOf(
+      test,
+      Array.from(test.labels, (_, i) => i),
+    ),
+    { top: 1 },
+  );
   const known: { score: number; right: boolean; answered: boolean }[] = [];
   const novel: { score: number; answered: boolean }[] = [];
   preds.forEach((p, i) => {
@@ -127,7 +120,9 @@ function runEngram(train: Rows, test: Rows, idx: number[][], classes: number[], 
     if (classes.includes(truth)) known.push({ score: p.score, right: p.top[0]?.label === String(truth), answered: p.label !== null });
     else novel.push({ score: p.score, answered: p.label !== null });
   });
-  return rates(known, novel, core.threshold());
+  const threshold = e.stats().threshold;
+  await e.close();
+  return rates(known, novel, threshold);
 }
 
 /**
@@ -239,8 +234,10 @@ async function scoreBenchmarks(): Promise<ScoreRow[]> {
           rng.shuffle(all);
           return all.slice(0, shots);
         });
-        eng.push(runEngram(s.train, s.test, idx, s.known));
-        raw.push(shots >= SELF_WHITEN_MIN ? runEngram(s.train, s.test, idx, s.known, false) : eng[eng.length - 1]);
+        eng.push(await runEngram(s.train, s.test, idx, s.known));
+        raw.push(
+          shots * s.known.length >= OWN_WHITENING_FIRST ? await runEngram(s.train, s.test, idx, s.known, false) : eng[eng.length - 1],
+        );
         peer.push(runPeer(s.train, s.test, idx, s.known));
       }
       const row = {
@@ -420,7 +417,7 @@ function markdown(scores: ScoreRow[], stores: CliStore[]): string {
     '',
     'Known classes 0-4 unless said (cifar10-odd: 1, 3, 5, 7, 9 known). Both thresholds are calibrated the same way, from the learned examples scored against the memory as learned.',
     '',
-    `From ${SELF_WHITEN_MIN} shots engram fits its own whitening on the first learn (one class's examples); "raw block only" is engram without it.`,
+    `engram fits its own whitening once it has ${OWN_WHITENING_FIRST} examples and refits it as they double (features kept until ${CALIBRATION_ROWS}); "raw block only" is engram without it (--whiten off).`,
     '',
     '| benchmark | shots | engram AUROC | novel unknown | known right | raw block only AUROC | novel unknown | known right | peer AUROC | novel unknown | known right |',
     '|---|---|---|---|---|---|---|---|---|---|---|',

@@ -1,6 +1,6 @@
-// The sparse quantizer's own whitening: a new store's first learn of 64+ examples fits one on them and keeps
-// it; fewer examples, a later learn, or whiten 'off' leave the raw block alone; a whitening file left by a
-// first learn that never reached its record is ignored on reopen.
+// The sparse quantizer's own whitening: a new store fits one on the examples it keeps once they reach 64, refits
+// it as they double and codes its memory anew each time, until the fit on 2048 examples, after which the
+// features are dropped; whiten 'off' keeps the raw block alone; a refit a crash cut short is completed on open.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,11 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engram } from '../src/learner/engram.js';
 import { SparseQuantizer } from '../src/quantize/sparse.js';
+import { CALIBRATION_ROWS } from '../src/learner/own-whitening.js';
+import { encodeWhitening } from '../src/quantize/whitening.js';
 import { Rng } from '../src/util/rng.js';
 
 const SEED = Number(process.env.SEED ?? 4242);
 console.log(`49.self-whiten seed=${SEED}`);
-const DIM = 48;
+const DIM = 160; // more than the whitening's 128 directions: a store fits its own only then
 const QUANT = { kind: 'sparse' as const, dim: DIM, neurons: 512, k: 128 };
 
 /** Classes on their own random directions, with a strong shared nuisance direction. */
@@ -27,56 +29,85 @@ function data(seed: number) {
 }
 
 const work = mkdtempSync(join(tmpdir(), 'engram-selfw-'));
-const test = suite('a new store fits its own whitening on its first learn');
+const test = suite('a store fits its own whitening on the examples it learns');
 
-test('64+ examples on the first learn: whitening.egw is written, the code gains the whitened block, reopening keeps it', async () => {
+/** The learner's whitening written as a file `engram codebook fit` would write. */
+function whiteningOf(e: Engram, name: string): string {
+  const path = join(work, name);
+  writeFileSync(path, encodeWhitening((e.quantizer as SparseQuantizer).whitening!));
+  return path;
+}
+
+/** n examples of classes 0..3 in turn, one per call. */
+async function teach(e: Engram, draw: (c: number) => Float32Array, n: number, from = 0): Promise<void> {
+  for (let i = from; i < from + n; i++) await e.learn('abcd'[i % 4], [draw(i % 4)]);
+}
+
+test('examples one per call: the first fit at 64 kept, a refit at 128; the memory is coded anew each time, and a reopen answers the same', async () => {
   const draw = data(SEED);
   const store = join(work, 'a');
   const e = await Engram.open({ store, backbone: null, quantizer: QUANT });
-  assert.is(e.quantizer.neurons, 512);
-  await e.learn(
-    'a',
-    Array.from({ length: 80 }, () => draw(0)),
-  );
-  await e.learn(
-    'b',
-    Array.from({ length: 20 }, () => draw(1)),
-  );
-  const q = e.quantizer as SparseQuantizer;
-  assert.ok(q.whitening, 'the first learn fitted a whitening');
-  assert.is(q.blocks.length, 2);
+  await teach(e, draw, 63);
+  assert.is((e.quantizer as SparseQuantizer).whitening, null, 'no fit before 64 examples');
+  assert.ok(e.core.archive, 'the features are kept while the store fits its whitening');
+  await teach(e, draw, 1, 63);
+  const q64 = e.quantizer as SparseQuantizer;
+  assert.is(q64.whitening?.samples, 64);
+  assert.ok(q64.whitening?.withinClass, 'fitted on the within-class scatter of the labelled examples');
+  assert.is(q64.blocks.length, 2);
   assert.ok(existsSync(join(store, 'whitening.egw')));
-  const queries = [draw(0), draw(1), draw(0)];
-  const before = await e.predict(queries);
+  const first = e.quantizerState.codebookId;
+  await teach(e, draw, 64, 64);
+  assert.is((e.quantizer as SparseQuantizer).whitening?.samples, 128);
   const id = e.quantizerState.codebookId;
-  assert.not.equal(id, 'none');
+  assert.not.equal(id, first, 'refitted');
+  assert.equal(e.stats().examples, { a: 32, b: 32, c: 32, d: 32 });
+  const queries = [draw(0), draw(1), draw(2), draw(3)];
+  const before = await e.predict(queries);
+  assert.equal(
+    before.map((p) => p.top[0].label),
+    ['a', 'b', 'c', 'd'],
+  );
   await e.close();
   const again = await Engram.open({ store });
   assert.is(again.quantizerState.codebookId, id);
   assert.equal(await again.predict(queries), before, 'the reopened store answers the same');
+  // The memory is what a store given this whitening from the start would hold.
+  const given = await Engram.memory({ backbone: null, quantizer: { ...QUANT, codebook: whiteningOf(again, 'a.egw') } });
+  for (const op of again.core.archive!.ops) if (op.op === 'learn') await given.learn(op.label, [op.features!]);
   assert.equal(
-    before.map((p) => p.top[0].label),
-    ['a', 'b', 'a'],
+    (await given.predict(queries)).map((p) => p.top),
+    before.map((p) => p.top),
   );
+  await given.close();
   await again.close();
 });
 
-test('fewer than 64 on the first learn: raw block only, and a later large learn does not add a whitening', async () => {
+test('the fit that sees 2048 examples is the last: the features are dropped and later learns keep none', async () => {
   const draw = data(SEED + 1);
   const store = join(work, 'b');
   const e = await Engram.open({ store, backbone: null, quantizer: QUANT });
   await e.learn(
     'a',
-    Array.from({ length: 10 }, () => draw(0)),
+    Array.from({ length: 1500 }, () => draw(0)),
   );
+  assert.is((e.quantizer as SparseQuantizer).whitening?.samples, 1500);
+  assert.ok(e.core.archive);
   await e.learn(
     'b',
-    Array.from({ length: 100 }, () => draw(1)),
+    Array.from({ length: 600 }, () => draw(1)),
   );
-  assert.is((e.quantizer as SparseQuantizer).whitening, null);
-  assert.is(e.quantizerState.codebookId, 'none');
-  assert.not.ok(existsSync(join(store, 'whitening.egw')));
+  assert.is((e.quantizer as SparseQuantizer).whitening?.samples, CALIBRATION_ROWS, 'a sample of the 2100 examples');
+  assert.is(e.core.archive, null, 'features dropped');
+  assert.equal(e.core.ownWhitening?.fixed, true);
+  const id = e.quantizerState.codebookId;
+  await e.learn('c', [draw(2), draw(2)]);
   await e.close();
+  const again = await Engram.open({ store });
+  assert.is(again.quantizerState.codebookId, id);
+  assert.is(again.core.archive, null);
+  assert.equal(again.stats().examples, { a: 1500, b: 600, c: 2 });
+  await again.close();
 });
 
 test("whiten 'off' keeps the raw block whatever the first learn brings", async () => {
@@ -87,32 +118,50 @@ test("whiten 'off' keeps the raw block whatever the first learn brings", async (
     Array.from({ length: 100 }, () => draw(0)),
   );
   assert.is((e.quantizer as SparseQuantizer).whitening, null);
+  assert.is(e.core.archive, null, 'no features kept');
   await e.close();
+  // Features of no more dimensions than the whitening's 128 directions (the embedded backbone's): raw block only.
+  const narrow = await Engram.memory({ backbone: null, quantizer: { kind: 'sparse', dim: 128 } });
+  await narrow.learn(
+    'a',
+    Array.from({ length: 100 }, () => Float32Array.from({ length: 128 }, (_, t) => Math.sin(t) + Math.random())),
+  );
+  assert.is((narrow.quantizer as SparseQuantizer).whitening, null);
+  assert.is(narrow.core.archive, null);
+  await narrow.close();
 });
 
-test('a whitening file without the metadata that names it (a first learn cut short) is ignored on reopen', async () => {
+test('a refit cut short after its whitening file: the reopened store codes its memory anew under that file', async () => {
   const draw = data(SEED + 3);
   const donor = join(work, 'donor');
   const d = await Engram.open({ store: donor, backbone: null, quantizer: QUANT });
-  await d.learn(
-    'a',
-    Array.from({ length: 70 }, () => draw(0)),
-  );
+  await teach(d, draw, 70);
   await d.close();
   const store = join(work, 'c');
   const e = await Engram.open({ store, backbone: null, quantizer: QUANT });
-  await e.learn(
-    'a',
-    Array.from({ length: 5 }, () => draw(0)),
-  );
+  await teach(e, draw, 80);
+  const queries = [draw(0), draw(1), draw(2), draw(3)];
   await e.close();
+  // As if a refit had replaced the whitening file and the process died before the snapshot.
   writeFileSync(join(store, 'whitening.egw'), readFileSync(join(donor, 'whitening.egw')));
   const again = await Engram.open({ store });
-  assert.is(again.quantizerState.codebookId, 'none');
-  assert.is(again.quantizer.neurons, 512);
-  await again.learn('b', [draw(1)]);
-  assert.equal(again.stats().labels, ['a', 'b']);
+  const reader = await Engram.open({ store: donor, readOnly: true });
+  const donorId = reader.quantizerState.codebookId;
+  await reader.close();
+  assert.is(again.quantizerState.codebookId, donorId);
+  assert.is(again.core.ownWhitening?.codebookId, donorId);
+  const given = await Engram.memory({ backbone: null, quantizer: { ...QUANT, codebook: whiteningOf(again, 'c.egw') } });
+  for (const op of again.core.archive!.ops) if (op.op === 'learn') await given.learn(op.label, [op.features!]);
+  assert.equal(
+    (await again.predict(queries)).map((p) => p.top),
+    (await given.predict(queries)).map((p) => p.top),
+  );
+  await given.close();
   await again.close();
+  // The rebuilt state was written: the next open takes it as it is.
+  const third = await Engram.open({ store });
+  assert.is(third.quantizerState.codebookId, donorId);
+  await third.close();
 });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));

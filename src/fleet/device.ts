@@ -130,6 +130,7 @@ export class FleetDevice {
   static async attach(engram: Engram, opts: FleetDeviceOptions & { onOp?: () => void; readOnly?: boolean } = {}): Promise<FleetDevice> {
     const warn = opts.onWarning ?? (() => undefined);
     const queue: { seq: number; op: LearnerOp }[] = [];
+    await engram.fixOwnWhitening();
     const host = engram.attachFleet(
       (op, seq) => {
         queue.push({ seq, op });
@@ -401,11 +402,13 @@ async function snapshotFirst(dir: string, warn: (m: string) => void): Promise<vo
   const has = probe.recovered?.snapshot !== null && probe.recovered?.snapshot !== undefined;
   const meta = probe.meta;
   await probe.close();
-  if (has || meta.format !== 'engram-store/1') return;
+  if (meta.format !== 'engram-store/1') return;
   const { Engram } = await import('../learner/engram.js');
   const engram = await Engram.open({ store: dir, create: false, onWarning: warn });
   try {
-    await engram.save();
+    // A fleet shares one whitening: a store still fitting its own stops where it stands (and writes a snapshot).
+    await engram.fixOwnWhitening();
+    if (!has) await engram.save();
   } finally {
     await engram.close();
   }

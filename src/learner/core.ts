@@ -43,6 +43,12 @@ export interface CoreOptions {
 
 export type ReadMode = 'overlap' | 'cosine';
 
+/** The whitening a store fits itself: the id its codes were made with; fixed once the last fit is done. */
+export interface OwnWhitening {
+  codebookId: string;
+  fixed: boolean;
+}
+
 export interface CodeBlock {
   begin: number;
   neurons: number;
@@ -105,6 +111,12 @@ export class LearnerCore {
   fixedThreshold: number | null = null;
   /** Learn ops with their features, when options.keepFeatures. */
   archive: FeatureArchive | null;
+  /**
+   * A store that fits its own whitening (docs/learner.md, "The store's own whitening"): the id of the whitening
+   * the codes were made with, and whether it is final. Until it is, the archive holds every example's features,
+   * so the memory can be rebuilt under a refitted whitening. Null for any other store.
+   */
+  ownWhitening: OwnWhitening | null = null;
   /**
    * Example units: the label id of each memory column, -1 once forgotten or evicted. Null with class units,
    * where column c is label c.
@@ -525,6 +537,7 @@ export class LearnerCore {
         openset: this.openset.toJSON(),
         fixedThreshold: this.fixedThreshold,
         ...(this.unitLabel ? { unitLabel: this.unitLabel } : {}),
+        ...(this.ownWhitening ? { ownWhitening: this.ownWhitening } : {}),
         memoryBytes: mem.length,
         archiveBytes: archive.length,
         probes: probes.meta,
@@ -557,6 +570,7 @@ export class LearnerCore {
       openset: { known: number[]; novel: number[] };
       fixedThreshold: number | null;
       unitLabel?: number[];
+      ownWhitening?: OwnWhitening;
       memoryBytes: number;
       archiveBytes: number;
       probes?: unknown;
@@ -584,6 +598,12 @@ export class LearnerCore {
     core.examples = head.examples;
     core.openset = OpenSetCalibration.fromJSON(head.openset);
     core.fixedThreshold = head.fixedThreshold;
+    if (head.ownWhitening !== undefined) {
+      const w = head.ownWhitening;
+      if (typeof w?.codebookId !== 'string' || typeof w.fixed !== 'boolean' || (!w.fixed && !core.archive))
+        throw new Error(`${source}: damaged whitening record (a store still fitting its whitening keeps its features)`);
+      core.ownWhitening = { codebookId: w.codebookId, fixed: w.fixed };
+    }
     if (core.archive) core.archive = FeatureArchive.deserialize(buf.subarray(memEnd, archiveEnd), source);
     if (version > 1)
       core.probes = CalibrationProbes.deserialize(head.options.neurons, head.options.active, head.probes, buf.subarray(archiveEnd), source);

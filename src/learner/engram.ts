@@ -4,10 +4,11 @@
 import { isAbsentOrEmptyDir, removeCreatedStore } from '../store/fresh.js';
 import { LearnerCore, type Prediction } from './core.js';
 import type { CalibrationRule } from './openset.js';
-import { decodeOp, encodeOp, type LearnerOp } from './ops.js';
+import { decodeOp, encodeOp, isPlainLearn, type LearnerOp } from './ops.js';
 import { parsePrunePolicy, type PrunePolicy } from './prune.js';
 import { parseMemoryOptions, parseQuantizerOptions, type MemoryOptions, type QuantizerOptions, type ResolvedQuantizer } from './config.js';
-import { buildQuantizer, coreReadOptions, selfWhitening, withWhitening, type QuantizerState } from './build-quantizer.js';
+import { buildQuantizer, coreReadOptions, withWhitening, type QuantizerState } from './build-quantizer.js';
+import { calibratesOwnWhitening, fitOwnWhitening, keptRows, nextFitAt, rebuildCore } from './own-whitening.js';
 import { SparseQuantizer } from '../quantize/sparse.js';
 import { openBackbone, type BackboneHandle } from './backbone-ref.js';
 import { deviceFor, profileBackbone } from './device.js';
@@ -159,8 +160,10 @@ export class Engram {
   /** The journal seq the in-memory state includes (what a snapshot of it covers). */
   private appliedSeq = 0;
 
-  /** The quantizer options this learner was opened with (for the first learn's own whitening). */
+  /** The quantizer options this learner was opened with (for the store's own whitening). */
   private qopts: ResolvedQuantizer | null = null;
+  /** Whether the store keeps every example's features for good (memory.keepFeatures). */
+  private keepFeatures = false;
 
   private constructor(
     public core: LearnerCore,
@@ -246,10 +249,7 @@ export class Engram {
       if (backbone && qopts.dim !== undefined && qopts.dim !== backbone.dim) {
         throw new RangeError(`quantizer.dim: the backbone gives ${backbone.dim}-d features, got number ${qopts.dim}`);
       }
-      const { quantizer, state } = await buildQuantizer(qopts, dim, backbone, persistence, meta?.quantizer.codebookId ?? null);
-      if (meta && meta.quantizer.codebookId !== state.codebookId) {
-        throw new Error(`store ${opts.store}: it was built with codebook ${meta.quantizer.codebookId}, this one is ${state.codebookId}`);
-      }
+      let { quantizer, state } = await buildQuantizer(qopts, dim, backbone, persistence, meta?.quantizer.codebookId ?? null);
 
       const mem = parseMemoryOptions(meta && opts.memory === undefined ? meta.memory : (opts.memory ?? {}), qopts.kind);
       if (meta && opts.memory !== undefined) checkSameMemory(meta, mem, opts.store!);
@@ -257,26 +257,59 @@ export class Engram {
       if (persistence?.snapshot) {
         core = LearnerCore.deserialize(persistence.snapshot, `store ${opts.store} snapshot`);
       } else {
+        // A store that will fit its own whitening keeps its examples' features until the fit is final.
+        // (Not a store whose journal already holds learns without features: a fleet member's, or an older engram's.)
+        const calibrate =
+          calibratesOwnWhitening(qopts, quantizer, mem) &&
+          (!meta || meta.quantizer.codebookId === state.codebookId) &&
+          !(persistence?.records ?? []).some(isPlainLearn);
         core = new LearnerCore({
           neurons: quantizer.neurons,
           active: quantizer.active,
           counterBits: mem.counterBits,
           refine: mem.refine,
           minCount: mem.minCount,
-          keepFeatures: mem.keepFeatures,
+          keepFeatures: mem.keepFeatures || calibrate,
           units: mem.units,
           vote: mem.vote,
           ...coreReadOptions(quantizer, mem),
         });
+        if (calibrate) core.ownWhitening = { codebookId: state.codebookId, fixed: false };
       }
       if (mem.unknownThreshold !== undefined) core.fixedThreshold = mem.unknownThreshold;
+      for (const rec of persistence?.records ?? []) core.apply(decodeOp(rec));
+      // A fit of the store's own whitening that a crash interrupted. The whitening file, the snapshot and the
+      // metadata are written in that order: a snapshot newer than the metadata names the whitening it was coded
+      // with, which is then the file's; a file newer than the snapshot is taken by rebuilding the memory from
+      // the features it keeps (docs/learner.md).
+      let reconciled = false;
+      const own = core.ownWhitening;
+      if (own && own.codebookId !== state.codebookId) {
+        const again = await buildQuantizer(qopts, dim, backbone, persistence, own.codebookId);
+        if (again.state.codebookId === own.codebookId) {
+          ({ quantizer, state } = again);
+        } else if (core.archive && !own.fixed) {
+          const fitted = quantizer instanceof SparseQuantizer ? (quantizer.whitening?.samples ?? 0) : 0;
+          core = rebuildCore(core, quantizer, { codebookId: state.codebookId, fixed: nextFitAt(fitted) === null }, mem.keepFeatures);
+          reconciled = true;
+        }
+      }
+      if (meta && meta.quantizer.codebookId !== state.codebookId && core.ownWhitening?.codebookId !== state.codebookId) {
+        throw new Error(`store ${opts.store}: it was built with codebook ${meta.quantizer.codebookId}, this one is ${state.codebookId}`);
+      }
       if (core.options.neurons !== quantizer.neurons || core.options.active !== quantizer.active) {
         throw new Error(
           `store ${opts.store}: memory geometry ${core.options.neurons}/${core.options.active} does not match the quantizer's ${quantizer.neurons}/${quantizer.active}`,
         );
       }
-      for (const rec of persistence?.records ?? []) core.apply(decodeOp(rec));
       let storeMeta = meta;
+      if (persistence && meta && !opts.readOnly) {
+        if (reconciled) await persistence.writeSnapshot(core.serialize(), persistence.journal().lastSeq);
+        if (meta.quantizer.codebookId !== state.codebookId) {
+          storeMeta = { ...meta, quantizer: { ...meta.quantizer, codebookId: state.codebookId } };
+          await persistence.writeMeta(storeMeta);
+        }
+      }
       if (persistence && !meta) {
         storeMeta = {
           format: 'engram-store/1',
@@ -291,6 +324,7 @@ export class Engram {
       const budget = budgetOf(device.profile);
       const engram = new Engram(core, quantizer, state, backbone, persistence, storeMeta, opts.readOnly ?? false, budget);
       engram.qopts = qopts;
+      engram.keepFeatures = mem.keepFeatures;
       engram.appliedSeq = persistence?.journal().lastSeq ?? 0;
       return engram;
     } catch (err) {
@@ -316,11 +350,13 @@ export class Engram {
     this.checkWritable();
     checkLabel('label', label);
     const features = await this.features(inputs);
-    await this.selfWhiten(features, inputs.length);
-    const codes = this.quantizer.encode(features, inputs.length);
-    const op: LearnerOp = { op: 'learn', label, codes, rows: inputs.length, active: this.quantizer.active };
-    if (this.core.archive) Object.assign(op, { features, dim: this.quantizer.dim });
-    const { stored, refined, seq } = await this.commit(op);
+    const rows = inputs.length;
+    // Coded in its turn: a refit of the store's own whitening by the learn before changes the quantizer.
+    const { stored, refined, seq } = await this.commit(() => {
+      const op: LearnerOp = { op: 'learn', label, codes: this.quantizer.encode(features, rows), rows, active: this.quantizer.active };
+      if (this.core.archive) Object.assign(op, { features, dim: this.quantizer.dim });
+      return op;
+    });
     const result: LearnResult = { label, stored, refined, classes: this.core.activeLabels().length, seq };
     const over = budgetPrune(this.budget, this.core.compressedBytes());
     if (over) {
@@ -331,32 +367,34 @@ export class Engram {
   }
 
   /**
-   * The first learn of a new store with the sparse quantizer (whiten 'auto', no whitening given) fits a
-   * whitening on its own examples when they are enough, and the store keeps it: the whitened block then codes
-   * every example from the first on (docs/learner.md).
+   * A store fitting its own whitening refits it when the examples it keeps reach the next fit (64, then each
+   * doubling, up to CALIBRATION_ROWS), and rebuilds the memory under it from those examples' features. Runs in
+   * the turn of the learn that got there. The whitening file, the snapshot, then the metadata are written:
+   * open() completes a refit a crash cut short (docs/learner.md).
    */
-  private async selfWhiten(features: Float32Array, rows: number): Promise<void> {
+  private async refitOwnWhitening(): Promise<void> {
     const q = this.quantizer;
-    const qopts = this.qopts;
-    // A fleet shares one whitening: a member never fits its own (docs/fleet.md).
-    if (this.onOp) return;
-    if (!(q instanceof SparseQuantizer) || q.whitening || !qopts || qopts.kind !== 'sparse' || qopts.whiten !== 'auto') return;
-    if (this.core.labels.length > 0 || this.core.options.read !== 'cosine') return;
-    const whitening = selfWhitening(features, rows, q.dim);
-    if (!whitening) return;
-    const { quantizer, state } = await withWhitening(qopts, q.dim, whitening, this.persistence, `the first ${rows} examples learned`);
+    const own = this.core.ownWhitening;
+    if (!own || own.fixed || !this.qopts || !(q instanceof SparseQuantizer) || this.onOp) return;
+    const at = nextFitAt(q.whitening?.samples ?? 0);
+    const rows = keptRows(this.core);
+    if (at === null || rows < at) return;
+    const whitening = fitOwnWhitening(this.core, q.dim);
+    const fixed = nextFitAt(whitening.samples) === null;
+    const { quantizer, state } = await withWhitening(
+      this.qopts,
+      q.dim,
+      whitening,
+      this.persistence,
+      `the store's own examples (${whitening.samples} of the first ${rows} learned${fixed ? '; final' : `; refitted at ${nextFitAt(whitening.samples)}`})`,
+    );
+    const core = rebuildCore(this.core, quantizer, { codebookId: state.codebookId, fixed }, this.keepFeatures);
+    if (this.persistence) await this.persistence.writeSnapshot(core.serialize(), this.appliedSeq);
     if (this.storeMeta && this.persistence) {
       this.storeMeta = { ...this.storeMeta, quantizer: { ...this.storeMeta.quantizer, codebookId: state.codebookId } };
       await this.persistence.writeMeta(this.storeMeta);
     }
-    const fixed = this.core.fixedThreshold;
-    this.core = new LearnerCore({
-      ...this.core.options,
-      neurons: quantizer.neurons,
-      active: quantizer.active,
-      ...coreReadOptions(quantizer, this.core.options),
-    });
-    this.core.fixedThreshold = fixed;
+    this.core = core;
     this.quantizer = quantizer;
     this.quantizerState = state;
   }
@@ -521,6 +559,22 @@ export class Engram {
   }
 
   /**
+   * Ends the fitting of the store's own whitening where it stands (a fleet shares one whitening: a member does
+   * not refit its own, docs/fleet.md): the memory keeps its codes, the kept features are dropped, and a store
+   * that has not fitted one yet keeps the raw block. A snapshot records it. A no-op for any other store.
+   */
+  async fixOwnWhitening(): Promise<void> {
+    this.checkWritable();
+    await this.inTurn(async () => {
+      const own = this.core.ownWhitening;
+      if (!own || own.fixed) return;
+      const fitted = this.quantizer instanceof SparseQuantizer && this.quantizer.whitening !== null;
+      this.core = rebuildCore(this.core, this.quantizer, fitted ? { codebookId: own.codebookId, fixed: true } : null, this.keepFeatures);
+      await this.persistence?.writeSnapshot(this.core.serialize(), this.appliedSeq);
+    });
+  }
+
+  /**
    * Hands this learner to a fleet (src/fleet/device.ts): `onOp` is called with every op it commits from now on,
    * in journal order, and the fleet compacts the journal. Call it right after opening, before any change.
    * With `readOnly`, the learner refuses changes of its own from now on (as one opened read-only), while the
@@ -533,6 +587,8 @@ export class Engram {
     if (!p || !this.storeMeta) throw new Error('engram: a learner in memory cannot join a fleet; open a store');
     if (this.onOp) throw new Error('engram: this learner is already in a fleet');
     if (this.commits) throw new Error('engram: attach the fleet before the first change');
+    if (this.core.ownWhitening && !this.core.ownWhitening.fixed)
+      throw new Error("engram: fix the store's own whitening (fixOwnWhitening) before it joins a fleet");
     this.onOp = onOp;
     this.fleetReadOnly = opts.readOnly === true;
     p.leaveCompactionToFleet();
@@ -595,12 +651,17 @@ export class Engram {
    * a change the store did not take. Ops take turns, so each is checked against the state it applies to and
    * memory applies them in journal order. Compacts into a snapshot when the journal has grown large.
    */
-  private commit(op: LearnerOp): Promise<ReturnType<LearnerCore['apply']> & { seq: number }> {
+  private commit(make: LearnerOp | (() => LearnerOp)): Promise<ReturnType<LearnerCore['apply']> & { seq: number }> {
     return this.inTurn(async () => {
+      const op = typeof make === 'function' ? make() : make;
       // A journaled op that memory refuses would be refused by every replay too: check first.
       const refused = this.core.check(op);
       if (refused) throw refused;
-      if (!this.persistence) return { ...this.core.apply(op), seq: 0 };
+      if (!this.persistence) {
+        const out = this.core.apply(op);
+        if (op.op === 'learn') await this.refitOwnWhitening();
+        return { ...out, seq: 0 };
+      }
       const { seq, done } = this.persistence.append(encodeOp(op));
       await done;
       const out = this.core.apply(op);
@@ -608,6 +669,7 @@ export class Engram {
       this.commits++;
       this.onOp?.(op, seq);
       if (this.persistence.wantsSnapshot()) await this.persistence.writeSnapshot(this.core.serialize(), seq);
+      if (op.op === 'learn') await this.refitOwnWhitening();
       return { ...out, seq };
     });
   }

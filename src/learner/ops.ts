@@ -117,3 +117,8 @@ export function decodeOp(bytes: Uint8Array): LearnerOp {
   }
   return fail(`unknown type ${type}`);
 }
+
+/** Whether a journal record is a learn without feature vectors (a store that does not keep them). */
+export function isPlainLearn(bytes: Uint8Array): boolean {
+  return bytes.length > 0 && bytes[0] === LEARN;
+}

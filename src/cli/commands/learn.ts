@@ -114,15 +114,9 @@ code is then 2. With --json the last line sums up: {"summary":true,"stored","fai
       const bar = out.progress(paths.length, 'learning');
       const deferred: (() => void)[] = [];
       try {
-        let first = fresh;
         for (const [label, list] of byLabel) {
           let n = 0;
-          // A new store's first call brings up to 256 examples, enough for the sparse quantizer to fit its own
-          // whitening (docs/learner.md); later calls go --batch at a time.
-          const groups = first
-            ? [list.slice(0, Math.max(batch, 256)), ...chunks(list.slice(Math.max(batch, 256)), batch)].filter((g) => g.length)
-            : chunks(list, batch);
-          first = false;
+          const groups = chunks(list, batch);
           for (const group of groups) {
             if (cli.signal.aborted) break;
             try {
