@@ -27,6 +27,12 @@ TEST("sparse_top_k keeps the k largest, ascending, ties to the lower index") {
   out.resize(4);
   engram::eg_sparse_top_k(v.data(), v.size(), 4, out.data(), 0, scratch.data(), picked.data());
   CHECK(out == (std::vector<uint32_t>{1, 2, 3, 5}));
+  // -0 ties with +0 (as in the reference, where -0 === 0); negative values order below them.
+  const std::vector<double> z = {-1.5, -0.0, 0.0, -2.0, -0.0, -1e-300};
+  engram::eg_sparse_top_k(z.data(), z.size(), 3, out.data(), 0, scratch.data(), picked.data());
+  CHECK(std::vector<uint32_t>(out.begin(), out.begin() + 3) == (std::vector<uint32_t>{1, 2, 4}));
+  engram::eg_sparse_top_k(z.data(), z.size(), 4, out.data(), 0, scratch.data(), picked.data());
+  CHECK(out == (std::vector<uint32_t>{1, 2, 4, 5}));
 }
 
 TEST("SparseEncoder refuses blocks that do not fit the geometry") {

@@ -41,7 +41,7 @@ const WHITE_SEED = 0x5eed02;
 /** One seeded rotation: input dim -> `outputs` values, in rounds of a power-of-two length. */
 class Rotation {
   readonly size: number;
-  readonly rounds: { inSign: Float64Array; perm: Uint32Array; midSign: Float64Array }[] = [];
+  private readonly rounds: { inSign: Float64Array; perm: Uint32Array; midSign: Float64Array }[] = [];
 
   constructor(
     readonly dim: number,
