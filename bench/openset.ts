@@ -63,8 +63,8 @@ interface ScoreRow {
   known: number[];
   engram: Rates;
   /**
-   * engram without the whitening it fits on its first learn (one class's examples, from 64 of them): the raw
-   * block alone, as --whiten off gives. The same as engram below 64 shots.
+   * engram without the whitening it fits on the examples it learns: the raw block alone, as --whiten off gives.
+   * The same as engram when it holds too few examples to fit one.
    */
   engramRaw: Rates;
   peer: Rates;

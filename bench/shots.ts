@@ -359,7 +359,8 @@ async function runBenchmark(
     pq: [(variants[3][1].neurons * 5) / 8, 4 * (D + 64 * D)],
     topk: [(variants[4][1].neurons * 5) / 8, 0],
     sign: [(variants[5][1].neurons * 5) / 8, 0],
-    engram: [variants[1][1].neurons, selfBytes],
+    // The store's own whitening adds the white block (and its shared state); without one, the raw block alone.
+    engram: [selfBytes ? variants[1][1].neurons : variants[0][1].neurons, selfBytes],
     'engram-white': [variants[1][1].neurons, 4 * (D + whitening.d + whitening.d * D)],
     'engram-white-labelled': [variants[2][1].neurons, 4 * (D + within.d + within.d * D)],
   };
@@ -385,7 +386,7 @@ const LABELS: Record<string, string> = {
   knn5: 'kNN k=5 (every example kept)',
   slda: 'streaming LDA (shrinkage on validation)',
   ridge: 'ridge head (lambda on validation)',
-  engram: 'engram, defaults (own whitening fitted on the examples as they arrive, from 64)',
+  engram: 'engram, defaults (own whitening fitted on the examples as they arrive)',
   'engram-raw': 'engram, raw block only (--whiten off)',
   pq: 'pq P=32 K=64, 4 probes, codebook from the 500 images (the former recipe)',
   topk: 'two-sided top-k, k=32 (--quantizer topk --two-sided)',

@@ -1,4 +1,4 @@
-// The sparse quantizer's own whitening: a new store fits one on the examples it keeps once they reach 64, refits
+// The sparse quantizer's own whitening: a new store fits one on the examples it keeps once they reach 16, refits
 // it as they double and codes its memory anew each time, until the fit on 2048 examples, after which the
 // features are dropped; whiten 'off' keeps the raw block alone; a refit a crash cut short is completed on open.
 import { suite } from 'uvu';
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engram } from '../src/learner/engram.js';
 import { SparseQuantizer } from '../src/quantize/sparse.js';
-import { CALIBRATION_ROWS } from '../src/learner/own-whitening.js';
+import { CALIBRATION_ROWS, OWN_WHITENING_FIRST, ownShrink } from '../src/learner/own-whitening.js';
 import { encodeWhitening } from '../src/quantize/whitening.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -43,25 +43,29 @@ async function teach(e: Engram, draw: (c: number) => Float32Array, n: number, fr
   for (let i = from; i < from + n; i++) await e.learn('abcd'[i % 4], [draw(i % 4)]);
 }
 
-test('examples one per call: the first fit at 64 kept, a refit at 128; the memory is coded anew each time, and a reopen answers the same', async () => {
+test('examples one per call: the first fit at 16 kept, refits at 32 and 64; the memory is coded anew each time, and a reopen answers the same', async () => {
   const draw = data(SEED);
   const store = join(work, 'a');
   const e = await Engram.open({ store, backbone: null, quantizer: QUANT });
-  await teach(e, draw, 63);
-  assert.is((e.quantizer as SparseQuantizer).whitening, null, 'no fit before 64 examples');
+  await teach(e, draw, OWN_WHITENING_FIRST - 1);
+  assert.is((e.quantizer as SparseQuantizer).whitening, null, 'no fit before 16 examples');
   assert.ok(e.core.archive, 'the features are kept while the store fits its whitening');
-  await teach(e, draw, 1, 63);
-  const q64 = e.quantizer as SparseQuantizer;
-  assert.is(q64.whitening?.samples, 64);
-  assert.ok(q64.whitening?.withinClass, 'fitted on the within-class scatter of the labelled examples');
-  assert.is(q64.blocks.length, 2);
+  await teach(e, draw, 1, OWN_WHITENING_FIRST - 1);
+  const first16 = e.quantizer as SparseQuantizer;
+  assert.is(first16.whitening?.samples, OWN_WHITENING_FIRST);
+  assert.ok(first16.whitening?.withinClass, 'fitted on the within-class scatter of the labelled examples');
+  assert.is(first16.whitening?.shrink, ownShrink(OWN_WHITENING_FIRST), 'shrinkage heavier for few examples');
+  assert.ok(ownShrink(16) > ownShrink(512) && ownShrink(512) === ownShrink(2048));
+  assert.is(first16.blocks.length, 2);
   assert.ok(existsSync(join(store, 'whitening.egw')));
   const first = e.quantizerState.codebookId;
-  await teach(e, draw, 64, 64);
-  assert.is((e.quantizer as SparseQuantizer).whitening?.samples, 128);
+  await teach(e, draw, OWN_WHITENING_FIRST, OWN_WHITENING_FIRST);
+  assert.is((e.quantizer as SparseQuantizer).whitening?.samples, 2 * OWN_WHITENING_FIRST);
+  await teach(e, draw, 2 * OWN_WHITENING_FIRST, 2 * OWN_WHITENING_FIRST);
+  assert.is((e.quantizer as SparseQuantizer).whitening?.samples, 4 * OWN_WHITENING_FIRST);
   const id = e.quantizerState.codebookId;
   assert.not.equal(id, first, 'refitted');
-  assert.equal(e.stats().examples, { a: 32, b: 32, c: 32, d: 32 });
+  assert.equal(e.stats().examples, { a: 16, b: 16, c: 16, d: 16 });
   const queries = [draw(0), draw(1), draw(2), draw(3)];
   const before = await e.predict(queries);
   assert.equal(

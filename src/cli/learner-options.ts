@@ -65,7 +65,7 @@ export function modelOptions(cmd: Command): Command {
     .addOption(
       new Option(
         '--whiten <mode>',
-        "sparse: auto (default) fits the store's own whitening on the examples it learns, from 64 on, refitted as they double up to 2048 (backbones of more than 128 dimensions); off keeps the raw block alone",
+        "sparse: auto (default) fits the store's own whitening on the examples it learns, from 16 on, refitted as they double up to 2048 (backbones of more than 128 dimensions); off keeps the raw block alone",
       ).choices(['auto', 'off']),
     )
     .option('--parts <P>', 'pq: parts per feature vector')

@@ -367,7 +367,7 @@ export class Engram {
   }
 
   /**
-   * A store fitting its own whitening refits it when the examples it keeps reach the next fit (64, then each
+   * A store fitting its own whitening refits it when the examples it keeps reach the next fit (16, then each
    * doubling, up to CALIBRATION_ROWS), and rebuilds the memory under it from those examples' features. Runs in
    * the turn of the learn that got there. The whitening file, the snapshot, then the metadata are written:
    * open() completes a refit a crash cut short (docs/learner.md).
@@ -386,7 +386,7 @@ export class Engram {
       q.dim,
       whitening,
       this.persistence,
-      `the store's own examples (${whitening.samples} of the first ${rows} learned${fixed ? '; final' : `; refitted at ${nextFitAt(whitening.samples)}`})`,
+      `the store's own examples (${fixed ? 'final' : `refitted at ${nextFitAt(whitening.samples)} examples`})`,
     );
     const core = rebuildCore(this.core, quantizer, { codebookId: state.codebookId, fixed }, this.keepFeatures);
     if (this.persistence) await this.persistence.writeSnapshot(core.serialize(), this.appliedSeq);

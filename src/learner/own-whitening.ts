@@ -3,7 +3,7 @@
 //
 // While it calibrates, the store keeps every example's feature vector (the core's feature archive), so that a
 // refit can code every stored example again under the new whitening: the memory is rebuilt from the archive,
-// never left holding codes of two whitenings. Fits happen when the examples kept reach 64, then each time they
+// never left holding codes of two whitenings. Fits happen when the examples kept reach 16, then each time they
 // double; the fit that sees CALIBRATION_ROWS examples (a sample of them, when more arrived at once) is the
 // last: the features are dropped and the memory goes on as any other, O(code) per example.
 import { fitWhitening, WHITENING_DEFAULTS, type Whitening } from '../quantize/whitening.js';
@@ -15,7 +15,7 @@ import { coreReadOptions } from './build-quantizer.js';
 import type { LearnerOp } from './ops.js';
 
 /** Examples kept before the first fit. */
-export const OWN_WHITENING_FIRST = 64;
+export const OWN_WHITENING_FIRST = 16;
 /** Examples of the last fit: after it the whitening is fixed and the features are dropped. */
 export const CALIBRATION_ROWS = 2048;
 
@@ -54,7 +54,17 @@ export function fitOwnWhitening(core: LearnerCore, dim: number): Whitening {
       }
     }
   }
-  return fitWhitening(features, dim, labels, { seed: 1 });
+  return fitWhitening(features, dim, labels, { seed: 1, shrink: ownShrink(take) });
+}
+
+/**
+ * Shrinkage of a fit on n examples, as a multiple of the mean eigenvalue: 3 (the default of `engram codebook
+ * fit`) from 512 examples on, heavier below (1536 / n), so that a whitening estimated from few examples does not
+ * shrink the very scatter of the examples it was fitted on (which makes their own scores, and so the open-set
+ * threshold, too high).
+ */
+export function ownShrink(n: number): number {
+  return Math.max(WHITENING_DEFAULTS.shrink, 1536 / n);
 }
 
 /**
