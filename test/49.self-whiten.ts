@@ -5,6 +5,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Engram } from '../src/learner/engram.js';
 import { SparseQuantizer } from '../src/quantize/sparse.js';
@@ -28,6 +30,7 @@ function data(seed: number) {
   };
 }
 
+const BIN = fileURLToPath(new URL('../../bin/engram.js', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'engram-selfw-'));
 const test = suite('a store fits its own whitening on the examples it learns');
 
@@ -50,6 +53,7 @@ test('examples one per call: the first fit at 16 kept, refits at 32 and 64; the 
   await teach(e, draw, OWN_WHITENING_FIRST - 1);
   assert.is((e.quantizer as SparseQuantizer).whitening, null, 'no fit before 16 examples');
   assert.ok(e.core.archive, 'the features are kept while the store fits its whitening');
+  assert.equal(e.stats().ownWhitening, { fittedOn: 0, keptExamples: OWN_WHITENING_FIRST - 1, nextFitAt: OWN_WHITENING_FIRST });
   await teach(e, draw, 1, OWN_WHITENING_FIRST - 1);
   const first16 = e.quantizer as SparseQuantizer;
   assert.is(first16.whitening?.samples, OWN_WHITENING_FIRST);
@@ -57,6 +61,11 @@ test('examples one per call: the first fit at 16 kept, refits at 32 and 64; the 
   assert.is(first16.whitening?.shrink, ownShrink(OWN_WHITENING_FIRST), 'shrinkage heavier for few examples');
   assert.ok(ownShrink(16) > ownShrink(512) && ownShrink(512) === ownShrink(2048));
   assert.is(first16.blocks.length, 2);
+  assert.equal(e.stats().ownWhitening, {
+    fittedOn: OWN_WHITENING_FIRST,
+    keptExamples: OWN_WHITENING_FIRST,
+    nextFitAt: 2 * OWN_WHITENING_FIRST,
+  });
   assert.ok(existsSync(join(store, 'whitening.egw')));
   const first = e.quantizerState.codebookId;
   await teach(e, draw, OWN_WHITENING_FIRST, OWN_WHITENING_FIRST);
@@ -85,6 +94,10 @@ test('examples one per call: the first fit at 16 kept, refits at 32 and 64; the 
   );
   await given.close();
   await again.close();
+  // engram stats says where the whitening stands.
+  const stats = spawnSync(process.execPath, [BIN, 'stats', '--store', store], { encoding: 'utf8' });
+  assert.is(stats.status, 0, stats.stderr);
+  assert.match(stats.stdout, /own whitening: fitted on 64 examples; next fit at 128 examples \(64 kept with their features/);
 });
 
 test('the fit that sees 2048 examples is the last: the features are dropped and later learns keep none', async () => {
@@ -104,6 +117,7 @@ test('the fit that sees 2048 examples is the last: the features are dropped and 
   assert.is((e.quantizer as SparseQuantizer).whitening?.samples, CALIBRATION_ROWS, 'a sample of the 2100 examples');
   assert.is(e.core.archive, null, 'features dropped');
   assert.equal(e.core.ownWhitening?.fixed, true);
+  assert.equal(e.stats().ownWhitening, { fittedOn: CALIBRATION_ROWS, keptExamples: 0, nextFitAt: null });
   const id = e.quantizerState.codebookId;
   await e.learn('c', [draw(2), draw(2)]);
   await e.close();
@@ -123,6 +137,7 @@ test("whiten 'off' keeps the raw block whatever the first learn brings", async (
   );
   assert.is((e.quantizer as SparseQuantizer).whitening, null);
   assert.is(e.core.archive, null, 'no features kept');
+  assert.is(e.stats().ownWhitening, null);
   await e.close();
   // Features of no more dimensions than the whitening's 128 directions (the embedded backbone's): raw block only.
   const narrow = await Engram.memory({ backbone: null, quantizer: { kind: 'sparse', dim: 128 } });

@@ -96,6 +96,12 @@ export interface EngramStats {
   quantizer: QuantizerState;
   /** The device profile's memory budget (compressed bytes) this learner keeps to, null without a profile. */
   budget: MemoryBudget | null;
+  /**
+   * The store's own whitening (docs/learner.md), null for a store that does not fit one: the examples its
+   * current fit saw (0: none yet), the examples whose features it keeps, and when the next fit comes (null:
+   * the fit is final and no features are kept for it).
+   */
+  ownWhitening: { fittedOn: number; keptExamples: number; nextFitAt: number | null } | null;
 }
 
 export type { MemoryBudget } from './budget.js';
@@ -531,7 +537,15 @@ export class Engram {
       backbone: this.backbone ? this.backbone.name : null,
       quantizer: this.quantizerState,
       budget: this.budget,
+      ownWhitening: this.ownWhiteningState(),
     };
+  }
+
+  private ownWhiteningState(): EngramStats['ownWhitening'] {
+    const own = this.core.ownWhitening;
+    if (!own) return null;
+    const fittedOn = this.quantizer instanceof SparseQuantizer ? (this.quantizer.whitening?.samples ?? 0) : 0;
+    return { fittedOn, keptExamples: own.fixed ? 0 : keptRows(this.core), nextFitAt: own.fixed ? null : nextFitAt(fittedOn) };
   }
 
   /**

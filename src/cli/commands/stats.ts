@@ -21,6 +21,7 @@ export default function register(program: Command, cli: CliContext): void {
           `classes: ${s.classes}`,
           ...s.labels.map((l) => `  ${l}: ${plural(s.examples[l], 'example')}`),
           `memory: ${s.bytes} bytes in RAM (${s.compressedBytes} compressed), ${plural(s.connections, 'connection')}, density ${s.density.toFixed(4)}`,
+          ...(s.ownWhitening ? [`own whitening: ${ownWhiteningLine(s.ownWhitening)}`] : []),
           `budget: ${s.budget ? `${s.budget.bytes} compressed bytes (device profile ${s.budget.profile}); a learn that goes over prunes back to it` : 'none (no device profile)'}`,
           `unknown threshold: ${s.threshold.toFixed(3)}, ${s.thresholdSource === 'fixed' ? 'fixed (engram threshold --auto returns to calibration)' : `calibrated from ${s.calibration.known} known and ${s.calibration.novel} novel scores (${s.calibration.rule})`}`,
         ];
@@ -30,4 +31,10 @@ export default function register(program: Command, cli: CliContext): void {
       }
     }),
   );
+}
+
+function ownWhiteningLine(w: { fittedOn: number; keptExamples: number; nextFitAt: number | null }): string {
+  if (w.nextFitAt === null) return `final, fitted on ${plural(w.fittedOn, 'example')}`;
+  const now = w.fittedOn ? `fitted on ${plural(w.fittedOn, 'example')}` : 'not fitted yet';
+  return `${now}; next fit at ${w.nextFitAt} examples (${w.keptExamples} kept with their features until the last fit)`;
 }
