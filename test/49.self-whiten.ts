@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Engram } from '../src/learner/engram.js';
 import { SparseQuantizer } from '../src/quantize/sparse.js';
-import { CALIBRATION_ROWS, OWN_WHITENING_FIRST, ownShrink } from '../src/learner/own-whitening.js';
+import { CALIBRATION_ROWS, OWN_WHITENING_FIRST, OWN_WHITENING_SPREAD, ownShrink } from '../src/learner/own-whitening.js';
 import { encodeWhitening } from '../src/quantize/whitening.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -126,6 +126,28 @@ test('the fit that sees 2048 examples is the last: the features are dropped and 
   assert.is(again.core.archive, null);
   assert.equal(again.stats().examples, { a: 1500, b: 600, c: 2 });
   await again.close();
+});
+
+test('many labels of one example each: no fit until a class has a spread, and the features are not kept for ever', async () => {
+  const e = await Engram.memory({ backbone: null, quantizer: QUANT });
+  const one = (i: number) => Float32Array.from({ length: DIM }, (_, t) => Math.sin(t * (i + 1)) + 0.1 * Math.cos(t * i));
+  for (let i = 0; i < 40; i++) await e.learn(`c${i}`, [one(i)]);
+  assert.is(e.stats().classes, 40, 'every learn was taken');
+  assert.equal(e.stats().ownWhitening, { fittedOn: 0, keptExamples: 40, nextFitAt: OWN_WHITENING_FIRST });
+  // A spread appears: the next learn fits.
+  await e.learn(
+    'c0',
+    Array.from({ length: OWN_WHITENING_SPREAD }, (_, j) => Float32Array.from(one(0), (v, t) => v + 0.05 * Math.sin(t * j))),
+  );
+  assert.ok((e.stats().ownWhitening?.fittedOn ?? 0) > 0, 'fitted once one class varies');
+  await e.close();
+  // Only single examples up to the last fit's size: the store stops keeping features, raw block alone.
+  const f = await Engram.memory({ backbone: null, quantizer: { ...QUANT, neurons: 256, k: 64 } });
+  for (let s = 0; s < CALIBRATION_ROWS; s += 256) for (let i = s; i < s + 256; i++) await f.learn(`d${i}`, [one(i % 97)]);
+  assert.is(f.core.archive, null, 'features dropped');
+  assert.is(f.stats().ownWhitening, null);
+  assert.is((f.quantizer as SparseQuantizer).whitening, null);
+  await f.close();
 });
 
 test("whiten 'off' keeps the raw block whatever the first learn brings", async () => {

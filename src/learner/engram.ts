@@ -8,7 +8,7 @@ import { decodeOp, encodeOp, isPlainLearn, type LearnerOp } from './ops.js';
 import { parsePrunePolicy, type PrunePolicy } from './prune.js';
 import { parseMemoryOptions, parseQuantizerOptions, type MemoryOptions, type QuantizerOptions, type ResolvedQuantizer } from './config.js';
 import { buildQuantizer, coreReadOptions, withWhitening, type QuantizerState } from './build-quantizer.js';
-import { calibratesOwnWhitening, fitOwnWhitening, keptRows, nextFitAt, rebuildCore } from './own-whitening.js';
+import { CALIBRATION_ROWS, calibratesOwnWhitening, fitOwnWhitening, keptRows, nextFitAt, rebuildCore } from './own-whitening.js';
 import { SparseQuantizer } from '../quantize/sparse.js';
 import { openBackbone, type BackboneHandle } from './backbone-ref.js';
 import { deviceFor, profileBackbone } from './device.js';
@@ -386,6 +386,11 @@ export class Engram {
     const rows = keptRows(this.core);
     if (at === null || rows < at) return;
     const whitening = fitOwnWhitening(this.core, q.dim);
+    if (!whitening) {
+      // So many labels of one example each that no fit is possible yet: the features are not kept for ever.
+      if (rows >= CALIBRATION_ROWS) await this.endOwnWhitening();
+      return;
+    }
     const fixed = nextFitAt(whitening.samples) === null;
     const { quantizer, state } = await withWhitening(
       this.qopts,
@@ -579,13 +584,16 @@ export class Engram {
    */
   async fixOwnWhitening(): Promise<void> {
     this.checkWritable();
-    await this.inTurn(async () => {
-      const own = this.core.ownWhitening;
-      if (!own || own.fixed) return;
-      const fitted = this.quantizer instanceof SparseQuantizer && this.quantizer.whitening !== null;
-      this.core = rebuildCore(this.core, this.quantizer, fitted ? { codebookId: own.codebookId, fixed: true } : null, this.keepFeatures);
-      await this.persistence?.writeSnapshot(this.core.serialize(), this.appliedSeq);
-    });
+    await this.inTurn(() => this.endOwnWhitening());
+  }
+
+  /** fixOwnWhitening's work, in the caller's turn. */
+  private async endOwnWhitening(): Promise<void> {
+    const own = this.core.ownWhitening;
+    if (!own || own.fixed) return;
+    const fitted = this.quantizer instanceof SparseQuantizer && this.quantizer.whitening !== null;
+    this.core = rebuildCore(this.core, this.quantizer, fitted ? { codebookId: own.codebookId, fixed: true } : null, this.keepFeatures);
+    await this.persistence?.writeSnapshot(this.core.serialize(), this.appliedSeq);
   }
 
   /**

@@ -32,11 +32,16 @@ export function keptRows(core: LearnerCore): number {
   return (core.archive?.ops ?? []).reduce((n, op) => n + (op.op === 'learn' ? op.rows : 0), 0);
 }
 
+/** Examples beyond one per label a fit needs (its within-class scatter has that many degrees of freedom). */
+export const OWN_WHITENING_SPREAD = 8;
+
 /**
  * Fits the store's whitening on the examples in `core`'s archive: within-class scatter (each example minus its
- * label's mean), on at most CALIBRATION_ROWS of them taken evenly through the archive.
+ * label's mean), on at most CALIBRATION_ROWS of them taken evenly through the archive. Null while they hold
+ * fewer than OWN_WHITENING_SPREAD examples beyond one per label (many labels of one example each: nothing yet
+ * measures how a class varies); the next learn tries again.
  */
-export function fitOwnWhitening(core: LearnerCore, dim: number): Whitening {
+export function fitOwnWhitening(core: LearnerCore, dim: number): Whitening | null {
   const learns = (core.archive?.ops ?? []).filter((op): op is LearnOp => op.op === 'learn');
   const total = learns.reduce((n, op) => n + op.rows, 0);
   const take = Math.min(total, CALIBRATION_ROWS);
@@ -54,6 +59,7 @@ export function fitOwnWhitening(core: LearnerCore, dim: number): Whitening {
       }
     }
   }
+  if (take - ids.size < OWN_WHITENING_SPREAD) return null;
   return fitWhitening(features, dim, labels, { seed: 1, shrink: ownShrink(take) });
 }
 
