@@ -364,12 +364,13 @@ for (const whitened of [false, true]) {
         assert.is(p.margin, ranked[0].score - ranked[1].score);
       });
     }
-    const last = core.predict(probe, rows, 3)[rows - 1].top;
-    assert.equal(
-      last.slice(0, 2).map((t) => t.label),
-      ['twin-a', 'twin-b'],
-      'equal scores rank by label',
-    );
+    // The twins score the same on their own code (another class of the same prototype may score higher):
+    // whatever ranks above them, twin-a comes right before twin-b.
+    const last = core.predict(probe, rows, L)[rows - 1].top;
+    const a = last.findIndex((t) => t.label === 'twin-a');
+    assert.ok(a >= 0 && a + 1 < last.length, 'both twins ranked');
+    assert.is(last[a + 1].label, 'twin-b', 'equal scores rank by label');
+    assert.is(last[a].score, last[a + 1].score);
   });
 }
 
