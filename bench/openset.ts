@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import sharp from 'sharp';
 import { BACKBONES, REPO, features, sharedModelsDir } from './lib/features.js';
-import type { Rows } from './lib/protocol.js';
+import { vectorsOf, type Rows } from './lib/protocol.js';
 import { loadCifar } from './lib/cifar.js';
 import { CALIBRATION_ROWS, OWN_WHITENING_FIRST } from '../src/learner/own-whitening.js';
 import { Engram } from '../src/learner/engram.js';
@@ -104,10 +104,9 @@ function rates(
  */
 async function runEngram(train: Rows, test: Rows, idx: number[][], classes: number[], whiten = true): Promise<Rates> {
   const e = await Engram.memory({ backbone: null, quantizer: { kind: 'sparse', dim: train.dim, whiten: whiten ? 'auto' : 'off' } });
-  const rowsOf = (data: Rows, rows: number[]) => rows.map((r) => data.features.subarray(r * data.dim, (r + 1) * data.dim));
-  for (const [ci, c] of classes.entries()) await e.learn(String(c), rowsOf(train, idx[ci]));
+  for (const [ci, c] of classes.entries()) await e.learn(String(c), vectorsOf(train, idx[ci]));
   const preds = await e.predict(
-    rowsOf(
+    vectorsOf(
       test,
       Array.from(test.labels, (_, i) => i),
     ),

@@ -14,7 +14,7 @@ import { cpus, totalmem, arch, platform } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BACKBONES, REPO, features } from './lib/features.js';
 import { loadCifar } from './lib/cifar.js';
-import { accuracy, pick, splitTasks, type Rows } from './lib/protocol.js';
+import { accuracy, pick, splitTasks, vectorsOf, type Rows } from './lib/protocol.js';
 import { renderChart } from './lib/svg.js';
 import { KNearest, NearestClassMean, RidgeHead, StreamingLda } from '../src/baselines/index.js';
 import { SparseQuantizer, SPARSE_DEFAULTS } from '../src/quantize/sparse.js';
@@ -196,12 +196,11 @@ async function engramDefaults(
   idx: number[],
 ): Promise<{ acc: number; micros: number; whitening: Whitening | null }> {
   const e = await Engram.memory({ backbone: null, quantizer: { kind: 'sparse', dim: train.dim } });
-  const rowsOf = (data: Rows, rows: number[]) => rows.map((r) => data.features.subarray(r * data.dim, (r + 1) * data.dim));
   const classes = [...new Set(Array.from(train.labels))].sort((x, y) => x - y);
   for (const c of classes)
     await e.learn(
       String(c),
-      rowsOf(
+      vectorsOf(
         train,
         idx.filter((r) => train.labels[r] === c),
       ),

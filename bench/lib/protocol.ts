@@ -31,6 +31,11 @@ export function pick(rows: Rows, idx: readonly number[]): Rows {
   return { dim, features, labels: Int32Array.from(idx, (i) => rows.labels[i]) };
 }
 
+/** Rows `idx` of `rows` as one feature vector each (views, no copy): the inputs Engram.learn and predict take. */
+export function vectorsOf(rows: Rows, idx: readonly number[]): Float32Array[] {
+  return idx.map((i) => rows.features.subarray(i * rows.dim, (i + 1) * rows.dim));
+}
+
 /** Consecutive tasks of `size` classes: [[0,1],[2,3],...] for Split-MNIST 5x2. */
 export function splitTasks(classes: readonly number[], size: number): number[][] {
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`size: expected a positive integer, got ${size}`);
