@@ -19,12 +19,14 @@
         "native/core/resample.cc",
         "native/core/serialize.cc",
         "native/core/sparse.cc",
+        "native/core/whiten_fit.cc",
         "native/addon/addon.cc",
         "native/addon/jpeg_wrap.cc",
         "native/addon/memory_wrap.cc",
         "native/addon/pq_wrap.cc",
         "native/addon/resample_wrap.cc",
-        "native/addon/sparse_wrap.cc"
+        "native/addon/sparse_wrap.cc",
+        "native/addon/whiten_fit_wrap.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

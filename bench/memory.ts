@@ -5,6 +5,7 @@ import { Rng } from '../src/util/rng.js';
 import { BinaryMemory, ReferenceMemory } from '../src/memory/index.js';
 import { pqEncode, pqEncodeReference } from '../src/quantize/pq-encode.js';
 import { SPARSE_DEFAULTS, SparseQuantizer } from '../src/quantize/sparse.js';
+import { CALIBRATION_ROWS, ownShrink } from '../src/learner/own-whitening.js';
 import { fitWhitening } from '../src/quantize/whitening.js';
 import { loadBinding } from '../src/native/index.js';
 import { LearnerCore } from '../src/learner/core.js';
@@ -383,6 +384,28 @@ function knnQuery(examples: Float32Array, labels: Uint8Array, q: Float32Array, d
   log(
     `sparse encode, us per row (reference / native): ${Object.entries(sparse)
       .map(([k, v]) => `${k} ${v.reference} / ${v.native}`)
+      .join(', ')}`,
+  );
+}
+
+// 7. The store's own whitening: the fit on the most examples it ever sees (CALIBRATION_ROWS rows of MobileNetV2's
+// 1280 dimensions, within-class over 10 labels), which runs once, in the turn of the learn that reaches it, and
+// half that. Milliseconds of CPU, median of 3 fits (1 with --quick).
+{
+  const dim = 1280;
+  const fits: Record<string, number> = {};
+  for (const rows of [CALIBRATION_ROWS / 2, CALIBRATION_ROWS]) {
+    const x = Float32Array.from({ length: rows * dim }, () => r() * 2 - 1);
+    const labels = Array.from({ length: rows }, (_, i) => i % 10);
+    fits[String(rows)] = round(
+      timeUs(1, () => fitWhitening(x, dim, labels, { seed: 1, shrink: ownShrink(rows) }), quick ? 1 : 3) / 1000,
+      0,
+    );
+  }
+  result.whitening_fit_ms = fits;
+  log(
+    `own whitening fit, ms: ${Object.entries(fits)
+      .map(([k, v]) => `${k} rows ${v}`)
       .join(', ')}`,
   );
 }

@@ -1,5 +1,5 @@
 // The sparse quantizer's own whitening: a new store fits one on the examples it keeps once they reach 16, refits
-// it as they double and codes its memory anew each time, until the fit on 2048 examples, after which the
+// it as they double and codes its memory anew each time, until the fit on CALIBRATION_ROWS examples, after which the
 // features are dropped; whiten 'off' keeps the raw block alone; a refit a crash cut short is completed on open.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -100,21 +100,24 @@ test('examples one per call: the first fit at 16 kept, refits at 32 and 64; the 
   assert.match(stats.stdout, /own whitening: fitted on 64 examples; next fit at 128 examples \(64 kept with their features/);
 });
 
-test('the fit that sees 2048 examples is the last: the features are dropped and later learns keep none', async () => {
+test('the fit that sees CALIBRATION_ROWS examples is the last: the features are dropped and later learns keep none', async () => {
   const draw = data(SEED + 1);
   const store = join(work, 'b');
+  // A first learn of A examples (fitted on all of them), then one that passes the last fit's size.
+  const A = Math.round(0.75 * CALIBRATION_ROWS);
+  const B = Math.round(0.3 * CALIBRATION_ROWS);
   const e = await Engram.open({ store, backbone: null, quantizer: QUANT });
   await e.learn(
     'a',
-    Array.from({ length: 1500 }, () => draw(0)),
+    Array.from({ length: A }, () => draw(0)),
   );
-  assert.is((e.quantizer as SparseQuantizer).whitening?.samples, 1500);
+  assert.is((e.quantizer as SparseQuantizer).whitening?.samples, A);
   assert.ok(e.core.archive);
   await e.learn(
     'b',
-    Array.from({ length: 600 }, () => draw(1)),
+    Array.from({ length: B }, () => draw(1)),
   );
-  assert.is((e.quantizer as SparseQuantizer).whitening?.samples, CALIBRATION_ROWS, 'a sample of the 2100 examples');
+  assert.is((e.quantizer as SparseQuantizer).whitening?.samples, CALIBRATION_ROWS, `a sample of the ${A + B} examples`);
   assert.is(e.core.archive, null, 'features dropped');
   assert.equal(e.core.ownWhitening?.fixed, true);
   assert.equal(e.stats().ownWhitening, { fittedOn: CALIBRATION_ROWS, keptExamples: 0, nextFitAt: null });
@@ -124,7 +127,7 @@ test('the fit that sees 2048 examples is the last: the features are dropped and 
   const again = await Engram.open({ store });
   assert.is(again.quantizerState.codebookId, id);
   assert.is(again.core.archive, null);
-  assert.equal(again.stats().examples, { a: 1500, b: 600, c: 2 });
+  assert.equal(again.stats().examples, { a: A, b: B, c: 2 });
   await again.close();
 });
 

@@ -1,4 +1,5 @@
-// Module entry: registers the memory class, the PQ and sparse encoders and build/runtime information.
+// Module entry: registers the memory class, the PQ and sparse encoders, the whitening fit's products and
+// build/runtime information.
 #include <napi.h>
 
 #include "kernels.h"
@@ -9,6 +10,7 @@ void eg_register_pq(Napi::Env env, Napi::Object exports);
 void eg_register_resample(Napi::Env env, Napi::Object exports);
 void eg_register_jpeg(Napi::Env env, Napi::Object exports);
 void eg_register_sparse(Napi::Env env, Napi::Object exports);
+void eg_register_whiten_fit(Napi::Env env, Napi::Object exports);
 }  // namespace engram_addon
 
 // The build passes package.json's version (CMakeLists.txt, binding.gyp), so it is written in one place.
@@ -42,6 +44,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   engram_addon::eg_register_resample(env, exports);
   engram_addon::eg_register_jpeg(env, exports);
   engram_addon::eg_register_sparse(env, exports);
+  engram_addon::eg_register_whiten_fit(env, exports);
   return exports;
 }
 

@@ -5,6 +5,7 @@ import { UsageError } from './errors.js';
 import { optionalWhole, wholeNumber } from './numbers.js';
 import type { EngramOptions } from '../learner/engram.js';
 import { QUANTIZER_KINDS, type QuantizerOptions } from '../learner/config.js';
+import { CALIBRATION_ROWS, OWN_WHITENING_FIRST } from '../learner/own-whitening.js';
 
 export interface StoreFlags {
   store: string;
@@ -65,7 +66,7 @@ export function modelOptions(cmd: Command): Command {
     .addOption(
       new Option(
         '--whiten <mode>',
-        "sparse: auto (default) fits the store's own whitening on the examples it learns, from 16 on, refitted as they double up to 2048 (backbones of more than 128 dimensions); off keeps the raw block alone",
+        `sparse: auto (default) fits the store's own whitening on the examples it learns, from ${OWN_WHITENING_FIRST} on, refitted as they double up to ${CALIBRATION_ROWS} (backbones of more than 128 dimensions); off keeps the raw block alone`,
       ).choices(['auto', 'off']),
     )
     .option('--parts <P>', 'pq: parts per feature vector')

@@ -17,7 +17,7 @@ import type { LearnerOp } from './ops.js';
 /** Examples kept before the first fit. */
 export const OWN_WHITENING_FIRST = 16;
 /** Examples of the last fit: after it the whitening is fixed and the features are dropped. */
-export const CALIBRATION_ROWS = 2048;
+export const CALIBRATION_ROWS = 4096;
 
 /** Examples kept at which the next fit happens, after a fit on `fitted` examples (0: none yet); null: fixed. */
 export function nextFitAt(fitted: number): number | null {

@@ -171,6 +171,10 @@ export interface NativeBinding {
   simd(): NativeSimdInfo;
   Memory: NativeMemoryConstructor;
   SparseEncoder: NativeSparseEncoderConstructor;
+  /** Rows of Q (l x dim) times R^T R / n (R: n x dim), as fitWhitening's reference computes them, bit for bit. */
+  scatterTimes(R: Float64Array, n: number, dim: number, Q: Float64Array, l: number): Float64Array;
+  /** Modified Gram-Schmidt, twice, on the l rows of Q (l x dim) in place, bit for bit the reference. */
+  orthonormalize(Q: Float64Array, l: number, dim: number): void;
   /** Uint32Array [batch x parts*probes] of neuron ids part*anchorCount + k, nearest first. */
   pqEncode(
     features: Float32Array,

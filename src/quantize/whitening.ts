@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { Rng } from '../util/rng.js';
 import { int, num } from '../util/validate.js';
+import { loadBinding } from '../native/loader.js';
 
 const MAGIC = 0x48574745; // "EGWH" read as little-endian u32
 const VERSION = 1;
@@ -44,15 +45,35 @@ export interface WhiteningFitOptions {
 
 export const WHITENING_DEFAULTS = { d: 128, shrink: 3 } as const;
 
+/** The two products a fit spends its time in: the addon's (the default) or their TypeScript references. */
+export interface FitProducts {
+  scatterTimes(R: Float64Array, n: number, dim: number, Q: Float64Array, l: number): Float64Array;
+  orthonormalize(Q: Float64Array, l: number, dim: number): void;
+}
+
+/** The references, in TypeScript: the same values as the addon's, bit for bit (test/85). */
+export const REFERENCE_FIT_PRODUCTS: FitProducts = {
+  scatterTimes: (R, n, dim, Q, l) => scatterTimesReference(R, n, dim, Q, l),
+  orthonormalize: (Q, l, dim) => orthonormalizeReference(Q, l, dim),
+};
+
+/** The addon's products, loaded on first use. */
+export function nativeFitProducts(): FitProducts {
+  const b = loadBinding();
+  return { scatterTimes: (R, n, dim, Q, l) => b.scatterTimes(R, n, dim, Q, l), orthonormalize: (Q, l, dim) => b.orthonormalize(Q, l, dim) };
+}
+
 /**
  * Fits a whitening on n rows (n x dim). With labels (one per row), the scatter is within-class: each row
- * minus its label's mean; without, each row minus the overall mean.
+ * minus its label's mean; without, each row minus the overall mean. The scatter products run in the addon
+ * (`products`; REFERENCE_FIT_PRODUCTS gives the same whitening, bit for bit, in TypeScript).
  */
 export function fitWhitening(
   features: Float32Array,
   dim: number,
   labels: ArrayLike<number> | null,
   opts: WhiteningFitOptions = {},
+  products: FitProducts = nativeFitProducts(),
 ): Whitening {
   const n = features.length / dim;
   if (!Number.isInteger(n) || n < 2)
@@ -87,7 +108,7 @@ export function fitWhitening(
   let trace = 0;
   for (let i = 0; i < resid.length; i++) trace += resid[i] * resid[i];
   const meanEig = trace / (n * dim);
-  const { values, vectors } = topEigen(resid, n, dim, d, opts.seed ?? 1);
+  const { values, vectors } = topEigen(resid, n, dim, d, opts.seed ?? 1, products);
   const s = shrink * meanEig;
   const f = new Float32Array(d);
   for (let i = 0; i < d; i++) f[i] = 1 / Math.sqrt(Math.max(0, values[i]) + s);
@@ -134,20 +155,27 @@ export function applyWhitening(w: Whitening, features: Float32Array, rows: numbe
  * iteration (Halko, Martinsson & Tropp 2011) with a few oversampled directions, then Jacobi on the small
  * projected matrix. Seeded, so a fit is reproducible.
  */
-function topEigen(R: Float64Array, n: number, dim: number, d: number, seed: number): { values: Float64Array; vectors: Float64Array } {
+function topEigen(
+  R: Float64Array,
+  n: number,
+  dim: number,
+  d: number,
+  seed: number,
+  products: FitProducts,
+): { values: Float64Array; vectors: Float64Array } {
   const l = Math.min(dim, d + 10);
   const rng = new Rng(seed);
   let Q: Float64Array = new Float64Array(l * dim); // l rows of length dim
   for (let i = 0; i < Q.length; i++) Q[i] = 2 * rng.next() - 1;
-  orthonormalize(Q, l, dim);
+  products.orthonormalize(Q, l, dim);
   for (let it = 0; it < 4; it++) {
-    Q = scatterTimes(R, n, dim, Q, l);
-    orthonormalize(Q, l, dim);
+    Q = products.scatterTimes(R, n, dim, Q, l);
+    products.orthonormalize(Q, l, dim);
   }
   // B = Q S Q^T (l x l)
-  const SQ = scatterTimes(R, n, dim, Q, l);
+  const SQ = products.scatterTimes(R, n, dim, Q, l);
   const B = new Float64Array(l * l);
-  for (let i = 0; i < l; i++) for (let j = 0; j < l; j++) B[i * l + j] = dot(Q, i * dim, SQ, j * dim, dim);
+  for (let i = 0; i < l; i++) for (let j = 0; j < l; j++) B[i * l + j] = dot4(Q, i * dim, SQ, j * dim, dim);
   for (let i = 0; i < l; i++) for (let j = 0; j < i; j++) B[i * l + j] = B[j * l + i] = (B[i * l + j] + B[j * l + i]) / 2;
   const { values, vectors: U } = jacobi(B, l);
   const order = [...values.keys()].sort((a, b) => values[b] - values[a] || a - b).slice(0, d);
@@ -164,38 +192,63 @@ function topEigen(R: Float64Array, n: number, dim: number, d: number, seed: numb
   return { values: vals, vectors: vecs };
 }
 
-/** (R^T R / n) applied to each of the l rows of Q (l x dim), as rows. */
-function scatterTimes(R: Float64Array, n: number, dim: number, Q: Float64Array, l: number): Float64Array {
+/**
+ * (R^T R / n) applied to each of the l rows of Q (l x dim), as rows: out_j = sum over rows r of
+ * (R_r . Q_j / n) R_r. Rows of R go four at a time, so each row of Q and of the result is read once per four
+ * rows of R (a last group of fewer repeats its first row with weight 0). The reference of the addon's
+ * scatterTimes (native/core/whiten_fit.cc), which computes the same values in the same order.
+ */
+export function scatterTimesReference(R: Float64Array, n: number, dim: number, Q: Float64Array, l: number): Float64Array {
   const out = new Float64Array(l * dim);
-  const rq = new Float64Array(l);
-  for (let r = 0; r < n; r++) {
-    const o = r * dim;
-    for (let j = 0; j < l; j++) rq[j] = dot(R, o, Q, j * dim, dim);
+  for (let r = 0; r < n; r += 4) {
+    const rows = Math.min(4, n - r);
+    const o0 = r * dim;
+    const o1 = rows > 1 ? o0 + dim : o0;
+    const o2 = rows > 2 ? o0 + 2 * dim : o0;
+    const o3 = rows > 3 ? o0 + 3 * dim : o0;
     for (let j = 0; j < l; j++) {
-      const c = rq[j] / n;
-      if (c === 0) continue;
       const q = j * dim;
-      for (let t = 0; t < dim; t++) out[q + t] += c * R[o + t];
+      const c0 = dot4(R, o0, Q, q, dim) / n;
+      const c1 = rows > 1 ? dot4(R, o1, Q, q, dim) / n : 0;
+      const c2 = rows > 2 ? dot4(R, o2, Q, q, dim) / n : 0;
+      const c3 = rows > 3 ? dot4(R, o3, Q, q, dim) / n : 0;
+      for (let t = 0; t < dim; t++) out[q + t] += c0 * R[o0 + t] + c1 * R[o1 + t] + c2 * R[o2 + t] + c3 * R[o3 + t];
     }
   }
   return out;
 }
 
-function dot(a: Float64Array, ao: number, b: Float64Array, bo: number, len: number): number {
-  let s = 0;
-  for (let t = 0; t < len; t++) s += a[ao + t] * b[bo + t];
-  return s;
+/** Sum of a[ao + t] * b[bo + t] over t < len, in four lanes (t mod 4) added as (l0 + l1) + (l2 + l3). */
+export function dot4(a: Float64Array, ao: number, b: Float64Array, bo: number, len: number): number {
+  let l0 = 0;
+  let l1 = 0;
+  let l2 = 0;
+  let l3 = 0;
+  let t = 0;
+  for (; t + 4 <= len; t += 4) {
+    l0 += a[ao + t] * b[bo + t];
+    l1 += a[ao + t + 1] * b[bo + t + 1];
+    l2 += a[ao + t + 2] * b[bo + t + 2];
+    l3 += a[ao + t + 3] * b[bo + t + 3];
+  }
+  if (t < len) l0 += a[ao + t] * b[bo + t];
+  if (t + 1 < len) l1 += a[ao + t + 1] * b[bo + t + 1];
+  if (t + 2 < len) l2 += a[ao + t + 2] * b[bo + t + 2];
+  return l0 + l1 + (l2 + l3);
 }
 
-/** Modified Gram-Schmidt on l rows of length dim, twice for stability; a degenerate row becomes zero. */
-function orthonormalize(Q: Float64Array, l: number, dim: number): void {
+/**
+ * Modified Gram-Schmidt on l rows of length dim, twice for stability; a degenerate row becomes zero. The
+ * reference of the addon's orthonormalize, same values in the same order.
+ */
+export function orthonormalizeReference(Q: Float64Array, l: number, dim: number): void {
   for (let pass = 0; pass < 2; pass++) {
     for (let i = 0; i < l; i++) {
       for (let j = 0; j < i; j++) {
-        const p = dot(Q, i * dim, Q, j * dim, dim);
+        const p = dot4(Q, i * dim, Q, j * dim, dim);
         for (let t = 0; t < dim; t++) Q[i * dim + t] -= p * Q[j * dim + t];
       }
-      const norm = Math.sqrt(dot(Q, i * dim, Q, i * dim, dim));
+      const norm = Math.sqrt(dot4(Q, i * dim, Q, i * dim, dim));
       for (let t = 0; t < dim; t++) Q[i * dim + t] = norm > 1e-300 ? Q[i * dim + t] / norm : 0;
     }
   }
