@@ -6,7 +6,7 @@ import { BinaryMemory, ReferenceMemory } from '../src/memory/index.js';
 import { pqEncode, pqEncodeReference } from '../src/quantize/pq-encode.js';
 import { SPARSE_DEFAULTS, SparseQuantizer } from '../src/quantize/sparse.js';
 import { CALIBRATION_ROWS, ownShrink } from '../src/learner/own-whitening.js';
-import { fitWhitening } from '../src/quantize/whitening.js';
+import { fitWhitening, nativeFitProducts, REFERENCE_FIT_PRODUCTS } from '../src/quantize/whitening.js';
 import { loadBinding } from '../src/native/index.js';
 import { LearnerCore } from '../src/learner/core.js';
 import os from 'node:os';
@@ -390,22 +390,25 @@ function knnQuery(examples: Float32Array, labels: Uint8Array, q: Float32Array, d
 
 // 7. The store's own whitening: the fit on the most examples it ever sees (CALIBRATION_ROWS rows of MobileNetV2's
 // 1280 dimensions, within-class over 10 labels), which runs once, in the turn of the learn that reaches it, and
-// half that. Milliseconds of CPU, median of 3 fits (1 with --quick).
+// on half that; with the addon's scatter products (the default) and with their TypeScript references, side by
+// side. Milliseconds of CPU, median of 3 fits (1 with --quick).
 {
   const dim = 1280;
-  const fits: Record<string, number> = {};
+  const fits: Record<string, Record<string, number>> = { native: {}, reference: {} };
   for (const rows of [CALIBRATION_ROWS / 2, CALIBRATION_ROWS]) {
     const x = Float32Array.from({ length: rows * dim }, () => r() * 2 - 1);
     const labels = Array.from({ length: rows }, (_, i) => i % 10);
-    fits[String(rows)] = round(
-      timeUs(1, () => fitWhitening(x, dim, labels, { seed: 1, shrink: ownShrink(rows) }), quick ? 1 : 3) / 1000,
-      0,
-    );
+    const opts = { seed: 1, shrink: ownShrink(rows) };
+    for (const [name, products] of [
+      ['native', nativeFitProducts()],
+      ['reference', REFERENCE_FIT_PRODUCTS],
+    ] as const)
+      fits[name][String(rows)] = round(timeUs(1, () => fitWhitening(x, dim, labels, opts, products), quick ? 1 : 3) / 1000, 0);
   }
   result.whitening_fit_ms = fits;
   log(
-    `own whitening fit, ms: ${Object.entries(fits)
-      .map(([k, v]) => `${k} rows ${v}`)
+    `own whitening fit, ms (native / reference): ${Object.keys(fits.native)
+      .map((k) => `${k} rows ${fits.native[k]} / ${fits.reference[k]}`)
       .join(', ')}`,
   );
 }

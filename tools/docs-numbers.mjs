@@ -75,8 +75,8 @@ export const FIGURES = {
   'memory.score_us_native': ['memory.json', 'score_us_c1000.native', 'num1'],
   'memory.score_us_scalar': ['memory.json', 'score_us_c1000.native_scalar', 'num1'],
   'memory.score_us_reference': ['memory.json', 'score_us_c1000.reference', 'int'],
-  'memory.whitening_fit_ms_4096': ['memory.json', 'whitening_fit_ms.4096', 'int'],
-  'memory.whitening_fit_ms_2048': ['memory.json', 'whitening_fit_ms.2048', 'int'],
+  'memory.whitening_fit_ms_4096': ['memory.json', 'whitening_fit_ms.native.4096', 'int'],
+  'memory.whitening_fit_ms_4096_reference': ['memory.json', 'whitening_fit_ms.reference.4096', 'int'],
   'memory.simd_speedup': ['memory.json', 'simd_speedup_vs_scalar_c1000', 'num2'],
   // The sparse quantizer's encode, us per row: native and its TypeScript reference; 1280-d (MobileNetV2) and
   // 128-d (engram-glyph) features, raw block alone and with the white block.
