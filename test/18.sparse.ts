@@ -199,6 +199,12 @@ Codes('bad input is refused with a message naming the problem', () => {
     /quantizer.whiteNeurons: expected an integer in \[2, 1048576\], got number 1/,
   );
   assert.throws(() => new SparseQuantizer(12, SMALL, w), /whitening: fitted on 10-d features, the backbone gives 12/);
+  // The white layout needs a whitening, and only the two layouts exist.
+  assert.throws(() => new SparseQuantizer(10, { ...SPARSE_DEFAULTS, layout: 'white' }), /quantizer.layout: "white" needs a whitening/);
+  assert.throws(
+    () => new SparseQuantizer(10, { ...SPARSE_DEFAULTS, layout: 'both' as 'white' }),
+    /quantizer.layout: expected "split" or "white", got "both"/,
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------------

@@ -10,8 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Engram } from '../src/learner/engram.js';
 import { SparseQuantizer } from '../src/quantize/sparse.js';
-import { CALIBRATION_ROWS, OWN_WHITENING_FIRST, OWN_WHITENING_SPREAD, ownShrink } from '../src/learner/own-whitening.js';
-import { encodeWhitening } from '../src/quantize/whitening.js';
+import { CALIBRATION_ROWS, FINAL_SHRINK, OWN_WHITENING_FIRST, OWN_WHITENING_SPREAD, ownShrink } from '../src/learner/own-whitening.js';
+import { whiteLayoutId } from '../src/learner/build-quantizer.js';
+import { encodeWhitening, whiteningId } from '../src/quantize/whitening.js';
 import { Rng } from '../src/util/rng.js';
 
 const SEED = Number(process.env.SEED ?? 4242);
@@ -121,14 +122,73 @@ test('the fit that sees CALIBRATION_ROWS examples is the last: the features are 
   assert.is(e.core.archive, null, 'features dropped');
   assert.equal(e.core.ownWhitening?.fixed, true);
   assert.equal(e.stats().ownWhitening, { fittedOn: CALIBRATION_ROWS, keptExamples: 0, nextFitAt: null });
+  // The last fit is coded in the white layout: every neuron in one white block, the same code size; the store
+  // records it by its own id (not the whitening file's), with the lighter shrinkage of the last fit.
+  const q = e.quantizer as SparseQuantizer;
+  assert.equal(q.blocks, [{ name: 'white', begin: 0, neurons: 512 + 2048, k: 128 + 512 }]);
+  assert.is(q.whitening?.shrink, FINAL_SHRINK);
+  assert.is(e.quantizerState.codebookId, whiteLayoutId(q.whitening!));
+  assert.is.not(e.quantizerState.codebookId, whiteningId(q.whitening!));
+  assert.equal(e.core.ownWhitening, { codebookId: e.quantizerState.codebookId, fixed: true });
   const id = e.quantizerState.codebookId;
   await e.learn('c', [draw(2), draw(2)]);
+  const queries = [draw(0), draw(1), draw(2)];
+  const before = (await e.predict(queries)).map((p) => p.top);
   await e.close();
   const again = await Engram.open({ store });
   assert.is(again.quantizerState.codebookId, id);
+  assert.equal((again.quantizer as SparseQuantizer).blocks.length, 1, 'reopened in the white layout');
   assert.is(again.core.archive, null);
   assert.equal(again.stats().examples, { a: A, b: B, c: 2 });
+  assert.equal(
+    (await again.predict(queries)).map((p) => p.top),
+    before,
+  );
   await again.close();
+});
+
+test('the last fit cut short after its whitening file: the reopened store codes its memory in the white layout', async () => {
+  const draw = data(SEED + 4);
+  // A donor reaches its last fit: its whitening file is one a last fit writes.
+  const donor = join(work, 'last-donor');
+  const d = await Engram.open({ store: donor, backbone: null, quantizer: QUANT });
+  await d.learn(
+    'a',
+    Array.from({ length: CALIBRATION_ROWS + 10 }, () => draw(0)),
+  );
+  const final = (d.quantizer as SparseQuantizer).whitening!;
+  assert.is(final.samples, CALIBRATION_ROWS);
+  await d.close();
+  // A store between its fits, as if its last refit had written that file and died before the snapshot.
+  const store = join(work, 'last');
+  const e = await Engram.open({ store, backbone: null, quantizer: QUANT });
+  await e.learn(
+    'a',
+    Array.from({ length: Math.round(0.6 * CALIBRATION_ROWS) }, () => draw(0)),
+  );
+  await e.learn(
+    'b',
+    Array.from({ length: 20 }, () => draw(1)),
+  );
+  assert.is(e.core.ownWhitening?.fixed, false);
+  await e.close();
+  writeFileSync(join(store, 'whitening.egw'), readFileSync(join(donor, 'whitening.egw')));
+  const again = await Engram.open({ store });
+  assert.is(again.quantizerState.codebookId, whiteLayoutId(final));
+  assert.equal((again.quantizer as SparseQuantizer).blocks.length, 1, 'white layout');
+  assert.equal(again.core.ownWhitening, { codebookId: whiteLayoutId(final), fixed: true });
+  assert.is(again.core.archive, null, 'features dropped once final');
+  const queries = [draw(0), draw(1)];
+  const top = (await again.predict(queries)).map((p) => p.top);
+  await again.close();
+  // The rebuilt state was written: the next open takes it as it is.
+  const third = await Engram.open({ store });
+  assert.is(third.quantizerState.codebookId, whiteLayoutId(final));
+  assert.equal(
+    (await third.predict(queries)).map((p) => p.top),
+    top,
+  );
+  await third.close();
 });
 
 test('many labels of one example each: no fit until a class has a spread, and the features are not kept for ever', async () => {

@@ -48,7 +48,7 @@ function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): string {
 
 const Equal = suite('native sparse encode equals the TypeScript reference');
 
-Equal('200 random geometries (dims 1..300, 2..3000 neurons, any k), half of them whitened', () => {
+Equal('200 random geometries (dims 1..300, 2..3000 neurons, any k), half of them whitened, in either layout', () => {
   const r = rng(seed);
   for (let c = 0; c < 200; c++) {
     const dim = 1 + below(r, 300);
@@ -56,6 +56,7 @@ Equal('200 random geometries (dims 1..300, 2..3000 neurons, any k), half of them
     const whiteNeurons = 2 + below(r, 1500);
     const opts: SparseOptions = { neurons, k: 1 + below(r, neurons - 1), whiteNeurons, whiteK: 1 + below(r, whiteNeurons - 1) };
     const w = r() < 0.5 ? randomWhitening(r, dim) : null;
+    if (w && r() < 0.5) opts.layout = 'white';
     const q = new SparseQuantizer(dim, opts, w);
     const rows = below(r, 4);
     const { x, kind } = randomRows(r, rows, dim);
@@ -69,10 +70,12 @@ Equal('the default geometry on 1280-d rows, with a fitted whitening', () => {
   const dim = 1280;
   const fit = Float32Array.from({ length: 300 * dim }, () => r() * 2 - 1);
   const w = fitWhitening(fit, dim, null, { d: 64 });
-  for (const q of [new SparseQuantizer(dim, SPARSE_DEFAULTS), new SparseQuantizer(dim, SPARSE_DEFAULTS, w)]) {
+  const white = new SparseQuantizer(dim, { ...SPARSE_DEFAULTS, layout: 'white' }, w);
+  assert.equal(white.blocks, [{ name: 'white', begin: 0, neurons: 5120, k: 1280 }]);
+  for (const q of [new SparseQuantizer(dim, SPARSE_DEFAULTS), new SparseQuantizer(dim, SPARSE_DEFAULTS, w), white]) {
     const { x } = randomRows(r, 6, dim);
     const diff = firstDifference(q.encode(x, 6), q.encodeReference(x, 6));
-    if (diff) assert.unreachable(`whitened ${!!q.whitening}: ${diff}`);
+    if (diff) assert.unreachable(`whitened ${!!q.whitening} blocks ${q.blocks.length}: ${diff}`);
   }
 });
 

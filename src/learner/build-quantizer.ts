@@ -41,8 +41,11 @@ export async function buildQuantizer(
   if (q.kind === 'sparse') {
     // A store recorded without a whitening ignores a whitening file left by a first learn that never finished.
     const { whitening, source } = await resolveWhitening(q, dim, recorded === 'none' ? null : persistence);
-    const quantizer = new SparseQuantizer(dim, { ...SPARSE_DEFAULTS, neurons: q.neurons!, k: q.k! }, whitening);
-    return { quantizer, state: describe(quantizer, whitening ? whiteningId(whitening) : 'none', source) };
+    // The white layout is recorded by its own id (whiteLayoutId), never by an option.
+    const layout = whitening && recorded === whiteLayoutId(whitening) ? 'white' : 'split';
+    const quantizer = sparseQuantizer(q, dim, whitening, layout);
+    const id = whitening ? (layout === 'white' ? whiteLayoutId(whitening) : whiteningId(whitening)) : 'none';
+    return { quantizer, state: describe(quantizer, id, layout === 'white' ? `${source}; white layout` : source) };
   }
   if (q.kind === 'pq') {
     const { codebook, source } = await resolveCodebook(q, dim, backbone, persistence);
@@ -173,10 +176,27 @@ export async function withWhitening(
   whitening: Whitening,
   persistence: Persistence | null,
   source: string,
+  layout: 'split' | 'white' = 'split',
 ): Promise<{ quantizer: SparseQuantizer; state: QuantizerState }> {
   await persistence?.writeFile(WHITENING_FILE, encodeWhitening(whitening));
-  const quantizer = new SparseQuantizer(dim, { ...SPARSE_DEFAULTS, neurons: q.neurons!, k: q.k! }, whitening);
-  return { quantizer, state: describe(quantizer, whiteningId(whitening), describeWhitening(whitening, source)) };
+  const quantizer = sparseQuantizer(q, dim, whitening, layout);
+  const id = layout === 'white' ? whiteLayoutId(whitening) : whiteningId(whitening);
+  const described = describeWhitening(whitening, source);
+  return { quantizer, state: describe(quantizer, id, layout === 'white' ? `${described}; white layout` : described) };
+}
+
+function sparseQuantizer(q: ResolvedQuantizer, dim: number, whitening: Whitening | null, layout: 'split' | 'white'): SparseQuantizer {
+  return new SparseQuantizer(dim, { ...SPARSE_DEFAULTS, neurons: q.neurons!, k: q.k!, layout }, whitening);
+}
+
+/**
+ * The id a store records for a whitening coded in the 'white' layout (every neuron in one white block: the
+ * store's own whitening after its last fit). Another id than the whitening file's, so that codes of the two
+ * layouts never meet: a fleet refuses the other layout's messages as another codebook, and an engram that
+ * predates the layout refuses the store (its codebook id does not match the file) instead of misreading it.
+ */
+export function whiteLayoutId(w: Whitening): string {
+  return createHash('sha256').update('engram sparse white layout\n').update(whiteningId(w)).digest('hex');
 }
 
 /** The whitening a store was built with, beside its snapshots and journal (sparse quantizer). */

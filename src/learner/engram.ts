@@ -7,7 +7,7 @@ import type { CalibrationRule } from './openset.js';
 import { decodeOp, encodeOp, isPlainLearn, type LearnerOp } from './ops.js';
 import { parsePrunePolicy, type PrunePolicy } from './prune.js';
 import { parseMemoryOptions, parseQuantizerOptions, type MemoryOptions, type QuantizerOptions, type ResolvedQuantizer } from './config.js';
-import { buildQuantizer, coreReadOptions, withWhitening, type QuantizerState } from './build-quantizer.js';
+import { buildQuantizer, whiteLayoutId, coreReadOptions, withWhitening, type QuantizerState } from './build-quantizer.js';
 import { CALIBRATION_ROWS, calibratesOwnWhitening, fitOwnWhitening, keptRows, nextFitAt, rebuildCore } from './own-whitening.js';
 import { SparseQuantizer } from '../quantize/sparse.js';
 import { openBackbone, type BackboneHandle } from './backbone-ref.js';
@@ -295,8 +295,11 @@ export class Engram {
         if (again.state.codebookId === own.codebookId) {
           ({ quantizer, state } = again);
         } else if (core.archive && !own.fixed) {
-          const fitted = quantizer instanceof SparseQuantizer ? (quantizer.whitening?.samples ?? 0) : 0;
-          core = rebuildCore(core, quantizer, { codebookId: state.codebookId, fixed: nextFitAt(fitted) === null }, mem.keepFeatures);
+          const w = quantizer instanceof SparseQuantizer ? quantizer.whitening : null;
+          const fixed = nextFitAt(w?.samples ?? 0) === null;
+          // The last fit's file: its memory is coded in the white layout, as the refit would have.
+          if (fixed && w) ({ quantizer, state } = await buildQuantizer(qopts, dim, backbone, persistence, whiteLayoutId(w)));
+          core = rebuildCore(core, quantizer, { codebookId: state.codebookId, fixed }, mem.keepFeatures);
           reconciled = true;
         }
       }
@@ -398,6 +401,9 @@ export class Engram {
       whitening,
       this.persistence,
       `the store's own examples (${fixed ? 'final' : `refitted at ${nextFitAt(whitening.samples)} examples`})`,
+      // The last fit gives every neuron to the white block: the raw block is there for classes of few examples
+      // under a young whitening, and a final one serves them as well (docs/learner.md).
+      fixed ? 'white' : 'split',
     );
     const core = rebuildCore(this.core, quantizer, { codebookId: state.codebookId, fixed }, this.keepFeatures);
     if (this.persistence) await this.persistence.writeSnapshot(core.serialize(), this.appliedSeq);

@@ -5,7 +5,8 @@
 // refit can code every stored example again under the new whitening: the memory is rebuilt from the archive,
 // never left holding codes of two whitenings. Fits happen when the examples kept reach 16, then each time they
 // double; the fit that sees CALIBRATION_ROWS examples (a sample of them, when more arrived at once) is the
-// last: the features are dropped and the memory goes on as any other, O(code) per example.
+// last: it is coded in the white layout (every neuron in one white block, sparse.ts), the features are dropped
+// and the memory goes on as any other, O(code) per example.
 import { fitWhitening, WHITENING_DEFAULTS, type Whitening } from '../quantize/whitening.js';
 import type { Quantizer } from '../quantize/quantizer.js';
 import { SparseQuantizer } from '../quantize/sparse.js';
@@ -67,11 +68,16 @@ export function fitOwnWhitening(core: LearnerCore, dim: number): Whitening | nul
  * Shrinkage of a fit on n examples, as a multiple of the mean eigenvalue: 3 (the default of `engram codebook
  * fit`) from 512 examples on, heavier below (1536 / n), so that a whitening estimated from few examples does not
  * shrink the very scatter of the examples it was fitted on (which makes their own scores, and so the open-set
- * threshold, too high).
+ * threshold, too high). The last fit (CALIBRATION_ROWS examples, coded in the white layout) takes 1: with every
+ * neuron in the white block, a lighter shrinkage keeps more of what separates classes (bench/results/shots.md).
  */
 export function ownShrink(n: number): number {
+  if (n >= CALIBRATION_ROWS) return FINAL_SHRINK;
   return Math.max(WHITENING_DEFAULTS.shrink, 1536 / n);
 }
+
+/** Shrinkage of the last fit. */
+export const FINAL_SHRINK = 1;
 
 /**
  * A new core holding what `from`'s archive holds, every example coded by `quantizer`; it keeps the features

@@ -5,7 +5,8 @@
 //   raw    - the features as they are: data-free, so it works the moment a backbone is pulled;
 //   white  - the features after a partial whitening (whitening.ts), present only when one was fitted.
 // Neurons of block b are [begin, begin + neurons); a code lists the raw block's k indices, then the white
-// block's, each ascending. The memory reads each block on its own (docs/learner.md).
+// block's, each ascending. The memory reads each block on its own (docs/learner.md). With a final whitening
+// the 'white' layout gives every neuron to one white block (same code size).
 // encode runs in the native addon (native/core/sparse.cc) with the rotation parameters generated here from
 // the seeded Rng; encodeReference is the same definition in TypeScript, and the two agree bit for bit.
 import { loadBinding } from '../native/loader.js';
@@ -31,9 +32,15 @@ export interface SparseOptions {
   /** White block neurons and active count (used only with a whitening). */
   whiteNeurons: number;
   whiteK: number;
+  /**
+   * 'split' (the default): the raw block, then the white block when there is a whitening. 'white': one white
+   * block of all the neurons (neurons + whiteNeurons, k + whiteK active): the same code size and bytes, for a
+   * whitening that is final (the store's own, after its last fit: docs/learner.md). Needs a whitening.
+   */
+  layout?: 'split' | 'white';
 }
 
-export const SPARSE_DEFAULTS: SparseOptions = { neurons: 3072, k: 768, whiteNeurons: 2048, whiteK: 512 };
+export const SPARSE_DEFAULTS: SparseOptions = { neurons: 3072, k: 768, whiteNeurons: 2048, whiteK: 512, layout: 'split' };
 
 const RAW_SEED = 0x5eed01;
 const WHITE_SEED = 0x5eed02;
@@ -169,13 +176,22 @@ export class SparseQuantizer implements Quantizer {
     this.blocks = [{ name: 'raw', begin: 0, neurons, k }];
     this.raw = new Rotation(dim, neurons, RAW_SEED);
     this.white = null;
+    const layout = options.layout ?? 'split';
+    if (layout !== 'split' && layout !== 'white')
+      throw new RangeError(`quantizer.layout: expected "split" or "white", got ${JSON.stringify(layout)}`);
+    if (layout === 'white' && !whitening) throw new RangeError('quantizer.layout: "white" needs a whitening');
     if (whitening) {
       if (!Number.isInteger(whiteNeurons) || whiteNeurons < 2 || whiteNeurons > 1 << 20)
         throw new RangeError(`quantizer.whiteNeurons: expected an integer in [2, ${1 << 20}], got number ${whiteNeurons}`);
       if (!Number.isInteger(whiteK) || whiteK < 1 || whiteK >= whiteNeurons)
         throw new RangeError(`quantizer.whiteK: expected an integer in [1, ${whiteNeurons - 1}], got number ${whiteK}`);
-      this.blocks.push({ name: 'white', begin: neurons, neurons: whiteNeurons, k: whiteK });
-      this.white = new Rotation(dim, whiteNeurons, WHITE_SEED);
+      if (layout === 'white') {
+        this.blocks = [{ name: 'white', begin: 0, neurons: neurons + whiteNeurons, k: k + whiteK }];
+        this.white = new Rotation(dim, neurons + whiteNeurons, WHITE_SEED);
+      } else {
+        this.blocks.push({ name: 'white', begin: neurons, neurons: whiteNeurons, k: whiteK });
+        this.white = new Rotation(dim, whiteNeurons, WHITE_SEED);
+      }
     }
     this.neurons = this.blocks.reduce((n, b) => n + b.neurons, 0);
     this.active = this.blocks.reduce((n, b) => n + b.k, 0);
