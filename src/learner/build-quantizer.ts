@@ -42,10 +42,9 @@ export async function buildQuantizer(
     // A store recorded without a whitening ignores a whitening file left by a first learn that never finished.
     const { whitening, source } = await resolveWhitening(q, dim, recorded === 'none' ? null : persistence);
     // The white layout is recorded by its own id (whiteLayoutId), never by an option.
-    const layout = whitening && recorded === whiteLayoutId(whitening) ? 'white' : 'split';
-    const quantizer = sparseQuantizer(q, dim, whitening, layout);
-    const id = whitening ? (layout === 'white' ? whiteLayoutId(whitening) : whiteningId(whitening)) : 'none';
-    return { quantizer, state: describe(quantizer, id, layout === 'white' ? `${source}; white layout` : source) };
+    const fileId = whitening ? whiteningId(whitening) : null;
+    const layout = fileId !== null && recorded === layoutId(fileId) ? 'white' : 'split';
+    return sparseWith(q, dim, whitening, fileId, layout, source);
   }
   if (q.kind === 'pq') {
     const { codebook, source } = await resolveCodebook(q, dim, backbone, persistence);
@@ -179,14 +178,21 @@ export async function withWhitening(
   layout: 'split' | 'white' = 'split',
 ): Promise<{ quantizer: SparseQuantizer; state: QuantizerState }> {
   await persistence?.writeFile(WHITENING_FILE, encodeWhitening(whitening));
-  const quantizer = sparseQuantizer(q, dim, whitening, layout);
-  const id = layout === 'white' ? whiteLayoutId(whitening) : whiteningId(whitening);
-  const described = describeWhitening(whitening, source);
-  return { quantizer, state: describe(quantizer, id, layout === 'white' ? `${described}; white layout` : described) };
+  return sparseWith(q, dim, whitening, whiteningId(whitening), layout, describeWhitening(whitening, source));
 }
 
-function sparseQuantizer(q: ResolvedQuantizer, dim: number, whitening: Whitening | null, layout: 'split' | 'white'): SparseQuantizer {
-  return new SparseQuantizer(dim, { ...SPARSE_DEFAULTS, neurons: q.neurons!, k: q.k!, layout }, whitening);
+/** The sparse quantizer in `layout`, and its state: the id of the whitening file (`fileId`), or of its white layout. */
+function sparseWith(
+  q: ResolvedQuantizer,
+  dim: number,
+  whitening: Whitening | null,
+  fileId: string | null,
+  layout: 'split' | 'white',
+  source: string,
+): { quantizer: SparseQuantizer; state: QuantizerState } {
+  const quantizer = new SparseQuantizer(dim, { ...SPARSE_DEFAULTS, neurons: q.neurons!, k: q.k!, layout }, whitening);
+  const id = fileId === null ? 'none' : layout === 'white' ? layoutId(fileId) : fileId;
+  return { quantizer, state: describe(quantizer, id, layout === 'white' ? `${source}; white layout` : source) };
 }
 
 /**
@@ -196,7 +202,12 @@ function sparseQuantizer(q: ResolvedQuantizer, dim: number, whitening: Whitening
  * predates the layout refuses the store (its codebook id does not match the file) instead of misreading it.
  */
 export function whiteLayoutId(w: Whitening): string {
-  return createHash('sha256').update('engram sparse white layout\n').update(whiteningId(w)).digest('hex');
+  return layoutId(whiteningId(w));
+}
+
+/** whiteLayoutId from the whitening file's id (hex), without hashing the whitening again. */
+function layoutId(fileId: string): string {
+  return createHash('sha256').update('engram sparse white layout\n').update(fileId).digest('hex');
 }
 
 /** The whitening a store was built with, beside its snapshots and journal (sparse quantizer). */
