@@ -5,6 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   applyWhitening,
+  centreWhitening,
   decodeWhitening,
   encodeWhitening,
   fitWhitening,
@@ -228,6 +229,24 @@ function fitted(): Whitening {
   );
 }
 
+File('a centring: the whitening of no directions subtracts the mean, and its file round-trips', () => {
+  const rows = Float32Array.from({ length: 5 * 12 }, (_, i) => Math.sin(i) * 3 + (i % 12));
+  const w = centreWhitening(rows, 12);
+  assert.equal([w.d, w.samples, w.g, w.f.length, w.basis.length, w.withinClass], [0, 5, 1, 0, 0, false]);
+  for (let t = 0; t < 12; t++) {
+    let m = 0;
+    for (let r = 0; r < 5; r++) m += rows[r * 12 + t] / 5;
+    assert.ok(Math.abs(w.mean[t] - m) < 1e-5, `mean ${t}`);
+  }
+  const z = applyWhitening(w, rows, 5);
+  for (let i = 0; i < z.length; i++) assert.ok(Math.abs(z[i] - (rows[i] - w.mean[i % 12])) < 1e-6, `row value ${i}`);
+  const bytes = encodeWhitening(w);
+  assert.is(bytes.length, 32 + 4 * 12);
+  assert.equal(decodeWhitening(bytes), w);
+  assert.throws(() => centreWhitening(new Float32Array(0), 12), /expected at least 1 feature row of dimension 12, got 0/);
+  assert.throws(() => centreWhitening(Float32Array.of(1, NaN, 2, 3), 2), /features: column 1 has a value that is not finite/);
+});
+
 File('encode/decode round trip is byte-exact and keeps every field', () => {
   const w = fitted();
   const bytes = encodeWhitening(w);
@@ -275,7 +294,7 @@ File('damaged files are refused with clear errors', () => {
     ['a PQ codebook', damaged((b) => b.write('EGCB', 0, 'latin1')), /w.egw: not an engram whitening file/],
     ['bad version', damaged((b) => b.writeUInt32LE(2, 4)), /w.egw: whitening version 2 is not supported/],
     ['d above dim', damaged((b) => b.writeUInt32LE(13, 12)), /w.egw: damaged whitening header/],
-    ['d zero', damaged((b) => b.writeUInt32LE(0, 12)), /w.egw: damaged whitening header/],
+    ['d zero for a body of d 4', damaged((b) => b.writeUInt32LE(0, 12)), /w.egw: expected 80 bytes for dim 12 and d 0, got \d+/],
     ['dim zero', damaged((b) => b.writeUInt32LE(0, 8)), /w.egw: damaged whitening header/],
     ['unknown flag', damaged((b) => b.writeUInt32LE(2, 16)), /w.egw: damaged whitening header/],
     ['NaN in the mean', damaged((b) => b.writeFloatLE(NaN, 32)), /w.egw: whitening holds values that are not finite/],

@@ -9,8 +9,15 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Engram } from '../src/learner/engram.js';
-import { SparseQuantizer } from '../src/quantize/sparse.js';
-import { CALIBRATION_ROWS, FINAL_SHRINK, OWN_WHITENING_FIRST, OWN_WHITENING_SPREAD, ownShrink } from '../src/learner/own-whitening.js';
+import { SPARSE_DEFAULTS, SparseQuantizer } from '../src/quantize/sparse.js';
+import {
+  CALIBRATION_ROWS,
+  FINAL_SHRINK,
+  OWN_CENTRE_FIRST,
+  OWN_WHITENING_FIRST,
+  OWN_WHITENING_SPREAD,
+  ownShrink,
+} from '../src/learner/own-whitening.js';
 import { whiteLayoutId } from '../src/learner/build-quantizer.js';
 import { encodeWhitening, whiteningId } from '../src/quantize/whitening.js';
 import { Rng } from '../src/util/rng.js';
@@ -50,11 +57,39 @@ async function teach(e: Engram, draw: (c: number) => Float32Array, n: number, fr
 test('examples one per call: the first fit at 16 kept, refits at 32 and 64; the memory is coded anew each time, and a reopen answers the same', async () => {
   const draw = data(SEED);
   const store = join(work, 'a');
-  const e = await Engram.open({ store, backbone: null, quantizer: QUANT });
-  await teach(e, draw, OWN_WHITENING_FIRST - 1);
-  assert.is((e.quantizer as SparseQuantizer).whitening, null, 'no fit before 16 examples');
-  assert.ok(e.core.archive, 'the features are kept while the store fits its whitening');
-  assert.equal(e.stats().ownWhitening, { fittedOn: 0, keptExamples: OWN_WHITENING_FIRST - 1, nextFitAt: OWN_WHITENING_FIRST });
+  let e = await Engram.open({ store, backbone: null, quantizer: QUANT });
+  await teach(e, draw, 1);
+  assert.is((e.quantizer as SparseQuantizer).whitening, null, 'one example: nothing to centre on');
+  assert.equal(e.stats().ownWhitening, { fittedOn: 0, centred: false, keptExamples: 1, nextFitAt: OWN_CENTRE_FIRST });
+  await teach(e, draw, OWN_WHITENING_FIRST - 2, 1);
+  // Before 16 examples, a centring on the mean of those kept, redone at every learn, in the white layout.
+  const centred = e.quantizer as SparseQuantizer;
+  const kept = e.core.archive!.ops.flatMap((op) => (op.op === 'learn' ? [op.features!] : []));
+  assert.is(kept.length, OWN_WHITENING_FIRST - 1, 'the features are kept while the store fits its whitening');
+  assert.is(centred.whitening?.d, 0, 'no fit before 16 examples: a centring');
+  assert.is(centred.whitening?.samples, OWN_WHITENING_FIRST - 1);
+  for (const t of [0, 7, DIM - 1]) {
+    const m = kept.reduce((sum, f) => sum + f[t], 0) / kept.length;
+    assert.ok(Math.abs(centred.whitening!.mean[t] - m) < 1e-5, `centre ${t}: ${centred.whitening!.mean[t]} against ${m}`);
+  }
+  assert.is(centred.blocks.length, 1, 'every neuron in one centred block');
+  assert.is(centred.neurons, QUANT.neurons + SPARSE_DEFAULTS.whiteNeurons);
+  assert.is(e.quantizerState.codebookId, whiteLayoutId(centred.whitening!));
+  assert.equal(e.stats().ownWhitening, {
+    fittedOn: OWN_WHITENING_FIRST - 1,
+    centred: true,
+    keptExamples: OWN_WHITENING_FIRST - 1,
+    nextFitAt: OWN_WHITENING_FIRST,
+  });
+  const probes = [draw(0), draw(1), draw(2), draw(3)];
+  const early = await e.predict(probes);
+  await e.close();
+  // A reopen mid-centring builds the same layout and answers the same.
+  const mid = await Engram.open({ store });
+  assert.is(mid.quantizerState.codebookId, whiteLayoutId(centred.whitening!));
+  assert.equal(await mid.predict(probes), early);
+  await mid.close();
+  e = await Engram.open({ store });
   await teach(e, draw, 1, OWN_WHITENING_FIRST - 1);
   const first16 = e.quantizer as SparseQuantizer;
   assert.is(first16.whitening?.samples, OWN_WHITENING_FIRST);
@@ -64,6 +99,7 @@ test('examples one per call: the first fit at 16 kept, refits at 32 and 64; the 
   assert.is(first16.blocks.length, 2);
   assert.equal(e.stats().ownWhitening, {
     fittedOn: OWN_WHITENING_FIRST,
+    centred: false,
     keptExamples: OWN_WHITENING_FIRST,
     nextFitAt: 2 * OWN_WHITENING_FIRST,
   });
@@ -99,6 +135,12 @@ test('examples one per call: the first fit at 16 kept, refits at 32 and 64; the 
   const stats = spawnSync(process.execPath, [BIN, 'stats', '--store', store], { encoding: 'utf8' });
   assert.is(stats.status, 0, stats.stderr);
   assert.match(stats.stdout, /own whitening: fitted on 64 examples; next fit at 128 examples \(64 kept with their features/);
+  const small = await Engram.open({ store: join(work, 'a-early'), backbone: null, quantizer: QUANT });
+  await teach(small, draw, 3);
+  await small.close();
+  const young = spawnSync(process.execPath, [BIN, 'stats', '--store', join(work, 'a-early')], { encoding: 'utf8' });
+  assert.is(young.status, 0, young.stderr);
+  assert.match(young.stdout, /own whitening: centred on the mean of 3 examples; next fit at 4 examples/);
 });
 
 test('the fit that sees CALIBRATION_ROWS examples is the last: the features are dropped and later learns keep none', async () => {
@@ -121,7 +163,7 @@ test('the fit that sees CALIBRATION_ROWS examples is the last: the features are 
   assert.is((e.quantizer as SparseQuantizer).whitening?.samples, CALIBRATION_ROWS, `a sample of the ${A + B} examples`);
   assert.is(e.core.archive, null, 'features dropped');
   assert.equal(e.core.ownWhitening?.fixed, true);
-  assert.equal(e.stats().ownWhitening, { fittedOn: CALIBRATION_ROWS, keptExamples: 0, nextFitAt: null });
+  assert.equal(e.stats().ownWhitening, { fittedOn: CALIBRATION_ROWS, centred: false, keptExamples: 0, nextFitAt: null });
   // The last fit is coded in the white layout: every neuron in one white block, the same code size; the store
   // records it by its own id (not the whitening file's), with the lighter shrinkage of the last fit.
   const q = e.quantizer as SparseQuantizer;
@@ -191,25 +233,31 @@ test('the last fit cut short after its whitening file: the reopened store codes 
   await third.close();
 });
 
-test('many labels of one example each: no fit until a class has a spread, and the features are not kept for ever', async () => {
+test('many labels of one example each: centred until a class has a spread, and the features are not kept for ever', async () => {
   const e = await Engram.memory({ backbone: null, quantizer: QUANT });
   const one = (i: number) => Float32Array.from({ length: DIM }, (_, t) => Math.sin(t * (i + 1)) + 0.1 * Math.cos(t * i));
   for (let i = 0; i < 40; i++) await e.learn(`c${i}`, [one(i)]);
   assert.is(e.stats().classes, 40, 'every learn was taken');
-  assert.equal(e.stats().ownWhitening, { fittedOn: 0, keptExamples: 40, nextFitAt: OWN_WHITENING_FIRST });
+  // Centred at every learn up to 16, then as the examples double; every learn tries for a whitening.
+  assert.equal(e.stats().ownWhitening, { fittedOn: 32, centred: true, keptExamples: 40, nextFitAt: 33 });
+  const codes = e.quantizerState.codebookId;
+  await e.learn('c40', [one(40)]);
+  assert.is(e.quantizerState.codebookId, codes, 'no new centring between doublings');
   // A spread appears: the next learn fits.
   await e.learn(
     'c0',
     Array.from({ length: OWN_WHITENING_SPREAD }, (_, j) => Float32Array.from(one(0), (v, t) => v + 0.05 * Math.sin(t * j))),
   );
-  assert.ok((e.stats().ownWhitening?.fittedOn ?? 0) > 0, 'fitted once one class varies');
+  assert.equal(e.stats().ownWhitening, { fittedOn: 49, centred: false, keptExamples: 49, nextFitAt: 98 });
+  assert.is((e.quantizer as SparseQuantizer).blocks.length, 2, 'fitted once one class varies: split layout');
   await e.close();
-  // Only single examples up to the last fit's size: the store stops keeping features, raw block alone.
+  // Only single examples up to the last fit's size: the centring on all of them is final, the features dropped.
   const f = await Engram.memory({ backbone: null, quantizer: { ...QUANT, neurons: 256, k: 64 } });
   for (let s = 0; s < CALIBRATION_ROWS; s += 256) for (let i = s; i < s + 256; i++) await f.learn(`d${i}`, [one(i % 97)]);
   assert.is(f.core.archive, null, 'features dropped');
-  assert.is(f.stats().ownWhitening, null);
-  assert.is((f.quantizer as SparseQuantizer).whitening, null);
+  assert.equal(f.stats().ownWhitening, { fittedOn: CALIBRATION_ROWS, centred: true, keptExamples: 0, nextFitAt: null });
+  assert.is((f.quantizer as SparseQuantizer).whitening?.d, 0);
+  assert.is((f.quantizer as SparseQuantizer).blocks.length, 1);
   await f.close();
 });
 
@@ -265,6 +313,36 @@ test('a refit cut short after its whitening file: the reopened store codes its m
   // The rebuilt state was written: the next open takes it as it is.
   const third = await Engram.open({ store });
   assert.is(third.quantizerState.codebookId, donorId);
+  await third.close();
+});
+
+test('a centring cut short after its whitening file: the reopened store codes its memory centred on that mean', async () => {
+  const draw = data(SEED + 5);
+  const donor = join(work, 'centre-donor');
+  const d = await Engram.open({ store: donor, backbone: null, quantizer: QUANT });
+  await teach(d, draw, 4);
+  const centre = (d.quantizer as SparseQuantizer).whitening!;
+  assert.is(centre.d, 0);
+  await d.close();
+  const store = join(work, 'centre');
+  const e = await Engram.open({ store, backbone: null, quantizer: QUANT });
+  await teach(e, draw, 5);
+  await e.close();
+  writeFileSync(join(store, 'whitening.egw'), readFileSync(join(donor, 'whitening.egw')));
+  const again = await Engram.open({ store });
+  assert.is(again.quantizerState.codebookId, whiteLayoutId(centre));
+  assert.is((again.quantizer as SparseQuantizer).blocks.length, 1, 'white layout');
+  assert.equal(again.core.ownWhitening, { codebookId: whiteLayoutId(centre), fixed: false });
+  assert.equal(again.stats().ownWhitening, { fittedOn: 4, centred: true, keptExamples: 5, nextFitAt: 5 });
+  const queries = [draw(0), draw(1), draw(2), draw(3)];
+  const answers = await again.predict(queries);
+  await again.close();
+  const third = await Engram.open({ store });
+  assert.is(third.quantizerState.codebookId, whiteLayoutId(centre));
+  assert.equal(await third.predict(queries), answers, 'the rebuilt state was written');
+  // The next learn centres again on the store's own examples.
+  await teach(third, draw, 1, 5);
+  assert.equal(third.stats().ownWhitening, { fittedOn: 6, centred: true, keptExamples: 6, nextFitAt: 7 });
   await third.close();
 });
 

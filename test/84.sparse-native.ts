@@ -11,9 +11,12 @@ import { below, rng, seedFor } from './helpers/memory-random.js';
 
 const seed = seedFor('84.sparse-native');
 
-/** A whitening of arbitrary (not fitted) values: the encoder's arithmetic does not care whether V is orthonormal. */
+/**
+ * A whitening of arbitrary (not fitted) values: the encoder's arithmetic does not care whether V is orthonormal.
+ * One in eight is a centring (no directions).
+ */
 function randomWhitening(r: () => number, dim: number, scale = 1): Whitening {
-  const d = 1 + below(r, Math.min(dim, 24));
+  const d = r() < 0.125 ? 0 : 1 + below(r, Math.min(dim, 24));
   const vals = (n: number, s: number) => Float32Array.from({ length: n }, () => (r() * 2 - 1) * s);
   return {
     dim,

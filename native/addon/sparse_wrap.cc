@@ -51,7 +51,7 @@ std::unique_ptr<eg_whitening> read_whitening(const Napi::Value& v, size_t dim) {
   const Napi::Object o = options_object(v, "whitening", {"d", "mean", "f", "g", "basis"});
   const Napi::Value d = o.Get("d"), mean = o.Get("mean"), f = o.Get("f"), g = o.Get("g"), basis = o.Get("basis");
   auto w = std::make_unique<eg_whitening>();
-  w->d = uint32_t(integer(d, "whitening.d", 1, double(dim)));
+  w->d = uint32_t(integer(d, "whitening.d", 0, double(dim)));
   w->mean = checked_copy<float>(mean, "whitening.mean", napi_float32_array, "Float32Array", dim);
   w->f = checked_copy<float>(f, "whitening.f", napi_float32_array, "Float32Array", w->d);
   if (!g.IsNumber()) type_error(v.Env(), "whitening.g", "a finite number", g);

@@ -213,7 +213,7 @@ eg_status SparseEncoder::create(uint32_t dim, std::vector<eg_sparse_block> block
   while (size < dim) size *= 2;
   if (whitening) {
     const eg_whitening& w = *whitening;
-    if (w.d == 0 || w.d > dim || w.mean.size() != dim || w.f.size() != w.d || w.basis.size() != size_t(w.d) * dim ||
+    if (w.d > dim || w.mean.size() != dim || w.f.size() != w.d || w.basis.size() != size_t(w.d) * dim ||
         !std::isfinite(w.g)) {
       return eg_status::bad_geometry;
     }

@@ -1,4 +1,5 @@
 // Sparse expansion encoder: the Walsh-Hadamard transform, top-k with ties, and the geometry checks.
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -111,4 +112,33 @@ TEST("SparseEncoder gives the same codes and whitened rows with and without its 
   CHECK_OK(enc->whiten(x.data(), rows, wb.data()));
   CHECK(a == b);
   CHECK(std::memcmp(wa.data(), wb.data(), wa.size() * sizeof(float)) == 0);
+}
+
+TEST("SparseEncoder with a centring (a whitening of no directions) whitens to x - mean") {
+  const uint32_t dim = 20, size = 32;
+  engram::eg_sparse_block b;
+  b.begin = 0;
+  b.neurons = 48;
+  b.k = 12;
+  b.white = true;
+  for (uint32_t r = 0; r < 2; ++r) {
+    for (uint32_t t = 0; t < dim; ++t) b.in_sign.push_back(t % 3 ? 1.0 : -1.0);
+    for (uint32_t i = 0; i < size; ++i) b.perm.push_back((i * 7 + r) % size);
+    for (uint32_t t = 0; t < size; ++t) b.mid_sign.push_back(t % 5 ? -1.0 : 1.0);
+  }
+  auto w = std::make_unique<engram::eg_whitening>();
+  w->d = 0;
+  for (uint32_t t = 0; t < dim; ++t) w->mean.push_back(0.25f * float(t) - 1.0f);
+  w->g = 1.0;
+  std::unique_ptr<engram::SparseEncoder> enc;
+  CHECK_OK(engram::SparseEncoder::create(dim, {b}, std::move(w), &enc));
+  std::vector<float> x(2 * dim), z(x.size());
+  for (uint32_t i = 0; i < x.size(); ++i) x[i] = float(i % 7) - 2.5f;
+  for (bool simd : {true, false}) {
+    enc->set_simd(simd);
+    CHECK_OK(enc->whiten(x.data(), 2, z.data()));
+    for (uint32_t i = 0; i < x.size(); ++i) CHECK(std::fabs(z[i] - (x[i] - (0.25f * float(i % dim) - 1.0f))) < 1e-6f);
+    std::vector<uint32_t> codes(2 * enc->active());
+    CHECK_OK(enc->encode(x.data(), 2, codes.data(), nullptr));
+  }
 }

@@ -66,7 +66,7 @@ export function modelOptions(cmd: Command): Command {
     .addOption(
       new Option(
         '--whiten <mode>',
-        `sparse: auto (default) fits the store's own whitening on the examples it learns, from ${OWN_WHITENING_FIRST} on, refitted as they double up to ${CALIBRATION_ROWS} (backbones of more than 128 dimensions); off keeps the raw block alone`,
+        `sparse: auto (default) centres the codes on the examples the store learns, then fits its own whitening on them from ${OWN_WHITENING_FIRST} on, refitted as they double up to ${CALIBRATION_ROWS} (backbones of more than 128 dimensions); off keeps the raw block alone`,
       ).choices(['auto', 'off']),
     )
     .option('--parts <P>', 'pq: parts per feature vector')

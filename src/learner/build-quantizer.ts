@@ -256,6 +256,7 @@ function readWhiteningFile(path: string): Whitening {
 }
 
 function describeWhitening(w: Whitening, where: string): string {
+  if (w.d === 0) return `centred block from ${where} (the mean of ${w.samples} images)`;
   return `whitened block from ${where} (${w.withinClass ? 'within-class' : 'total'} scatter of ${w.samples} images, ${w.d} directions)`;
 }
 

@@ -8,7 +8,7 @@ import { decodeOp, encodeOp, isPlainLearn, type LearnerOp } from './ops.js';
 import { parsePrunePolicy, type PrunePolicy } from './prune.js';
 import { parseMemoryOptions, parseQuantizerOptions, type MemoryOptions, type QuantizerOptions, type ResolvedQuantizer } from './config.js';
 import { buildQuantizer, whiteLayoutId, coreReadOptions, withWhitening, type QuantizerState } from './build-quantizer.js';
-import { CALIBRATION_ROWS, calibratesOwnWhitening, fitOwnWhitening, keptRows, nextFitAt, rebuildCore } from './own-whitening.js';
+import { calibratesOwnWhitening, fitOwnWhitening, keptRows, nextFitAfter, ownLayout, rebuildCore } from './own-whitening.js';
 import { SparseQuantizer } from '../quantize/sparse.js';
 import { openBackbone, type BackboneHandle } from './backbone-ref.js';
 import { deviceFor, profileBackbone } from './device.js';
@@ -98,10 +98,11 @@ export interface EngramStats {
   budget: MemoryBudget | null;
   /**
    * The store's own whitening (docs/learner.md), null for a store that does not fit one: the examples its
-   * current fit saw (0: none yet), the examples whose features it keeps, and when the next fit comes (null:
+   * current fit saw (0: none yet), whether that fit is a centring only (too few examples, or too little spread
+   * within labels, for a whitening), the examples whose features it keeps, and when the next fit comes (null:
    * the fit is final and no features are kept for it).
    */
-  ownWhitening: { fittedOn: number; keptExamples: number; nextFitAt: number | null } | null;
+  ownWhitening: { fittedOn: number; centred: boolean; keptExamples: number; nextFitAt: number | null } | null;
 }
 
 export type { MemoryBudget } from './budget.js';
@@ -296,9 +297,9 @@ export class Engram {
           ({ quantizer, state } = again);
         } else if (core.archive && !own.fixed) {
           const w = quantizer instanceof SparseQuantizer ? quantizer.whitening : null;
-          const fixed = nextFitAt(w?.samples ?? 0) === null;
-          // The last fit's file: its memory is coded in the white layout, as the refit would have.
-          if (fixed && w) ({ quantizer, state } = await buildQuantizer(qopts, dim, backbone, persistence, whiteLayoutId(w)));
+          const fixed = nextFitAfter(w) === null;
+          // A centring's or the last fit's file: its memory is coded in the white layout, as the refit would have.
+          if (w && ownLayout(w) === 'white') ({ quantizer, state } = await buildQuantizer(qopts, dim, backbone, persistence, whiteLayoutId(w)));
           core = rebuildCore(core, quantizer, { codebookId: state.codebookId, fixed }, mem.keepFeatures);
           reconciled = true;
         }
@@ -385,25 +386,22 @@ export class Engram {
     const q = this.quantizer;
     const own = this.core.ownWhitening;
     if (!own || own.fixed || !this.qopts || !(q instanceof SparseQuantizer) || this.onOp) return;
-    const at = nextFitAt(q.whitening?.samples ?? 0);
+    const at = nextFitAfter(q.whitening);
     const rows = keptRows(this.core);
     if (at === null || rows < at) return;
-    const whitening = fitOwnWhitening(this.core, q.dim);
-    if (!whitening) {
-      // So many labels of one example each that no fit is possible yet: the features are not kept for ever.
-      if (rows >= CALIBRATION_ROWS) await this.endOwnWhitening();
-      return;
-    }
-    const fixed = nextFitAt(whitening.samples) === null;
+    const whitening = fitOwnWhitening(this.core, q.dim, q.whitening);
+    if (!whitening) return;
+    const next = nextFitAfter(whitening);
+    const fixed = next === null;
     const { quantizer, state } = await withWhitening(
       this.qopts,
       q.dim,
       whitening,
       this.persistence,
-      `the store's own examples (${fixed ? 'final' : `refitted at ${nextFitAt(whitening.samples)} examples`})`,
-      // The last fit gives every neuron to the white block: the raw block is there for classes of few examples
-      // under a young whitening, and a final one serves them as well (docs/learner.md).
-      fixed ? 'white' : 'split',
+      `the store's own examples (${fixed ? 'final' : `refitted at ${next} examples`})`,
+      // A centring, and the last fit, give every neuron to the white block: the raw block is there for classes
+      // of few examples under a young whitening (docs/learner.md).
+      ownLayout(whitening),
     );
     const core = rebuildCore(this.core, quantizer, { codebookId: state.codebookId, fixed }, this.keepFeatures);
     if (this.persistence) await this.persistence.writeSnapshot(core.serialize(), this.appliedSeq);
@@ -555,8 +553,13 @@ export class Engram {
   private ownWhiteningState(): EngramStats['ownWhitening'] {
     const own = this.core.ownWhitening;
     if (!own) return null;
-    const fittedOn = this.quantizer instanceof SparseQuantizer ? (this.quantizer.whitening?.samples ?? 0) : 0;
-    return { fittedOn, keptExamples: own.fixed ? 0 : keptRows(this.core), nextFitAt: own.fixed ? null : nextFitAt(fittedOn) };
+    const w = this.quantizer instanceof SparseQuantizer ? this.quantizer.whitening : null;
+    return {
+      fittedOn: w?.samples ?? 0,
+      centred: w?.d === 0,
+      keptExamples: own.fixed ? 0 : keptRows(this.core),
+      nextFitAt: own.fixed ? null : nextFitAfter(w),
+    };
   }
 
   /**

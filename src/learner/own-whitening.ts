@@ -3,11 +3,13 @@
 //
 // While it calibrates, the store keeps every example's feature vector (the core's feature archive), so that a
 // refit can code every stored example again under the new whitening: the memory is rebuilt from the archive,
-// never left holding codes of two whitenings. Fits happen when the examples kept reach 16, then each time they
-// double; the fit that sees CALIBRATION_ROWS examples (a sample of them, when more arrived at once) is the
-// last: it is coded in the white layout (every neuron in one white block, sparse.ts), the features are dropped
-// and the memory goes on as any other, O(code) per example.
-import { fitWhitening, WHITENING_DEFAULTS, type Whitening } from '../quantize/whitening.js';
+// never left holding codes of two whitenings. Before there are examples enough to fit one (16, with some
+// spread within labels), the store centres its codes on the mean of the examples it holds, again at every
+// learn: a whitening of no directions (centreWhitening), coded in the white layout. Fits happen when the
+// examples kept reach 16, then each time they double; the fit that sees CALIBRATION_ROWS examples (a sample
+// of them, when more arrived at once) is the last: it is coded in the white layout (every neuron in one white
+// block, sparse.ts), the features are dropped and the memory goes on as any other, O(code) per example.
+import { centreWhitening, fitWhitening, WHITENING_DEFAULTS, type Whitening } from '../quantize/whitening.js';
 import type { Quantizer } from '../quantize/quantizer.js';
 import { SparseQuantizer } from '../quantize/sparse.js';
 import type { MemoryOptions, ResolvedQuantizer } from './config.js';
@@ -20,10 +22,34 @@ export const OWN_WHITENING_FIRST = 16;
 /** Examples of the last fit: after it the whitening is fixed and the features are dropped. */
 export const CALIBRATION_ROWS = 4096;
 
-/** Examples kept at which the next fit happens, after a fit on `fitted` examples (0: none yet); null: fixed. */
-export function nextFitAt(fitted: number): number | null {
+/** Examples a centring needs: the mean of one example would centre it on itself. */
+export const OWN_CENTRE_FIRST = 2;
+
+/**
+ * Examples kept at which the next fit happens, after a fit on `fitted` examples (0: none yet; `centre`: that
+ * fit was a centring); null: fixed. After a centring every learn tries (fitOwnWhitening decides whether there is
+ * anything new: a whitening, or a centring worth coding the memory again for); after a fit, when they double.
+ */
+export function nextFitAt(fitted: number, centre = false): number | null {
   if (fitted >= CALIBRATION_ROWS) return null;
-  return fitted === 0 ? OWN_WHITENING_FIRST : Math.min(2 * fitted, CALIBRATION_ROWS);
+  if (fitted === 0) return OWN_CENTRE_FIRST;
+  // After a centring, the next learn tries again: a whitening as soon as the examples allow one.
+  if (centre) return fitted + 1;
+  return Math.min(2 * fitted, CALIBRATION_ROWS);
+}
+
+/** nextFitAt after the whitening `w` (null: none yet). */
+export function nextFitAfter(w: Whitening | null): number | null {
+  return nextFitAt(w?.samples ?? 0, w?.d === 0);
+}
+
+/**
+ * The layout a store's own whitening is coded in: 'white' (every neuron in one white block) for a centring and
+ * for the last fit, where the raw block has nothing left to add; 'split' for the fits in between, whose young
+ * whitening the raw block backs up for classes of few examples (docs/learner.md).
+ */
+export function ownLayout(w: Whitening): 'split' | 'white' {
+  return w.d === 0 || nextFitAfter(w) === null ? 'white' : 'split';
 }
 
 type LearnOp = Extract<LearnerOp, { op: 'learn' }>;
@@ -37,21 +63,30 @@ export function keptRows(core: LearnerCore): number {
 export const OWN_WHITENING_SPREAD = 8;
 
 /**
- * Fits the store's whitening on the examples in `core`'s archive: within-class scatter (each example minus its
- * label's mean), on at most CALIBRATION_ROWS of them taken evenly through the archive. Null while they hold
- * fewer than OWN_WHITENING_SPREAD examples beyond one per label (many labels of one example each: nothing yet
- * measures how a class varies); the next learn tries again.
+ * The store's whitening, fitted on the examples in `core`'s archive (at most CALIBRATION_ROWS of them, taken
+ * evenly through it): within-class scatter (each example minus its label's mean) from OWN_WHITENING_FIRST
+ * examples on, when they hold at least OWN_WHITENING_SPREAD beyond one per label. Else a centring on their
+ * mean (many labels of one example each: nothing yet measures how a class varies): at every learn while they
+ * are fewer than OWN_WHITENING_FIRST, then each time they double past `current` (the store's centring now), and
+ * at CALIBRATION_ROWS, where it is final. Null when there is nothing new to fit.
  */
-export function fitOwnWhitening(core: LearnerCore, dim: number): Whitening | null {
+export function fitOwnWhitening(core: LearnerCore, dim: number, current: Whitening | null = null): Whitening | null {
   const learns = (core.archive?.ops ?? []).filter((op): op is LearnOp => op.op === 'learn');
   const total = learns.reduce((n, op) => n + op.rows, 0);
   const take = Math.min(total, CALIBRATION_ROWS);
+  const ids = new Map<string, number>();
+  for (const op of learns) if (!ids.has(op.label)) ids.set(op.label, ids.size);
+  const whiten = take >= OWN_WHITENING_FIRST && take - ids.size >= OWN_WHITENING_SPREAD;
+  if (!whiten) {
+    if (take < OWN_CENTRE_FIRST) return null;
+    const centred = current?.d === 0 ? current.samples : 0;
+    if (centred >= OWN_WHITENING_FIRST && take < Math.min(2 * centred, CALIBRATION_ROWS)) return null;
+  }
   const features = new Float32Array(take * dim);
   const labels: number[] = [];
-  const ids = new Map<string, number>();
   let seen = 0;
   for (const op of learns) {
-    const id = ids.get(op.label) ?? ids.set(op.label, ids.size).get(op.label)!;
+    const id = ids.get(op.label)!;
     for (let r = 0; r < op.rows; r++, seen++) {
       // Row `seen` of `total` is taken when it is the first to reach the next of `take` even steps.
       if (Math.floor((seen * take) / total) === labels.length && labels.length < take) {
@@ -60,8 +95,7 @@ export function fitOwnWhitening(core: LearnerCore, dim: number): Whitening | nul
       }
     }
   }
-  if (take - ids.size < OWN_WHITENING_SPREAD) return null;
-  return fitWhitening(features, dim, labels, { seed: 1, shrink: ownShrink(take) });
+  return whiten ? fitWhitening(features, dim, labels, { seed: 1, shrink: ownShrink(take) }) : centreWhitening(features, dim);
 }
 
 /**

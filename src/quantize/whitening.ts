@@ -2,6 +2,8 @@
 // variance (with shrinkage), the rest by one common factor. Fitted on the within-class scatter of labelled
 // images (the nuisance directions: pose, light, background) or on the total scatter of unlabelled ones.
 // Storing d x D floats instead of D x D keeps it under 1 MB for D = 1280 at d = 128 (docs/learner.md).
+// A whitening of d = 0 directions is a centring, z = g (x - mean): what a store's own whitening is before it
+// has examples enough to measure how a class varies (centreWhitening).
 //
 //   z = g (x - mean) + V ((f - g) * V^T (x - mean))     V: D x d orthonormal, f_i = 1/sqrt(e_i + s), g = 1/sqrt(s)
 //
@@ -18,7 +20,7 @@ const HEADER = 32;
 
 export interface Whitening {
   dim: number;
-  /** Directions whitened individually. */
+  /** Directions whitened individually (0: a centring, centreWhitening). */
   d: number;
   /** True when fitted on within-class scatter (labelled images), false for total scatter. */
   withinClass: boolean;
@@ -122,6 +124,33 @@ export function fitWhitening(
     f,
     g: 1 / Math.sqrt(s),
     basis: Float32Array.from(vectors),
+  };
+}
+
+/**
+ * A centring of n rows (n x dim): the whitening of no directions, z = x - mean. It needs no labels and no
+ * spread, so it serves from the second example on.
+ */
+export function centreWhitening(features: Float32Array, dim: number): Whitening {
+  const n = features.length / dim;
+  if (!Number.isInteger(n) || n < 1)
+    throw new RangeError(`calibration: expected at least 1 feature row of dimension ${dim}, got ${features.length / dim}`);
+  const mean = new Float64Array(dim);
+  for (let r = 0; r < n; r++) for (let t = 0; t < dim; t++) mean[t] += features[r * dim + t];
+  for (let t = 0; t < dim; t++) {
+    mean[t] /= n;
+    if (!Number.isFinite(mean[t])) throw new RangeError(`features: column ${t} has a value that is not finite`);
+  }
+  return {
+    dim,
+    d: 0,
+    withinClass: false,
+    samples: n,
+    shrink: 0,
+    mean: Float32Array.from(mean),
+    f: new Float32Array(0),
+    g: 1,
+    basis: new Float32Array(0),
   };
 }
 
@@ -326,7 +355,7 @@ export function decodeWhitening(bytes: Uint8Array, source = 'whitening'): Whiten
   const dim = buf.readUInt32LE(8);
   const d = buf.readUInt32LE(12);
   const flags = buf.readUInt32LE(16);
-  if (dim < 1 || dim > 1 << 20 || d < 1 || d > dim || flags > 1) throw new Error(`${source}: damaged whitening header`);
+  if (dim < 1 || dim > 1 << 20 || d > dim || flags > 1) throw new Error(`${source}: damaged whitening header`);
   const floats = dim + d + d * dim;
   if (buf.length !== HEADER + 4 * floats)
     throw new Error(`${source}: expected ${HEADER + 4 * floats} bytes for dim ${dim} and d ${d}, got ${buf.length}`);

@@ -33,8 +33,9 @@ export default function register(program: Command, cli: CliContext): void {
   );
 }
 
-function ownWhiteningLine(w: { fittedOn: number; keptExamples: number; nextFitAt: number | null }): string {
-  if (w.nextFitAt === null) return `final, fitted on ${plural(w.fittedOn, 'example')}`;
-  const now = w.fittedOn ? `fitted on ${plural(w.fittedOn, 'example')}` : 'not fitted yet';
+function ownWhiteningLine(w: { fittedOn: number; centred: boolean; keptExamples: number; nextFitAt: number | null }): string {
+  const fit = `${w.centred ? 'centred on the mean of' : 'fitted on'} ${plural(w.fittedOn, 'example')}`;
+  if (w.nextFitAt === null) return `final, ${fit}`;
+  const now = w.fittedOn ? fit : 'not fitted yet';
   return `${now}; next fit at ${w.nextFitAt} examples (${w.keptExamples} kept with their features until the last fit)`;
 }
