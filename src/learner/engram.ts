@@ -299,7 +299,8 @@ export class Engram {
           const w = quantizer instanceof SparseQuantizer ? quantizer.whitening : null;
           const fixed = nextFitAfter(w) === null;
           // A centring's or the last fit's file: its memory is coded in the white layout, as the refit would have.
-          if (w && ownLayout(w) === 'white') ({ quantizer, state } = await buildQuantizer(qopts, dim, backbone, persistence, whiteLayoutId(w)));
+          if (w && ownLayout(w) === 'white')
+            ({ quantizer, state } = await buildQuantizer(qopts, dim, backbone, persistence, whiteLayoutId(w)));
           core = rebuildCore(core, quantizer, { codebookId: state.codebookId, fixed }, mem.keepFeatures);
           reconciled = true;
         }
