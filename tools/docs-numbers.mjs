@@ -131,7 +131,8 @@ const SHOTS_FAMILY = /^shots\.(?:(glyph)\.)?(mnist|fashion|cifar10)\.([\w-]+)\.(
 
 // npm run bench:openset (bench/openset.ts): openset.[glyph.](mnist|fashion|cifar10|cifar10-odd).<shots>.(engram|engramRaw|peer).<what>
 // (auroc, novel: novel answered unknown, right: known answered right, unknown: known answered unknown), and
-// openset.cli.(digits|fashion).<change>.<what> for a store after a change made through the CLI.
+// openset.cli.(digits|fashion).<change>.<what> for a store after a change made through the CLI, and
+// openset.large.(mnist|fashion|cifar10).(engram|peer).<what> for the stores past the last fit.
 const OPENSET_FAMILY =
   /^openset\.(?:(glyph)\.)?(mnist|fashion|cifar10|cifar10-odd)\.(\d+)\.(engram|engramRaw|peer)\.(auroc|novel|right|unknown)$/;
 const OPENSET_FIELDS = {
@@ -140,6 +141,7 @@ const OPENSET_FIELDS = {
   right: ['knownRight', 'pct1'],
   unknown: ['knownUnknown', 'pct1'],
 };
+const OPENSET_LARGE = /^openset\.large\.(mnist|fashion|cifar10)\.(engram|peer)\.(auroc|novel|right|unknown)$/;
 const OPENSET_CLI = /^openset\.cli\.(digits|fashion)\.([\w-]+)\.(threshold|known_unknown|known_right|novel_unknown|accuracy|auroc)$/;
 const OPENSET_CLI_FIELDS = {
   threshold: ['threshold', 'num3'],
@@ -184,6 +186,11 @@ export function figureSource(name) {
   if (o) {
     const [field, format] = OPENSET_FIELDS[o[5]];
     return ['openset.json', `scores[id=${o[1] ? 'engram-glyph' : 'mobilenetv2-12-int8'}-${o[2]}-${o[3]}].${o[4]}.${field}`, format];
+  }
+  const g = OPENSET_LARGE.exec(name);
+  if (g) {
+    const [field, format] = OPENSET_FIELDS[g[3]];
+    return ['openset.json', `large[id=mobilenetv2-12-int8-${g[1]}-large].${g[2]}.${field}`, format];
   }
   const c = OPENSET_CLI.exec(name);
   if (c) {
