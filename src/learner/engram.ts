@@ -399,7 +399,7 @@ export class Engram {
       q.dim,
       whitening,
       this.persistence,
-      `the store's own examples (${fixed ? 'final' : `refitted at ${next} examples`})`,
+      `the store's own examples (${fixed ? 'final' : `next fit at ${next} examples`})`,
       // A centring, and the last fit, give every neuron to the white block: the raw block is there for classes
       // of few examples under a young whitening (docs/learner.md).
       ownLayout(whitening),
