@@ -13,7 +13,7 @@ import { SPARSE_DEFAULTS, SparseQuantizer } from '../src/quantize/sparse.js';
 import {
   CALIBRATION_ROWS,
   FINAL_SHRINK,
-  OWN_CENTRE_FIRST,
+  OWN_CENTRE_LABELS,
   OWN_WHITENING_FIRST,
   OWN_WHITENING_SPREAD,
   ownShrink,
@@ -57,39 +57,16 @@ async function teach(e: Engram, draw: (c: number) => Float32Array, n: number, fr
 test('examples one per call: the first fit at 16 kept, refits at 32 and 64; the memory is coded anew each time, and a reopen answers the same', async () => {
   const draw = data(SEED);
   const store = join(work, 'a');
-  let e = await Engram.open({ store, backbone: null, quantizer: QUANT });
-  await teach(e, draw, 1);
-  assert.is((e.quantizer as SparseQuantizer).whitening, null, 'one example: nothing to centre on');
-  assert.equal(e.stats().ownWhitening, { fittedOn: 0, centred: false, keptExamples: 1, nextFitAt: OWN_CENTRE_FIRST });
-  await teach(e, draw, OWN_WHITENING_FIRST - 2, 1);
-  // Before 16 examples, a centring on the mean of those kept, redone at every learn, in the white layout.
-  const centred = e.quantizer as SparseQuantizer;
-  const kept = e.core.archive!.ops.flatMap((op) => (op.op === 'learn' ? [op.features!] : []));
-  assert.is(kept.length, OWN_WHITENING_FIRST - 1, 'the features are kept while the store fits its whitening');
-  assert.is(centred.whitening?.d, 0, 'no fit before 16 examples: a centring');
-  assert.is(centred.whitening?.samples, OWN_WHITENING_FIRST - 1);
-  for (const t of [0, 7, DIM - 1]) {
-    const m = kept.reduce((sum, f) => sum + f[t], 0) / kept.length;
-    assert.ok(Math.abs(centred.whitening!.mean[t] - m) < 1e-5, `centre ${t}: ${centred.whitening!.mean[t]} against ${m}`);
-  }
-  assert.is(centred.blocks.length, 1, 'every neuron in one centred block');
-  assert.is(centred.neurons, QUANT.neurons + SPARSE_DEFAULTS.whiteNeurons);
-  assert.is(e.quantizerState.codebookId, whiteLayoutId(centred.whitening!));
+  const e = await Engram.open({ store, backbone: null, quantizer: QUANT });
+  await teach(e, draw, OWN_WHITENING_FIRST - 1);
+  assert.is((e.quantizer as SparseQuantizer).whitening, null, 'no fit before 16 examples, and no centring of 4 labels');
+  assert.ok(e.core.archive, 'the features are kept while the store fits its whitening');
   assert.equal(e.stats().ownWhitening, {
-    fittedOn: OWN_WHITENING_FIRST - 1,
-    centred: true,
+    fittedOn: 0,
+    centred: false,
     keptExamples: OWN_WHITENING_FIRST - 1,
     nextFitAt: OWN_WHITENING_FIRST,
   });
-  const probes = [draw(0), draw(1), draw(2), draw(3)];
-  const early = await e.predict(probes);
-  await e.close();
-  // A reopen mid-centring builds the same layout and answers the same.
-  const mid = await Engram.open({ store });
-  assert.is(mid.quantizerState.codebookId, whiteLayoutId(centred.whitening!));
-  assert.equal(await mid.predict(probes), early);
-  await mid.close();
-  e = await Engram.open({ store });
   await teach(e, draw, 1, OWN_WHITENING_FIRST - 1);
   const first16 = e.quantizer as SparseQuantizer;
   assert.is(first16.whitening?.samples, OWN_WHITENING_FIRST);
@@ -135,12 +112,64 @@ test('examples one per call: the first fit at 16 kept, refits at 32 and 64; the 
   const stats = spawnSync(process.execPath, [BIN, 'stats', '--store', store], { encoding: 'utf8' });
   assert.is(stats.status, 0, stats.stderr);
   assert.match(stats.stdout, /own whitening: fitted on 64 examples; next fit at 128 examples \(64 kept with their features/);
-  const small = await Engram.open({ store: join(work, 'a-early'), backbone: null, quantizer: QUANT });
-  await teach(small, draw, 3);
-  await small.close();
-  const young = spawnSync(process.execPath, [BIN, 'stats', '--store', join(work, 'a-early')], { encoding: 'utf8' });
-  assert.is(young.status, 0, young.stderr);
-  assert.match(young.stdout, /own whitening: centred on the mean of 3 examples; next fit at 4 examples/);
+});
+
+test('one example each of 8 labels or more: the store centres its codes on their mean at every learn, in the white layout, until a label has two', async () => {
+  const draw = data(SEED + 6);
+  const store = join(work, 'centred');
+  // Ten labels of one example each: 4 directions of data() plus noise give distinct examples.
+  const one = (i: number) => Float32Array.from(draw(i % 4), (v, t) => v + Math.sin(t * (i + 3)));
+  let e = await Engram.open({ store, backbone: null, quantizer: QUANT });
+  for (let i = 0; i < OWN_CENTRE_LABELS - 1; i++) await e.learn(`l${i}`, [one(i)]);
+  assert.is((e.quantizer as SparseQuantizer).whitening, null, `no centring of ${OWN_CENTRE_LABELS - 1} labels`);
+  for (let i = OWN_CENTRE_LABELS - 1; i < 10; i++) await e.learn(`l${i}`, [one(i)]);
+  const centred = e.quantizer as SparseQuantizer;
+  const kept = e.core.archive!.ops.flatMap((op) => (op.op === 'learn' ? [op.features!] : []));
+  assert.is(kept.length, 10, 'the features are kept');
+  assert.is(centred.whitening?.d, 0, 'a centring');
+  assert.is(centred.whitening?.samples, 10, 'redone at every learn');
+  for (const t of [0, 7, DIM - 1]) {
+    const m = kept.reduce((sum, f) => sum + f[t], 0) / kept.length;
+    assert.ok(Math.abs(centred.whitening!.mean[t] - m) < 1e-5, `centre ${t}: ${centred.whitening!.mean[t]} against ${m}`);
+  }
+  assert.is(centred.blocks.length, 1, 'every neuron in one centred block');
+  assert.is(centred.neurons, QUANT.neurons + SPARSE_DEFAULTS.whiteNeurons);
+  assert.is(e.quantizerState.codebookId, whiteLayoutId(centred.whitening!));
+  assert.equal(e.stats().ownWhitening, { fittedOn: 10, centred: true, keptExamples: 10, nextFitAt: OWN_WHITENING_FIRST });
+  // The stored examples themselves: each code is its own label's column.
+  const probes = kept;
+  const answers = await e.predict(probes);
+  assert.equal(
+    answers.map((p) => p.top[0].label),
+    probes.map((_, i) => `l${i}`),
+    "each example is its own label's best",
+  );
+  await e.close();
+  // A reopen builds the same layout and answers the same; engram stats says the store is centred.
+  e = await Engram.open({ store });
+  assert.is(e.quantizerState.codebookId, whiteLayoutId(centred.whitening!));
+  assert.equal(await e.predict(probes), answers);
+  await e.close();
+  const stats = spawnSync(process.execPath, [BIN, 'stats', '--store', store], { encoding: 'utf8' });
+  assert.is(stats.status, 0, stats.stderr);
+  assert.match(stats.stdout, /own whitening: centred on the mean of 10 examples; next fit at 16 examples \(10 kept/);
+  // A second example of a label: the raw codes again (its open-set threshold is calibrated from now on).
+  e = await Engram.open({ store });
+  await e.learn('l0', [one(0)]);
+  assert.is((e.quantizer as SparseQuantizer).whitening, null, 'no centring once a label has two examples');
+  assert.equal((e.quantizer as SparseQuantizer).blocks, [{ name: 'raw', begin: 0, neurons: QUANT.neurons, k: QUANT.k }]);
+  assert.is(e.quantizerState.codebookId, 'none');
+  assert.equal(e.stats().ownWhitening, { fittedOn: 0, centred: false, keptExamples: 11, nextFitAt: OWN_WHITENING_FIRST });
+  const raw = await e.predict(probes);
+  await e.close();
+  e = await Engram.open({ store });
+  assert.is(e.quantizerState.codebookId, 'none', 'reopened with the raw codes, the centring file left aside');
+  assert.equal(await e.predict(probes), raw);
+  // The first whitening: split layout.
+  for (let i = 1; i < OWN_WHITENING_SPREAD; i++) await e.learn(`l${i % 2}`, [one(i % 2)]);
+  assert.is((e.quantizer as SparseQuantizer).whitening?.d, 10 + OWN_WHITENING_SPREAD - 1, 'a whitening of n - 1 directions');
+  assert.is((e.quantizer as SparseQuantizer).blocks.length, 2);
+  await e.close();
 });
 
 test('the fit that sees CALIBRATION_ROWS examples is the last: the features are dropped and later learns keep none', async () => {
@@ -238,7 +267,7 @@ test('many labels of one example each: centred until a class has a spread, and t
   const one = (i: number) => Float32Array.from({ length: DIM }, (_, t) => Math.sin(t * (i + 1)) + 0.1 * Math.cos(t * i));
   for (let i = 0; i < 40; i++) await e.learn(`c${i}`, [one(i)]);
   assert.is(e.stats().classes, 40, 'every learn was taken');
-  // Centred at every learn up to 16, then as the examples double; every learn tries for a whitening.
+  // Centred from 8 labels at every learn up to 16, then as the examples double; every learn tries for a whitening.
   assert.equal(e.stats().ownWhitening, { fittedOn: 32, centred: true, keptExamples: 40, nextFitAt: 33 });
   const codes = e.quantizerState.codebookId;
   await e.learn('c40', [one(40)]);
@@ -320,20 +349,23 @@ test('a centring cut short after its whitening file: the reopened store codes it
   const draw = data(SEED + 5);
   const donor = join(work, 'centre-donor');
   const d = await Engram.open({ store: donor, backbone: null, quantizer: QUANT });
-  await teach(d, draw, 4);
+  const labelled = async (x: Engram, n: number, from = 0) => {
+    for (let i = from; i < from + n; i++) await x.learn(`l${i}`, [Float32Array.from(draw(i % 4), (v, t) => v + Math.cos(t * (i + 2)))]);
+  };
+  await labelled(d, 8);
   const centre = (d.quantizer as SparseQuantizer).whitening!;
   assert.is(centre.d, 0);
   await d.close();
   const store = join(work, 'centre');
   const e = await Engram.open({ store, backbone: null, quantizer: QUANT });
-  await teach(e, draw, 5);
+  await labelled(e, 9, 100);
   await e.close();
   writeFileSync(join(store, 'whitening.egw'), readFileSync(join(donor, 'whitening.egw')));
   const again = await Engram.open({ store });
   assert.is(again.quantizerState.codebookId, whiteLayoutId(centre));
   assert.is((again.quantizer as SparseQuantizer).blocks.length, 1, 'white layout');
   assert.equal(again.core.ownWhitening, { codebookId: whiteLayoutId(centre), fixed: false });
-  assert.equal(again.stats().ownWhitening, { fittedOn: 4, centred: true, keptExamples: 5, nextFitAt: 5 });
+  assert.equal(again.stats().ownWhitening, { fittedOn: 8, centred: true, keptExamples: 9, nextFitAt: OWN_WHITENING_FIRST });
   const queries = [draw(0), draw(1), draw(2), draw(3)];
   const answers = await again.predict(queries);
   await again.close();
@@ -341,8 +373,8 @@ test('a centring cut short after its whitening file: the reopened store codes it
   assert.is(third.quantizerState.codebookId, whiteLayoutId(centre));
   assert.equal(await third.predict(queries), answers, 'the rebuilt state was written');
   // The next learn centres again on the store's own examples.
-  await teach(third, draw, 1, 5);
-  assert.equal(third.stats().ownWhitening, { fittedOn: 6, centred: true, keptExamples: 6, nextFitAt: 7 });
+  await labelled(third, 1, 200);
+  assert.equal(third.stats().ownWhitening, { fittedOn: 10, centred: true, keptExamples: 10, nextFitAt: OWN_WHITENING_FIRST });
   await third.close();
 });
 

@@ -5,7 +5,7 @@ import { UsageError } from './errors.js';
 import { optionalWhole, wholeNumber } from './numbers.js';
 import type { EngramOptions } from '../learner/engram.js';
 import { QUANTIZER_KINDS, type QuantizerOptions } from '../learner/config.js';
-import { CALIBRATION_ROWS, OWN_WHITENING_FIRST } from '../learner/own-whitening.js';
+import { CALIBRATION_ROWS, OWN_CENTRE_LABELS, OWN_WHITENING_FIRST } from '../learner/own-whitening.js';
 
 export interface StoreFlags {
   store: string;
@@ -66,7 +66,7 @@ export function modelOptions(cmd: Command): Command {
     .addOption(
       new Option(
         '--whiten <mode>',
-        `sparse: auto (default) centres the codes on the examples the store learns, then fits its own whitening on them from ${OWN_WHITENING_FIRST} on, refitted as they double up to ${CALIBRATION_ROWS} (backbones of more than 128 dimensions); off keeps the raw block alone`,
+        `sparse: auto (default) centres the codes on the examples the store learns (while they are ${OWN_CENTRE_LABELS} labels or more of one example each), then fits its own whitening on them from ${OWN_WHITENING_FIRST} on, refitted as they double up to ${CALIBRATION_ROWS} (backbones of more than 128 dimensions); off keeps the raw block alone`,
       ).choices(['auto', 'off']),
     )
     .option('--parts <P>', 'pq: parts per feature vector')

@@ -181,6 +181,11 @@ export async function withWhitening(
   return sparseWith(q, dim, whitening, whiteningId(whitening), layout, describeWhitening(whitening, source));
 }
 
+/** The sparse quantizer without a whitening (the raw block alone), and its state: what a new store starts with. */
+export function rawSparse(q: ResolvedQuantizer, dim: number): { quantizer: SparseQuantizer; state: QuantizerState } {
+  return sparseWith(q, dim, null, null, 'split', RAW_ONLY);
+}
+
 /** The sparse quantizer in `layout`, and its state: the id of the whitening file (`fileId`), or of its white layout. */
 function sparseWith(
   q: ResolvedQuantizer,
@@ -209,6 +214,8 @@ export function whiteLayoutId(w: Whitening): string {
 function layoutId(fileId: string): string {
   return createHash('sha256').update('engram sparse white layout\n').update(fileId).digest('hex');
 }
+
+const RAW_ONLY = 'raw block only (no whitening: fit one with "engram codebook fit")';
 
 /** The whitening a store was built with, beside its snapshots and journal (sparse quantizer). */
 export const WHITENING_FILE = 'whitening.egw';
@@ -241,7 +248,7 @@ async function resolveWhitening(
     await persistence?.writeFile(WHITENING_FILE, encodeWhitening(given));
     return { whitening: given, source: describeWhitening(given, resolve(q.codebook)) };
   }
-  return { whitening: null, source: 'raw block only (no whitening: fit one with "engram codebook fit")' };
+  return { whitening: null, source: RAW_ONLY };
 }
 
 function readWhiteningFile(path: string): Whitening {

@@ -7,8 +7,17 @@ import type { CalibrationRule } from './openset.js';
 import { decodeOp, encodeOp, isPlainLearn, type LearnerOp } from './ops.js';
 import { parsePrunePolicy, type PrunePolicy } from './prune.js';
 import { parseMemoryOptions, parseQuantizerOptions, type MemoryOptions, type QuantizerOptions, type ResolvedQuantizer } from './config.js';
-import { buildQuantizer, whiteLayoutId, coreReadOptions, withWhitening, type QuantizerState } from './build-quantizer.js';
-import { calibratesOwnWhitening, fitOwnWhitening, keptRows, nextFitAfter, ownLayout, rebuildCore } from './own-whitening.js';
+import { buildQuantizer, whiteLayoutId, coreReadOptions, rawSparse, withWhitening, type QuantizerState } from './build-quantizer.js';
+import {
+  calibratesOwnWhitening,
+  centres,
+  fitDue,
+  fitOwnWhitening,
+  keptRows,
+  nextFitAfter,
+  ownLayout,
+  rebuildCore,
+} from './own-whitening.js';
 import { SparseQuantizer } from '../quantize/sparse.js';
 import { openBackbone, type BackboneHandle } from './backbone-ref.js';
 import { deviceFor, profileBackbone } from './device.js';
@@ -387,11 +396,13 @@ export class Engram {
     const q = this.quantizer;
     const own = this.core.ownWhitening;
     if (!own || own.fixed || !this.qopts || !(q instanceof SparseQuantizer) || this.onOp) return;
-    const at = nextFitAfter(q.whitening);
-    const rows = keptRows(this.core);
-    if (at === null || rows < at) return;
+    if (!fitDue(q.whitening, keptRows(this.core))) return;
     const whitening = fitOwnWhitening(this.core, q.dim, q.whitening);
-    if (!whitening) return;
+    if (!whitening) {
+      // A centring that no longer holds (a label has a second example): the raw codes again until the first fit.
+      if (q.whitening?.d === 0 && !centres(this.core)) await this.installOwn(rawSparse(this.qopts, q.dim), false);
+      return;
+    }
     const next = nextFitAfter(whitening);
     const fixed = next === null;
     const { quantizer, state } = await withWhitening(
@@ -404,6 +415,12 @@ export class Engram {
       // of few examples under a young whitening (docs/learner.md).
       ownLayout(whitening),
     );
+    await this.installOwn({ quantizer, state }, fixed);
+  }
+
+  /** Codes the memory again under `next` (the store's own whitening, or none), and records it. */
+  private async installOwn(next: { quantizer: SparseQuantizer; state: QuantizerState }, fixed: boolean): Promise<void> {
+    const { quantizer, state } = next;
     const core = rebuildCore(this.core, quantizer, { codebookId: state.codebookId, fixed }, this.keepFeatures);
     if (this.persistence) await this.persistence.writeSnapshot(core.serialize(), this.appliedSeq);
     if (this.storeMeta && this.persistence) {
