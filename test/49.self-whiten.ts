@@ -16,6 +16,7 @@ import {
   OWN_CENTRE_LABELS,
   OWN_WHITENING_FIRST,
   OWN_WHITENING_SPREAD,
+  keptRows,
   ownShrink,
 } from '../src/learner/own-whitening.js';
 import { whiteLayoutId } from '../src/learner/build-quantizer.js';
@@ -288,6 +289,18 @@ test('many labels of one example each: centred until a class has a spread, and t
   assert.is((f.quantizer as SparseQuantizer).whitening?.d, 0);
   assert.is((f.quantizer as SparseQuantizer).blocks.length, 1);
   await f.close();
+  // Not all of one example (no centring) and too little spread for a whitening: at the last fit's size the
+  // store stops keeping features and keeps its raw codes.
+  const g = await Engram.memory({ backbone: null, quantizer: { ...QUANT, neurons: 256, k: 64 } });
+  await g.learn('twice', [one(1), one(2)]);
+  for (let i = 1; i < CALIBRATION_ROWS - 2; i++) await g.learn(`d${i}`, [one(i % 97)]);
+  assert.is(keptRows(g.core), CALIBRATION_ROWS - 1);
+  assert.ok(g.core.archive, 'kept below the last fit');
+  await g.learn('last', [one(5)]);
+  assert.is(g.core.archive, null, 'features dropped');
+  assert.is(g.stats().ownWhitening, null);
+  assert.is((g.quantizer as SparseQuantizer).whitening, null);
+  await g.close();
 });
 
 test("whiten 'off' keeps the raw block whatever the first learn brings", async () => {

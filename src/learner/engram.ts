@@ -9,6 +9,7 @@ import { parsePrunePolicy, type PrunePolicy } from './prune.js';
 import { parseMemoryOptions, parseQuantizerOptions, type MemoryOptions, type QuantizerOptions, type ResolvedQuantizer } from './config.js';
 import { buildQuantizer, whiteLayoutId, coreReadOptions, rawSparse, withWhitening, type QuantizerState } from './build-quantizer.js';
 import {
+  CALIBRATION_ROWS,
   calibratesOwnWhitening,
   centres,
   fitDue,
@@ -401,6 +402,8 @@ export class Engram {
     if (!whitening) {
       // A centring that no longer holds (a label has a second example): the raw codes again until the first fit.
       if (q.whitening?.d === 0 && !centres(this.core)) await this.installOwn(rawSparse(this.qopts, q.dim), false);
+      // So many labels of one example each that no fit is possible yet: the features are not kept for ever.
+      if (keptRows(this.core) >= CALIBRATION_ROWS) await this.endOwnWhitening();
       return;
     }
     const next = nextFitAfter(whitening);

@@ -5,8 +5,9 @@
 // refit can code every stored example again under the new whitening: the memory is rebuilt from the archive,
 // never left holding codes of two whitenings. Before there are examples enough to fit one (16, with some
 // spread within labels), a store of 8 labels or more, one example each, centres its codes on their mean, again
-// at every learn (until a label has a second example: then the raw codes again, for its open-set threshold): a whitening of no directions (centreWhitening), coded in the white layout. Fits happen when the
-// examples kept reach 16, then each time they double; the fit that sees CALIBRATION_ROWS examples (a sample
+// at every learn (until a label has a second example: then the raw codes again, for its open-set threshold):
+// a whitening of no directions (centreWhitening), coded in the white layout. Fits happen when the examples
+// kept reach 16, then each time they double; the fit that sees CALIBRATION_ROWS examples (a sample
 // of them, when more arrived at once) is the last: it is coded in the white layout (every neuron in one white
 // block, sparse.ts), the features are dropped and the memory goes on as any other, O(code) per example.
 import { centreWhitening, fitWhitening, WHITENING_DEFAULTS, type Whitening } from '../quantize/whitening.js';
@@ -94,9 +95,9 @@ export const OWN_WHITENING_SPREAD = 8;
  * evenly through it): within-class scatter (each example minus its label's mean) from OWN_WHITENING_FIRST
  * examples on, when they hold at least OWN_WHITENING_SPREAD beyond one per label. Else a centring on their
  * mean, while they are OWN_CENTRE_LABELS labels or more of one example each (nothing yet measures how a class
- * varies): at every learn while they are fewer than OWN_WHITENING_FIRST, then each time
- * they double past `current` (the store's centring now), and at CALIBRATION_ROWS, where it is final. Null when
- * there is nothing new to fit.
+ * varies): at every learn while they are fewer than OWN_WHITENING_FIRST, then each time they double past
+ * `current` (the store's centring now), and at CALIBRATION_ROWS, where it is final. Null when there is nothing
+ * new to fit.
  */
 export function fitOwnWhitening(core: LearnerCore, dim: number, current: Whitening | null = null): Whitening | null {
   const learns = (core.archive?.ops ?? []).filter((op): op is LearnOp => op.op === 'learn');
