@@ -50,6 +50,12 @@ function whiteningOf(e: Engram, name: string): string {
   return path;
 }
 
+/** As if a refit had written `donor`'s whitening file into `store` and died before the snapshot: reopens it. */
+async function reopenWithFileOf(store: string, donor: string): Promise<Engram> {
+  writeFileSync(join(store, 'whitening.egw'), readFileSync(join(donor, 'whitening.egw')));
+  return Engram.open({ store });
+}
+
 /** n examples of classes 0..3 in turn, one per call. */
 async function teach(e: Engram, draw: (c: number) => Float32Array, n: number, from = 0): Promise<void> {
   for (let i = from; i < from + n; i++) await e.learn('abcd'[i % 4], [draw(i % 4)]);
@@ -244,8 +250,7 @@ test('the last fit cut short after its whitening file: the reopened store codes 
   );
   assert.is(e.core.ownWhitening?.fixed, false);
   await e.close();
-  writeFileSync(join(store, 'whitening.egw'), readFileSync(join(donor, 'whitening.egw')));
-  const again = await Engram.open({ store });
+  const again = await reopenWithFileOf(store, donor);
   assert.is(again.quantizerState.codebookId, whiteLayoutId(final));
   assert.equal((again.quantizer as SparseQuantizer).blocks.length, 1, 'white layout');
   assert.equal(again.core.ownWhitening, { codebookId: whiteLayoutId(final), fixed: true });
@@ -337,8 +342,7 @@ test('a refit cut short after its whitening file: the reopened store codes its m
   const queries = [draw(0), draw(1), draw(2), draw(3)];
   await e.close();
   // As if a refit had replaced the whitening file and the process died before the snapshot.
-  writeFileSync(join(store, 'whitening.egw'), readFileSync(join(donor, 'whitening.egw')));
-  const again = await Engram.open({ store });
+  const again = await reopenWithFileOf(store, donor);
   const reader = await Engram.open({ store: donor, readOnly: true });
   const donorId = reader.quantizerState.codebookId;
   await reader.close();
@@ -373,8 +377,7 @@ test('a centring cut short after its whitening file: the reopened store codes it
   const e = await Engram.open({ store, backbone: null, quantizer: QUANT });
   await labelled(e, 9, 100);
   await e.close();
-  writeFileSync(join(store, 'whitening.egw'), readFileSync(join(donor, 'whitening.egw')));
-  const again = await Engram.open({ store });
+  const again = await reopenWithFileOf(store, donor);
   assert.is(again.quantizerState.codebookId, whiteLayoutId(centre));
   assert.is((again.quantizer as SparseQuantizer).blocks.length, 1, 'white layout');
   assert.equal(again.core.ownWhitening, { codebookId: whiteLayoutId(centre), fixed: false });

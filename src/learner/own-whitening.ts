@@ -36,14 +36,12 @@ export const OWN_CENTRE_LABELS = 8;
 
 /** Whether a store with these examples centres until its first whitening (OWN_CENTRE_LABELS). */
 export function centres(core: LearnerCore): boolean {
-  const labels = new Set<string>();
-  let rows = 0;
-  for (const op of core.archive?.ops ?? []) {
-    if (op.op !== 'learn') continue;
-    rows += op.rows;
-    labels.add(op.label);
-  }
-  return labels.size >= OWN_CENTRE_LABELS && rows === labels.size;
+  const { rows, labels } = keptLearns(core);
+  return centresOn(rows, labels.size);
+}
+
+function centresOn(rows: number, labels: number): boolean {
+  return labels >= OWN_CENTRE_LABELS && rows === labels;
 }
 
 /**
@@ -84,7 +82,19 @@ type LearnOp = Extract<LearnerOp, { op: 'learn' }>;
 
 /** Rows kept in the core's archive. */
 export function keptRows(core: LearnerCore): number {
-  return (core.archive?.ops ?? []).reduce((n, op) => n + (op.op === 'learn' ? op.rows : 0), 0);
+  return keptLearns(core).rows;
+}
+
+/** The learns in `core`'s archive, their rows, and their labels numbered in order of first appearance. */
+function keptLearns(core: LearnerCore): { learns: LearnOp[]; rows: number; labels: Map<string, number> } {
+  const learns = (core.archive?.ops ?? []).filter((op): op is LearnOp => op.op === 'learn');
+  const labels = new Map<string, number>();
+  let rows = 0;
+  for (const op of learns) {
+    rows += op.rows;
+    if (!labels.has(op.label)) labels.set(op.label, labels.size);
+  }
+  return { learns, rows, labels };
 }
 
 /** Examples beyond one per label a fit needs (its within-class scatter has that many degrees of freedom). */
@@ -100,14 +110,11 @@ export const OWN_WHITENING_SPREAD = 8;
  * new to fit.
  */
 export function fitOwnWhitening(core: LearnerCore, dim: number, current: Whitening | null = null): Whitening | null {
-  const learns = (core.archive?.ops ?? []).filter((op): op is LearnOp => op.op === 'learn');
-  const total = learns.reduce((n, op) => n + op.rows, 0);
+  const { learns, rows: total, labels: ids } = keptLearns(core);
   const take = Math.min(total, CALIBRATION_ROWS);
-  const ids = new Map<string, number>();
-  for (const op of learns) if (!ids.has(op.label)) ids.set(op.label, ids.size);
   const whiten = take >= OWN_WHITENING_FIRST && take - ids.size >= OWN_WHITENING_SPREAD;
   if (!whiten) {
-    if (ids.size < OWN_CENTRE_LABELS || total !== ids.size) return null;
+    if (!centresOn(total, ids.size)) return null;
     const centred = current?.d === 0 ? current.samples : 0;
     if (centred >= OWN_WHITENING_FIRST && take < Math.min(2 * centred, CALIBRATION_ROWS)) return null;
   }
