@@ -14,6 +14,7 @@ import {
   CALIBRATION_ROWS,
   FINAL_SHRINK,
   OWN_CENTRE_LABELS,
+  OWN_REFIT_LABELS,
   OWN_WHITENING_FIRST,
   OWN_WHITENING_SPREAD,
   keptRows,
@@ -118,7 +119,58 @@ test('examples one per call: the first fit at 16 kept, refits at 32 and 64; the 
   // engram stats says where the whitening stands.
   const stats = spawnSync(process.execPath, [BIN, 'stats', '--store', store], { encoding: 'utf8' });
   assert.is(stats.status, 0, stats.stderr);
-  assert.match(stats.stdout, /own whitening: fitted on 64 examples; next fit at 128 examples \(64 kept with their features/);
+  assert.match(
+    stats.stdout,
+    /own whitening: fitted on 64 examples; next fit at 128 examples or when new labels arrive \(64 kept with their features/,
+  );
+});
+
+test('a label the fit never saw refits it before the examples double; past OWN_REFIT_LABELS labels, an eighth more do', async () => {
+  const draw = data(SEED + 9);
+  const e = await Engram.memory({ backbone: null, quantizer: QUANT });
+  const samples = () => (e.quantizer as SparseQuantizer).whitening?.samples;
+  await e.learn(
+    'a',
+    Array.from({ length: 20 }, () => draw(0)),
+  );
+  assert.is(samples(), 20, 'the first fit, on one label');
+  await e.learn(
+    'a',
+    Array.from({ length: 5 }, () => draw(0)),
+  );
+  assert.is(samples(), 20, 'more of a label it saw: no refit before 40 examples');
+  await e.learn(
+    'b',
+    Array.from({ length: 3 }, () => draw(1)),
+  );
+  assert.is(samples(), 28, 'a new label refits at once');
+  assert.equal(e.stats().ownWhitening, { fittedOn: 28, centred: false, keptExamples: 28, nextFitAt: 56 });
+  await e.learn('b', [draw(1)]);
+  assert.is(samples(), 28);
+  await e.close();
+
+  // Many labels of two examples each: every new label refits until the fit has seen OWN_REFIT_LABELS of them.
+  const m = await Engram.memory({ backbone: null, quantizer: QUANT });
+  const pair = (i: number) => [draw(i % 4), draw(i % 4)];
+  let fits = 0;
+  let last: number | undefined;
+  for (let i = 0; i < OWN_REFIT_LABELS; i++) {
+    await m.learn(`l${i}`, pair(i));
+    const now = (m.quantizer as SparseQuantizer).whitening?.samples;
+    if (now !== last) fits++;
+    last = now;
+  }
+  assert.is(last, 2 * OWN_REFIT_LABELS, 'refitted at the last new label');
+  assert.is(fits, OWN_REFIT_LABELS - OWN_WHITENING_FIRST / 2 + 1, 'from the first fit on, at every label');
+  // Past them, a new label alone does not refit: an eighth more labels (8 here) do.
+  const eighth = OWN_REFIT_LABELS / 8;
+  for (let i = OWN_REFIT_LABELS; i < OWN_REFIT_LABELS + eighth - 1; i++) {
+    await m.learn(`l${i}`, pair(i));
+    assert.is((m.quantizer as SparseQuantizer).whitening?.samples, 2 * OWN_REFIT_LABELS, `no refit at label ${i}`);
+  }
+  await m.learn(`l${OWN_REFIT_LABELS + eighth - 1}`, pair(0));
+  assert.is((m.quantizer as SparseQuantizer).whitening?.samples, 2 * (OWN_REFIT_LABELS + eighth));
+  await m.close();
 });
 
 test('one example each of 8 labels or more: the store centres its codes on their mean at every learn, in the white layout, until a label has two', async () => {

@@ -66,7 +66,7 @@ export function modelOptions(cmd: Command): Command {
     .addOption(
       new Option(
         '--whiten <mode>',
-        `sparse: auto (default) centres the codes on the examples the store learns (while they are ${OWN_CENTRE_LABELS} labels or more of one example each), then fits its own whitening on them from ${OWN_WHITENING_FIRST} on, refitted as they double up to ${CALIBRATION_ROWS} (backbones of more than 128 dimensions); off keeps the raw block alone`,
+        `sparse: auto (default) centres the codes on the examples the store learns (while they are ${OWN_CENTRE_LABELS} labels or more of one example each), then fits its own whitening on them from ${OWN_WHITENING_FIRST} on, refitted as they double or new labels arrive, up to ${CALIBRATION_ROWS} (backbones of more than 128 dimensions); off keeps the raw block alone`,
       ).choices(['auto', 'off']),
     )
     .option('--parts <P>', 'pq: parts per feature vector')

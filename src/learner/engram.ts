@@ -397,7 +397,7 @@ export class Engram {
     const q = this.quantizer;
     const own = this.core.ownWhitening;
     if (!own || own.fixed || !this.qopts || !(q instanceof SparseQuantizer) || this.onOp) return;
-    if (!fitDue(q.whitening, keptRows(this.core))) return;
+    if (!fitDue(q.whitening, this.core)) return;
     const whitening = fitOwnWhitening(this.core, q.dim, q.whitening);
     if (!whitening) {
       // A centring that no longer holds (a label has a second example): the raw codes again until the first fit.

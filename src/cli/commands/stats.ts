@@ -37,5 +37,7 @@ function ownWhiteningLine(w: { fittedOn: number; centred: boolean; keptExamples:
   const fit = `${w.centred ? 'centred on the mean of' : 'fitted on'} ${plural(w.fittedOn, 'example')}`;
   if (w.nextFitAt === null) return `final, ${fit}`;
   const now = w.fittedOn ? fit : 'not fitted yet';
-  return `${now}; next fit at ${w.nextFitAt} examples (${w.keptExamples} kept with their features until the last fit)`;
+  // Labels the fit has not seen refit it sooner (fitDue); a centring is redone at the next learn anyway.
+  const labels = w.fittedOn && !w.centred ? ' or when new labels arrive' : '';
+  return `${now}; next fit at ${w.nextFitAt} examples${labels} (${w.keptExamples} kept with their features until the last fit)`;
 }
