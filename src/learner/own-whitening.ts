@@ -67,8 +67,8 @@ export function fitDue(w: Whitening | null, core: LearnerCore): boolean {
   if (w === null || w.d === 0) return true;
   const at = nextFitAt(w.samples);
   if (at === null) return false;
-  const { learns, rows } = keptLearns(core);
-  return rows >= at || labelsDue(learns, w.samples);
+  const { rows, firstRows } = keptLearns(core);
+  return rows >= at || labelsDue(firstRows, w.samples);
 }
 
 /**
@@ -78,16 +78,10 @@ export function fitDue(w: Whitening | null, core: LearnerCore): boolean {
 export const OWN_REFIT_LABELS = 64;
 
 /** Whether the labels first learned after the first `fitted` kept examples call for a refit (fitDue). */
-function labelsDue(learns: LearnOp[], fitted: number): boolean {
-  const before = new Set<string>();
-  const after = new Set<string>();
-  let rows = 0;
-  for (const op of learns) {
-    if (rows < fitted) before.add(op.label);
-    else if (!before.has(op.label)) after.add(op.label);
-    rows += op.rows;
-  }
-  return after.size > 0 && (before.size < OWN_REFIT_LABELS || 8 * after.size >= before.size);
+function labelsDue(firstRows: number[], fitted: number): boolean {
+  const before = firstRows.filter((r) => r < fitted).length;
+  const after = firstRows.length - before;
+  return after > 0 && (before < OWN_REFIT_LABELS || 8 * after >= before);
 }
 
 /** nextFitAt after the whitening `w` (null: none yet). */
@@ -111,16 +105,23 @@ export function keptRows(core: LearnerCore): number {
   return keptLearns(core).rows;
 }
 
-/** The learns in `core`'s archive, their rows, and their labels numbered in order of first appearance. */
-function keptLearns(core: LearnerCore): { learns: LearnOp[]; rows: number; labels: Map<string, number> } {
+/**
+ * The learns in `core`'s archive, their rows, their labels numbered in order of first appearance, and the row
+ * at which each label (by that number) first appears.
+ */
+function keptLearns(core: LearnerCore): { learns: LearnOp[]; rows: number; labels: Map<string, number>; firstRows: number[] } {
   const learns = (core.archive?.ops ?? []).filter((op): op is LearnOp => op.op === 'learn');
   const labels = new Map<string, number>();
+  const firstRows: number[] = [];
   let rows = 0;
   for (const op of learns) {
+    if (!labels.has(op.label)) {
+      labels.set(op.label, labels.size);
+      firstRows.push(rows);
+    }
     rows += op.rows;
-    if (!labels.has(op.label)) labels.set(op.label, labels.size);
   }
-  return { learns, rows, labels };
+  return { learns, rows, labels, firstRows };
 }
 
 /** Examples beyond one per label a fit needs (its within-class scatter has that many degrees of freedom). */
