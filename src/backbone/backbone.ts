@@ -3,7 +3,7 @@
 // input/output tensors against the manifest, so a wrong file fails at open with a message naming it.
 import { createHash } from 'node:crypto';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { int, oneOf, options, rangeError, typed, typeError } from '../util/validate.js';
+import { bool, int, oneOf, options, rangeError, typed, typeError } from '../util/validate.js';
 import { inputLabel, type ImageInput } from '../images/decode.js';
 import { affineFor, type Affine } from '../images/normalize.js';
 import { imageIntoTensor, inkIntoTensor, type PreparedImage, type Preprocess } from '../images/tensor.js';
@@ -20,6 +20,11 @@ export interface BackboneIdentity {
 export interface EmbedOptions {
   /** Images per model call (default 8; a model with a fixed batch size uses that). */
   batchSize?: number;
+  /**
+   * Each vector the mean of the image's and its left-right mirror's (two model runs per image): features that
+   * do not depend on which way a photographed thing faces. For photos, not for writing (docs/learner.md).
+   */
+  mirror?: boolean;
 }
 
 export interface BackboneOpenOptions extends SessionConfig {
@@ -174,8 +179,9 @@ export class Backbone {
   /** As embed, and per image what it went through: the decode path and the input conventions applied. */
   async embedDetailed(inputs: readonly ImageInput[], opts?: EmbedOptions): Promise<EmbedDetailed> {
     if (!Array.isArray(inputs)) throw typeError('inputs', 'an array of images (paths, Buffers or raw pixels)', inputs);
-    const o = options('embed options', opts, ['batchSize'] as const);
+    const o = options('embed options', opts, ['batchSize', 'mirror'] as const);
     const batchSize = this.fixedBatch ?? (o.batchSize === undefined ? DEFAULT_BATCH : int('embed options.batchSize', o.batchSize, 1, 4096));
+    const mirror = o.mirror === undefined ? false : bool('embed options.mirror', o.mirror);
     this.session0();
     const out: Float32Array[] = [];
     const images: PreparedImage[] = [];
@@ -196,7 +202,13 @@ export class Backbone {
       const count = Math.min(batchSize, inputs.length - start);
       const { tensor, images: prepared } = await current;
       images.push(...prepared);
-      out.push(...(await this.forward(tensor, count)));
+      const vectors = await this.forward(tensor, count);
+      if (mirror) {
+        mirrorRows(tensor, count, this.manifest.input);
+        const mirrored = await this.forward(tensor, count);
+        vectors.forEach((v, r) => v.forEach((x, j) => (v[j] = (x + mirrored[r][j]) / 2)));
+      }
+      out.push(...vectors);
       // forward() copied the vectors out and onnxruntime no longer reads the input: the tensor can be reused.
       this.giveBack(tensor);
     }
@@ -366,4 +378,24 @@ function checkTensors(session: InferenceSession, m: LoadedManifest, label: strin
   }
   const batch = info.shape[0];
   return typeof batch === 'number' && batch > 0 ? batch : undefined;
+}
+
+/** Turns the first `count` images of a prepared tensor into their left-right mirrors, in place. */
+export function mirrorRows(data: Float32Array, count: number, input: { width: number; height: number; channels: number; layout: 'NCHW' | 'NHWC' }): void {
+  const { width: W, height: H, channels: C } = input;
+  // A run of `step` values is one pixel (NHWC: its channels) or one value (NCHW); a row is W runs.
+  const step = input.layout === 'NHWC' ? C : 1;
+  const rows = count * H * (input.layout === 'NHWC' ? 1 : C);
+  for (let r = 0; r < rows; r++) {
+    const base = r * W * step;
+    for (let a = 0, b = W - 1; a < b; a++, b--) {
+      for (let c = 0; c < step; c++) {
+        const i = base + a * step + c;
+        const j = base + b * step + c;
+        const t = data[i];
+        data[i] = data[j];
+        data[j] = t;
+      }
+    }
+  }
 }

@@ -29,6 +29,7 @@ export interface StoreFlags {
   vote?: string;
   twoSided?: boolean;
   conventions?: 'auto' | 'off';
+  mirror?: boolean;
 }
 
 export const CONVENTIONS_HELP =
@@ -60,6 +61,10 @@ export function modelOptions(cmd: Command): Command {
       new Option('--quantizer <kind>', 'feature -> code quantizer (default sparse: works with any backbone, no data needed)').choices([
         ...QUANTIZER_KINDS,
       ]),
+    )
+    .option(
+      '--mirror',
+      'photos: embed each image with its left-right mirror and average the two features (twice the backbone time; a store keeps its own)',
     )
     .option('--neurons <N>', 'sparse: neurons of the raw block (default 3072)')
     .option('--active <k>', 'sparse: active neurons of the raw block per code (default 768)')
@@ -165,6 +170,7 @@ export function engramOptions(flags: StoreFlags, onWarning: (m: string) => void,
   const opts: EngramOptions = { store: flags.store, onWarning, ...(onInfo ? { onInfo } : {}) };
   if (flags.backbone !== undefined) opts.backbone = flags.backbone;
   if (flags.conventions !== undefined) opts.conventions = flags.conventions;
+  if (flags.mirror) opts.mirror = true;
   if (Object.keys(q).length) opts.quantizer = q;
   if (flags.profile) opts.profile = flags.profile;
   if (flags.durability) opts.durability = flags.durability;

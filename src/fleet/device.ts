@@ -35,7 +35,8 @@ const SNAPSHOT_MAGIC = 'EGFS';
 
 /** What an update must agree on to be merged: everything that decides what a code means. */
 export interface Space {
-  backbone: { name: string; sha256: string; dim: number } | null;
+  /** `mirror` only when set, so the ids of spaces without it stay what they were. */
+  backbone: { name: string; sha256: string; dim: number; mirror?: true } | null;
   quantizer: Record<string, unknown>;
   codebookId: string;
   memory: { neurons: number; active: number; counterBits: number; units: string; read: string };
@@ -418,7 +419,9 @@ export function spaceOf(meta: StoreMeta, core: LearnerCore): Space {
   const o = core.options;
   const { codebook: _path, ...quantizer } = meta.quantizer.options as unknown as Record<string, unknown>;
   return {
-    backbone: meta.backbone ? { name: meta.backbone.name, sha256: meta.backbone.sha256, dim: meta.backbone.dim } : null,
+    backbone: meta.backbone
+      ? { name: meta.backbone.name, sha256: meta.backbone.sha256, dim: meta.backbone.dim, ...(meta.backbone.mirror ? { mirror: true as const } : {}) }
+      : null,
     quantizer,
     codebookId: meta.quantizer.codebookId,
     memory: { neurons: o.neurons, active: o.active, counterBits: o.counterBits, units: o.units ?? 'class', read: o.read ?? 'overlap' },
@@ -446,7 +449,7 @@ export function spaceDifference(file: Space, store: Space, fileName: string, sto
   const diffs: string[] = [];
   const fb = file.backbone;
   const sb = store.backbone;
-  if ((fb === null) !== (sb === null) || (fb && sb && (fb.sha256 !== sb.sha256 || fb.dim !== sb.dim))) {
+  if ((fb === null) !== (sb === null) || (fb && sb && (fb.sha256 !== sb.sha256 || fb.dim !== sb.dim || !!fb.mirror !== !!sb.mirror))) {
     diffs.push(`backbone: ${describeBackbone(fb)} in ${fileName}, ${describeBackbone(sb)} in ${storeName}`);
   }
   const keys = [...new Set([...Object.keys(file.quantizer), ...Object.keys(store.quantizer)])].sort();
@@ -465,7 +468,7 @@ export function spaceDifference(file: Space, store: Space, fileName: string, sto
 }
 
 function describeBackbone(b: Space['backbone']): string {
-  return b ? `${b.name} (sha256 ${b.sha256.slice(0, 12)}, ${b.dim}-d)` : 'none (feature vectors)';
+  return b ? `${b.name} (sha256 ${b.sha256.slice(0, 12)}, ${b.dim}-d${b.mirror ? ', mirror features' : ''})` : 'none (feature vectors)';
 }
 
 function learnerMeta(learner: Store, dir: string): StoreMeta {

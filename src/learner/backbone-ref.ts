@@ -19,6 +19,8 @@ export interface BackboneHandle {
   manifestPath: string;
   /** Whether images get the manifest's input conventions (polarity, framing) applied. */
   conventions: 'auto' | 'off';
+  /** Whether each feature vector is the mean of the image's and its left-right mirror's (Backbone.embed). */
+  mirror: boolean;
   /** Features for images, row-major [n x dim]; `images`, when given, receives what each image went through. */
   embed(inputs: ImageInput[], images?: PreparedImage[]): Promise<Float32Array>;
   close(): Promise<void>;
@@ -51,7 +53,7 @@ export function resolveBackboneRef(ref: string | undefined): { manifestPath: str
  */
 export async function openBackbone(
   ref: string | undefined,
-  opts: { session?: SessionConfig; onInfo?: (m: string) => void; onWarning?: (m: string) => void; conventions?: 'auto' | 'off' },
+  opts: { session?: SessionConfig; onInfo?: (m: string) => void; onWarning?: (m: string) => void; conventions?: 'auto' | 'off'; mirror?: boolean },
 ): Promise<BackboneHandle> {
   const { onInfo, onWarning } = opts;
   const log = onInfo
@@ -61,6 +63,7 @@ export async function openBackbone(
       : undefined;
   const resolved = resolveBackboneRef(ref);
   const conventions = opts.conventions ?? 'auto';
+  const mirror = opts.mirror ?? false;
   const backbone = await Backbone.open(resolved.manifestPath, { ...(opts.session ?? {}), ...(log ? { log } : {}), conventions });
   const m = backbone.manifest;
   return {
@@ -71,8 +74,9 @@ export async function openBackbone(
     manifest: m,
     manifestPath: m.manifestPath,
     conventions,
+    mirror,
     embed: async (inputs, images) => {
-      const { vectors: rows, images: prepared } = await backbone.embedDetailed(inputs);
+      const { vectors: rows, images: prepared } = await backbone.embedDetailed(inputs, { mirror });
       images?.push(...prepared);
       const out = new Float32Array(rows.length * backbone.dim);
       rows.forEach((r, i) => out.set(r, i * backbone.dim));

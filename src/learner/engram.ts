@@ -22,7 +22,7 @@ import {
 import { SparseQuantizer } from '../quantize/sparse.js';
 import { openBackbone, type BackboneHandle } from './backbone-ref.js';
 import { deviceFor, profileBackbone } from './device.js';
-import { checkSameBackbone, checkSameMemory, checkSameQuantizer, resolveConventions, withoutPath } from './store-compat.js';
+import { checkSameBackbone, checkSameMemory, checkSameQuantizer, resolveConventions, resolveMirror, withoutPath } from './store-compat.js';
 import { budgetOf, budgetPrune, type MemoryBudget } from './budget.js';
 import { evaluate, type EvalItem, type EvalReport, type EvaluateOptions } from './evaluate.js';
 import { openPersistence, type JournalState, type Persistence, type StoreMeta } from './persistence.js';
@@ -76,6 +76,12 @@ export interface EngramOptions {
    * keeps the choice it was made with (stores made before conventions existed: 'off') and refuses the other.
    */
   conventions?: 'auto' | 'off';
+  /**
+   * true: each image is embedded with its left-right mirror and the two features averaged (two backbone runs per
+   * image; on photos 1 to 2.5 points of top-1, docs/learner.md). Default false. A store keeps the choice it was
+   * made with and refuses the other.
+   */
+  mirror?: boolean;
 }
 
 export interface EngramStats {
@@ -103,6 +109,8 @@ export interface EngramStats {
    */
   calibration: { known: number; novel: number; rule: CalibrationRule };
   backbone: string | null;
+  /** Whether each image is embedded with its left-right mirror (options.mirror). */
+  mirror: boolean;
   quantizer: QuantizerState;
   /** The device profile's memory budget (compressed bytes) this learner keeps to, null without a profile. */
   budget: MemoryBudget | null;
@@ -142,6 +150,7 @@ const OPTION_KEYS = [
   'readOnly',
   'salvage',
   'conventions',
+  'mirror',
 ] as const;
 
 /**
@@ -251,11 +260,13 @@ export class Engram {
       // An existing store keeps its backbone; a new learner takes the device profile's.
       const backboneRef = wantBackbone ? (opts.backbone ?? null) : meta ? (meta.backbone?.ref ?? null) : profileBackbone(device, warn);
       const conventions = resolveConventions(opts.conventions, meta, opts.store);
+      const mirror = resolveMirror(opts.mirror, meta, opts.store);
       const backbone =
         backboneRef === null
           ? null
-          : await openBackbone(backboneRef, { session: device.session, onInfo: opts.onInfo, onWarning: warn, conventions });
+          : await openBackbone(backboneRef, { session: device.session, onInfo: opts.onInfo, onWarning: warn, conventions, mirror });
       if (meta) checkSameBackbone(meta, backbone, opts.store!);
+      if (mirror && !backbone) throw new Error('options.mirror: mirror features need a backbone (this learner takes feature vectors)');
 
       // A store's quantizer options are recorded without the codebook's path: the codebook itself is kept in the store.
       const qopts: ResolvedQuantizer =
@@ -335,7 +346,7 @@ export class Engram {
         storeMeta = {
           format: 'engram-store/1',
           backbone: backbone
-            ? { ref: backbone.ref, name: backbone.name, sha256: backbone.sha256, dim: backbone.dim, conventions: backbone.conventions }
+            ? { ref: backbone.ref, name: backbone.name, sha256: backbone.sha256, dim: backbone.dim, conventions: backbone.conventions, ...(backbone.mirror ? { mirror: true } : {}) }
             : null,
           quantizer: { options: withoutPath(qopts), codebookId: state.codebookId },
           memory: mem,
@@ -565,6 +576,7 @@ export class Engram {
       thresholdSource: this.core.fixedThreshold === null ? 'calibrated' : 'fixed',
       calibration: { known: this.core.openset.known.length, novel: this.core.openset.novel.length, rule: this.core.openset.rule() },
       backbone: this.backbone ? this.backbone.name : null,
+      mirror: this.backbone?.mirror ?? false,
       quantizer: this.quantizerState,
       budget: this.budget,
       ownWhitening: this.ownWhiteningState(),

@@ -25,8 +25,11 @@ export function journalWantsSnapshot(journalBytes: number, snapshotBytes: number
 
 export interface StoreMeta {
   format: 'engram-store/1';
-  /** `conventions`: whether images got the manifest's input conventions; absent in stores made before them (off). */
-  backbone: { ref: string; name: string; sha256: string; dim: number; conventions?: 'auto' | 'off' } | null;
+  /**
+   * `conventions`: whether images got the manifest's input conventions; absent in stores made before them (off).
+   * `mirror`: whether each feature is the mean of the image's and its mirror's; absent: not.
+   */
+  backbone: { ref: string; name: string; sha256: string; dim: number; conventions?: 'auto' | 'off'; mirror?: boolean } | null;
   quantizer: { options: ResolvedQuantizer; codebookId: string };
   memory: MemoryOptions;
 }

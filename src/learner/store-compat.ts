@@ -3,7 +3,7 @@
 import type { BackboneHandle } from './backbone-ref.js';
 import type { StoreMeta } from './persistence.js';
 import { parseMemoryOptions, type ResolvedQuantizer } from './config.js';
-import { oneOf } from '../util/validate.js';
+import { bool, oneOf } from '../util/validate.js';
 
 /** The conventions a learner feeds images with: the store's (older stores: off), or the option (default auto). */
 export function resolveConventions(asked: unknown, meta: StoreMeta | null, store: string | undefined): 'auto' | 'off' {
@@ -13,6 +13,19 @@ export function resolveConventions(asked: unknown, meta: StoreMeta | null, store
   if (want !== undefined && want !== had) {
     throw new Error(
       `store ${store} was built with input conventions ${had}; refusing ${want}: images prepared differently give features that cannot be mixed. Use --conventions ${had} (or leave it out) or a new store.`,
+    );
+  }
+  return had;
+}
+
+/** Whether a learner embeds each image with its mirror: the store's (absent: no), or the option (default no). */
+export function resolveMirror(asked: unknown, meta: StoreMeta | null, store: string | undefined): boolean {
+  const want = asked === undefined ? undefined : bool('options.mirror', asked);
+  if (!meta?.backbone) return want ?? false;
+  const had = meta.backbone.mirror ?? false;
+  if (want !== undefined && want !== had) {
+    throw new Error(
+      `store ${store} was built ${had ? 'with' : 'without'} mirror features; refusing ${want ? '--mirror' : 'them off'}: features with and without the mirror cannot be mixed. Leave the option out (the store keeps its own) or use a new store.`,
     );
   }
   return had;

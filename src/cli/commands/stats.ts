@@ -16,7 +16,7 @@ export default function register(program: Command, cli: CliContext): void {
         const s = engram.stats();
         const lines = [
           `store: ${flags.store}`,
-          `backbone: ${s.backbone ?? 'none (feature vectors)'}`,
+          `backbone: ${s.backbone ?? 'none (feature vectors)'}${s.mirror ? ', each image averaged with its mirror (--mirror)' : ''}`,
           `quantizer: ${s.quantizer.kind}, ${s.active} active of ${s.neurons} neurons (${s.quantizer.codebookSource})`,
           `classes: ${s.classes}`,
           ...s.labels.map((l) => `  ${l}: ${plural(s.examples[l], 'example')}`),
