@@ -85,6 +85,9 @@ async function benchmarks(): Promise<Benchmark[]> {
     if (bb.name === 'mobilenetv2-12-int8') {
       const c = await loadCifar(bb, log);
       if (c) list.push({ backbone: bb.name, dataset: 'cifar10', ...c });
+      // The same photos with mirror features (engram learn --mirror), every method on them side by side.
+      const m = c && (await loadCifar(bb, log, { mirror: true }));
+      if (m) list.push({ backbone: bb.name, dataset: 'cifar10-mirror', ...m });
     }
   }
   return list;
@@ -393,7 +396,12 @@ const LABELS: Record<string, string> = {
   'engram-white': 'engram, whitening from 500 unlabelled images',
   'engram-white-labelled': 'engram, whitening from the same 500 images labelled',
 };
-const DATASET_NAMES: Record<string, string> = { mnist: 'Split-MNIST', fashion: 'Split-Fashion-MNIST', cifar10: 'Split-CIFAR-10' };
+const DATASET_NAMES: Record<string, string> = {
+  mnist: 'Split-MNIST',
+  fashion: 'Split-Fashion-MNIST',
+  cifar10: 'Split-CIFAR-10',
+  'cifar10-mirror': 'Split-CIFAR-10 with mirror features (--mirror)',
+};
 
 function markdown(results: Awaited<ReturnType<typeof runBenchmark>>[]): string {
   const lines = [

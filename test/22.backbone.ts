@@ -209,7 +209,7 @@ withModel(bad, 'a tensor of the wrong size is refused naming the input tensor', 
 withModel(bad, 'bad arguments: not an array, misspelled option, batch size 0, closed backbone', async () => {
   const b = await Backbone.open(classifier);
   await rejects(b.embed(chelsea as unknown as string[]), /inputs: expected an array of images/);
-  await rejects(b.embed([chelsea], { batch: 4 } as never), /embed options: unknown option "batch" \(known: batchSize\)/);
+  await rejects(b.embed([chelsea], { batch: 4 } as never), /embed options: unknown option "batch" \(known: batchSize, mirror\)/);
   await rejects(b.embed([chelsea], { batchSize: 0 }), /embed options\.batchSize: expected an integer in \[1, 4096\], got number 0/);
   await b.close();
   assert.ok(b.closed);

@@ -3,7 +3,7 @@
 // the same answer. Real images (the CC0 cat photo), the shipped backbone, a real store and the CLI.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -138,7 +138,10 @@ store('a store made without it refuses it; a learner of feature vectors refuses 
     await e.close();
   }
   await rejects(() => Engram.open({ store: dir, mirror: true }), /built without mirror features; refusing --mirror/);
-  await rejects(() => Engram.memory({ backbone: null, quantizer: { kind: 'sign', dim: 8 }, mirror: true }), /mirror features need a backbone/);
+  await rejects(
+    () => Engram.memory({ backbone: null, quantizer: { kind: 'sign', dim: 8 }, mirror: true }),
+    /mirror features need a backbone/,
+  );
   await rejects(() => Engram.memory({ mirror: 1 as unknown as boolean }), /options\.mirror: expected a boolean/);
 });
 
@@ -178,6 +181,31 @@ cli('is remembered by the store, shown by stats, and refused on a store made wit
   assert.match(r.stderr, /built without mirror features; refusing --mirror/);
   r = engram(['learn', '--help']);
   assert.match(r.stdout, /--mirror/);
+});
+
+cli('backbone embed --mirror gives a photo and its mirror image one vector; codebook fit --mirror fits on those', async () => {
+  const flopped = join(work, 'chelsea-flopped.png');
+  await sharp(chelsea).flop().toFile(flopped);
+  const vectors = (args: string[]) => {
+    const r = engram(['backbone', 'embed', 'engram-glyph', '--full', '--json', '--conventions', 'off', ...args, chelsea, flopped]);
+    assert.is(r.status, 0, r.stderr);
+    return r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => Float32Array.from(JSON.parse(l).vector as number[]));
+  };
+  const [a, b] = vectors([]);
+  const [ma, mb] = vectors(['--mirror']);
+  assert.ok(cosine(a, b) < 0.999, `plain: ${cosine(a, b)}`);
+  assert.ok(cosine(ma, mb) > 0.9999, `--mirror: ${cosine(ma, mb)}`);
+  const fit = (out: string, args: string[]) => {
+    const r = engram(['codebook', 'fit', '--directions', '2', '-o', out, ...args, chelsea, coffee, flopped]);
+    assert.is(r.status, 0, r.stderr);
+    return readFileSync(out);
+  };
+  const plainFit = fit(join(work, 'plain.egw'), []);
+  const mirrorFit = fit(join(work, 'mirror.egw'), ['--mirror']);
+  assert.not.ok(plainFit.equals(mirrorFit), 'a fit on mirror features differs from one on plain features');
 });
 
 cli.after(() => rmSync(work, { recursive: true, force: true }));

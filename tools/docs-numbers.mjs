@@ -125,9 +125,9 @@ const RESULTS_FIELDS = {
   compressed: ['compressedBytesPerClass', 'int'],
 };
 
-// npm run bench (bench/shots.ts): shots.[glyph.](mnist|fashion|cifar10).<method>.<examples per class>, final
+// npm run bench (bench/shots.ts): shots.[glyph.](mnist|fashion|cifar10|cifar10-mirror).<method>.<examples per class>, final
 // top-1 in percent; MobileNetV2 int8 unless "glyph" is named.
-const SHOTS_FAMILY = /^shots\.(?:(glyph)\.)?(mnist|fashion|cifar10)\.([\w-]+)\.(\d+)$/;
+const SHOTS_FAMILY = /^shots\.(?:(glyph)\.)?(mnist|fashion|cifar10|cifar10-mirror)\.([\w-]+)\.(\d+)$/;
 
 // npm run bench:openset (bench/openset.ts): openset.[glyph.](mnist|fashion|cifar10|cifar10-odd).<shots>.(engram|engramRaw|peer).<what>
 // (auroc, novel: novel answered unknown, right: known answered right, unknown: known answered unknown), and

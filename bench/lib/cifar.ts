@@ -7,8 +7,16 @@ import type { Rows } from './protocol.js';
 
 export const CIFAR_DIR = process.env.ENGRAM_CIFAR10_DEV ?? join(REPO, '..', 'shared', 'datasets', 'cifar10-dev');
 
-/** train/ and val/ features with class ids (classes in name order); null, said in one line, when unavailable. */
-export async function loadCifar(entry: BackboneEntry, log: (m: string) => void): Promise<{ train: Rows; test: Rows } | null> {
+/**
+ * train/ and val/ features with class ids (classes in name order); null, said in one line, when unavailable.
+ * `mirror`: each image's feature averaged with its left-right mirror's (engram learn --mirror).
+ */
+export async function loadCifar(
+  entry: BackboneEntry,
+  log: (m: string) => void,
+  opts: { mirror?: boolean } = {},
+): Promise<{ train: Rows; test: Rows } | null> {
+  const mirror = opts.mirror ?? false;
   if (!existsSync(join(CIFAR_DIR, 'train'))) {
     log(`CIFAR-10 skipped: ${CIFAR_DIR} not found (set ENGRAM_CIFAR10_DEV to its folder)`);
     return null;
@@ -28,7 +36,7 @@ export async function loadCifar(entry: BackboneEntry, log: (m: string) => void):
         labels.push(ci);
       }
     });
-    const path = join(CACHE, 'features', `${entry.name}.p3.cifar10.${split}.${files.length}.f32`);
+    const path = join(CACHE, 'features', `${entry.name}.p3.cifar10.${split}.${files.length}${mirror ? '.mirror' : ''}.f32`);
     let feats: Float32Array;
     if (existsSync(path)) {
       const b = readFileSync(path);
@@ -38,7 +46,7 @@ export async function loadCifar(entry: BackboneEntry, log: (m: string) => void):
       const { openBackbone } = await import('../../src/learner/backbone-ref.js');
       let bb;
       try {
-        bb = await openBackbone(entry.name, { onInfo: log });
+        bb = await openBackbone(entry.name, { onInfo: log, mirror });
       } catch {
         // Not pulled yet: pull it from the shared models folder where there is one.
         const shared = sharedModelsDir();
@@ -48,13 +56,13 @@ export async function loadCifar(entry: BackboneEntry, log: (m: string) => void):
         }
         const { pullModel } = await import('../../src/backbone/pull.js');
         await pullModel(entry.name, { from: join(shared, 'mobilenetv2-12-int8.onnx') });
-        bb = await openBackbone(entry.name, { onInfo: log });
+        bb = await openBackbone(entry.name, { onInfo: log, mirror });
       }
       try {
         feats = new Float32Array(files.length * bb.dim);
         for (let s = 0; s < files.length; s += 64) {
           feats.set(await bb.embed(files.slice(s, s + 64)), s * bb.dim);
-          if (s % 1024 === 0) log(`${entry.name} cifar10 ${split}: ${s}/${files.length}`);
+          if (s % 1024 === 0) log(`${entry.name} cifar10${mirror ? ' (mirror)' : ''} ${split}: ${s}/${files.length}`);
         }
       } finally {
         await bb.close();

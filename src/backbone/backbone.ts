@@ -381,7 +381,11 @@ function checkTensors(session: InferenceSession, m: LoadedManifest, label: strin
 }
 
 /** Turns the first `count` images of a prepared tensor into their left-right mirrors, in place. */
-export function mirrorRows(data: Float32Array, count: number, input: { width: number; height: number; channels: number; layout: 'NCHW' | 'NHWC' }): void {
+export function mirrorRows(
+  data: Float32Array,
+  count: number,
+  input: { width: number; height: number; channels: number; layout: 'NCHW' | 'NHWC' },
+): void {
   const { width: W, height: H, channels: C } = input;
   // A run of `step` values is one pixel (NHWC: its channels) or one value (NCHW); a row is W runs.
   const step = input.layout === 'NHWC' ? C : 1;

@@ -420,7 +420,12 @@ export function spaceOf(meta: StoreMeta, core: LearnerCore): Space {
   const { codebook: _path, ...quantizer } = meta.quantizer.options as unknown as Record<string, unknown>;
   return {
     backbone: meta.backbone
-      ? { name: meta.backbone.name, sha256: meta.backbone.sha256, dim: meta.backbone.dim, ...(meta.backbone.mirror ? { mirror: true as const } : {}) }
+      ? {
+          name: meta.backbone.name,
+          sha256: meta.backbone.sha256,
+          dim: meta.backbone.dim,
+          ...(meta.backbone.mirror ? { mirror: true as const } : {}),
+        }
       : null,
     quantizer,
     codebookId: meta.quantizer.codebookId,

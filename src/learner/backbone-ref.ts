@@ -53,7 +53,13 @@ export function resolveBackboneRef(ref: string | undefined): { manifestPath: str
  */
 export async function openBackbone(
   ref: string | undefined,
-  opts: { session?: SessionConfig; onInfo?: (m: string) => void; onWarning?: (m: string) => void; conventions?: 'auto' | 'off'; mirror?: boolean },
+  opts: {
+    session?: SessionConfig;
+    onInfo?: (m: string) => void;
+    onWarning?: (m: string) => void;
+    conventions?: 'auto' | 'off';
+    mirror?: boolean;
+  },
 ): Promise<BackboneHandle> {
   const { onInfo, onWarning } = opts;
   const log = onInfo

@@ -346,7 +346,14 @@ export class Engram {
         storeMeta = {
           format: 'engram-store/1',
           backbone: backbone
-            ? { ref: backbone.ref, name: backbone.name, sha256: backbone.sha256, dim: backbone.dim, conventions: backbone.conventions, ...(backbone.mirror ? { mirror: true } : {}) }
+            ? {
+                ref: backbone.ref,
+                name: backbone.name,
+                sha256: backbone.sha256,
+                dim: backbone.dim,
+                conventions: backbone.conventions,
+                ...(backbone.mirror ? { mirror: true } : {}),
+              }
             : null,
           quantizer: { options: withoutPath(qopts), codebookId: state.codebookId },
           memory: mem,

@@ -178,6 +178,7 @@ export default function register(program: Command, cli: CliContext): void {
       .option('--batch <n>', 'images per model call', '8')
       .option('--full', 'print whole vectors (default: dimension, L2 norm and the first values)')
       .addOption(new Option('--conventions <mode>', `${CONVENTIONS_HELP} (default: auto)`).choices(['auto', 'off']))
+      .option('--mirror', "each vector the mean of the image's and its left-right mirror's (what learn --mirror stores)")
       .addHelpText(
         'after',
         `
@@ -191,7 +192,7 @@ it has none or they are off): {"polarity","inverted","ink","crop"}, ink the ink'
 model saw, {"x","y","width","height"} in the image's pixels.`,
       ),
   ).action(
-    cli.action(async (path: string, args: string[], f: SessionFlags & { batch: string; full?: boolean }) => {
+    cli.action(async (path: string, args: string[], f: SessionFlags & { batch: string; full?: boolean; mirror?: boolean }) => {
       const { Backbone } = await import('../../backbone/backbone.js');
       const { resolveBackboneRef } = await import('../../learner/backbone-ref.js');
       const { expandFiles } = await import('../files.js');
@@ -218,7 +219,7 @@ model saw, {"x","y","width","height"} in the image's pixels.`,
           let results: (Float32Array | Error)[];
           let prepared: (PreparedImage | undefined)[];
           try {
-            const d = await b.embedDetailed(chunk, { batchSize });
+            const d = await b.embedDetailed(chunk, { batchSize, mirror: f.mirror === true });
             results = d.vectors;
             prepared = d.images;
           } catch {
@@ -226,7 +227,7 @@ model saw, {"x","y","width","height"} in the image's pixels.`,
             results = [];
             prepared = [];
             for (const img of chunk) {
-              const d = await b.embedDetailed([img]).catch((err: Error) => err);
+              const d = await b.embedDetailed([img], { mirror: f.mirror === true }).catch((err: Error) => err);
               results.push(d instanceof Error ? d : d.vectors[0]);
               prepared.push(d instanceof Error ? undefined : d.images[0]);
             }

@@ -11,6 +11,7 @@ import { WHITENING_DEFAULTS } from '../../quantize/whitening.js';
 
 interface FitFlags {
   backbone?: string;
+  mirror?: boolean;
   quantizer?: 'sparse' | 'pq';
   labelsFrom?: 'dir';
   directions: string;
@@ -33,6 +34,7 @@ export default function register(program: Command, cli: CliContext): void {
     .description("fit the quantizer's data-dependent part on images of the device's domain")
     .argument('<files...>', 'image files or folders from the domain the device works in (hidden names skipped)')
     .option('-b, --backbone <name|file>', 'backbone whose features are quantized (default: the embedded one)')
+    .option('--mirror', 'fit on mirror features (each image averaged with its left-right mirror), for stores made with --mirror')
     .addOption(
       new Option(
         '--quantizer <kind>',
@@ -84,7 +86,7 @@ A few hundred images are enough. Then:
           throw new InputError(`codebook fit: need at least ${anchors} images for ${anchors} anchors, got ${paths.length}`);
         const { openBackbone } = await import('../../learner/backbone-ref.js');
         const { writeFileSync } = await import('node:fs');
-        const backbone = await openBackbone(f.backbone, { onInfo: (m) => out.info(m) });
+        const backbone = await openBackbone(f.backbone, { onInfo: (m) => out.info(m), mirror: f.mirror === true });
         try {
           if (!sparse && backbone.dim % parts !== 0)
             throw new UsageError(`--parts: ${parts} does not divide the feature dimension ${backbone.dim}`);
