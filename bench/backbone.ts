@@ -14,6 +14,8 @@
 // Inputs: camera-like JPEG files at 640x480 (the full matrix) and, at batch 8, JPEG files at 320x240, 28x28
 // grey PNG digits (MNIST test images, upscaled to 224) and raw 224x224 RGB frames (what a camera pipeline
 // that already scales hands over: no decode at all).
+// --mirror: only the fast path at batch 8, each input timed with and without mirror features (embed options
+// .mirror: two model runs per image) in the same rounds; bench/results/backbone-mirror.json.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -32,6 +34,7 @@ const IMAGES = quick ? 32 : 64;
 const ROUNDS = quick ? 3 : 5;
 const BATCHES = [1, 8, 32];
 const THREADS = [1, 2];
+const MIRROR = process.argv.includes('--mirror');
 
 // Each round decodes the same files again; libvips' operation cache would serve repeats from memory,
 // which a device streaming new camera frames never gets.
@@ -107,6 +110,8 @@ interface Row {
   msPerImage: number;
   modelOnlyImagesPerSecond: number;
   pipelineOverhead: number;
+  /** embed with mirror features (two model runs per image), timed in the same rounds (fast path, batch 8). */
+  mirror?: { msPerImage: number; cost: number };
   sequential: {
     prepareMsPerImage: number;
     modelMsPerImage: number;
@@ -143,10 +148,17 @@ async function measure(
       new Float32Array(batch * width * height * channels).fill(0),
     );
     const prepFreshCpu: number[] = [];
+    const mirrorMs: number[] = [];
+    const timeMirror = MIRROR;
     for (let r = 0; r < ROUNDS; r++) {
       const t0 = performance.now();
       await b.embed(images, { batchSize: batch });
       embedMs.push(performance.now() - t0);
+      if (timeMirror) {
+        const m0 = performance.now();
+        await b.embed(images, { batchSize: batch, mirror: true });
+        mirrorMs.push(performance.now() - m0);
+      }
 
       let prep = 0,
         model = 0,
@@ -195,6 +207,9 @@ async function measure(
       msPerImage: round(embed / n),
       modelOnlyImagesPerSecond: round((n * 1000) / modelOnly, 1),
       pipelineOverhead: round(Math.max(0, median(embedMs.map((e, i) => 1 - modelOnlyMs[i] / e))), 4),
+      ...(timeMirror
+        ? { mirror: { msPerImage: round(median(mirrorMs) / n), cost: round(median(mirrorMs.map((m, i) => m / embedMs[i])), 3) } }
+        : {}),
       sequential: {
         prepareMsPerImage: round(median(prepMs) / n),
         modelMsPerImage: round(median(modelMs) / n),
@@ -233,16 +248,17 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     for (const [input, images, batches] of plan) {
       for (const threads of THREADS) {
-        for (const batch of batches) {
+        for (const batch of MIRROR ? [8] : batches) {
           // The sharp-only path side by side at batch 8: what the fast path saves, measured in the same run.
-          for (const preprocess of batch === 8 ? (['fast', 'sharp'] as const) : (['fast'] as const)) {
+          for (const preprocess of batch === 8 && !MIRROR ? (['fast', 'sharp'] as const) : (['fast'] as const)) {
             const row = await measure(cut.manifestPath, input, images, threads, batch, preprocess);
             rows.push(row);
             const q = row.sequential;
             process.stderr.write(
               `${input} ${preprocess} threads ${threads} batch ${String(batch).padStart(2)}: ${row.imagesPerSecond} img/s ` +
                 `(model alone ${row.modelOnlyImagesPerSecond}); prepare ${q.prepareCpuMsPerImage} ms CPU (new tensor: ${q.prepareFreshCpuMsPerImage}) + model ${q.modelCpuMsPerImage} ms CPU per image; ` +
-                `outside share ${(q.outsideShareCpu * 100).toFixed(1)}% CPU, ${(q.outsideShare * 100).toFixed(1)}% wall; pipelined overhead ${(row.pipelineOverhead * 100).toFixed(1)}%\n`,
+                `outside share ${(q.outsideShareCpu * 100).toFixed(1)}% CPU, ${(q.outsideShare * 100).toFixed(1)}% wall; pipelined overhead ${(row.pipelineOverhead * 100).toFixed(1)}%` +
+                `${row.mirror ? `; --mirror ${row.mirror.msPerImage} ms per image (x${row.mirror.cost})` : ''}\n`,
             );
           }
         }
@@ -252,7 +268,7 @@ async function main(): Promise<void> {
     const sharp8 = rows.filter((r) => r.batch === 8 && r.preprocess === 'sharp');
     const key = (r: Row) => `${r.input}_t${r.threads}`;
     const result = {
-      bench: 'backbone',
+      bench: MIRROR ? 'backbone-mirror' : 'backbone',
       model: 'mobilenetv2-12-int8 cut at 464_quantized (1280-d features)',
       images: IMAGES,
       rounds: ROUNDS,
@@ -273,6 +289,8 @@ async function main(): Promise<void> {
       outsideShareCpuAtBatch8: Object.fromEntries(at8.map((r) => [key(r), r.sequential.outsideShareCpu])),
       outsideShareWallAtBatch8: Object.fromEntries(at8.map((r) => [key(r), r.sequential.outsideShare])),
       pipelineOverheadAtBatch8: Object.fromEntries(at8.map((r) => [key(r), r.pipelineOverhead])),
+      // Mirror features against plain embeds, the same images in the same rounds: time with / time without.
+      ...(MIRROR ? { mirrorCostAtBatch8: Object.fromEntries(at8.map((r) => [key(r), r.mirror!.cost])) } : {}),
       sharpOnlyAtBatch8: {
         outsideShareCpu: Object.fromEntries(sharp8.map((r) => [key(r), r.sequential.outsideShareCpu])),
         prepareCpuMsPerImage: Object.fromEntries(sharp8.map((r) => [key(r), r.sequential.prepareCpuMsPerImage])),

@@ -64,6 +64,9 @@ export const FIGURES = {
   'glyph.smaller_by': ['default-backbone.json', 'versusMobilenet.smallerBy', 'num1'],
   'glyph.smaller_than_cut_by': ['default-backbone.json', 'versusMobilenet.smallerThanCutBy', 'num1'],
   'glyph.faster_by': ['default-backbone.json', 'versusMobilenet.fasterBy', 'num1'],
+  // node dist/bench/backbone.js --mirror: embed with mirror features over plain embed, same images and rounds.
+  'backbone.mirror_cost_jpeg_t2': ['backbone-mirror.json', 'mirrorCostAtBatch8.jpeg640x480_t2', 'num2'],
+  'backbone.mirror_cost_raw_t2': ['backbone-mirror.json', 'mirrorCostAtBatch8.raw224x224_t2', 'num2'],
   // npm run bench:memory.
   'memory.score_speedup': ['memory.json', 'score_speedup_native_vs_reference', 'num1'],
   // The default learner's read (cosine over counters), one query, codes in.
