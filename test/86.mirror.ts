@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { Backbone, mirrorRows } from '../src/backbone/index.js';
 import { Engram } from '../src/learner/engram.js';
 import { spaceDifference, spaceOf } from '../src/fleet/device.js';
+import { Store } from '../src/store/index.js';
 import { chelsea, coffee, repoRoot } from './helpers/backbone-fixtures.js';
 import { engram } from './helpers/learner-files.js';
 import { rejects } from './helpers/backbone-assert.js';
@@ -119,6 +120,8 @@ store('records the choice, keeps it on reopen, answers a mirror image as the pho
   try {
     assert.is(e.stats().mirror, true);
     assert.is(e.storeMeta!.backbone!.mirror, true);
+    // Format 2: an engram from before mirror features refuses the store instead of embedding without it.
+    assert.is(e.storeMeta!.format, 'engram-store/2');
   } finally {
     await e.close();
   }
@@ -132,6 +135,7 @@ store('a store made without it refuses it; a learner of feature vectors refuses 
     await e.learn('cat', [chelsea]);
     await e.learn('coffee', [coffee]);
     assert.is(e.stats().mirror, false);
+    assert.is(e.storeMeta!.format, 'engram-store/1');
     const [a, b] = await e.predict([await pixels(chelsea, false), await pixels(chelsea, true)]);
     assert.ok(a.score - b.score > 0.1, `without the mirror a mirror image scores ${b.score} against ${a.score}`);
   } finally {
@@ -162,6 +166,17 @@ store('fleet spaces differ by the mirror, and a space without it has no mirror k
   assert.match(spaceDifference(mirrored, plain, 'f', 's') ?? '', /backbone: engram-glyph \(sha256 \w{12}, 128-d, mirror features\) in f/);
 });
 
+store('metadata of a newer format is refused by name, telling the user to upgrade', async () => {
+  const dir = join(work, 'newer');
+  const s = await Store.open(dir);
+  try {
+    await s.setMeta({ format: 'engram-store/3', quantizer: {}, backbone: null, memory: {} });
+  } finally {
+    await s.close();
+  }
+  await rejects(() => Engram.open({ store: dir }), /metadata format engram-store\/3 was written by a newer engram .*upgrade engram/);
+});
+
 const cli = suite('engram learn --mirror');
 
 cli('is remembered by the store, shown by stats, and refused on a store made without it', () => {
@@ -181,6 +196,23 @@ cli('is remembered by the store, shown by stats, and refused on a store made wit
   assert.match(r.stderr, /built without mirror features; refusing --mirror/);
   r = engram(['learn', '--help']);
   assert.match(r.stdout, /--mirror/);
+});
+
+cli('export and import carry the mirror: a store created from the file embeds with it; a plain store refuses the file', () => {
+  const file = join(work, 'mirror.egf');
+  let r = engram(['export', '--store', join(work, 'cli'), '-o', file]);
+  assert.is(r.status, 0, r.stderr);
+  const fresh = join(work, 'imported');
+  r = engram(['import', '--store', fresh, file]);
+  assert.is(r.status, 0, r.stderr);
+  r = engram(['stats', '--store', fresh]);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /each image averaged with its mirror/);
+  r = engram(['predict', '--store', fresh, '--json', chelsea]);
+  assert.is(JSON.parse(r.stdout.trim().split('\n')[0]).label, 'cat');
+  r = engram(['import', '--store', join(work, 'plain'), file]);
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /another memory space.*mirror features/);
 });
 
 cli('backbone embed --mirror gives a photo and its mirror image one vector; codebook fit --mirror fits on those', async () => {

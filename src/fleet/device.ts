@@ -13,7 +13,7 @@ import { Store } from '../store/index.js';
 import { LearnerCore } from '../learner/core.js';
 import { decodeOp, encodeOp, type LearnerOp } from '../learner/ops.js';
 import type { Engram, FleetHost } from '../learner/engram.js';
-import { journalWantsSnapshot, OP_RECORD, type StoreMeta } from '../learner/persistence.js';
+import { isStoreFormat, journalWantsSnapshot, OP_RECORD, type StoreMeta } from '../learner/persistence.js';
 import { CODEBOOK_FILE, WHITENING_FILE } from '../learner/build-quantizer.js';
 import { parsePrunePolicy, type PrunePolicy } from '../learner/prune.js';
 import { decodeUpdate, encodeUpdate } from './codec.js';
@@ -403,7 +403,7 @@ async function snapshotFirst(dir: string, warn: (m: string) => void): Promise<vo
   const has = probe.recovered?.snapshot !== null && probe.recovered?.snapshot !== undefined;
   const meta = probe.meta;
   await probe.close();
-  if (meta.format !== 'engram-store/1') return;
+  if (!isStoreFormat(meta.format)) return;
   const { Engram } = await import('../learner/engram.js');
   const engram = await Engram.open({ store: dir, create: false, onWarning: warn });
   try {
@@ -478,8 +478,7 @@ function describeBackbone(b: Space['backbone']): string {
 
 function learnerMeta(learner: Store, dir: string): StoreMeta {
   const m = learner.meta;
-  if (m.format !== 'engram-store/1')
-    throw new Error(`store ${dir} holds nothing yet: learn something first, or import a fleet file into it`);
+  if (!isStoreFormat(m.format)) throw new Error(`store ${dir} holds nothing yet: learn something first, or import a fleet file into it`);
   return m as unknown as StoreMeta;
 }
 

@@ -25,7 +25,7 @@ import { deviceFor, profileBackbone } from './device.js';
 import { checkSameBackbone, checkSameMemory, checkSameQuantizer, resolveConventions, resolveMirror, withoutPath } from './store-compat.js';
 import { budgetOf, budgetPrune, type MemoryBudget } from './budget.js';
 import { evaluate, type EvalItem, type EvalReport, type EvaluateOptions } from './evaluate.js';
-import { openPersistence, type JournalState, type Persistence, type StoreMeta } from './persistence.js';
+import { openPersistence, storeFormatFor, type JournalState, type Persistence, type StoreMeta } from './persistence.js';
 import type { Quantizer } from '../quantize/quantizer.js';
 import type { Applied, PreparedImage } from '../backbone/index.js';
 import { int, num, options, str, typeError } from '../util/validate.js';
@@ -344,7 +344,7 @@ export class Engram {
       }
       if (persistence && !meta) {
         storeMeta = {
-          format: 'engram-store/1',
+          format: storeFormatFor(backbone),
           backbone: backbone
             ? {
                 ref: backbone.ref,

@@ -23,8 +23,25 @@ export function journalWantsSnapshot(journalBytes: number, snapshotBytes: number
   return journalBytes > Math.min(COMPACT_MAX_BYTES, Math.max(COMPACT_MIN_BYTES, snapshotBytes));
 }
 
+/**
+ * Store metadata formats this engram reads. 2 is 1 with something an older engram must not ignore: a store made
+ * with mirror features (`backbone.mirror`) records 2, so an engram that would embed its images without the
+ * mirror refuses it instead of answering from mixed features. Every other store records 1, as before.
+ */
+export type StoreFormat = 'engram-store/1' | 'engram-store/2';
+
+/** The format a new store records: 2 when its backbone embeds with the mirror, else 1. */
+export function storeFormatFor(backbone: { mirror?: boolean } | null): StoreFormat {
+  return backbone?.mirror ? 'engram-store/2' : 'engram-store/1';
+}
+
+/** Whether `format` is a learner store's metadata format this engram reads. */
+export function isStoreFormat(format: unknown): format is StoreFormat {
+  return format === 'engram-store/1' || format === 'engram-store/2';
+}
+
 export interface StoreMeta {
-  format: 'engram-store/1';
+  format: StoreFormat;
   /**
    * `conventions`: whether images got the manifest's input conventions; absent in stores made before them (off).
    * `mirror`: whether each feature is the mean of the image's and its mirror's; absent: not.
@@ -150,7 +167,12 @@ export async function openPersistence(
 }
 
 function checkMeta(m: Record<string, unknown>, dir: string): StoreMeta {
-  if (m.format !== 'engram-store/1' || typeof m.quantizer !== 'object' || m.quantizer === null) {
+  if (typeof m.format === 'string' && /^engram-store\/\d+$/.test(m.format) && !isStoreFormat(m.format)) {
+    throw new Error(
+      `store ${dir}: metadata format ${m.format} was written by a newer engram (this one reads engram-store/1 and /2): upgrade engram`,
+    );
+  }
+  if (!isStoreFormat(m.format) || typeof m.quantizer !== 'object' || m.quantizer === null) {
     throw new Error(`store ${dir}: metadata is not an engram learner's (format ${JSON.stringify(m.format)})`);
   }
   return m as unknown as StoreMeta;
