@@ -132,12 +132,12 @@ const RESULTS_FIELDS = {
 // top-1 in percent; MobileNetV2 int8 unless "glyph" is named.
 const SHOTS_FAMILY = /^shots\.(?:(glyph)\.)?(mnist|fashion|cifar10|cifar10-mirror)\.([\w-]+)\.(\d+)$/;
 
-// npm run bench:openset (bench/openset.ts): openset.[glyph.](mnist|fashion|cifar10|cifar10-odd).<shots>.(engram|engramRaw|peer).<what>
+// npm run bench:openset (bench/openset.ts): openset.[glyph.](mnist|fashion|cifar10|cifar10-odd)[-mirror].<shots>.(engram|engramRaw|peer).<what>
 // (auroc, novel: novel answered unknown, right: known answered right, unknown: known answered unknown), and
 // openset.cli.(digits|fashion).<change>.<what> for a store after a change made through the CLI, and
 // openset.large.(mnist|fashion|cifar10).(engram|peer).<what> for the stores past the last fit.
 const OPENSET_FAMILY =
-  /^openset\.(?:(glyph)\.)?(mnist|fashion|cifar10|cifar10-odd)\.(\d+)\.(engram|engramRaw|peer)\.(auroc|novel|right|unknown)$/;
+  /^openset\.(?:(glyph)\.)?(mnist|fashion|cifar10|cifar10-odd|cifar10-mirror|cifar10-odd-mirror)\.(\d+)\.(engram|engramRaw|peer)\.(auroc|novel|right|unknown)$/;
 const OPENSET_FIELDS = {
   auroc: ['auroc', 'num3'],
   novel: ['novelUnknown', 'pct1'],
