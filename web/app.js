@@ -101,7 +101,7 @@ async function refreshStats() {
     ['as saved', fmtBytes(s.serializedBytes)],
     ['connections', `${s.connections} (density ${(s.density * 100).toFixed(2)}%)`],
     ['unknown below score', s.threshold.toFixed(3)],
-    ['backbone', s.backbone ?? 'none (feature vectors)'],
+    ['backbone', `${s.backbone ?? 'none (feature vectors)'}${s.mirror ? ', with mirror features' : ''}`],
   ];
   if (s.live) rows.push(['camera frames', `${s.live.decoded} decoded, ${s.live.dropped} dropped (${s.live.width}x${s.live.height})`]);
   $('stats').replaceChildren(
