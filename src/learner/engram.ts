@@ -267,6 +267,11 @@ export class Engram {
           : await openBackbone(backboneRef, { session: device.session, onInfo: opts.onInfo, onWarning: warn, conventions, mirror });
       if (meta) checkSameBackbone(meta, backbone, opts.store!);
       if (mirror && !backbone) throw new Error('options.mirror: mirror features need a backbone (this learner takes feature vectors)');
+      // A stroke model (its manifest names the ink's polarity) reads digits and writing, which a mirror changes.
+      if (mirror && !meta && backbone?.manifest.polarity !== undefined)
+        warn(
+          `mirror features: backbone ${backbone.name} is made for strokes (digits, symbols, writing), which mean something else in a mirror; --mirror is for photos`,
+        );
 
       // A store's quantizer options are recorded without the codebook's path: the codebook itself is kept in the store.
       const qopts: ResolvedQuantizer =
