@@ -78,7 +78,7 @@ export interface EngramOptions {
   conventions?: 'auto' | 'off';
   /**
    * true: each image is embedded with its left-right mirror and the two features averaged (two backbone runs per
-   * image; on photos 1 to 2.5 points of top-1, docs/learner.md). Default false. A store keeps the choice it was
+   * image; on Split-CIFAR-10 about a point of top-1, docs/learner.md). Default false. A store keeps the choice it was
    * made with and refuses the other.
    */
   mirror?: boolean;
