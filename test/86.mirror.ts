@@ -11,7 +11,7 @@ import { Backbone, mirrorRows } from '../src/backbone/index.js';
 import { Engram } from '../src/learner/engram.js';
 import { spaceDifference, spaceOf } from '../src/fleet/device.js';
 import { Store } from '../src/store/index.js';
-import { chelsea, coffee, repoRoot } from './helpers/backbone-fixtures.js';
+import { chelsea, coffee, cosine, repoRoot } from './helpers/backbone-fixtures.js';
 import { engram } from './helpers/learner-files.js';
 import { rejects } from './helpers/backbone-assert.js';
 
@@ -24,18 +24,6 @@ async function pixels(file: string, flop: boolean): Promise<Raw> {
   const img = flop ? sharp(file).flop() : sharp(file);
   const { data, info } = await img.removeAlpha().raw().toBuffer({ resolveWithObject: true });
   return { data: new Uint8Array(data), width: info.width, height: info.height, channels: 3 };
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / Math.sqrt(aa * bb);
 }
 
 const rows = suite('mirrorRows');
