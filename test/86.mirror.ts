@@ -150,8 +150,12 @@ store('fleet spaces differ by the mirror, and a space without it has no mirror k
   const [mirrored, plain] = spaces;
   assert.is(mirrored.backbone!.mirror, true);
   assert.not.ok('mirror' in plain.backbone!);
+  assert.is(plain.backbone!.conventions, 'off');
   assert.is(spaceDifference(plain, plain, 'f', 's'), null);
-  assert.match(spaceDifference(mirrored, plain, 'f', 's') ?? '', /backbone: engram-glyph \(sha256 \w{12}, 128-d, mirror features\) in f/);
+  assert.match(
+    spaceDifference(mirrored, plain, 'f', 's') ?? '',
+    /backbone: engram-glyph \(sha256 \w{12}, 128-d, mirror features, input conventions off\) in f/,
+  );
 });
 
 store('metadata of a newer format is refused by name, telling the user to upgrade', async () => {

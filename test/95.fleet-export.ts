@@ -135,6 +135,34 @@ test('a file made for another whitening or quantizer is refused, saying what dif
   assert.match(r.stderr, /memory neurons/);
 });
 
+test('a file from a store whose images got other input conventions is refused, naming them', async () => {
+  // Digits fed as they are (--conventions off) and inverted and framed (auto) give codes that must not merge.
+  const O = join(work, 'off');
+  let r = engram(['learn', '--store', O, '--whiten', 'off', '--conventions', 'off', '--label', '0', join(work, 'train', '0')]);
+  assert.is(r.status, 0, r.stderr);
+  r = engram(['import', '--store', O, fileA]);
+  assert.is(r.status, 2);
+  assert.match(
+    r.stderr,
+    /another memory space .*backbone: engram-glyph \(sha256 \w{12}, 128-d, input conventions auto\) in .*a\.egf, engram-glyph \(sha256 \w{12}, 128-d, input conventions off\) in /,
+  );
+  assert.not.match(r.stderr, /quantizer \w+:|memory \w+:/, 'only the conventions differ');
+  // The default (auto) is not written into a space, so the ids of fleets made with it stay what they were.
+  const { head } = await exportStore(A);
+  assert.not.ok('conventions' in head.space.backbone!);
+  assert.not.ok(existsSync(join(O, 'fleet')), 'a refused store does not become a fleet member');
+  // A store created from the file takes the file's conventions with it.
+  const C = join(work, 'created-off');
+  const fileO = join(work, 'off.egf');
+  r = engram(['export', '--store', O, '-o', fileO]);
+  assert.is(r.status, 0, r.stderr);
+  r = engram(['import', '--store', C, fileO]);
+  assert.is(r.status, 0, r.stderr);
+  r = engram(['learn', '--store', C, '--conventions', 'auto', '--label', '1', join(work, 'train', '1')]);
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /built with input conventions off; refusing auto/);
+});
+
 test('a damaged or foreign file is refused and the store is unchanged', () => {
   const before = answers(B, [0, 3]);
   const bad = Buffer.from(readFileSync(fileA));

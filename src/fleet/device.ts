@@ -35,8 +35,11 @@ const SNAPSHOT_MAGIC = 'EGFS';
 
 /** What an update must agree on to be merged: everything that decides what a code means. */
 export interface Space {
-  /** `mirror` only when set, so the ids of spaces without it stay what they were. */
-  backbone: { name: string; sha256: string; dim: number; mirror?: true } | null;
+  /**
+   * `mirror` only when set, and `conventions` only when off (images fed as they are: `--conventions off`, or a
+   * store made before input conventions existed), so the ids of spaces made with the defaults stay what they were.
+   */
+  backbone: { name: string; sha256: string; dim: number; mirror?: true; conventions?: 'off' } | null;
   quantizer: Record<string, unknown>;
   codebookId: string;
   memory: { neurons: number; active: number; counterBits: number; units: string; read: string };
@@ -425,6 +428,7 @@ export function spaceOf(meta: StoreMeta, core: LearnerCore): Space {
           sha256: meta.backbone.sha256,
           dim: meta.backbone.dim,
           ...(meta.backbone.mirror ? { mirror: true as const } : {}),
+          ...((meta.backbone.conventions ?? 'off') === 'off' ? { conventions: 'off' as const } : {}),
         }
       : null,
     quantizer,
@@ -454,7 +458,10 @@ export function spaceDifference(file: Space, store: Space, fileName: string, sto
   const diffs: string[] = [];
   const fb = file.backbone;
   const sb = store.backbone;
-  if ((fb === null) !== (sb === null) || (fb && sb && (fb.sha256 !== sb.sha256 || fb.dim !== sb.dim || !!fb.mirror !== !!sb.mirror))) {
+  if (
+    (fb === null) !== (sb === null) ||
+    (fb && sb && (fb.sha256 !== sb.sha256 || fb.dim !== sb.dim || !!fb.mirror !== !!sb.mirror || fb.conventions !== sb.conventions))
+  ) {
     diffs.push(`backbone: ${describeBackbone(fb)} in ${fileName}, ${describeBackbone(sb)} in ${storeName}`);
   }
   const keys = [...new Set([...Object.keys(file.quantizer), ...Object.keys(store.quantizer)])].sort();
@@ -473,7 +480,14 @@ export function spaceDifference(file: Space, store: Space, fileName: string, sto
 }
 
 function describeBackbone(b: Space['backbone']): string {
-  return b ? `${b.name} (sha256 ${b.sha256.slice(0, 12)}, ${b.dim}-d${b.mirror ? ', mirror features' : ''})` : 'none (feature vectors)';
+  if (!b) return 'none (feature vectors)';
+  const how = [
+    `sha256 ${b.sha256.slice(0, 12)}`,
+    `${b.dim}-d`,
+    ...(b.mirror ? ['mirror features'] : []),
+    `input conventions ${b.conventions ?? 'auto'}`,
+  ];
+  return `${b.name} (${how.join(', ')})`;
 }
 
 function learnerMeta(learner: Store, dir: string): StoreMeta {
