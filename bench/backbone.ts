@@ -16,8 +16,8 @@
 // that already scales hands over: no decode at all).
 // --mirror: only the fast path at batch 8, each input timed with and without mirror features (embed options
 // .mirror: two model runs per image) in the same rounds; bench/results/backbone-mirror.json.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -27,6 +27,7 @@ import { cutModel } from '../src/backbone/cut.js';
 import type { ImageInput } from '../src/images/decode.js';
 import { fastJpegAvailable, type Preprocess } from '../src/images/tensor.js';
 import { imageAt, loadMnist } from '../src/datasets/idx.js';
+import { describeMachine, machine, type Machine } from './lib/machine.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const quick = process.argv.includes('--quick');
@@ -35,6 +36,9 @@ const ROUNDS = quick ? 3 : 5;
 const BATCHES = [1, 8, 32];
 const THREADS = [1, 2];
 const MIRROR = process.argv.includes('--mirror');
+/** --md FILE: also write the tables as Markdown (bench/results/backbone.md, quoted by the docs). */
+const MD = process.argv.includes('--md') ? process.argv[process.argv.indexOf('--md') + 1] : null;
+if (process.argv.includes('--md') && (!MD || MD.startsWith('--'))) throw new Error('--md: expected a file name');
 
 // Each round decodes the same files again; libvips' operation cache would serve repeats from memory,
 // which a device streaming new camera frames never gets.
@@ -225,9 +229,55 @@ async function measure(
   }
 }
 
+const INPUT_NAMES: Record<string, string> = {
+  'png28x28-digits': 'PNG 28x28 digit',
+  jpeg640x480: 'JPEG 640x480',
+  jpeg320x240: 'JPEG 320x240',
+  raw224x224: 'raw RGB 224x224',
+};
+
+/** The run as Markdown tables: every row, then the batch-8 shares against the 15% target. */
+function markdown(m: Machine, rows: Row[]): string {
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const out = [
+    '# Backbone: images per second and the time outside the model',
+    '',
+    `\`npm run bench:backbone\` (${IMAGES} images, ${ROUNDS} rounds, medians), one run on ${describeMachine(m)}, load average ` +
+      `${m.loadAverageAtStart} at the start. MobileNetV2 int8 cut at its 1280-d features. "prepare" is file read, ` +
+      'decode, EXIF, resize and normalise into a tensor allocated once ("new tensor": into a fresh one each batch); ' +
+      '"outside share" is prepare / (prepare + model) run back to back; "pipelined overhead" is 1 - model-only time / ' +
+      'embed time. The fast path is engram\'s own decoders and resize pass; "sharp" sends every image through sharp.',
+    '',
+    '| input | path | threads | batch | img/s via embed | model alone img/s | prepare ms CPU/img | same, new tensor | model ms CPU/img | outside share (CPU) | outside share (wall) | pipelined overhead |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  const order = Object.keys(INPUT_NAMES);
+  const sorted = [...rows].sort((a, b) => order.indexOf(a.input) - order.indexOf(b.input) || a.threads - b.threads || a.batch - b.batch);
+  for (const r of sorted) {
+    const q = r.sequential;
+    out.push(
+      `| ${INPUT_NAMES[r.input]} | ${r.preprocess} | ${r.threads} | ${r.batch} | ${r.imagesPerSecond} | ${r.modelOnlyImagesPerSecond} | ` +
+        `${q.prepareCpuMsPerImage.toFixed(2)} | ${q.prepareFreshCpuMsPerImage.toFixed(2)} | ${q.modelCpuMsPerImage.toFixed(2)} | ` +
+        `${pct(q.outsideShareCpu)} | ${pct(q.outsideShare)} | ${pct(r.pipelineOverhead)} |`,
+    );
+  }
+  out.push('', '## At batch 8: CPU time outside the model against the 15% target', '');
+  out.push('| input | threads | prepare ms CPU/img | model ms CPU/img | outside share (CPU) | within 15% | sharp only (CPU) |');
+  out.push('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of sorted.filter((x) => x.batch === 8 && x.preprocess === 'fast')) {
+    const s = rows.find((x) => x.input === r.input && x.threads === r.threads && x.batch === 8 && x.preprocess === 'sharp');
+    const q = r.sequential;
+    out.push(
+      `| ${INPUT_NAMES[r.input]} | ${r.threads} | ${q.prepareCpuMsPerImage.toFixed(2)} | ${q.modelCpuMsPerImage.toFixed(2)} | ` +
+        `${pct(q.outsideShareCpu)} | ${q.outsideShareCpu <= 0.15 ? 'yes' : 'no'} | ${s ? pct(s.sequential.outsideShareCpu) : '-'} |`,
+    );
+  }
+  return out.join('\n') + '\n';
+}
+
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'engram-bench-backbone-'));
-  const load = loadavg()[0];
+  const host = machine();
   try {
     const cut = await cutModel(findClassifier(), {
       at: '464_quantized',
@@ -273,14 +323,7 @@ async function main(): Promise<void> {
       images: IMAGES,
       rounds: ROUNDS,
       jpegDecoder: fastJpegAvailable() ? 'libjpeg (addon)' : 'sharp (addon built without libjpeg)',
-      machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model ?? 'unknown',
-        availableParallelism: availableParallelism(),
-        loadAverageAtStart: round(load, 2),
-        node: process.version,
-        platform: `${process.platform}/${process.arch}`,
-      },
+      machine: host,
       imagesPerSecond: Object.fromEntries(
         rows
           .filter((r) => r.input === 'jpeg640x480' && r.preprocess === 'fast')
@@ -297,12 +340,14 @@ async function main(): Promise<void> {
       },
       prepareCpuMsPerImageAtBatch8: Object.fromEntries(at8.map((r) => [key(r), r.sequential.prepareCpuMsPerImage])),
       prepareFreshTensorCpuMsPerImageAtBatch8: Object.fromEntries(at8.map((r) => [key(r), r.sequential.prepareFreshCpuMsPerImage])),
+      modelCpuMsPerImageAtBatch8: Object.fromEntries(at8.map((r) => [key(r), r.sequential.modelCpuMsPerImage])),
       target: {
         outsideShareAtBatch8Max: 0.15,
         metCpu: Object.fromEntries(at8.map((r) => [key(r), r.sequential.outsideShareCpu <= 0.15])),
       },
       results: rows,
     };
+    if (MD) writeFileSync(MD, markdown(result.machine, rows));
     console.log(JSON.stringify(result));
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -20,6 +20,7 @@ import { BinaryMemory } from '../src/memory/index.js';
 import { ProductQuantizer } from '../src/quantize/quantizer.js';
 import { fitCodebook } from '../src/quantize/codebook.js';
 import { Rng } from '../src/util/rng.js';
+import { machine } from './lib/machine.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SHOTS = [1, 5, 10];
@@ -278,6 +279,7 @@ function shippedCalibration(manifestPath: string): Float32Array {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  const host = machine();
   const GLYPH = join(args.models, 'engram-glyph.json');
   const GLYPH_FP32 = join(args.models, 'engram-glyph-fp32.onnx');
   const mnist = { train: loadMnist('train'), test: loadMnist('test') };
@@ -401,6 +403,7 @@ async function main(): Promise<void> {
     node: process.version,
     arch: process.arch,
   };
+  results.machine = host;
   console.log(JSON.stringify(results));
 }
 

@@ -64,6 +64,20 @@ export const FIGURES = {
   'glyph.smaller_by': ['default-backbone.json', 'versusMobilenet.smallerBy', 'num1'],
   'glyph.smaller_than_cut_by': ['default-backbone.json', 'versusMobilenet.smallerThanCutBy', 'num1'],
   'glyph.faster_by': ['default-backbone.json', 'versusMobilenet.fasterBy', 'num1'],
+  'glyph_fp32.ncm1': ['default-backbone.json', 'glyphFp32.ncm.1', 'num1'],
+  'glyph_fp32.ncm5': ['default-backbone.json', 'glyphFp32.ncm.5', 'num1'],
+  'glyph_fp32.ncm10': ['default-backbone.json', 'glyphFp32.ncm.10', 'num1'],
+  'glyph_fp32.memory100': ['default-backbone.json', 'glyphFp32.memory.codebookFromMnistTrain.accuracy', 'num1'],
+  'glyph_fp32.ms_batch32': ['default-backbone.json', 'msPerImageBatch32.glyphFp32', 'ms'],
+  'glyph_fp32.bytes': ['default-backbone.json', 'glyphFp32.bytes', 'int'],
+  'glyph.int8_minus_fp32_1': ['default-backbone.json', 'int8MinusFp32Points.1', 'num2'],
+  'glyph.int8_minus_fp32_5': ['default-backbone.json', 'int8MinusFp32Points.5', 'num2'],
+  'glyph.int8_minus_fp32_10': ['default-backbone.json', 'int8MinusFp32Points.10', 'num2'],
+  'glyph.int8_loss': ['default-backbone.json', 'targets.int8LossVsFp32Points.measured', 'num2'],
+  'glyph.ncm_ahead_1': ['default-backbone.json', 'versusMobilenet.ncmPointsAhead.1', 'num1'],
+  'glyph.ncm_ahead_10': ['default-backbone.json', 'versusMobilenet.ncmPointsAhead.10', 'num1'],
+  'glyph.memory_ahead': ['default-backbone.json', 'versusMobilenet.memoryPointsAhead', 'num1'],
+  'default_backbone.load': ['default-backbone.json', 'machine.loadAverageAtStart', 'num2'],
   // node dist/bench/backbone.js --mirror: embed with mirror features over plain embed, same images and rounds.
   'backbone.mirror_cost_jpeg_t2': ['backbone-mirror.json', 'mirrorCostAtBatch8.jpeg640x480_t2', 'num2'],
   'backbone.mirror_cost_raw_t2': ['backbone-mirror.json', 'mirrorCostAtBatch8.raw224x224_t2', 'num2'],
@@ -182,6 +196,21 @@ const LIVE_FIELDS = {
 const LIVE_DECODER = /^live\.decoder\.(mjpeg320|mjpeg640|yuyv640)\.(before|after)$/;
 const LIVE_INPUTS = { mjpeg320: 'mjpeg-320x240', mjpeg640: 'mjpeg-640x480', yuyv640: 'yuyv-640x480' };
 
+// npm run bench:backbone: backbone.<field>.<png|jpeg640|jpeg320|raw>_t<1|2>, fast path at batch 8 (sharp_*: the
+// sharp-only path beside it), and backbone.img_s.t<1|2>_b<1|8|32> (640x480 JPEG files through embed()).
+const BACKBONE_FAMILY =
+  /^backbone\.(share_cpu|share_wall|prepare_ms|model_ms|sharp_share_cpu|sharp_prepare_ms)\.(png|jpeg640|jpeg320|raw)_t([12])$/;
+const BACKBONE_FIELDS = {
+  share_cpu: ['outsideShareCpuAtBatch8', 'pct1'],
+  share_wall: ['outsideShareWallAtBatch8', 'pct1'],
+  prepare_ms: ['prepareCpuMsPerImageAtBatch8', 'num2'],
+  model_ms: ['modelCpuMsPerImageAtBatch8', 'num2'],
+  sharp_share_cpu: ['sharpOnlyAtBatch8.outsideShareCpu', 'pct1'],
+  sharp_prepare_ms: ['sharpOnlyAtBatch8.prepareCpuMsPerImage', 'num1'],
+};
+const BACKBONE_INPUTS = { png: 'png28x28-digits', jpeg640: 'jpeg640x480', jpeg320: 'jpeg320x240', raw: 'raw224x224' };
+const BACKBONE_RATE = /^backbone\.img_s\.(t[12]_b(?:1|8|32))$/;
+
 /** Where a figure's value comes from: [file, path, format], or null for an unknown name. */
 export function figureSource(name) {
   if (Object.hasOwn(FIGURES, name)) return FIGURES[name];
@@ -200,6 +229,13 @@ export function figureSource(name) {
     const [field, format] = OPENSET_CLI_FIELDS[c[3]];
     return ['openset.json', `cli[store=${c[1]}].cases[id=${c[2]}].${field}`, format];
   }
+  const b = BACKBONE_FAMILY.exec(name);
+  if (b) {
+    const [field, format] = BACKBONE_FIELDS[b[1]];
+    return ['backbone.json', `${field}.${BACKBONE_INPUTS[b[2]]}_t${b[3]}`, format];
+  }
+  const r = BACKBONE_RATE.exec(name);
+  if (r) return ['backbone.json', `imagesPerSecond.${r[1]}`, 'int'];
   const l = LIVE_FAMILY.exec(name);
   if (l) {
     const [field, format] = LIVE_FIELDS[l[3]];
@@ -271,18 +307,16 @@ export function rewrite(text, resultsDir, cache = new Map()) {
   return { text: out, changes, markers: [...text.matchAll(MARKER)].length };
 }
 
-/** README.md and every docs/*.md under `root`. */
+/** README.md, every docs/*.md and every model card (models/*.md) under `root`. */
 export function markdownFiles(root = ROOT) {
-  const docs = join(root, 'docs');
-  return [
-    join(root, 'README.md'),
-    ...(existsSync(docs)
-      ? readdirSync(docs)
+  const under = (dir) =>
+    existsSync(join(root, dir))
+      ? readdirSync(join(root, dir))
           .filter((f) => f.endsWith('.md'))
           .sort()
-          .map((f) => join(docs, f))
-      : []),
-  ];
+          .map((f) => join(root, dir, f))
+      : [];
+  return [join(root, 'README.md'), ...under('docs'), ...under('models')];
 }
 
 /** Checks (write = false) or rewrites every Markdown file; returns the differences found, file by file. */
