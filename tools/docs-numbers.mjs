@@ -81,6 +81,13 @@ export const FIGURES = {
   // node dist/bench/backbone.js --mirror: embed with mirror features over plain embed, same images and rounds.
   'backbone.mirror_cost_jpeg_t2': ['backbone-mirror.json', 'mirrorCostAtBatch8.jpeg640x480_t2', 'num2'],
   'backbone.mirror_cost_raw_t2': ['backbone-mirror.json', 'mirrorCostAtBatch8.raw224x224_t2', 'num2'],
+  // npm run bench:int8-cpus: MobileNetV2 int8 natively and under qemu emulating Haswell (AVX2, no VNNI).
+  'int8.cos_median': ['int8-cpus.json', 'onnxruntimeDefaults.cosineToNative.median', 'num2'],
+  'int8.cos_p5': ['int8-cpus.json', 'onnxruntimeDefaults.cosineToNative.p5', 'num2'],
+  'int8.ncm_native': ['int8-cpus.json', 'onnxruntimeDefaults.ncmTop1.nativeOnNative', 'num1'],
+  'int8.ncm_emulated': ['int8-cpus.json', 'onnxruntimeDefaults.ncmTop1.emulatedOnEmulated', 'num1'],
+  'int8.ncm_cross': ['int8-cpus.json', 'onnxruntimeDefaults.ncmTop1.nativeExamplesEmulatedQueries', 'num1'],
+  'int8.ncm_cross_other': ['int8-cpus.json', 'onnxruntimeDefaults.ncmTop1.emulatedExamplesNativeQueries', 'num1'],
   // npm run bench:memory.
   'memory.score_speedup': ['memory.json', 'score_speedup_native_vs_reference', 'num1'],
   // The default learner's read (cosine over counters), one query, codes in.

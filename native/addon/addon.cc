@@ -4,6 +4,11 @@
 
 #include "kernels.h"
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#define EG_CPUID_X86 1
+#endif
+
 namespace engram_addon {
 void eg_register_memory(Napi::Env env, Napi::Object exports);
 void eg_register_pq(Napi::Env env, Napi::Object exports);
@@ -36,9 +41,45 @@ Napi::Value Simd(const Napi::CallbackInfo& info) {
   return out;
 }
 
+#if defined(EG_CPUID_X86)
+// The int8 dot-product instructions this x86-64 CPU has and the OS lets programs use (their register state
+// saved on context switches: XCR0). onnxruntime's int8 kernels sum u8 x s8 products exactly with them; without
+// them they pair products in saturating 16-bit sums (vpmaddubsw), which changes an int8 model's features.
+const char* Int8DotX86() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return "none";
+  const bool osxsave = (c >> 27) & 1u;
+  const bool avx = (c >> 28) & 1u;
+  if (!osxsave || !avx) return "none";
+  unsigned lo = 0, hi = 0;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  const bool ymm = (lo & 0x6u) == 0x6u;    // SSE and AVX state
+  const bool zmm = (lo & 0xE6u) == 0xE6u;  // and the AVX-512 opmask and upper registers
+  if (__get_cpuid_max(0, nullptr) < 7) return "none";
+  __cpuid_count(7, 0, a, b, c, d);
+  const bool avx512f = (b >> 16) & 1u;
+  const bool avx512vnni = (c >> 11) & 1u;
+  if (zmm && avx512f && avx512vnni) return "avx512_vnni";
+  __cpuid_count(7, 1, a, b, c, d);
+  const bool avxvnni = (a >> 4) & 1u;
+  if (ymm && avxvnni) return "avx_vnni";
+  return "none";
+}
+#endif
+
+// "avx512_vnni", "avx_vnni" or "none" on x86-64; null on other architectures.
+Napi::Value Int8Dot(const Napi::CallbackInfo& info) {
+#if defined(EG_CPUID_X86)
+  return Napi::String::New(info.Env(), Int8DotX86());
+#else
+  return info.Env().Null();
+#endif
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("version", Napi::Function::New(env, Version, "version"));
   exports.Set("simd", Napi::Function::New(env, Simd, "simd"));
+  exports.Set("int8Dot", Napi::Function::New(env, Int8Dot, "int8Dot"));
   engram_addon::eg_register_memory(env, exports);
   engram_addon::eg_register_pq(env, exports);
   engram_addon::eg_register_resample(env, exports);

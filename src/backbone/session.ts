@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os';
 import type { InferenceSession } from 'onnxruntime-node';
 import { int, oneOf, options, str, typeError } from '../util/validate.js';
+import { loadBinding } from '../native/loader.js';
 
 export const GRAPH_OPTIMIZATIONS = ['disabled', 'basic', 'extended', 'all'] as const;
 export type GraphOptimization = (typeof GRAPH_OPTIMIZATIONS)[number];
@@ -94,6 +95,19 @@ function firstLine(message: string): string {
 
 let quietRuntime = false;
 
+let exactInt8: boolean | undefined;
+/**
+ * Whether onnxruntime must be asked to sum int8 products exactly (its session.x64quantprecision). On an x86-64
+ * CPU without VNNI its int8 kernels pair products in saturating 16-bit sums, and an int8 model's features then
+ * differ from those of every other CPU (MobileNetV2 int8: cosine 0.84 for the median CIFAR-10 photo, and 4
+ * points less top-1 for nearest class mean on them; docs/backbone.md). With VNNI, and on Arm, the sums are
+ * exact already, and the option would only slow the model (2.3 times here).
+ */
+export function exactInt8Needed(): boolean {
+  exactInt8 ??= process.arch === 'x64' && loadBinding().int8Dot() === 'none';
+  return exactInt8;
+}
+
 /**
  * Opens a session on `model` trying each provider in order. A provider that cannot start (library missing,
  * no device) is skipped with its reason; CPU is always tried last. Throws only when CPU fails too.
@@ -116,10 +130,11 @@ export async function openSession(model: Uint8Array, cfg: ResolvedSessionConfig,
         logSeverityLevel: 4,
         // Idle pool threads otherwise busy-wait between runs, taking the cores image decoding needs
         // (measured here: about 20% more CPU per image for the model at 2 threads) and draining batteries.
-        extra: { session: { intra_op: { allow_spinning: '0' } } },
+        extra: { session: { intra_op: { allow_spinning: '0' }, ...(exactInt8Needed() ? { x64quantprecision: '1' } : {}) } },
       });
       const why = skipped.length ? `; skipped ${skipped.join('; ')}` : ep === cfg.executionProviders[0] ? ' (first choice)' : '';
-      const summary = `${label}: execution provider ${ep}, ${cfg.threads} thread${cfg.threads === 1 ? '' : 's'}, graph optimisation ${cfg.graphOptimization}${why}`;
+      const exact = exactInt8Needed() ? '; int8 summed exactly (this CPU has no VNNI: slower, the features every other CPU gives)' : '';
+      const summary = `${label}: execution provider ${ep}, ${cfg.threads} thread${cfg.threads === 1 ? '' : 's'}, graph optimisation ${cfg.graphOptimization}${why}${exact}`;
       return { session, provider: ep, summary };
     } catch (err) {
       const reason = firstLine((err as Error).message);

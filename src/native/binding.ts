@@ -169,6 +169,11 @@ export interface NativeSparseEncoderConstructor {
 export interface NativeBinding {
   version(): string;
   simd(): NativeSimdInfo;
+  /**
+   * x86-64: the exact int8 dot-product instructions the CPU has and the OS enables ('avx512_vnni', 'avx_vnni')
+   * or 'none'; null on other architectures (whose int8 kernels are exact).
+   */
+  int8Dot(): 'avx512_vnni' | 'avx_vnni' | 'none' | null;
   Memory: NativeMemoryConstructor;
   SparseEncoder: NativeSparseEncoderConstructor;
   /** Rows of Q (l x dim) times R^T R / n (R: n x dim), as fitWhitening's reference computes them, bit for bit. */
